@@ -1,0 +1,51 @@
+/* Socket address codecs (protocol section 3, "Addresses"): the object form and
+ * Python's tuple form written as JSON, to and from struct sockaddr, for every
+ * family of the contract: UNIX, INET, INET6, NETLINK, PACKET, CAN, VSOCK, ALG,
+ * TIPC. Decoding never blocks: host names are not resolved here (see
+ * SBADDR_NEEDS_RESOLVE) and interface names are looked up with if_nametoindex
+ * (an ioctl on a local socket) unless an ifindex is given. */
+#ifndef SB_ADDR_H
+#define SB_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <json-c/json.h>
+
+struct sbaddr {
+	struct sockaddr_storage ss;   /* large enough for every family above */
+	socklen_t len;
+};
+
+/* Set in sbaddr_decode's result when an INET/INET6 host is a name, not a
+ * literal: *host holds it (malloc'd) and ss holds the port (and for INET6
+ * flowinfo/scope_id) with a zero address; the caller resolves the name off the
+ * event loop and fills the address in. */
+#define SBADDR_NEEDS_RESOLVE 1
+
+struct sbaddr_error {
+	char msg[160];   /* a sentence a person can act on, e.g. "port 70000 is out of range 0-65535" */
+};
+
+/* Decodes j (object or tuple form) for `family` into *out.
+ * Returns 0, SBADDR_NEEDS_RESOLVE (with *host set, if host != NULL; if host is
+ * NULL a name is an error), or -EINVAL with err->msg filled (err may be NULL),
+ * -ENODEV for an unknown interface name, -ENOMEM.
+ * INET: "" -> INADDR_ANY, "<broadcast>" -> INADDR_BROADCAST.
+ * INET6: "fe80::1%eth0" sets scope_id from the interface (or a number after %).
+ * UNIX: a string is a path; {"path"}, {"abstract"} (UTF-8 name), {"abstract_data"} (base64);
+ *       a path longer than sun_path is -ENAMETOOLONG. */
+int sbaddr_decode(int family, json_object *j, struct sbaddr *out, char **host,
+                  struct sbaddr_error *err);
+
+/* Encodes a sockaddr (any family above; others as {"family": N, "data": base64})
+ * into the object form. NULL on ENOMEM. An unnamed AF_UNIX socket is {"path": ""}... see docs. */
+json_object *sbaddr_encode(const struct sockaddr *sa, socklen_t len);
+
+/* Family of an address JSON when the caller gave none: a tuple/object with
+ * "host" is INET or INET6 by the literal (names -> AF_UNSPEC), "path"/"abstract"
+ * or a string is AF_UNIX, "pid" NETLINK, "cid" VSOCK, "ifname" PACKET? (ambiguous
+ * with CAN: returns AF_UNSPEC), "type"+"name" ALG, "addr_type" TIPC. */
+int sbaddr_guess_family(json_object *j);
+
+#endif
