@@ -1,0 +1,607 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/* sockbrokerctl: the administrator's command line client of sockbrokerd.
+ * Every command is one entry of cmd_table; adding a command is adding an entry
+ * (and, when its output deserves a layout, a field table for print_fields). */
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "sockbroker.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+/* Exit statuses (documented in --help and sockbrokerctl(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_REPLY_ERROR = 1,   /* the daemon answered with an error */
+	EXIT_USAGE = 2,         /* bad command line */
+	EXIT_CONNECTION = 3,    /* cannot connect, connection lost, protocol error, timeout */
+};
+
+#define JSON_COMPACT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define JSON_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *prog = "sockbrokerctl";
+
+struct ctl {
+	const char *socket;     /* NULL: $SOCKBROKER_SOCKET or the default */
+	bool json;              /* print results as compact JSON */
+	int timeout_ms;         /* -1: no bound */
+	sb_client *client;      /* connected on first use */
+};
+
+struct ctl_cmd {
+	const char *name;       /* one or more words: "call", "policy check" */
+	const char *args;       /* synopsis of the arguments after the name */
+	const char *summary;
+	int min_args, max_args; /* arguments after the name */
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+static const struct ctl_cmd cmd_table[];
+
+/* ---------------------------------------------------------------- messages */
+
+/* Prints "sockbrokerctl: <fmt>" and a newline on stderr. */
+static void __attribute__((format(printf, 1, 2))) errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Prints a usage error with a hint and returns EXIT_USAGE. */
+static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", prog);
+	return EXIT_USAGE;
+}
+
+/* Writes the full help text: options, commands from the table, exit statuses. */
+static void print_help(FILE *f)
+{
+	fprintf(f,
+	        "Usage: %s [OPTIONS] COMMAND [ARGS...]\n"
+	        "Talk to the sockbroker daemon (sockbrokerd) over its control socket.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -s, --socket PATH     control socket (default: $SOCKBROKER_SOCKET, else\n"
+	        "                        %s)\n"
+	        "  -j, --json            print results as compact one-line JSON\n"
+	        "  -t, --timeout SECONDS give up waiting for a reply after SECONDS\n"
+	        "                        (a decimal number; 0 = no limit, the default)\n"
+	        "  -h, --help            show this help and exit\n"
+	        "  -V, --version         show the version and exit\n"
+	        "\n"
+	        "Commands:\n", prog, SB_DEFAULT_SOCKET);
+	for (const struct ctl_cmd *c = cmd_table; c->name; c++) {
+		char head[64];
+
+		snprintf(head, sizeof(head), "%s%s%s", c->name, *c->args ? " " : "", c->args);
+		if (strlen(head) > 21)
+			fprintf(f, "  %s\n  %-21s %s\n", head, "", c->summary);
+		else
+			fprintf(f, "  %-21s %s\n", head, c->summary);
+	}
+	fprintf(f,
+	        "\n"
+	        "Exit status:\n"
+	        "  0  success\n"
+	        "  1  the daemon answered with an error\n"
+	        "  2  usage error\n"
+	        "  3  cannot connect, connection lost, protocol error or timeout\n");
+}
+
+/* Prints one command's synopsis and summary. */
+static void print_cmd_usage(FILE *f, const struct ctl_cmd *c)
+{
+	fprintf(f, "Usage: %s [OPTIONS] %s%s%s\n%s\n", prog, c->name,
+	        *c->args ? " " : "", c->args, c->summary);
+}
+
+/* ---------------------------------------------------------------- calling */
+
+/* Connects on first use. 0 or EXIT_CONNECTION (message printed). */
+static int ctl_connect(struct ctl *ctl)
+{
+	int r;
+
+	if (ctl->client)
+		return 0;
+	r = sb_connect(ctl->socket, &ctl->client);
+	if (r < 0) {
+		errmsg("cannot connect to %s: %s", ctl->socket ? ctl->socket : sb_socket_path(),
+		       sb_strerror(r));
+		return EXIT_CONNECTION;
+	}
+	sb_set_timeout(ctl->client, ctl->timeout_ms);
+	return 0;
+}
+
+/* Prints an error reply: "sockbrokerctl: <message> (code N)", then its data. */
+static void print_reply_error(const sb_reply *reply)
+{
+	const char *data = sb_reply_error_data(reply);
+
+	errmsg("%s (code %d)", sb_reply_error_message(reply), sb_reply_error_code(reply));
+	if (data)
+		errmsg("error data: %s", data);
+}
+
+/* Calls method with params_json and parses the result into *result.
+ * Returns EXIT_OK, EXIT_REPLY_ERROR, EXIT_USAGE or EXIT_CONNECTION, having
+ * printed what went wrong. Descriptors in the reply are closed (they are of no
+ * use to a process that is about to exit) and counted on stderr. */
+static int ctl_call(struct ctl *ctl, const char *method, const char *params_json,
+                    json_object **result)
+{
+	sb_reply *reply = NULL;
+	size_t nfds;
+	int r;
+
+	*result = NULL;
+	r = ctl_connect(ctl);
+	if (r)
+		return r;
+	r = sb_call(ctl->client, method, params_json, NULL, 0, &reply);
+	if (r == -EINVAL)
+		return usage_error("%s", sb_strerror(r));
+	if (r < 0) {
+		errmsg("%s: %s", method, sb_strerror(r));
+		return EXIT_CONNECTION;
+	}
+	nfds = sb_reply_nfds(reply);
+	if (nfds)
+		errmsg("%zu descriptor%s received and closed", nfds, nfds == 1 ? "" : "s");
+	if (!sb_reply_ok(reply)) {
+		print_reply_error(reply);
+		sb_reply_free(reply);
+		return EXIT_REPLY_ERROR;
+	}
+	*result = json_tokener_parse(sb_reply_result(reply));
+	if (!*result && strcmp(sb_reply_result(reply), "null") != 0) {
+		errmsg("%s: cannot parse the result", method);
+		sb_reply_free(reply);
+		return EXIT_CONNECTION;
+	}
+	sb_reply_free(reply);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* How one member of a result is shown in the human layout. */
+struct field {
+	const char *key;
+	void (*print)(json_object *v);  /* NULL: the generic layout */
+};
+
+static void print_value(json_object *v, int indent);
+
+/* Prints a scalar as a person reads it: strings bare, booleans yes/no. */
+static void print_scalar(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		fputs("-", stdout);
+		break;
+	case json_type_boolean:
+		fputs(json_object_get_boolean(v) ? "yes" : "no", stdout);
+		break;
+	case json_type_string:
+		fputs(json_object_get_string(v), stdout);
+		break;
+	default:
+		fputs(json_object_to_json_string_ext(v, JSON_COMPACT), stdout);
+		break;
+	}
+}
+
+/* Whether every element of array v is a scalar. */
+static bool array_is_flat(json_object *v)
+{
+	size_t n = json_object_array_length(v);
+
+	for (size_t i = 0; i < n; i++) {
+		enum json_type t = json_object_get_type(json_object_array_get_idx(v, i));
+		if (t == json_type_object || t == json_type_array)
+			return false;
+	}
+	return true;
+}
+
+/* Prints the members of object o as "key: value" lines, those named in fields
+ * first and in that order, the rest after them in the object's order. */
+static void print_fields(json_object *o, const struct field *fields, int indent)
+{
+	size_t width = 0;
+
+	json_object_object_foreach(o, k0, v0) {
+		(void)v0;
+		if (strlen(k0) > width)
+			width = strlen(k0);
+	}
+	for (const struct field *f = fields; f && f->key; f++) {
+		json_object *v;
+
+		if (!json_object_object_get_ex(o, f->key, &v))
+			continue;
+		printf("%*s%s:%*s ", indent, "", f->key, (int)(width - strlen(f->key)), "");
+		if (f->print) {
+			f->print(v);
+			putchar('\n');
+		} else
+			print_value(v, indent);
+	}
+	json_object_object_foreach(o, key, val) {
+		bool listed = false;
+
+		for (const struct field *f = fields; f && f->key; f++)
+			if (strcmp(f->key, key) == 0)
+				listed = true;
+		if (listed)
+			continue;
+		printf("%*s%s:%*s ", indent, "", key, (int)(width - strlen(key)), "");
+		print_value(val, indent);
+	}
+}
+
+/* Prints the value after a "key: " and ends the line; nested objects continue
+ * on the following lines, indented. */
+static void print_value(json_object *v, int indent)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		if (json_object_object_length(v) == 0) {
+			puts("-");
+			break;
+		}
+		putchar('\n');
+		print_fields(v, NULL, indent + 2);
+		break;
+	case json_type_array:
+		if (json_object_array_length(v) == 0)
+			puts("-");
+		else if (!array_is_flat(v))
+			puts(json_object_to_json_string_ext(v, JSON_COMPACT));
+		else {
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				if (i)
+					fputs(", ", stdout);
+				print_scalar(json_object_array_get_idx(v, i));
+			}
+			putchar('\n');
+		}
+		break;
+	default:
+		print_scalar(v);
+		putchar('\n');
+		break;
+	}
+}
+
+/* Seconds as "2d 3h 4m 5s (183845 s)". */
+static void print_duration(json_object *v)
+{
+	double s = json_object_get_double(v);
+	long long t = (long long)s;
+
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
+		print_scalar(v);
+		return;
+	}
+	if (t >= 86400)
+		printf("%lldd ", t / 86400);
+	if (t >= 3600)
+		printf("%lldh ", t / 3600 % 24);
+	if (t >= 60)
+		printf("%lldm ", t / 60 % 60);
+	printf("%llds (%g s)", t % 60, s);
+}
+
+/* A uid with its local user name: "1000 (alice)". */
+static void print_uid(json_object *v)
+{
+	struct passwd *pw = json_object_is_type(v, json_type_int)
+	                    ? getpwuid((uid_t)json_object_get_int64(v)) : NULL;
+
+	print_scalar(v);
+	if (pw)
+		printf(" (%s)", pw->pw_name);
+}
+
+/* A gid with its local group name: "1000 (staff)". */
+static void print_gid(json_object *v)
+{
+	struct group *gr = json_object_is_type(v, json_type_int)
+	                   ? getgrgid((gid_t)json_object_get_int64(v)) : NULL;
+
+	print_scalar(v);
+	if (gr)
+		printf(" (%s)", gr->gr_name);
+}
+
+/* A list of gids with their names. */
+static void print_gids(json_object *v)
+{
+	if (!json_object_is_type(v, json_type_array)) {
+		print_scalar(v);
+		return;
+	}
+	if (json_object_array_length(v) == 0)
+		fputs("-", stdout);
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		if (i)
+			fputs(", ", stdout);
+		print_gid(json_object_array_get_idx(v, i));
+	}
+}
+
+/* A list of names on one line, separated by spaces. */
+static void print_words(json_object *v)
+{
+	if (!json_object_is_type(v, json_type_array)) {
+		print_scalar(v);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		if (i)
+			putchar(' ');
+		print_scalar(json_object_array_get_idx(v, i));
+	}
+}
+
+/* Prints a result: compact JSON with --json, else the fields layout (objects)
+ * or pretty JSON (anything else, or when fields is NULL and pretty is set). */
+static void print_result(struct ctl *ctl, json_object *result, const struct field *fields,
+                         bool pretty)
+{
+	if (ctl->json)
+		puts(result ? json_object_to_json_string_ext(result, JSON_COMPACT) : "null");
+	else if (pretty || !json_object_is_type(result, json_type_object))
+		puts(result ? json_object_to_json_string_ext(result, JSON_PRETTY) : "null");
+	else
+		print_fields(result, fields, 0);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+/* call METHOD [JSON-PARAMS] */
+static int cmd_call(struct ctl *ctl, int argc, char **argv)
+{
+	const char *params = argc > 1 ? argv[1] : "{}";
+	enum json_tokener_error jerr;
+	json_object *p, *result;
+	int r;
+
+	p = json_tokener_parse_verbose(params, &jerr);
+	if (!p && jerr != json_tokener_success)
+		return usage_error("JSON-PARAMS is not valid JSON: %s", json_tokener_error_desc(jerr));
+	if (!json_object_is_type(p, json_type_object)) {
+		json_object_put(p);
+		return usage_error("JSON-PARAMS must be a JSON object, such as '{}'");
+	}
+	json_object_put(p);
+	r = ctl_call(ctl, argv[0], params, &result);
+	if (r)
+		return r;
+	print_result(ctl, result, NULL, true);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+static const struct field info_fields[] = {
+	{ "version", NULL },
+	{ "protocol", NULL },
+	{ "pid", NULL },
+	{ "uptime", print_duration },
+	{ "families", print_words },
+	{ "has_ipv6", NULL },
+	{ "limits", NULL },
+	{ NULL, NULL },
+};
+
+/* info: daemon.info */
+static int cmd_info(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result;
+	int r = ctl_call(ctl, "daemon.info", NULL, &result);
+
+	if (r)
+		return r;
+	print_result(ctl, result, info_fields, false);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+static const struct field whoami_fields[] = {
+	{ "uid", print_uid },
+	{ "gid", print_gid },
+	{ "pid", NULL },
+	{ "groups", print_gids },
+	{ NULL, NULL },
+};
+
+/* whoami: daemon.whoami */
+static int cmd_whoami(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result;
+	int r = ctl_call(ctl, "daemon.whoami", NULL, &result);
+
+	if (r)
+		return r;
+	print_result(ctl, result, whoami_fields, false);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+static const struct ctl_cmd *cmd_find(int argc, char **argv, int *nwords);
+
+/* help [COMMAND] */
+static int cmd_help(struct ctl *ctl, int argc, char **argv)
+{
+	const struct ctl_cmd *c;
+	int nwords;
+
+	if (argc == 0) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	c = cmd_find(argc, argv, &nwords);
+	if (!c || nwords != argc)
+		return usage_error("unknown command '%s'", argv[0]);
+	print_cmd_usage(stdout, c);
+	return EXIT_OK;
+}
+
+static const struct ctl_cmd cmd_table[] = {
+	{ "call", "METHOD [JSON-PARAMS]", "call any method; JSON-PARAMS is an object (default {})",
+	  1, 2, cmd_call },
+	{ "info", "", "show the daemon's version, protocol, pid, uptime, families, limits",
+	  0, 0, cmd_info },
+	{ "whoami", "", "show who the daemon takes this client for (uid, gid, pid, groups)",
+	  0, 0, cmd_whoami },
+	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};
+
+/* The command whose name words start argv, longest name first; *nwords gets
+ * how many words it took. NULL when none matches. */
+static const struct ctl_cmd *cmd_find(int argc, char **argv, int *nwords)
+{
+	const struct ctl_cmd *best = NULL;
+	int bestn = 0;
+
+	for (const struct ctl_cmd *c = cmd_table; c->name; c++) {
+		const char *p = c->name;
+		int n = 0;
+
+		while (*p && n < argc) {
+			size_t len = strlen(argv[n]);
+
+			if (strncmp(p, argv[n], len) != 0 || (p[len] != ' ' && p[len] != '\0'))
+				break;
+			p += len;
+			n++;
+			if (*p == ' ')
+				p++;
+		}
+		if (*p == '\0' && n > bestn) {
+			best = c;
+			bestn = n;
+		}
+	}
+	*nwords = bestn;
+	return best;
+}
+
+/* ---------------------------------------------------------------- main */
+
+/* Parses --timeout SECONDS into milliseconds (0 -> -1, no limit). 0 or -1. */
+static int parse_timeout(const char *s, int *ms)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(d) || d < 0 || d > 2000000.0)
+		return -1;
+	*ms = d == 0 ? -1 : (int)ceil(d * 1000.0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl ctl = { .timeout_ms = -1 };
+	const struct ctl_cmd *cmd;
+	int opt, nwords, nargs, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+s:jt:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (!*optarg)
+				return usage_error("--socket needs a path");
+			ctl.socket = optarg;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 't':
+			if (parse_timeout(optarg, &ctl.timeout_ms) < 0)
+				return usage_error("--timeout takes a number of seconds, not '%s'", optarg);
+			break;
+		case 'h':
+			print_help(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("%s %s\n", prog, PACKAGE_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command given");
+	cmd = cmd_find(argc - optind, argv + optind, &nwords);
+	if (!cmd)
+		return usage_error("unknown command '%s'", argv[optind]);
+	argv += optind + nwords;
+	nargs = argc - optind - nwords;
+	for (int i = 0; i < nargs; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_cmd_usage(stdout, cmd);
+			return EXIT_OK;
+		}
+	if (nargs < cmd->min_args || nargs > cmd->max_args) {
+		fprintf(stderr, "%s: wrong number of arguments for '%s'\n", prog, cmd->name);
+		print_cmd_usage(stderr, cmd);
+		return EXIT_USAGE;
+	}
+	r = cmd->run(&ctl, nargs, argv);
+	sb_close(ctl.client);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		errmsg("cannot write the output: %s", strerror(errno));
+		if (r == EXIT_OK)
+			r = EXIT_CONNECTION;
+	}
+	return r;
+}

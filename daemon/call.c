@@ -1,0 +1,172 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "conn.h"
+#include "consts.h"
+#include "dispatch.h"
+#include "jsonrpc.h"
+#include "server.h"
+#include "util.h"
+
+json_object *call_result(struct call *call)
+{
+	if (!call->result)
+		call->result = json_object_new_object();
+	return call->result;
+}
+
+int call_error(struct call *call, int code, json_object *data, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	free(call->err_msg);
+	json_object_put(call->err_data);
+	call->err_code = code;
+	call->err_msg = msg;
+	call->err_data = data;
+	return CALL_ERR_SET;
+}
+
+int call_error_limit(struct call *call, const char *limit, unsigned long long max)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "limit", json_object_new_string(limit));
+	json_object_object_add(d, "max", json_object_new_uint64(max));
+	return call_error(call, SB_ERR_LIMIT, d, "limit reached: at most %llu %s", max, limit);
+}
+
+int call_peek_fd(const struct call *call, size_t i)
+{
+	return i < call->nfds ? call->fds[i] : -1;
+}
+
+int call_take_fd(struct call *call, size_t i)
+{
+	if (i >= call->nfds)
+		return -1;
+	return TAKE_FD(call->fds[i]);
+}
+
+int call_push_fd(struct call *call, int fd)
+{
+	int *n = realloc(call->out_fds, (call->n_out_fds + 1) * sizeof(int));
+
+	if (!n) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	call->out_fds = n;
+	call->out_fds[call->n_out_fds++] = fd;
+	return 0;
+}
+
+/* The protocol's OS error object: {"errno": n, "name": "E..."}. */
+static json_object *os_error_data(int e)
+{
+	json_object *d = json_object_new_object();
+	const char *name = sbc_errno_name(e);
+
+	json_object_object_add(d, "errno", json_object_new_int(e));
+	if (name)
+		json_object_object_add(d, "name", json_object_new_string(name));
+	return d;
+}
+
+json_object *call_error_response(struct call *call, int rc)
+{
+	if (rc == CALL_ERR_SET)
+		return jrpc_error_new(call->id, call->err_code,
+		                      call->err_msg ? call->err_msg : jrpc_code_name(call->err_code),
+		                      TAKE_PTR(call->err_data));
+	if (rc < 0 && rc > -4096) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%s: %s", call->method ? call->method->name : "request",
+		         strerror(-rc));
+		return jrpc_error_new(call->id, SB_ERR_OS, msg, os_error_data(-rc));
+	}
+	return jrpc_error_new(call->id, JRPC_INTERNAL_ERROR, "internal error", NULL);
+}
+
+static void call_free(struct call *call)
+{
+	if (call->fds)
+		close_fds(call->fds, call->nfds);
+	free(call->fds);
+	if (call->out_fds)
+		close_fds(call->out_fds, call->n_out_fds);
+	free(call->out_fds);
+	if (call->method && call->params)
+		params_free(call->method->params, call->params);
+	free(call->params);
+	json_object_put(call->id);
+	json_object_put(call->result);
+	json_object_put(call->err_data);
+	free(call->err_msg);
+	free(call);
+}
+
+void call_finish(struct call *call, int rc)
+{
+	struct conn *c = call->conn;
+	json_object *resp = NULL;
+
+	if (c)
+		conn_call_remove(c, call);
+	call->cancel = NULL;
+	if (c && !call->notification) {
+		if (rc == 0) {
+			json_object *res = call_result(call);
+			if (call->n_out_fds && json_object_is_type(res, json_type_object))
+				json_object_object_add(res, "fds", json_object_new_int((int)call->n_out_fds));
+			resp = jrpc_result_new(call->id, TAKE_PTR(call->result));
+		} else {
+			resp = call_error_response(call, rc);
+			call->n_out_fds = call->out_fds ? (close_fds(call->out_fds, call->n_out_fds), 0) : 0;
+		}
+		if (rc != 0)
+			c->srv->stats.errors++;
+	}
+	if (resp) {
+		int *fds = call->n_out_fds ? TAKE_PTR(call->out_fds) : NULL;
+		size_t n = call->n_out_fds;
+		call->n_out_fds = 0;
+		if (call->batch)
+			batch_put(call->batch, call->batch_idx, resp, fds, n);
+		else
+			conn_queue_reply(c, resp, fds, n);
+	} else if (call->batch) {
+		batch_put(call->batch, call->batch_idx, NULL, NULL, 0);
+	}
+	call_free(call);
+	if (c)
+		conn_check_done(c);
+}
+
+void call_cancel(struct call *call)
+{
+	void (*cancel)(struct call *) = call->cancel;
+
+	call->cancel = NULL;
+	if (cancel)
+		cancel(call);
+	if (call->conn)
+		conn_call_remove(call->conn, call);
+	call->conn = NULL;
+	if (call->batch)
+		batch_put(call->batch, call->batch_idx, NULL, NULL, 0);
+	call_free(call);
+}

@@ -1,0 +1,70 @@
+/* One request in flight: from dispatch to its reply. A call owns the request's
+ * descriptors (the framework closes those the handler did not take), the
+ * descriptors it will answer with, and its result or error. A handler either
+ * finishes synchronously or parks the call (CALL_PENDING) and finishes it later;
+ * a parked call sets a cancel hook, run if its connection goes first. */
+#ifndef SBD_CALL_H
+#define SBD_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "rpc.h"
+
+#define CALL_PENDING 1
+/* Returned by call_error(): the call's err_* members hold the error. */
+#define CALL_ERR_SET (-100000)
+
+struct conn;
+struct batch;
+
+struct call {
+	struct conn *conn;          /* NULL once cancelled */
+	struct batch *batch;        /* NULL for a single request */
+	size_t batch_idx;
+	json_object *id;            /* own reference; NULL for id null */
+	bool notification;
+	const struct rpc_method *method;
+	void *params;               /* the method's typed params struct */
+	int *fds;                   /* received with the request; -1 once taken */
+	size_t nfds;
+	int *out_fds;               /* to send with the reply */
+	size_t n_out_fds;
+	json_object *result;
+	int err_code;
+	char *err_msg;
+	json_object *err_data;
+	void (*cancel)(struct call *call);  /* set by a handler that parks */
+	void *park;                 /* the parking handler's state */
+	struct call *prev, *next;   /* the connection's in-flight list */
+};
+
+/* The result object, created on first use (NULL only on ENOMEM). */
+json_object *call_result(struct call *call);
+/* Sets a protocol error; data is taken. Returns CALL_ERR_SET for the handler to return. */
+int call_error(struct call *call, int code, json_object *data, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* -32012 with {"limit": name, "max": max}. */
+int call_error_limit(struct call *call, const char *limit, unsigned long long max);
+
+/* Descriptors received with the request: peek lends, take hands over (-1 if
+ * out of range or already taken). */
+int call_peek_fd(const struct call *call, size_t i);
+int call_take_fd(struct call *call, size_t i);
+/* Queues fd (taken) to go out with the reply; the reply gets "fds": n. 0 or -ENOMEM
+ * (fd closed on error). */
+int call_push_fd(struct call *call, int fd);
+
+/* Ends a call with rc (0, -errno, or CALL_ERR_SET): builds and queues the reply
+ * (nothing for a notification), closes untaken descriptors, frees the call. */
+void call_finish(struct call *call, int rc);
+
+/* Maps a handler's rc into a JSON-RPC error response for id. */
+json_object *call_error_response(struct call *call, int rc);
+
+/* Frees a call that will never be answered (its connection is gone): runs the
+ * cancel hook, closes descriptors. */
+void call_cancel(struct call *call);
+
+#endif

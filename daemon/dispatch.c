@@ -1,0 +1,337 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "fdpass.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+/* A batch collects its elements' replies in request order and sends them as
+ * one array once the last element is done. */
+struct batch {
+	struct conn *conn;
+	size_t n, remaining;
+	json_object **replies;      /* NULL for notifications */
+	int **fds;
+	size_t *nfds;
+};
+
+/* Members of params the framework owns, not the method. */
+static const char *const framework_params[] = { "fds", NULL };
+
+static void send_error(struct conn *c, json_object *id, int code, const char *msg, json_object *data)
+{
+	json_object *resp = jrpc_error_new(id, code, msg, data);
+
+	c->srv->stats.errors++;
+	if (resp)
+		conn_queue_reply(c, resp, NULL, 0);
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		json_object_put(b->replies[i]);
+		if (b->fds[i])
+			close_fds(b->fds[i], b->nfds[i]);
+		free(b->fds[i]);
+	}
+	free(b->replies);
+	free(b->fds);
+	free(b->nfds);
+	free(b);
+}
+
+static void batch_send(struct batch *b)
+{
+	json_object *arr = json_object_new_array();
+	size_t total = 0, k = 0;
+	int *fds = NULL;
+
+	for (size_t i = 0; i < b->n; i++)
+		total += b->nfds[i];
+	if (total)
+		fds = malloc(total * sizeof(int));
+	if (!arr || (total && !fds)) {
+		json_object_put(arr);
+		free(fds);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (!b->replies[i])
+			continue;
+		json_object_array_add(arr, TAKE_PTR(b->replies[i]));
+		for (size_t j = 0; j < b->nfds[i]; j++)
+			fds[k++] = TAKE_FD(b->fds[i][j]);
+	}
+	/* A batch of notifications only gets nothing back (JSON-RPC 2.0 section 6). */
+	if (json_object_array_length(arr) == 0) {
+		json_object_put(arr);
+		free(fds);
+		return;
+	}
+	conn_queue_reply(b->conn, arr, fds, k);
+}
+
+void batch_put(struct batch *b, size_t idx, json_object *resp, int *fds, size_t nfds)
+{
+	b->replies[idx] = resp;
+	b->fds[idx] = fds;
+	b->nfds[idx] = nfds;
+	if (--b->remaining > 0)
+		return;
+	if (!b->conn->dead)
+		batch_send(b);
+	batch_free(b);
+}
+
+/* The embedded default policy (protocol: no policy file at all): root and the
+ * daemon's own user may do everything; everyone else introspection only. The
+ * policy module replaces this one function. */
+static int authorize(struct conn *c, const struct rpc_method *m, struct call *call)
+{
+	uid_t uid = c->cred.uid;
+	json_object *d;
+
+	if (m->flags & RPC_INTROSPECT)
+		return 0;
+	if (uid == 0 || uid == c->srv->self_uid)
+		return 0;
+	d = json_object_new_object();
+	json_object_object_add(d, "reason", json_object_new_string(
+	    "no policy is loaded: the embedded default allows only introspection to this user"));
+	json_object_object_add(d, "rule", json_object_new_string("embedded default"));
+	return call_error(call, SB_ERR_DENIED, d, "%s is denied to uid %u by the embedded default policy",
+	                  m->name, (unsigned)uid);
+}
+
+/* Checks the descriptors that came with a request against its "fds" member and
+ * the method's flags (protocol section 2). */
+static int check_fds(struct call *call, json_object *params, bool fd_error)
+{
+	const struct rpc_method *m = call->method;
+	json_object *jn = NULL;
+	bool declared = params && json_object_object_get_ex(params, "fds", &jn);
+	int64_t n = 0;
+
+	if (fd_error)
+		return call_error(call, JRPC_INVALID_PARAMS, NULL,
+		                  "the descriptors sent with this message were truncated, over the limit of %u, "
+		                  "or do not match the counts its requests declare; all were closed",
+		                  call->conn->srv->cfg.max_fds);
+	if (declared) {
+		if (!json_object_is_type(jn, json_type_int) || (n = json_object_get_int64(jn)) < 1)
+			return call_error(call, JRPC_INVALID_PARAMS, NULL, "fds must be an integer >= 1");
+	}
+	if (!(m->flags & RPC_TAKES_FDS) && (declared || call->nfds))
+		return call_error(call, JRPC_INVALID_PARAMS, NULL, "%s takes no descriptors (%zu arrived)",
+		                  m->name, call->nfds);
+	if ((size_t)n != call->nfds)
+		return call_error(call, JRPC_INVALID_PARAMS, NULL,
+		                  "params declare %lld descriptors but %zu arrived with the message",
+		                  (long long)n, call->nfds);
+	return 0;
+}
+
+/* Runs one request (a message or a batch element). fds are taken. */
+static void dispatch_one(struct conn *c, json_object *elem, struct batch *b, size_t idx,
+                         int *fds, size_t nfds, bool fd_error)
+{
+	struct jrpc_request req;
+	struct param_error perr;
+	const char *why = NULL;
+	struct call *call;
+	int rc;
+
+	c->srv->stats.requests++;
+	c->requests++;
+	call = calloc(1, sizeof(*call));
+	if (!call) {
+		if (fds)
+			close_fds(fds, nfds);
+		free(fds);
+		if (b)
+			batch_put(b, idx, NULL, NULL, 0);
+		return;
+	}
+	call->fds = fds;
+	call->nfds = nfds;
+	call->batch = b;
+	call->batch_idx = idx;
+	conn_call_add(c, call);
+
+	rc = jrpc_validate_request(elem, &req, &why);
+	call->id = req.id ? json_object_get(req.id) : NULL;
+	call->notification = req.notification;
+	if (rc != 0) {
+		/* An invalid request is answered even without an id; a well-formed
+		 * notification with positional params is not (it is a notification). */
+		if (rc == JRPC_INVALID_REQUEST)
+			call->notification = false;
+		rc = call_error(call, rc, NULL, "%s: %s", jrpc_code_name(rc), why);
+		goto done;
+	}
+	call->method = rpc_lookup(req.method);
+	if (!call->method) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "method", json_object_new_string(req.method));
+		rc = call_error(call, JRPC_METHOD_NOT_FOUND, d, "no method named '%.100s' (see rpc.discover)",
+		                req.method);
+		goto done;
+	}
+	rc = check_fds(call, req.params, fd_error);
+	if (rc)
+		goto done;
+	if (c->pending > c->srv->cfg.max_pending) {
+		rc = call_error_limit(call, "pending", c->srv->cfg.max_pending);
+		goto done;
+	}
+	rc = authorize(c, call->method, call);
+	if (rc)
+		goto done;
+	call->params = calloc(1, call->method->params_size ? call->method->params_size : 1);
+	if (!call->params) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	rc = params_parse(call->method->params, req.params, framework_params, call->params, &perr);
+	if (rc == -EINVAL) {
+		json_object *d = NULL;
+		if (perr.param) {
+			d = json_object_new_object();
+			json_object_object_add(d, "param", json_object_new_string(perr.param));
+		}
+		rc = call_error(call, JRPC_INVALID_PARAMS, d, "%s", perr.msg);
+		goto done;
+	}
+	if (rc < 0)
+		goto done;
+	rc = call->method->handler(call, call->params);
+	if (rc == CALL_PENDING)
+		return;
+done:
+	call_finish(call, rc);
+}
+
+static bool blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+/* Splits a batch's descriptors among its elements by their declared "fds"
+ * counts, in order. Returns false when the counts do not add up. */
+static bool batch_split_fds(json_object *arr, size_t nfds, size_t *counts)
+{
+	size_t n = json_object_array_length(arr), sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i), *p, *jn;
+		counts[i] = 0;
+		if (json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, "params", &p) &&
+		    json_object_is_type(p, json_type_object) && json_object_object_get_ex(p, "fds", &jn) &&
+		    json_object_is_type(jn, json_type_int) && json_object_get_int64(jn) > 0 &&
+		    json_object_get_int64(jn) <= FDPASS_MAX_FDS)
+			counts[i] = (size_t)json_object_get_int64(jn);
+		sum += counts[i];
+	}
+	return sum == nfds;
+}
+
+static void dispatch_batch(struct conn *c, json_object *arr, struct frame_msg *msg)
+{
+	size_t n = json_object_array_length(arr), off = 0;
+	_cleanup_free_ size_t *counts = NULL;
+	struct batch *b;
+	bool fds_ok;
+
+	if (n == 0) {
+		send_error(c, NULL, JRPC_INVALID_REQUEST, "Invalid Request: empty batch", NULL);
+		return;
+	}
+	if (n > c->srv->cfg.max_batch) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "limit", json_object_new_string("batch"));
+		json_object_object_add(d, "max", json_object_new_int64(c->srv->cfg.max_batch));
+		send_error(c, NULL, SB_ERR_LIMIT, "limit reached: a batch holds at most this many requests", d);
+		return;
+	}
+	counts = calloc(n, sizeof(size_t));
+	b = calloc(1, sizeof(*b));
+	if (b) {
+		b->replies = calloc(n, sizeof(*b->replies));
+		b->fds = calloc(n, sizeof(*b->fds));
+		b->nfds = calloc(n, sizeof(*b->nfds));
+	}
+	if (!counts || !b || !b->replies || !b->fds || !b->nfds) {
+		if (b)
+			batch_free(b);
+		send_error(c, NULL, JRPC_INTERNAL_ERROR, "out of memory", NULL);
+		return;
+	}
+	b->conn = c;
+	b->n = b->remaining = n;
+	fds_ok = !msg->fd_error && batch_split_fds(arr, msg->nfds, counts);
+	if (!fds_ok && msg->nfds)
+		close_fds(msg->fds, msg->nfds);
+	for (size_t i = 0; i < n; i++) {
+		int *fds = NULL;
+		size_t k = fds_ok ? counts[i] : 0;
+		if (k) {
+			fds = malloc(k * sizeof(int));
+			if (fds)
+				for (size_t j = 0; j < k; j++)
+					fds[j] = frame_msg_take_fd(msg, off + j);
+			else
+				k = 0;
+			off += counts[i];
+		}
+		/* Descriptors that do not add up poison every element: none can
+		 * be sure which descriptors are its own. */
+		dispatch_one(c, json_object_array_get_idx(arr, i), b, i, fds, k,
+		             !fds_ok && (msg->nfds || msg->fd_error));
+	}
+}
+
+void dispatch_message(struct conn *c, struct frame_msg *msg)
+{
+	_cleanup_json_ json_object *root = NULL;
+	const char *why;
+
+	if (blank(msg->data, msg->len)) {
+		/* Not a message: a blank line between messages is tolerated. */
+		return;
+	}
+	if (jrpc_parse(msg->data, msg->len, JRPC_MAX_DEPTH, &root, &why) != 0) {
+		char text[120];
+		snprintf(text, sizeof(text), "Parse error: %s", why);
+		send_error(c, NULL, JRPC_PARSE_ERROR, text, NULL);
+		return;
+	}
+	if (json_object_is_type(root, json_type_array)) {
+		dispatch_batch(c, root, msg);
+		return;
+	}
+	{
+		int *fds = NULL;
+		size_t n = msg->nfds;
+		if (n) {
+			fds = TAKE_PTR(msg->fds);
+			msg->nfds = 0;
+		}
+		dispatch_one(c, root, NULL, 0, fds, n, msg->fd_error);
+	}
+}

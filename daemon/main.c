@@ -1,0 +1,43 @@
+/* sockbrokerd: owns sockets and lends them out over JSON-RPC 2.0. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+#include "settings.h"
+
+int main(int argc, char **argv)
+{
+	struct sbd_config cfg;
+	struct server srv;
+	int r;
+
+	config_defaults(&cfg);
+	r = config_parse_args(&cfg, argc, argv);
+	if (r != 0) {
+		config_free(&cfg);
+		return r > 0 ? 0 : 2;
+	}
+	log_set_level(cfg.log_level);
+	r = server_init(&srv, &cfg);
+	if (r >= 0)
+		r = server_listen(&srv);
+	if (r < 0) {
+		log_err("cannot start: %s", strerror(-r));
+		server_free(&srv);
+		return 1;
+	}
+	r = server_run(&srv);
+	server_free(&srv);
+	if (r < 0) {
+		log_err("event loop failed: %s", strerror(-r));
+		return 1;
+	}
+	log_info("stopped");
+	return 0;
+}

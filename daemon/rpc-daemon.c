@@ -1,0 +1,228 @@
+/* Introspection methods: rpc.discover, daemon.info, daemon.whoami, daemon.ping. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "conn.h"
+#include "jsonrpc.h"
+#include "server.h"
+#include "util.h"
+
+static struct server *srv_of(struct call *call)
+{
+	return call->conn->srv;
+}
+
+/* ---- rpc.discover ---- */
+
+static json_object *method_doc(const struct rpc_method *m)
+{
+	json_object *o = json_object_new_object();
+	json_object *params = json_object_new_array();
+	json_object *result = json_object_new_object();
+	json_object *schema = NULL;
+	json_object *x = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(m->name));
+	json_object_object_add(o, "summary", json_object_new_string(m->summary));
+	json_object_object_add(o, "paramStructure", json_object_new_string("by-name"));
+	for (const struct param_desc *d = m->params; d && d->name; d++) {
+		json_object *p = json_object_new_object();
+		json_object_object_add(p, "name", json_object_new_string(d->name));
+		json_object_object_add(p, "required", json_object_new_boolean(d->flags & PF_REQUIRED));
+		json_object_object_add(p, "schema", params_schema(d));
+		json_object_array_add(params, p);
+	}
+	if (m->flags & RPC_TAKES_FDS) {
+		json_object *p = json_object_new_object();
+		json_object *s = json_object_new_object();
+		json_object_object_add(s, "type", json_object_new_string("integer"));
+		json_object_object_add(s, "minimum", json_object_new_int(1));
+		json_object_object_add(s, "description",
+		                       json_object_new_string("descriptors sent with the request (SCM_RIGHTS)"));
+		json_object_object_add(p, "name", json_object_new_string("fds"));
+		json_object_object_add(p, "schema", s);
+		json_object_array_add(params, p);
+	}
+	json_object_object_add(o, "params", params);
+	if (m->result_schema)
+		schema = json_tokener_parse(m->result_schema);
+	json_object_object_add(result, "name", json_object_new_string("result"));
+	json_object_object_add(result, "schema", schema ? schema : json_object_new_object());
+	json_object_object_add(o, "result", result);
+	/* sockbroker's own facts about the method, as an OpenRPC extension. */
+	json_object_object_add(x, "introspection", json_object_new_boolean(m->flags & RPC_INTROSPECT));
+	json_object_object_add(x, "admin", json_object_new_boolean(m->flags & RPC_ADMIN));
+	json_object_object_add(x, "takes_fds", json_object_new_boolean(m->flags & RPC_TAKES_FDS));
+	json_object_object_add(x, "returns_fds", json_object_new_boolean(m->flags & RPC_RETURNS_FDS));
+	json_object_object_add(x, "may_block", json_object_new_boolean(m->flags & RPC_MAY_BLOCK));
+	json_object_object_add(o, "x-sockbroker", x);
+	return o;
+}
+
+static int rpc_daemon_discover(struct call *call, void *params)
+{
+	json_object *r = call_result(call), *info = json_object_new_object(), *methods;
+
+	if (!r || !info)
+		return -ENOMEM;
+	json_object_object_add(r, "openrpc", json_object_new_string("1.2.6"));
+	json_object_object_add(info, "title", json_object_new_string("sockbroker control protocol"));
+	json_object_object_add(info, "version", json_object_new_string("1"));
+	json_object_object_add(info, "x-daemon-version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(r, "info", info);
+	methods = json_object_new_array();
+	for (size_t i = 0; rpc_method_at(i); i++)
+		json_object_array_add(methods, method_doc(rpc_method_at(i)));
+	json_object_object_add(r, "methods", methods);
+	return 0;
+}
+
+/* ---- daemon.info ---- */
+
+static int rpc_daemon_info(struct call *call, void *params)
+{
+	struct server *s = srv_of(call);
+	json_object *r = call_result(call), *limits = json_object_new_object();
+
+	if (!r || !limits)
+		return -ENOMEM;
+	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(r, "protocol", json_object_new_int(1));
+	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(r, "uptime", json_object_new_double(floor(server_uptime(s) * 1000) / 1000));
+	json_object_object_add(r, "families", json_object_get(s->families));
+	json_object_object_add(r, "has_ipv6", json_object_new_boolean(s->has_ipv6));
+	for (size_t i = 0; i < sbd_limits_n; i++)
+		json_object_object_add(limits, sbd_limits[i].info_name,
+		                       json_object_new_uint64(sbd_limit_get(&s->cfg, &sbd_limits[i])));
+	json_object_object_add(r, "limits", limits);
+	json_object_object_add(r, "connections", json_object_new_int64(s->nconns));
+	return 0;
+}
+
+/* ---- daemon.whoami ---- */
+
+static int rpc_daemon_whoami(struct call *call, void *params)
+{
+	struct conn *c = call->conn;
+	json_object *r = call_result(call), *groups = json_object_new_array();
+
+	if (!r || !groups)
+		return -ENOMEM;
+	json_object_object_add(r, "uid", json_object_new_int64(c->cred.uid));
+	json_object_object_add(r, "gid", json_object_new_int64(c->cred.gid));
+	json_object_object_add(r, "pid", json_object_new_int64(c->cred.pid));
+	for (size_t i = 0; i < c->ngroups; i++)
+		json_object_array_add(groups, json_object_new_int64(c->groups[i]));
+	json_object_object_add(r, "groups", groups);
+	json_object_object_add(r, "pidfd", json_object_new_boolean(c->pidfd >= 0));
+	json_object_object_add(r, "connection", json_object_new_uint64(c->serial));
+	/* The embedded default policy's verdict for this caller. */
+	json_object_object_add(r, "privileged", json_object_new_boolean(c->cred.uid == 0 ||
+	                                                                c->cred.uid == c->srv->self_uid));
+	json_object_object_add(r, "rules", json_object_new_array());
+	return 0;
+}
+
+/* ---- daemon.ping ---- */
+
+struct ping_params {
+	double delay;
+};
+
+struct ping_park {
+	struct loop_timer timer;
+	struct call *call;
+};
+
+static void ping_fire(struct loop_timer *t)
+{
+	struct ping_park *p = (struct ping_park *)t;
+	struct call *call = p->call;
+
+	call->park = NULL;
+	free(p);
+	json_object_object_add(call_result(call), "pong", json_object_new_boolean(true));
+	call_finish(call, 0);
+}
+
+static void ping_cancel(struct call *call)
+{
+	struct ping_park *p = call->park;
+
+	loop_timer_disarm(call->conn->srv->loop, &p->timer);
+	call->park = NULL;
+	free(p);
+}
+
+static int rpc_daemon_ping(struct call *call, void *params)
+{
+	struct ping_params *pp = params;
+	struct server *s = srv_of(call);
+	struct ping_park *p;
+
+	if (pp->delay > s->cfg.max_ping_delay_s)
+		return call_error(call, JRPC_INVALID_PARAMS, NULL, "delay must be at most %u seconds",
+		                  s->cfg.max_ping_delay_s);
+	if (pp->delay <= 0) {
+		json_object_object_add(call_result(call), "pong", json_object_new_boolean(true));
+		return 0;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->call = call;
+	p->timer.cb = ping_fire;
+	if (loop_timer_arm(s->loop, &p->timer, loop_now() + (uint64_t)(pp->delay * 1e9)) < 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	call->park = p;
+	call->cancel = ping_cancel;
+	return CALL_PENDING;
+}
+
+static const struct param_desc ping_params[] = {
+	{ "delay", PT_NUMBER, offsetof(struct ping_params, delay), PF_NONNEG,
+	  .doc = "seconds to wait before answering (parks the request; at most max_ping_delay)" },
+	{ 0 }
+};
+
+static const struct param_desc no_params[] = { { 0 } };
+
+static const struct rpc_method methods[] = {
+	{ "rpc.discover", "An OpenRPC document describing every method.",
+	  rpc_daemon_discover, no_params, 0,
+	  "{\"type\":\"object\",\"required\":[\"openrpc\",\"info\",\"methods\"]}",
+	  RPC_INTROSPECT },
+	{ "daemon.info", "The daemon's version, protocol, pid, uptime, families and limits.",
+	  rpc_daemon_info, no_params, 0,
+	  "{\"type\":\"object\",\"required\":[\"version\",\"protocol\",\"pid\",\"uptime\",\"families\","
+	  "\"has_ipv6\",\"limits\"],\"properties\":{\"version\":{\"type\":\"string\"},"
+	  "\"protocol\":{\"const\":1},\"pid\":{\"type\":\"integer\"},\"uptime\":{\"type\":\"number\"},"
+	  "\"families\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"has_ipv6\":{\"type\":\"boolean\"},\"limits\":{\"type\":\"object\"},"
+	  "\"connections\":{\"type\":\"integer\"}}}",
+	  RPC_INTROSPECT },
+	{ "daemon.whoami", "The caller as the daemon sees it: uid, gid, pid, groups, and the rules that match it.",
+	  rpc_daemon_whoami, no_params, 0,
+	  "{\"type\":\"object\",\"required\":[\"uid\",\"gid\",\"pid\",\"groups\"],"
+	  "\"properties\":{\"uid\":{\"type\":\"integer\"},\"gid\":{\"type\":\"integer\"},"
+	  "\"pid\":{\"type\":\"integer\"},\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
+	  "\"pidfd\":{\"type\":\"boolean\"},\"connection\":{\"type\":\"integer\"},"
+	  "\"privileged\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\"}}}",
+	  RPC_INTROSPECT },
+	{ "daemon.ping", "Answers {pong: true}, after `delay` seconds if given (a parked request).",
+	  rpc_daemon_ping, ping_params, sizeof(struct ping_params),
+	  "{\"type\":\"object\",\"properties\":{\"pong\":{\"const\":true}}}",
+	  RPC_INTROSPECT | RPC_MAY_BLOCK },
+};
+
+const struct rpc_family rpc_daemon_family = { methods, ARRAY_SIZE(methods) };

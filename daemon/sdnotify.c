@@ -1,0 +1,91 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sdnotify.h"
+#include "util.h"
+
+int sd_notify_send(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t plen;
+	socklen_t salen;
+	_cleanup_close_ int fd = -1;
+
+	if (!path || !path[0])
+		return 0;
+	plen = strlen(path);
+	/* Only a path or an abstract name (leading '@'); vsock targets are not for us. */
+	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof(sa.sun_path))
+		return -EAFNOSUPPORT;
+	memcpy(sa.sun_path, path, plen);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + (path[0] == '/'));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0)
+		return -errno;
+	return 0;
+}
+
+int sd_notifyf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return sd_notify_send(buf);
+}
+
+static int parse_pos_long(const char *s, long *v)
+{
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	if (errno || *end || *v <= 0)
+		return -EINVAL;
+	return 0;
+}
+
+int sd_listen_fds_take(void)
+{
+	long pid, n;
+	int r = 0;
+
+	if (parse_pos_long(getenv("LISTEN_PID"), &pid) < 0 || pid != (long)getpid())
+		goto out;
+	if (parse_pos_long(getenv("LISTEN_FDS"), &n) < 0 || n > 1024)
+		goto out;
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	r = (int)n;
+out:
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return r;
+}

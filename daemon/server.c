@@ -1,0 +1,558 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "consts.h"
+#include "conn.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "server.h"
+#include "util.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* How long accepting stays paused after EMFILE/ENFILE unless a connection
+ * closes first. */
+#define ACCEPT_PAUSE_NS (100ull * 1000000ull)
+/* How long a stopping daemon keeps trying to deliver replies already queued. */
+#define STOP_FLUSH_MS 2000
+
+static void on_accept(struct loop_io *io, uint32_t revents);
+
+double server_uptime(const struct server *s)
+{
+	return (double)(loop_now() - s->start_mono) / 1e9;
+}
+
+/* Which families this kernel has: socket() says EAFNOSUPPORT for the others.
+ * Probed once at start; type 0 is enough because the family is checked first. */
+static void probe_families(struct server *s)
+{
+	static const int fams[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET,
+	                            AF_CAN, AF_VSOCK, AF_ALG, AF_TIPC };
+
+	s->families = json_object_new_array();
+	for (size_t i = 0; i < ARRAY_SIZE(fams); i++) {
+		int fd = socket(fams[i], SOCK_CLOEXEC, 0);
+		if (fd < 0 && errno == EAFNOSUPPORT)
+			continue;
+		safe_close(fd);
+		json_object_array_add(s->families, sbc_to_json(SBC_AF, fams[i]));
+		if (fams[i] == AF_INET6)
+			s->has_ipv6 = true;
+	}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Every client costs a descriptor (two with a pidfd): use what we may. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("cannot raise the descriptor limit: %s", strerror(errno));
+	}
+}
+
+static void on_signal(struct loop_io *io, uint32_t revents)
+{
+	struct server *s = (struct server *)((char *)io - offsetof(struct server, sig_io));
+	struct signalfd_siginfo si;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_notice("signal %d: stopping", (int)si.ssi_signo);
+			s->stopping = true;
+			loop_quit(s->loop);
+			break;
+		case SIGHUP:
+			/* Reserved for policy reload; there is no policy module yet. */
+			log_notice("SIGHUP: nothing to reload yet");
+			break;
+		}
+	}
+}
+
+int server_init(struct server *s, struct sbd_config *cfg)
+{
+	sigset_t mask;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	s->listen_fd = -1;
+	s->sig_fd = -1;
+	s->self_uid = geteuid();
+	s->start_mono = loop_now();
+	s->accept_timer.cb = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	probe_families(s);
+
+	r = loop_new(&s->loop);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sig_fd < 0)
+		return -errno;
+	return loop_io_add(s->loop, &s->sig_io, s->sig_fd, EPOLLIN, on_signal);
+}
+
+static int mkdir_parents(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Refuses a path where a live daemon answers or that is not a socket; removes
+ * a socket nobody listens on. */
+static int clear_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	_cleanup_close_ int fd = -1;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s exists and is not a socket; refusing to replace it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+		/* EAGAIN: a listener whose backlog is full is still a live listener. */
+		log_err("another daemon is answering on %s; refusing to start", path);
+		return -EADDRINUSE;
+	}
+	if (errno != ECONNREFUSED) {
+		log_err("cannot tell whether %s is in use: %s", path, strerror(errno));
+		return -errno;
+	}
+	log_info("removing stale socket %s", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int check_activated_socket(int fd)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 || v != AF_UNIX)
+		return -EINVAL;
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0 || v != SOCK_STREAM)
+		return -EINVAL;
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) < 0 || !v)
+		return -EINVAL;
+	return 0;
+}
+
+int server_listen(struct server *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = s->cfg.socket_path;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	mode_t old_umask;
+	int n, r;
+
+	n = sd_listen_fds_take();
+	if (n < 0)
+		return n;
+	if (n > 1) {
+		log_err("socket activation passed %d sockets; expected exactly one", n);
+		return -EINVAL;
+	}
+	if (n == 1) {
+		struct sockaddr_un bound;
+		socklen_t bl = sizeof(bound);
+		fd = SD_LISTEN_FDS_START;
+		if (check_activated_socket(fd) < 0) {
+			log_err("the activated descriptor is not a listening AF_UNIX stream socket");
+			return -EINVAL;
+		}
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+			return -errno;
+		memset(&bound, 0, sizeof(bound));
+		if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0 && bound.sun_path[0])
+			s->listen_path = strndup(bound.sun_path, sizeof(bound.sun_path));
+		else
+			s->listen_path = strdup("(socket activation)");
+		s->own_socket = false;
+		goto listening;
+	}
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	r = mkdir_parents(path);
+	if (r < 0) {
+		log_err("cannot create the directory of %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = clear_stale_socket(path);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path));
+	/* Created closed, then opened to the configured mode: never wider than asked. */
+	old_umask = umask(0777);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0) {
+		r = -errno;
+		log_err("cannot bind %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (chmod(path, s->cfg.socket_mode) < 0 || stat(path, &st) < 0) {
+		r = -errno;
+		unlink(path);
+		return r;
+	}
+	s->sock_dev = st.st_dev;
+	s->sock_ino = st.st_ino;
+	s->own_socket = true;
+	if (listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		unlink(path);
+		return r;
+	}
+	s->listen_path = strdup(path);
+listening:
+	if (!s->listen_path)
+		return -ENOMEM;
+	r = loop_io_add(s->loop, &s->listen_io, fd, EPOLLIN, on_accept);
+	if (r < 0)
+		return r;
+	s->listen_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static struct uid_count *uid_slot(struct server *s, uid_t uid, bool create)
+{
+	for (size_t i = 0; i < s->nuids; i++)
+		if (s->uids[i].uid == uid)
+			return &s->uids[i];
+	if (!create)
+		return NULL;
+	if (s->nuids == s->capuids) {
+		size_t cap = s->capuids ? s->capuids * 2 : 16;
+		struct uid_count *n = realloc(s->uids, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		s->uids = n;
+		s->capuids = cap;
+	}
+	s->uids[s->nuids] = (struct uid_count){ .uid = uid, .n = 0 };
+	return &s->uids[s->nuids++];
+}
+
+static void accept_resume(struct server *s)
+{
+	if (!s->accept_paused || s->stopping)
+		return;
+	s->accept_paused = false;
+	loop_timer_disarm(s->loop, &s->accept_timer);
+	loop_io_mod(s->loop, &s->listen_io, EPOLLIN);
+}
+
+static void on_accept_timer(struct loop_timer *t)
+{
+	accept_resume((struct server *)((char *)t - offsetof(struct server, accept_timer)));
+}
+
+void server_conn_gone(struct server *s, struct conn *c)
+{
+	struct uid_count *u = uid_slot(s, c->cred.uid, false);
+
+	if (u && u->n)
+		u->n--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (s->conns == c)
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	s->nconns--;
+	/* A descriptor came free: accepting may work again. */
+	accept_resume(s);
+}
+
+/* Tells a client why it is refused, in one write that cannot block, then closes. */
+static void refuse(struct server *s, int fd, const char *limit, unsigned max, const char *text)
+{
+	json_object *d = json_object_new_object();
+	json_object *resp;
+	const char *line;
+	size_t len;
+
+	s->stats.connections_refused++;
+	json_object_object_add(d, "limit", json_object_new_string(limit));
+	json_object_object_add(d, "max", json_object_new_int64(max));
+	resp = jrpc_error_new(NULL, SB_ERR_LIMIT, text, d);
+	if (resp) {
+		char buf[512];
+		line = jrpc_to_string(resp, &len);
+		if (len < sizeof(buf) - 1) {
+			memcpy(buf, line, len);
+			buf[len++] = '\n';
+			if (send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+				/* the client is already gone */
+			}
+		}
+		json_object_put(resp);
+	}
+	safe_close(fd);
+}
+
+/* Identity, read once at accept and never from anything the client says. */
+static int read_identity(int fd, struct ucred *cred, gid_t **groups, size_t *ngroups, int *pidfd)
+{
+	socklen_t l = sizeof(*cred);
+	gid_t *g = NULL;
+	socklen_t gl = 16 * sizeof(gid_t);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &l) < 0)
+		return -errno;
+	for (int tries = 0; tries < 3; tries++) {
+		gid_t *ng = realloc(g, gl ? gl : sizeof(gid_t));
+		if (!ng) {
+			free(g);
+			return -ENOMEM;
+		}
+		g = ng;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &gl) == 0)
+			break;
+		if (errno != ERANGE || tries == 2) {
+			int r = -errno;
+			free(g);
+			return r;
+		}
+		/* gl now holds the size needed */
+	}
+	*groups = g;
+	*ngroups = gl / sizeof(gid_t);
+	l = sizeof(*pidfd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, &l) < 0) {
+		if (errno != ENOPROTOOPT) {
+			int r = -errno;
+			free(g);
+			*groups = NULL;
+			return r;
+		}
+		*pidfd = -1; /* kernel older than 6.5 */
+	}
+	return 0;
+}
+
+static void on_accept(struct loop_io *io, uint32_t revents)
+{
+	struct server *s = (struct server *)((char *)io - offsetof(struct server, listen_io));
+
+	/* Bounded so one flood cannot hold the loop. */
+	for (int i = 0; i < 64; i++) {
+		struct ucred cred;
+		gid_t *groups = NULL;
+		size_t ngroups = 0;
+		int pidfd = -1, r;
+		struct uid_count *u;
+		struct conn *c;
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: the pending connection stays in the
+				 * backlog and would wake us again at once. Stop listening
+				 * until a connection closes or a short pause ends. */
+				if (!s->accept_paused) {
+					log_warning("accept: %s; pausing accepts", strerror(errno));
+					s->stats.accept_pauses++;
+				}
+				s->accept_paused = true;
+				loop_io_mod(s->loop, &s->listen_io, 0);
+				s->accept_timer.cb = on_accept_timer;
+				loop_timer_arm(s->loop, &s->accept_timer, loop_now() + ACCEPT_PAUSE_NS);
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+				log_err("accept: %s", strerror(errno));
+			}
+			return;
+		}
+		r = read_identity(fd, &cred, &groups, &ngroups, &pidfd);
+		if (r < 0) {
+			log_warning("refusing a client whose credentials cannot be read: %s", strerror(-r));
+			s->stats.connections_refused++;
+			safe_close(fd);
+			continue;
+		}
+		if (s->nconns >= s->cfg.max_connections) {
+			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)cred.uid,
+			            (int)cred.pid, s->nconns);
+			refuse(s, fd, "connections", s->cfg.max_connections,
+			       "limit reached: the daemon has as many connections as it accepts");
+			free(groups);
+			safe_close(pidfd);
+			continue;
+		}
+		u = uid_slot(s, cred.uid, true);
+		if (!u || u->n >= s->cfg.max_connections_per_uid) {
+			log_warning("refusing uid %u pid %d: per-user connection limit", (unsigned)cred.uid,
+			            (int)cred.pid);
+			refuse(s, fd, "connections_per_uid", s->cfg.max_connections_per_uid,
+			       "limit reached: this user has as many connections as one user may have");
+			free(groups);
+			safe_close(pidfd);
+			continue;
+		}
+		r = conn_new(s, fd, &cred, groups, ngroups, pidfd, &c);
+		if (r < 0) {
+			log_err("cannot set up a client: %s", strerror(-r));
+			safe_close(fd);
+			free(groups);
+			safe_close(pidfd);
+			continue;
+		}
+		u->n++;
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+		s->stats.connections_accepted++;
+		log_debug("client %llu: uid %u gid %u pid %d", (unsigned long long)c->serial,
+		          (unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid);
+	}
+}
+
+static json_object *stopping_data(void)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "errno", json_object_new_int(ECANCELED));
+	json_object_object_add(d, "name", json_object_new_string("ECANCELED"));
+	return d;
+}
+
+/* Fails every request still in flight, then gives queued replies a bounded
+ * time to leave. */
+static void server_stop(struct server *s)
+{
+	uint64_t deadline;
+
+	if (s->listen_fd >= 0) {
+		loop_io_del(s->loop, &s->listen_io);
+		s->listen_fd = safe_close(s->listen_fd);
+	}
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		conn_stop_reading(c);
+		while (!c->dead && c->calls) {
+			struct call *call = c->calls;
+			void (*cancel)(struct call *) = call->cancel;
+			call->cancel = NULL;
+			if (cancel)
+				cancel(call);
+			call_finish(call, call_error(call, SB_ERR_OS, stopping_data(),
+			                             "the daemon is stopping; the request was cancelled"));
+		}
+	}
+	deadline = loop_now() + STOP_FLUSH_MS * 1000000ull;
+	for (;;) {
+		bool waiting = false;
+		for (struct conn *c = s->conns, *next; c; c = next) {
+			next = c->next;
+			conn_check_done(c);
+			waiting = waiting || !c->dead;
+		}
+		if (!waiting || loop_now() >= deadline)
+			break;
+		loop_run_once(s->loop, 50);
+	}
+	while (s->conns)
+		conn_close(s->conns, "daemon stopping");
+	loop_run_once(s->loop, 0);
+}
+
+int server_run(struct server *s)
+{
+	int r;
+
+	log_info("sockbrokerd %s ready on %s (pid %d)", PACKAGE_VERSION, s->listen_path, (int)getpid());
+	sd_notifyf("READY=1\nSTATUS=Listening on %s\nMAINPID=%d", s->listen_path, (int)getpid());
+	r = loop_run(s->loop);
+	sd_notify_send("STOPPING=1\nSTATUS=Stopping");
+	server_stop(s);
+	return r;
+}
+
+void server_free(struct server *s)
+{
+	if (s->own_socket && s->listen_path) {
+		struct stat st;
+		/* Only our own socket: another daemon may have replaced it since. */
+		if (stat(s->listen_path, &st) == 0 && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+			unlink(s->listen_path);
+	}
+	if (s->listen_fd >= 0)
+		safe_close(s->listen_fd);
+	safe_close(s->sig_fd);
+	loop_free(s->loop);
+	json_object_put(s->families);
+	free(s->uids);
+	free(s->listen_path);
+	config_free(&s->cfg);
+}

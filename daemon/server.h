@@ -1,0 +1,72 @@
+/* The daemon as a whole: the control socket, the accept path with its limits,
+ * signals, the connection list, counters, and a clean stop. */
+#ifndef SBD_SERVER_H
+#define SBD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "loop.h"
+#include "settings.h"
+
+struct conn;
+
+struct uid_count {
+	uid_t uid;
+	unsigned n;
+};
+
+struct server_stats {
+	uint64_t connections_accepted;
+	uint64_t connections_refused;   /* over a connection limit or credentials unreadable */
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t slow_disconnects;      /* queued bytes past max_queued_bytes */
+	uint64_t oversize_messages;
+	uint64_t accept_pauses;         /* EMFILE/ENFILE at accept */
+};
+
+struct server {
+	struct loop *loop;
+	struct sbd_config cfg;
+	int listen_fd;
+	bool own_socket;                /* we bound it and remove it on exit */
+	dev_t sock_dev;
+	ino_t sock_ino;
+	char *listen_path;              /* what we listen on, for logs and info */
+	struct loop_io listen_io;
+	bool accept_paused;
+	struct loop_timer accept_timer;
+	int sig_fd;
+	struct loop_io sig_io;
+	struct conn *conns;
+	unsigned nconns;
+	struct uid_count *uids;
+	size_t nuids, capuids;
+	uint64_t next_serial;
+	uint64_t start_mono;
+	uid_t self_uid;
+	json_object *families;          /* probed at start: names of families the kernel has */
+	bool has_ipv6;
+	bool stopping;
+	struct server_stats stats;
+};
+
+/* Sets up everything but the control socket. cfg is taken. */
+int server_init(struct server *s, struct sbd_config *cfg);
+/* Takes the socket from socket activation, or binds cfg.socket_path. */
+int server_listen(struct server *s);
+/* Runs until SIGTERM/SIGINT, then stops cleanly. */
+int server_run(struct server *s);
+void server_free(struct server *s);
+
+/* Connection bookkeeping used by conn.c. */
+void server_conn_gone(struct server *s, struct conn *c);
+
+/* Seconds since start. */
+double server_uptime(const struct server *s);
+
+#endif

@@ -1,0 +1,221 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settings.h"
+#include "log.h"
+
+#define LIMIT(opt, info, field, lo, hi, text) \
+	{ opt, info, offsetof(struct sbd_config, field), \
+	  (int)sizeof(((struct sbd_config *)0)->field), lo, hi, text }
+
+const struct sbd_limit_desc sbd_limits[] = {
+	LIMIT("max-connections", "connections", max_connections, 1, 1000000,
+	      "client connections in total"),
+	LIMIT("max-connections-per-uid", "connections_per_uid", max_connections_per_uid, 1, 1000000,
+	      "client connections of one user"),
+	LIMIT("max-message-bytes", "message_bytes", max_message_bytes, 256, 256u << 20,
+	      "longest request line, in bytes"),
+	LIMIT("max-fds", "fds_per_message", max_fds, 1, 253,
+	      "descriptors in one message"),
+	LIMIT("max-pending", "pending", max_pending, 1, 65536,
+	      "requests in flight on one connection"),
+	LIMIT("max-batch", "batch", max_batch, 1, 65536,
+	      "requests in one batch"),
+	LIMIT("max-queued-bytes", "queued_bytes", max_queued_bytes, 4096, 1ull << 32,
+	      "reply bytes queued toward one client before it is disconnected"),
+	LIMIT("idle-timeout", "idle_timeout", idle_timeout_s, 0, 86400 * 365,
+	      "seconds a connection may stay idle (0: forever)"),
+	LIMIT("max-ping-delay", "ping_delay", max_ping_delay_s, 0, 86400,
+	      "longest delay daemon.ping accepts, in seconds"),
+};
+const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
+
+unsigned long long sbd_limit_get(const struct sbd_config *c, const struct sbd_limit_desc *d)
+{
+	const char *p = (const char *)c + d->offset;
+
+	if (d->size == sizeof(size_t) && sizeof(size_t) != sizeof(unsigned))
+		return *(const size_t *)p;
+	return *(const unsigned *)p;
+}
+
+static void limit_set(struct sbd_config *c, const struct sbd_limit_desc *d, unsigned long long v)
+{
+	char *p = (char *)c + d->offset;
+
+	if (d->size == sizeof(size_t) && sizeof(size_t) != sizeof(unsigned))
+		*(size_t *)p = (size_t)v;
+	else
+		*(unsigned *)p = (unsigned)v;
+}
+
+void config_defaults(struct sbd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->socket_mode = 0666;
+	c->log_level = LOG_INFO;
+	c->max_connections = 4096;
+	c->max_connections_per_uid = 256;
+	c->max_message_bytes = 1 << 20;
+	c->max_fds = 16;
+	c->max_pending = 64;
+	c->max_batch = 128;
+	c->max_queued_bytes = 4 << 20;
+	c->idle_timeout_s = 600;
+	c->max_ping_delay_s = 60;
+}
+
+void config_free(struct sbd_config *c)
+{
+	free(c->socket_path);
+	free(c->policy_path);
+	c->socket_path = c->policy_path = NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: sockbrokerd [OPTION]...\n"
+	        "Own sockets and lend them to local clients over JSON-RPC 2.0.\n\n"
+	        "  --socket PATH            control socket (default %s as root,\n"
+	        "                           $XDG_RUNTIME_DIR/sockbroker/control.sock otherwise)\n"
+	        "  --socket-mode MODE       octal mode of the control socket (default 0666)\n"
+	        "  --policy PATH            policy file or directory\n"
+	        "  --log-level LEVEL        err, warning, notice, info (default), debug, or 0-7\n",
+	        SBD_DEFAULT_SOCKET);
+	for (size_t i = 0; i < sbd_limits_n; i++) {
+		struct sbd_config d;
+		config_defaults(&d);
+		fprintf(f, "  --%-23s %s (default %llu)\n", sbd_limits[i].option,
+		        sbd_limits[i].help, sbd_limit_get(&d, &sbd_limits[i]));
+	}
+	fprintf(f,
+	        "  --version                print the version and exit\n"
+	        "  --help                   print this help and exit\n\n"
+	        "Exit status: 0 after a clean stop, 1 when it cannot start, 2 on a usage error.\n");
+}
+
+static int parse_ull(const char *s, unsigned long long *v)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+static char *default_socket_path(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char *p;
+
+	if (geteuid() == 0 || !rt || rt[0] != '/')
+		return strdup(SBD_DEFAULT_SOCKET);
+	if (asprintf(&p, "%s/sockbroker/control.sock", rt) < 0)
+		return NULL;
+	return p;
+}
+
+enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_LOGLEVEL, OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
+
+int config_parse_args(struct sbd_config *c, int argc, char **argv)
+{
+	struct option opts[32];
+	size_t n = 0;
+	int o;
+
+	opts[n++] = (struct option){ "socket", required_argument, NULL, OPT_SOCKET };
+	opts[n++] = (struct option){ "socket-mode", required_argument, NULL, OPT_MODE };
+	opts[n++] = (struct option){ "policy", required_argument, NULL, OPT_POLICY };
+	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
+	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	for (size_t i = 0; i < sbd_limits_n; i++)
+		opts[n++] = (struct option){ sbd_limits[i].option, required_argument, NULL, OPT_LIMIT0 + (int)i };
+	opts[n] = (struct option){ 0 };
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		unsigned long long v;
+		char *end;
+
+		switch (o) {
+		case OPT_SOCKET:
+			if (!optarg[0] || strlen(optarg) >= 108) {
+				fprintf(stderr, "sockbrokerd: --socket: path must be 1-107 bytes\n");
+				return -EINVAL;
+			}
+			free(c->socket_path);
+			c->socket_path = strdup(optarg);
+			if (!c->socket_path)
+				return -ENOMEM;
+			c->socket_given = true;
+			break;
+		case OPT_MODE:
+			errno = 0;
+			v = strtoull(optarg, &end, 8);
+			if (errno || *end || !optarg[0] || v > 07777) {
+				fprintf(stderr, "sockbrokerd: --socket-mode: '%s' is not an octal mode\n", optarg);
+				return -EINVAL;
+			}
+			c->socket_mode = (mode_t)v;
+			break;
+		case OPT_POLICY:
+			free(c->policy_path);
+			c->policy_path = strdup(optarg);
+			if (!c->policy_path)
+				return -ENOMEM;
+			break;
+		case OPT_LOGLEVEL: {
+			int lvl = log_parse_level(optarg);
+			if (lvl < 0) {
+				fprintf(stderr, "sockbrokerd: --log-level: unknown level '%s'\n", optarg);
+				return -EINVAL;
+			}
+			c->log_level = lvl;
+			break;
+		}
+		case OPT_VERSION:
+			printf("sockbrokerd %s (protocol 1)\n", PACKAGE_VERSION);
+			return 1;
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		default:
+			if (o >= OPT_LIMIT0 && o < OPT_LIMIT0 + (int)sbd_limits_n) {
+				const struct sbd_limit_desc *d = &sbd_limits[o - OPT_LIMIT0];
+				if (parse_ull(optarg, &v) < 0 || v < d->min || v > d->max) {
+					fprintf(stderr, "sockbrokerd: --%s: '%s' is not a number in %llu-%llu\n",
+					        d->option, optarg, d->min, d->max);
+					return -EINVAL;
+				}
+				limit_set(c, d, v);
+				break;
+			}
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sockbrokerd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!c->socket_path) {
+		c->socket_path = default_socket_path();
+		if (!c->socket_path)
+			return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* sockbrokerd's settings: embedded defaults, overridden by the command line. */
+#ifndef SBD_SETTINGS_H
+#define SBD_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SBD_DEFAULT_SOCKET "/run/sockbroker/control.sock"
+
+struct sbd_config {
+	char *socket_path;          /* malloc'd */
+	bool socket_given;          /* --socket on the command line */
+	mode_t socket_mode;
+	char *policy_path;          /* NULL: /etc/sockbroker (policy issue) */
+	int log_level;
+	unsigned max_connections;
+	unsigned max_connections_per_uid;
+	size_t max_message_bytes;
+	unsigned max_fds;           /* descriptors per message */
+	unsigned max_pending;       /* requests in flight per connection */
+	unsigned max_batch;         /* elements in one batch */
+	size_t max_queued_bytes;    /* replies queued toward one client */
+	unsigned idle_timeout_s;    /* 0: never */
+	unsigned max_ping_delay_s;  /* daemon.ping's delay bound */
+};
+
+/* The limits as daemon.info shows them: one table so that the option parser,
+ * --help, daemon.info and the docs cannot disagree. */
+struct sbd_limit_desc {
+	const char *option;     /* command-line option without "--" */
+	const char *info_name;  /* key in daemon.info's limits */
+	size_t offset;          /* into struct sbd_config */
+	int size;               /* sizeof the field: 4 (unsigned) or 8 (size_t) */
+	unsigned long long min, max;
+	const char *help;
+};
+extern const struct sbd_limit_desc sbd_limits[];
+extern const size_t sbd_limits_n;
+unsigned long long sbd_limit_get(const struct sbd_config *c, const struct sbd_limit_desc *d);
+
+void config_defaults(struct sbd_config *c);
+void config_free(struct sbd_config *c);
+/* Parses argv. Returns 0 to run, 1 when --help/--version was printed (exit 0),
+ * -EINVAL after printing a usage error (exit 2), -ENOMEM. */
+int config_parse_args(struct sbd_config *c, int argc, char **argv);
+
+#endif

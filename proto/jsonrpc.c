@@ -1,0 +1,560 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonrpc.h"
+
+const char *jrpc_code_name(int code)
+{
+	switch (code) {
+	case JRPC_PARSE_ERROR: return "Parse error";
+	case JRPC_INVALID_REQUEST: return "Invalid Request";
+	case JRPC_METHOD_NOT_FOUND: return "Method not found";
+	case JRPC_INVALID_PARAMS: return "Invalid params";
+	case JRPC_INTERNAL_ERROR: return "Internal error";
+	case SB_ERR_OS: return "OS error";
+	case SB_ERR_GAI: return "Address resolution error";
+	case SB_ERR_HOST: return "Host error";
+	case SB_ERR_TIMEOUT: return "Timed out";
+	case SB_ERR_DENIED: return "Denied by policy";
+	case SB_ERR_NO_HANDLE: return "No such handle";
+	case SB_ERR_LIMIT: return "Limit reached";
+	default: return "Error";
+	}
+}
+
+static bool is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Scans a string starting at s[*i] == '"'. */
+static bool scan_string(const char *s, size_t n, size_t *i, const char **why)
+{
+	size_t p = *i + 1;
+
+	while (p < n) {
+		unsigned char c = (unsigned char)s[p];
+		if (c == '"') {
+			*i = p + 1;
+			return true;
+		}
+		if (c == '\\') {
+			if (p + 1 >= n)
+				break;
+			switch (s[p + 1]) {
+			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+				p += 2;
+				continue;
+			case 'u':
+				if (p + 5 >= n || !is_hex(s[p + 2]) || !is_hex(s[p + 3]) || !is_hex(s[p + 4]) ||
+				    !is_hex(s[p + 5])) {
+					*why = "bad \\u escape";
+					return false;
+				}
+				p += 6;
+				continue;
+			default:
+				*why = "bad escape in string";
+				return false;
+			}
+		}
+		if (c < 0x20) {
+			*why = "control character in string";
+			return false;
+		}
+		{
+			size_t l = utf8_seq((const unsigned char *)s + p, n - p);
+			if (!l) {
+				*why = "invalid UTF-8";
+				return false;
+			}
+			p += l;
+		}
+	}
+	*why = "unterminated string";
+	return false;
+}
+
+static bool scan_number(const char *s, size_t n, size_t *i, const char **why)
+{
+	size_t p = *i;
+
+	if (p < n && s[p] == '-')
+		p++;
+	if (p < n && s[p] == '0')
+		p++;
+	else if (p < n && s[p] >= '1' && s[p] <= '9')
+		while (p < n && is_digit(s[p]))
+			p++;
+	else
+		goto bad;
+	if (p < n && s[p] == '.') {
+		p++;
+		if (p >= n || !is_digit(s[p]))
+			goto bad;
+		while (p < n && is_digit(s[p]))
+			p++;
+	}
+	if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+		p++;
+		if (p < n && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if (p >= n || !is_digit(s[p]))
+			goto bad;
+		while (p < n && is_digit(s[p]))
+			p++;
+	}
+	*i = p;
+	return true;
+bad:
+	*why = "malformed number";
+	return false;
+}
+
+/* Strict RFC 8259 check of one JSON text, in one pass with a bounded stack:
+ * json-c alone accepts some non-JSON (single-quoted strings, encoded
+ * surrogates), and the protocol promises strict parsing. */
+static bool json_text_ok(const char *s, size_t n, int max_depth, const char **why)
+{
+	enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER } st = VALUE;
+	char stack[256];
+	int depth = 0;
+	size_t i = 0;
+
+	if (max_depth > (int)sizeof(stack))
+		max_depth = (int)sizeof(stack);
+	for (;;) {
+		char c;
+
+		while (i < n && is_json_space(s[i]))
+			i++;
+		if (i == n) {
+			if (st == AFTER && depth == 0)
+				return true;
+			*why = "incomplete JSON text";
+			return false;
+		}
+		c = s[i];
+		switch (st) {
+		case VALUE_OR_CLOSE:
+			if (c == ']') {
+				depth--;
+				i++;
+				st = AFTER;
+				break;
+			}
+			/* fall through */
+		case VALUE:
+			if (c == '{' || c == '[') {
+				if (depth >= max_depth - 1) {
+					*why = "nesting too deep";
+					return false;
+				}
+				stack[depth++] = c;
+				i++;
+				st = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+			} else if (c == '"') {
+				if (!scan_string(s, n, &i, why))
+					return false;
+				st = AFTER;
+			} else if (c == '-' || is_digit(c)) {
+				if (!scan_number(s, n, &i, why))
+					return false;
+				st = AFTER;
+			} else if (n - i >= 4 && (memcmp(s + i, "true", 4) == 0 || memcmp(s + i, "null", 4) == 0)) {
+				i += 4;
+				st = AFTER;
+			} else if (n - i >= 5 && memcmp(s + i, "false", 5) == 0) {
+				i += 5;
+				st = AFTER;
+			} else {
+				*why = "unexpected character";
+				return false;
+			}
+			break;
+		case KEY_OR_CLOSE:
+			if (c == '}') {
+				depth--;
+				i++;
+				st = AFTER;
+				break;
+			}
+			/* fall through */
+		case KEY:
+			if (c != '"') {
+				*why = "object member names must be strings";
+				return false;
+			}
+			if (!scan_string(s, n, &i, why))
+				return false;
+			st = COLON;
+			break;
+		case COLON:
+			if (c != ':') {
+				*why = "':' expected after a member name";
+				return false;
+			}
+			i++;
+			st = VALUE;
+			break;
+		case AFTER:
+			if (depth == 0) {
+				*why = "data after the JSON text";
+				return false;
+			}
+			if (c == ',') {
+				i++;
+				st = stack[depth - 1] == '{' ? KEY : VALUE;
+			} else if ((c == '}' && stack[depth - 1] == '{') || (c == ']' && stack[depth - 1] == '[')) {
+				depth--;
+				i++;
+			} else {
+				*why = "',' or a closing bracket expected";
+				return false;
+			}
+			break;
+		}
+	}
+}
+
+int jrpc_parse(const char *text, size_t len, int max_depth, json_object **root,
+               const char **why)
+{
+	struct json_tokener *tok;
+	json_object *obj;
+	enum json_tokener_error jerr;
+	char *copy = NULL;
+
+	*root = NULL;
+	if (len > INT32_MAX - 2) {
+		*why = "message too long";
+		return JRPC_PARSE_ERROR;
+	}
+	if (!json_text_ok(text, len, max_depth, why))
+		return JRPC_PARSE_ERROR;
+	/* json-c waits for more input after a bare top-level number; a copy with a
+	 * trailing space ends it. Only scalars need this, and they are short-lived
+	 * invalid requests anyway. */
+	{
+		size_t k = 0;
+		while (k < len && is_json_space(text[k]))
+			k++;
+		if (k < len && text[k] != '{' && text[k] != '[') {
+			copy = malloc(len + 1);
+			if (!copy) {
+				*why = "out of memory";
+				return JRPC_PARSE_ERROR;
+			}
+			memcpy(copy, text, len);
+			copy[len] = ' ';
+			text = copy;
+			len++;
+		}
+	}
+	tok = json_tokener_new_ex(max_depth);
+	if (!tok) {
+		free(copy);
+		*why = "out of memory";
+		return JRPC_PARSE_ERROR;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	free(copy);
+	if (jerr != json_tokener_success) {
+		/* The grammar check passed, so this is json-c's own limit. */
+		json_object_put(obj);
+		*why = jerr == json_tokener_error_depth ? "nesting too deep" : json_tokener_error_desc(jerr);
+		return JRPC_PARSE_ERROR;
+	}
+	/* A top-level null is valid JSON (json-c's NULL); it is an invalid request. */
+	*root = obj;
+	return 0;
+}
+
+/* An acceptable id: string, number, or null (JSON-RPC 2.0 section 4). */
+static bool id_acceptable(json_object *id)
+{
+	switch (json_object_get_type(id)) {
+	case json_type_null:
+	case json_type_string:
+	case json_type_int:
+	case json_type_double:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const char **why)
+{
+	json_object *jv = NULL, *jm = NULL, *jid = NULL, *jp = NULL;
+	bool has_id = false, has_params = false;
+
+	memset(req, 0, sizeof(*req));
+	req->notification = false;
+	if (!json_object_is_type(elem, json_type_object)) {
+		*why = "a request must be a JSON object";
+		return JRPC_INVALID_REQUEST;
+	}
+	json_object_object_foreach(elem, key, val) {
+		if (strcmp(key, "jsonrpc") == 0)
+			jv = val;
+		else if (strcmp(key, "method") == 0)
+			jm = val;
+		else if (strcmp(key, "id") == 0) {
+			jid = val;
+			has_id = true;
+		} else if (strcmp(key, "params") == 0) {
+			jp = val;
+			has_params = true;
+		} else {
+			*why = "unknown member in request (allowed: jsonrpc, method, params, id)";
+			goto invalid;
+		}
+	}
+	if (has_id && !id_acceptable(jid)) {
+		*why = "id must be a string, a number or null";
+		req->notification = false;
+		return JRPC_INVALID_REQUEST;
+	}
+	if (!jv || !json_object_is_type(jv, json_type_string) ||
+	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+		*why = "jsonrpc must be exactly \"2.0\"";
+		goto invalid;
+	}
+	if (!jm || !json_object_is_type(jm, json_type_string)) {
+		*why = "method must be a string";
+		goto invalid;
+	}
+	if (jp && json_object_is_type(jp, json_type_array)) {
+		req->id = jid;
+		req->notification = !has_id;
+		req->method = json_object_get_string(jm);
+		*why = "params must be an object (this protocol takes named parameters only)";
+		return JRPC_INVALID_PARAMS;
+	}
+	if (has_params && !json_object_is_type(jp, json_type_object)) {
+		*why = "params must be an object";
+		goto invalid;
+	}
+	req->id = jid;
+	req->notification = !has_id;
+	req->method = json_object_get_string(jm);
+	req->params = jp;
+	return 0;
+
+invalid:
+	/* An invalid request is answered even without an id (spec section 5):
+	 * echo the id when it was usable, else null. */
+	req->id = has_id ? jid : NULL;
+	req->notification = false;
+	return JRPC_INVALID_REQUEST;
+}
+
+static json_object *envelope(json_object *id)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (json_object_object_add(o, "jsonrpc", json_object_new_string("2.0")) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *add_id(json_object *o, json_object *id)
+{
+	if (json_object_object_add(o, "id", id ? json_object_get(id) : NULL) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_object *jrpc_result_new(json_object *id, json_object *result)
+{
+	json_object *o = envelope(id);
+
+	if (!o) {
+		json_object_put(result);
+		return NULL;
+	}
+	if (json_object_object_add(o, "result", result) < 0) {
+		json_object_put(result);
+		json_object_put(o);
+		return NULL;
+	}
+	return add_id(o, id);
+}
+
+json_object *jrpc_error_new(json_object *id, int code, const char *message, json_object *data)
+{
+	json_object *o = envelope(id), *err = json_object_new_object();
+
+	if (!o || !err)
+		goto fail;
+	json_object_object_add(err, "code", json_object_new_int(code));
+	json_object_object_add(err, "message", json_object_new_string(message ? message : jrpc_code_name(code)));
+	if (data)
+		json_object_object_add(err, "data", data);
+	json_object_object_add(o, "error", err);
+	return add_id(o, id);
+fail:
+	json_object_put(o);
+	json_object_put(err);
+	json_object_put(data);
+	return NULL;
+}
+
+json_object *jrpc_request_new(const char *method, json_object *params, long long id)
+{
+	json_object *o = envelope(NULL);
+
+	if (!o) {
+		json_object_put(params);
+		return NULL;
+	}
+	json_object_object_add(o, "method", json_object_new_string(method));
+	if (params)
+		json_object_object_add(o, "params", params);
+	if (id >= 0)
+		json_object_object_add(o, "id", json_object_new_int64(id));
+	return o;
+}
+
+const char *jrpc_to_string(json_object *obj, size_t *len)
+{
+	return json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+	                                         JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+int jrpc_validate_response(json_object *elem, struct jrpc_response *resp, const char **why)
+{
+	json_object *jv = NULL, *jid = NULL, *jres = NULL, *jerr = NULL;
+	bool has_id = false, has_result = false;
+
+	memset(resp, 0, sizeof(*resp));
+	if (!json_object_is_type(elem, json_type_object)) {
+		*why = "a response must be a JSON object";
+		return JRPC_INVALID_REQUEST;
+	}
+	json_object_object_foreach(elem, key, val) {
+		if (strcmp(key, "jsonrpc") == 0)
+			jv = val;
+		else if (strcmp(key, "id") == 0) {
+			jid = val;
+			has_id = true;
+		} else if (strcmp(key, "result") == 0) {
+			jres = val;
+			has_result = true;
+		} else if (strcmp(key, "error") == 0)
+			jerr = val;
+		else {
+			*why = "unknown member in response";
+			return JRPC_INVALID_REQUEST;
+		}
+	}
+	if (!jv || !json_object_is_type(jv, json_type_string) ||
+	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+		*why = "jsonrpc must be exactly \"2.0\"";
+		return JRPC_INVALID_REQUEST;
+	}
+	if (!has_id || !id_acceptable(jid)) {
+		*why = "a response needs an id that is a string, a number or null";
+		return JRPC_INVALID_REQUEST;
+	}
+	if (has_result == (jerr != NULL)) {
+		*why = "a response has exactly one of result and error";
+		return JRPC_INVALID_REQUEST;
+	}
+	resp->id = jid;
+	if (has_result) {
+		resp->result = jres;
+		return 0;
+	}
+	{
+		json_object *jc = NULL, *jm = NULL, *jd = NULL;
+
+		if (!json_object_is_type(jerr, json_type_object)) {
+			*why = "error must be an object";
+			return JRPC_INVALID_REQUEST;
+		}
+		json_object_object_foreach(jerr, k, v) {
+			if (strcmp(k, "code") == 0)
+				jc = v;
+			else if (strcmp(k, "message") == 0)
+				jm = v;
+			else if (strcmp(k, "data") == 0)
+				jd = v;
+			else {
+				*why = "unknown member in error";
+				return JRPC_INVALID_REQUEST;
+			}
+		}
+		if (!jc || !json_object_is_type(jc, json_type_int) ||
+		    !jm || !json_object_is_type(jm, json_type_string)) {
+			*why = "error needs an integer code and a string message";
+			return JRPC_INVALID_REQUEST;
+		}
+		resp->code = json_object_get_int(jc);
+		if (resp->code == 0) {
+			*why = "error code 0";
+			return JRPC_INVALID_REQUEST;
+		}
+		resp->message = json_object_get_string(jm);
+		resp->data = jd;
+	}
+	return 0;
+}

@@ -1,0 +1,197 @@
+#!/bin/sh
+# Integration test of sockbrokerctl against the real daemon on a private
+# socket. Needs SBD (daemon/sockbrokerd) and SBCTL (client/sockbrokerctl);
+# exits 77 (skipped) when they are not built.
+#
+# Synchronisation: the daemon's stderr goes to a fifo; we block on its
+# "ready" line (bounded by timeout 10), never on sleeps or retry loops.
+
+set -u
+
+: "${SBD:=}"
+: "${SBCTL:=}"
+if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
+	echo "SKIP: daemon not built (SBD='$SBD' is not executable)"
+	exit 77
+fi
+if [ -z "$SBCTL" ] || [ ! -x "$SBCTL" ]; then
+	echo "SKIP: sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
+	exit 77
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "SKIP: python3 is needed to check JSON output"
+	exit 77
+fi
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/it_ctl.XXXXXX") || exit 99
+sock="$dir/s.sock"
+daemon_pid=
+drain_pid=
+
+cleanup() {
+	if [ -n "$daemon_pid" ]; then
+		kill -TERM "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	if [ -n "$drain_pid" ]; then
+		kill "$drain_pid" 2>/dev/null
+		wait "$drain_pid" 2>/dev/null
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 99' HUP INT TERM
+
+failures=0
+checks=0
+
+pass() { checks=$((checks + 1)); echo "ok - $1"; }
+fail() {
+	checks=$((checks + 1)); failures=$((failures + 1))
+	echo "FAIL - $1"
+	for f in "$dir/out" "$dir/err"; do
+		[ -s "$f" ] && sed 's/^/    | /' "$f"
+	done
+}
+
+# ctl ARGS...: runs sockbrokerctl, output in $dir/out and $dir/err, status in $rc.
+ctl() {
+	"$SBCTL" "$@" >"$dir/out" 2>"$dir/err"
+	rc=$?
+}
+
+# expect_rc WANT DESCRIPTION
+expect_rc() {
+	if [ "$rc" -eq "$1" ]; then pass "$2 (exit $rc)"; else fail "$2: exit $rc, expected $1"; fi
+}
+
+# expect_out PATTERN FILE DESCRIPTION: an extended regexp matches a line.
+expect_out() {
+	if grep -Eq -- "$1" "$2"; then pass "$3"; else fail "$3: no line matches /$1/"; fi
+}
+
+# json_check EXPR: $dir/out parses as JSON (d) and the Python EXPR holds.
+json_check() {
+	python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" <"$dir/out"
+}
+
+# ---------------------------------------------------------------- start the daemon
+
+mkfifo "$dir/err.fifo" || exit 99
+unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+# Under timeout: the daemon's life is bounded even if it ignores SIGTERM;
+# timeout forwards our SIGTERM and exits with the daemon's status.
+timeout -s KILL 120 "$SBD" --socket "$sock" 2>"$dir/err.fifo" &
+daemon_pid=$!
+# Opening the fifo's read end pairs with the daemon's write end.
+exec 3<"$dir/err.fifo"
+if ! timeout 10 grep -m1 ready <&3 >"$dir/ready"; then
+	echo "FAIL - the daemon did not report ready within 10 s"
+	exec 3<&-
+	exit 1
+fi
+# Keep draining its stderr so that later log lines never block or break it.
+cat <&3 >"$dir/daemon.log" &
+drain_pid=$!
+exec 3<&-
+echo "# daemon: $(cat "$dir/ready")"
+# The daemon's own pid, from "... ready on PATH (pid N)".
+sbd_pid=$(sed -n 's/.*(pid \([0-9][0-9]*\)).*/\1/p' "$dir/ready")
+
+# ---------------------------------------------------------------- checks
+
+ctl --socket "$sock" info
+expect_rc 0 "info"
+expect_out '^protocol: +1$' "$dir/out" "info shows protocol 1"
+if [ -n "$sbd_pid" ]; then
+	expect_out "^pid: +$sbd_pid\$" "$dir/out" "info shows the daemon's pid"
+fi
+expect_out '^version: ' "$dir/out" "info shows a version"
+expect_out '^families: .*AF_UNIX' "$dir/out" "info lists AF_UNIX"
+expect_out '^uptime: ' "$dir/out" "info shows the uptime"
+
+ctl --json --socket "$sock" info
+expect_rc 0 "--json info"
+if json_check 'd["protocol"] == 1 and isinstance(d["families"], list)'; then
+	pass "--json info parses as JSON with protocol 1"
+else
+	fail "--json info does not parse as JSON with protocol 1"
+fi
+if [ "$(wc -l <"$dir/out")" -eq 1 ]; then pass "--json output is one line"; else fail "--json output is not one line"; fi
+
+ctl -j -s "$sock" info
+expect_rc 0 "short options -j -s"
+
+ctl --socket "$sock" whoami
+expect_rc 0 "whoami"
+expect_out "^uid: +$(id -u)( |\$)" "$dir/out" "whoami shows our uid"
+expect_out "^gid: +$(id -g)( |\$)" "$dir/out" "whoami shows our gid"
+
+ctl --socket "$sock" call daemon.info '{}'
+expect_rc 0 "call daemon.info '{}'"
+if json_check 'd["protocol"] == 1'; then pass "call prints the result as JSON"; else fail "call output is not the JSON result"; fi
+
+ctl --socket "$sock" call daemon.whoami
+expect_rc 0 "call with the default params"
+if json_check "d['uid'] == $(id -u)"; then pass "call daemon.whoami gives our uid"; else fail "call daemon.whoami uid"; fi
+
+SOCKBROKER_SOCKET="$sock" "$SBCTL" info >"$dir/out" 2>"$dir/err"
+rc=$?
+expect_rc 0 "info via SOCKBROKER_SOCKET"
+
+ctl --socket "$sock" call no.such.method
+expect_rc 1 "call no.such.method"
+expect_out '-32601' "$dir/err" "the error shows code -32601"
+expect_out '^sockbrokerctl: .*\(code -32601\)$' "$dir/err" "the error has the documented form"
+
+ctl --socket "$sock" call daemon.ping '{"delay": -5, "bogus": 1}'
+expect_rc 1 "call with invalid params"
+expect_out '-32602' "$dir/err" "invalid params give -32602"
+
+ctl --socket "$sock" --timeout 0.2 call daemon.ping '{"delay": 3}'
+expect_rc 3 "a reply slower than --timeout"
+
+ctl --socket "$dir/nonexistent.sock" info
+expect_rc 3 "--socket to a missing socket"
+expect_out '^sockbrokerctl: cannot connect' "$dir/err" "the connect error is reported"
+
+ctl --socket "$sock" no-such-command
+expect_rc 2 "unknown command"
+ctl --socket "$sock"
+expect_rc 2 "no command"
+ctl --socket "$sock" call
+expect_rc 2 "call without METHOD"
+ctl --socket "$sock" call daemon.info '[1]'
+expect_rc 2 "call with params that are not an object"
+ctl --socket "$sock" call daemon.info '{oops'
+expect_rc 2 "call with params that are not JSON"
+ctl --socket "$sock" info extra
+expect_rc 2 "info with an extra argument"
+ctl --timeout soon info
+expect_rc 2 "--timeout that is not a number"
+ctl --no-such-option info
+expect_rc 2 "unknown option"
+
+ctl --help
+expect_rc 0 "--help"
+expect_out '^Exit status:' "$dir/out" "--help documents the exit statuses"
+expect_out '^  whoami ' "$dir/out" "--help lists the commands"
+ctl help info
+expect_rc 0 "help info"
+ctl --version
+expect_rc 0 "--version"
+expect_out '^sockbrokerctl [0-9]' "$dir/out" "--version prints the version"
+
+# ---------------------------------------------------------------- stop the daemon
+
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+rc=$?
+daemon_pid=
+expect_rc 0 "the daemon exits 0 on SIGTERM"
+if [ -e "$sock" ]; then fail "the daemon left its socket behind"; else pass "the daemon removed its socket"; fi
+wait "$drain_pid" 2>/dev/null
+drain_pid=
+
+echo "# $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
