@@ -251,7 +251,8 @@ cmd_test() {
 		-name '*.trs' -type f -print0 2>/dev/null)
 
 	if [ "${#failed_steps[@]}" -gt 0 ]; then
-		echo "dev.sh: failed: $(printf '[%s] ' "${failed_steps[@]}")"
+		echo "dev.sh: failed steps:"
+		printf '  %s\n' "${failed_steps[@]}"
 		status=1
 	fi
 	if [ "${CI:-}" = true ] && [ "${#root_skips[@]}" -gt 0 ]; then

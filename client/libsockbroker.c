@@ -5,7 +5,7 @@
 /* libsockbroker: the C client of sockbrokerd.
  *
  * Threading model. One connection is shared by every thread that calls on a
- * client. Writes are serialised by write_lock; a request goes out whole before
+ * client. Writes are serialised by a writer role (a flag under lock); a request goes out whole before
  * the next one starts. Reading has no dedicated thread: a caller waiting for a
  * reply takes the "reader" role when nobody holds it, reads, and routes every
  * complete reply by id to the waiter registered for it (waking it through the
@@ -66,9 +66,10 @@ struct waiter {
 
 struct sb_client {
 	int fd;
-	pthread_mutex_t write_lock;     /* one request on the wire at a time */
 	pthread_mutex_t lock;           /* everything below */
 	pthread_cond_t cond;            /* a waiter is done, or the reader role is free */
+	pthread_cond_t write_cond;      /* the writer role is free */
+	bool writing;                   /* a thread holds the writer role */
 	int timeout_ms;                 /* -1: no bound */
 	long long next_id;
 	bool reading;                   /* a thread holds the reader role */
@@ -376,7 +377,7 @@ static int read_once(sb_client *c, int timeout)
 
 /* Writes one message (with its '\n') and its descriptors: one sendmsg() holds
  * the descriptors and only this message's bytes; a short write is finished
- * without them. Called with write_lock held. 0, -ETIMEDOUT before any byte
+ * without them. Called holding the writer role. 0, -ETIMEDOUT before any byte
  * went out, or -errno; after a partial write that cannot be finished the
  * connection is marked dead (the stream is cut mid-message). */
 static int write_message(sb_client *c, const char *buf, size_t len,
@@ -416,8 +417,42 @@ static int write_message(sb_client *c, const char *buf, size_t len,
 	return 0;
 }
 
+/* Takes the writer role, waiting for it no later than deadline. 0 or -ETIMEDOUT.
+ * (A flag under lock rather than a mutex of its own so that the wait can be
+ * bounded on CLOCK_MONOTONIC with the condition variable.) */
+static int writer_acquire(sb_client *c, int64_t deadline)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->writing) {
+		if (deadline < 0)
+			pthread_cond_wait(&c->write_cond, &c->lock);
+		else if (remaining_ms(deadline) == 0) {
+			r = -ETIMEDOUT;
+			break;
+		} else {
+			struct timespec ts = deadline_ts(deadline);
+			pthread_cond_timedwait(&c->write_cond, &c->lock, &ts);
+		}
+	}
+	if (r == 0)
+		c->writing = true;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* Gives the writer role back. */
+static void writer_release(sb_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->writing = false;
+	pthread_cond_signal(&c->write_cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Serialises msg as one line and writes it (see write_message). Takes the
- * write lock, waiting for it no later than deadline. */
+ * writer role, waiting for it no later than deadline. */
 static int send_request(sb_client *c, json_object *msg, const int *fds, size_t nfds,
                         int64_t deadline)
 {
@@ -439,16 +474,11 @@ static int send_request(sb_client *c, json_object *msg, const int *fds, size_t n
 	memcpy(line, s, len);
 	line[len] = '\n';
 
-	if (deadline < 0)
-		r = pthread_mutex_lock(&c->write_lock);
-	else {
-		struct timespec ts = deadline_ts(deadline);
-		r = pthread_mutex_clocklock(&c->write_lock, CLOCK_MONOTONIC, &ts);
-	}
-	if (r)
-		return -r;
+	r = writer_acquire(c, deadline);
+	if (r < 0)
+		return r;
 	r = write_message(c, line, len + 1, fds, nfds, deadline);
-	pthread_mutex_unlock(&c->write_lock);
+	writer_release(c);
 	return r;
 }
 
@@ -546,11 +576,11 @@ int sb_connect(const char *path, sb_client **out)
 		free(c);
 		return r;
 	}
-	pthread_mutex_init(&c->write_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
+	pthread_cond_init(&c->write_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	c->timeout_ms = -1;
 	c->next_id = 1;
@@ -566,8 +596,8 @@ void sb_close(sb_client *c)
 	safe_close(c->fd);
 	frame_reader_free(&c->rd);
 	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->write_cond);
 	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->write_lock);
 	free(c);
 }
 

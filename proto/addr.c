@@ -140,6 +140,7 @@ static const char *describe(struct ctx *c, json_object *v)
 /* A JSON integer in [0, max]. */
 static int get_uint(struct ctx *c, const char *what, json_object *v, uint64_t max, uint64_t *out)
 {
+	*out = 0;
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t s = json_object_get_int64(v);
 
@@ -171,6 +172,8 @@ static int get_uint_opt(struct ctx *c, const struct vals *v, size_t i, const cha
 /* A JSON string without NUL bytes. */
 static int get_str(struct ctx *c, const char *what, json_object *v, const char **s, size_t *len)
 {
+	*s = "";
+	*len = 0;
 	if (!json_object_is_type(v, json_type_string))
 		return fail(c, -EINVAL, "%s must be a string, got %s", what, describe(c, v));
 	*s = json_object_get_string(v);
@@ -186,6 +189,7 @@ static int get_b64(struct ctx *c, const char *what, json_object *v, void *buf, s
 {
 	ssize_t n;
 
+	*len = 0;
 	if (!json_object_is_type(v, json_type_string))
 		return fail(c, -EINVAL, "%s must be a base64 string, got %s", what, describe(c, v));
 	n = b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), buf, max);
@@ -204,8 +208,10 @@ static int ifname_index(struct ctx *c, json_object *v, int *index)
 	const char *s;
 	size_t len;
 	unsigned idx;
-	int r = get_str(c, "ifname", v, &s, &len);
+	int r;
 
+	*index = 0;
+	r = get_str(c, "ifname", v, &s, &len);
 	if (r < 0)
 		return r;
 	if (len == 0) {
@@ -228,6 +234,7 @@ static int get_ifindex(struct ctx *c, const struct vals *v, size_t name_i, size_
 	uint64_t u;
 	int r;
 
+	*index = 0;
 	if (v->has[name_i] && v->has[index_i])
 		return fail(c, -EINVAL, "give ifname or ifindex, not both");
 	if (v->has[name_i])
@@ -919,6 +926,7 @@ static int tipc_value(struct ctx *c, const char *what, json_object *j, bool scop
 {
 	long v;
 
+	*out = 0;
 	if (!json_object_is_type(j, json_type_string))
 		return get_uint(c, what, j, max, out);
 	if (sbc_value(SBC_TIPC, json_object_get_string(j), &v) < 0 ||
@@ -1209,12 +1217,12 @@ static int guess_tuple(json_object *j)
 	if (n == 0)
 		return AF_UNSPEC;
 	if (json_object_is_type(a, json_type_string)) {
+		if ((n == 4 || n == 5) && strncmp(json_object_get_string(a), "TIPC_", 5) == 0)
+			return AF_TIPC;
 		if (n >= 2 && n <= 4 && is_int(b))
 			return host_family(a, n > 2);   /* names, PACKET and CAN tuples stay AF_UNSPEC */
 		if (n >= 2 && n <= 4 && json_object_is_type(b, json_type_string))
 			return AF_ALG;
-		if ((n == 4 || n == 5) && strncmp(json_object_get_string(a), "TIPC_", 5) == 0)
-			return AF_TIPC;
 		return AF_UNSPEC;
 	}
 	if (is_int(a) && (n == 4 || n == 5))

@@ -1,0 +1,786 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/* bench_rpc: round-trip latency and many-client throughput of daemon.info
+ * through sockbrokerd, each against a raw AF_UNIX line echo server measured
+ * in the same run with the same client code.
+ *
+ * Fairness. The machine this was written for has two cores. The daemon runs
+ * one event-loop thread; the echo server here is likewise one thread with one
+ * epoll loop serving every connection, so neither side gets more CPU than the
+ * other. The clients are one thread too (the latency client is the main
+ * thread; the throughput clients are one epoll loop over N connections), so
+ * in both measurements one core serves and one core drives. The client writes
+ * the same request line to both servers, reads one reply line and does the
+ * same minimal parse (find the line end and the "id" member); only the reply
+ * differs, because the echo server returns the request while the daemon
+ * returns a daemon.info result.
+ *
+ * The echo server is a thread of this process (switching to it does not
+ * change address space, switching to the daemon does); --echo-fork runs it in
+ * a child process instead to show how much that matters.
+ *
+ * Usage: bench_rpc [--socket PATH | DAEMON] [--iterations N] [--seconds S]
+ *                  [--clients N] [--echo-fork]
+ * DAEMON defaults to $SBD, else ./daemon/sockbrokerd. Without --socket the
+ * daemon is started on a private socket in a temporary directory and waited
+ * for through a private NOTIFY_SOCKET (READY=1), then stopped with SIGTERM. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "jsonrpc.h"
+
+#define LATENCY_TARGET 1.5
+#define READY_TIMEOUT_MS 30000
+#define IO_TIMEOUT_MS 10000
+#define LINE_MAX_BYTES 65536
+
+extern char **environ;
+
+/* What exit() must undo on any path: the daemon we started, our temp dir. */
+static pid_t cleanup_pid = -1;
+static char cleanup_dir[64];
+
+static void cleanup(void)
+{
+	char path[128];
+
+	if (cleanup_pid > 0) {
+		kill(cleanup_pid, SIGTERM);
+		waitpid(cleanup_pid, NULL, 0);
+		cleanup_pid = -1;
+	}
+	if (!cleanup_dir[0])
+		return;
+	snprintf(path, sizeof(path), "%s/echo.sock", cleanup_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/notify.sock", cleanup_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/control.sock", cleanup_dir);
+	unlink(path);
+	rmdir(cleanup_dir);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_rpc: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "bench_rpc: %s\n", what);
+	exit(1);
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int unix_bind(const char *path, int type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* ------------------------------------------------------------ echo server */
+
+struct echo_conn {
+	int fd;
+	size_t len;
+	char buf[LINE_MAX_BYTES];
+};
+
+struct echo_server {
+	int listen_fd;
+	int stop_fd;        /* readable: stop */
+	pthread_t thread;
+	pid_t pid;          /* with --echo-fork */
+};
+
+/* Echoes every complete line back; keeps a partial line for the next read.
+ * Returns -1 when the connection is done. */
+static int echo_conn_io(struct echo_conn *c)
+{
+	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+	char *end;
+	size_t whole;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	c->len += (size_t)n;
+	end = memrchr(c->buf, '\n', c->len);
+	if (!end)
+		return c->len == sizeof(c->buf) ? -1 : 0;
+	whole = (size_t)(end - c->buf) + 1;
+	/* Replies are small and the client reads before it writes again, so a
+	 * blocking-style loop never waits here in practice. */
+	for (size_t off = 0; off < whole;) {
+		ssize_t w = send(c->fd, c->buf + off, whole - off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+				if (poll(&p, 1, IO_TIMEOUT_MS) <= 0)
+					return -1;
+				continue;
+			}
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	memmove(c->buf, c->buf + whole, c->len - whole);
+	c->len -= whole;
+	return 0;
+}
+
+/* The echo server: one thread, one epoll loop, every connection. */
+static void *echo_main(void *arg)
+{
+	struct echo_server *es = arg;
+	struct epoll_event evs[128];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (ep < 0)
+		die("epoll_create1");
+	ev.data.ptr = &es->listen_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, es->listen_fd, &ev) < 0)
+		die("epoll_ctl");
+	ev.data.ptr = &es->stop_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, es->stop_fd, &ev) < 0)
+		die("epoll_ctl");
+	for (;;) {
+		int n = epoll_wait(ep, evs, 128, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &es->stop_fd) {
+				close(ep);
+				return NULL;
+			}
+			if (p == &es->listen_fd) {
+				int fd = accept4(es->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				struct echo_conn *c;
+				if (fd < 0)
+					continue;
+				c = malloc(sizeof(*c));
+				if (!c)
+					die("malloc");
+				c->fd = fd;
+				c->len = 0;
+				ev.events = EPOLLIN;
+				ev.data.ptr = c;
+				if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+					die("epoll_ctl");
+				continue;
+			}
+			{
+				struct echo_conn *c = p;
+				if (echo_conn_io(c) < 0) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+					close(c->fd);
+					free(c);
+				}
+			}
+		}
+	}
+}
+
+static void echo_start(struct echo_server *es, const char *path, bool forked)
+{
+	int pfd[2];
+	int r;
+
+	es->listen_fd = unix_bind(path, SOCK_STREAM | SOCK_NONBLOCK);
+	if (es->listen_fd < 0 || listen(es->listen_fd, SOMAXCONN) < 0)
+		die("echo server: bind/listen");
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		die("pipe2");
+	es->stop_fd = pfd[0];
+	es->pid = -1;
+	if (forked) {
+		es->pid = fork();
+		if (es->pid < 0)
+			die("fork");
+		if (es->pid == 0) {
+			close(pfd[1]);
+			echo_main(es);
+			_exit(0);
+		}
+		close(pfd[0]);
+		close(es->listen_fd);
+		es->listen_fd = -1;
+	} else {
+		r = pthread_create(&es->thread, NULL, echo_main, es);
+		if (r) {
+			errno = r;
+			die("pthread_create");
+		}
+	}
+	es->stop_fd = pfd[1]; /* from now on: the write end, closed to stop */
+}
+
+static void echo_stop(struct echo_server *es)
+{
+	close(es->stop_fd);
+	if (es->pid > 0) {
+		waitpid(es->pid, NULL, 0);
+	} else {
+		pthread_join(es->thread, NULL);
+		close(es->listen_fd);
+	}
+}
+
+/* ------------------------------------------------------------ client side */
+
+struct client {
+	int fd;
+	long long id;
+	size_t len;                 /* bytes of reply held */
+	size_t reqlen;
+	char req[128];
+	char buf[LINE_MAX_BYTES];
+};
+
+static void client_prepare(struct client *c, long long id)
+{
+	int n = snprintf(c->req, sizeof(c->req),
+	                 "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"daemon.info\"}\n", id);
+
+	c->id = id;
+	c->reqlen = (size_t)n;
+}
+
+/* The minimal parse every reply gets, the same for both servers: the line
+ * carries "id":<the id we sent>. Returns 0 or -1. */
+static int reply_check(const struct client *c, const char *line, size_t len)
+{
+	static const char key[] = "\"id\":";
+	const char *p = memmem(line, len, key, sizeof(key) - 1);
+	char *end;
+	long long id;
+
+	if (!p)
+		return -1;
+	p += sizeof(key) - 1;
+	id = strtoll(p, &end, 10);
+	if (end == p || id != c->id)
+		return -1;
+	return 0;
+}
+
+/* Takes one complete line from the buffer, if there is one. Returns its
+ * length without '\n' (the line starts at c->buf), or -1. */
+static ssize_t client_line(struct client *c)
+{
+	char *nl = memchr(c->buf, '\n', c->len);
+
+	return nl ? nl - c->buf : -1;
+}
+
+static void client_consume(struct client *c, size_t linelen)
+{
+	size_t used = linelen + 1;
+
+	memmove(c->buf, c->buf + used, c->len - used);
+	c->len -= used;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			die("send");
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* One blocking round trip: write the request line, read the reply line,
+ * check it. */
+static void round_trip(struct client *c)
+{
+	ssize_t ll;
+
+	write_all(c->fd, c->req, c->reqlen);
+	while ((ll = client_line(c)) < 0) {
+		ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("read");
+		if (n == 0)
+			fail("the server closed the connection");
+		c->len += (size_t)n;
+		if (c->len == sizeof(c->buf))
+			fail("reply line too long");
+	}
+	if (reply_check(c, c->buf, (size_t)ll) < 0)
+		fail("a reply does not carry the id of its request");
+	client_consume(c, (size_t)ll);
+	client_prepare(c, c->id + 1);
+}
+
+/* Checks once, outside any measurement, that the daemon really answers
+ * daemon.info (and not an error that merely carries the id). */
+static void verify_daemon(const char *path)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	json_object *root = NULL, *result, *proto;
+	const char *why;
+	ssize_t ll;
+
+	if (!c)
+		die("calloc");
+	c->fd = unix_connect(path);
+	if (c->fd < 0)
+		die("connect to the daemon");
+	client_prepare(c, 1);
+	write_all(c->fd, c->req, c->reqlen);
+	while ((ll = client_line(c)) < 0) {
+		ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n <= 0)
+			fail("no reply to daemon.info");
+		c->len += (size_t)n;
+	}
+	if (jrpc_parse(c->buf, (size_t)ll, JRPC_MAX_DEPTH, &root, &why) != 0)
+		fail("the daemon.info reply is not JSON");
+	if (!json_object_object_get_ex(root, "result", &result) ||
+	    !json_object_object_get_ex(result, "protocol", &proto) || json_object_get_int(proto) != 1) {
+		fprintf(stderr, "bench_rpc: unexpected reply: %.*s\n", (int)ll, c->buf);
+		exit(1);
+	}
+	json_object_put(root);
+	close(c->fd);
+	free(c);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct latency {
+	double median_us, p99_us;
+};
+
+static struct latency measure_latency(const char *path, long iterations)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	uint64_t *s = malloc((size_t)iterations * sizeof(*s));
+	long warm = iterations / 10 > 1000 ? iterations / 10 : 1000;
+	struct latency out;
+
+	if (!c || !s)
+		die("malloc");
+	c->fd = unix_connect(path);
+	if (c->fd < 0)
+		die("connect");
+	client_prepare(c, 1);
+	for (long i = 0; i < warm; i++)
+		round_trip(c);
+	for (long i = 0; i < iterations; i++) {
+		uint64_t t0 = now_ns();
+		round_trip(c);
+		s[i] = now_ns() - t0;
+	}
+	qsort(s, (size_t)iterations, sizeof(*s), cmp_u64);
+	out.median_us = (double)s[iterations / 2] / 1e3;
+	out.p99_us = (double)s[(size_t)((double)iterations * 0.99)] / 1e3;
+	close(c->fd);
+	free(c);
+	free(s);
+	return out;
+}
+
+/* nclients connections in one epoll loop, each with one request in flight at
+ * a time; runs warm_s seconds unmeasured, then seconds measured. Returns
+ * completed requests per second. */
+static double measure_throughput(const char *path, int nclients, double seconds, double warm_s)
+{
+	struct client *cs = calloc((size_t)nclients, sizeof(*cs));
+	struct epoll_event *evs = calloc((size_t)nclients, sizeof(*evs));
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	uint64_t t_start, t_measure, t_end, t_stop;
+	unsigned long long done = 0;
+	bool measuring = false;
+
+	if (!cs || !evs || ep < 0)
+		die("throughput setup");
+	for (int i = 0; i < nclients; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &cs[i] };
+		cs[i].fd = unix_connect(path);
+		if (cs[i].fd < 0)
+			die("connect");
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0)
+			die("epoll_ctl");
+		client_prepare(&cs[i], (long long)i * 1000000000ll + 1);
+	}
+	t_start = now_ns();
+	t_measure = t_start + (uint64_t)(warm_s * 1e9);
+	t_stop = t_measure + (uint64_t)(seconds * 1e9);
+	for (int i = 0; i < nclients; i++)
+		write_all(cs[i].fd, cs[i].req, cs[i].reqlen);
+	for (;;) {
+		uint64_t now = now_ns();
+		int n;
+
+		if (!measuring && now >= t_measure) {
+			measuring = true;
+			done = 0;
+			t_measure = now;
+		}
+		if (now >= t_stop)
+			break;
+		n = epoll_wait(ep, evs, nclients, IO_TIMEOUT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("epoll_wait");
+		if (n == 0)
+			fail("no reply within the I/O timeout");
+		for (int i = 0; i < n; i++) {
+			struct client *c = evs[i].data.ptr;
+			ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+			ssize_t ll;
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				die("read");
+			if (r == 0)
+				fail("the server closed a connection");
+			c->len += (size_t)r;
+			ll = client_line(c);
+			if (ll < 0) {
+				if (c->len == sizeof(c->buf))
+					fail("reply line too long");
+				continue;
+			}
+			if (reply_check(c, c->buf, (size_t)ll) < 0)
+				fail("a reply does not carry the id of its request");
+			client_consume(c, (size_t)ll);
+			done++;
+			client_prepare(c, c->id + 1);
+			write_all(c->fd, c->req, c->reqlen);
+		}
+	}
+	t_end = now_ns();
+	for (int i = 0; i < nclients; i++)
+		close(cs[i].fd);
+	close(ep);
+	free(cs);
+	free(evs);
+	return (double)done / ((double)(t_end - t_measure) / 1e9);
+}
+
+/* ------------------------------------------------------------ the daemon */
+
+struct daemon_proc {
+	pid_t pid;
+	char dir[64];
+	char sock[128];
+	char notify[128];
+};
+
+static int pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Starts the daemon on a private socket and blocks until it sends READY=1
+ * to our private NOTIFY_SOCKET (or exits, or READY_TIMEOUT_MS passes). */
+static void daemon_start(struct daemon_proc *d, const char *exe, const char *dir, int nclients)
+{
+	char maxconn[32], env_notify[160];
+	char *argv[] = { (char *)exe, "--socket", d->sock, "--log-level", "warning",
+	                 "--max-connections-per-uid", maxconn, NULL };
+	struct pollfd p[2];
+	uint64_t deadline;
+	int nfd, pidfd;
+	char msg[512];
+	bool ready = false;
+
+	snprintf(d->sock, sizeof(d->sock), "%s/control.sock", dir);
+	snprintf(d->notify, sizeof(d->notify), "%s/notify.sock", dir);
+	snprintf(maxconn, sizeof(maxconn), "%d", nclients + 16);
+	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", d->notify);
+	nfd = unix_bind(d->notify, SOCK_DGRAM);
+	if (nfd < 0)
+		die("bind the notify socket");
+	d->pid = fork();
+	if (d->pid < 0)
+		die("fork");
+	if (d->pid == 0) {
+		putenv(env_notify);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDNAMES");
+		execve(exe, argv, environ);
+		fprintf(stderr, "bench_rpc: cannot run %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	cleanup_pid = d->pid;
+	pidfd = pidfd_open_compat(d->pid);
+	deadline = now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
+	while (!ready) {
+		uint64_t now = now_ns();
+		int n;
+		if (now >= deadline)
+			fail("the daemon did not send READY=1 within 30 s");
+		p[0] = (struct pollfd){ .fd = nfd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		n = poll(p, pidfd >= 0 ? 2 : 1, (int)((deadline - now) / 1000000ull) + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("poll");
+		if (p[0].revents & POLLIN) {
+			ssize_t r = recv(nfd, msg, sizeof(msg) - 1, 0);
+			if (r > 0) {
+				msg[r] = '\0';
+				/* READY=1 as a whole line of the datagram. */
+				for (char *sv, *l = strtok_r(msg, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv))
+					if (strcmp(l, "READY=1") == 0)
+						ready = true;
+			}
+		} else if (pidfd >= 0 && (p[1].revents & POLLIN)) {
+			int st;
+			waitpid(d->pid, &st, 0);
+			d->pid = cleanup_pid = -1;
+			fprintf(stderr, "bench_rpc: the daemon exited before READY=1 (status 0x%x)\n", st);
+			exit(1);
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	close(nfd);
+}
+
+static int daemon_stop(struct daemon_proc *d)
+{
+	int st;
+
+	if (d->pid <= 0)
+		return 0;
+	kill(d->pid, SIGTERM);
+	if (waitpid(d->pid, &st, 0) < 0)
+		die("waitpid");
+	d->pid = cleanup_pid = -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench_rpc: the daemon did not exit cleanly (status 0x%x)\n", st);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: bench_rpc [OPTION]... [DAEMON]\n"
+	        "Latency and throughput of daemon.info against a raw UNIX-socket echo server.\n\n"
+	        "  DAEMON            sockbrokerd to start (default $SBD, else ./daemon/sockbrokerd)\n"
+	        "  --socket PATH     use a daemon already listening on PATH instead\n"
+	        "  --iterations N    sequential round trips for latency (default 20000)\n"
+	        "  --seconds S       duration of each throughput run (default 2)\n"
+	        "  --clients N       concurrent connections for throughput (default 64)\n"
+	        "  --echo-fork       run the echo server in a child process, not a thread\n"
+	        "  --help            this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "iterations", required_argument, NULL, 'i' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "echo-fork", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL, *exe;
+	long iterations = 20000;
+	double seconds = 2.0;
+	int clients = 64, o;
+	bool echo_fork = false;
+	const char *tmp = getenv("TMPDIR");
+	char dir[64];
+	char echo_path[128];
+	struct daemon_proc d = { .pid = -1 };
+	struct echo_server es;
+	struct latency le, ld;
+	double te, td, lat_ratio, p99_ratio, tput_ratio;
+	char *end;
+	int rc = 0;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'i':
+			iterations = strtol(optarg, &end, 10);
+			if (*end || iterations < 100)
+				fail("--iterations must be an integer >= 100");
+			break;
+		case 't':
+			seconds = strtod(optarg, &end);
+			if (*end || !(seconds > 0 && seconds <= 3600))
+				fail("--seconds must be a number in (0, 3600]");
+			break;
+		case 'c':
+			clients = (int)strtol(optarg, &end, 10);
+			if (*end || clients < 1 || clients > 10000)
+				fail("--clients must be an integer in 1-10000");
+			break;
+		case 'f':
+			echo_fork = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 < argc) {
+		usage(stderr);
+		return 2;
+	}
+	exe = optind < argc ? argv[optind] : getenv("SBD");
+	if (!exe || !*exe)
+		exe = "./daemon/sockbrokerd";
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!tmp || tmp[0] != '/' || strlen(tmp) > 40)
+		tmp = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/bench_rpc.XXXXXX", tmp);
+	if (!mkdtemp(dir))
+		die("mkdtemp");
+	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", dir);
+	atexit(cleanup);
+	snprintf(echo_path, sizeof(echo_path), "%s/echo.sock", dir);
+	if (!sock) {
+		daemon_start(&d, exe, dir, clients);
+		sock = d.sock;
+		printf("daemon:      %s (pid %d) on %s\n", exe, (int)d.pid, sock);
+	} else {
+		printf("daemon:      existing, on %s\n", sock);
+	}
+	verify_daemon(sock);
+	echo_start(&es, echo_path, echo_fork);
+	printf("echo server: one %s, one epoll loop\n", echo_fork ? "child process" : "thread");
+	printf("request:     daemon.info, %d cores online\n\n", (int)sysconf(_SC_NPROCESSORS_ONLN));
+
+	/* Echo first, then the daemon, each with its own warm-up. */
+	le = measure_latency(echo_path, iterations);
+	ld = measure_latency(sock, iterations);
+	te = measure_throughput(echo_path, clients, seconds, 0.3);
+	td = measure_throughput(sock, clients, seconds, 0.3);
+
+	echo_stop(&es);
+	if (d.pid > 0 && daemon_stop(&d) < 0)
+		rc = 1;
+	cleanup();
+
+	lat_ratio = ld.median_us / le.median_us;
+	p99_ratio = ld.p99_us / le.p99_us;
+	tput_ratio = td / te;
+	printf("latency, 1 client, %ld sequential round trips:\n", iterations);
+	printf("  echo    median %8.2f us   p99 %8.2f us\n", le.median_us, le.p99_us);
+	printf("  daemon  median %8.2f us   p99 %8.2f us\n", ld.median_us, ld.p99_us);
+	printf("  ratio daemon/echo: median %.2fx, p99 %.2fx\n", lat_ratio, p99_ratio);
+	printf("throughput, %d clients, %.1f s each:\n", clients, seconds);
+	printf("  echo    %10.0f req/s\n", te);
+	printf("  daemon  %10.0f req/s\n", td);
+	printf("  ratio daemon/echo: %.2f\n", tput_ratio);
+	printf("latency target (median within %.1fx of raw echo): %s (%.2fx)\n", LATENCY_TARGET,
+	       lat_ratio <= LATENCY_TARGET ? "MET" : "NOT MET", lat_ratio);
+	return rc;
+}

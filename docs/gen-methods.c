@@ -1,0 +1,63 @@
+/* Prints docs/methods.md from the method table, so the reference cannot drift
+ * from what the daemon dispatches (tests/it_docs.sh compares the two). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+
+#include "daemon/rpc.h"
+#include "consts.h"
+
+static const char *type_name(const struct param_desc *d)
+{
+	switch (d->type) {
+	case PT_STRING: return "string";
+	case PT_INT: return "integer";
+	case PT_BOOL: return "boolean";
+	case PT_NUMBER: return "number";
+	case PT_TIMEOUT: return "seconds or null";
+	case PT_CONST: return "name or integer";
+	case PT_FLAGS: return "array of names, or integer";
+	case PT_BYTES: return "base64 `data` or UTF-8 `text`";
+	case PT_OBJECT: return "object";
+	case PT_ARRAY: return "array";
+	case PT_ANY: return "any";
+	}
+	return "?";
+}
+
+int main(void)
+{
+	printf("# sockbroker methods\n\n"
+	       "Generated from the daemon's method table by `docs/gen-methods`; do not edit.\n"
+	       "`make check` fails when this file and the table disagree.\n\n"
+	       "Flags: **introspection** (the embedded default policy lets anyone call it), "
+	       "**admin**, **takes fds** (descriptors may travel with the request, declared by `fds`), "
+	       "**returns fds**, **may block** (the request may be parked; it counts toward the pending limit).\n");
+	for (size_t i = 0; rpc_method_at(i); i++) {
+		const struct rpc_method *m = rpc_method_at(i);
+		printf("\n## `%s`\n\n%s\n\n", m->name, m->summary);
+		printf("Flags: %s%s%s%s%s%s\n\n",
+		       m->flags & RPC_INTROSPECT ? "introspection " : "",
+		       m->flags & RPC_ADMIN ? "admin " : "",
+		       m->flags & RPC_TAKES_FDS ? "takes-fds " : "",
+		       m->flags & RPC_RETURNS_FDS ? "returns-fds " : "",
+		       m->flags & RPC_MAY_BLOCK ? "may-block " : "",
+		       m->flags ? "" : "none");
+		if (!m->params || !m->params[0].name) {
+			printf("Parameters: none.\n\n");
+		} else {
+			printf("| parameter | type | required | meaning |\n|---|---|---|---|\n");
+			for (const struct param_desc *d = m->params; d->name; d++) {
+				printf("| `%s` | %s", d->name, type_name(d));
+				if (d->type == PT_INT && d->min < d->max)
+					printf(" %lld-%lld", d->min, d->max);
+				printf(" | %s | %s |\n", d->flags & PF_REQUIRED ? "yes" : "no", d->doc ? d->doc : "");
+			}
+			printf("\n");
+		}
+		printf("Result schema: `%s`\n", m->result_schema ? m->result_schema : "{}");
+	}
+	return 0;
+}

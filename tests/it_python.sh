@@ -1,0 +1,137 @@
+#!/bin/bash
+# Integration test: tests/jsonrpc-client.py, a client written with Python's
+# standard library only, against "$SBD" on a private socket in a temp dir.
+# Exits 77 (skipped) without python3, unless CI=true, where that is a failure.
+#
+# Readiness without sleeps: a python3 listener binds a private NOTIFY_SOCKET,
+# says so on a fifo, and exits when the daemon's READY=1 datagram arrives;
+# every wait is bounded by timeout.
+
+set -eu
+
+missing() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: $1 (required when CI=true)"
+		exit 1
+	fi
+	echo "SKIP: $1"
+	exit 77
+}
+
+: "${SBD:=}"
+if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
+	missing "daemon not built (SBD='$SBD' is not executable)"
+fi
+command -v python3 >/dev/null 2>&1 || missing "python3 is not installed"
+if ! python3 -c 'import socket, sys; sys.exit(0 if hasattr(socket, "send_fds") else 1)'; then
+	missing "python3 is older than 3.9 (no socket.send_fds)"
+fi
+client_py="${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/jsonrpc-client.py"
+[ -r "$client_py" ] || missing "$client_py not found"
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/it_python.XXXXXX")
+sock="$dir/control.sock"
+daemon_pid=
+listener_pid=
+
+cleanup() {
+	if [ -n "$daemon_pid" ]; then
+		kill -KILL "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
+	if [ -n "$listener_pid" ]; then
+		kill "$listener_pid" 2>/dev/null || true
+		wait "$listener_pid" 2>/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 99' HUP INT TERM
+
+checks=0
+failures=0
+pass() { checks=$((checks + 1)); echo "ok - $1"; }
+fail() {
+	checks=$((checks + 1)); failures=$((failures + 1))
+	echo "not ok - $1"
+	if [ -s "$dir/out" ]; then sed 's/^/    | /' "$dir/out"; fi
+}
+
+# ---------------------------------------------------------------- start the daemon
+
+# Binds the notify socket, reports "bound", then prints datagrams until one
+# holds READY=1.
+listener='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+while True:
+    msg = s.recv(4096).decode("utf-8", "replace")
+    print(msg.replace("\n", " "), flush=True)
+    if "READY=1" in msg.split("\n"):
+        break
+'
+mkfifo "$dir/notify.fifo"
+timeout 30 python3 -c "$listener" "$dir/notify.sock" >"$dir/notify.fifo" &
+listener_pid=$!
+exec 3<"$dir/notify.fifo"
+line=
+if ! IFS= read -r -t 30 line <&3 || [ "$line" != bound ]; then
+	echo "not ok - the notify listener did not start"
+	exit 1
+fi
+
+unset LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+NOTIFY_SOCKET="$dir/notify.sock" "$SBD" --socket "$sock" 2>"$dir/daemon.log" &
+daemon_pid=$!
+
+# The listener exits on READY=1, or timeout ends it after 30 s.
+if wait "$listener_pid"; then
+	listener_pid=
+	cat <&3 >"$dir/notify.out"
+	exec 3<&-
+	pass "the daemon sent READY=1 ($(tr -d '\n' <"$dir/notify.out"))"
+else
+	listener_pid=
+	exec 3<&-
+	echo "not ok - no READY=1 from the daemon within 30 s"
+	sed 's/^/    | /' "$dir/daemon.log"
+	exit 1
+fi
+
+# ---------------------------------------------------------------- the client
+
+rc=0
+timeout 60 python3 "$client_py" "$sock" >"$dir/out" 2>&1 || rc=$?
+sed 's/^/    /' "$dir/out"
+: >"$dir/out"
+if [ "$rc" -eq 0 ]; then
+	pass "jsonrpc-client.py passes every check"
+else
+	fail "jsonrpc-client.py failed (exit $rc)"
+fi
+
+# ---------------------------------------------------------------- stop the daemon
+
+kill -TERM "$daemon_pid"
+# Bounded wait: the shell's wait runs under a watchdog that kills the daemon
+# after 10 s (timeout(1) cannot wait for a process it did not start).
+( sleep 10; kill -KILL "$daemon_pid" 2>/dev/null ) &
+watchdog=$!
+rc=0
+wait "$daemon_pid" || rc=$?
+daemon_pid=
+kill "$watchdog" 2>/dev/null || true
+wait "$watchdog" 2>/dev/null || true
+if [ "$rc" -eq 0 ]; then
+	pass "the daemon exits 0 on SIGTERM"
+else
+	fail "the daemon exited $rc on SIGTERM"
+	sed 's/^/    | /' "$dir/daemon.log"
+fi
+if [ -e "$sock" ]; then fail "the daemon left its socket behind"; else pass "the daemon removed its socket"; fi
+
+echo "1..$checks"
+echo "# $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
