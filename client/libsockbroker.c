@@ -1,12 +1,16 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerrordesc_np */
+#endif
 
 /* libsockbroker: the C client of sockbrokerd.
  *
  * Threading model. One connection is shared by every thread that calls on a
- * client. Writes are serialised by a writer role (a flag under lock); a request goes out whole before
- * the next one starts. Reading has no dedicated thread: a caller waiting for a
+ * client. Writes are serialised by a writer role (a flag under lock, so that
+ * waiting for it can be bounded on CLOCK_MONOTONIC): a request goes out whole
+ * before the next one starts. Reading has no dedicated thread: a caller waiting for a
  * reply takes the "reader" role when nobody holds it, reads, and routes every
  * complete reply by id to the waiter registered for it (waking it through the
  * condition variable); callers whose reply another thread routed simply wake up

@@ -34,7 +34,7 @@ enum {
 };
 
 #define JSON_COMPACT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-#define JSON_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define JSON_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char *prog = "sockbrokerctl";
 
@@ -235,6 +235,15 @@ static bool array_is_flat(json_object *v)
 	return true;
 }
 
+/* Prints "key:" and, unless the value continues on the next lines (a non-empty
+ * object), the padding that aligns values at width. */
+static void print_key(const char *key, size_t width, int indent, json_object *v)
+{
+	printf("%*s%s:", indent, "", key);
+	if (!json_object_is_type(v, json_type_object) || json_object_object_length(v) == 0)
+		printf("%*s ", (int)(width - strlen(key)), "");
+}
+
 /* Prints the members of object o as "key: value" lines, those named in fields
  * first and in that order, the rest after them in the object's order. */
 static void print_fields(json_object *o, const struct field *fields, int indent)
@@ -251,12 +260,14 @@ static void print_fields(json_object *o, const struct field *fields, int indent)
 
 		if (!json_object_object_get_ex(o, f->key, &v))
 			continue;
-		printf("%*s%s:%*s ", indent, "", f->key, (int)(width - strlen(f->key)), "");
 		if (f->print) {
+			print_key(f->key, width, indent, v);
 			f->print(v);
 			putchar('\n');
-		} else
+		} else {
+			print_key(f->key, width, indent, v);
 			print_value(v, indent);
+		}
 	}
 	json_object_object_foreach(o, key, val) {
 		bool listed = false;
@@ -266,7 +277,7 @@ static void print_fields(json_object *o, const struct field *fields, int indent)
 				listed = true;
 		if (listed)
 			continue;
-		printf("%*s%s:%*s ", indent, "", key, (int)(width - strlen(key)), "");
+		print_key(key, width, indent, val);
 		print_value(val, indent);
 	}
 }
@@ -480,11 +491,11 @@ static int cmd_help(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct ctl_cmd cmd_table[] = {
-	{ "call", "METHOD [JSON-PARAMS]", "call any method; JSON-PARAMS is an object (default {})",
+	{ "call", "METHOD [JSON-PARAMS]", "call METHOD; JSON-PARAMS is an object (default {})",
 	  1, 2, cmd_call },
-	{ "info", "", "show the daemon's version, protocol, pid, uptime, families, limits",
+	{ "info", "", "show the daemon's version, pid, uptime and limits",
 	  0, 0, cmd_info },
-	{ "whoami", "", "show who the daemon takes this client for (uid, gid, pid, groups)",
+	{ "whoami", "", "show the credentials the daemon sees for us",
 	  0, 0, cmd_whoami },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },
 	{ NULL, NULL, NULL, 0, 0, NULL },
@@ -532,7 +543,7 @@ static int parse_timeout(const char *s, int *ms)
 	d = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(d) || d < 0 || d > 2000000.0)
 		return -1;
-	*ms = d == 0 ? -1 : (int)ceil(d * 1000.0);
+	*ms = d == 0 ? -1 : (int)(d * 1000.0 + 0.999); /* round up: never 0 */
 	return 0;
 }
 

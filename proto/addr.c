@@ -276,16 +276,19 @@ static bool put(json_object *o, const char *key, json_object *v)
 	return true;
 }
 
+/* Adds an unsigned number. */
 static bool put_u(json_object *o, const char *key, uint64_t u)
 {
 	return put(o, key, u <= INT64_MAX ? json_object_new_int64((int64_t)u) : json_object_new_uint64(u));
 }
 
+/* Adds a string of len bytes (which may hold NULs). */
 static bool put_str(json_object *o, const char *key, const char *s, size_t len)
 {
 	return put(o, key, json_object_new_string_len(s, (int)len));
 }
 
+/* Adds base64 of data; anything a sockaddr_storage holds fits the buffer. */
 static bool put_b64(json_object *o, const char *key, const void *data, size_t len)
 {
 	char buf[4 * (sizeof(struct sockaddr_storage) + 2) / 3 + 4];
@@ -295,6 +298,7 @@ static bool put_b64(json_object *o, const char *key, const void *data, size_t le
 	return put_str(o, key, buf, b64_encode(data, len, buf));
 }
 
+/* Strict UTF-8: no overlong forms, surrogates or code points above U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
@@ -397,6 +401,7 @@ static int unix_abstract(struct ctx *c, const char *name, size_t len, struct sba
 	return 0;
 }
 
+/* The object form: exactly one of path, abstract, abstract_data, path_data. */
 static int decode_unix(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	char buf[SUN_PATH_MAX];
@@ -441,6 +446,7 @@ static int decode_unix_string(struct ctx *c, json_object *j, struct sbaddr *out)
 	return unix_path(c, s, len, out);
 }
 
+/* path (path_data when not UTF-8), abstract (abstract_data when not UTF-8 or holding a NUL), or "" when unnamed. */
 static json_object *encode_unix(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
@@ -483,6 +489,7 @@ static const struct field inet_fields[] = {
 	[IN_PORT] = { "port", 1, true },
 };
 
+/* host ("" any, "<broadcast>", a dotted quad, else a name) and port. */
 static int decode_inet(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
@@ -505,6 +512,7 @@ static int decode_inet(struct ctx *c, const struct vals *v, struct sbaddr *out, 
 	return 0;
 }
 
+/* {"host": dotted quad, "port"}. */
 static json_object *encode_inet(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
@@ -564,6 +572,7 @@ static int inet6_zone(struct ctx *c, json_object *hv, const char *h, struct in6_
 	return 1;
 }
 
+/* host ("" any, a literal with an optional %zone, else a name), port, flowinfo, scope_id. */
 static int decode_inet6(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
@@ -626,6 +635,7 @@ static const struct field netlink_fields[] = {
 	[NL_GROUPS] = { "groups", 1, true },
 };
 
+/* pid and groups, both 32-bit. */
 static int decode_netlink(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_nl *nl = (struct sockaddr_nl *)&out->ss;
@@ -641,6 +651,7 @@ static int decode_netlink(struct ctx *c, const struct vals *v, struct sbaddr *ou
 	return 0;
 }
 
+/* {"pid", "groups"}. */
 static json_object *encode_netlink(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_nl *nl = (const struct sockaddr_nl *)ss;
@@ -667,6 +678,7 @@ static const struct field packet_fields[] = {
 
 #define SLL_ADDR_MAX (sizeof(((struct sockaddr_ll *)0)->sll_addr))
 
+/* ifname or ifindex, proto (host order), pkttype, hatype, addr (up to 8 bytes). */
 static int decode_packet(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_ll *ll = (struct sockaddr_ll *)&out->ss;
@@ -691,6 +703,7 @@ static int decode_packet(struct ctx *c, const struct vals *v, struct sbaddr *out
 	return 0;
 }
 
+/* {"ifname" or "ifindex", "proto" (host order), "pkttype", "hatype", "addr"}. */
 static json_object *encode_packet(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_ll *ll = (const struct sockaddr_ll *)ss;
@@ -736,6 +749,7 @@ static int can_tuple_map(size_t n, size_t i)
 	}
 }
 
+/* ifname or ifindex, plus the ISO-TP or the J1939 members. */
 static int decode_can(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_can *can = (struct sockaddr_can *)&out->ss;
@@ -794,6 +808,7 @@ static const struct field vsock_fields[] = {
 #endif
 };
 
+/* cid and port, both 32-bit, and the "flags" extension. */
 static int decode_vsock(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_vm *vm = (struct sockaddr_vm *)&out->ss;
@@ -816,6 +831,7 @@ static int decode_vsock(struct ctx *c, const struct vals *v, struct sbaddr *out,
 	return 0;
 }
 
+/* {"cid", "port"}, "flags" when set. */
 static json_object *encode_vsock(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_vm *vm = (const struct sockaddr_vm *)ss;
@@ -845,6 +861,7 @@ static const struct field alg_fields[] = {
 #define ALG_TYPE_MAX (sizeof(((struct sockaddr_alg *)0)->salg_type) - 1)
 #define ALG_NAME_MAX (sizeof(((struct sockaddr_alg *)0)->salg_name) - 1)
 
+/* type and name (NUL-terminated within salg_type and salg_name), feat, mask. */
 static int decode_alg(struct ctx *c, const struct vals *v, struct sbaddr *out, char **host)
 {
 	struct sockaddr_alg *alg = (struct sockaddr_alg *)&out->ss;
@@ -870,6 +887,7 @@ static int decode_alg(struct ctx *c, const struct vals *v, struct sbaddr *out, c
 	return 0;
 }
 
+/* {"type", "name", "feat", "mask"}, or the generic form for bytes that are not UTF-8. */
 static json_object *encode_alg(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_alg *alg = (const struct sockaddr_alg *)ss;
@@ -900,6 +918,7 @@ static const struct field tipc_fields[] = {
 	[TIPC_F_SCOPE] = { "scope", 4, false },
 };
 
+/* Whether a SBC_TIPC name is a scope (TIPC_*_SCOPE) rather than an address type. */
 static bool is_scope_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -980,6 +999,7 @@ static int decode_tipc(struct ctx *c, const struct vals *v, struct sbaddr *out, 
 	return 0;
 }
 
+/* The same v1/v2/v3 mapping as decode_tipc, types and scopes by name where known. */
 static json_object *encode_tipc(const struct sockaddr_storage *ss, socklen_t len)
 {
 	const struct sockaddr_tipc *t = (const struct sockaddr_tipc *)ss;
@@ -1036,6 +1056,7 @@ static const struct codec codecs[] = {
 };
 #undef FIELDS
 
+/* The codec of a family, or NULL. */
 static const struct codec *find_codec(int family)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(codecs); i++)
@@ -1176,16 +1197,19 @@ static int host_family(json_object *h, bool v6_only)
 	return AF_UNSPEC;
 }
 
+/* Whether object o has the member key. */
 static bool has(json_object *o, const char *key)
 {
 	return json_object_object_get_ex(o, key, NULL);
 }
 
+/* Whether j is a JSON integer. */
 static bool is_int(json_object *j)
 {
 	return json_object_is_type(j, json_type_int);
 }
 
+/* sbaddr_guess_family for the object form: by the members present. */
 static int guess_object(json_object *j)
 {
 	if (has(j, "host"))
@@ -1209,6 +1233,7 @@ static int guess_object(json_object *j)
 	return AF_UNSPEC;
 }
 
+/* sbaddr_guess_family for the tuple form: by length and element types. */
 static int guess_tuple(json_object *j)
 {
 	size_t n = json_object_array_length(j);

@@ -30,7 +30,9 @@ struct sbaddr_error {
 /* Decodes j (object or tuple form) for `family` into *out.
  * Returns 0, SBADDR_NEEDS_RESOLVE (with *host set, if host != NULL; if host is
  * NULL a name is an error), or -EINVAL with err->msg filled (err may be NULL),
- * -ENODEV for an unknown interface name, -ENOMEM.
+ * -ENODEV for an unknown interface name, -ENAMETOOLONG, -EAFNOSUPPORT for a
+ * family without a codec, -ENOMEM. *host is NULL unless the result is
+ * SBADDR_NEEDS_RESOLVE; on an error *out is all zero.
  * INET: "" -> INADDR_ANY, "<broadcast>" -> INADDR_BROADCAST.
  * INET6: "fe80::1%eth0" sets scope_id from the interface (or a number after %).
  * UNIX: a string is a path; {"path"}, {"abstract"} (UTF-8 name), {"abstract_data"} (base64);
@@ -38,14 +40,22 @@ struct sbaddr_error {
 int sbaddr_decode(int family, json_object *j, struct sbaddr *out, char **host,
                   struct sbaddr_error *err);
 
-/* Encodes a sockaddr (any family above; others as {"family": N, "data": base64})
- * into the object form. NULL on ENOMEM. An unnamed AF_UNIX socket is {"path": ""}... see docs. */
+/* Encodes a sockaddr (any family above; others as {"family": name or number,
+ * "data": base64 of the bytes after sa_family}) into the object form. NULL on
+ * ENOMEM. An unnamed AF_UNIX address (len <= offsetof(sun_path), Python's '')
+ * is {"path": ""}; an abstract one {"abstract": name} (or {"abstract_data"} when
+ * the name is not UTF-8 or holds a NUL); a path that is not UTF-8 is
+ * {"path_data": base64}. sa == NULL or len < sizeof(sa_family_t) gives
+ * {"family": "AF_UNSPEC", "data": ""}. */
 json_object *sbaddr_encode(const struct sockaddr *sa, socklen_t len);
 
 /* Family of an address JSON when the caller gave none: a tuple/object with
- * "host" is INET or INET6 by the literal (names -> AF_UNSPEC), "path"/"abstract"
- * or a string is AF_UNIX, "pid" NETLINK, "cid" VSOCK, "ifname" PACKET? (ambiguous
- * with CAN: returns AF_UNSPEC), "type"+"name" ALG, "addr_type" TIPC. */
+ * "host" is INET or INET6 by the literal (names, "" -> AF_UNSPEC), "path"/
+ * "abstract"/"abstract_data"/"path_data" or a string is AF_UNIX, "pid" NETLINK,
+ * "cid" VSOCK, "type"+"name" ALG, "addr_type" TIPC; "ifname"/"ifindex" is
+ * PACKET with "proto"/"pkttype"/"hatype", CAN with "rx_addr"/"tx_addr"/"pgn",
+ * else AF_UNSPEC. Tuples: [str, str] ALG, four or five numbers (or a "TIPC_*"
+ * first) TIPC; [int, int] (NETLINK or VSOCK) and [ifname, ...] are AF_UNSPEC. */
 int sbaddr_guess_family(json_object *j);
 
 #endif

@@ -481,9 +481,6 @@ static const struct sbc_entry sol_table[] = {
 	E(IPPROTO_ETHERNET),
 #endif
 	E(IPPROTO_RAW),
-#ifdef IPPROTO_MPTCP
-	E(IPPROTO_MPTCP),
-#endif
 #ifdef IPPROTO_HOPOPTS
 	E(IPPROTO_HOPOPTS),
 #endif
@@ -615,6 +612,9 @@ static const struct sbc_entry sol_table[] = {
 #endif
 #ifdef SOL_SMC
 	E(SOL_SMC),
+#endif
+#ifdef IPPROTO_MPTCP
+	E(IPPROTO_MPTCP),
 #endif
 };
 

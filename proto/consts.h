@@ -39,7 +39,7 @@ struct sbc_entry {
 /* The whole table of one kind (for docs, tests and iteration). */
 const struct sbc_entry *sbc_table(enum sbc_kind kind, size_t *n);
 
-/* Name -> value. Exact, case-sensitive. 0 or -ENOENT. */
+/* Name -> value. Exact, case-sensitive ("PF_x" is accepted for "AF_x"). 0 or -ENOENT. */
 int sbc_value(enum sbc_kind kind, const char *name, long *value);
 /* Value -> preferred name, or NULL when none is known. */
 const char *sbc_name(enum sbc_kind kind, long value);
@@ -55,9 +55,11 @@ int sbc_from_json(enum sbc_kind kind, json_object *j, long *value);
 json_object *sbc_to_json(enum sbc_kind kind, long value);
 
 /* Flag set: an array of names (or integers), or one integer, ORed together.
- * -EINVAL, -ENOENT (unknown name) as above. */
+ * Integers may be anything a long holds. -EINVAL, -ENOENT (unknown name),
+ * -ERANGE as above. */
 int sbc_flags_from_json(enum sbc_kind kind, json_object *j, long *value);
-/* Flag set -> array of names when every set bit has a name, else the integer. */
+/* Flag set -> array of names when every set bit has a single-bit name, else
+ * the integer. 0 -> []. */
 json_object *sbc_flags_to_json(enum sbc_kind kind, long value);
 
 /* errno -> "EADDRINUSE" (or NULL). Same as sbc_name(SBC_ERRNO, e). */

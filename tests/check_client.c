@@ -1,6 +1,9 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, pipe2, asprintf, strndup */
+#endif
 
 /* Tests of libsockbroker against a fake daemon: a thread in this process that
  * listens on a socket in a temporary directory, reads requests with its own

@@ -280,6 +280,22 @@ START_TEST(test_preferred_levels)
 	ck_assert_str_eq(sbc_name(SBC_IPPROTO, ETH_P_ALL), "ETH_P_ALL");
 	ck_assert_str_eq(sbc_name(SBC_ERRNO, EWOULDBLOCK), "EAGAIN");
 	ck_assert_str_eq(sbc_name(SBC_AF, AF_UNIX), "AF_UNIX");
+	/* A SOL_ level that is no IP protocol's keeps its SOL_ name (262 is SOL_X25, not IPPROTO_MPTCP). */
+	static const char *const ip_levels[] = { "SOL_IP", "SOL_TCP", "SOL_UDP", "SOL_IPV6", "SOL_ICMPV6", "SOL_RAW" };
+	size_t nsol;
+	const struct sbc_entry *sol = sbc_table(SBC_SOL, &nsol);
+	for (size_t i = 0; i < nsol; i++) {
+		bool ip = false;
+
+		for (size_t m = 0; m < ARRAY_SIZE(ip_levels); m++)
+			ip = ip || strcmp(sol[i].name, ip_levels[m]) == 0;
+		if (strncmp(sol[i].name, "SOL_", 4) == 0 && !ip)
+			ck_assert_msg(strncmp(sbc_name(SBC_SOL, sol[i].value), "SOL_", 4) == 0,
+			              "level %s is called %s", sol[i].name, sbc_name(SBC_SOL, sol[i].value));
+	}
+#ifdef SOL_X25
+	ck_assert_str_eq(sbc_name(SBC_SOL, SOL_X25), "SOL_X25");
+#endif
 	/* Every IPPROTO_ name is accepted as a level, at its protocol's number. */
 	size_t n;
 	const struct sbc_entry *t = sbc_table(SBC_IPPROTO, &n);

@@ -26,6 +26,8 @@ fi
 command -v socat >/dev/null 2>&1 || missing "socat is not installed"
 command -v python3 >/dev/null 2>&1 || missing "python3 is needed to check JSON replies"
 
+# The interpreter itself, not a version manager's shim (one less process per call).
+py=$(python3 -c 'import sys; print(sys.executable or "python3")')
 dir=$(mktemp -d "${TMPDIR:-/tmp}/it_socat.XXXXXX")
 sock="$dir/control.sock"
 daemon_pid=
@@ -70,7 +72,7 @@ while True:
         break
 '
 mkfifo "$dir/notify.fifo"
-timeout 30 python3 -c "$listener" "$dir/notify.sock" >"$dir/notify.fifo" &
+timeout 30 "$py" -c "$listener" "$dir/notify.sock" >"$dir/notify.fifo" &
 listener_pid=$!
 exec 3<"$dir/notify.fifo"
 line=
@@ -83,19 +85,32 @@ unset LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
 NOTIFY_SOCKET="$dir/notify.sock" "$SBD" --socket "$sock" 2>"$dir/daemon.log" &
 daemon_pid=$!
 
-# The listener exits on READY=1, or timeout ends it after 30 s.
-if wait "$listener_pid"; then
-	listener_pid=
-	cat <&3 >"$dir/notify.out"
-	exec 3<&-
-	pass "the daemon sent READY=1 ($(tr -d '\n' <"$dir/notify.out"))"
+# The listener exits on READY=1, or timeout ends it after 30 s. With bash >=
+# 5.1 a daemon that dies first ends the wait too.
+ended=
+st=0
+if [ "${BASH_VERSINFO[0]}" -gt 5 ] || { [ "${BASH_VERSINFO[0]}" -eq 5 ] && [ "${BASH_VERSINFO[1]}" -ge 1 ]; }; then
+	wait -n -p ended "$listener_pid" "$daemon_pid" || st=$?
 else
-	listener_pid=
+	wait "$listener_pid" || st=$?
+	ended=$listener_pid
+fi
+if [ "$ended" = "$daemon_pid" ]; then
+	daemon_pid=
+	echo "not ok - the daemon exited (status $st) before READY=1"
+	sed 's/^/    | /' "$dir/daemon.log"
+	exit 1
+fi
+listener_pid=
+if [ "$st" -ne 0 ]; then
 	exec 3<&-
 	echo "not ok - no READY=1 from the daemon within 30 s"
 	sed 's/^/    | /' "$dir/daemon.log"
 	exit 1
 fi
+cat <&3 >"$dir/notify.out"
+exec 3<&-
+pass "the daemon sent READY=1 ($(tr -d '\n' <"$dir/notify.out"))"
 
 # ---------------------------------------------------------------- helpers
 
@@ -108,7 +123,7 @@ client() {
 # json_check EXPR: every non-empty line of $dir/out parses as JSON; EXPR is
 # evaluated with `lines` (the parsed lines) and `d` (the first one).
 json_check() {
-	python3 -c '
+	"$py" -c '
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 d = lines[0] if lines else None
@@ -215,7 +230,14 @@ fi
 kill -TERM "$daemon_pid"
 # Bounded wait: the shell's wait runs under a watchdog that kills the daemon
 # after 10 s (timeout(1) cannot wait for a process it did not start).
-( sleep 10; kill -KILL "$daemon_pid" 2>/dev/null ) &
+# The watchdog takes its sleep down with it when it is stopped.
+(
+	trap 'kill "$timer" 2>/dev/null; exit 0' TERM
+	sleep 10 &
+	timer=$!
+	wait "$timer"
+	kill -KILL "$daemon_pid" 2>/dev/null
+) >/dev/null 2>&1 &
 watchdog=$!
 rc=0
 wait "$daemon_pid" || rc=$?
