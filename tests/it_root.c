@@ -1,0 +1,392 @@
+/* Integration, as root: per-user connection limits across users and the
+ * daemon's view of an unprivileged caller, with a child that drops to
+ * nobody (uid 65534) and talks to the real daemon. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define T_MS 5000
+#define NOBODY 65534
+
+/* ---- helpers (static: the harness is shared and not ours to grow) ---- */
+
+static void start(struct sbd *d, const char *const *args)
+{
+	ck_assert_int_eq(sbd_start(d, args), 0);
+}
+
+static void open_conn(struct tconn *t, const struct sbd *d)
+{
+	int r = tconn_open(t, d->sock);
+
+	ck_assert_msg(r == 0, "connect: %s", strerror(-r));
+}
+
+/* Sends line and returns the reply; fails the test when none comes. */
+static json_object *call(struct tconn *t, const char *line)
+{
+	json_object *j = tconn_call(t, line, T_MS);
+
+	ck_assert_msg(j != NULL, "no reply to %.200s (errno %d %s)", line, errno, strerror(errno));
+	return j;
+}
+
+static json_object *recv_json(struct tconn *t)
+{
+	json_object *j = tconn_recv_json(t, T_MS);
+
+	ck_assert_msg(j != NULL, "no reply (errno %d %s)", errno, strerror(errno));
+	return j;
+}
+
+/* The reply is an error with code and an id equal to want_id (NULL: id null). */
+static void check_error(json_object *j, int code, const char *want_id)
+{
+	json_object *id;
+
+	ck_assert_msg(reply_error_code(j) == code, "want error %d, got %s", code,
+	              json_object_to_json_string(j));
+	ck_assert_str_eq(jpath_str(j, "jsonrpc"), "2.0");
+	ck_assert_ptr_nonnull(jpath_str(j, "error.message"));
+	ck_assert_msg(json_object_object_get_ex(j, "id", &id), "no id member: %s",
+	              json_object_to_json_string(j));
+	if (!want_id) {
+		ck_assert_msg(id == NULL, "want id null: %s", json_object_to_json_string(j));
+	} else {
+		json_object *w = json_tokener_parse(want_id);
+		ck_assert_msg(json_object_equal(id, w), "want id %s: %s", want_id,
+		              json_object_to_json_string(j));
+		json_object_put(w);
+	}
+}
+
+/* daemon.info works on t (the connection is healthy). */
+static void info_ok(struct tconn *t)
+{
+	json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"ok\"}");
+
+	ck_assert_msg(jpath_int(j, "result.protocol", 0) == 1, "daemon.info: %s",
+	              json_object_to_json_string(j));
+	ck_assert_str_eq(jpath_str(j, "id"), "ok");
+	json_object_put(j);
+}
+
+/* Descriptors the daemon spends on one client: the socket, plus the pidfd
+ * where the kernel gives one. */
+static int conn_cost(struct tconn *t)
+{
+	json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":0}");
+	json_object *p = jpath(j, "result.pidfd");
+	int cost;
+
+	ck_assert_ptr_nonnull(p);
+	cost = json_object_get_boolean(p) ? 2 : 1;
+	json_object_put(j);
+	return cost;
+}
+
+/* The daemon's descriptors with no client at all; measured through a
+ * client's round trip so that start-up is certainly over. */
+static int baseline_fds(const struct sbd *d)
+{
+	struct tconn t;
+	int n, cost;
+
+	open_conn(&t, d);
+	cost = conn_cost(&t);
+	n = sbd_fd_count(d);
+	ck_assert_int_gt(n, 0);
+	tconn_close(&t);
+	return n - cost;
+}
+
+/* A fresh client is served, and once the daemon has processed every close
+ * the descriptor count is back to baseline (plus the fresh client). Bounded
+ * by round trips, never by sleeping. */
+static void check_recovered(const struct sbd *d, int baseline)
+{
+	struct tconn t;
+	int cost, n = -1;
+
+	open_conn(&t, d);
+	info_ok(&t);
+	cost = conn_cost(&t);
+	for (int i = 0; i < 200; i++) {
+		n = sbd_fd_count(d);
+		if (n == baseline + cost)
+			break;
+		info_ok(&t);
+	}
+	ck_assert_msg(n == baseline + cost, "daemon has %d descriptors, want %d", n, baseline + cost);
+	tconn_close(&t);
+}
+
+static void stop(struct sbd *d)
+{
+	ck_assert_int_eq(sbd_stop(d), 0);
+}
+
+/* ---- the unprivileged child ---- */
+
+/* The child cannot use ck_assert (it is not the test process): it reports
+ * its first failure on the pipe and exits non-zero. */
+static int child_report_fd = -1;
+
+static void __attribute__((format(printf, 1, 2), noreturn)) child_fail(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	if (child_report_fd >= 0 && write(child_report_fd, buf, (size_t)n) < 0) {
+		/* the parent will see the exit status */
+	}
+	_exit(1);
+}
+
+static json_object *child_call(struct tconn *t, const char *line)
+{
+	json_object *j = tconn_call(t, line, T_MS);
+
+	if (!j)
+		child_fail("no reply to %s (errno %d)", line, errno);
+	return j;
+}
+
+/* Drops to nobody, fills its per-uid quota, shows the refusal, then holds
+ * its connections until the parent says "done" on go_fd. */
+static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
+{
+	struct tconn t[8], extra;
+	json_object *j;
+	char c;
+
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+		child_fail("cannot drop to uid %d: %s", NOBODY, strerror(errno));
+	if (getuid() != NOBODY || geteuid() != NOBODY)
+		child_fail("still uid %u", (unsigned)geteuid());
+	for (int i = 0; i < max; i++) {
+		if (tconn_open(&t[i], d->sock) < 0)
+			child_fail("connect %d: %s", i, strerror(errno));
+		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":1}");
+		if (jpath_int(j, "result.uid", -1) != NOBODY || jpath_int(j, "result.gid", -1) != NOBODY)
+			child_fail("whoami: %s", json_object_to_json_string(j));
+		if (!jpath(j, "result.privileged") || json_object_get_boolean(jpath(j, "result.privileged")))
+			child_fail("nobody is privileged: %s", json_object_to_json_string(j));
+		if (jpath_int(j, "result.pid", -1) != getpid())
+			child_fail("whoami pid: %s", json_object_to_json_string(j));
+		if (json_object_array_length(jpath(j, "result.groups")) != 0)
+			child_fail("groups after setgroups(0): %s", json_object_to_json_string(j));
+		json_object_put(j);
+		/* Introspection is open to everyone. */
+		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":2}");
+		if (jpath_int(j, "result.protocol", 0) != 1)
+			child_fail("daemon.info: %s", json_object_to_json_string(j));
+		json_object_put(j);
+	}
+	/* One more than the quota: refused with a reason, then closed. */
+	if (tconn_open(&extra, d->sock) < 0)
+		child_fail("connect extra: %s", strerror(errno));
+	j = tconn_recv_json(&extra, T_MS);
+	if (!j || reply_error_code(j) != -32012 || !jpath_str(j, "error.data.limit") ||
+	    strcmp(jpath_str(j, "error.data.limit"), "connections_per_uid") != 0 ||
+	    jpath_int(j, "error.data.max", -1) != max)
+		child_fail("want a connections_per_uid refusal: %s",
+		           j ? json_object_to_json_string(j) : "(nothing)");
+	json_object_put(j);
+	if (!tconn_wait_eof(&extra, T_MS))
+		child_fail("the refused connection stayed open");
+	tconn_close(&extra);
+	if (write(ready_fd, "R", 1) != 1)
+		child_fail("ready pipe: %s", strerror(errno));
+	/* Hold the quota while root connects. */
+	if (read(go_fd, &c, 1) != 1)
+		child_fail("go pipe closed early");
+	for (int i = 0; i < max; i++) {
+		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":3}");
+		json_object_put(j);
+		tconn_close(&t[i]);
+	}
+	_exit(0);
+}
+
+static const char *const peruid2_args[] = { "--max-connections-per-uid", "2", NULL };
+
+START_TEST(per_uid_limit_across_users)
+{
+	enum { MAX = 2 };
+	struct sbd d;
+	struct tconn root[MAX];
+	int ready[2], go[2], report[2], st, base;
+	char msg[512] = "", c;
+	ssize_t n;
+	pid_t pid;
+
+	start(&d, peruid2_args);
+	base = baseline_fds(&d);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(go[1]);
+		close(report[0]);
+		child_report_fd = report[1];
+		child_main(&d, ready[1], go[0], MAX);
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(report[1]);
+	/* The child holds its whole quota (or failed: then read gives EOF). */
+	if (read(ready[0], &c, 1) != 1) {
+		n = read(report[0], msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		waitpid(pid, &st, 0);
+		ck_abort_msg("the uid %d child failed: %s", NOBODY, msg);
+	}
+	/* Root has its own count: served, up to its own quota. */
+	for (int i = 0; i < MAX; i++) {
+		json_object *j;
+		open_conn(&root[i], &d);
+		j = call(&root[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":1}");
+		ck_assert_int_eq(jpath_int(j, "result.uid", -1), 0);
+		ck_assert(json_object_get_boolean(jpath(j, "result.privileged")));
+		json_object_put(j);
+	}
+	{
+		json_object *j = call(&root[0], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":2}");
+		ck_assert_int_eq(jpath_int(j, "result.connections", -1), 2 * MAX);
+		json_object_put(j);
+	}
+	/* A third root connection is refused in its turn. */
+	{
+		struct tconn t;
+		json_object *j;
+		open_conn(&t, &d);
+		j = recv_json(&t);
+		check_error(j, -32012, NULL);
+		ck_assert_str_eq(jpath_str(j, "error.data.limit"), "connections_per_uid");
+		json_object_put(j);
+		ck_assert(tconn_wait_eof(&t, T_MS));
+		tconn_close(&t);
+	}
+	ck_assert_int_eq(write(go[1], "G", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	n = read(report[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the uid %d child failed: %s", NOBODY, msg);
+	close(ready[0]);
+	close(go[1]);
+	close(report[0]);
+	/* The child's connections are gone: nobody is served again. */
+	for (int i = 0; i < MAX; i++)
+		tconn_close(&root[i]);
+	check_recovered(&d, base);
+	stop(&d);
+}
+END_TEST
+
+/* A nobody client that leaves gives its per-uid slot back: twenty rounds of
+ * filling the quota of 2 and leaving would be refused if a count leaked. */
+START_TEST(nobody_slot_freed_on_close)
+{
+	struct sbd d;
+	int st, base;
+	pid_t pid;
+
+	start(&d, peruid2_args);
+	base = baseline_fds(&d);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Connect and leave, many times over: a leaked count would refuse. */
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(2);
+		for (int i = 0; i < 20; i++) {
+			struct tconn a, b;
+			json_object *j;
+			if (tconn_open(&a, d.sock) < 0 || tconn_open(&b, d.sock) < 0)
+				_exit(3);
+			j = tconn_call(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+			if (!j || reply_error_code(j) != 0)
+				_exit(4);
+			json_object_put(j);
+			j = tconn_call(&a, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+			if (!j || reply_error_code(j) != 0)
+				_exit(5);
+			/* Both closes are processed before the next round: wait for
+			 * the daemon's count to drop through a third connection. */
+			json_object_put(j);
+			tconn_close(&a);
+			tconn_close(&b);
+			for (int k = 0; k < 200; k++) {
+				struct tconn w;
+				long long n;
+				if (tconn_open(&w, d.sock) < 0)
+					_exit(6);
+				j = tconn_call(&w, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+				n = j ? jpath_int(j, "result.connections", -1) : -1;
+				json_object_put(j);
+				tconn_close(&w);
+				if (n == 1)
+					break;
+				if (k == 199)
+					_exit(7);
+			}
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	check_recovered(&d, base);
+	stop(&d);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("it_root");
+	TCase *users = tcase_create("users");
+
+	tcase_set_timeout(users, 60);
+	tcase_add_test(users, per_uid_limit_across_users);
+	tcase_add_test(users, nobody_slot_freed_on_close);
+	suite_add_tcase(s, users);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	harness_require_root("per-uid limits across users");
+	signal(SIGPIPE, SIG_IGN);
+	sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
