@@ -156,7 +156,8 @@ struct echo_conn {
 
 struct echo_server {
 	int listen_fd;
-	int stop_fd;        /* readable: stop */
+	int stop_rd;        /* readable (EOF): stop; the server's end */
+	int stop_wr;        /* closed to stop */
 	pthread_t thread;
 	pid_t pid;          /* with --echo-fork */
 };
@@ -213,8 +214,8 @@ static void *echo_main(void *arg)
 	ev.data.ptr = &es->listen_fd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, es->listen_fd, &ev) < 0)
 		die("epoll_ctl");
-	ev.data.ptr = &es->stop_fd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, es->stop_fd, &ev) < 0)
+	ev.data.ptr = &es->stop_rd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, es->stop_rd, &ev) < 0)
 		die("epoll_ctl");
 	for (;;) {
 		int n = epoll_wait(ep, evs, 128, -1);
@@ -225,7 +226,7 @@ static void *echo_main(void *arg)
 		}
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
-			if (p == &es->stop_fd) {
+			if (p == &es->stop_rd) {
 				close(ep);
 				return NULL;
 			}
@@ -267,7 +268,8 @@ static void echo_start(struct echo_server *es, const char *path, bool forked)
 		die("echo server: bind/listen");
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		die("pipe2");
-	es->stop_fd = pfd[0];
+	es->stop_rd = pfd[0];
+	es->stop_wr = pfd[1];
 	es->pid = -1;
 	if (forked) {
 		es->pid = fork();
@@ -279,6 +281,7 @@ static void echo_start(struct echo_server *es, const char *path, bool forked)
 			_exit(0);
 		}
 		close(pfd[0]);
+		es->stop_rd = -1;
 		close(es->listen_fd);
 		es->listen_fd = -1;
 	} else {
@@ -288,16 +291,16 @@ static void echo_start(struct echo_server *es, const char *path, bool forked)
 			die("pthread_create");
 		}
 	}
-	es->stop_fd = pfd[1]; /* from now on: the write end, closed to stop */
 }
 
 static void echo_stop(struct echo_server *es)
 {
-	close(es->stop_fd);
+	close(es->stop_wr);
 	if (es->pid > 0) {
 		waitpid(es->pid, NULL, 0);
 	} else {
 		pthread_join(es->thread, NULL);
+		close(es->stop_rd);
 		close(es->listen_fd);
 	}
 }

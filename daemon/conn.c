@@ -291,6 +291,8 @@ void conn_close(struct conn *c, const char *why)
 	loop_timer_disarm(c->srv->loop, &c->idle_timer);
 	loop_io_del(c->srv->loop, &c->io);
 	c->fd = safe_close(c->fd);
+	/* Free every descriptor now: accepting may resume in server_conn_gone. */
+	c->pidfd = safe_close(c->pidfd);
 	server_conn_gone(c->srv, c);
 	/* Events for this connection may still be in the current epoll batch. */
 	loop_defer(c->srv->loop, &c->free_defer);

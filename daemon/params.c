@@ -202,7 +202,7 @@ int params_parse(const struct param_desc *descs, json_object *params,
 		json_object_object_foreach(params, key, val) {
 			(void)val;
 			if (!find_desc(descs, key) && !is_text_alias(descs, key) && !is_extra(allow_extra, key)) {
-				r = fail(err, NULL, "unknown parameter '%.100s'", key);
+				r = fail(err, key, "unknown parameter '%.100s'", key);
 				goto fail;
 			}
 		}

@@ -53,7 +53,7 @@ struct param_desc {
 
 /* Parameter error for the caller: which member and why. */
 struct param_error {
-	const char *param;    /* static or from the desc; NULL for the object itself */
+	const char *param;    /* from the desc or the params object; NULL for the object itself */
 	char msg[200];
 };
 

@@ -104,6 +104,8 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	s->listen_fd = -1;
 	s->sig_fd = -1;
+	/* One descriptor in reserve, for the pidfd of a client accepted with our last one. */
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->self_uid = geteuid();
 	s->start_mono = loop_now();
 	s->accept_timer.cb = NULL;
@@ -301,10 +303,36 @@ static struct uid_count *uid_slot(struct server *s, uid_t uid, bool create)
 	return &s->uids[s->nuids++];
 }
 
+static void on_accept_timer(struct loop_timer *t);
+
+/* Stops polling the listening socket for a while: used when descriptors run
+ * out, so that pending connections wait in the backlog instead of waking us
+ * at once again. */
+static void accept_pause(struct server *s)
+{
+	if (!s->accept_paused) {
+		log_warning("out of descriptors; pausing accepts");
+		s->stats.accept_pauses++;
+	}
+	s->accept_paused = true;
+	loop_io_mod(s->loop, &s->listen_io, 0);
+	s->accept_timer.cb = on_accept_timer;
+	loop_timer_arm(s->loop, &s->accept_timer, loop_now() + ACCEPT_PAUSE_NS);
+}
+
 static void accept_resume(struct server *s)
 {
 	if (!s->accept_paused || s->stopping)
 		return;
+	if (s->spare_fd < 0) {
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (s->spare_fd < 0) {
+			/* still no descriptor to spare: stay paused */
+			s->accept_paused = false;
+			accept_pause(s);
+			return;
+		}
+	}
 	s->accept_paused = false;
 	loop_timer_disarm(s->loop, &s->accept_timer);
 	loop_io_mod(s->loop, &s->listen_io, EPOLLIN);
@@ -360,12 +388,38 @@ static void refuse(struct server *s, int fd, const char *limit, unsigned max, co
 	safe_close(fd);
 }
 
+/* The peer's pidfd (-1 where the kernel predates SO_PEERPIDFD). When the accept
+ * took our last descriptor, the reserve is spent on it and accepting pauses
+ * until a connection closes, so a client is never refused for our shortage. */
+static int read_pidfd(struct server *s, int fd, int *pidfd)
+{
+	socklen_t l = sizeof(*pidfd);
+
+	*pidfd = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, &l) == 0)
+		return 0;
+	if (errno == ENOPROTOOPT) {
+		*pidfd = -1;
+		return 0;
+	}
+	if ((errno != EMFILE && errno != ENFILE) || s->spare_fd < 0)
+		return -errno;
+	s->spare_fd = safe_close(s->spare_fd);
+	accept_pause(s);
+	l = sizeof(*pidfd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, &l) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Identity, read once at accept and never from anything the client says. */
-static int read_identity(int fd, struct ucred *cred, gid_t **groups, size_t *ngroups, int *pidfd)
+static int read_identity(struct server *s, int fd, struct ucred *cred, gid_t **groups,
+                         size_t *ngroups, int *pidfd)
 {
 	socklen_t l = sizeof(*cred);
 	gid_t *g = NULL;
 	socklen_t gl = 16 * sizeof(gid_t);
+	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &l) < 0)
 		return -errno;
@@ -379,7 +433,7 @@ static int read_identity(int fd, struct ucred *cred, gid_t **groups, size_t *ngr
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &gl) == 0)
 			break;
 		if (errno != ERANGE || tries == 2) {
-			int r = -errno;
+			r = -errno;
 			free(g);
 			return r;
 		}
@@ -387,15 +441,11 @@ static int read_identity(int fd, struct ucred *cred, gid_t **groups, size_t *ngr
 	}
 	*groups = g;
 	*ngroups = gl / sizeof(gid_t);
-	l = sizeof(*pidfd);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, &l) < 0) {
-		if (errno != ENOPROTOOPT) {
-			int r = -errno;
-			free(g);
-			*groups = NULL;
-			return r;
-		}
-		*pidfd = -1; /* kernel older than 6.5 */
+	r = read_pidfd(s, fd, pidfd);
+	if (r < 0) {
+		free(g);
+		*groups = NULL;
+		return r;
 	}
 	return 0;
 }
@@ -419,20 +469,14 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 				/* Out of descriptors: the pending connection stays in the
 				 * backlog and would wake us again at once. Stop listening
 				 * until a connection closes or a short pause ends. */
-				if (!s->accept_paused) {
-					log_warning("accept: %s; pausing accepts", strerror(errno));
-					s->stats.accept_pauses++;
-				}
-				s->accept_paused = true;
-				loop_io_mod(s->loop, &s->listen_io, 0);
-				s->accept_timer.cb = on_accept_timer;
-				loop_timer_arm(s->loop, &s->accept_timer, loop_now() + ACCEPT_PAUSE_NS);
+				log_debug("accept: %s", strerror(errno));
+				accept_pause(s);
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_err("accept: %s", strerror(errno));
 			}
 			return;
 		}
-		r = read_identity(fd, &cred, &groups, &ngroups, &pidfd);
+		r = read_identity(s, fd, &cred, &groups, &ngroups, &pidfd);
 		if (r < 0) {
 			log_warning("refusing a client whose credentials cannot be read: %s", strerror(-r));
 			s->stats.connections_refused++;
@@ -550,6 +594,7 @@ void server_free(struct server *s)
 	if (s->listen_fd >= 0)
 		safe_close(s->listen_fd);
 	safe_close(s->sig_fd);
+	safe_close(s->spare_fd);
 	loop_free(s->loop);
 	json_object_put(s->families);
 	free(s->uids);

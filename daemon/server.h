@@ -40,6 +40,7 @@ struct server {
 	struct loop_io listen_io;
 	bool accept_paused;
 	struct loop_timer accept_timer;
+	int spare_fd;                   /* reserve descriptor (see read_pidfd) */
 	int sig_fd;
 	struct loop_io sig_io;
 	struct conn *conns;

@@ -338,7 +338,7 @@ static bool id_acceptable(json_object *id)
 int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const char **why)
 {
 	json_object *jv = NULL, *jm = NULL, *jid = NULL, *jp = NULL;
-	bool has_id = false, has_params = false;
+	bool has_id = false, has_params = false, unknown = false;
 
 	memset(req, 0, sizeof(*req));
 	req->notification = false;
@@ -358,14 +358,18 @@ int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const cha
 			jp = val;
 			has_params = true;
 		} else {
-			*why = "unknown member in request (allowed: jsonrpc, method, params, id)";
-			goto invalid;
+			/* Keep scanning: the id may come later and the error is answered to it. */
+			unknown = true;
 		}
 	}
 	if (has_id && !id_acceptable(jid)) {
 		*why = "id must be a string, a number or null";
 		req->notification = false;
 		return JRPC_INVALID_REQUEST;
+	}
+	if (unknown) {
+		*why = "unknown member in request (allowed: jsonrpc, method, params, id)";
+		goto invalid;
 	}
 	if (!jv || !json_object_is_type(jv, json_type_string) ||
 	    strcmp(json_object_get_string(jv), "2.0") != 0) {

@@ -299,6 +299,57 @@ START_TEST(test_read_stops_after_fds)
 }
 END_TEST
 
+/* Callers that do not want the descriptors get them closed. */
+START_TEST(test_null_outputs)
+{
+	int base = count_fds(), sv[2], p[2], in[2];
+	char buf[8];
+
+	make_pair(sv);
+	make_pipe(p);
+	ck_assert_int_eq(fdpass_send(sv[0], "ab", 2, 0, p, 2), 2);
+	ck_assert_int_eq(fdpass_recv(sv[1], buf, sizeof(buf), 0, in, 2, NULL, NULL), 2);
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], buf, 1), 0); /* the received write end is gone too */
+	ck_assert_int_eq(fdpass_send(sv[0], "c", 1, 0, p, 1), 1);
+	ck_assert_int_eq(fdpass_recv(sv[1], buf, sizeof(buf), 0, NULL, 4, NULL, NULL), 1);
+	close(p[0]);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
+/* The control buffer is sized for maxfds only (protocol: CMSG_SPACE(maxfds *
+ * sizeof(int))). Other control messages are skipped, but with SO_PASSCRED on
+ * the credentials take room the descriptors needed, so they come back as
+ * truncated: sockets read with fdpass_recv must not enable SO_PASSCRED. */
+START_TEST(test_passcred)
+{
+	int base = count_fds(), sv[2], p[2], in[4], one = 1;
+	char buf[8];
+	size_t nfds;
+	bool trunc;
+
+	make_pair(sv);
+	make_pipe(p);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	ck_assert_int_eq(fdpass_send(sv[0], "ab", 2, 0, NULL, 0), 2);
+	ck_assert_int_eq(fdpass_recv(sv[1], buf, sizeof(buf), 0, in, 4, &nfds, &trunc), 2);
+	ck_assert_uint_eq(nfds, 0);
+	ck_assert(!trunc);
+	ck_assert_int_eq(fdpass_send(sv[0], "cd", 2, 0, p, 1), 2);
+	ck_assert_int_eq(fdpass_recv(sv[1], buf, sizeof(buf), 0, in, 4, &nfds, &trunc), 2);
+	ck_assert_uint_eq(nfds, 0);
+	ck_assert(trunc);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
 static Suite *fdpass_suite(void)
 {
 	Suite *s = suite_create("fdpass");
@@ -314,6 +365,8 @@ static Suite *fdpass_suite(void)
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_max_fds);
 	tcase_add_test(tc, test_read_stops_after_fds);
+	tcase_add_test(tc, test_null_outputs);
+	tcase_add_test(tc, test_passcred);
 	suite_add_tcase(s, tc);
 	return s;
 }

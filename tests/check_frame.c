@@ -232,10 +232,10 @@ START_TEST(test_linear_big_message)
 	char c = 'x';
 
 	ck_assert_int_eq(frame_reader_init(&r, big, 4), 0);
-	for (size_t i = 0; i < big; i++) {
-		ck_assert_int_eq(frame_reader_feed(&r, &c, 1, NULL, 0, false), 0);
-		ck_assert_int_eq(frame_reader_next(&r, &m), 0);
-	}
+	/* plain checks in the loop: every ck_assert is a write to Check's pipe */
+	for (size_t i = 0; i < big; i++)
+		if (frame_reader_feed(&r, &c, 1, NULL, 0, false) != 0 || frame_reader_next(&r, &m) != 0)
+			ck_abort_msg("byte %zu", i);
 	ck_assert_uint_eq(frame_reader_partial(&r), big);
 	/* grows on demand, no further than the limit needs */
 	ck_assert_uint_le(r.cap, big + 2);

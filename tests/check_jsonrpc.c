@@ -191,6 +191,11 @@ START_TEST(request_invalid_keeps_usable_id)
 	                 JRPC_INVALID_REQUEST);
 	ck_assert_int_eq(json_object_get_int(req.id), 42);
 	json_object_put(root);
+	/* The id is echoed wherever it stands among the members. */
+	ck_assert_int_eq(validate("{\"jsonrpc\":\"2.0\",\"extra\":1,\"method\":\"m\",\"id\":4}", &req, &root),
+	                 JRPC_INVALID_REQUEST);
+	ck_assert_int_eq(json_object_get_int(req.id), 4);
+	json_object_put(root);
 	/* An id of a wrong type cannot be echoed: null. */
 	ck_assert_int_eq(validate("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":{}}", &req, &root),
 	                 JRPC_INVALID_REQUEST);

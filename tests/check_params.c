@@ -161,7 +161,7 @@ START_TEST(errors_name_the_parameter)
 		{ "{\"text\":5}", "text", "string" },
 		{ "{\"address\":[1]}", "address", "object" },
 		{ "{\"list\":{}}", "list", "array" },
-		{ "{\"bogus\":1}", NULL, "unknown parameter 'bogus'" },
+		{ "{\"bogus\":1}", "bogus", "unknown parameter 'bogus'" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -6,6 +6,7 @@
 #endif
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,9 +32,23 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Temporary directories of the daemons this program starts. A failed check
+ * ends the forked test with _exit(), before sbd_stop() can remove its
+ * directory; main() sweeps what is left once every test has run. */
+static int dirlog_fd = -1;
+
 static void start(struct sbd *d, const char *const *args)
 {
-	ck_assert_int_eq(sbd_start(d, args), 0);
+	int r = sbd_start(d, args);
+
+	if (dirlog_fd >= 0 && d->dir[0]) {
+		char line[300];
+		int n = snprintf(line, sizeof(line), "%s\n", d->dir);
+		/* One short write to a pipe is atomic; losing it only costs the sweep. */
+		if (n > 0 && n < (int)sizeof(line) && write(dirlog_fd, line, (size_t)n) < 0)
+			n = 0;
+	}
+	ck_assert_msg(r == 0, "the daemon did not start: %s", strerror(-r));
 }
 
 static void open_conn(struct tconn *t, const struct sbd *d)
@@ -1023,6 +1038,48 @@ START_TEST(blank_lines_and_crlf)
 }
 END_TEST
 
+/* Removes the directories of daemons whose test failed before sbd_stop(),
+ * after printing their logs. */
+static void sweep_dirs(int fd)
+{
+	static char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		DIR *dp = opendir(line);
+		struct dirent *e;
+		char p[600];
+
+		if (!dp)
+			continue; /* removed by sbd_stop() */
+		/* Its test failed: show what the daemon said before it goes. */
+		snprintf(p, sizeof(p), "%s/daemon.log", line);
+		{
+			FILE *lf = fopen(p, "r");
+			char l[1024];
+			int k = 0;
+			if (lf) {
+				fprintf(stderr, "---- daemon log of a failed test (%s) ----\n", line);
+				while (k++ < 100 && fgets(l, sizeof(l), lf))
+					fputs(l, stderr);
+				fclose(lf);
+			}
+		}
+		while ((e = readdir(dp))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", line, e->d_name);
+			unlink(p);
+		}
+		closedir(dp);
+		rmdir(line);
+	}
+}
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("it_badinput");
@@ -1084,7 +1141,17 @@ int main(void)
 	int failed;
 
 	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
+	{
+		int p[2];
+		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0)
+			dirlog_fd = p[1];
+		srunner_run_all(sr, CK_NORMAL);
+		if (dirlog_fd >= 0) {
+			close(dirlog_fd);
+			sweep_dirs(p[0]);
+			close(p[0]);
+		}
+	}
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
