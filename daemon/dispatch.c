@@ -315,7 +315,7 @@ void dispatch_message(struct conn *c, struct frame_msg *msg)
 		/* Not a message: a blank line between messages is tolerated. */
 		return;
 	}
-	if (jrpc_parse(msg->data, msg->len, JRPC_MAX_DEPTH, &root, &why) != 0) {
+	if (jrpc_parser_parse(c->srv->parser, msg->data, msg->len, &root, &why) != 0) {
 		char text[120];
 		snprintf(text, sizeof(text), "Parse error: %s", why);
 		send_error(c, NULL, JRPC_PARSE_ERROR, text, NULL);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,6 +14,12 @@
 #include "jsonrpc.h"
 #include "server.h"
 #include "util.h"
+
+/* Adds a member under a literal key that is new to obj (no copy, no lookup). */
+static void add_const_key(json_object *obj, const char *key, json_object *val)
+{
+	json_object_object_add_ex(obj, key, val, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
 
 static struct server *srv_of(struct call *call)
 {
@@ -89,21 +96,23 @@ static int rpc_daemon_discover(struct call *call, void *params)
 static int rpc_daemon_info(struct call *call, void *params)
 {
 	struct server *s = srv_of(call);
-	json_object *r = call_result(call), *limits = json_object_new_object();
+	json_object *r = call_result(call);
+	char up[32];
+	double secs = server_uptime(s);
 
-	if (!r || !limits)
+	if (!r)
 		return -ENOMEM;
-	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(r, "protocol", json_object_new_int(1));
-	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
-	json_object_object_add(r, "uptime", json_object_new_double(floor(server_uptime(s) * 1000) / 1000));
-	json_object_object_add(r, "families", json_object_get(s->families));
-	json_object_object_add(r, "has_ipv6", json_object_new_boolean(s->has_ipv6));
-	for (size_t i = 0; i < sbd_limits_n; i++)
-		json_object_object_add(limits, sbd_limits[i].info_name,
-		                       json_object_new_uint64(sbd_limit_get(&s->cfg, &sbd_limits[i])));
-	json_object_object_add(r, "limits", limits);
-	json_object_object_add(r, "connections", json_object_new_int64(s->nconns));
+	/* Milliseconds, written exactly as formatted (a double would print 0.1 as 0.1000000000000000055). */
+	snprintf(up, sizeof(up), "%.3f", floor(secs * 1000) / 1000);
+	/* The unchanging members are shared, not rebuilt: json-c counts references. */
+	add_const_key(r, "version", json_object_new_string(PACKAGE_VERSION));
+	add_const_key(r, "protocol", json_object_new_int(1));
+	add_const_key(r, "pid", json_object_new_int((int)s->pid));
+	add_const_key(r, "uptime", json_object_new_double_s(secs, up));
+	add_const_key(r, "families", json_object_get(s->families));
+	add_const_key(r, "has_ipv6", json_object_new_boolean(s->has_ipv6));
+	add_const_key(r, "limits", json_object_get(s->info_limits));
+	add_const_key(r, "connections", json_object_new_int64(s->nconns));
 	return 0;
 }
 

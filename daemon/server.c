@@ -107,12 +107,20 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	/* One descriptor in reserve, for the pidfd of a client accepted with our last one. */
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->self_uid = geteuid();
+	s->pid = getpid();
 	s->start_mono = loop_now();
 	s->accept_timer.cb = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	probe_families(s);
 
+	s->info_limits = json_object_new_object();
+	for (size_t i = 0; i < sbd_limits_n; i++)
+		json_object_object_add(s->info_limits, sbd_limits[i].info_name,
+		                       json_object_new_uint64(sbd_limit_get(&s->cfg, &sbd_limits[i])));
+	s->parser = jrpc_parser_new(JRPC_MAX_DEPTH);
+	if (!s->parser)
+		return -ENOMEM;
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
@@ -597,6 +605,8 @@ void server_free(struct server *s)
 	safe_close(s->spare_fd);
 	loop_free(s->loop);
 	json_object_put(s->families);
+	json_object_put(s->info_limits);
+	jrpc_parser_free(s->parser);
 	free(s->uids);
 	free(s->listen_path);
 	config_free(&s->cfg);

@@ -12,6 +12,8 @@
 #include "loop.h"
 #include "settings.h"
 
+struct jrpc_parser;
+
 struct conn;
 
 struct uid_count {
@@ -51,6 +53,9 @@ struct server {
 	uint64_t start_mono;
 	uid_t self_uid;
 	json_object *families;          /* probed at start: names of families the kernel has */
+	json_object *info_limits;       /* daemon.info's limits, built once */
+	pid_t pid;
+	struct jrpc_parser *parser;     /* the loop's one parser, reused for every message */
 	bool has_ipv6;
 	bool stopping;
 	struct server_stats stats;

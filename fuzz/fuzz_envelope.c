@@ -28,7 +28,8 @@ static void handle(const char *text, size_t len)
 		return;
 	if (json_object_is_type(root, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(root); i++) {
-			jrpc_validate_request(json_object_array_get_idx(root, i), &req, &why);
+			if (jrpc_validate_request(json_object_array_get_idx(root, i), &req, &why) == 0)
+				continue;
 			reply = jrpc_error_new(req.id, JRPC_INVALID_REQUEST, why, NULL);
 			json_object_put(reply);
 		}

@@ -265,10 +265,56 @@ static bool json_text_ok(const char *s, size_t n, int max_depth, const char **wh
 	}
 }
 
+struct jrpc_parser {
+	struct json_tokener *tok;
+	int max_depth;
+};
+
+struct jrpc_parser *jrpc_parser_new(int max_depth)
+{
+	struct jrpc_parser *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->max_depth = max_depth;
+	p->tok = json_tokener_new_ex(max_depth);
+	if (!p->tok) {
+		free(p);
+		return NULL;
+	}
+	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	return p;
+}
+
+void jrpc_parser_free(struct jrpc_parser *p)
+{
+	if (!p)
+		return;
+	json_tokener_free(p->tok);
+	free(p);
+}
+
 int jrpc_parse(const char *text, size_t len, int max_depth, json_object **root,
                const char **why)
 {
-	struct json_tokener *tok;
+	struct jrpc_parser *p = jrpc_parser_new(max_depth);
+	int r;
+
+	*root = NULL;
+	if (!p) {
+		*why = "out of memory";
+		return JRPC_PARSE_ERROR;
+	}
+	r = jrpc_parser_parse(p, text, len, root, why);
+	jrpc_parser_free(p);
+	return r;
+}
+
+int jrpc_parser_parse(struct jrpc_parser *p, const char *text, size_t len, json_object **root,
+                      const char **why)
+{
+	struct json_tokener *tok = p->tok;
+	int max_depth = p->max_depth;
 	json_object *obj;
 	enum json_tokener_error jerr;
 	char *copy = NULL;
@@ -299,16 +345,10 @@ int jrpc_parse(const char *text, size_t len, int max_depth, json_object **root,
 			len++;
 		}
 	}
-	tok = json_tokener_new_ex(max_depth);
-	if (!tok) {
-		free(copy);
-		*why = "out of memory";
-		return JRPC_PARSE_ERROR;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	json_tokener_reset(tok);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
-	json_tokener_free(tok);
+	json_tokener_reset(tok);
 	free(copy);
 	if (jerr != json_tokener_success) {
 		/* The grammar check passed, so this is json-c's own limit. */
@@ -405,13 +445,15 @@ invalid:
 	return JRPC_INVALID_REQUEST;
 }
 
+#define CONST_KEY (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
+
 static json_object *envelope(json_object *id)
 {
 	json_object *o = json_object_new_object();
 
 	if (!o)
 		return NULL;
-	if (json_object_object_add(o, "jsonrpc", json_object_new_string("2.0")) < 0) {
+	if (json_object_object_add_ex(o, "jsonrpc", json_object_new_string("2.0"), CONST_KEY) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -420,7 +462,7 @@ static json_object *envelope(json_object *id)
 
 static json_object *add_id(json_object *o, json_object *id)
 {
-	if (json_object_object_add(o, "id", id ? json_object_get(id) : NULL) < 0) {
+	if (json_object_object_add_ex(o, "id", id ? json_object_get(id) : NULL, CONST_KEY) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -435,7 +477,7 @@ json_object *jrpc_result_new(json_object *id, json_object *result)
 		json_object_put(result);
 		return NULL;
 	}
-	if (json_object_object_add(o, "result", result) < 0) {
+	if (json_object_object_add_ex(o, "result", result, CONST_KEY) < 0) {
 		json_object_put(result);
 		json_object_put(o);
 		return NULL;

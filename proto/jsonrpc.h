@@ -34,6 +34,14 @@ const char *jrpc_code_name(int code);
 int jrpc_parse(const char *text, size_t len, int max_depth, json_object **root,
                const char **why);
 
+/* A parser to reuse across messages (one json-c tokener, not thread-safe:
+ * one per thread). jrpc_parse makes a throwaway one. */
+struct jrpc_parser;
+struct jrpc_parser *jrpc_parser_new(int max_depth);
+void jrpc_parser_free(struct jrpc_parser *p);
+int jrpc_parser_parse(struct jrpc_parser *p, const char *text, size_t len, json_object **root,
+                      const char **why);
+
 struct jrpc_request {
 	json_object *id;       /* borrowed from the element; NULL for a notification */
 	bool notification;
