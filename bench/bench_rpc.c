@@ -29,6 +29,8 @@
  * for through a private NOTIFY_SOCKET (READY=1), then stopped with SIGTERM. */
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -208,6 +210,24 @@ static int echo_conn_io(struct echo_conn *c)
 }
 
 /* The echo server: one thread, one epoll loop, every connection. */
+/* CPU placement: on a 2-core machine the scheduler may put a server on the
+ * client's core or the other one, and a round trip costs very different
+ * amounts in the two cases. Pinning every server to one core and the client
+ * to the other gives all of them the same placement. -1: not pinned. */
+static int server_cpu = -1, client_cpu = -1;
+
+static void pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(tid, sizeof(set), &set) < 0)
+		fprintf(stderr, "bench_rpc: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+}
+
 static void *echo_main(void *arg)
 {
 	struct echo_server *es = arg;
@@ -215,6 +235,8 @@ static void *echo_main(void *arg)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
 
+	/* A thread (the in-process echo) pins itself; a forked child already is. */
+	pin((pid_t)syscall(SYS_gettid), server_cpu);
 	if (ep < 0)
 		die("epoll_create1");
 	ev.data.ptr = &es->listen_fd;
@@ -283,6 +305,7 @@ static void echo_start(struct echo_server *es, const char *path, bool forked)
 			die("fork");
 		if (es->pid == 0) {
 			close(pfd[1]);
+			pin(0, server_cpu);
 			echo_main(es);
 			_exit(0);
 		}
@@ -452,33 +475,49 @@ struct latency {
 	double median_us, p99_us;
 };
 
-static struct latency measure_latency(const char *path, long iterations)
-{
-	struct client *c = calloc(1, sizeof(*c));
-	uint64_t *s = malloc((size_t)iterations * sizeof(*s));
-	long warm = iterations / 10 > 1000 ? iterations / 10 : 1000;
-	struct latency out;
+#define LATENCY_ROUNDS 10
 
-	if (!c || !s)
+/* Latency of several servers measured in interleaved rounds (A, B, C, A, B,
+ * C, ...) on one kept connection each, so that slow drifts of this shared
+ * 2-core VM (frequency, placement) fall on all of them alike; each server's
+ * samples are pooled and its median and p99 taken over the pool. */
+static void measure_latencies(const char *const *paths, int n, long iterations, struct latency *out)
+{
+	struct client *c = calloc((size_t)n, sizeof(*c));
+	uint64_t **s = calloc((size_t)n, sizeof(*s));
+	long per = iterations / LATENCY_ROUNDS;
+	long warm = iterations / 10 > 1000 ? iterations / 10 : 1000;
+
+	if (!c || !s || per < 1)
 		die("malloc");
-	c->fd = unix_connect(path);
-	if (c->fd < 0)
-		die("connect");
-	client_prepare(c, 1);
-	for (long i = 0; i < warm; i++)
-		round_trip(c);
-	for (long i = 0; i < iterations; i++) {
-		uint64_t t0 = now_ns();
-		round_trip(c);
-		s[i] = now_ns() - t0;
+	for (int k = 0; k < n; k++) {
+		s[k] = malloc((size_t)(per * LATENCY_ROUNDS) * sizeof(uint64_t));
+		if (!s[k])
+			die("malloc");
+		c[k].fd = unix_connect(paths[k]);
+		if (c[k].fd < 0)
+			die("connect");
+		client_prepare(&c[k], 1);
+		for (long i = 0; i < warm; i++)
+			round_trip(&c[k]);
 	}
-	qsort(s, (size_t)iterations, sizeof(*s), cmp_u64);
-	out.median_us = (double)s[iterations / 2] / 1e3;
-	out.p99_us = (double)s[(size_t)((double)iterations * 0.99)] / 1e3;
-	close(c->fd);
+	for (int r = 0; r < LATENCY_ROUNDS; r++)
+		for (int k = 0; k < n; k++)
+			for (long i = 0; i < per; i++) {
+				uint64_t t0 = now_ns();
+				round_trip(&c[k]);
+				s[k][r * per + i] = now_ns() - t0;
+			}
+	for (int k = 0; k < n; k++) {
+		size_t total = (size_t)(per * LATENCY_ROUNDS);
+		qsort(s[k], total, sizeof(uint64_t), cmp_u64);
+		out[k].median_us = (double)s[k][total / 2] / 1e3;
+		out[k].p99_us = (double)s[k][(size_t)((double)total * 0.99)] / 1e3;
+		close(c[k].fd);
+		free(s[k]);
+	}
 	free(c);
 	free(s);
-	return out;
 }
 
 /* nclients connections in one epoll loop, each with one request in flight at
@@ -605,6 +644,7 @@ static void daemon_start(struct daemon_proc *d, const char *exe, const char *dir
 	if (d->pid < 0)
 		die("fork");
 	if (d->pid == 0) {
+		pin(0, server_cpu);
 		putenv(env_notify);
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_PID");
@@ -749,6 +789,11 @@ int main(int argc, char **argv)
 	if (!exe || !*exe)
 		exe = "./daemon/sockbrokerd";
 	signal(SIGPIPE, SIG_IGN);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		client_cpu = 0;
+		server_cpu = 1;
+		pin(0, client_cpu);
+	}
 
 	if (!tmp || tmp[0] != '/' || strlen(tmp) > 40)
 		tmp = "/tmp";
@@ -775,12 +820,21 @@ int main(int argc, char **argv)
 	echo_start(&es, echo_path, true);
 	echo_start(&es_thread, echo_thread_path, false);
 	printf("echo server: one child process (reference) and one thread, each one epoll loop\n");
-	printf("request:     %s, %d cores online\n\n", bench_method, (int)sysconf(_SC_NPROCESSORS_ONLN));
+	printf("request:     %s, %d cores online\n", bench_method, (int)sysconf(_SC_NPROCESSORS_ONLN));
+	if (server_cpu >= 0)
+		printf("placement:   client on CPU %d; daemon and both echo servers on CPU %d\n\n", client_cpu, server_cpu);
+	else
+		printf("placement:   not pinned (one CPU)\n\n");
 
 	/* Each with its own warm-up; the daemon between the two baselines. */
-	le = measure_latency(echo_path, iterations);
-	ld = measure_latency(sock, iterations);
-	lt = measure_latency(echo_thread_path, iterations);
+	{
+		const char *paths[3] = { echo_path, sock, echo_thread_path };
+		struct latency l[3];
+		measure_latencies(paths, 3, iterations, l);
+		le = l[0];
+		ld = l[1];
+		lt = l[2];
+	}
 	te = measure_throughput(echo_path, clients, seconds, 0.3);
 	td = measure_throughput(sock, clients, seconds, 0.3);
 	tt = measure_throughput(echo_thread_path, clients, seconds, 0.3);
@@ -794,7 +848,8 @@ int main(int argc, char **argv)
 	lat_ratio = ld.median_us / le.median_us;
 	p99_ratio = ld.p99_us / le.p99_us;
 	tput_ratio = td / te;
-	printf("latency, 1 client, %ld sequential round trips:\n", iterations);
+	printf("latency, 1 client per server, %ld sequential round trips each, in %d interleaved rounds:\n",
+	       iterations, LATENCY_ROUNDS);
 	printf("  echo (process) median %8.2f us   p99 %8.2f us\n", le.median_us, le.p99_us);
 	printf("  echo (thread)  median %8.2f us   p99 %8.2f us\n", lt.median_us, lt.p99_us);
 	printf("  daemon         median %8.2f us   p99 %8.2f us\n", ld.median_us, ld.p99_us);

@@ -61,6 +61,18 @@ static void probe_families(struct server *s)
 	}
 }
 
+/* Renders an unchanging object once and makes json-c print that text from
+ * then on: daemon.info shares these subtrees in every reply. */
+static void prerender(json_object *o)
+{
+	char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	if (text)
+		json_object_set_serializer(o, json_object_userdata_to_json_string, text,
+		                           json_object_free_userdata);
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -118,6 +130,8 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	for (size_t i = 0; i < sbd_limits_n; i++)
 		json_object_object_add(s->info_limits, sbd_limits[i].info_name,
 		                       json_object_new_uint64(sbd_limit_get(&s->cfg, &sbd_limits[i])));
+	prerender(s->info_limits);
+	prerender(s->families);
 	s->parser = jrpc_parser_new(JRPC_MAX_DEPTH);
 	if (!s->parser)
 		return -ENOMEM;
