@@ -64,6 +64,7 @@ int conn_new(struct server *srv, int fd, const struct ucred *cred, gid_t *groups
 	c->ngroups = ngroups;
 	c->pidfd = pidfd;
 	c->serial = ++srv->next_serial;
+	c->default_block = true;
 	c->idle_timer.cb = conn_on_idle;
 	c->free_defer.cb = conn_free_deferred;
 	c->last_active = loop_now();

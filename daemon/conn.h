@@ -33,6 +33,10 @@ struct conn {
 	struct loop_timer idle_timer;
 	struct loop_defer free_defer;
 	bool read_done;             /* no more requests will be read (EOF, oversize) */
+	/* net.setdefaulttimeout: what new sockets of this connection start with
+	 * (Python's socket.setdefaulttimeout, per connection). */
+	bool default_block;
+	double default_timeout_s;
 	bool dead;
 	uint64_t requests;
 };

@@ -34,9 +34,12 @@ static void handle(const char *text, size_t len)
 			json_object_put(reply);
 		}
 	} else if (jrpc_validate_request(root, &req, &why) == 0) {
-		size_t n;
+		size_t n = 0;
+		const char *out;
+
 		reply = jrpc_result_new(req.id, json_object_get(req.params));
-		if (memchr(jrpc_to_string(reply, &n), '\n', n))
+		out = jrpc_to_string(reply, &n);
+		if (memchr(out, '\n', n))
 			abort(); /* a reply must never hold a raw newline */
 		json_object_put(reply);
 	}

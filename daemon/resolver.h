@@ -1,0 +1,37 @@
+/* Blocking look-ups off the event loop: a small pool of worker threads with a
+ * bounded queue. A job's `work` runs on a worker (it may block: getaddrinfo,
+ * gethostbyname_r, ...; it must not touch daemon state); its `done` runs
+ * afterwards on the loop thread, woken through an eventfd. */
+#ifndef SBD_RESOLVER_H
+#define SBD_RESOLVER_H
+
+#include <stdbool.h>
+
+struct loop;
+struct resolver;
+
+struct resolve_job {
+	void (*work)(struct resolve_job *job);     /* worker thread */
+	void (*done)(struct resolve_job *job);     /* loop thread, unless cancelled */
+	void (*destroy)(struct resolve_job *job);  /* loop thread, for a cancelled job, after its work (if started) ended */
+	/* private to resolver.c */
+	struct resolve_job *next;
+	int state;
+	bool cancelled;
+};
+
+/* threads workers; at most max_queue jobs waiting or running. 0 or -errno. */
+int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, struct resolver **out);
+/* Stops the workers (waiting for jobs already running), destroys every job
+ * left. NULL is fine. */
+void resolver_free(struct resolver *r);
+/* 0, or -EAGAIN when max_queue jobs are already in: the caller answers with a
+ * limit error. The job belongs to the resolver until done or destroy runs. */
+int resolver_submit(struct resolver *r, struct resolve_job *job);
+/* The caller no longer wants the result (its client left): a queued job is
+ * destroyed at once; a running one is destroyed, not done, when it returns. */
+void resolver_cancel(struct resolver *r, struct resolve_job *job);
+/* Jobs waiting or running (for daemon.info and tests). */
+unsigned resolver_pending(const struct resolver *r);
+
+#endif
