@@ -153,7 +153,7 @@ void call_finish(struct call *call, int rc)
 	}
 	call_free(call);
 	if (c)
-		conn_check_done(c);
+		conn_check_done_later(c);
 }
 
 void call_cancel(struct call *call)

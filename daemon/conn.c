@@ -13,6 +13,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "server.h"
+#include "sock.h"
 #include "util.h"
 
 /* Bytes one read takes: large enough for throughput, small enough that one
@@ -22,6 +23,7 @@
 static void conn_on_io(struct loop_io *io, uint32_t revents);
 static void conn_on_idle(struct loop_timer *t);
 static void conn_free_deferred(struct loop_defer *d);
+static void conn_check_deferred(struct loop_defer *d);
 
 static uint32_t wanted_events(struct conn *c)
 {
@@ -67,6 +69,7 @@ int conn_new(struct server *srv, int fd, const struct ucred *cred, gid_t *groups
 	c->default_block = true;
 	c->idle_timer.cb = conn_on_idle;
 	c->free_defer.cb = conn_free_deferred;
+	c->check_defer.cb = conn_check_deferred;
 	c->last_active = loop_now();
 	frame_writer_init(&c->wr);
 	r = frame_reader_init(&c->rd, srv->cfg.max_message_bytes, srv->cfg.max_fds);
@@ -153,6 +156,17 @@ void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds)
 		            c->srv->cfg.max_queued_bytes);
 		conn_close(c, "reader too slow");
 	}
+}
+
+static void conn_check_deferred(struct loop_defer *d)
+{
+	conn_check_done((struct conn *)((char *)d - offsetof(struct conn, check_defer)));
+}
+
+void conn_check_done_later(struct conn *c)
+{
+	if (!c->dead)
+		loop_defer(c->srv->loop, &c->check_defer);
 }
 
 void conn_stop_reading(struct conn *c)
@@ -289,6 +303,9 @@ void conn_close(struct conn *c, const char *why)
 	          (unsigned)c->cred.uid, (int)c->cred.pid, why);
 	while (c->calls)
 		call_cancel(c->calls);
+	/* Handles close with their connection (protocol section 5). */
+	sock_close_all(c);
+	loop_defer_cancel(c->srv->loop, &c->check_defer);
 	loop_timer_disarm(c->srv->loop, &c->idle_timer);
 	loop_io_del(c->srv->loop, &c->io);
 	c->fd = safe_close(c->fd);

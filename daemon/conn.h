@@ -14,6 +14,7 @@
 
 struct server;
 struct call;
+struct sock;
 
 struct conn {
 	struct server *srv;
@@ -32,6 +33,9 @@ struct conn {
 	uint64_t last_active;
 	struct loop_timer idle_timer;
 	struct loop_defer free_defer;
+	struct loop_defer check_defer;  /* conn_check_done after a call ends, outside any callback */
+	struct sock *socks;         /* handles this connection owns */
+	unsigned nsocks;
 	bool read_done;             /* no more requests will be read (EOF, oversize) */
 	/* net.setdefaulttimeout: what new sockets of this connection start with
 	 * (Python's socket.setdefaulttimeout, per connection). */
@@ -55,6 +59,10 @@ void conn_close(struct conn *c, const char *why);
 /* Links/unlinks a call in the in-flight list (pending counts it). */
 void conn_call_add(struct conn *c, struct call *call);
 void conn_call_remove(struct conn *c, struct call *call);
+
+/* conn_check_done from a deferred callback: safe to call from deep inside
+ * other callbacks (a finishing call must not free what its caller iterates). */
+void conn_check_done_later(struct conn *c);
 
 /* No more requests are read from c (the daemon is stopping). */
 void conn_stop_reading(struct conn *c);

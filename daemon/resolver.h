@@ -20,7 +20,8 @@ struct resolve_job {
 	bool cancelled;
 };
 
-/* threads workers; at most max_queue jobs waiting or running. 0 or -errno. */
+/* threads workers; at most max_queue jobs held at once (waiting, running, or
+ * finished and not yet handed to done/destroy). 0 or -errno (-EINVAL for 0). */
 int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, struct resolver **out);
 /* Stops the workers (waiting for jobs already running), destroys every job
  * left. NULL is fine. */
@@ -31,7 +32,10 @@ int resolver_submit(struct resolver *r, struct resolve_job *job);
 /* The caller no longer wants the result (its client left): a queued job is
  * destroyed at once; a running one is destroyed, not done, when it returns. */
 void resolver_cancel(struct resolver *r, struct resolve_job *job);
-/* Jobs waiting or running (for daemon.info and tests). */
+/* The max_queue it was made with (for the limit error). */
+unsigned resolver_max_queue(const struct resolver *r);
+/* Jobs held: waiting, running, or finished and not yet delivered (for
+ * daemon.info and tests). */
 unsigned resolver_pending(const struct resolver *r);
 
 #endif

@@ -21,8 +21,10 @@
 #include "conn.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "resolver.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "sock.h"
 #include "util.h"
 
 #ifndef SO_PEERPIDFD
@@ -133,9 +135,12 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	prerender(s->info_limits);
 	prerender(s->families);
 	s->parser = jrpc_parser_new(JRPC_MAX_DEPTH);
-	if (!s->parser)
+	if (!s->parser || sock_table_init(s) < 0)
 		return -ENOMEM;
 	r = loop_new(&s->loop);
+	if (r < 0)
+		return r;
+	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue, &s->resolver);
 	if (r < 0)
 		return r;
 	sigemptyset(&mask);
@@ -617,10 +622,13 @@ void server_free(struct server *s)
 		safe_close(s->listen_fd);
 	safe_close(s->sig_fd);
 	safe_close(s->spare_fd);
+	/* Workers first: their results are delivered through the loop. */
+	resolver_free(s->resolver);
 	loop_free(s->loop);
 	json_object_put(s->families);
 	json_object_put(s->info_limits);
 	jrpc_parser_free(s->parser);
+	sock_table_free(s);
 	free(s->uids);
 	free(s->listen_path);
 	config_free(&s->cfg);

@@ -13,8 +13,10 @@
 #include "settings.h"
 
 struct jrpc_parser;
+struct resolver;
 
 struct conn;
+struct sock;
 
 struct uid_count {
 	uid_t uid;
@@ -56,9 +58,15 @@ struct server {
 	json_object *info_limits;       /* daemon.info's limits, built once */
 	pid_t pid;
 	struct jrpc_parser *parser;     /* the loop's one parser, reused for every message */
+	struct resolver *resolver;      /* worker threads for blocking look-ups */
 	bool has_ipv6;
 	bool stopping;
 	struct server_stats stats;
+	/* Daemon-owned sockets by handle (sock.c). Handles count up from 1 and are
+	 * never reused during one run. */
+	struct sock **sock_buckets;
+	size_t sock_nbuckets, nsocks;
+	uint64_t next_handle;
 };
 
 /* Sets up everything but the control socket. cfg is taken. */

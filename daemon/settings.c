@@ -35,6 +35,14 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "seconds a connection may stay idle (0: forever)"),
 	LIMIT("max-ping-delay", "ping_delay", max_ping_delay_s, 0, 86400,
 	      "longest delay daemon.ping accepts, in seconds"),
+	LIMIT("max-handles", "handles", max_handles, 1, 1000000,
+	      "daemon-owned sockets of one connection"),
+	LIMIT("max-recv-bytes", "recv_bytes", max_recv_bytes, 1, 16u << 20,
+	      "largest bufsize of recv, recvfrom and recvmsg (larger ones are capped)"),
+	LIMIT("resolver-threads", "resolver_threads", resolver_threads, 1, 64,
+	      "worker threads for name look-ups"),
+	LIMIT("max-resolver-queue", "resolver_queue", max_resolver_queue, 1, 100000,
+	      "name look-ups waiting or running, in total"),
 };
 const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
 
@@ -71,6 +79,10 @@ void config_defaults(struct sbd_config *c)
 	c->max_queued_bytes = 4 << 20;
 	c->idle_timeout_s = 600;
 	c->max_ping_delay_s = 60;
+	c->max_handles = 1024;
+	c->max_recv_bytes = 1 << 20;
+	c->resolver_threads = 4;
+	c->max_resolver_queue = 256;
 }
 
 void config_free(struct sbd_config *c)

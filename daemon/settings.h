@@ -23,6 +23,10 @@ struct sbd_config {
 	size_t max_queued_bytes;    /* replies queued toward one client */
 	unsigned idle_timeout_s;    /* 0: never */
 	unsigned max_ping_delay_s;  /* daemon.ping's delay bound */
+	unsigned max_handles;       /* daemon-owned sockets per connection */
+	size_t max_recv_bytes;      /* the cap on bufsize of recv* */
+	unsigned resolver_threads;  /* workers for name look-ups */
+	unsigned max_resolver_queue; /* look-ups waiting or running, in total */
 };
 
 /* The limits as daemon.info shows them: one table so that the option parser,

@@ -11,45 +11,97 @@
 
 #define SOCKOPT_MAX_LEN 1024     /* longest option value we build or read */
 
-/* JSON value -> option bytes for setsockopt(level, option). Accepts an integer
- * or boolean (as C int) for integer options, {"data": base64} for any option,
- * and the typed forms of known structured options (SO_LINGER {"onoff",
- * "linger"}, SO_BINDTODEVICE "eth0", IP_ADD_MEMBERSHIP {"multiaddr",
- * "interface", "ifindex"?}, IPV6_JOIN_GROUP {"multiaddr", "ifindex"}, ...).
- * buf has SOCKOPT_MAX_LEN bytes. 0 with *len set, or -EINVAL with err filled
- * (a sentence: "SO_LINGER takes {onoff, linger}"). */
+/* JSON value -> option bytes for setsockopt(level, option). buf has
+ * SOCKOPT_MAX_LEN bytes. 0 with *len set, or -EINVAL with err filled (a
+ * sentence naming the option and what it takes: "SO_LINGER takes {"onoff":
+ * bool, "linger": seconds}: "linger" is missing"). Forms:
+ *  - any option: {"data": base64} (no other member), at most SOCKOPT_MAX_LEN bytes;
+ *  - every option not below: an integer (INT_MIN..UINT_MAX, stored as a C
+ *    int's bits, so SO_MARK may use the whole u32) or a boolean (1/0);
+ *    IP_MULTICAST_TTL/LOOP too (Linux takes an int for these);
+ *  - SO_LINGER {"onoff": bool|int, "linger": seconds >= 0}, both required;
+ *  - SO_BINDTODEVICE "lo" (sent with its NUL; "" unbinds); TCP_CONGESTION and
+ *    TCP_ULP "cubic" (at most 15 bytes, sent without NUL);
+ *  - SO_RCVTIMEO/SO_SNDTIMEO (and their _NEW numbers): seconds as a number
+ *    >= 0, null or 0 for none (the kernel's timeout, not the daemon's);
+ *  - IP_ADD/DROP_MEMBERSHIP {"multiaddr", "interface"? = "0.0.0.0"} as
+ *    struct ip_mreq, or with "ifindex" as struct ip_mreqn;
+ *  - IP_ADD/DROP_SOURCE_MEMBERSHIP, IP_BLOCK/UNBLOCK_SOURCE {"multiaddr",
+ *    "interface"?, "sourceaddr"} (struct ip_mreq_source);
+ *  - IP_MULTICAST_IF "a.b.c.d" (struct in_addr) or {"address"?, "ifindex"?}
+ *    (struct ip_mreqn); IPv4 members take "" for 0.0.0.0 as Python does;
+ *  - IPV6_JOIN_GROUP/LEAVE_GROUP {"multiaddr": "ff02::1", "ifindex"? = 0}
+ *    (struct ipv6_mreq); IPV6_MULTICAST_IF is an integer ifindex.
+ * Typed objects refuse unknown members. */
 int sockopt_encode(int level, int option, json_object *value, unsigned char *buf,
                    socklen_t *len, char *err, size_t errlen);
 
-/* Option bytes read by getsockopt -> JSON: integers for integer options,
- * typed objects/strings for known structured ones (SO_LINGER, SO_PEERCRED
- * {"pid","uid","gid"}, TCP_INFO {named fields}, SO_BINDTODEVICE string,
- * SO_TYPE/SO_DOMAIN/SO_PROTOCOL by name, SO_ERROR {"errno","name"}? no: an
- * integer), else {"data": base64}. NULL only on ENOMEM. */
+/* Option bytes read by getsockopt -> JSON. A 4-byte value of an option
+ * without a typed form is an integer (as Python's getsockopt without buflen;
+ * one byte, as the kernel answers a 1-byte buffer for IP_TOS etc., too); so
+ * are SO_ERROR, SO_ACCEPTCONN and the boolean-like options. SO_TYPE, SO_DOMAIN
+ * and SO_PROTOCOL give the name where one is known ("SOCK_STREAM", "AF_INET",
+ * "IPPROTO_TCP"), SO_MARK an unsigned integer. Typed: SO_LINGER {"onoff": bool,
+ * "linger": n}, SO_PEERCRED {"pid", "uid", "gid"}, SO_PEERGROUPS [gid, ...],
+ * SO_BINDTODEVICE / TCP_CONGESTION / TCP_ULP / SO_PEERSEC a string (up to the
+ * first NUL; bytes that are not printable ASCII give {"data"} instead),
+ * SO_RCVTIMEO/SO_SNDTIMEO seconds, IP_MULTICAST_IF "a.b.c.d", the membership
+ * structs as their encode forms, TCP_INFO an object of the named fields of
+ * struct tcp_info that lie inside len ("state": "TCP_ESTABLISHED", "ca_state":
+ * "TCP_CA_Open", "rto", ..., "snd_wnd"; without the tcpi_ prefix). Anything
+ * else, or a length the typed form does not fit: {"data": base64}.
+ * NULL only on ENOMEM. */
 json_object *sockopt_decode(int level, int option, const unsigned char *buf, socklen_t len);
 
 /* Buffer length to ask getsockopt for when the caller gives no buflen: the
- * option's natural size, else sizeof(int). */
+ * option's natural size (struct linger, ucred, tcp_info; IFNAMSIZ for
+ * SO_BINDTODEVICE; 16 for TCP_CONGESTION/TCP_ULP; 256 gids for SO_PEERGROUPS;
+ * 256 for SO_PEERSEC), else sizeof(int). Never above SOCKOPT_MAX_LEN. */
 socklen_t sockopt_default_len(int level, int option);
 
-/* Whether (level, option) is one the kernel reserves to privilege (SO_MARK,
- * SO_BINDTODEVICE, IP_TRANSPARENT, SO_RCVBUFFORCE, ...): the policy's
- * `setsockopt` action governs these. */
+/* Whether (level, option) is one the kernel checks against a capability for
+ * some or all values (SO_MARK, SO_PRIORITY, SO_BINDTODEVICE, SO_*BUFFORCE,
+ * IP_TRANSPARENT, TCP_REPAIR, TCP_CONGESTION, ...; the full list and the
+ * reasons are above its definition): the daemon holds the capability, so the
+ * policy's `setsockopt` action governs these. */
 int sockopt_privileged(int level, int option);
 
 /* ---- ancillary data ---- */
 
-/* JSON ancdata [{"level", "type", "data": base64}, ...] (levels and types by
- * name or number) plus descriptors to send as one SCM_RIGHTS -> a control
- * buffer for sendmsg. *buf is malloc'd (NULL when empty). 0 or -EINVAL with
- * err filled, -ENOMEM. The descriptors are only copied into the buffer, not taken. */
+#define ANCDATA_MAX_ENTRIES 64         /* entries in one request's ancdata */
+#define ANCDATA_MAX_LEN     65536      /* control bytes built for one sendmsg */
+#define ANCDATA_MAX_FDS     253        /* the kernel's SCM_MAX_FD */
+
+/* JSON ancdata [{"level", "type", "data": base64}, ...] (or [level, type,
+ * data] tuples; levels by SOL_/IPPROTO_ name, types by the level's table:
+ * SCM_ then SO_ names at SOL_SOCKET, IP_/IPV6_/TCP_ names at theirs; numbers
+ * anywhere) plus descriptors to send as one SCM_RIGHTS, which comes first ->
+ * a control buffer for sendmsg. NULL or null ancdata is empty. *buf is
+ * malloc'd (NULL when empty). 0, -EINVAL with err filled (bad entry; an
+ * SCM_RIGHTS entry, since descriptors travel as real SCM_RIGHTS with the
+ * request; an SCM_CREDENTIALS entry, since the daemon would vouch for
+ * credentials it has not checked), -E2BIG with err filled (more than
+ * ANCDATA_MAX_ENTRIES entries, ANCDATA_MAX_FDS descriptors or ANCDATA_MAX_LEN
+ * bytes), -ENOMEM. The descriptors are only copied into the buffer, not taken.
+ * Privilege is not checked here: a caller enforcing policy walks the buffer
+ * and asks ancdata_privileged() for each message after the SCM_RIGHTS one. */
 int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned char **buf,
                    size_t *len, char *err, size_t errlen);
 
-/* A received control buffer -> JSON ancdata array (SCM_RIGHTS excluded) and
- * the received descriptors (CLOEXEC already, from MSG_CMSG_CLOEXEC) appended
- * to *fds (malloc'd, *nfds updated; the caller owns them). NULL on ENOMEM
- * (descriptors closed). */
+/* A received control buffer -> JSON ancdata array of {"level": name,
+ * "type": name, "data": base64} (names where known, else integers;
+ * SCM_RIGHTS excluded) and the received descriptors (CLOEXEC already, from
+ * MSG_CMSG_CLOEXEC) appended to *fds (realloc'd, *nfds updated; the caller
+ * owns them). An SCM_PIDFD (a pidfd the kernel installed) is a descriptor too:
+ * appended to *fds, its entry is {"level", "type", "fd": index in *fds}.
+ * Reads only msg_control[0, msg_controllen), so a buffer cut by MSG_CTRUNC is
+ * safe: the last message's data is what fits. NULL on ENOMEM (the descriptors
+ * of this buffer closed, *nfds as it was). */
 json_object *ancdata_decode(const struct msghdr *mh, int **fds, size_t *nfds);
+
+/* Whether a control message of (level, type) that a client asks the daemon to
+ * send needs a capability the daemon has: SO_MARK and SO_PRIORITY at
+ * SOL_SOCKET, IPV6_HOPOPTS/DSTOPTS/RTHDRDSTOPTS (and the 2292 forms). */
+int ancdata_privileged(int level, int type);
 
 #endif

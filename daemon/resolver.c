@@ -1,0 +1,306 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "resolver.h"
+#include "util.h"
+
+/* A job's life: submitted (QUEUED) -> a worker takes it (RUNNING) -> finished
+ * and waiting for the loop thread (FINISHED) -> delivered (IDLE again). Every
+ * state change happens under the mutex; `cancelled` is only touched on the
+ * loop thread. */
+enum {
+	RJ_IDLE = 0,
+	RJ_QUEUED,
+	RJ_RUNNING,
+	RJ_FINISHED,
+};
+
+struct resolver {
+	struct loop *loop;
+	int efd;                        /* workers -> loop: "finished jobs are waiting" */
+	struct loop_io io;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;              /* queue not empty, or stopping */
+	struct resolve_job *q_head, **q_tail;     /* waiting, FIFO */
+	struct resolve_job *f_head, **f_tail;     /* finished, FIFO */
+	unsigned owned;                 /* submitted and not yet delivered or destroyed */
+	unsigned max_queue;
+	bool stopping;
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
+/* Removes job from the singly linked FIFO (head, tail). true if it was there. */
+static bool fifo_remove(struct resolve_job **head, struct resolve_job ***tail, struct resolve_job *job)
+{
+	for (struct resolve_job **pp = head; *pp; pp = &(*pp)->next)
+		if (*pp == job) {
+			*pp = job->next;
+			if (*tail == &job->next)
+				*tail = pp;
+			job->next = NULL;
+			return true;
+		}
+	return false;
+}
+
+static void fifo_push(struct resolve_job ***tail, struct resolve_job *job)
+{
+	job->next = NULL;
+	**tail = job;
+	*tail = &job->next;
+}
+
+static struct resolve_job *fifo_pop(struct resolve_job **head, struct resolve_job ***tail)
+{
+	struct resolve_job *job = *head;
+
+	if (!job)
+		return NULL;
+	*head = job->next;
+	if (!*head)
+		*tail = head;
+	job->next = NULL;
+	return job;
+}
+
+/* Wakes the loop thread. An eventfd counter cannot realistically overflow
+ * (2^64 - 2 posts), so a failed write needs no retry. */
+static void post(struct resolver *r)
+{
+	uint64_t one = 1;
+	ssize_t n = write(r->efd, &one, sizeof(one));
+
+	(void)n;
+}
+
+/* A worker: takes jobs until told to stop. Jobs still queued at stop are left
+ * for resolver_free to destroy. */
+static void *worker_main(void *arg)
+{
+	struct resolver *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		struct resolve_job *job;
+
+		while (!r->stopping && !r->q_head)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stopping)
+			break;
+		job = fifo_pop(&r->q_head, &r->q_tail);
+		job->state = RJ_RUNNING;
+		pthread_mutex_unlock(&r->mu);
+
+		job->work(job);
+
+		pthread_mutex_lock(&r->mu);
+		job->state = RJ_FINISHED;
+		fifo_push(&r->f_tail, job);
+		pthread_mutex_unlock(&r->mu);
+		post(r);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Loop thread: delivers finished jobs one at a time, so that a done callback
+ * that cancels another finished job (a connection closing) finds it still in
+ * the list. Only jobs finished before the eventfd was drained are handled here;
+ * later ones posted again and come with the next wake-up. */
+static void on_wake(struct loop_io *io, uint32_t revents)
+{
+	struct resolver *r = (struct resolver *)((char *)io - offsetof(struct resolver, io));
+	uint64_t v;
+	unsigned budget;
+
+	if (read(r->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&r->mu);
+	budget = r->owned;
+	pthread_mutex_unlock(&r->mu);
+	while (budget--) {
+		struct resolve_job *job;
+
+		pthread_mutex_lock(&r->mu);
+		job = fifo_pop(&r->f_head, &r->f_tail);
+		if (job) {
+			job->state = RJ_IDLE;
+			r->owned--;
+		}
+		pthread_mutex_unlock(&r->mu);
+		if (!job)
+			break;
+		if (job->cancelled)
+			job->destroy(job);
+		else
+			job->done(job);
+	}
+}
+
+/* Stops and joins the first n workers. */
+static void stop_workers(struct resolver *r, unsigned n)
+{
+	pthread_mutex_lock(&r->mu);
+	r->stopping = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(r->threads[i], NULL);
+}
+
+int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, struct resolver **out)
+{
+	struct resolver *r;
+	sigset_t all, old;
+	int rc;
+
+	if (threads == 0 || max_queue == 0)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->loop = l;
+	r->max_queue = max_queue;
+	r->q_tail = &r->q_head;
+	r->f_tail = &r->f_head;
+	r->threads = calloc(threads, sizeof(*r->threads));
+	if (!r->threads) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0) {
+		rc = -errno;
+		goto fail_alloc;
+	}
+	rc = -pthread_mutex_init(&r->mu, NULL);
+	if (rc < 0)
+		goto fail_efd;
+	rc = -pthread_cond_init(&r->cv, NULL);
+	if (rc < 0)
+		goto fail_mutex;
+	rc = loop_io_add(l, &r->io, r->efd, EPOLLIN, on_wake);
+	if (rc < 0)
+		goto fail_cond;
+	/* Workers start with every signal blocked: signals are the loop thread's
+	 * business (signalfd), and a handler must never run in a worker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (r->nthreads = 0; r->nthreads < threads; r->nthreads++) {
+		rc = -pthread_create(&r->threads[r->nthreads], NULL, worker_main, r);
+		if (rc < 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		stop_workers(r, r->nthreads);
+		loop_io_del(l, &r->io);
+		goto fail_cond;
+	}
+	*out = r;
+	return 0;
+
+fail_cond:
+	pthread_cond_destroy(&r->cv);
+fail_mutex:
+	pthread_mutex_destroy(&r->mu);
+fail_efd:
+	safe_close(r->efd);
+fail_alloc:
+	free(r->threads);
+	free(r);
+	return rc;
+}
+
+void resolver_free(struct resolver *r)
+{
+	struct resolve_job *job;
+
+	if (!r)
+		return;
+	stop_workers(r, r->nthreads);
+	/* No worker is left: the lists are ours alone. */
+	while ((job = fifo_pop(&r->q_head, &r->q_tail)) || (job = fifo_pop(&r->f_head, &r->f_tail))) {
+		job->state = RJ_IDLE;
+		job->destroy(job);
+	}
+	loop_io_del(r->loop, &r->io);
+	safe_close(r->efd);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r->threads);
+	free(r);
+}
+
+int resolver_submit(struct resolver *r, struct resolve_job *job)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->owned >= r->max_queue || r->stopping) {
+		pthread_mutex_unlock(&r->mu);
+		return -EAGAIN;
+	}
+	r->owned++;
+	job->cancelled = false;
+	job->state = RJ_QUEUED;
+	fifo_push(&r->q_tail, job);
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+void resolver_cancel(struct resolver *r, struct resolve_job *job)
+{
+	bool now = false;
+
+	pthread_mutex_lock(&r->mu);
+	switch (job->state) {
+	case RJ_QUEUED:
+		now = fifo_remove(&r->q_head, &r->q_tail, job);
+		break;
+	case RJ_FINISHED:
+		now = fifo_remove(&r->f_head, &r->f_tail, job);
+		break;
+	case RJ_RUNNING:
+		/* Its work cannot be interrupted (getaddrinfo has no cancel):
+		 * on_wake destroys it when the worker hands it back. */
+		job->cancelled = true;
+		break;
+	default:
+		break;
+	}
+	if (now) {
+		job->state = RJ_IDLE;
+		r->owned--;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (now)
+		job->destroy(job);
+}
+
+unsigned resolver_pending(const struct resolver *r)
+{
+	unsigned n;
+
+	pthread_mutex_lock((pthread_mutex_t *)&r->mu);
+	n = r->owned;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->mu);
+	return n;
+}
+
+unsigned resolver_max_queue(const struct resolver *r)
+{
+	return r->max_queue;
+}

@@ -1,0 +1,450 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "addr.h"
+#include "call.h"
+#include "conn.h"
+#include "consts.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "server.h"
+#include "sock.h"
+#include "util.h"
+
+/* ---- the handle table: chained hash, power-of-two buckets ---- */
+
+int sock_table_init(struct server *s)
+{
+	s->sock_buckets = calloc(64, sizeof(*s->sock_buckets));
+	if (!s->sock_buckets)
+		return -ENOMEM;
+	s->sock_nbuckets = 64;
+	return 0;
+}
+
+void sock_table_free(struct server *s)
+{
+	free(s->sock_buckets);
+	s->sock_buckets = NULL;
+	s->sock_nbuckets = 0;
+}
+
+static size_t bucket_of(const struct server *s, uint64_t h)
+{
+	return (size_t)(h * 0x9E3779B97F4A7C15ull >> 17) & (s->sock_nbuckets - 1);
+}
+
+static void table_grow(struct server *s)
+{
+	size_t n = s->sock_nbuckets * 2;
+	struct sock **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < s->sock_nbuckets; i++) {
+		struct sock *sk = s->sock_buckets[i], *next;
+		for (; sk; sk = next) {
+			size_t k = (size_t)(sk->handle * 0x9E3779B97F4A7C15ull >> 17) & (n - 1);
+			next = sk->hash_next;
+			sk->hash_next = b[k];
+			b[k] = sk;
+		}
+	}
+	free(s->sock_buckets);
+	s->sock_buckets = b;
+	s->sock_nbuckets = n;
+}
+
+static void table_add(struct server *s, struct sock *sk)
+{
+	size_t k;
+
+	if (s->nsocks + 1 > s->sock_nbuckets)
+		table_grow(s);
+	k = bucket_of(s, sk->handle);
+	sk->hash_next = s->sock_buckets[k];
+	s->sock_buckets[k] = sk;
+	s->nsocks++;
+}
+
+static void table_del(struct server *s, struct sock *sk)
+{
+	struct sock **pp = &s->sock_buckets[bucket_of(s, sk->handle)];
+
+	for (; *pp; pp = &(*pp)->hash_next)
+		if (*pp == sk) {
+			*pp = sk->hash_next;
+			s->nsocks--;
+			return;
+		}
+}
+
+/* ---- sockets ---- */
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int sock_new(struct conn *c, int fd, int family, int type, int proto, struct sock **out)
+{
+	struct server *s = c->srv;
+	struct sock *sk;
+	int fl;
+
+	if (c->nsocks >= s->cfg.max_handles) {
+		safe_close(fd);
+		return -EDQUOT;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int r = -errno;
+		safe_close(fd);
+		return r;
+	}
+	sk = calloc(1, sizeof(*sk));
+	if (!sk) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	sk->handle = ++s->next_handle;
+	sk->fd = fd;
+	sk->family = family;
+	sk->type = type;
+	sk->proto = proto;
+	sk->srv = s;
+	sk->owner = c;
+	sk->block = c->default_block;
+	sk->timeout_s = c->default_timeout_s;
+	sk->created = wall_now();
+	sk->waits_tail = &sk->waits;
+	sk->conn_next = c->socks;
+	if (c->socks)
+		c->socks->conn_prev = sk;
+	c->socks = sk;
+	c->nsocks++;
+	table_add(s, sk);
+	*out = sk;
+	return 0;
+}
+
+struct sock *sock_lookup(struct conn *c, int64_t handle)
+{
+	struct server *s = c->srv;
+	struct sock *sk;
+
+	if (handle <= 0)
+		return NULL;
+	for (sk = s->sock_buckets[bucket_of(s, (uint64_t)handle)]; sk; sk = sk->hash_next)
+		if (sk->handle == (uint64_t)handle)
+			return sk->owner == c ? sk : NULL;
+	return NULL;
+}
+
+int sock_get(struct call *call, int64_t handle, struct sock **out)
+{
+	json_object *d;
+
+	*out = sock_lookup(call->conn, handle);
+	if (*out)
+		return 0;
+	d = json_object_new_object();
+	json_object_object_add(d, "handle", json_object_new_int64(handle));
+	return call_error(call, SB_ERR_NO_HANDLE, d,
+	                  "no socket with handle %lld on this connection (closed, or another client's)",
+	                  (long long)handle);
+}
+
+/* ---- parked operations ---- */
+
+static void sock_on_io(struct loop_io *io, uint32_t revents);
+static void wait_on_timer(struct loop_timer *t);
+
+static void sock_free(struct sock *sk)
+{
+	free(sk);
+}
+
+/* Keeps epoll interest equal to what the parked operations wait for. */
+static void sock_update_interest(struct sock *sk)
+{
+	uint32_t ev = 0;
+
+	for (struct sock_wait *w = sk->waits; w; w = w->next)
+		ev |= w->events;
+	if (!sk->io_added) {
+		if (!ev)
+			return;
+		if (loop_io_add(sk->srv->loop, &sk->io, sk->fd, ev, sock_on_io) == 0)
+			sk->io_added = true;
+		return;
+	}
+	loop_io_mod(sk->srv->loop, &sk->io, ev);
+}
+
+static void wait_unlink(struct sock_wait *w)
+{
+	struct sock *sk = w->sk;
+	struct sock_wait **pp;
+
+	for (pp = &sk->waits; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			if (sk->waits_tail == &w->next)
+				sk->waits_tail = pp;
+			sk->nwaits--;
+			break;
+		}
+	w->next = NULL;
+	loop_timer_disarm(sk->srv->loop, &w->timer);
+}
+
+static void wait_free(struct sock_wait *w)
+{
+	if (w->free_state)
+		w->free_state(w->state);
+	free(w);
+}
+
+/* Ends a parked operation with rc and answers its call. */
+static void wait_finish(struct sock_wait *w, int rc)
+{
+	struct call *call = w->call;
+
+	wait_unlink(w);
+	call->park = NULL;
+	call->cancel = NULL;
+	wait_free(w);
+	call_finish(call, rc);
+}
+
+/* The call's client left: drop the operation without an answer. */
+static void wait_cancel(struct call *call)
+{
+	struct sock_wait *w = call->park;
+	struct sock *sk = w->sk;
+
+	wait_unlink(w);
+	call->park = NULL;
+	wait_free(w);
+	if (!sk->dead)
+		sock_update_interest(sk);
+}
+
+static void wait_on_timer(struct loop_timer *t)
+{
+	struct sock_wait *w = (struct sock_wait *)((char *)t - offsetof(struct sock_wait, timer));
+	struct sock *sk = w->sk;
+	json_object *d = json_object_new_object();
+	int rc;
+
+	json_object_object_add(d, "timeout", json_object_new_double(w->timeout_s));
+	if (w->timeout_data)
+		w->timeout_data(w, d);
+	rc = call_error(w->call, SB_ERR_TIMEOUT, d, "timed out after %g s", w->timeout_s);
+	sk->busy++;
+	wait_finish(w, rc);
+	sk->busy--;
+	if (sk->dead) {
+		if (!sk->busy)
+			sock_free(sk);
+		return;
+	}
+	sock_update_interest(sk);
+}
+
+static void sock_on_io(struct loop_io *io, uint32_t revents)
+{
+	struct sock *sk = (struct sock *)((char *)io - offsetof(struct sock, io));
+	unsigned epoch = ++sk->epoch;
+
+	/* Each parked operation gets one try per event, oldest first. The scan
+	 * restarts from the head after every try, because finishing a call may
+	 * finish or cancel others (and even close this socket: busy keeps it). */
+	sk->busy++;
+	while (!sk->dead) {
+		struct sock_wait *w;
+		int rc;
+
+		for (w = sk->waits; w; w = w->next)
+			if (w->epoch != epoch && (revents & (w->events | EPOLLERR | EPOLLHUP)))
+				break;
+		if (!w)
+			break;
+		w->epoch = epoch;
+		rc = w->try_op(w);
+		if (rc != -EAGAIN)
+			wait_finish(w, rc);
+	}
+	sk->busy--;
+	if (sk->dead) {
+		if (!sk->busy)
+			sock_free(sk);
+		return;
+	}
+	sock_update_interest(sk);
+}
+
+int sock_op(struct call *call, struct sock *sk, uint32_t events, sock_try_fn try_op,
+            void *state, void (*free_state)(void *),
+            void (*timeout_data)(struct sock_wait *, json_object *))
+{
+	struct sock_wait *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w) {
+		if (free_state)
+			free_state(state);
+		return -ENOMEM;
+	}
+	w->sk = sk;
+	w->call = call;
+	w->events = events;
+	w->try_op = try_op;
+	w->state = state;
+	w->free_state = free_state;
+	w->timeout_data = timeout_data;
+	w->timer.cb = wait_on_timer;
+	rc = try_op(w);
+	/* Python: a non-blocking socket (timeout 0) reports EAGAIN at once. */
+	if (rc != -EAGAIN || (!sk->block && sk->timeout_s <= 0)) {
+		wait_free(w);
+		return rc;
+	}
+	w->timeout_s = sk->block ? 0 : sk->timeout_s;
+	if (!sk->block) {
+		/* A deadline for the whole call, however many retries it takes. */
+		w->timer.deadline = loop_now() + (uint64_t)(sk->timeout_s * 1e9);
+		if (loop_timer_arm(sk->srv->loop, &w->timer, w->timer.deadline) < 0) {
+			wait_free(w);
+			return -ENOMEM;
+		}
+	}
+	*sk->waits_tail = w;
+	sk->waits_tail = &w->next;
+	sk->nwaits++;
+	call->park = w;
+	call->cancel = wait_cancel;
+	sock_update_interest(sk);
+	return CALL_PENDING;
+}
+
+/* Fails every parked operation of sk (it is being closed or detached). */
+static void fail_waits(struct sock *sk)
+{
+	while (sk->waits) {
+		struct sock_wait *w = sk->waits;
+		int rc = call_error(w->call, SB_ERR_OS, NULL, "the socket was closed while the operation waited");
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "errno", json_object_new_int(EBADF));
+		json_object_object_add(d, "name", json_object_new_string("EBADF"));
+		json_object_put(w->call->err_data);
+		w->call->err_data = d;
+		wait_finish(w, rc);
+	}
+}
+
+static void sock_unlink(struct sock *sk)
+{
+	struct conn *c = sk->owner;
+
+	if (sk->io_added) {
+		loop_io_del(sk->srv->loop, &sk->io);
+		sk->io_added = false;
+	}
+	table_del(sk->srv, sk);
+	if (c) {
+		if (sk->conn_prev)
+			sk->conn_prev->conn_next = sk->conn_next;
+		else
+			c->socks = sk->conn_next;
+		if (sk->conn_next)
+			sk->conn_next->conn_prev = sk->conn_prev;
+		c->nsocks--;
+	}
+	sk->owner = NULL;
+}
+
+void sock_close(struct sock *sk)
+{
+	if (sk->dead)
+		return;
+	sk->dead = true;
+	fail_waits(sk);
+	sock_unlink(sk);
+	sk->fd = safe_close(sk->fd);
+	if (!sk->busy)
+		sock_free(sk);
+}
+
+int sock_take_fd(struct sock *sk)
+{
+	int fd;
+
+	fail_waits(sk);
+	sock_unlink(sk);
+	fd = TAKE_FD(sk->fd);
+	sk->dead = true;
+	if (!sk->busy)
+		sock_free(sk);
+	return fd;
+}
+
+void sock_close_all(struct conn *c)
+{
+	/* sock_close unlinks before it may defer the free, so this ends. */
+	while (c->socks)
+		sock_close(c->socks);
+}
+
+/* ---- introspection ---- */
+
+json_object *sock_timeout_json(const struct sock *sk)
+{
+	return sk->block ? NULL : json_object_new_double(sk->timeout_s);
+}
+
+json_object *sock_info(struct sock *sk)
+{
+	json_object *o = json_object_new_object();
+	struct sockaddr_storage ss;
+	socklen_t l;
+	int v = 0;
+
+	json_object_object_add(o, "handle", json_object_new_uint64(sk->handle));
+	json_object_object_add(o, "family", sbc_to_json(SBC_AF, sk->family));
+	json_object_object_add(o, "type", sbc_to_json(SBC_SOCK, sk->type));
+	json_object_object_add(o, "proto", sbc_to_json(SBC_IPPROTO, sk->proto));
+	l = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(sk->fd, (struct sockaddr *)&ss, &l) == 0)
+		json_object_object_add(o, "local", sbaddr_encode((struct sockaddr *)&ss, l));
+	l = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(sk->fd, (struct sockaddr *)&ss, &l) == 0)
+		json_object_object_add(o, "peer", sbaddr_encode((struct sockaddr *)&ss, l));
+	l = sizeof(v);
+	if (getsockopt(sk->fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0)
+		json_object_object_add(o, "listening", json_object_new_boolean(v));
+	json_object_object_add(o, "timeout", sock_timeout_json(sk));
+	json_object_object_add(o, "blocking", json_object_new_boolean(sk->block || sk->timeout_s > 0));
+	json_object_object_add(o, "bytes_in", json_object_new_uint64(sk->bytes_in));
+	json_object_object_add(o, "bytes_out", json_object_new_uint64(sk->bytes_out));
+	json_object_object_add(o, "created", json_object_new_double(floor(sk->created * 1000) / 1000));
+	json_object_object_add(o, "pending", json_object_new_int((int)sk->nwaits));
+	return o;
+}

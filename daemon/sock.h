@@ -1,0 +1,95 @@
+/* Daemon-owned sockets: handles (never reused), their owner connection, Python
+ * timeout state, counters, and parked operations. An operation is a `try`
+ * function: it is tried at once, and if the socket would block it is parked
+ * until the socket is ready (then tried again), its deadline passes (-32003),
+ * the socket is closed, or its client goes. */
+#ifndef SBD_SOCK_H
+#define SBD_SOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "loop.h"
+
+struct call;
+struct conn;
+struct server;
+struct sock_wait;
+
+struct sock {
+	uint64_t handle;
+	int fd;                     /* O_NONBLOCK, CLOEXEC */
+	int family, type, proto;
+	struct server *srv;
+	struct conn *owner;
+	struct sock *conn_prev, *conn_next;
+	struct sock *hash_next;
+	bool block;                 /* timeout null: wait without limit */
+	double timeout_s;           /* when !block; 0 = non-blocking */
+	uint64_t bytes_in, bytes_out;
+	double created;             /* wall clock, seconds */
+	struct loop_io io;
+	bool io_added;
+	struct sock_wait *waits;    /* parked operations, oldest first */
+	struct sock_wait **waits_tail;
+	unsigned nwaits;
+	unsigned epoch;             /* readiness events seen, for one try each */
+	unsigned busy;              /* callbacks running on it: defer the free */
+	bool dead;                  /* closed; freed when not busy */
+};
+
+/* Tries the operation once: 0 done (result set on w->call), -EAGAIN not yet,
+ * CALL_ERR_SET or another -errno: failed. */
+typedef int (*sock_try_fn)(struct sock_wait *w);
+
+struct sock_wait {
+	struct sock *sk;
+	struct call *call;
+	uint32_t events;            /* EPOLLIN or EPOLLOUT */
+	sock_try_fn try_op;
+	void *state;                /* the operation's own, freed with free_state */
+	void (*free_state)(void *state);
+	/* Extra members for the timeout error's data (e.g. "sent"); may be NULL. */
+	void (*timeout_data)(struct sock_wait *w, json_object *data);
+	double timeout_s;
+	struct loop_timer timer;
+	unsigned epoch;
+	struct sock_wait *next;
+};
+
+/* Handle table of the server. */
+int sock_table_init(struct server *s);
+void sock_table_free(struct server *s);
+
+/* Makes fd (taken; closed on error) a handle of c with the connection's default
+ * timeout. -EMFILE-like limits: -EDQUOT when c has max handles. */
+int sock_new(struct conn *c, int fd, int family, int type, int proto, struct sock **out);
+/* The caller's socket with that handle, or NULL (other connections' handles
+ * are invisible). */
+struct sock *sock_lookup(struct conn *c, int64_t handle);
+/* Like sock_lookup, but sets the -32011 error on call when there is none. */
+int sock_get(struct call *call, int64_t handle, struct sock **out);
+
+/* Closes the socket: parked operations fail (EBADF), the descriptor is closed,
+ * the handle is gone. */
+void sock_close(struct sock *sk);
+/* Hands the descriptor over and forgets the handle (socket.detach). Parked
+ * operations fail first. */
+int sock_take_fd(struct sock *sk);
+/* Closes every socket of c (its connection is going). */
+void sock_close_all(struct conn *c);
+
+/* Runs try_op now; parks it when the socket would block and its timeout
+ * allows. Returns 0 / error for the handler to return, or CALL_PENDING.
+ * state is freed (free_state) in every case once the operation ends. */
+int sock_op(struct call *call, struct sock *sk, uint32_t events, sock_try_fn try_op,
+            void *state, void (*free_state)(void *),
+            void (*timeout_data)(struct sock_wait *, json_object *));
+
+/* The socket's state as socket.info shows it. */
+json_object *sock_info(struct sock *sk);
+/* Timeout as JSON: null or seconds. */
+json_object *sock_timeout_json(const struct sock *sk);
+
+#endif
