@@ -84,6 +84,9 @@ static int parse_one(const struct param_desc *d, json_object *v, char *field,
 	case PT_STRING:
 		if (!json_object_is_type(v, json_type_string))
 			return fail(err, d->name, "%s must be a string", d->name);
+		/* C APIs would silently cut at a NUL ("localhost\u0000x"). */
+		if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+			return fail(err, d->name, "%s must not contain NUL characters", d->name);
 		*(const char **)field = json_object_get_string(v);
 		return 0;
 	case PT_INT: {

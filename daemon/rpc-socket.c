@@ -1300,6 +1300,8 @@ static int rpc_socket_detach(struct call *call, void *params)
 	if (rc)
 		return rc;
 	fd = sock_take_fd(sk);
+	if (fd < 0)
+		return fd;
 	set_blocking(fd, true);
 	call_result(call);
 	return call_push_fd(call, fd);

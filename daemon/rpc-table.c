@@ -11,6 +11,7 @@
 static const struct rpc_family *const families[] = {
 	&rpc_daemon_family,
 	&rpc_socket_family,
+	&rpc_net_family,
 };
 
 const struct rpc_method *rpc_lookup(const char *name)

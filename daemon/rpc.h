@@ -41,6 +41,7 @@ struct rpc_family {
 /* Each method family file exports one of these. */
 extern const struct rpc_family rpc_daemon_family;
 extern const struct rpc_family rpc_socket_family;
+extern const struct rpc_family rpc_net_family;
 
 /* Lookup by name over every family; NULL when unknown. */
 const struct rpc_method *rpc_lookup(const char *name);

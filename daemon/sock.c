@@ -178,6 +178,25 @@ static void sock_free(struct sock *sk)
 	free(sk);
 }
 
+/* Keeps sk's memory while code that may close it runs (finishing or freeing
+ * an operation can: connect_to owns and closes its socket). */
+static void sock_hold(struct sock *sk)
+{
+	sk->busy++;
+}
+
+/* Ends a sock_hold: false when sk was closed meanwhile (and is now freed
+ * unless an outer hold remains). */
+static bool sock_release(struct sock *sk)
+{
+	sk->busy--;
+	if (!sk->dead)
+		return true;
+	if (!sk->busy)
+		sock_free(sk);
+	return false;
+}
+
 /* Keeps epoll interest equal to what the parked operations wait for. */
 static void sock_update_interest(struct sock *sk)
 {
@@ -239,8 +258,9 @@ static void wait_cancel(struct call *call)
 
 	wait_unlink(w);
 	call->park = NULL;
+	sock_hold(sk);
 	wait_free(w);
-	if (!sk->dead)
+	if (sock_release(sk))
 		sock_update_interest(sk);
 }
 
@@ -255,15 +275,10 @@ static void wait_on_timer(struct loop_timer *t)
 	if (w->timeout_data)
 		w->timeout_data(w, d);
 	rc = call_error(w->call, SB_ERR_TIMEOUT, d, "timed out after %g s", w->timeout_s);
-	sk->busy++;
+	sock_hold(sk);
 	wait_finish(w, rc);
-	sk->busy--;
-	if (sk->dead) {
-		if (!sk->busy)
-			sock_free(sk);
-		return;
-	}
-	sock_update_interest(sk);
+	if (sock_release(sk))
+		sock_update_interest(sk);
 }
 
 static void sock_on_io(struct loop_io *io, uint32_t revents)
@@ -274,7 +289,7 @@ static void sock_on_io(struct loop_io *io, uint32_t revents)
 	/* Each parked operation gets one try per event, oldest first. The scan
 	 * restarts from the head after every try, because finishing a call may
 	 * finish or cancel others (and even close this socket: busy keeps it). */
-	sk->busy++;
+	sock_hold(sk);
 	while (!sk->dead) {
 		struct sock_wait *w;
 		int rc;
@@ -289,13 +304,8 @@ static void sock_on_io(struct loop_io *io, uint32_t revents)
 		if (rc != -EAGAIN)
 			wait_finish(w, rc);
 	}
-	sk->busy--;
-	if (sk->dead) {
-		if (!sk->busy)
-			sock_free(sk);
-		return;
-	}
-	sock_update_interest(sk);
+	if (sock_release(sk))
+		sock_update_interest(sk);
 }
 
 int sock_op(struct call *call, struct sock *sk, uint32_t events, sock_try_fn try_op,
@@ -384,7 +394,9 @@ void sock_close(struct sock *sk)
 	if (sk->dead)
 		return;
 	sk->dead = true;
+	sk->busy++;   /* not sock_hold: dead already, the free is below */
 	fail_waits(sk);
+	sk->busy--;
 	sock_unlink(sk);
 	sk->fd = safe_close(sk->fd);
 	if (!sk->busy)
@@ -395,7 +407,12 @@ int sock_take_fd(struct sock *sk)
 {
 	int fd;
 
+	/* Failing the waits may close this very socket (connect_to owns its
+	 * socket and closes it when the connection attempt fails). */
+	sock_hold(sk);
 	fail_waits(sk);
+	if (!sock_release(sk))
+		return -EBADF;
 	sock_unlink(sk);
 	fd = TAKE_FD(sk->fd);
 	sk->dead = true;

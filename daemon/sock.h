@@ -75,7 +75,7 @@ int sock_get(struct call *call, int64_t handle, struct sock **out);
  * the handle is gone. */
 void sock_close(struct sock *sk);
 /* Hands the descriptor over and forgets the handle (socket.detach). Parked
- * operations fail first. */
+ * operations fail first; -EBADF when that closed the socket. */
 int sock_take_fd(struct sock *sk);
 /* Closes every socket of c (its connection is going). */
 void sock_close_all(struct conn *c);

@@ -141,6 +141,7 @@ START_TEST(errors_name_the_parameter)
 {
 	static const struct { const char *text; const char *param; const char *says; } bad[] = {
 		{ "{\"name\":1}", "name", "string" },
+		{ "{\"name\":\"a\\u0000b\"}", "name", "NUL" },
 		{ "{\"port\":70000}", "port", "0-65535" },
 		{ "{\"port\":-1}", "port", "0-65535" },
 		{ "{\"port\":\"80\"}", "port", "integer" },

@@ -1,0 +1,1083 @@
+/* Module functions (protocol section 6, "Module functions"): Python's
+ * socket.getaddrinfo, getnameinfo, gethostby*, getfqdn, gethostname,
+ * sethostname, getprotobyname, getservby*, if_* and the per-connection default
+ * timeout. Look-ups that may wait on the network run on the resolver's worker
+ * threads: the handler copies its inputs into a net_job, parks the call and
+ * returns; the job's done callback (loop thread) builds the reply. The cheap
+ * local functions (files, ioctls, uname) run inline. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "call.h"
+#include "conn.h"
+#include "consts.h"
+#include "jsonrpc.h"
+#include "resolver.h"
+#include "server.h"
+#include "util.h"
+
+/* Longest host name accepted (the protocol's limit for names in addresses). */
+#define NET_MAX_HOST 1024
+/* Longest service name accepted (glibc's NI_MAXSERV, with its NUL). */
+#define NET_MAX_SERV 31
+/* Buffers for the *_r functions start here and double on ERANGE up to the cap. */
+#define NET_BUF_START 4096
+#define NET_BUF_MAX (1024 * 1024)
+
+/* -32602 naming the member at fault, like the params framework does. */
+static int bad_param(struct call *call, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad_param(struct call *call, const char *param, const char *fmt, ...)
+{
+	json_object *d = json_object_new_object();
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d)
+		json_object_object_add(d, "param", json_object_new_string(param));
+	return call_error(call, JRPC_INVALID_PARAMS, d, "%s", msg);
+}
+
+/* A JSON string without NUL bytes and at most max bytes, copied. 0, -ENOMEM or
+ * the call_error value. */
+static int dup_string(struct call *call, const char *param, json_object *j, size_t max, char **out)
+{
+	const char *s = json_object_get_string(j);
+	size_t n = (size_t)json_object_get_string_len(j);
+
+	if (strlen(s) != n)
+		return bad_param(call, param, "%s must not contain a NUL byte", param);
+	if (n > max)
+		return bad_param(call, param, "%s is %zu bytes long; at most %zu are accepted", param, n, max);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* gaierror (-32001) {"gai", "name"}; EAI_SYSTEM is the OS error it carries. */
+static int net_gai_error(struct call *call, int gai, int err, const char *what, const char *subject)
+{
+	json_object *d;
+	const char *name;
+
+	if (gai == EAI_SYSTEM)
+		return err > 0 ? -err : -EIO;
+	d = json_object_new_object();
+	name = sbc_name(SBC_EAI, gai);
+	if (d) {
+		json_object_object_add(d, "gai", json_object_new_int(gai));
+		if (name)
+			json_object_object_add(d, "name", json_object_new_string(name));
+	}
+	if (subject)
+		return call_error(call, SB_ERR_GAI, d, "%s '%.200s': %s", what, subject, gai_strerror(gai));
+	return call_error(call, SB_ERR_GAI, d, "%s: %s", what, gai_strerror(gai));
+}
+
+/* herror (-32002) {"h_errno", "name"}. */
+static int net_host_error(struct call *call, int herr, const char *what, const char *subject)
+{
+	json_object *d = json_object_new_object();
+	const char *name = sbc_name(SBC_HERR, herr);
+
+	if (d) {
+		json_object_object_add(d, "h_errno", json_object_new_int(herr));
+		if (name)
+			json_object_object_add(d, "name", json_object_new_string(name));
+	}
+	return call_error(call, SB_ERR_HOST, d, "%s '%.200s': %s", what, subject, hstrerror(herr));
+}
+
+/* ---- the blocking look-ups: jobs for the resolver ---- */
+
+struct net_job {
+	struct resolve_job job;
+	struct call *call;                 /* loop thread only */
+	int (*build)(struct call *call, struct net_job *j);   /* loop thread: the reply */
+	/* inputs: copies, since the request's JSON is gone once the handler returns */
+	char *host;
+	char *serv;
+	struct addrinfo hints;
+	struct sbaddr addr;
+	int flags;
+	/* outputs, written by work */
+	int gai;                           /* getaddrinfo/getnameinfo code, 0 on success */
+	int err;                           /* errno for EAI_SYSTEM or an OS failure */
+	int herr;                          /* h_errno of gethostby*_r, 0 on success */
+	struct addrinfo *res;
+	struct hostent he;                 /* points into hebuf */
+	char *hebuf;
+	char *name;                        /* getfqdn's answer */
+	char text[NI_MAXHOST];             /* getnameinfo's host, gethostbyname's address */
+	char serv_out[NI_MAXSERV];
+};
+
+static void net_job_free(struct net_job *j)
+{
+	if (!j)
+		return;
+	free(j->host);
+	free(j->serv);
+	if (j->res)
+		freeaddrinfo(j->res);
+	free(j->hebuf);
+	free(j->name);
+	free(j);
+}
+
+static struct resolver *resolver_of(struct call *call)
+{
+	return call->conn->srv->resolver;
+}
+
+/* Loop thread: the job ended; answer the call. */
+static void net_done(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+	struct call *call = j->call;
+	int rc;
+
+	call->park = NULL;
+	rc = j->build(call, j);
+	net_job_free(j);
+	call_finish(call, rc);
+}
+
+/* Loop thread: a cancelled job, after its work (if it started) ended. */
+static void net_destroy(struct resolve_job *job)
+{
+	net_job_free((struct net_job *)job);
+}
+
+/* The call's connection went: the job's answer is no longer wanted. */
+static void net_cancel(struct call *call)
+{
+	struct net_job *j = call->park;
+
+	call->park = NULL;
+	j->call = NULL;
+	resolver_cancel(resolver_of(call), &j->job);
+}
+
+static struct net_job *net_job_new(void (*work)(struct resolve_job *),
+                                   int (*build)(struct call *, struct net_job *))
+{
+	struct net_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->job.work = work;
+	j->job.done = net_done;
+	j->job.destroy = net_destroy;
+	j->build = build;
+	return j;
+}
+
+/* Hands j to the resolver and parks the call; j is taken either way. */
+static int net_park(struct call *call, struct net_job *j)
+{
+	struct resolver *r = resolver_of(call);
+	int rc;
+
+	j->call = call;
+	rc = resolver_submit(r, &j->job);
+	if (rc < 0) {
+		net_job_free(j);
+		if (rc == -EAGAIN)
+			return call_error_limit(call, "resolver_queue", resolver_max_queue(r));
+		return rc;
+	}
+	call->park = j;
+	call->cancel = net_cancel;
+	return CALL_PENDING;
+}
+
+/* Worker: CPython's setipaddr(): "" is the wildcard (getaddrinfo of NULL with
+ * AI_PASSIVE), "<broadcast>" and "255.255.255.255" the broadcast address,
+ * literals are parsed without a look-up, anything else goes to getaddrinfo and
+ * the first answer is taken. Returns a gai code (EAI_SYSTEM with *err). */
+static int setipaddr(const char *name, int af, struct sockaddr_storage *out, int *err)
+{
+	struct addrinfo hints = { .ai_family = af }, *res = NULL;
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+	int gai;
+
+	memset(out, 0, sizeof(*out));
+	if (name[0] == '\0') {
+		hints.ai_socktype = SOCK_DGRAM;
+		hints.ai_flags = AI_PASSIVE;
+		gai = getaddrinfo(NULL, "0", &hints, &res);
+	} else if (af != AF_INET6 &&
+	           (strcmp(name, "<broadcast>") == 0 || strcmp(name, "255.255.255.255") == 0)) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+		return 0;
+	} else if (af != AF_INET6 && inet_pton(AF_INET, name, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return 0;
+	} else if (af != AF_INET && !strchr(name, '%') && inet_pton(AF_INET6, name, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return 0;
+	} else {
+		gai = getaddrinfo(name, NULL, &hints, &res);
+	}
+	if (gai == EAI_SYSTEM)
+		*err = errno;
+	if (gai)
+		return gai;
+	memcpy(out, res->ai_addr, SB_MIN((size_t)res->ai_addrlen, sizeof(*out)));
+	freeaddrinfo(res);
+	if (out->ss_family != AF_INET && out->ss_family != AF_INET6) {
+		*err = EAFNOSUPPORT;
+		return EAI_SYSTEM;
+	}
+	return 0;
+}
+
+/* Worker: gethostbyname_r or gethostbyaddr_r into j->he, growing the buffer on
+ * ERANGE. addr == NULL looks name up. Sets j->herr (or j->err). */
+static void hostent_lookup(struct net_job *j, const char *name, const void *addr, socklen_t alen, int af)
+{
+	size_t size = NET_BUF_START;
+	struct hostent *hp = NULL;
+
+	for (;;) {
+		char *b = realloc(j->hebuf, size);
+		int rc, herr = 0;
+
+		if (!b) {
+			j->err = ENOMEM;
+			return;
+		}
+		j->hebuf = b;
+		if (addr)
+			rc = gethostbyaddr_r(addr, alen, af, &j->he, b, size, &hp, &herr);
+		else
+			rc = gethostbyname_r(name, &j->he, b, size, &hp, &herr);
+		if (rc == ERANGE && size < NET_BUF_MAX) {
+			size *= 2;
+			continue;
+		}
+		if (!hp) {
+			/* NETDB_INTERNAL means "see errno" (rc here). */
+			if (herr == NETDB_INTERNAL && rc)
+				j->err = rc;
+			else
+				j->herr = herr ? herr : HOST_NOT_FOUND;
+		}
+		return;
+	}
+}
+
+/* Loop thread: {hostname, aliases, addresses} from j->he (Python's triple). */
+static int build_hostent(struct call *call, struct net_job *j, const char *what, const char *subject)
+{
+	json_object *r, *aliases, *addrs;
+
+	if (j->gai)
+		return net_gai_error(call, j->gai, j->err, what, subject);
+	if (j->err)
+		return -j->err;
+	if (j->herr)
+		return net_host_error(call, j->herr, what, subject);
+	r = call_result(call);
+	aliases = json_object_new_array();
+	addrs = json_object_new_array();
+	if (!r || !aliases || !addrs) {
+		json_object_put(aliases);
+		json_object_put(addrs);
+		return -ENOMEM;
+	}
+	json_object_object_add(r, "hostname", json_object_new_string(j->he.h_name ? j->he.h_name : ""));
+	for (char **a = j->he.h_aliases; a && *a; a++)
+		json_object_array_add(aliases, json_object_new_string(*a));
+	json_object_object_add(r, "aliases", aliases);
+	for (char **a = j->he.h_addr_list; a && *a; a++) {
+		char buf[INET6_ADDRSTRLEN];
+		if (inet_ntop(j->he.h_addrtype, *a, buf, sizeof(buf)))
+			json_object_array_add(addrs, json_object_new_string(buf));
+	}
+	json_object_object_add(r, "addresses", addrs);
+	return 0;
+}
+
+/* ---- net.getaddrinfo ---- */
+
+struct gai_params {
+	json_object *host, *port;
+	int family, type, proto, flags;
+};
+
+static void gai_work(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+
+	j->gai = getaddrinfo(j->host, j->serv, &j->hints, &j->res);
+	if (j->gai == EAI_SYSTEM)
+		j->err = errno;
+}
+
+static int gai_build(struct call *call, struct net_job *j)
+{
+	json_object *r, *arr;
+
+	if (j->gai) {
+		/* Both inputs, Python style: either may be what was not found. */
+		char what[320];
+		snprintf(what, sizeof(what), "getaddrinfo(%s%.200s%s, %s%.40s%s)",
+		         j->host ? "'" : "", j->host ? j->host : "None", j->host ? "'" : "",
+		         j->serv ? "'" : "", j->serv ? j->serv : "None", j->serv ? "'" : "");
+		return net_gai_error(call, j->gai, j->err, what, NULL);
+	}
+	r = call_result(call);
+	arr = json_object_new_array();
+	if (!r || !arr) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	json_object_object_add(r, "results", arr);
+	for (struct addrinfo *ai = j->res; ai; ai = ai->ai_next) {
+		json_object *e = json_object_new_object();
+		if (!e)
+			return -ENOMEM;
+		json_object_object_add(e, "family", sbc_to_json(SBC_AF, ai->ai_family));
+		json_object_object_add(e, "type", sbc_to_json(SBC_SOCK, ai->ai_socktype));
+		json_object_object_add(e, "proto", sbc_to_json(SBC_IPPROTO, ai->ai_protocol));
+		json_object_object_add(e, "canonname", json_object_new_string(ai->ai_canonname ? ai->ai_canonname : ""));
+		json_object_object_add(e, "address", sbaddr_encode(ai->ai_addr, ai->ai_addrlen));
+		json_object_array_add(arr, e);
+	}
+	return 0;
+}
+
+static int rpc_net_getaddrinfo(struct call *call, void *params)
+{
+	struct gai_params *p = params;
+	struct net_job *j = net_job_new(gai_work, gai_build);
+	int rc = 0;
+
+	if (!j)
+		return -ENOMEM;
+	if (p->host && !json_object_is_type(p->host, json_type_string))
+		rc = bad_param(call, "host", "host must be a string (a name or a numeric address) or null");
+	else if (p->host)
+		rc = dup_string(call, "host", p->host, NET_MAX_HOST, &j->host);
+	if (rc)
+		goto fail;
+	if (!p->port) {
+		/* null: no service, as Python's None */
+	} else if (json_object_is_type(p->port, json_type_int)) {
+		int64_t port = json_object_get_int64(p->port);
+		char buf[16];
+		if (port < 0 || port > 65535) {
+			rc = bad_param(call, "port", "port must be in 0-65535, got %lld", (long long)port);
+			goto fail;
+		}
+		snprintf(buf, sizeof(buf), "%d", (int)port);
+		j->serv = strdup(buf);
+		if (!j->serv)
+			rc = -ENOMEM;
+	} else if (json_object_is_type(p->port, json_type_string)) {
+		rc = dup_string(call, "port", p->port, NET_MAX_SERV, &j->serv);
+	} else {
+		rc = bad_param(call, "port", "port must be an integer 0-65535, a service name or number as a string, or null");
+	}
+	if (rc)
+		goto fail;
+	j->hints.ai_family = p->family;
+	j->hints.ai_socktype = p->type;
+	j->hints.ai_protocol = p->proto;
+	j->hints.ai_flags = p->flags;
+	return net_park(call, j);
+fail:
+	net_job_free(j);
+	return rc;
+}
+
+/* ---- net.getnameinfo ---- */
+
+struct gni_params {
+	json_object *address;
+	int flags;
+};
+
+static void gni_work(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+
+	j->gai = getnameinfo((struct sockaddr *)&j->addr.ss, j->addr.len, j->text, sizeof(j->text),
+	                     j->serv_out, sizeof(j->serv_out), j->flags);
+	if (j->gai == EAI_SYSTEM)
+		j->err = errno;
+}
+
+static int gni_build(struct call *call, struct net_job *j)
+{
+	json_object *r;
+
+	if (j->gai)
+		return net_gai_error(call, j->gai, j->err, "getnameinfo", NULL);
+	r = call_result(call);
+	if (!r)
+		return -ENOMEM;
+	json_object_object_add(r, "host", json_object_new_string(j->text));
+	json_object_object_add(r, "service", json_object_new_string(j->serv_out));
+	return 0;
+}
+
+/* The family getnameinfo decodes an address with: by its literal, or, for a
+ * host that is a name, by its shape (a name is then refused as Python does). */
+static int gni_family(json_object *a)
+{
+	int fam = sbaddr_guess_family(a);
+
+	if (fam != AF_UNSPEC)
+		return fam;
+	if (json_object_is_type(a, json_type_object) && json_object_object_get_ex(a, "host", NULL))
+		return json_object_object_get_ex(a, "flowinfo", NULL) ||
+		       json_object_object_get_ex(a, "scope_id", NULL) ? AF_INET6 : AF_INET;
+	if (json_object_is_type(a, json_type_array) && json_object_array_length(a) >= 2 &&
+	    json_object_array_length(a) <= 4 &&
+	    json_object_is_type(json_object_array_get_idx(a, 0), json_type_string))
+		return json_object_array_length(a) > 2 ? AF_INET6 : AF_INET;
+	return AF_UNSPEC;
+}
+
+static int rpc_net_getnameinfo(struct call *call, void *params)
+{
+	struct gni_params *p = params;
+	struct sbaddr_error aerr = { "" };
+	struct net_job *j;
+	char *name = NULL;
+	int fam = gni_family(p->address), rc;
+
+	if (fam != AF_INET && fam != AF_INET6)
+		return bad_param(call, "address", "getnameinfo takes an AF_INET or AF_INET6 address "
+		                 "({\"host\": \"127.0.0.1\", \"port\": 22} or [\"::1\", 22])");
+	j = net_job_new(gni_work, gni_build);
+	if (!j)
+		return -ENOMEM;
+	rc = sbaddr_decode(fam, p->address, &j->addr, &name, &aerr);
+	if (rc == SBADDR_NEEDS_RESOLVE) {
+		/* Python resolves the host with AI_NUMERICHOST: a name is EAI_NONAME. */
+		rc = net_gai_error(call, EAI_NONAME, 0, "getnameinfo needs a numeric host, not", name);
+		free(name);
+		goto fail;
+	}
+	if (rc == -EINVAL)
+		rc = bad_param(call, "address", "%s", aerr.msg);
+	if (rc < 0)
+		goto fail;
+	j->flags = p->flags;
+	return net_park(call, j);
+fail:
+	net_job_free(j);
+	return rc;
+}
+
+/* ---- net.gethostbyname, net.gethostbyname_ex, net.gethostbyaddr ---- */
+
+struct hostname_params {
+	const char *hostname;
+};
+
+struct hostaddr_params {
+	const char *address;
+};
+
+/* Python's gethostbyname: IPv4 only, through getaddrinfo (so failures are gaierror). */
+static void hbn_work(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+	struct sockaddr_storage ss;
+
+	j->gai = setipaddr(j->host, AF_INET, &ss, &j->err);
+	if (!j->gai)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, j->text, sizeof(j->text));
+}
+
+static int hbn_build(struct call *call, struct net_job *j)
+{
+	json_object *r;
+
+	if (j->gai)
+		return net_gai_error(call, j->gai, j->err, "gethostbyname", j->host);
+	r = call_result(call);
+	if (!r)
+		return -ENOMEM;
+	json_object_object_add(r, "address", json_object_new_string(j->text));
+	return 0;
+}
+
+/* Python's gethostbyname_ex: setipaddr (gaierror) first, then gethostbyname_r (herror). */
+static void hbnx_work(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+	struct sockaddr_storage ss;
+
+	j->gai = setipaddr(j->host, AF_INET, &ss, &j->err);
+	if (j->gai)
+		return;
+	hostent_lookup(j, j->host, NULL, 0, AF_INET);
+	if (!j->err && !j->herr && j->he.h_addrtype != AF_INET)
+		j->err = EAFNOSUPPORT;
+}
+
+static int hbnx_build(struct call *call, struct net_job *j)
+{
+	return build_hostent(call, j, "gethostbyname_ex", j->host);
+}
+
+/* Python's gethostbyaddr: the argument may be a name or a literal (setipaddr,
+ * either family), then the reverse look-up of that address. */
+static void hba_work(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+	struct sockaddr_storage ss;
+
+	j->gai = setipaddr(j->host, AF_UNSPEC, &ss, &j->err);
+	if (j->gai)
+		return;
+	if (ss.ss_family == AF_INET)
+		hostent_lookup(j, NULL, &((struct sockaddr_in *)&ss)->sin_addr, sizeof(struct in_addr), AF_INET);
+	else
+		hostent_lookup(j, NULL, &((struct sockaddr_in6 *)&ss)->sin6_addr, sizeof(struct in6_addr), AF_INET6);
+}
+
+static int hba_build(struct call *call, struct net_job *j)
+{
+	return build_hostent(call, j, "gethostbyaddr", j->host);
+}
+
+/* Checks and copies a host name member into j->host. */
+static int take_host(struct call *call, const char *param, const char *s, struct net_job *j)
+{
+	size_t n = strlen(s);
+
+	if (n > NET_MAX_HOST)
+		return bad_param(call, param, "%s is %zu bytes long; at most %d are accepted", param, n, NET_MAX_HOST);
+	j->host = strdup(s);
+	return j->host ? 0 : -ENOMEM;
+}
+
+static int park_host(struct call *call, const char *param, const char *s,
+                     void (*work)(struct resolve_job *), int (*build)(struct call *, struct net_job *))
+{
+	struct net_job *j = net_job_new(work, build);
+	int rc;
+
+	if (!j)
+		return -ENOMEM;
+	rc = take_host(call, param, s, j);
+	if (rc) {
+		net_job_free(j);
+		return rc;
+	}
+	return net_park(call, j);
+}
+
+static int rpc_net_gethostbyname(struct call *call, void *params)
+{
+	return park_host(call, "hostname", ((struct hostname_params *)params)->hostname, hbn_work, hbn_build);
+}
+
+static int rpc_net_gethostbyname_ex(struct call *call, void *params)
+{
+	return park_host(call, "hostname", ((struct hostname_params *)params)->hostname, hbnx_work, hbnx_build);
+}
+
+static int rpc_net_gethostbyaddr(struct call *call, void *params)
+{
+	return park_host(call, "address", ((struct hostaddr_params *)params)->address, hba_work, hba_build);
+}
+
+/* ---- net.getfqdn ---- */
+
+struct fqdn_params {
+	const char *name;
+};
+
+/* Python's getfqdn: the name stripped; "", "0.0.0.0" and "::" mean this host;
+ * then gethostbyaddr, and the first of its name and aliases that holds a dot,
+ * else its name; on any failure the name as it was. */
+static void fqdn_work(struct resolve_job *job)
+{
+	struct net_job *j = (struct net_job *)job;
+	char *s = j->host, *e, self[HOST_NAME_MAX + 1];
+	const char *pick;
+	struct sockaddr_storage ss;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	if (!*s || strcmp(s, "0.0.0.0") == 0 || strcmp(s, "::") == 0) {
+		if (gethostname(self, sizeof(self)) < 0) {
+			j->err = errno;
+			return;
+		}
+		self[sizeof(self) - 1] = '\0';
+		s = self;
+	}
+	pick = s;
+	if (setipaddr(s, AF_UNSPEC, &ss, &j->err) == 0) {
+		if (ss.ss_family == AF_INET)
+			hostent_lookup(j, NULL, &((struct sockaddr_in *)&ss)->sin_addr, sizeof(struct in_addr), AF_INET);
+		else
+			hostent_lookup(j, NULL, &((struct sockaddr_in6 *)&ss)->sin6_addr, sizeof(struct in6_addr), AF_INET6);
+		if (!j->err && !j->herr && j->he.h_name) {
+			pick = j->he.h_name;
+			if (!strchr(pick, '.'))
+				for (char **a = j->he.h_aliases; a && *a; a++)
+					if (strchr(*a, '.')) {
+						pick = *a;
+						break;
+					}
+		}
+	}
+	j->err = 0;
+	j->name = strdup(pick);
+	if (!j->name)
+		j->err = ENOMEM;
+}
+
+static int fqdn_build(struct call *call, struct net_job *j)
+{
+	json_object *r;
+
+	if (j->err)
+		return -j->err;
+	r = call_result(call);
+	if (!r)
+		return -ENOMEM;
+	json_object_object_add(r, "name", json_object_new_string(j->name));
+	return 0;
+}
+
+static int rpc_net_getfqdn(struct call *call, void *params)
+{
+	const char *name = ((struct fqdn_params *)params)->name;
+
+	return park_host(call, "name", name ? name : "", fqdn_work, fqdn_build);
+}
+
+/* ---- net.gethostname, net.sethostname ---- */
+
+struct sethostname_params {
+	const char *name;
+};
+
+static int rpc_net_gethostname(struct call *call, void *params)
+{
+	char buf[HOST_NAME_MAX + 1];
+	json_object *r;
+
+	if (gethostname(buf, sizeof(buf)) < 0)
+		return -errno;
+	buf[sizeof(buf) - 1] = '\0';
+	r = call_result(call);
+	if (!r)
+		return -ENOMEM;
+	json_object_object_add(r, "name", json_object_new_string(buf));
+	return 0;
+}
+
+static int rpc_net_sethostname(struct call *call, void *params)
+{
+	const char *name = ((struct sethostname_params *)params)->name;
+
+	/* The kernel refuses more than HOST_NAME_MAX bytes with EINVAL, as Python shows. */
+	if (sethostname(name, strlen(name)) < 0)
+		return -errno;
+	return call_result(call) ? 0 : -ENOMEM;
+}
+
+/* ---- net.getprotobyname, net.getservbyname, net.getservbyport ---- */
+
+struct protoname_params {
+	const char *name;
+};
+
+struct servname_params {
+	const char *name;
+	const char *proto;
+};
+
+struct servport_params {
+	int64_t port;
+	const char *proto;
+};
+
+/* -32000 for errno e with a message that names what failed (the framework's
+ * generic one only names the method). */
+static int os_error(struct call *call, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int os_error(struct call *call, int e, const char *fmt, ...)
+{
+	json_object *d = json_object_new_object();
+	const char *name = sbc_errno_name(e);
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d) {
+		json_object_object_add(d, "errno", json_object_new_int(e));
+		if (name)
+			json_object_object_add(d, "name", json_object_new_string(name));
+	}
+	return call_error(call, SB_ERR_OS, d, "%s", msg);
+}
+
+static int rpc_net_getprotobyname(struct call *call, void *params)
+{
+	const char *name = ((struct protoname_params *)params)->name;
+	struct protoent pe, *pp = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t size = NET_BUF_START;
+	int rc;
+
+	/* /etc/protocols through NSS "files"/"db": local, so inline. */
+	for (;;) {
+		char *b = realloc(buf, size);
+		if (!b)
+			return -ENOMEM;
+		buf = b;
+		rc = getprotobyname_r(name, &pe, buf, size, &pp);
+		if (rc != ERANGE || size >= NET_BUF_MAX)
+			break;
+		size *= 2;
+	}
+	if (!pp)
+		/* Python raises a bare OSError here; the protocol's OS errors carry an
+		 * errno, so nothing found is ENOENT. */
+		return os_error(call, ENOENT, "protocol not found: '%.100s'", name);
+	json_object_object_add(call_result(call), "proto", json_object_new_int(pe.p_proto));
+	return 0;
+}
+
+/* getservbyname_r/getservbyport_r with a growing buffer; *sp NULL when not found. */
+static int serv_lookup(const char *name, int port_be, const char *proto, struct servent *se,
+                       struct servent **sp, char **buf)
+{
+	size_t size = NET_BUF_START;
+
+	for (;;) {
+		char *b = realloc(*buf, size);
+		int rc;
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		rc = name ? getservbyname_r(name, proto, se, b, size, sp)
+		          : getservbyport_r(port_be, proto, se, b, size, sp);
+		if (rc != ERANGE || size >= NET_BUF_MAX)
+			return 0;
+		size *= 2;
+	}
+}
+
+static int rpc_net_getservbyname(struct call *call, void *params)
+{
+	struct servname_params *p = params;
+	_cleanup_free_ char *buf = NULL;
+	struct servent se, *sp = NULL;
+	int rc = serv_lookup(p->name, 0, p->proto, &se, &sp, &buf);
+
+	if (rc < 0)
+		return rc;
+	if (!sp)
+		return os_error(call, ENOENT, "service/proto not found: '%.100s'%s%.20s", p->name,
+		                 p->proto ? " for " : "", p->proto ? p->proto : "");
+	json_object_object_add(call_result(call), "port", json_object_new_int(ntohs((uint16_t)se.s_port)));
+	return 0;
+}
+
+static int rpc_net_getservbyport(struct call *call, void *params)
+{
+	struct servport_params *p = params;
+	_cleanup_free_ char *buf = NULL;
+	struct servent se, *sp = NULL;
+	int rc = serv_lookup(NULL, htons((uint16_t)p->port), p->proto, &se, &sp, &buf);
+
+	if (rc < 0)
+		return rc;
+	if (!sp)
+		return os_error(call, ENOENT, "port/proto not found: %lld%s%.20s", (long long)p->port,
+		                 p->proto ? " for " : "", p->proto ? p->proto : "");
+	json_object_object_add(call_result(call), "name", json_object_new_string(se.s_name));
+	return 0;
+}
+
+/* ---- net.if_nameindex, net.if_nametoindex, net.if_indextoname ---- */
+
+struct ifname_params {
+	const char *name;
+};
+
+struct ifindex_params {
+	int64_t index;
+};
+
+static int rpc_net_if_nameindex(struct call *call, void *params)
+{
+	struct if_nameindex *ni = if_nameindex();
+	json_object *r, *arr;
+
+	if (!ni)
+		return -errno;
+	r = call_result(call);
+	arr = json_object_new_array();
+	if (!r || !arr) {
+		json_object_put(arr);
+		if_freenameindex(ni);
+		return -ENOMEM;
+	}
+	for (struct if_nameindex *p = ni; p->if_index; p++) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "index", json_object_new_int64(p->if_index));
+		json_object_object_add(e, "name", json_object_new_string(p->if_name));
+		json_object_array_add(arr, e);
+	}
+	if_freenameindex(ni);
+	json_object_object_add(r, "interfaces", arr);
+	return 0;
+}
+
+static int rpc_net_if_nametoindex(struct call *call, void *params)
+{
+	const char *name = ((struct ifname_params *)params)->name;
+	unsigned idx;
+
+	errno = 0;
+	idx = if_nametoindex(name);
+	if (!idx) {
+		int e = errno ? errno : ENODEV;
+		return os_error(call, e, "no interface named '%.40s' (%s)", name, strerror(e));
+	}
+	json_object_object_add(call_result(call), "index", json_object_new_int64(idx));
+	return 0;
+}
+
+static int rpc_net_if_indextoname(struct call *call, void *params)
+{
+	int64_t idx = ((struct ifindex_params *)params)->index;
+	char buf[IF_NAMESIZE];
+
+	errno = 0;
+	if (!if_indextoname((unsigned)idx, buf)) {
+		int e = errno ? errno : ENXIO;
+		return os_error(call, e, "no interface with index %lld (%s)", (long long)idx, strerror(e));
+	}
+	json_object_object_add(call_result(call), "name", json_object_new_string(buf));
+	return 0;
+}
+
+/* ---- net.getdefaulttimeout, net.setdefaulttimeout ---- */
+
+struct settimeout_params {
+	struct param_timeout timeout;
+};
+
+static int rpc_net_getdefaulttimeout(struct call *call, void *params)
+{
+	struct conn *c = call->conn;
+	json_object *r = call_result(call);
+
+	if (!r)
+		return -ENOMEM;
+	json_object_object_add(r, "timeout", c->default_block ? NULL : json_object_new_double(c->default_timeout_s));
+	return 0;
+}
+
+static int rpc_net_setdefaulttimeout(struct call *call, void *params)
+{
+	struct settimeout_params *p = params;
+	struct conn *c = call->conn;
+
+	c->default_block = p->timeout.block;
+	c->default_timeout_s = p->timeout.block ? 0 : p->timeout.seconds;
+	return call_result(call) ? 0 : -ENOMEM;
+}
+
+/* ---- the table ---- */
+
+#define F(type, member) offsetof(struct type, member)
+
+static const struct param_desc gai_params[] = {
+	{ "host", PT_ANY, F(gai_params, host), PF_REQUIRED,
+	  .doc = "a host name or numeric address (string), or null for the local/wildcard address" },
+	{ "port", PT_ANY, F(gai_params, port), PF_REQUIRED,
+	  .doc = "a port number 0-65535, a service name or number as a string, or null" },
+	{ "family", PT_CONST, F(gai_params, family), 0, .def = AF_UNSPEC, .kind = SBC_AF,
+	  .doc = "address family (AF_UNSPEC: any)" },
+	{ "type", PT_CONST, F(gai_params, type), 0, .def = 0, .kind = SBC_SOCK,
+	  .doc = "socket type (0: any)" },
+	{ "proto", PT_CONST, F(gai_params, proto), 0, .def = 0, .kind = SBC_IPPROTO,
+	  .doc = "protocol (0: any)" },
+	{ "flags", PT_FLAGS, F(gai_params, flags), 0, .def = 0, .kind = SBC_AI,
+	  .doc = "AI_* flags" },
+	{ 0 }
+};
+
+static const struct param_desc gni_params[] = {
+	{ "address", PT_ANY, F(gni_params, address), PF_REQUIRED,
+	  .doc = "an AF_INET or AF_INET6 address with a numeric host (object or tuple form)" },
+	{ "flags", PT_FLAGS, F(gni_params, flags), 0, .def = 0, .kind = SBC_NI,
+	  .doc = "NI_* flags" },
+	{ 0 }
+};
+
+static const struct param_desc hostname_params[] = {
+	{ "hostname", PT_STRING, F(hostname_params, hostname), PF_REQUIRED,
+	  .doc = "a host name or an IPv4 literal" },
+	{ 0 }
+};
+
+static const struct param_desc hostaddr_params[] = {
+	{ "address", PT_STRING, F(hostaddr_params, address), PF_REQUIRED,
+	  .doc = "an IPv4 or IPv6 address as a string (a name is looked up first)" },
+	{ 0 }
+};
+
+static const struct param_desc fqdn_params[] = {
+	{ "name", PT_STRING, F(fqdn_params, name), 0,
+	  .doc = "the name to qualify; absent or empty: this host" },
+	{ 0 }
+};
+
+static const struct param_desc sethostname_params[] = {
+	{ "name", PT_STRING, F(sethostname_params, name), PF_REQUIRED,
+	  .doc = "the new host name (at most 64 bytes)" },
+	{ 0 }
+};
+
+static const struct param_desc protoname_params[] = {
+	{ "name", PT_STRING, F(protoname_params, name), PF_REQUIRED,
+	  .doc = "a protocol name from /etc/protocols (\"tcp\", \"icmp\", ...)" },
+	{ 0 }
+};
+
+static const struct param_desc servname_params[] = {
+	{ "name", PT_STRING, F(servname_params, name), PF_REQUIRED,
+	  .doc = "a service name from /etc/services (\"ssh\", \"http\", ...)" },
+	{ "proto", PT_STRING, F(servname_params, proto), 0,
+	  .doc = "\"tcp\" or \"udp\"; absent: any" },
+	{ 0 }
+};
+
+static const struct param_desc servport_params[] = {
+	{ "port", PT_INT, F(servport_params, port), PF_REQUIRED, .min = 0, .max = 65535,
+	  .doc = "a port number" },
+	{ "proto", PT_STRING, F(servport_params, proto), 0,
+	  .doc = "\"tcp\" or \"udp\"; absent: any" },
+	{ 0 }
+};
+
+static const struct param_desc ifname_params[] = {
+	{ "name", PT_STRING, F(ifname_params, name), PF_REQUIRED, .doc = "an interface name" },
+	{ 0 }
+};
+
+static const struct param_desc ifindex_params[] = {
+	{ "index", PT_INT, F(ifindex_params, index), PF_REQUIRED, .min = 0, .max = UINT32_MAX,
+	  .doc = "an interface index" },
+	{ 0 }
+};
+
+static const struct param_desc settimeout_params[] = {
+	{ "timeout", PT_TIMEOUT, F(settimeout_params, timeout), PF_REQUIRED,
+	  .doc = "seconds (0: non-blocking), or null: block without limit" },
+	{ 0 }
+};
+
+static const struct param_desc no_params[] = { { 0 } };
+
+#define S_HOSTENT "{\"type\":\"object\",\"required\":[\"hostname\",\"aliases\",\"addresses\"]," \
+	"\"properties\":{\"hostname\":{\"type\":\"string\"}," \
+	"\"aliases\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}," \
+	"\"addresses\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}"
+#define S_NAME "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"}}}"
+#define S_EMPTY "{\"type\":\"object\",\"additionalProperties\":false}"
+#define S_CONST "{\"type\":[\"string\",\"integer\"]}"
+
+static const struct rpc_method methods[] = {
+	{ "net.getaddrinfo", "Python's getaddrinfo: the addresses for a host and port, looked up off the event loop.",
+	  rpc_net_getaddrinfo, gai_params, sizeof(struct gai_params),
+	  "{\"type\":\"object\",\"required\":[\"results\"],\"properties\":{\"results\":{\"type\":\"array\","
+	  "\"items\":{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\",\"canonname\",\"address\"],"
+	  "\"properties\":{\"family\":" S_CONST ",\"type\":" S_CONST ",\"proto\":" S_CONST ","
+	  "\"canonname\":{\"type\":\"string\"},\"address\":{\"type\":\"object\"}}}}}}",
+	  RPC_MAY_BLOCK },
+	{ "net.getnameinfo", "Python's getnameinfo: host and service names for a numeric address.",
+	  rpc_net_getnameinfo, gni_params, sizeof(struct gni_params),
+	  "{\"type\":\"object\",\"required\":[\"host\",\"service\"],"
+	  "\"properties\":{\"host\":{\"type\":\"string\"},\"service\":{\"type\":\"string\"}}}",
+	  RPC_MAY_BLOCK },
+	{ "net.gethostbyname", "Python's gethostbyname: one IPv4 address for a host name.",
+	  rpc_net_gethostbyname, hostname_params, sizeof(struct hostname_params),
+	  "{\"type\":\"object\",\"required\":[\"address\"],\"properties\":{\"address\":{\"type\":\"string\"}}}",
+	  RPC_MAY_BLOCK },
+	{ "net.gethostbyname_ex", "Python's gethostbyname_ex: a host's name, aliases and IPv4 addresses.",
+	  rpc_net_gethostbyname_ex, hostname_params, sizeof(struct hostname_params), S_HOSTENT,
+	  RPC_MAY_BLOCK },
+	{ "net.gethostbyaddr", "Python's gethostbyaddr: the name, aliases and addresses for an address.",
+	  rpc_net_gethostbyaddr, hostaddr_params, sizeof(struct hostaddr_params), S_HOSTENT,
+	  RPC_MAY_BLOCK },
+	{ "net.getfqdn", "Python's getfqdn: a fully qualified name for name (default: this host), else name unchanged.",
+	  rpc_net_getfqdn, fqdn_params, sizeof(struct fqdn_params), S_NAME,
+	  RPC_MAY_BLOCK },
+	{ "net.gethostname", "The daemon's host name (Python's gethostname).",
+	  rpc_net_gethostname, no_params, 0, S_NAME, 0 },
+	{ "net.sethostname", "Sets the host name of the daemon's UTS namespace (Python's sethostname).",
+	  rpc_net_sethostname, sethostname_params, sizeof(struct sethostname_params), S_EMPTY,
+	  RPC_ADMIN },
+	{ "net.getprotobyname", "The number of a protocol by its /etc/protocols name.",
+	  rpc_net_getprotobyname, protoname_params, sizeof(struct protoname_params),
+	  "{\"type\":\"object\",\"required\":[\"proto\"],\"properties\":{\"proto\":{\"type\":\"integer\"}}}", 0 },
+	{ "net.getservbyname", "The port of a service by its /etc/services name.",
+	  rpc_net_getservbyname, servname_params, sizeof(struct servname_params),
+	  "{\"type\":\"object\",\"required\":[\"port\"],"
+	  "\"properties\":{\"port\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":65535}}}", 0 },
+	{ "net.getservbyport", "The /etc/services name of a port.",
+	  rpc_net_getservbyport, servport_params, sizeof(struct servport_params), S_NAME, 0 },
+	{ "net.if_nameindex", "The network interfaces: index and name of each.",
+	  rpc_net_if_nameindex, no_params, 0,
+	  "{\"type\":\"object\",\"required\":[\"interfaces\"],\"properties\":{\"interfaces\":{\"type\":\"array\","
+	  "\"items\":{\"type\":\"object\",\"required\":[\"index\",\"name\"],"
+	  "\"properties\":{\"index\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}}}}", 0 },
+	{ "net.if_nametoindex", "The index of a network interface by name.",
+	  rpc_net_if_nametoindex, ifname_params, sizeof(struct ifname_params),
+	  "{\"type\":\"object\",\"required\":[\"index\"],\"properties\":{\"index\":{\"type\":\"integer\"}}}", 0 },
+	{ "net.if_indextoname", "The name of a network interface by index.",
+	  rpc_net_if_indextoname, ifindex_params, sizeof(struct ifindex_params), S_NAME, 0 },
+	{ "net.getdefaulttimeout", "This connection's default timeout for new sockets (null: blocking).",
+	  rpc_net_getdefaulttimeout, no_params, 0,
+	  "{\"type\":\"object\",\"required\":[\"timeout\"],"
+	  "\"properties\":{\"timeout\":{\"type\":[\"number\",\"null\"],\"minimum\":0}}}", 0 },
+	{ "net.setdefaulttimeout", "Sets this connection's default timeout for new sockets (null: blocking).",
+	  rpc_net_setdefaulttimeout, settimeout_params, sizeof(struct settimeout_params), S_EMPTY, 0 },
+};
+
+const struct rpc_family rpc_net_family = { methods, ARRAY_SIZE(methods) };
