@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "conn.h"
 #include "consts.h"
 #include "jsonrpc.h"
+#include "resolver.h"
 #include "server.h"
 #include "sock.h"
 #include "sockopt.h"
@@ -237,7 +240,7 @@ struct p_connect_to {
 
 static const struct param_desc connect_to_params[] = {
 	{ "address", PT_ANY, offsetof(struct p_connect_to, address), PF_REQUIRED,
-	  .doc = "[host, port] or {host, port}: AF_INET or AF_INET6 by the literal" },
+	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
 	{ "source_address", PT_ANY, offsetof(struct p_connect_to, source_address), 0,
@@ -246,9 +249,16 @@ static const struct param_desc connect_to_params[] = {
 	{ 0 }
 };
 
+/* Addresses connect_to tries, in getaddrinfo's order, as create_connection does. */
+#define CONNECT_TO_MAX_ADDRS 16
+
 struct connect_state {
 	struct sbaddr addr;
 	bool started;
+	struct sbaddr cands[CONNECT_TO_MAX_ADDRS];  /* connect_to: the next addresses */
+	int ncands, cur;
+	bool has_src;
+	struct sbaddr src;
 	bool pass;
 	bool ex;        /* connect_ex: report errno in the result */
 	bool to;        /* connect_to: report local and peer, hand over */
@@ -297,6 +307,28 @@ static int connect_result(struct sock_wait *w)
 	return 0;
 }
 
+/* Moves connect_to to its next candidate address: new socket (and source
+ * bind), same handle. */
+static int connect_to_next(struct connect_state *st, struct sock *sk)
+{
+	int family, fd;
+
+	st->cur++;
+	st->addr = st->cands[st->cur];
+	st->started = false;
+	family = st->addr.ss.ss_family;
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (st->has_src && bind(fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
+		int e = errno;
+		safe_close(fd);
+		return -e;
+	}
+	sock_replace_fd(sk, fd, family);
+	return 0;
+}
+
 /* A non-blocking connect, then SO_ERROR once the socket is writable. */
 static int connect_try(struct sock_wait *w)
 {
@@ -317,6 +349,13 @@ static int connect_try(struct sock_wait *w)
 	}
 	if (err == 0)
 		goto done;
+	if (st->to && st->cur + 1 < st->ncands) {
+		/* That address failed: a fresh socket for the next one, same handle. */
+		int r = connect_to_next(st, sk);
+		if (r < 0)
+			return r;
+		return connect_try(w);
+	}
 	if (st->ex) {
 		json_object *r = call_result(w->call);
 		json_object_object_add(r, "errno", json_object_new_int(err));
@@ -335,28 +374,16 @@ done:
 	return connect_result(w);
 }
 
-/* Python's create_connection for a numeric address: a socket of the
- * address's family, optional source bind, connect with the timeout. */
-static int rpc_socket_connect_to(struct call *call, void *params)
+/* Starts connect_to over st->cands (at least one): the socket for the first,
+ * its source bind, and the connect operation, which owns st from here. */
+static int connect_to_start(struct call *call, struct connect_state *st,
+                            const struct param_timeout *timeout)
 {
-	struct p_connect_to *p = params;
-	struct connect_state *st = calloc(1, sizeof(*st));
-	int family, fd, rc;
+	int family = st->cands[0].ss.ss_family, fd, rc;
 	struct sock *sk;
 
-	if (!st)
-		return -ENOMEM;
-	family = sbaddr_guess_family(p->address);
-	if (family != AF_INET && family != AF_INET6) {
-		free(st);
-		return call_error(call, JRPC_INVALID_PARAMS, NULL,
-		                  "address must be [host, port] with a numeric IPv4 or IPv6 host");
-	}
-	rc = decode_address(call, family, p->address, &st->addr);
-	if (rc) {
-		free(st);
-		return rc;
-	}
+	st->addr = st->cands[0];
+	st->cur = 0;
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		free(st);
@@ -369,24 +396,182 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	}
 	st->own = sk;
 	st->to = true;
-	st->pass = p->pass;
-	if (p->timeout.given) {
-		sk->block = p->timeout.block;
-		sk->timeout_s = p->timeout.block ? 0 : p->timeout.seconds;
+	if (timeout->given) {
+		sk->block = timeout->block;
+		sk->timeout_s = timeout->block ? 0 : timeout->seconds;
 	}
-	if (p->source_address) {
-		struct sbaddr src;
-		rc = decode_address(call, family, p->source_address, &src);
-		if (rc == 0 && bind(sk->fd, (struct sockaddr *)&src.ss, src.len) < 0)
-			rc = -errno;
-		if (rc) {
-			connect_state_free(st);
-			return rc;
-		}
+	if (st->has_src && bind(sk->fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
+		rc = -errno;
+		connect_state_free(st);
+		return rc;
 	}
-	/* From here the operation owns st, and with it the socket. */
 	rc = sock_op(call, sk, EPOLLOUT, connect_try, st, connect_state_free, NULL);
 	return rc == -EAGAIN ? -EINPROGRESS : rc;
+}
+
+/* getaddrinfo for connect_to, on a resolver worker. */
+struct connect_to_job {
+	struct resolve_job job;
+	struct call *call;
+	char *host;
+	char port[8];
+	struct addrinfo *res;
+	int gai, err;
+	struct connect_state *st;
+	struct param_timeout timeout;
+};
+
+static void connect_to_job_free(struct connect_to_job *j)
+{
+	if (j->res)
+		freeaddrinfo(j->res);
+	free(j->st);
+	free(j->host);
+	free(j);
+}
+
+static void connect_to_work(struct resolve_job *job)
+{
+	struct connect_to_job *j = (struct connect_to_job *)job;
+	/* As Python's create_connection: getaddrinfo(host, port, 0, SOCK_STREAM). */
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+
+	j->gai = getaddrinfo(j->host, j->port, &hints, &j->res);
+	j->err = errno;
+}
+
+static void connect_to_done(struct resolve_job *job)
+{
+	struct connect_to_job *j = (struct connect_to_job *)job;
+	struct call *call = j->call;
+	struct connect_state *st = j->st;
+	int rc;
+
+	call->park = NULL;
+	call->cancel = NULL;
+	if (j->gai) {
+		json_object *d = json_object_new_object();
+		const char *name = sbc_name(SBC_EAI, j->gai);
+		json_object_object_add(d, "gai", json_object_new_int(j->gai));
+		if (name)
+			json_object_object_add(d, "name", json_object_new_string(name));
+		rc = j->gai == EAI_SYSTEM ? -(j->err ? j->err : EIO)
+		                          : call_error(call, SB_ERR_GAI, d, "getaddrinfo('%.200s'): %s", j->host,
+		                                       gai_strerror(j->gai));
+		if (j->gai == EAI_SYSTEM)
+			json_object_put(d);
+		connect_to_job_free(j);
+		call_finish(call, rc);
+		return;
+	}
+	for (struct addrinfo *ai = j->res; ai && st->ncands < CONNECT_TO_MAX_ADDRS; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(st->cands[0].ss))
+			continue;
+		memcpy(&st->cands[st->ncands].ss, ai->ai_addr, ai->ai_addrlen);
+		st->cands[st->ncands++].len = ai->ai_addrlen;
+	}
+	j->st = NULL;
+	if (!st->ncands) {
+		free(st);
+		rc = call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
+	} else {
+		rc = connect_to_start(call, st, &j->timeout);
+	}
+	connect_to_job_free(j);
+	if (rc != CALL_PENDING)
+		call_finish(call, rc);
+}
+
+static void connect_to_destroy(struct resolve_job *job)
+{
+	connect_to_job_free((struct connect_to_job *)job);
+}
+
+static void connect_to_cancel(struct call *call)
+{
+	struct connect_to_job *j = call->park;
+
+	call->park = NULL;
+	resolver_cancel(call->conn->srv->resolver, &j->job);
+}
+
+/* Python's create_connection: resolve the host (off the loop, unless it is a
+ * literal), then try each address in turn until one connects. */
+static int rpc_socket_connect_to(struct call *call, void *params)
+{
+	struct p_connect_to *p = params;
+	struct connect_state *st = calloc(1, sizeof(*st));
+	struct connect_to_job *j;
+	json_object *jh = NULL, *jp = NULL;
+	const char *host;
+	int64_t port;
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	if (p->source_address) {
+		int sf = sbaddr_guess_family(p->source_address);
+		rc = sf == AF_INET || sf == AF_INET6 ? decode_address(call, sf, p->source_address, &st->src)
+		                                    : call_error(call, JRPC_INVALID_PARAMS, NULL,
+		                                                 "source_address must be a numeric [host, port]");
+		if (rc) {
+			free(st);
+			return rc;
+		}
+		st->has_src = true;
+	}
+	st->pass = p->pass;
+	/* A literal: no look-up. */
+	if (sbaddr_guess_family(p->address) == AF_INET || sbaddr_guess_family(p->address) == AF_INET6) {
+		rc = decode_address(call, sbaddr_guess_family(p->address), p->address, &st->cands[0]);
+		if (rc) {
+			free(st);
+			return rc;
+		}
+		st->ncands = 1;
+		return connect_to_start(call, st, &p->timeout);
+	}
+	if (json_object_is_type(p->address, json_type_array) && json_object_array_length(p->address) == 2) {
+		jh = json_object_array_get_idx(p->address, 0);
+		jp = json_object_array_get_idx(p->address, 1);
+	} else if (json_object_is_type(p->address, json_type_object)) {
+		json_object_object_get_ex(p->address, "host", &jh);
+		json_object_object_get_ex(p->address, "port", &jp);
+	}
+	if (!jh || !json_object_is_type(jh, json_type_string) || !jp || !json_object_is_type(jp, json_type_int) ||
+	    (port = json_object_get_int64(jp)) < 0 || port > 65535 || json_object_get_string_len(jh) == 0 ||
+	    json_object_get_string_len(jh) > 1024) {
+		free(st);
+		return call_error(call, JRPC_INVALID_PARAMS, NULL,
+		                  "address must be [host, port] with a host name or literal and a port 0-65535");
+	}
+	host = json_object_get_string(jh);
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->host = strdup(host))) {
+		free(j);
+		free(st);
+		return -ENOMEM;
+	}
+	snprintf(j->port, sizeof(j->port), "%d", (int)port);
+	j->call = call;
+	j->st = st;
+	j->timeout = p->timeout;
+	j->job.work = connect_to_work;
+	j->job.done = connect_to_done;
+	j->job.destroy = connect_to_destroy;
+	rc = resolver_submit(call->conn->srv->resolver, &j->job);
+	if (rc == -EAGAIN) {
+		connect_to_job_free(j);
+		return call_error_limit(call, "resolver_queue", call->conn->srv->cfg.max_resolver_queue);
+	}
+	if (rc < 0) {
+		connect_to_job_free(j);
+		return rc;
+	}
+	call->park = j;
+	call->cancel = connect_to_cancel;
+	return CALL_PENDING;
 }
 
 struct p_listen_on {
@@ -1346,7 +1531,7 @@ static const struct rpc_method methods[] = {
 	  rpc_socket_pair, pair_params, sizeof(struct p_create),
 	  "{\"type\":\"object\",\"properties\":{\"handles\":{\"type\":\"array\"},\"fds\":{\"const\":2}}}",
 	  RPC_RETURNS_FDS },
-	{ "socket.connect_to", "Python's create_connection() for a numeric address: a connected TCP socket.",
+	{ "socket.connect_to", "Python's create_connection(): resolves the host, tries each address, a connected TCP socket.",
 	  rpc_socket_connect_to, connect_to_params, sizeof(struct p_connect_to),
 	  "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{},\"peer\":{}}}",
 	  RPC_RETURNS_FDS | B },

@@ -428,6 +428,18 @@ void sock_close_all(struct conn *c)
 		sock_close(c->socks);
 }
 
+void sock_replace_fd(struct sock *sk, int fd, int family)
+{
+	/* epoll forgets a closed descriptor by itself; our flag must agree. */
+	if (sk->io_added) {
+		loop_io_del(sk->srv->loop, &sk->io);
+		sk->io_added = false;
+	}
+	safe_close(sk->fd);
+	sk->fd = fd;
+	sk->family = family;
+}
+
 /* ---- introspection ---- */
 
 json_object *sock_timeout_json(const struct sock *sk)

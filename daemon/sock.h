@@ -77,6 +77,11 @@ void sock_close(struct sock *sk);
 /* Hands the descriptor over and forgets the handle (socket.detach). Parked
  * operations fail first; -EBADF when that closed the socket. */
 int sock_take_fd(struct sock *sk);
+/* Puts a new descriptor (taken, non-blocking) under the same handle, closing
+ * the old one: connect_to moving on to the next address. Parked operations
+ * stay parked; their epoll interest follows on the next update. */
+void sock_replace_fd(struct sock *sk, int fd, int family);
+
 /* Closes every socket of c (its connection is going). */
 void sock_close_all(struct conn *c);
 

@@ -73,6 +73,11 @@ int sbd_wait_notify(struct sbd *d, const char *what, int timeout_ms)
 
 int sbd_start(struct sbd *d, const char *const *extra_args)
 {
+	return sbd_start_prefixed(d, NULL, extra_args);
+}
+
+int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *const *extra_args)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char notify[300];
 	const char *argv[64];
@@ -97,6 +102,8 @@ int sbd_start(struct sbd *d, const char *const *extra_args)
 	if (bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 
+	for (size_t i = 0; prefix && prefix[i] && argc < 32; i++)
+		argv[argc++] = prefix[i];
 	argv[argc++] = daemon_path();
 	argv[argc++] = "--socket";
 	argv[argc++] = d->sock;
@@ -114,7 +121,10 @@ int sbd_start(struct sbd *d, const char *const *extra_args)
 		setenv("NOTIFY_SOCKET", notify, 1);
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_PID");
-		execv(argv[0], (char *const *)argv);
+		if (prefix)
+			execvp(argv[0], (char *const *)argv);
+		else
+			execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	r = sbd_wait_notify(d, "READY=1", 30000);

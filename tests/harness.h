@@ -22,6 +22,10 @@ struct sbd {
  * terminated, may be NULL). stderr goes to <dir>/daemon.log. Waits for
  * READY=1 (30 s at most). 0 or -errno. */
 int sbd_start(struct sbd *d, const char *const *extra_args);
+/* As sbd_start, with the daemon's command line after `prefix` (NULL
+ * terminated), e.g. a command that sets up a namespace and then execs its
+ * arguments in the same process (so the pid stays the daemon's). */
+int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *const *extra_args);
 /* Waits for the next sd_notify datagram containing `what` (e.g. "STOPPING=1"). */
 int sbd_wait_notify(struct sbd *d, const char *what, int timeout_ms);
 /* SIGTERM, wait (30 s at most); returns the exit status (0-255), 128+sig if

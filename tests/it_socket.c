@@ -2186,6 +2186,140 @@ static TCase *tc(Suite *s, const char *name)
 	return t;
 }
 
+/* Python's create_connection behaviour: the name is resolved and each address
+ * tried in turn; a listener on 127.0.0.1 only is reached even when ::1 comes
+ * first in getaddrinfo's answer. */
+START_TEST(connect_to_by_name_tries_every_address)
+{
+	int base = fd_base();
+	json_object *r;
+	long long hl, hc;
+	int port;
+	size_t n;
+
+	r = OK(&C, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
+	hl = geti(r, "handle");
+	port = (int)geti(r, "local.port");
+	r = OK(&C, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":%d,\"type\":\"SOCK_STREAM\"}", port);
+	n = json_object_array_length(jpath(r, "results"));
+	ck_assert_int_ge(n, 1);
+	if (n < 2 || strcmp(gets_(r, "results.0.family"), "AF_INET6") != 0)
+		printf("note: localhost resolves to %zu address(es), first %s: the fallback path is not exercised\n",
+		       n, gets_(r, "results.0.family"));
+	r = OK(&C, "socket.connect_to", "{\"address\":[\"localhost\",%d],\"timeout\":5}", port);
+	hc = geti(r, "handle");
+	expect_str(r, "peer.host", "127.0.0.1");
+	ck_assert_int_eq(geti(r, "peer.port"), port);
+	/* A name that does not resolve is a gaierror, and leaves no socket behind. */
+	r = ERR(&C, -32001, "socket.connect_to", "{\"address\":[\"no-such-host.invalid\",80]}");
+	ck_assert_ptr_nonnull(gets_(r, "data.name"));
+	close_handle(&C, hc);
+	close_handle(&C, hl);
+	r = OK(&C, "socket.list", "{}");
+	ck_assert_int_eq(json_object_array_length(jpath(r, "sockets")), 0);
+	fd_back(base);
+}
+END_TEST
+
+/* The fallback itself: the daemon runs in a private mount namespace whose
+ * /etc/hosts gives multi.test ::1 first, where nothing listens, then
+ * 127.0.0.1. Needs root (CI runs as root). */
+START_TEST(connect_to_falls_back_to_next_address)
+{
+	char hosts[] = "/tmp/sbhosts.XXXXXX";
+	const char *prefix[] = { "unshare", "--mount", "--propagation", "private", "sh", "-c",
+	                         "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts, NULL };
+	struct sbd d2;
+	struct tconn t;
+	json_object *r;
+	int fd, port;
+
+	if (geteuid() != 0) {
+		if (getenv("CI") && strcmp(getenv("CI"), "true") == 0)
+			ck_abort_msg("connect_to fallback needs root, and CI runs as root");
+		printf("SKIP: connect_to fallback needs root (a private /etc/hosts)\n");
+		return;
+	}
+	fd = mkstemp(hosts);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(write(fd, "::1 multi.test\n127.0.0.1 multi.test\n", 36), 0);
+	close(fd);
+	chmod(hosts, 0644);
+	ck_assert_int_eq(sbd_start_prefixed(&d2, prefix, NULL), 0);
+	ck_assert_int_eq(tconn_open(&t, d2.sock), 0);
+	r = ok_(&t, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
+	port = (int)geti(r, "local.port");
+	r = ok_(&t, "net.getaddrinfo", F("{\"host\":\"multi.test\",\"port\":%d,\"type\":\"SOCK_STREAM\"}", port));
+	ck_assert_int_eq(json_object_array_length(jpath(r, "results")), 2);
+	expect_str(r, "results.0.address.host", "::1");
+	r = ok_(&t, "socket.connect_to", F("{\"address\":[\"multi.test\",%d],\"timeout\":5}", port));
+	expect_str(r, "peer.host", "127.0.0.1");
+	tconn_close(&t);
+	ck_assert_int_eq(sbd_stop(&d2), 0);
+	unlink(hosts);
+}
+END_TEST
+
+/* The socket module documentation's echo server and client "for IPv4 and
+ * IPv6": both loop over what getaddrinfo returns and use the first address
+ * that works, all through the daemon. */
+START_TEST(echo_every_getaddrinfo_address)
+{
+	int base = fd_base();
+	json_object *r, *res;
+	long long hs = 0, hc = 0, ha;
+	int port = 0;
+	size_t n;
+
+	res = OK(&C, "net.getaddrinfo", "{\"host\":null,\"port\":0,\"family\":\"AF_UNSPEC\","
+	                                "\"type\":\"SOCK_STREAM\",\"flags\":[\"AI_PASSIVE\"]}");
+	n = json_object_array_length(jpath(res, "results"));
+	ck_assert_int_ge(n, 1);
+	for (size_t i = 0; i < n && !hs; i++) {
+		json_object *e = json_object_array_get_idx(jpath(res, "results"), i);
+		json_object *cr = ok_(&C, "socket.create",
+		                      F("{\"family\":\"%s\",\"type\":\"%s\"}", gets_(e, "family"), gets_(e, "type")));
+		long long h = geti(cr, "handle");
+		json_object *br = rpc(&C, "socket.bind", F("{\"handle\":%lld,\"address\":%s}", h,
+		                                          json_object_to_json_string(jpath(e, "address"))));
+		if (jpath(br, "error")) {
+			close_handle(&C, h);
+			continue;
+		}
+		OK(&C, "socket.listen", "{\"handle\":%lld,\"backlog\":1}", h);
+		hs = h;
+		port = local_port(&C, h);
+	}
+	ck_assert_msg(hs, "no passive address could be bound");
+	res = OK(&C, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":%d,\"family\":\"AF_UNSPEC\","
+	                                "\"type\":\"SOCK_STREAM\"}", port);
+	n = json_object_array_length(jpath(res, "results"));
+	for (size_t i = 0; i < n && !hc; i++) {
+		json_object *e = json_object_array_get_idx(jpath(res, "results"), i);
+		long long h = geti(ok_(&C, "socket.create", F("{\"family\":\"%s\",\"type\":\"%s\"}",
+		                                             gets_(e, "family"), gets_(e, "type"))), "handle");
+		json_object *cr = rpc(&C, "socket.connect", F("{\"handle\":%lld,\"address\":%s}", h,
+		                                             json_object_to_json_string(jpath(e, "address"))));
+		if (jpath(cr, "error")) {
+			close_handle(&C, h);
+			continue;
+		}
+		hc = h;
+	}
+	ck_assert_msg(hc, "the client reached no address of localhost");
+	OK(&C, "socket.sendall", "{\"handle\":%lld,\"text\":\"Hello, world\"}", hc);
+	r = OK(&C, "socket.accept", "{\"handle\":%lld}", hs);
+	ha = geti(r, "handle");
+	recv_exact(&C, ha, "Hello, world", 12);
+	OK(&C, "socket.sendall", "{\"handle\":%lld,\"text\":\"Hello, world\"}", ha);
+	recv_exact(&C, hc, "Hello, world", 12);
+	close_handle(&C, ha);
+	close_handle(&C, hc);
+	close_handle(&C, hs);
+	fd_back(base);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("it_socket");
@@ -2207,6 +2341,9 @@ static Suite *suite(void)
 	tcase_add_test(seeds, alg_sha256);
 	tcase_add_test(seeds, can_vcan);
 	tcase_add_test(seeds, dualstack_accepts_ipv4);
+	tcase_add_test(seeds, connect_to_by_name_tries_every_address);
+	tcase_add_test(seeds, echo_every_getaddrinfo_address);
+	tcase_add_test(seeds, connect_to_falls_back_to_next_address);
 
 	tcase_add_test(timeouts, timeout_accept_recv_nonblocking);
 	tcase_add_test(timeouts, timeout_connect_blackhole);
