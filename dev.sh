@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 top=$(pwd)
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
-	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux iproute2)
+	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux iproute2
+	authbind)
 JOBS=-j2
 
 usage() {

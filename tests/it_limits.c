@@ -20,156 +20,8 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hx.h"
 
-#define T_MS 5000
-
-/* ---- helpers (static: the harness is shared and not ours to grow) ---- */
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Temporary directories of the daemons this program starts. A failed check
- * ends the forked test with _exit(), before sbd_stop() can remove its
- * directory; main() sweeps what is left once every test has run. */
-static int dirlog_fd = -1;
-
-static void start(struct sbd *d, const char *const *args)
-{
-	int r = sbd_start(d, args);
-
-	if (dirlog_fd >= 0 && d->dir[0]) {
-		char line[300];
-		int n = snprintf(line, sizeof(line), "%s\n", d->dir);
-		/* One short write to a pipe is atomic; losing it only costs the sweep. */
-		if (n > 0 && n < (int)sizeof(line) && write(dirlog_fd, line, (size_t)n) < 0)
-			n = 0;
-	}
-	ck_assert_msg(r == 0, "the daemon did not start: %s", strerror(-r));
-}
-
-static void open_conn(struct tconn *t, const struct sbd *d)
-{
-	int r = tconn_open(t, d->sock);
-
-	ck_assert_msg(r == 0, "connect: %s", strerror(-r));
-}
-
-/* Sends line and returns the reply; fails the test when none comes. */
-static json_object *call(struct tconn *t, const char *line)
-{
-	json_object *j = tconn_call(t, line, T_MS);
-
-	ck_assert_msg(j != NULL, "no reply to %.200s (errno %d %s)", line, errno, strerror(errno));
-	return j;
-}
-
-static json_object *recv_json(struct tconn *t)
-{
-	json_object *j = tconn_recv_json(t, T_MS);
-
-	ck_assert_msg(j != NULL, "no reply (errno %d %s)", errno, strerror(errno));
-	return j;
-}
-
-/* The reply is an error with code and an id equal to want_id (NULL: id null). */
-static void check_error(json_object *j, int code, const char *want_id)
-{
-	json_object *id;
-
-	ck_assert_msg(reply_error_code(j) == code, "want error %d, got %s", code,
-	              json_object_to_json_string(j));
-	ck_assert_str_eq(jpath_str(j, "jsonrpc"), "2.0");
-	ck_assert_ptr_nonnull(jpath_str(j, "error.message"));
-	ck_assert_msg(json_object_object_get_ex(j, "id", &id), "no id member: %s",
-	              json_object_to_json_string(j));
-	if (!want_id) {
-		ck_assert_msg(id == NULL, "want id null: %s", json_object_to_json_string(j));
-	} else {
-		json_object *w = json_tokener_parse(want_id);
-		ck_assert_msg(json_object_equal(id, w), "want id %s: %s", want_id,
-		              json_object_to_json_string(j));
-		json_object_put(w);
-	}
-}
-
-static void expect_error(struct tconn *t, const char *line, int code, const char *want_id)
-{
-	json_object *j = call(t, line);
-
-	check_error(j, code, want_id);
-	json_object_put(j);
-}
-
-/* daemon.info works on t (the connection is healthy). */
-static void info_ok(struct tconn *t)
-{
-	json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"ok\"}");
-
-	ck_assert_msg(jpath_int(j, "result.protocol", 0) == 1, "daemon.info: %s",
-	              json_object_to_json_string(j));
-	ck_assert_str_eq(jpath_str(j, "id"), "ok");
-	json_object_put(j);
-}
-
-/* Descriptors the daemon spends on one client: the socket, plus the pidfd
- * where the kernel gives one. */
-static int conn_cost(struct tconn *t)
-{
-	json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":0}");
-	json_object *p = jpath(j, "result.pidfd");
-	int cost;
-
-	ck_assert_ptr_nonnull(p);
-	cost = json_object_get_boolean(p) ? 2 : 1;
-	json_object_put(j);
-	return cost;
-}
-
-/* The daemon's descriptors with no client at all; measured through a
- * client's round trip so that start-up is certainly over. */
-static int baseline_fds(const struct sbd *d)
-{
-	struct tconn t;
-	int n, cost;
-
-	open_conn(&t, d);
-	cost = conn_cost(&t);
-	n = sbd_fd_count(d);
-	ck_assert_int_gt(n, 0);
-	tconn_close(&t);
-	return n - cost;
-}
-
-/* A fresh client is served, and once the daemon has processed every close
- * the descriptor count is back to baseline (plus the fresh client). Bounded
- * by round trips, never by sleeping. */
-static void check_recovered(const struct sbd *d, int baseline)
-{
-	struct tconn t;
-	int cost, n = -1;
-
-	open_conn(&t, d);
-	info_ok(&t);
-	cost = conn_cost(&t);
-	for (int i = 0; i < 200; i++) {
-		n = sbd_fd_count(d);
-		if (n == baseline + cost)
-			break;
-		info_ok(&t);
-	}
-	ck_assert_msg(n == baseline + cost, "daemon has %d descriptors, want %d", n, baseline + cost);
-	tconn_close(&t);
-}
-
-static void stop(struct sbd *d)
-{
-	ck_assert_int_eq(sbd_stop(d), 0);
-}
 
 /* Round trips on t until the daemon counts n connections (bounded). */
 static void wait_connections(struct tconn *t, long long n)
@@ -177,7 +29,7 @@ static void wait_connections(struct tconn *t, long long n)
 	long long got = -1;
 
 	for (int i = 0; i < 200 && got != n; i++) {
-		json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"n\"}");
+		json_object *j = hx_call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"n\"}");
 		got = jpath_int(j, "result.connections", -1);
 		json_object_put(j);
 	}
@@ -190,13 +42,13 @@ static void expect_refused(const struct sbd *d, const char *limit, long long max
 	struct tconn t;
 	json_object *j;
 
-	open_conn(&t, d);
-	j = recv_json(&t);
-	check_error(j, -32012, NULL);
+	hx_open_conn(&t, d);
+	j = hx_recv_json(&t);
+	hx_check_error(j, -32012, NULL);
 	ck_assert_str_eq(jpath_str(j, "error.data.limit"), limit);
 	ck_assert_int_eq(jpath_int(j, "error.data.max", -1), max);
 	json_object_put(j);
-	ck_assert_msg(tconn_wait_eof(&t, T_MS), "a refused connection was not closed");
+	ck_assert_msg(tconn_wait_eof(&t, hx_timeout_ms), "a refused connection was not closed");
 	tconn_close(&t);
 }
 
@@ -218,26 +70,26 @@ START_TEST(pending_limit)
 	bool seen[5] = { false };
 	int base;
 
-	start(&d, pending4_args);
-	base = baseline_fds(&d);
-	open_conn(&c, &d);
+	hx_start(&d, pending4_args);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
 	ck_assert_int_eq(tconn_write(&c, burst, sizeof(burst) - 1), 0);
 	/* The fifth is refused at once, while four are parked. */
-	j = recv_json(&c);
-	check_error(j, -32012, "5");
+	j = hx_recv_json(&c);
+	hx_check_error(j, -32012, "5");
 	ck_assert_str_eq(jpath_str(j, "error.data.limit"), "pending");
 	ck_assert_int_eq(jpath_int(j, "error.data.max", -1), 4);
 	json_object_put(j);
 	/* Still full: another request is refused too. */
-	expect_error(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":6}", -32012, "6");
+	hx_expect_error(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":6}", -32012, "6");
 	/* The limit is per connection: another one is served meanwhile. */
-	open_conn(&other, &d);
-	info_ok(&other);
+	hx_open_conn(&other, &d);
+	hx_info_ok(&other);
 	tconn_close(&other);
 	/* The parked ones finish... */
 	for (int i = 0; i < 4; i++) {
 		long long id;
-		j = recv_json(&c);
+		j = hx_recv_json(&c);
 		id = jpath_int(j, "id", -1);
 		ck_assert_msg(id >= 1 && id <= 4 && !seen[id], "unexpected reply %s",
 		              json_object_to_json_string(j));
@@ -246,20 +98,20 @@ START_TEST(pending_limit)
 		json_object_put(j);
 	}
 	/* ...and the connection is served again, up to the limit. */
-	info_ok(&c);
+	hx_info_ok(&c);
 	ck_assert_int_eq(tconn_send(&c, burst), 0);
-	j = recv_json(&c);
-	check_error(j, -32012, "5");
+	j = hx_recv_json(&c);
+	hx_check_error(j, -32012, "5");
 	json_object_put(j);
 	for (int i = 0; i < 4; i++) {
-		j = recv_json(&c);
+		j = hx_recv_json(&c);
 		ck_assert_int_eq(reply_error_code(j), 0);
 		json_object_put(j);
 	}
-	info_ok(&c);
+	hx_info_ok(&c);
 	tconn_close(&c);
-	check_recovered(&d, base);
-	stop(&d);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
 }
 END_TEST
 
@@ -275,31 +127,31 @@ static void connection_limit(const char *opt, const char *limit, int max)
 
 	ck_assert_int_le(max, 15);
 	snprintf(maxs, sizeof(maxs), "%d", max);
-	start(&d, args);
-	base = baseline_fds(&d);
+	hx_start(&d, args);
+	base = hx_baseline_fds(&d);
 	for (int i = 0; i < max; i++) {
-		open_conn(&c[i], &d);
-		info_ok(&c[i]);
+		hx_open_conn(&c[i], &d);
+		hx_info_ok(&c[i]);
 	}
 	expect_refused(&d, limit, max);
 	expect_refused(&d, limit, max);
 	/* The ones inside the limit are unaffected. */
 	for (int i = 0; i < max; i++)
-		info_ok(&c[i]);
+		hx_info_ok(&c[i]);
 	/* One goes: room for exactly one more. */
 	tconn_close(&c[0]);
 	wait_connections(&c[1], max - 1);
-	open_conn(&extra, &d);
-	info_ok(&extra);
+	hx_open_conn(&extra, &d);
+	hx_info_ok(&extra);
 	expect_refused(&d, limit, max);
 	tconn_close(&extra);
 	for (int i = 2; i < max; i++)
 		tconn_close(&c[i]);
 	wait_connections(&c[1], 1);
 	tconn_close(&c[1]);
-	check_recovered(&d, base);
+	hx_check_recovered(&d, base);
 	ck_assert(sbd_log_contains(&d, "refusing uid"));
-	stop(&d);
+	hx_stop(&d);
 }
 
 START_TEST(max_connections)
@@ -326,20 +178,20 @@ START_TEST(idle_timeout)
 	long long t0, t_eof, t_pong;
 	int base;
 
-	start(&d, idle1_args);
-	base = baseline_fds(&d);
-	t0 = mono_ms();
-	open_conn(&silent, &d);
-	open_conn(&parked, &d);
+	hx_start(&d, idle1_args);
+	base = hx_baseline_fds(&d);
+	t0 = hx_mono_ms();
+	hx_open_conn(&silent, &d);
+	hx_open_conn(&parked, &d);
 	ck_assert_int_eq(tconn_send(&parked, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":2},\"id\":1}"), 0);
 	/* The silent one is closed after about a second. */
 	ck_assert_msg(tconn_wait_eof(&silent, 5000), "an idle connection was not closed");
-	t_eof = mono_ms() - t0;
+	t_eof = hx_mono_ms() - t0;
 	ck_assert_msg(t_eof >= 900, "closed after %lld ms, before the idle timeout", t_eof);
 	/* Waiting for the daemon is not idleness: the parked ping is answered. */
 	j = tconn_recv_json(&parked, 5000);
 	ck_assert_msg(j != NULL, "a connection with a parked request was closed (errno %d)", errno);
-	t_pong = mono_ms() - t0;
+	t_pong = hx_mono_ms() - t0;
 	ck_assert_int_eq(jpath_int(j, "id", -1), 1);
 	ck_assert(json_object_get_boolean(jpath(j, "result.pong")));
 	ck_assert_int_ge(t_pong, 1900);
@@ -349,8 +201,8 @@ START_TEST(idle_timeout)
 	ck_assert(sbd_log_contains(&d, "idle for 1 s"));
 	tconn_close(&silent);
 	tconn_close(&parked);
-	check_recovered(&d, base);
-	stop(&d);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
 }
 END_TEST
 
@@ -446,10 +298,10 @@ static int em_collect(struct em_client *cl, int ms)
 /* Collects until `want` clients are answered (5 s at most). */
 static void em_wait_answered(struct em_client *cl, int want)
 {
-	long long deadline = mono_ms() + 5000;
+	long long deadline = hx_mono_ms() + 5000;
 	int got = 0;
 
-	while (mono_ms() < deadline && (got = em_collect(cl, 100)) < want)
+	while (hx_mono_ms() < deadline && (got = em_collect(cl, 100)) < want)
 		;
 	ck_assert_msg(got == want, "%d clients answered, want %d", got, want);
 }
@@ -465,14 +317,14 @@ static void emfile(int spare)
 	long long ticks;
 	int base, cost, low, highest, lim, closed = 0;
 
-	start(&d, NULL);
-	base = baseline_fds(&d);
+	hx_start(&d, NULL);
+	base = hx_baseline_fds(&d);
 	/* The probe stays connected throughout: round trips on it settle the
 	 * daemon's count before the limit is computed. */
-	open_conn(&probe, &d);
-	cost = conn_cost(&probe);
+	hx_open_conn(&probe, &d);
+	cost = hx_conn_cost(&probe);
 	for (int i = 0; i < 200 && sbd_fd_count(&d) != base + cost; i++)
-		info_ok(&probe);
+		hx_info_ok(&probe);
 	ck_assert_int_eq(sbd_fd_count(&d), base + cost);
 	/* RLIMIT_NOFILE bounds descriptor numbers: count the daemon's own low
 	 * ones (inherited high ones do not take a slot). */
@@ -485,7 +337,7 @@ static void emfile(int spare)
 	memset(cl, 0, sizeof(cl));
 	for (int i = 0; i < EM_CLIENTS; i++) {
 		char req[96];
-		open_conn(&cl[i].t, &d);
+		hx_open_conn(&cl[i].t, &d);
 		cl[i].open = true;
 		snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":%d}", i);
 		ck_assert_int_eq(tconn_send(&cl[i].t, req), 0);
@@ -532,10 +384,10 @@ static void emfile(int spare)
 	for (int i = 0; i < EM_CLIENTS; i++)
 		if (cl[i].open)
 			tconn_close(&cl[i].t);
-	info_ok(&probe);
+	hx_info_ok(&probe);
 	tconn_close(&probe);
-	check_recovered(&d, base);
-	stop(&d);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
 }
 
 START_TEST(emfile_pauses_accepts)
@@ -551,48 +403,6 @@ START_TEST(emfile_one_spare_descriptor)
 	emfile(1);
 }
 END_TEST
-
-/* Removes the directories of daemons whose test failed before sbd_stop(),
- * after printing their logs. */
-static void sweep_dirs(int fd)
-{
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		DIR *dp = opendir(line);
-		struct dirent *e;
-		char p[600];
-
-		if (!dp)
-			continue; /* removed by sbd_stop() */
-		/* Its test failed: show what the daemon said before it goes. */
-		snprintf(p, sizeof(p), "%s/daemon.log", line);
-		{
-			FILE *lf = fopen(p, "r");
-			char l[1024];
-			int k = 0;
-			if (lf) {
-				fprintf(stderr, "---- daemon log of a failed test (%s) ----\n", line);
-				while (k++ < 100 && fgets(l, sizeof(l), lf))
-					fputs(l, stderr);
-				fclose(lf);
-			}
-		}
-		while ((e = readdir(dp))) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", line, e->d_name);
-			unlink(p);
-		}
-		closedir(dp);
-		rmdir(line);
-	}
-}
 
 static Suite *suite(void)
 {
@@ -620,22 +430,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	{
-		int p[2];
-		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0)
-			dirlog_fd = p[1];
-		srunner_run_all(sr, CK_NORMAL);
-		if (dirlog_fd >= 0) {
-			close(dirlog_fd);
-			sweep_dirs(p[0]);
-			close(p[0]);
-		}
-	}
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return hx_main(suite());
 }

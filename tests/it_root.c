@@ -20,141 +20,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hx.h"
 
-#define T_MS 5000
 #define NOBODY 65534
-
-/* ---- helpers (static: the harness is shared and not ours to grow) ---- */
-
-/* Temporary directories of the daemons this program starts. A failed check
- * ends the forked test with _exit(), before sbd_stop() can remove its
- * directory; main() sweeps what is left once every test has run. */
-static int dirlog_fd = -1;
-
-static void start(struct sbd *d, const char *const *args)
-{
-	int r = sbd_start(d, args);
-
-	if (dirlog_fd >= 0 && d->dir[0]) {
-		char line[300];
-		int n = snprintf(line, sizeof(line), "%s\n", d->dir);
-		/* One short write to a pipe is atomic; losing it only costs the sweep. */
-		if (n > 0 && n < (int)sizeof(line) && write(dirlog_fd, line, (size_t)n) < 0)
-			n = 0;
-	}
-	ck_assert_msg(r == 0, "the daemon did not start: %s", strerror(-r));
-}
-
-static void open_conn(struct tconn *t, const struct sbd *d)
-{
-	int r = tconn_open(t, d->sock);
-
-	ck_assert_msg(r == 0, "connect: %s", strerror(-r));
-}
-
-/* Sends line and returns the reply; fails the test when none comes. */
-static json_object *call(struct tconn *t, const char *line)
-{
-	json_object *j = tconn_call(t, line, T_MS);
-
-	ck_assert_msg(j != NULL, "no reply to %.200s (errno %d %s)", line, errno, strerror(errno));
-	return j;
-}
-
-static json_object *recv_json(struct tconn *t)
-{
-	json_object *j = tconn_recv_json(t, T_MS);
-
-	ck_assert_msg(j != NULL, "no reply (errno %d %s)", errno, strerror(errno));
-	return j;
-}
-
-/* The reply is an error with code and an id equal to want_id (NULL: id null). */
-static void check_error(json_object *j, int code, const char *want_id)
-{
-	json_object *id;
-
-	ck_assert_msg(reply_error_code(j) == code, "want error %d, got %s", code,
-	              json_object_to_json_string(j));
-	ck_assert_str_eq(jpath_str(j, "jsonrpc"), "2.0");
-	ck_assert_ptr_nonnull(jpath_str(j, "error.message"));
-	ck_assert_msg(json_object_object_get_ex(j, "id", &id), "no id member: %s",
-	              json_object_to_json_string(j));
-	if (!want_id) {
-		ck_assert_msg(id == NULL, "want id null: %s", json_object_to_json_string(j));
-	} else {
-		json_object *w = json_tokener_parse(want_id);
-		ck_assert_msg(json_object_equal(id, w), "want id %s: %s", want_id,
-		              json_object_to_json_string(j));
-		json_object_put(w);
-	}
-}
-
-/* daemon.info works on t (the connection is healthy). */
-static void info_ok(struct tconn *t)
-{
-	json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"ok\"}");
-
-	ck_assert_msg(jpath_int(j, "result.protocol", 0) == 1, "daemon.info: %s",
-	              json_object_to_json_string(j));
-	ck_assert_str_eq(jpath_str(j, "id"), "ok");
-	json_object_put(j);
-}
-
-/* Descriptors the daemon spends on one client: the socket, plus the pidfd
- * where the kernel gives one. */
-static int conn_cost(struct tconn *t)
-{
-	json_object *j = call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":0}");
-	json_object *p = jpath(j, "result.pidfd");
-	int cost;
-
-	ck_assert_ptr_nonnull(p);
-	cost = json_object_get_boolean(p) ? 2 : 1;
-	json_object_put(j);
-	return cost;
-}
-
-/* The daemon's descriptors with no client at all; measured through a
- * client's round trip so that start-up is certainly over. */
-static int baseline_fds(const struct sbd *d)
-{
-	struct tconn t;
-	int n, cost;
-
-	open_conn(&t, d);
-	cost = conn_cost(&t);
-	n = sbd_fd_count(d);
-	ck_assert_int_gt(n, 0);
-	tconn_close(&t);
-	return n - cost;
-}
-
-/* A fresh client is served, and once the daemon has processed every close
- * the descriptor count is back to baseline (plus the fresh client). Bounded
- * by round trips, never by sleeping. */
-static void check_recovered(const struct sbd *d, int baseline)
-{
-	struct tconn t;
-	int cost, n = -1;
-
-	open_conn(&t, d);
-	info_ok(&t);
-	cost = conn_cost(&t);
-	for (int i = 0; i < 200; i++) {
-		n = sbd_fd_count(d);
-		if (n == baseline + cost)
-			break;
-		info_ok(&t);
-	}
-	ck_assert_msg(n == baseline + cost, "daemon has %d descriptors, want %d", n, baseline + cost);
-	tconn_close(&t);
-}
-
-static void stop(struct sbd *d)
-{
-	ck_assert_int_eq(sbd_stop(d), 0);
-}
 
 /* ---- the unprivileged child ---- */
 
@@ -181,7 +49,7 @@ static void __attribute__((format(printf, 1, 2), noreturn)) child_fail(const cha
 
 static json_object *child_call(struct tconn *t, const char *line)
 {
-	json_object *j = tconn_call(t, line, T_MS);
+	json_object *j = tconn_call(t, line, hx_timeout_ms);
 
 	if (!j)
 		child_fail("no reply to %s (errno %d)", line, errno);
@@ -222,14 +90,14 @@ static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
 	/* One more than the quota: refused with a reason, then closed. */
 	if (tconn_open(&extra, d->sock) < 0)
 		child_fail("connect extra: %s", strerror(errno));
-	j = tconn_recv_json(&extra, T_MS);
+	j = tconn_recv_json(&extra, hx_timeout_ms);
 	if (!j || reply_error_code(j) != -32012 || !jpath_str(j, "error.data.limit") ||
 	    strcmp(jpath_str(j, "error.data.limit"), "connections_per_uid") != 0 ||
 	    jpath_int(j, "error.data.max", -1) != max)
 		child_fail("want a connections_per_uid refusal: %s",
 		           j ? json_object_to_json_string(j) : "(nothing)");
 	json_object_put(j);
-	if (!tconn_wait_eof(&extra, T_MS))
+	if (!tconn_wait_eof(&extra, hx_timeout_ms))
 		child_fail("the refused connection stayed open");
 	tconn_close(&extra);
 	if (write(ready_fd, "R", 1) != 1)
@@ -257,8 +125,8 @@ START_TEST(per_uid_limit_across_users)
 	ssize_t n;
 	pid_t pid;
 
-	start(&d, peruid2_args);
-	base = baseline_fds(&d);
+	hx_start(&d, peruid2_args);
+	base = hx_baseline_fds(&d);
 	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
@@ -284,14 +152,14 @@ START_TEST(per_uid_limit_across_users)
 	/* Root has its own count: served, up to its own quota. */
 	for (int i = 0; i < MAX; i++) {
 		json_object *j;
-		open_conn(&root[i], &d);
-		j = call(&root[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":1}");
+		hx_open_conn(&root[i], &d);
+		j = hx_call(&root[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":1}");
 		ck_assert_int_eq(jpath_int(j, "result.uid", -1), 0);
 		ck_assert(json_object_get_boolean(jpath(j, "result.privileged")));
 		json_object_put(j);
 	}
 	{
-		json_object *j = call(&root[0], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":2}");
+		json_object *j = hx_call(&root[0], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":2}");
 		ck_assert_int_eq(jpath_int(j, "result.connections", -1), 2 * MAX);
 		json_object_put(j);
 	}
@@ -299,12 +167,12 @@ START_TEST(per_uid_limit_across_users)
 	{
 		struct tconn t;
 		json_object *j;
-		open_conn(&t, &d);
-		j = recv_json(&t);
-		check_error(j, -32012, NULL);
+		hx_open_conn(&t, &d);
+		j = hx_recv_json(&t);
+		hx_check_error(j, -32012, NULL);
 		ck_assert_str_eq(jpath_str(j, "error.data.limit"), "connections_per_uid");
 		json_object_put(j);
-		ck_assert(tconn_wait_eof(&t, T_MS));
+		ck_assert(tconn_wait_eof(&t, hx_timeout_ms));
 		tconn_close(&t);
 	}
 	ck_assert_int_eq(write(go[1], "G", 1), 1);
@@ -318,8 +186,8 @@ START_TEST(per_uid_limit_across_users)
 	/* The child's connections are gone: nobody is served again. */
 	for (int i = 0; i < MAX; i++)
 		tconn_close(&root[i]);
-	check_recovered(&d, base);
-	stop(&d);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
 }
 END_TEST
 
@@ -331,8 +199,8 @@ START_TEST(nobody_slot_freed_on_close)
 	int st, base;
 	pid_t pid;
 
-	start(&d, peruid2_args);
-	base = baseline_fds(&d);
+	hx_start(&d, peruid2_args);
+	base = hx_baseline_fds(&d);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -344,11 +212,11 @@ START_TEST(nobody_slot_freed_on_close)
 			json_object *j;
 			if (tconn_open(&a, d.sock) < 0 || tconn_open(&b, d.sock) < 0)
 				_exit(3);
-			j = tconn_call(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+			j = tconn_call(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", hx_timeout_ms);
 			if (!j || reply_error_code(j) != 0)
 				_exit(4);
 			json_object_put(j);
-			j = tconn_call(&a, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+			j = tconn_call(&a, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", hx_timeout_ms);
 			if (!j || reply_error_code(j) != 0)
 				_exit(5);
 			/* Both closes are processed before the next round: wait for
@@ -361,7 +229,7 @@ START_TEST(nobody_slot_freed_on_close)
 				long long n;
 				if (tconn_open(&w, d.sock) < 0)
 					_exit(6);
-				j = tconn_call(&w, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+				j = tconn_call(&w, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", hx_timeout_ms);
 				n = j ? jpath_int(j, "result.connections", -1) : -1;
 				json_object_put(j);
 				tconn_close(&w);
@@ -375,52 +243,10 @@ START_TEST(nobody_slot_freed_on_close)
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
-	check_recovered(&d, base);
-	stop(&d);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
 }
 END_TEST
-
-/* Removes the directories of daemons whose test failed before sbd_stop(),
- * after printing their logs. */
-static void sweep_dirs(int fd)
-{
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		DIR *dp = opendir(line);
-		struct dirent *e;
-		char p[600];
-
-		if (!dp)
-			continue; /* removed by sbd_stop() */
-		/* Its test failed: show what the daemon said before it goes. */
-		snprintf(p, sizeof(p), "%s/daemon.log", line);
-		{
-			FILE *lf = fopen(p, "r");
-			char l[1024];
-			int k = 0;
-			if (lf) {
-				fprintf(stderr, "---- daemon log of a failed test (%s) ----\n", line);
-				while (k++ < 100 && fgets(l, sizeof(l), lf))
-					fputs(l, stderr);
-				fclose(lf);
-			}
-		}
-		while ((e = readdir(dp))) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", line, e->d_name);
-			unlink(p);
-		}
-		closedir(dp);
-		rmdir(line);
-	}
-}
 
 static Suite *suite(void)
 {
@@ -436,24 +262,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	harness_require_root("per-uid limits across users");
-	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(suite());
-	{
-		int p[2];
-		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0)
-			dirlog_fd = p[1];
-		srunner_run_all(sr, CK_NORMAL);
-		if (dirlog_fd >= 0) {
-			close(dirlog_fd);
-			sweep_dirs(p[0]);
-			close(p[0]);
-		}
-	}
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return hx_main(suite());
 }
