@@ -113,9 +113,11 @@ static void call_free(struct call *call)
 		params_free(call->method->params, call->params);
 	free(call->params);
 	json_object_put(call->id);
+	json_object_put(call->request);
 	json_object_put(call->result);
 	json_object_put(call->err_data);
 	free(call->err_msg);
+	free(call->resolved);
 	free(call);
 }
 

@@ -24,6 +24,8 @@ struct call {
 	struct batch *batch;        /* NULL for a single request */
 	size_t batch_idx;
 	json_object *id;            /* own reference; NULL for id null */
+	json_object *request;       /* own reference: params point into it, and a parked
+	                             * call may read them again (a re-run after resolving) */
 	bool notification;
 	const struct rpc_method *method;
 	void *params;               /* the method's typed params struct */
@@ -35,6 +37,7 @@ struct call {
 	int err_code;
 	char *err_msg;
 	json_object *err_data;
+	void *resolved;             /* an address resolved for a re-run of the handler (rpc-socket.c) */
 	void (*cancel)(struct call *call);  /* set by a handler that parks */
 	void *park;                 /* the parking handler's state */
 	struct call *prev, *next;   /* the connection's in-flight list */

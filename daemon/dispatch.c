@@ -171,6 +171,7 @@ static void dispatch_one(struct conn *c, json_object *elem, struct batch *b, siz
 	call->batch_idx = idx;
 	conn_call_add(c, call);
 
+	call->request = json_object_get(elem);
 	rc = jrpc_validate_request(elem, &req, &why);
 	call->id = req.id ? json_object_get(req.id) : NULL;
 	call->notification = req.notification;

@@ -85,26 +85,133 @@ static void add_kind(json_object *r, int family, int type, int proto)
 	json_object_object_add(r, "proto", sbc_to_json(SBC_IPPROTO, proto));
 }
 
-/* Decodes an address for family; names are not resolved inside socket
- * methods yet (use net.getaddrinfo, or connect_to). */
+/* A host name in bind/connect/sendto/sendmsg: resolved off the loop as
+ * CPython's setipaddr does (getaddrinfo with the socket's family, the first
+ * answer), then the handler runs again with the address in call->resolved. */
+struct addr_job {
+	struct resolve_job job;
+	struct call *call;
+	char *host;
+	struct sbaddr addr;     /* decoded port (and flowinfo, scope); address filled in */
+	int gai, err;
+};
+
+static void addr_job_free(struct addr_job *j)
+{
+	free(j->host);
+	free(j);
+}
+
+static void addr_work(struct resolve_job *job)
+{
+	struct addr_job *j = (struct addr_job *)job;
+	struct addrinfo hints = { .ai_family = j->addr.ss.ss_family }, *res = NULL;
+
+	j->gai = getaddrinfo(j->host, NULL, &hints, &res);
+	j->err = errno;
+	if (j->gai)
+		return;
+	if (res->ai_family == AF_INET && j->addr.ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&j->addr.ss)->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	else if (res->ai_family == AF_INET6 && j->addr.ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&j->addr.ss)->sin6_addr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+	else
+		j->gai = EAI_ADDRFAMILY;
+	freeaddrinfo(res);
+}
+
+static void addr_done(struct resolve_job *job)
+{
+	struct addr_job *j = (struct addr_job *)job;
+	struct call *call = j->call;
+	int rc;
+
+	call->park = NULL;
+	call->cancel = NULL;
+	if (j->gai) {
+		json_object *d = json_object_new_object();
+		const char *name = sbc_name(SBC_EAI, j->gai);
+		json_object_object_add(d, "gai", json_object_new_int(j->gai));
+		if (name)
+			json_object_object_add(d, "name", json_object_new_string(name));
+		if (j->gai == EAI_SYSTEM) {
+			json_object_put(d);
+			rc = -(j->err ? j->err : EIO);
+		} else {
+			rc = call_error(call, SB_ERR_GAI, d, "getaddrinfo('%.200s'): %s", j->host, gai_strerror(j->gai));
+		}
+		addr_job_free(j);
+		call_finish(call, rc);
+		return;
+	}
+	call->resolved = malloc(sizeof(struct sbaddr));
+	if (!call->resolved) {
+		addr_job_free(j);
+		call_finish(call, -ENOMEM);
+		return;
+	}
+	memcpy(call->resolved, &j->addr, sizeof(j->addr));
+	addr_job_free(j);
+	/* Again from the top: the socket may have gone meanwhile (-32011). */
+	rc = call->method->handler(call, call->params);
+	if (rc != CALL_PENDING)
+		call_finish(call, rc);
+}
+
+static void addr_destroy(struct resolve_job *job)
+{
+	addr_job_free((struct addr_job *)job);
+}
+
+static void addr_cancel(struct call *call)
+{
+	struct addr_job *j = call->park;
+
+	call->park = NULL;
+	resolver_cancel(call->conn->srv->resolver, &j->job);
+}
+
+/* Decodes an address for family. A host name parks the call on the resolver
+ * (CALL_PENDING: the handler returns it after undoing its own work) and the
+ * handler runs again with the answer. */
 static int decode_address(struct call *call, int family, json_object *j, struct sbaddr *a)
 {
 	struct sbaddr_error err = { { 0 } };
 	char *host = NULL;
-	int r = sbaddr_decode(family, j, a, &host, &err);
+	int r;
 	json_object *d;
 
+	if (call->resolved) {
+		memcpy(a, call->resolved, sizeof(*a));
+		return 0;
+	}
+	r = sbaddr_decode(family, j, a, &host, &err);
 	if (r == 0)
 		return 0;
+	if (r == SBADDR_NEEDS_RESOLVE) {
+		struct addr_job *job = calloc(1, sizeof(*job));
+		if (!job) {
+			free(host);
+			return -ENOMEM;
+		}
+		job->host = host;
+		job->addr = *a;
+		job->call = call;
+		job->job.work = addr_work;
+		job->job.done = addr_done;
+		job->job.destroy = addr_destroy;
+		r = resolver_submit(call->conn->srv->resolver, &job->job);
+		if (r < 0) {
+			addr_job_free(job);
+			return r == -EAGAIN ? call_error_limit(call, "resolver_queue",
+			                                       call->conn->srv->cfg.max_resolver_queue) : r;
+		}
+		call->park = job;
+		call->cancel = addr_cancel;
+		return CALL_PENDING;
+	}
 	d = json_object_new_object();
 	json_object_object_add(d, "param", json_object_new_string("address"));
-	if (r == SBADDR_NEEDS_RESOLVE) {
-		r = call_error(call, JRPC_INVALID_PARAMS, d,
-		               "address: '%.100s' is a host name; give a numeric address here "
-		               "(resolve it with net.getaddrinfo first)", host);
-		free(host);
-		return r;
-	}
 	if (r == -ENODEV || r == -ENAMETOOLONG || r == -EAFNOSUPPORT || r == -EINVAL)
 		return call_error(call, JRPC_INVALID_PARAMS, d, "%s",
 		                  err.msg[0] ? err.msg : "address: malformed for this family");

@@ -2320,6 +2320,74 @@ START_TEST(echo_every_getaddrinfo_address)
 }
 END_TEST
 
+/* Host names in bind, connect, sendto and listen_on are resolved as Python
+ * resolves them (the socket's family, the first answer), off the loop. */
+START_TEST(names_in_socket_methods)
+{
+	int base = fd_base();
+	json_object *r;
+	long long hl, hc, hu, hr;
+	int port, uport;
+
+	r = OK(&C, "socket.listen_on", "{\"address\":[\"localhost\",0]}");
+	hl = geti(r, "handle");
+	expect_str(r, "local.host", "127.0.0.1");
+	port = (int)geti(r, "local.port");
+	hc = new_handle(&C, "{}");
+	OK(&C, "socket.bind", "{\"handle\":%lld,\"address\":[\"localhost\",0]}", hc);
+	r = OK(&C, "socket.getsockname", "{\"handle\":%lld}", hc);
+	expect_str(r, "address.host", "127.0.0.1");
+	OK(&C, "socket.connect", "{\"handle\":%lld,\"address\":{\"host\":\"localhost\",\"port\":%d}}", hc, port);
+	r = OK(&C, "socket.getpeername", "{\"handle\":%lld}", hc);
+	ck_assert_int_eq(geti(r, "address.port"), port);
+
+	hr = new_handle(&C, "{\"type\":\"SOCK_DGRAM\"}");
+	OK(&C, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", hr);
+	uport = local_port(&C, hr);
+	hu = new_handle(&C, "{\"type\":\"SOCK_DGRAM\"}");
+	r = OK(&C, "socket.sendto", "{\"handle\":%lld,\"text\":\"by name\",\"address\":[\"localhost\",%d]}", hu, uport);
+	ck_assert_int_eq(geti(r, "sent"), 7);
+	recv_exact(&C, hr, "by name", 7);
+
+	/* A name that does not resolve is a gaierror; the socket is untouched. */
+	r = ERR(&C, -32001, "socket.connect", "{\"handle\":%lld,\"address\":[\"no-such-host.invalid\",1]}", hu);
+	ck_assert_ptr_nonnull(gets_(r, "data.name"));
+	OK(&C, "socket.info", "{\"handle\":%lld}", hu);
+
+	/* The socket closed while its name resolves: the re-run finds no handle. */
+	send_req(&C, "nm", "socket.connect", F("{\"handle\":%lld,\"address\":[\"localhost\",%d]}", hr, port));
+	send_req(&C, "cl", "socket.close", F("{\"handle\":%lld}", hr));
+	{
+		json_object *a = await_reply(&C, "cl"), *b = await_reply(&C, "nm");
+		expect_ok(a, "close");
+		/* Either the connect ran before the close (a UDP connect succeeds)
+		 * or it found the handle gone. */
+		if (jpath(b, "error"))
+			ck_assert_int_eq(geti(b, "error.code"), -32011);
+	}
+	close_handle(&C, hu);
+	close_handle(&C, hc);
+	close_handle(&C, hl);
+	fd_back(base);
+}
+END_TEST
+
+/* A client that leaves while a name resolves for it leaves nothing behind. */
+START_TEST(leave_while_resolving)
+{
+	int base = fd_base();
+	struct tconn t;
+	long long h;
+
+	open_conn(&t);
+	h = new_handle(&t, "{}");
+	send_req(&t, "x", "socket.connect", F("{\"handle\":%lld,\"address\":[\"localhost\",1]}", h));
+	tconn_close(&t);
+	ping(&C);
+	fd_back(base);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("it_socket");
@@ -2344,6 +2412,8 @@ static Suite *suite(void)
 	tcase_add_test(seeds, connect_to_by_name_tries_every_address);
 	tcase_add_test(seeds, echo_every_getaddrinfo_address);
 	tcase_add_test(seeds, connect_to_falls_back_to_next_address);
+	tcase_add_test(seeds, names_in_socket_methods);
+	tcase_add_test(seeds, leave_while_resolving);
 
 	tcase_add_test(timeouts, timeout_accept_recv_nonblocking);
 	tcase_add_test(timeouts, timeout_connect_blackhole);
