@@ -76,6 +76,64 @@ int sb_reply_take_fd(sb_reply *r, size_t i);
 /* Frees the reply and closes descriptors nobody took. NULL is fine. */
 void sb_reply_free(sb_reply *r);
 
+/* ---------------------------------------------------------------- typed helpers
+ *
+ * Each helper makes one or a few calls and returns a ready descriptor (>= 0,
+ * CLOEXEC, blocking mode) or -errno. The daemon's error is reported twice: as
+ * -errno (see sb_reply_errno) and, when err is not NULL, as the error reply
+ * itself in *err (the caller frees it with sb_reply_free). *err is set to NULL
+ * whenever no error reply is behind the failure (success, a library error such
+ * as -ECONNRESET or -EINVAL). No state is kept between calls: the helpers are
+ * as thread-safe as sb_call. */
+
+/* The address shorthand shared by sb_listen and sockbrokerctl:
+ *   tcp:HOST:PORT  udp:HOST:PORT   HOST: an IPv4 literal, a host name, "" (any
+ *                                  IPv4 address) or "[IPv6 literal]" with an
+ *                                  optional %scope inside the brackets;
+ *                                  PORT: decimal 0-65535
+ *   unix:/path     unix:@name      a path, or an abstract name after '@' */
+struct sb_spec {
+	int family;             /* AF_INET, AF_INET6, AF_UNIX; AF_UNSPEC for a host name */
+	int type;               /* SOCK_STREAM (tcp, unix) or SOCK_DGRAM (udp) */
+	char host[256];         /* tcp/udp: the host without brackets */
+	int port;               /* tcp/udp: 0-65535; unix: -1 */
+	char path[108];         /* unix: the path, or the abstract name without '@' */
+	int abstract;           /* unix: 1 for an abstract name */
+};
+
+/* Parses spec into *out. 0, -EINVAL (unknown scheme, missing or bad port,
+ * unbalanced brackets, an unbracketed IPv6 literal, an empty path, NULL
+ * arguments) or -ENAMETOOLONG (a host over 255 bytes, a path that does not fit
+ * sun_path). */
+int sb_parse_spec(const char *spec, struct sb_spec *out);
+
+/* -errno for an error reply: -32000 gives its data.errno (-EIO when absent),
+ * -32010 -EPERM, -32011 -EBADF, -32012 -EMFILE, -32003 -ETIMEDOUT, -32001 and
+ * -32002 -ENOENT (no such host), -32602 -EINVAL, -32601 -ENOSYS, anything else
+ * -EPROTO. 0 for a result (or NULL). */
+int sb_reply_errno(const sb_reply *r);
+
+/* A listener on spec (see sb_spec). tcp: socket.listen_on (SO_REUSEADDR,
+ * IPV6_V6ONLY for an IPv6 address as Python's create_server; no dual stack);
+ * udp: a bound datagram socket (socket.create, socket.bind, socket.detach;
+ * IPV6_V6ONLY set for IPv6 too); unix: a listening AF_UNIX stream socket (a
+ * path that exists is EADDRINUSE, nothing is unlinked). A host name is
+ * resolved with net.getaddrinfo (AI_PASSIVE) and its addresses tried in order.
+ * backlog < 0: the daemon's default (128); ignored for udp. */
+int sb_listen(sb_client *c, const char *spec, int backlog, sb_reply **err);
+
+/* A TCP connection to host (a literal or a name) and port, as Python's
+ * create_connection: a name is resolved with net.getaddrinfo and each address
+ * tried in order until one connects; the last error is returned. timeout_s > 0
+ * bounds each attempt (-ETIMEDOUT with the -32003 reply); <= 0: the
+ * connection's default timeout (initially none). */
+int sb_connect_tcp(sb_client *c, const char *host, int port, double timeout_s,
+                   sb_reply **err);
+
+/* A new socket of family, type and protocol (socket.create with pass), e.g.
+ * sb_socket(c, AF_INET, SOCK_RAW, IPPROTO_ICMP, &err). */
+int sb_socket(sb_client *c, int family, int type, int protocol, sb_reply **err);
+
 /* A sentence for a library error (-errno from the functions above). */
 const char *sb_strerror(int err);
 

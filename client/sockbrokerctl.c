@@ -6,6 +6,8 @@
  * Every command is one entry of cmd_table; adding a command is adding an entry
  * (and, when its output deserves a layout, a field table for print_fields). */
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -16,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -109,6 +114,9 @@ static void print_help(FILE *f)
 			fprintf(f, "  %-21s %s\n", head, c->summary);
 	}
 	fprintf(f,
+	        "\n"
+	        "SPEC, the address shorthand: tcp:HOST:PORT, udp:HOST:PORT (HOST an IPv4\n"
+	        "address, a name, empty for any, or [IPv6]), unix:/PATH, unix:@ABSTRACT.\n"
 	        "\n"
 	        "Exit status:\n"
 	        "  0  success\n"
@@ -261,7 +269,8 @@ static void print_fields(json_object *o, const struct field *fields, int indent)
 		if (!json_object_object_get_ex(o, f->key, &v))
 			continue;
 		if (f->print) {
-			print_key(f->key, width, indent, v);
+			/* A printer of its own keeps to one line, even for an object. */
+			printf("%*s%s:%*s ", indent, "", f->key, (int)(width - strlen(f->key)), "");
 			f->print(v);
 			putchar('\n');
 		} else {
@@ -471,6 +480,283 @@ static int cmd_whoami(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* An address in the object form as the shorthand shows it: "127.0.0.1:80",
+ * "[::1]:80", "/run/x.sock", "@name"; anything else as compact JSON. */
+static void print_address(json_object *v)
+{
+	json_object *h, *port, *x;
+
+	if (json_object_is_type(v, json_type_object) &&
+	    json_object_object_get_ex(v, "host", &h) && json_object_object_get_ex(v, "port", &port)) {
+		const char *host = json_object_get_string(h);
+		printf(strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, json_object_get_string(port));
+	} else if (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 1 &&
+	           json_object_object_get_ex(v, "path", &x))
+		fputs(*json_object_get_string(x) ? json_object_get_string(x) : "(unnamed)", stdout);
+	else if (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 1 &&
+	         json_object_object_get_ex(v, "abstract", &x))
+		printf("@%s", json_object_get_string(x));
+	else
+		print_scalar(v);
+}
+
+/* resolve HOST [PORT]: net.getaddrinfo */
+static int cmd_resolve(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *p = json_object_new_object(), *result, *results;
+	const char *port = argc > 1 ? argv[1] : NULL;
+	bool numeric = port && *port;
+	int r;
+
+	for (const char *q = port; numeric && *q; q++)
+		numeric = isdigit((unsigned char)*q);
+	if (!*argv[0]) {
+		json_object_put(p);
+		return usage_error("HOST must not be empty");
+	}
+	json_object_object_add(p, "host", json_object_new_string(argv[0]));
+	if (!port)
+		json_object_object_add(p, "port", NULL);
+	else if (numeric) {
+		long n = strlen(port) > 5 ? 70000 : strtol(port, NULL, 10);
+		if (n > 65535) {
+			json_object_put(p);
+			return usage_error("port %s is out of range 0-65535", port);
+		}
+		json_object_object_add(p, "port", json_object_new_int((int)n));
+	} else
+		json_object_object_add(p, "port", json_object_new_string(port));
+	r = ctl_call(ctl, "net.getaddrinfo", json_object_to_json_string_ext(p, JSON_COMPACT), &result);
+	json_object_put(p);
+	if (r)
+		return r;
+	if (ctl->json || !json_object_object_get_ex(result, "results", &results) ||
+	    !json_object_is_type(results, json_type_array)) {
+		print_result(ctl, result, NULL, true);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < json_object_array_length(results); i++) {
+		json_object *e = json_object_array_get_idx(results, i), *f = NULL, *t = NULL, *a = NULL;
+
+		json_object_object_get_ex(e, "family", &f);
+		json_object_object_get_ex(e, "type", &t);
+		json_object_object_get_ex(e, "address", &a);
+		printf("%-9s %-12s ", f ? json_object_get_string(f) : "-", t ? json_object_get_string(t) : "-");
+		print_address(a);
+		putchar('\n');
+	}
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* sockets: socket.list, as a table */
+static int cmd_sockets(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *socks;
+	int r = ctl_call(ctl, "socket.list", NULL, &result);
+
+	if (r)
+		return r;
+	if (ctl->json || !json_object_object_get_ex(result, "sockets", &socks) ||
+	    !json_object_is_type(socks, json_type_array)) {
+		print_result(ctl, result, NULL, true);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	printf("%-7s %-9s %-12s %-24s %s\n", "HANDLE", "FAMILY", "TYPE", "LOCAL", "PEER");
+	for (size_t i = 0; i < json_object_array_length(socks); i++) {
+		json_object *e = json_object_array_get_idx(socks, i), *v;
+
+		printf("%-7s ", json_object_object_get_ex(e, "handle", &v) ? json_object_get_string(v) : "-");
+		printf("%-9s ", json_object_object_get_ex(e, "family", &v) ? json_object_get_string(v) : "-");
+		printf("%-12s ", json_object_object_get_ex(e, "type", &v) ? json_object_get_string(v) : "-");
+		if (json_object_object_get_ex(e, "local", &v) && v)
+			print_address(v);
+		else
+			putchar('-');
+		putchar(' ');
+		if (json_object_object_get_ex(e, "peer", &v) && v)
+			print_address(v);
+		else
+			putchar('-');
+		putchar('\n');
+	}
+	if (json_object_array_length(socks) == 0)
+		puts("(no sockets: handles belong to the connection, and this one is new)");
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+static const struct field socket_info_fields[] = {
+	{ "handle", NULL },
+	{ "family", NULL },
+	{ "type", NULL },
+	{ "proto", NULL },
+	{ "local", print_address },
+	{ "peer", print_address },
+	{ NULL, NULL },
+};
+
+/* socket info HANDLE: socket.info */
+static int cmd_socket_info(struct ctl *ctl, int argc, char **argv)
+{
+	char params[64], *end;
+	json_object *result;
+	long long h;
+	int r;
+
+	errno = 0;
+	h = strtoll(argv[0], &end, 10);
+	if (errno || end == argv[0] || *end || h < 1 || !isdigit((unsigned char)argv[0][0]))
+		return usage_error("HANDLE must be a positive integer, not '%s'", argv[0]);
+	snprintf(params, sizeof(params), "{\"handle\":%lld}", h);
+	r = ctl_call(ctl, "socket.info", params, &result);
+	if (r)
+		return r;
+	print_result(ctl, result, socket_info_fields, false);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* The address a descriptor is bound to (getsockname, or getpeername when
+ * peer), in the object form. NULL when there is none to show. */
+static json_object *fd_address(int fd, bool peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	json_object *o;
+
+	memset(&ss, 0, sizeof(ss));
+	if ((peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
+	          : getsockname(fd, (struct sockaddr *)&ss, &len)) < 0)
+		return NULL;
+	o = json_object_new_object();
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		json_object_object_add(o, "host", json_object_new_string(host));
+		json_object_object_add(o, "port", json_object_new_int(ntohs(sin->sin_port)));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		json_object_object_add(o, "host", json_object_new_string(host));
+		json_object_object_add(o, "port", json_object_new_int(ntohs(sin6->sin6_port)));
+		if (sin6->sin6_scope_id)
+			json_object_object_add(o, "scope_id", json_object_new_int64(sin6->sin6_scope_id));
+	} else if (ss.ss_family == AF_UNIX) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		size_t n = len > offsetof(struct sockaddr_un, sun_path)
+		           ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+		if (n > 0 && sun->sun_path[0] == '\0')
+			json_object_object_add(o, "abstract", json_object_new_string_len(sun->sun_path + 1, (int)n - 1));
+		else
+			json_object_object_add(o, "path", json_object_new_string_len(sun->sun_path,
+			                       (int)strnlen(sun->sun_path, n)));
+	} else {
+		json_object_object_add(o, "family", json_object_new_int(ss.ss_family));
+	}
+	return o;
+}
+
+/* Reports a helper's failure: the daemon's error (exit 1) or the exchange's
+ * (exit 3). Frees err. */
+static int helper_failed(const char *what, int rc, sb_reply *err)
+{
+	if (err) {
+		print_reply_error(err);
+		sb_reply_free(err);
+		return EXIT_REPLY_ERROR;
+	}
+	errmsg("%s: %s", what, sb_strerror(rc));
+	return EXIT_CONNECTION;
+}
+
+/* Prints what a descriptor is: family, type, local (and peer) address. */
+static void print_descriptor(struct ctl *ctl, int fd, bool with_peer)
+{
+	static const struct field fields[] = {
+		{ "family", NULL }, { "type", NULL }, { "local", print_address }, { "peer", print_address },
+		{ NULL, NULL },
+	};
+	json_object *o = json_object_new_object(), *a;
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) == 0)
+		json_object_object_add(o, "family", json_object_new_string(
+			v == AF_INET ? "AF_INET" : v == AF_INET6 ? "AF_INET6" : v == AF_UNIX ? "AF_UNIX" : "other"));
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) == 0)
+		json_object_object_add(o, "type", json_object_new_string(
+			v == SOCK_STREAM ? "SOCK_STREAM" : v == SOCK_DGRAM ? "SOCK_DGRAM" : "other"));
+	if ((a = fd_address(fd, false)))
+		json_object_object_add(o, "local", a);
+	if (with_peer && (a = fd_address(fd, true)))
+		json_object_object_add(o, "peer", a);
+	print_result(ctl, o, fields, false);
+	json_object_put(o);
+}
+
+/* listen SPEC [BACKLOG]: a listener through sb_listen, described and closed */
+static int cmd_listen(struct ctl *ctl, int argc, char **argv)
+{
+	struct sb_spec sp;
+	sb_reply *err = NULL;
+	long backlog = -1;
+	int fd, r;
+
+	r = sb_parse_spec(argv[0], &sp);
+	if (r == -ENAMETOOLONG)
+		return usage_error("'%s': the host or path is too long", argv[0]);
+	if (r < 0)
+		return usage_error("'%s' is not an address: use tcp:HOST:PORT, udp:HOST:PORT, "
+		                   "tcp:[IPV6]:PORT, unix:/PATH or unix:@NAME (PORT 0-65535)", argv[0]);
+	if (argc > 1) {
+		char *end;
+		errno = 0;
+		backlog = strtol(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || backlog < 0 || backlog > 65535)
+			return usage_error("BACKLOG must be 0-65535, not '%s'", argv[1]);
+	}
+	r = ctl_connect(ctl);
+	if (r)
+		return r;
+	fd = sb_listen(ctl->client, argv[0], (int)backlog, &err);
+	if (fd < 0)
+		return helper_failed("listen", fd, err);
+	print_descriptor(ctl, fd, false);
+	close(fd);
+	return EXIT_OK;
+}
+
+/* connect HOST PORT: a TCP connection through sb_connect_tcp, described and closed */
+static int cmd_connect(struct ctl *ctl, int argc, char **argv)
+{
+	sb_reply *err = NULL;
+	char *end;
+	long port;
+	int fd, r;
+
+	errno = 0;
+	port = strtol(argv[1], &end, 10);
+	if (errno || end == argv[1] || *end || port < 0 || port > 65535 || !isdigit((unsigned char)*argv[1]))
+		return usage_error("PORT must be a number 0-65535, not '%s'", argv[1]);
+	if (!*argv[0])
+		return usage_error("HOST must not be empty");
+	r = ctl_connect(ctl);
+	if (r)
+		return r;
+	fd = sb_connect_tcp(ctl->client, argv[0], (int)port,
+	                    ctl->timeout_ms > 0 ? ctl->timeout_ms / 1000.0 : 0, &err);
+	if (fd < 0)
+		return helper_failed("connect", fd, err);
+	print_descriptor(ctl, fd, true);
+	close(fd);
+	return EXIT_OK;
+}
+
 static const struct ctl_cmd *cmd_find(int argc, char **argv, int *nwords);
 
 /* help [COMMAND] */
@@ -497,6 +783,12 @@ static const struct ctl_cmd cmd_table[] = {
 	  0, 0, cmd_info },
 	{ "whoami", "", "show the credentials the daemon sees for us",
 	  0, 0, cmd_whoami },
+	{ "resolve", "HOST [PORT]", "look HOST up (net.getaddrinfo): family, type, address",
+	  1, 2, cmd_resolve },
+	{ "sockets", "", "list this connection's sockets (socket.list)", 0, 0, cmd_sockets },
+	{ "socket info", "HANDLE", "show a socket's state (socket.info)", 1, 1, cmd_socket_info },
+	{ "listen", "SPEC [BACKLOG]", "get a listener on SPEC and show its address", 1, 2, cmd_listen },
+	{ "connect", "HOST PORT", "connect to HOST:PORT over TCP and show both ends", 2, 2, cmd_connect },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

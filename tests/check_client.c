@@ -710,6 +710,108 @@ static void sc_record(struct srv *s)
 	}
 }
 
+/* The typed helpers' daemon: records "method params" lines in helper_log and
+ * answers as the real daemon would (a socketpair end for every descriptor it
+ * hands out). Addresses decide the outcome: port 1 cannot be bound (EACCES),
+ * 10.0.0.1 refuses connections, "nohost.test" does not resolve, family 99 is
+ * denied, method socket.fd answers without its descriptor. */
+static char helper_log[8192];
+
+static void sc_send_error(struct srv *s, long long id, int code, const char *message, const char *data)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	         "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":\"%s\"%s%s},\"id\":%lld}",
+	         code, message, data ? ",\"data\":" : "", data ? data : "", id);
+	srv_send(s, text, NULL, 0);
+}
+
+static void sc_send_fd(struct srv *s, long long id)
+{
+	int sp[2];
+
+	SRV_CHECK(s, socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	srv_result(s, id, "{\"fds\":1}", sp, 1);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void sc_helpers(struct srv *s)
+{
+	struct srv_msg m;
+
+	while (srv_next(s, &m)) {
+		long long id = srv_check_request(s, &m);
+		const char *meth = jstr(m.obj, "method");
+		json_object *p = NULL, *a = NULL;
+		const char *ptext, *host = NULL;
+		long long port = -1;
+
+		json_object_object_get_ex(m.obj, "params", &p);
+		ptext = p ? json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN) : "-";
+		if (strlen(helper_log) + strlen(meth) + strlen(ptext) + 3 < sizeof(helper_log)) {
+			strcat(helper_log, meth);
+			strcat(helper_log, " ");
+			strcat(helper_log, ptext);
+			strcat(helper_log, "\n");
+		}
+		if (p && json_object_object_get_ex(p, "address", &a)) {
+			if (json_object_is_type(a, json_type_array)) {
+				host = json_object_get_string(json_object_array_get_idx(a, 0));
+				port = json_object_get_int64(json_object_array_get_idx(a, 1));
+			} else {
+				host = jstr(a, "host");
+				port = jint(a, "port", -1);
+			}
+		}
+		if (strcmp(meth, "socket.listen_on") == 0 || strcmp(meth, "socket.detach") == 0) {
+			sc_send_fd(s, id);
+		} else if (strcmp(meth, "socket.create") == 0) {
+			json_object *pass = NULL;
+
+			if (jint(p, "family", 0) == 99)
+				sc_send_error(s, id, -32010, "Denied.",
+				              "{\"reason\":\"not allowed\",\"rule\":\"embedded default\"}");
+			else if (json_object_object_get_ex(p, "pass", &pass) && json_object_get_boolean(pass))
+				sc_send_fd(s, id);
+			else
+				srv_result(s, id, "{\"handle\":7,\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\",\"proto\":0}",
+				           NULL, 0);
+		} else if (strcmp(meth, "socket.bind") == 0) {
+			if (port == 1)
+				sc_send_error(s, id, -32000, "Permission denied.", "{\"errno\":13,\"name\":\"EACCES\"}");
+			else
+				srv_result(s, id, "{}", NULL, 0);
+		} else if (strcmp(meth, "socket.connect_to") == 0) {
+			if (host && strcmp(host, "10.0.0.1") == 0)
+				sc_send_error(s, id, -32000, "Connection refused.",
+				              "{\"errno\":111,\"name\":\"ECONNREFUSED\"}");
+			else
+				sc_send_fd(s, id);
+		} else if (strcmp(meth, "net.getaddrinfo") == 0) {
+			if (strcmp(jstr(p, "host"), "nohost.test") == 0)
+				sc_send_error(s, id, -32001, "Name or service not known.",
+				              "{\"gai\":-2,\"name\":\"EAI_NONAME\"}");
+			else if (strcmp(jstr(p, "host"), "refused.test") == 0)
+				srv_result(s, id, "{\"results\":[{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\","
+				           "\"proto\":6,\"canonname\":\"\",\"address\":{\"host\":\"10.0.0.1\",\"port\":80}},"
+				           "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\",\"proto\":6,\"canonname\":\"\","
+				           "\"address\":{\"host\":\"10.0.0.1\",\"port\":81}}]}", NULL, 0);
+			else
+				srv_result(s, id, "{\"results\":[{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\","
+				           "\"proto\":6,\"canonname\":\"\",\"address\":{\"host\":\"10.0.0.1\",\"port\":80}},"
+				           "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\",\"proto\":6,\"canonname\":\"\","
+				           "\"address\":{\"host\":\"127.0.0.1\",\"port\":80}}]}", NULL, 0);
+		} else if (strcmp(meth, "socket.fd") == 0) {
+			srv_result(s, id, "{}", NULL, 0);       /* a pass call without its descriptor */
+		} else {
+			srv_result(s, id, "{}", NULL, 0);
+		}
+		srv_msg_free(&m);
+	}
+}
+
 /* ---------------------------------------------------------------- tests */
 
 START_TEST(test_socket_path)
@@ -1377,10 +1479,352 @@ START_TEST(test_reply_accessors_null)
 }
 END_TEST
 
+START_TEST(test_spec_valid)
+{
+	struct sb_spec sp;
+
+	ck_assert_int_eq(sb_parse_spec("tcp:0.0.0.0:80", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_INET);
+	ck_assert_int_eq(sp.type, SOCK_STREAM);
+	ck_assert_str_eq(sp.host, "0.0.0.0");
+	ck_assert_int_eq(sp.port, 80);
+
+	ck_assert_int_eq(sb_parse_spec("udp:[::]:53", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_INET6);
+	ck_assert_int_eq(sp.type, SOCK_DGRAM);
+	ck_assert_str_eq(sp.host, "::");
+	ck_assert_int_eq(sp.port, 53);
+
+	ck_assert_int_eq(sb_parse_spec("tcp:[fe80::1%eth0]:65535", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_INET6);
+	ck_assert_str_eq(sp.host, "fe80::1%eth0");
+	ck_assert_int_eq(sp.port, 65535);
+
+	ck_assert_int_eq(sb_parse_spec("tcp:localhost:0", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_UNSPEC);
+	ck_assert_str_eq(sp.host, "localhost");
+	ck_assert_int_eq(sp.port, 0);
+
+	ck_assert_int_eq(sb_parse_spec("udp:my-host.example_1.org:00053", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_UNSPEC);
+	ck_assert_int_eq(sp.port, 53);
+
+	/* An empty host: any IPv4 address. */
+	ck_assert_int_eq(sb_parse_spec("tcp::8080", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_INET);
+	ck_assert_str_eq(sp.host, "");
+	ck_assert_int_eq(sp.port, 8080);
+
+	ck_assert_int_eq(sb_parse_spec("unix:/run/x.sock", &sp), 0);
+	ck_assert_int_eq(sp.family, AF_UNIX);
+	ck_assert_int_eq(sp.type, SOCK_STREAM);
+	ck_assert_str_eq(sp.path, "/run/x.sock");
+	ck_assert_int_eq(sp.abstract, 0);
+	ck_assert_int_eq(sp.port, -1);
+
+	ck_assert_int_eq(sb_parse_spec("unix:@abstract", &sp), 0);
+	ck_assert_str_eq(sp.path, "abstract");
+	ck_assert_int_eq(sp.abstract, 1);
+
+	/* A relative path is a path. */
+	ck_assert_int_eq(sb_parse_spec("unix:x:1", &sp), 0);
+	ck_assert_str_eq(sp.path, "x:1");
+}
+END_TEST
+
+START_TEST(test_spec_invalid)
+{
+	static const char *const bad[] = {
+		"tcp:127.0.0.1",        /* missing port */
+		"tcp:127.0.0.1:",       /* empty port */
+		"tcp:1.2.3.4:70000",    /* port out of range */
+		"tcp:1.2.3.4:123456",
+		"udp:1.2.3.4:-1",
+		"tcp:1.2.3.4:8o",
+		"tcp:1.2.3.4: 80",
+		"tcp:[::1:80",          /* bad brackets */
+		"tcp:[::1]80",
+		"tcp:[::1]",
+		"tcp:::1]:80",
+		"tcp:a[b]:80",
+		"tcp:[1.2.3.4]:80",     /* brackets hold IPv6 only */
+		"tcp:[]:80",
+		"tcp:[fe80::1%]:80",
+		"tcp:::1:80",           /* an IPv6 literal without brackets */
+		"tcp:bad host:80",
+		"sctp:1.2.3.4:80",      /* unknown scheme */
+		"TCP:1.2.3.4:80",
+		"1.2.3.4:80",
+		"",
+		"unix:",
+		"unix:@",
+	};
+	struct sb_spec sp;
+	char longpath[200];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sb_parse_spec(bad[i], &sp) == -EINVAL, "'%s' was accepted", bad[i]);
+	ck_assert_int_eq(sb_parse_spec(NULL, &sp), -EINVAL);
+	ck_assert_int_eq(sb_parse_spec("tcp:1.2.3.4:80", NULL), -EINVAL);
+	strcpy(longpath, "unix:/");
+	memset(longpath + 6, 'a', 120);
+	longpath[126] = '\0';
+	ck_assert_int_eq(sb_parse_spec(longpath, &sp), -ENAMETOOLONG);
+	longpath[5] = '@';
+	ck_assert_int_eq(sb_parse_spec(longpath, &sp), -ENAMETOOLONG);
+	/* 107 bytes fit. */
+	longpath[5 + 107] = '\0';
+	ck_assert_int_eq(sb_parse_spec(longpath, &sp), 0);
+	{
+		char host[300] = "tcp:";
+		memset(host + 4, 'h', 260);
+		strcpy(host + 264, ":80");
+		ck_assert_int_eq(sb_parse_spec(host, &sp), -ENAMETOOLONG);
+	}
+}
+END_TEST
+
+/* A descriptor the fake daemon handed over: open, CLOEXEC, a socket. */
+static void check_helper_fd(int fd)
+{
+	int type = 0;
+	socklen_t l = sizeof(type);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l), 0);
+	close(fd);
+}
+
+START_TEST(test_helpers_listen)
+{
+	struct srv s;
+	sb_client *c;
+	sb_reply *err = (sb_reply *)1;
+	int before = count_fds();
+
+	helper_log[0] = '\0';
+	srv_start(&s, sc_helpers);
+	ck_assert_int_eq(sb_connect(s.path, &c), 0);
+	check_helper_fd(sb_listen(c, "tcp:127.0.0.1:8080", 5, &err));
+	ck_assert_ptr_null(err);
+	check_helper_fd(sb_listen(c, "tcp:[::]:80", -1, NULL));
+	check_helper_fd(sb_listen(c, "unix:/run/x.sock", -1, &err));
+	check_helper_fd(sb_listen(c, "unix:@name", 100000, &err));
+	check_helper_fd(sb_listen(c, "udp:0.0.0.0:53", -1, &err));
+	check_helper_fd(sb_listen(c, "udp:[::1]:53", -1, &err));
+	check_helper_fd(sb_listen(c, "tcp:srv.test:80", -1, &err));
+	ck_assert_ptr_null(err);
+	/* Refused by the parser: nothing is sent. */
+	ck_assert_int_eq(sb_listen(c, "tcp:127.0.0.1:70000", -1, &err), -EINVAL);
+	ck_assert_ptr_null(err);
+	sb_close(c);
+	srv_finish(&s);
+	ck_assert_str_eq(helper_log,
+		"socket.listen_on {\"address\":[\"127.0.0.1\",8080],\"family\":\"AF_INET\",\"backlog\":5,\"pass\":true}\n"
+		"socket.listen_on {\"address\":[\"::\",80],\"family\":\"AF_INET6\",\"pass\":true}\n"
+		"socket.listen_on {\"address\":{\"path\":\"\\/run\\/x.sock\"},\"family\":\"AF_UNIX\",\"pass\":true}\n"
+		"socket.listen_on {\"address\":{\"abstract\":\"name\"},\"family\":\"AF_UNIX\",\"backlog\":65535,\"pass\":true}\n"
+		"socket.create {\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}\n"
+		"socket.bind {\"handle\":7,\"address\":[\"0.0.0.0\",53]}\n"
+		"socket.detach {\"handle\":7}\n"
+		"socket.create {\"family\":\"AF_INET6\",\"type\":\"SOCK_DGRAM\"}\n"
+		"socket.setsockopt {\"handle\":7,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_V6ONLY\",\"value\":1}\n"
+		"socket.bind {\"handle\":7,\"address\":[\"::1\",53]}\n"
+		"socket.detach {\"handle\":7}\n"
+		"net.getaddrinfo {\"host\":\"srv.test\",\"port\":80,\"type\":\"SOCK_STREAM\",\"flags\":[\"AI_PASSIVE\"]}\n"
+		"socket.listen_on {\"address\":{\"host\":\"10.0.0.1\",\"port\":80},\"family\":\"AF_INET\",\"pass\":true}\n");
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* The error's data.name. */
+static void check_err_name(sb_reply *err, int code, const char *name)
+{
+	json_object *d;
+
+	ck_assert_ptr_nonnull(err);
+	ck_assert(!sb_reply_ok(err));
+	ck_assert_int_eq(sb_reply_error_code(err), code);
+	d = json_tokener_parse(sb_reply_error_data(err));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(jstr(d, "name"), name);
+	json_object_put(d);
+}
+
+START_TEST(test_helpers_listen_errors)
+{
+	struct srv s;
+	sb_client *c;
+	sb_reply *err = NULL;
+	int before = count_fds();
+
+	helper_log[0] = '\0';
+	srv_start(&s, sc_helpers);
+	ck_assert_int_eq(sb_connect(s.path, &c), 0);
+	/* bind fails: its error, and the handle is closed. */
+	ck_assert_int_eq(sb_listen(c, "udp:127.0.0.1:1", -1, &err), -EACCES);
+	check_err_name(err, SB_OS_ERROR, "EACCES");
+	ck_assert_int_eq(sb_reply_errno(err), -EACCES);
+	sb_reply_free(err);
+	/* A name that does not resolve. */
+	ck_assert_int_eq(sb_listen(c, "tcp:nohost.test:80", -1, &err), -ENOENT);
+	check_err_name(err, SB_GAI_ERROR, "EAI_NONAME");
+	sb_reply_free(err);
+	sb_close(c);
+	srv_finish(&s);
+	ck_assert_str_eq(helper_log,
+		"socket.create {\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}\n"
+		"socket.bind {\"handle\":7,\"address\":[\"127.0.0.1\",1]}\n"
+		"socket.close {\"handle\":7}\n"
+		"net.getaddrinfo {\"host\":\"nohost.test\",\"port\":80,\"type\":\"SOCK_STREAM\",\"flags\":[\"AI_PASSIVE\"]}\n");
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_helpers_connect)
+{
+	struct srv s;
+	sb_client *c;
+	sb_reply *err = (sb_reply *)1;
+	int before = count_fds();
+
+	helper_log[0] = '\0';
+	srv_start(&s, sc_helpers);
+	ck_assert_int_eq(sb_connect(s.path, &c), 0);
+	check_helper_fd(sb_connect_tcp(c, "127.0.0.1", 80, 2.5, &err));
+	ck_assert_ptr_null(err);
+	check_helper_fd(sb_connect_tcp(c, "::1", 443, 0, &err));
+	/* A name: each address in turn; the refusal of the first is forgotten. */
+	check_helper_fd(sb_connect_tcp(c, "two.test", 80, -1, &err));
+	ck_assert_ptr_null(err);
+	/* Every address refused: the last error. */
+	ck_assert_int_eq(sb_connect_tcp(c, "refused.test", 80, 1, &err), -ECONNREFUSED);
+	check_err_name(err, SB_OS_ERROR, "ECONNREFUSED");
+	sb_reply_free(err);
+	ck_assert_int_eq(sb_connect_tcp(c, "10.0.0.1", 80, 1, NULL), -ECONNREFUSED);
+	ck_assert_int_eq(sb_connect_tcp(c, "nohost.test", 80, 1, &err), -ENOENT);
+	check_err_name(err, SB_GAI_ERROR, "EAI_NONAME");
+	sb_reply_free(err);
+	/* Bad arguments: nothing sent. */
+	ck_assert_int_eq(sb_connect_tcp(c, "127.0.0.1", 65536, 1, &err), -EINVAL);
+	ck_assert_ptr_null(err);
+	ck_assert_int_eq(sb_connect_tcp(c, "", 80, 1, &err), -EINVAL);
+	ck_assert_int_eq(sb_connect_tcp(c, "127.0.0.1", -1, 1, &err), -EINVAL);
+	sb_close(c);
+	srv_finish(&s);
+	ck_assert_str_eq(helper_log,
+		"socket.connect_to {\"address\":[\"127.0.0.1\",80],\"pass\":true,\"timeout\":2.5}\n"
+		"socket.connect_to {\"address\":[\"::1\",443],\"pass\":true}\n"
+		"net.getaddrinfo {\"host\":\"two.test\",\"port\":80,\"type\":\"SOCK_STREAM\"}\n"
+		"socket.connect_to {\"address\":{\"host\":\"10.0.0.1\",\"port\":80},\"pass\":true}\n"
+		"socket.connect_to {\"address\":{\"host\":\"127.0.0.1\",\"port\":80},\"pass\":true}\n"
+		"net.getaddrinfo {\"host\":\"refused.test\",\"port\":80,\"type\":\"SOCK_STREAM\"}\n"
+		"socket.connect_to {\"address\":{\"host\":\"10.0.0.1\",\"port\":80},\"pass\":true,\"timeout\":1.0}\n"
+		"socket.connect_to {\"address\":{\"host\":\"10.0.0.1\",\"port\":81},\"pass\":true,\"timeout\":1.0}\n"
+		"socket.connect_to {\"address\":[\"10.0.0.1\",80],\"pass\":true,\"timeout\":1.0}\n"
+		"net.getaddrinfo {\"host\":\"nohost.test\",\"port\":80,\"type\":\"SOCK_STREAM\"}\n");
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_helpers_socket)
+{
+	struct srv s;
+	sb_client *c;
+	sb_reply *err = (sb_reply *)1, *r = NULL;
+	int before = count_fds();
+
+	helper_log[0] = '\0';
+	srv_start(&s, sc_helpers);
+	ck_assert_int_eq(sb_connect(s.path, &c), 0);
+	check_helper_fd(sb_socket(c, AF_INET, SOCK_RAW, 1, &err));
+	ck_assert_ptr_null(err);
+	/* Denied by policy: -EPERM, and the reply says why. */
+	ck_assert_int_eq(sb_socket(c, 99, SOCK_STREAM, 0, &err), -EPERM);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(sb_reply_error_code(err), SB_DENIED);
+	ck_assert_str_eq(sb_reply_error_message(err), "Denied.");
+	ck_assert_int_eq(sb_reply_errno(err), -EPERM);
+	sb_reply_free(err);
+	ck_assert_int_eq(sb_socket(c, 99, SOCK_STREAM, 0, NULL), -EPERM);
+	ck_assert_int_eq(sb_socket(NULL, AF_INET, SOCK_STREAM, 0, &err), -EINVAL);
+	ck_assert_ptr_null(err);
+	/* sb_reply_errno of a result is 0. */
+	ck_assert_int_eq(sb_call(c, "socket.fd", "{\"handle\":1}", NULL, 0, &r), 0);
+	ck_assert_int_eq(sb_reply_errno(r), 0);
+	ck_assert_int_eq(sb_reply_errno(NULL), 0);
+	sb_reply_free(r);
+	sb_close(c);
+	srv_finish(&s);
+	ck_assert_str_eq(helper_log,
+		"socket.create {\"family\":2,\"type\":3,\"proto\":1,\"pass\":true}\n"
+		"socket.create {\"family\":99,\"type\":1,\"proto\":0,\"pass\":true}\n"
+		"socket.create {\"family\":99,\"type\":1,\"proto\":0,\"pass\":true}\n"
+		"socket.fd {\"handle\":1}\n");
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* Error replies of every code map to the documented -errno. */
+static void sc_codes(struct srv *s)
+{
+	struct srv_msg m;
+
+	while (srv_next(s, &m)) {
+		long long id = srv_check_request(s, &m);
+		json_object *p = json_object_object_get(m.obj, "params");
+		const char *data = jstr(p, "data");
+
+		sc_send_error(s, id, (int)jint(p, "code", 0), "x", data);
+		srv_msg_free(&m);
+	}
+}
+
+START_TEST(test_reply_errno)
+{
+	static const struct { int code; const char *data; int want; } cases[] = {
+		{ -32000, "{\"errno\":98,\"name\":\"EADDRINUSE\"}", -EADDRINUSE },
+		{ -32000, NULL, -EIO },
+		{ -32000, "{\"errno\":\"x\"}", -EIO },
+		{ -32000, "{\"errno\":-5}", -EIO },
+		{ -32001, NULL, -ENOENT },
+		{ -32002, NULL, -ENOENT },
+		{ -32003, "{\"timeout\":1}", -ETIMEDOUT },
+		{ -32010, NULL, -EPERM },
+		{ -32011, "{\"handle\":9}", -EBADF },
+		{ -32012, NULL, -EMFILE },
+		{ -32602, NULL, -EINVAL },
+		{ -32601, NULL, -ENOSYS },
+		{ -32603, NULL, -EPROTO },
+	};
+	struct srv s;
+	sb_client *c;
+	sb_reply *r = NULL;
+
+	srv_start(&s, sc_codes);
+	ck_assert_int_eq(sb_connect(s.path, &c), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "code", json_object_new_int(cases[i].code));
+		if (cases[i].data)
+			json_object_object_add(p, "data", json_object_new_string(cases[i].data));
+		ck_assert_int_eq(sb_call(c, "m", json_object_to_json_string(p), NULL, 0, &r), 0);
+		ck_assert_msg(sb_reply_errno(r) == cases[i].want, "code %d: %d", cases[i].code, sb_reply_errno(r));
+		sb_reply_free(r);
+		json_object_put(p);
+	}
+	sb_close(c);
+	srv_finish(&s);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
 	TCase *tc = tcase_create("library");
+	TCase *th;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_socket_path);
@@ -1406,6 +1850,16 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_reply_accessors_null);
 	suite_add_tcase(s, tc);
+	th = tcase_create("helpers");
+	tcase_set_timeout(th, 60);
+	tcase_add_test(th, test_spec_valid);
+	tcase_add_test(th, test_spec_invalid);
+	tcase_add_test(th, test_helpers_listen);
+	tcase_add_test(th, test_helpers_listen_errors);
+	tcase_add_test(th, test_helpers_connect);
+	tcase_add_test(th, test_helpers_socket);
+	tcase_add_test(th, test_reply_errno);
+	suite_add_tcase(s, th);
 	return s;
 }
 

@@ -182,6 +182,103 @@ ctl --version
 expect_rc 0 "--version"
 expect_out '^sockbrokerctl [0-9]' "$dir/out" "--version prints the version"
 
+# ---------------------------------------------------------------- sockets and look-ups
+
+ctl --socket "$sock" resolve localhost
+expect_rc 0 "resolve localhost"
+expect_out '^AF_INET +SOCK_STREAM +127\.0\.0\.1:0$' "$dir/out" "resolve localhost prints 127.0.0.1"
+
+ctl --socket "$sock" resolve 127.0.0.1 80
+expect_rc 0 "resolve with a port"
+expect_out '^AF_INET +SOCK_STREAM +127\.0\.0\.1:80$' "$dir/out" "resolve shows the port"
+
+ctl --json --socket "$sock" resolve localhost 80
+expect_rc 0 "--json resolve"
+if json_check 'any(r["address"]["host"] == "127.0.0.1" and r["address"]["port"] == 80 for r in d["results"])'; then
+	pass "--json resolve parses and holds 127.0.0.1 port 80"
+else
+	fail "--json resolve does not hold 127.0.0.1 port 80"
+fi
+
+ctl --socket "$sock" resolve localhost 70000
+expect_rc 2 "resolve with a port out of range"
+
+ctl --socket "$sock" sockets
+expect_rc 0 "sockets"
+expect_out '^HANDLE +FAMILY +TYPE +LOCAL +PEER$' "$dir/out" "sockets prints its table's header"
+ctl --json --socket "$sock" sockets
+expect_rc 0 "--json sockets"
+if json_check 'd["sockets"] == []'; then pass "--json sockets: a new connection has none"; else fail "--json sockets"; fi
+
+ctl --socket "$sock" socket info 999
+expect_rc 1 "socket info 999"
+expect_out '\(code -32011\)$' "$dir/err" "socket info of an unknown handle gives -32011"
+ctl --socket "$sock" socket info nine
+expect_rc 2 "socket info with a handle that is not a number"
+ctl --socket "$sock" socket info
+expect_rc 2 "socket info without HANDLE"
+
+ctl --socket "$sock" listen tcp:127.0.0.1:0
+expect_rc 0 "listen tcp:127.0.0.1:0"
+expect_out '^local: +127\.0\.0\.1:[1-9][0-9]*$' "$dir/out" "listen prints the port it got"
+expect_out '^type: +SOCK_STREAM$' "$dir/out" "listen tcp gives a stream socket"
+
+ctl --json --socket "$sock" listen udp:127.0.0.1:0
+expect_rc 0 "--json listen udp:127.0.0.1:0"
+if json_check 'd["type"] == "SOCK_DGRAM" and d["local"]["port"] > 0'; then
+	pass "--json listen udp gives a bound datagram socket"
+else
+	fail "--json listen udp"
+fi
+
+ctl --socket "$sock" listen "unix:$dir/l.sock"
+expect_rc 0 "listen unix:PATH"
+expect_out "^local: +$dir/l.sock\$" "$dir/out" "listen unix prints the path"
+ctl --socket "$sock" listen "unix:$dir/l.sock"
+expect_rc 1 "listen on a unix path that exists"
+expect_out 'EADDRINUSE' "$dir/err" "the error names EADDRINUSE"
+
+for spec in tcp:127.0.0.1 tcp:127.0.0.1:70000 'tcp:[::1:80' sctp:127.0.0.1:80 'tcp:::1:80' unix:; do
+	ctl --socket "$sock" listen "$spec"
+	expect_rc 2 "listen with the bad spec '$spec'"
+done
+ctl --socket "$sock" listen tcp:127.0.0.1:0 -5
+expect_rc 2 "listen with a negative backlog"
+
+# A port of our own that nobody listens on: take one from the daemon, which
+# closes it when the command exits.
+ctl --json --socket "$sock" listen tcp:127.0.0.1:0
+port=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["local"]["port"])' <"$dir/out")
+ctl --socket "$sock" connect 127.0.0.1 "$port"
+expect_rc 1 "connect to a closed port"
+expect_out 'ECONNREFUSED' "$dir/err" "connect reports ECONNREFUSED"
+ctl --socket "$sock" connect 127.0.0.1 http
+expect_rc 2 "connect with a port that is not a number"
+
+# A listener of our own (Python), accepting one connection; its port comes
+# through a fifo, so no sleeps.
+mkfifo "$dir/port.fifo" || exit 99
+python3 -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(30)
+print(s.getsockname()[1], flush=True)
+try:
+    c, _ = s.accept()
+    c.close()
+except OSError:
+    pass
+' >"$dir/port.fifo" &
+py_pid=$!
+read -r lport <"$dir/port.fifo"
+ctl --socket "$sock" connect localhost "$lport"
+expect_rc 0 "connect localhost to a listener"
+expect_out "^peer: +127\\.0\\.0\\.1:$lport\$" "$dir/out" "connect shows the peer it reached"
+expect_out '^local: +127\.0\.0\.1:[1-9]' "$dir/out" "connect shows its local address"
+wait "$py_pid"
+
 # ---------------------------------------------------------------- stop the daemon
 
 kill -TERM "$daemon_pid"
