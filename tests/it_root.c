@@ -248,6 +248,53 @@ START_TEST(nobody_slot_freed_on_close)
 }
 END_TEST
 
+/* Until the policy lands, socket methods belong to root and the daemon's own
+ * user: another user is denied with the deciding rule named, leaves no
+ * socket behind, and may still introspect. */
+START_TEST(socket_methods_denied_to_others)
+{
+	struct sbd d;
+	int base, st;
+	pid_t pid;
+
+	hx_start(&d, NULL);
+	base = hx_baseline_fds(&d);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		static const char *const denied[] = {
+			"{\"jsonrpc\":\"2.0\",\"method\":\"socket.create\",\"id\":1}",
+			"{\"jsonrpc\":\"2.0\",\"method\":\"socket.pair\",\"params\":{\"pass\":true},\"id\":2}",
+			"{\"jsonrpc\":\"2.0\",\"method\":\"socket.listen_on\",\"params\":{\"address\":[\"127.0.0.1\",80]},\"id\":3}",
+			"{\"jsonrpc\":\"2.0\",\"method\":\"socket.connect_to\",\"params\":{\"address\":[\"127.0.0.1\",1]},\"id\":4}",
+			"{\"jsonrpc\":\"2.0\",\"method\":\"socket.list\",\"id\":5}",
+		};
+		struct tconn t;
+		json_object *j;
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(2);
+		if (tconn_open(&t, d.sock) < 0)
+			_exit(3);
+		for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+			j = tconn_call(&t, denied[i], 5000);
+			if (!j || reply_error_code(j) != -32010 || !jpath_str(j, "error.data.rule") ||
+			    !jpath_str(j, "error.data.reason") || t.nfds != 0)
+				_exit(10 + (int)i);
+			json_object_put(j);
+		}
+		j = tconn_call(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":9}", 5000);
+		if (!j || jpath_int(j, "result.protocol", 0) != 1)
+			_exit(4);
+		json_object_put(j);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child exit %d", WEXITSTATUS(st));
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("it_root");
@@ -256,6 +303,7 @@ static Suite *suite(void)
 	tcase_set_timeout(users, 60);
 	tcase_add_test(users, per_uid_limit_across_users);
 	tcase_add_test(users, nobody_slot_freed_on_close);
+	tcase_add_test(users, socket_methods_denied_to_others);
 	suite_add_tcase(s, users);
 	return s;
 }
