@@ -97,6 +97,18 @@ START_TEST(spec_named_params)
 }
 END_TEST
 
+/* daemon.ping's delay is bounded by --max-ping-delay (60 s by default). */
+START_TEST(ping_delay_limit)
+{
+	expect_reply("{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":60.5},\"id\":5}",
+	             "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32602},\"id\":5}");
+	expect_reply("{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":-1},\"id\":6}",
+	             "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32602,\"data\":{\"param\":\"delay\"}},\"id\":6}");
+	expect_reply("{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":0.01},\"id\":7}",
+	             "{\"jsonrpc\":\"2.0\",\"result\":{\"pong\":true},\"id\":7}");
+}
+END_TEST
+
 START_TEST(spec_notifications)
 {
 	expect_no_reply("{\"jsonrpc\": \"2.0\", \"method\": \"update\", \"params\": [1,2,3,4,5]}");
@@ -472,6 +484,7 @@ static Suite *suite(void)
 	tcase_add_test(spec, spec_mixed_batch);
 	tcase_add_test(spec, spec_batch_all_notifications);
 	tcase_add_test(spec, ids_echo_exactly);
+	tcase_add_test(spec, ping_delay_limit);
 	suite_add_tcase(s, spec);
 
 	tcase_add_checked_fixture(intro, setup, teardown);
