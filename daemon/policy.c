@@ -1,0 +1,1640 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "consts.h"
+#include "policy.h"
+#include "util.h"
+
+/* ---- the loaded form ---- */
+
+enum cond_kind { C_UID, C_GID, C_EXE, C_UNIT, C_CGROUP, C_LABEL, C_MAX };
+
+/* One match member: any of its values must hold. */
+struct cond {
+	enum cond_kind kind;
+	size_t n;
+	long *ids;      /* C_UID, C_GID */
+	char **strs;    /* the others */
+};
+
+struct cidr {
+	int family;
+	unsigned char addr[16];
+	int prefix;
+};
+
+struct prange {
+	unsigned lo, hi;
+};
+
+struct optsel {
+	long level, option;
+};
+
+/* A list selector: n == 0 means "any". */
+struct lsel {
+	size_t n;
+	long *v;
+};
+
+struct entry {
+	enum policy_action action;
+	struct lsel family, type, proto, level;
+	size_t noptions;
+	struct optsel *options;
+	size_t ncidrs;
+	struct cidr *cidrs;
+	size_t nports;
+	struct prange *ports;
+	size_t nhosts;
+	char **hosts;
+};
+
+struct rule {
+	char *name;
+	size_t nconds;
+	struct cond conds[C_MAX * 2];   /* user+uid and group+gid are separate members */
+	size_t nallow, ndeny;
+	struct entry *allow, *deny;
+	struct policy_limits limits;   /* -1 = not set by this rule */
+};
+
+struct policy {
+	bool is_default;
+	struct policy_limits limits;
+	size_t nrules, cap;
+	struct rule *rules;
+};
+
+static const char *const action_names[POLICY_ACTION_MAX] = {
+	[POLICY_CREATE] = "create",
+	[POLICY_BIND] = "bind",
+	[POLICY_CONNECT] = "connect",
+	[POLICY_LISTEN] = "listen",
+	[POLICY_SETSOCKOPT] = "setsockopt",
+	[POLICY_ADOPT] = "adopt",
+	[POLICY_RESOLVE] = "resolve",
+	[POLICY_SETHOSTNAME] = "sethostname",
+	[POLICY_ADMIN] = "admin",
+};
+
+const char *policy_action_name(enum policy_action a)
+{
+	return (unsigned)a < POLICY_ACTION_MAX ? action_names[a] : NULL;
+}
+
+/* Which selectors each action takes: a selector on an action it cannot
+ * narrow (a port on "admin") is a mistake the administrator should hear of. */
+enum {
+	S_FAMILY = 1 << 0, S_TYPE = 1 << 1, S_PROTO = 1 << 2, S_ADDRESS = 1 << 3,
+	S_PORT = 1 << 4, S_HOST = 1 << 5, S_LEVEL = 1 << 6, S_OPTION = 1 << 7,
+};
+#define S_SOCK (S_FAMILY | S_TYPE | S_PROTO)
+static const unsigned action_selectors[POLICY_ACTION_MAX] = {
+	[POLICY_CREATE] = S_SOCK,
+	[POLICY_BIND] = S_SOCK | S_ADDRESS | S_PORT,
+	[POLICY_CONNECT] = S_SOCK | S_ADDRESS | S_PORT | S_HOST,
+	[POLICY_LISTEN] = S_SOCK | S_ADDRESS | S_PORT,
+	[POLICY_SETSOCKOPT] = S_SOCK | S_LEVEL | S_OPTION,
+	[POLICY_ADOPT] = S_SOCK,
+	[POLICY_RESOLVE] = S_HOST,
+	[POLICY_SETHOSTNAME] = 0,
+	[POLICY_ADMIN] = 0,
+};
+
+/* ---- freeing ---- */
+
+static void strs_free(char **s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+static void entry_clear(struct entry *e)
+{
+	free(e->family.v);
+	free(e->type.v);
+	free(e->proto.v);
+	free(e->level.v);
+	free(e->options);
+	free(e->cidrs);
+	free(e->ports);
+	strs_free(e->hosts, e->nhosts);
+}
+
+static void rule_clear(struct rule *r)
+{
+	free(r->name);
+	for (size_t i = 0; i < r->nconds; i++) {
+		free(r->conds[i].ids);
+		strs_free(r->conds[i].strs, r->conds[i].strs ? r->conds[i].n : 0);
+	}
+	for (size_t i = 0; i < r->nallow; i++)
+		entry_clear(&r->allow[i]);
+	for (size_t i = 0; i < r->ndeny; i++)
+		entry_clear(&r->deny[i]);
+	free(r->allow);
+	free(r->deny);
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nrules; i++)
+		rule_clear(&p->rules[i]);
+	free(p->rules);
+	free(p);
+}
+
+bool policy_is_default(const struct policy *p)
+{
+	return p && p->is_default;
+}
+
+size_t policy_nrules(const struct policy *p)
+{
+	return p ? p->nrules : 0;
+}
+
+/* ---- errors ---- */
+
+/* The loader's running state: the file being read and where in it. */
+struct ld {
+	struct policy *p;
+	struct policy_error *err;
+	const char *file;
+	bool strict_owner;
+};
+
+static void err_fill(struct policy_error *err)
+{
+	if (err->line > 0 && err->where[0])
+		snprintf(err->text, sizeof(err->text), "%s:%d:%d: %s: %s", err->file, err->line, err->column,
+		         err->where, err->msg);
+	else if (err->line > 0)
+		snprintf(err->text, sizeof(err->text), "%s:%d:%d: %s", err->file, err->line, err->column,
+		         err->msg);
+	else if (err->where[0])
+		snprintf(err->text, sizeof(err->text), "%s: %s: %s", err->file, err->where, err->msg);
+	else
+		snprintf(err->text, sizeof(err->text), "%s: %s", err->file, err->msg);
+}
+
+/* Records an error about the value at JSON path `where` (may be NULL); returns r. */
+__attribute__((format(printf, 4, 5)))
+static int fail(struct ld *l, int r, const char *where, const char *fmt, ...)
+{
+	struct policy_error *err = l->err;
+	va_list ap;
+
+	if (!err)
+		return r;
+	memset(err, 0, sizeof(*err));
+	snprintf(err->file, sizeof(err->file), "%s", l->file ? l->file : "");
+	snprintf(err->where, sizeof(err->where), "%s", where ? where : "");
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err_fill(err);
+	return r;
+}
+
+/* JSON paths are for messages: a path cut at the buffer's end is fine (and
+ * vsnprintf keeps -Wformat-truncation from saying otherwise). */
+__attribute__((format(printf, 3, 4)))
+static void pathf(char *w, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w, n, fmt, ap);
+	va_end(ap);
+}
+#define PATHF(w, ...) pathf(w, sizeof(w), __VA_ARGS__)
+
+/* ---- small parsers ---- */
+
+static const char *jtype(json_object *j)
+{
+	return json_type_to_name(json_object_get_type(j));
+}
+
+/* A member that may be one value or a list of them: calls each with every
+ * value. Lists must be non-empty (an empty list would silently match nothing
+ * or, worse, be read as "any") and at most POLICY_MAX_LIST long. */
+typedef int (*item_fn)(struct ld *l, json_object *j, const char *where, void *ctx);
+
+static int each_item(struct ld *l, json_object *j, const char *where, item_fn fn, void *ctx)
+{
+	char w[300];
+	size_t n;
+	int r;
+
+	if (!json_object_is_type(j, json_type_array))
+		return fn(l, j, where, ctx);
+	n = json_object_array_length(j);
+	if (n == 0)
+		return fail(l, -EINVAL, where, "an empty list matches nothing; omit the member to mean any");
+	if (n > POLICY_MAX_LIST)
+		return fail(l, -E2BIG, where, "more than %d items", POLICY_MAX_LIST);
+	for (size_t i = 0; i < n; i++) {
+		PATHF(w, "%s[%zu]", where, i);
+		r = fn(l, json_object_array_get_idx(j, i), w, ctx);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int push_long(struct lsel *s, long v)
+{
+	long *n = realloc(s->v, (s->n + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n[s->n++] = v;
+	s->v = n;
+	return 0;
+}
+
+static int push_str(char ***arr, size_t *n, const char *s)
+{
+	char **a = realloc(*arr, (*n + 1) * sizeof(*a));
+	char *d;
+
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	d = strdup(s);
+	if (!d)
+		return -ENOMEM;
+	a[(*n)++] = d;
+	return 0;
+}
+
+struct const_ctx {
+	enum sbc_kind kind;
+	const char *what;
+	struct lsel *out;
+};
+
+/* family / type / proto / level: a name from the constants tables or a number. */
+static int item_const(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct const_ctx *c = vctx;
+	long v;
+	int r;
+
+	if (!json_object_is_type(j, json_type_string) && !json_object_is_type(j, json_type_int))
+		return fail(l, -EINVAL, where, "a %s is a name or a number, not %s", c->what, jtype(j));
+	r = sbc_from_json(c->kind, j, &v);
+	if (r == -ENOENT)
+		return fail(l, -EINVAL, where, "unknown %s \"%s\"", c->what, json_object_get_string(j));
+	if (r < 0 || v < 0 || v > INT_MAX)
+		return fail(l, -EINVAL, where, "%s %s is out of range", c->what, json_object_to_json_string(j));
+	if (push_long(c->out, v) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
+}
+
+static int parse_const(struct ld *l, json_object *j, const char *where, enum sbc_kind kind,
+                       const char *what, struct lsel *out)
+{
+	struct const_ctx c = { kind, what, out };
+
+	return each_item(l, j, where, item_const, &c);
+}
+
+/* "1234" -> 1234 in 0..65535, the whole string. */
+static int port_num(const char *s, const char *end, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (s == end || end - s > 5)
+		return -EINVAL;
+	for (; s < end; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (v > 65535)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int item_port(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	struct prange pr, *n;
+
+	if (json_object_is_type(j, json_type_int)) {
+		int64_t v = json_object_get_int64(j);
+		if (v < 0 || v > 65535)
+			return fail(l, -EINVAL, where, "port %" PRId64 " is out of range 0-65535", v);
+		pr.lo = pr.hi = (unsigned)v;
+	} else if (json_object_is_type(j, json_type_string)) {
+		const char *s = json_object_get_string(j), *dash = strchr(s, '-');
+		int r;
+		if (dash) {
+			r = port_num(s, dash, &pr.lo);
+			if (r == 0)
+				r = port_num(dash + 1, s + strlen(s), &pr.hi);
+		} else {
+			r = port_num(s, s + strlen(s), &pr.lo);
+			pr.hi = pr.lo;
+		}
+		if (r == -ERANGE)
+			return fail(l, -EINVAL, where, "port range \"%s\" is out of range 0-65535", s);
+		if (r < 0)
+			return fail(l, -EINVAL, where, "\"%s\" is not a port or a \"lo-hi\" range", s);
+		if (pr.lo > pr.hi)
+			return fail(l, -EINVAL, where, "port range \"%s\" is empty (lo > hi)", s);
+	} else {
+		return fail(l, -EINVAL, where, "a port is a number or a \"lo-hi\" string, not %s", jtype(j));
+	}
+	n = realloc(e->ports, (e->nports + 1) * sizeof(*n));
+	if (!n)
+		return fail(l, -ENOMEM, where, "out of memory");
+	n[e->nports++] = pr;
+	e->ports = n;
+	return 0;
+}
+
+static void mask_prefix(unsigned char *a, int bytes, int prefix)
+{
+	for (int i = 0; i < bytes; i++) {
+		int keep = prefix - i * 8;
+		if (keep >= 8)
+			continue;
+		a[i] &= keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+	}
+}
+
+/* "10.0.0.0/8", "::1/128", or an address alone (the whole address). Host bits
+ * beyond the prefix are cleared, as ip(8) does. */
+static int item_cidr(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	struct cidr c = { 0 }, *n;
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *s;
+	char *slash;
+	int max;
+
+	if (!json_object_is_type(j, json_type_string))
+		return fail(l, -EINVAL, where, "an address is a CIDR string like \"10.0.0.0/8\", not %s", jtype(j));
+	s = json_object_get_string(j);
+	if (strlen(s) >= sizeof(buf))
+		return fail(l, -EINVAL, where, "\"%.60s...\" is not a CIDR", s);
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, c.addr) == 1) {
+		c.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, c.addr) == 1) {
+		c.family = AF_INET6;
+		max = 128;
+	} else {
+		return fail(l, -EINVAL, where, "\"%s\" is not an IPv4 or IPv6 address", s);
+	}
+	c.prefix = max;
+	if (slash) {
+		unsigned v;
+		if (port_num(slash + 1, slash + 1 + strlen(slash + 1), &v) < 0 || v > (unsigned)max)
+			return fail(l, -EINVAL, where, "\"%s\": the prefix length must be 0-%d", s, max);
+		c.prefix = (int)v;
+	}
+	mask_prefix(c.addr, max / 8, c.prefix);
+	n = realloc(e->cidrs, (e->ncidrs + 1) * sizeof(*n));
+	if (!n)
+		return fail(l, -ENOMEM, where, "out of memory");
+	n[e->ncidrs++] = c;
+	e->cidrs = n;
+	return 0;
+}
+
+/* A host name or "*.domain": letters, digits, '-', '_' and dots, at most 253
+ * characters, '*' only as a whole first label. Stored lower-case. */
+static int item_host(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	char buf[256];
+	const char *s;
+	size_t len;
+
+	if (!json_object_is_type(j, json_type_string))
+		return fail(l, -EINVAL, where, "a host is a name string, not %s", jtype(j));
+	s = json_object_get_string(j);
+	len = strlen(s);
+	if (len && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return fail(l, -EINVAL, where, "\"%.64s\" is not a host name", s);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '*' && i == 0 && len > 2 && s[1] == '.')
+			;
+		else if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+			return fail(l, -EINVAL, where, "\"%s\" is not a host name (\"*.\" only at the start)", s);
+		buf[i] = (char)tolower(ch);
+	}
+	buf[len] = '\0';
+	if (strstr(buf, "..") || buf[0] == '.')
+		return fail(l, -EINVAL, where, "\"%s\" has an empty label", s);
+	if (push_str(&e->hosts, &e->nhosts, buf) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
+}
+
+/* Option names carry their level in their prefix; these are the tables. */
+static const struct {
+	enum sbc_kind kind;
+	long level;
+} opt_tables[] = {
+	{ SBC_SO, SOL_SOCKET }, { SBC_IP, IPPROTO_IP }, { SBC_IPV6, IPPROTO_IPV6 }, { SBC_TCP, IPPROTO_TCP },
+};
+
+/* setsockopt options: a name (its level from the name's table, restricted to
+ * the entry's levels when given) or a number (needs the entry's levels). */
+static int item_option(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	struct optsel found[ARRAY_SIZE(opt_tables) + 64];
+	size_t nfound = 0;
+	struct optsel *n;
+
+	if (json_object_is_type(j, json_type_int)) {
+		int64_t v = json_object_get_int64(j);
+		if (v < 0 || v > INT_MAX)
+			return fail(l, -EINVAL, where, "option %" PRId64 " is out of range", v);
+		if (e->level.n == 0)
+			return fail(l, -EINVAL, where, "a numeric option needs \"level\" in the same entry");
+		if (e->level.n > 64)
+			return fail(l, -E2BIG, where, "a numeric option takes at most 64 levels");
+		for (size_t i = 0; i < e->level.n && nfound < ARRAY_SIZE(found); i++)
+			found[nfound++] = (struct optsel){ e->level.v[i], (long)v };
+	} else if (json_object_is_type(j, json_type_string)) {
+		const char *s = json_object_get_string(j);
+		for (size_t t = 0; t < ARRAY_SIZE(opt_tables); t++) {
+			long v;
+			bool level_ok = e->level.n == 0;
+			for (size_t i = 0; i < e->level.n; i++)
+				level_ok |= e->level.v[i] == opt_tables[t].level;
+			if (level_ok && sbc_value(opt_tables[t].kind, s, &v) == 0)
+				found[nfound++] = (struct optsel){ opt_tables[t].level, v };
+		}
+		if (nfound == 0)
+			return fail(l, -EINVAL, where, "unknown option \"%s\"%s", s,
+			            e->level.n ? " at the entry's level" : "");
+	} else {
+		return fail(l, -EINVAL, where, "an option is a name or a number, not %s", jtype(j));
+	}
+	n = realloc(e->options, (e->noptions + nfound) * sizeof(*n));
+	if (!n)
+		return fail(l, -ENOMEM, where, "out of memory");
+	memcpy(n + e->noptions, found, nfound * sizeof(*n));
+	e->noptions += nfound;
+	e->options = n;
+	return 0;
+}
+
+/* ---- match ---- */
+
+struct id_ctx {
+	struct cond *c;
+	bool by_name;
+};
+
+/* user/group names (resolved now, never per request) or uid/gid numbers. */
+static int item_user(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct id_ctx *ctx = vctx;
+	struct cond *c = ctx->c;
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+	long *n;
+	long id;
+	int r;
+
+	if (!ctx->by_name) {
+		if (!json_object_is_type(j, json_type_int))
+			return fail(l, -EINVAL, where, "a uid/gid is a number, not %s (use \"user\"/\"group\" for names)",
+			            jtype(j));
+		int64_t v = json_object_get_int64(j);
+		if (v < 0 || v >= (int64_t)UINT32_MAX)
+			return fail(l, -EINVAL, where, "id %" PRId64 " is out of range", v);
+		id = (long)v;
+	} else {
+		const char *s;
+		if (!json_object_is_type(j, json_type_string))
+			return fail(l, -EINVAL, where, "a user/group is a name, not %s (use \"uid\"/\"gid\" for numbers)",
+			            jtype(j));
+		s = json_object_get_string(j);
+		if (c->kind == C_GID) {
+			struct group gr, *gres = NULL;
+			r = getgrnam_r(s, &gr, buf, sizeof(buf), &gres);
+			if (!gres)
+				return fail(l, -EINVAL, where, "unknown group \"%s\"%s%s", s, r ? ": " : "",
+				            r ? strerror(r) : "");
+			id = (long)gr.gr_gid;
+		} else {
+			r = getpwnam_r(s, &pw, buf, sizeof(buf), &res);
+			if (!res)
+				return fail(l, -EINVAL, where, "unknown user \"%s\"%s%s", s, r ? ": " : "",
+				            r ? strerror(r) : "");
+			id = (long)pw.pw_uid;
+		}
+	}
+	n = realloc(c->ids, (c->n + 1) * sizeof(*n));
+	if (!n)
+		return fail(l, -ENOMEM, where, "out of memory");
+	n[c->n++] = id;
+	c->ids = n;
+	return 0;
+}
+
+static int item_str(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct cond *c = vctx;
+	const char *s;
+
+	if (!json_object_is_type(j, json_type_string))
+		return fail(l, -EINVAL, where, "expected a string, not %s", jtype(j));
+	s = json_object_get_string(j);
+	if (!s[0] || strlen(s) > 4096)
+		return fail(l, -EINVAL, where, "expected a non-empty string of at most 4096 bytes");
+	if ((c->kind == C_EXE || c->kind == C_CGROUP) && s[0] != '/')
+		return fail(l, -EINVAL, where, "\"%s\" is not an absolute path", s);
+	if (push_str(&c->strs, &c->n, s) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum cond_kind kind;
+	bool by_name;
+} match_members[] = {
+	{ "user", C_UID, true }, { "uid", C_UID, false }, { "group", C_GID, true }, { "gid", C_GID, false },
+	{ "exe", C_EXE, false }, { "unit", C_UNIT, false }, { "cgroup", C_CGROUP, false },
+	{ "label", C_LABEL, false },
+};
+
+static int parse_match(struct ld *l, struct rule *r, json_object *j, const char *where)
+{
+	char w[300];
+	int ret;
+
+	if (!json_object_is_type(j, json_type_object))
+		return fail(l, -EINVAL, where, "\"match\" is an object, not %s", jtype(j));
+	json_object_object_foreach(j, key, val) {
+		size_t m;
+		struct cond *c;
+		PATHF(w, "%s.%s", where, key);
+		for (m = 0; m < ARRAY_SIZE(match_members); m++)
+			if (!strcmp(key, match_members[m].name))
+				break;
+		if (m == ARRAY_SIZE(match_members))
+			return fail(l, -EINVAL, w, "unknown member \"%s\" (match takes user, uid, group, gid, exe, unit, cgroup, label)",
+			            key);
+		c = &r->conds[r->nconds++];
+		c->kind = match_members[m].kind;
+		if (c->kind == C_UID || c->kind == C_GID) {
+			struct id_ctx ctx = { c, match_members[m].by_name };
+			ret = each_item(l, val, w, item_user, &ctx);
+		} else {
+			ret = each_item(l, val, w, item_str, c);
+		}
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- entries ---- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} selector_members[] = {
+	{ "family", S_FAMILY }, { "type", S_TYPE }, { "proto", S_PROTO }, { "address", S_ADDRESS },
+	{ "port", S_PORT }, { "host", S_HOST }, { "level", S_LEVEL }, { "option", S_OPTION },
+};
+
+static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char *where)
+{
+	json_object *ja, *v;
+	char w[300];
+	const char *an;
+	int r = 0;
+
+	if (!json_object_is_type(j, json_type_object))
+		return fail(l, -EINVAL, where, "an entry is an object, not %s", jtype(j));
+	PATHF(w, "%s.action", where);
+	if (!json_object_object_get_ex(j, "action", &ja))
+		return fail(l, -EINVAL, where, "\"action\" is missing");
+	if (!json_object_is_type(ja, json_type_string))
+		return fail(l, -EINVAL, w, "\"action\" is a string, not %s", jtype(ja));
+	an = json_object_get_string(ja);
+	for (e->action = 0; e->action < POLICY_ACTION_MAX; e->action++)
+		if (!strcmp(an, action_names[e->action]))
+			break;
+	if (e->action == POLICY_ACTION_MAX)
+		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, setsockopt, adopt, resolve, sethostname, admin)",
+		            an);
+	json_object_object_foreach(j, key, val) {
+		size_t s;
+		if (!strcmp(key, "action"))
+			continue;
+		PATHF(w, "%s.%s", where, key);
+		for (s = 0; s < ARRAY_SIZE(selector_members); s++)
+			if (!strcmp(key, selector_members[s].name))
+				break;
+		if (s == ARRAY_SIZE(selector_members))
+			return fail(l, -EINVAL, w, "unknown member \"%s\"", key);
+		if (!(action_selectors[e->action] & selector_members[s].bit))
+			return fail(l, -EINVAL, w, "action \"%s\" takes no \"%s\"", an, key);
+	}
+	/* In a fixed order: "option" needs "level" parsed first. */
+#define SEL(name) (PATHF(w, "%s.%s", where, name), json_object_object_get_ex(j, name, &v))
+	if (SEL("family"))
+		r = parse_const(l, v, w, SBC_AF, "family", &e->family);
+	if (r == 0 && SEL("type"))
+		r = parse_const(l, v, w, SBC_SOCK, "socket type", &e->type);
+	if (r == 0 && SEL("proto"))
+		r = parse_const(l, v, w, SBC_IPPROTO, "protocol", &e->proto);
+	if (r == 0 && SEL("address"))
+		r = each_item(l, v, w, item_cidr, e);
+	if (r == 0 && SEL("port"))
+		r = each_item(l, v, w, item_port, e);
+	if (r == 0 && SEL("host"))
+		r = each_item(l, v, w, item_host, e);
+	if (r == 0 && SEL("level"))
+		r = parse_const(l, v, w, SBC_SOL, "option level", &e->level);
+	if (r == 0 && SEL("option"))
+		r = each_item(l, v, w, item_option, e);
+#undef SEL
+	return r;
+}
+
+static int parse_entries(struct ld *l, json_object *j, const char *where, struct entry **out, size_t *nout,
+                         size_t *total)
+{
+	char w[300];
+	size_t n;
+	int r;
+
+	if (!json_object_is_type(j, json_type_array))
+		return fail(l, -EINVAL, where, "expected a list of entries, not %s", jtype(j));
+	n = json_object_array_length(j);
+	*total += n;
+	if (*total > POLICY_MAX_ENTRIES)
+		return fail(l, -E2BIG, where, "a rule holds at most %d entries", POLICY_MAX_ENTRIES);
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return fail(l, -ENOMEM, where, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		PATHF(w, "%s[%zu]", where, i);
+		(*nout)++;
+		r = parse_entry(l, &(*out)[i], json_object_array_get_idx(j, i), w);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- limits ---- */
+
+static int parse_limits(struct ld *l, json_object *j, const char *where, struct policy_limits *out)
+{
+	char w[300];
+
+	if (!json_object_is_type(j, json_type_object))
+		return fail(l, -EINVAL, where, "\"limits\" is an object, not %s", jtype(j));
+	json_object_object_foreach(j, key, val) {
+		long *slot;
+		int64_t v;
+		PATHF(w, "%s.%s", where, key);
+		if (!strcmp(key, "handles"))
+			slot = &out->handles;
+		else if (!strcmp(key, "connections"))
+			slot = &out->connections;
+		else if (!strcmp(key, "pending"))
+			slot = &out->pending;
+		else
+			return fail(l, -EINVAL, w, "unknown member \"%s\" (limits are handles, connections, pending)", key);
+		if (!json_object_is_type(val, json_type_int))
+			return fail(l, -EINVAL, w, "a limit is a number, not %s", jtype(val));
+		v = json_object_get_int64(val);
+		if (v < 0 || v > POLICY_MAX_LIMIT)
+			return fail(l, -EINVAL, w, "%" PRId64 " is out of range 0-%d", v, POLICY_MAX_LIMIT);
+		*slot = (long)v;
+	}
+	return 0;
+}
+
+/* ---- rules and files ---- */
+
+/* Appends an empty rule (owned by the policy from now on, so a failure later
+ * in the rule frees it with the rest). */
+static int rule_new(struct ld *l, const char *where, struct rule **out)
+{
+	struct policy *p = l->p;
+	struct rule *r;
+
+	if (p->nrules >= POLICY_MAX_RULES)
+		return fail(l, -E2BIG, where, "more than %d rules in all", POLICY_MAX_RULES);
+	if (p->nrules == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct rule *n = realloc(p->rules, cap * sizeof(*n));
+		if (!n)
+			return fail(l, -ENOMEM, where, "out of memory");
+		p->rules = n;
+		p->cap = cap;
+	}
+	r = &p->rules[p->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->limits = (struct policy_limits){ -1, -1, -1 };
+	*out = r;
+	return 0;
+}
+
+static int parse_rule(struct ld *l, json_object *j, const char *where)
+{
+	struct rule *r = NULL;
+	json_object *v;
+	char w[300];
+	size_t total = 0;
+	int ret;
+
+	if (!json_object_is_type(j, json_type_object))
+		return fail(l, -EINVAL, where, "a rule is an object, not %s", jtype(j));
+	json_object_object_foreach(j, key, val) {
+		(void)val;
+		if (strcmp(key, "name") && strcmp(key, "match") && strcmp(key, "allow") && strcmp(key, "deny") &&
+		    strcmp(key, "limits")) {
+			PATHF(w, "%s.%s", where, key);
+			return fail(l, -EINVAL, w, "unknown member \"%s\" (a rule has name, match, allow, deny, limits)", key);
+		}
+	}
+	ret = rule_new(l, where, &r);
+	if (ret < 0)
+		return ret;
+	PATHF(w, "%s.name", where);
+	if (!json_object_object_get_ex(j, "name", &v))
+		return fail(l, -EINVAL, where, "\"name\" is missing (decisions and audit lines cite it)");
+	if (!json_object_is_type(v, json_type_string))
+		return fail(l, -EINVAL, w, "\"name\" is a string, not %s", jtype(v));
+	if (!json_object_get_string(v)[0] || json_object_get_string_len(v) > 200)
+		return fail(l, -EINVAL, w, "\"name\" must be 1-200 bytes");
+	r->name = strdup(json_object_get_string(v));
+	if (!r->name)
+		return fail(l, -ENOMEM, w, "out of memory");
+	/* Required so that a forgotten match is not read as "everyone". */
+	PATHF(w, "%s.match", where);
+	if (!json_object_object_get_ex(j, "match", &v))
+		return fail(l, -EINVAL, where, "\"match\" is missing (write {} to match everyone)");
+	ret = parse_match(l, r, v, w);
+	if (ret < 0)
+		return ret;
+	if (json_object_object_get_ex(j, "allow", &v)) {
+		PATHF(w, "%s.allow", where);
+		ret = parse_entries(l, v, w, &r->allow, &r->nallow, &total);
+		if (ret < 0)
+			return ret;
+	}
+	if (json_object_object_get_ex(j, "deny", &v)) {
+		PATHF(w, "%s.deny", where);
+		ret = parse_entries(l, v, w, &r->deny, &r->ndeny, &total);
+		if (ret < 0)
+			return ret;
+	}
+	if (json_object_object_get_ex(j, "limits", &v)) {
+		PATHF(w, "%s.limits", where);
+		ret = parse_limits(l, v, w, &r->limits);
+		if (ret < 0)
+			return ret;
+	} else if (total == 0) {
+		return fail(l, -EINVAL, where, "rule \"%s\" has no allow, deny or limits: it does nothing", r->name);
+	}
+	return 0;
+}
+
+static int parse_top(struct ld *l, json_object *top)
+{
+	json_object *v, *rules;
+	char w[64];
+	size_t n;
+	int r;
+
+	if (!json_object_is_type(top, json_type_object))
+		return fail(l, -EINVAL, "", "the policy is an object, not %s", jtype(top));
+	json_object_object_foreach(top, key, val) {
+		(void)val;
+		if (strcmp(key, "version") && strcmp(key, "limits") && strcmp(key, "rules"))
+			return fail(l, -EINVAL, key, "unknown member \"%s\" (a policy has version, limits, rules)", key);
+	}
+	if (!json_object_object_get_ex(top, "version", &v))
+		return fail(l, -EINVAL, "", "\"version\" is missing (this daemon reads version 1)");
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != 1)
+		return fail(l, -EINVAL, "version", "unsupported version %s (this daemon reads version 1)",
+		            json_object_to_json_string(v));
+	if (json_object_object_get_ex(top, "limits", &v)) {
+		r = parse_limits(l, v, "limits", &l->p->limits);
+		if (r < 0)
+			return r;
+	}
+	if (!json_object_object_get_ex(top, "rules", &rules))
+		return fail(l, -EINVAL, "", "\"rules\" is missing");
+	if (!json_object_is_type(rules, json_type_array))
+		return fail(l, -EINVAL, "rules", "\"rules\" is a list, not %s", jtype(rules));
+	n = json_object_array_length(rules);
+	/* An empty list is almost surely a mistake (a file emptied by accident
+	 * would otherwise silently deny, or with no other file fall back to
+	 * nothing); say so. */
+	if (n == 0)
+		return fail(l, -EINVAL, "rules", "the rules list is empty");
+	for (size_t i = 0; i < n; i++) {
+		PATHF(w, "rules[%zu]", i);
+		r = parse_rule(l, json_object_array_get_idx(rules, i), w);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Sets err's position from a byte offset into buf. */
+static void locate(struct policy_error *err, const char *buf, size_t off)
+{
+	int line = 1, col = 1;
+
+	for (size_t i = 0; i < off; i++) {
+		if (buf[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {   /* count characters, not UTF-8 bytes */
+			col++;
+		}
+	}
+	err->line = line;
+	err->column = col;
+	err_fill(err);
+}
+
+/* ---- positions of semantic errors ----
+ * json-c keeps no positions in its objects, so after a value-level error the
+ * JSON path is walked again over the text (which parsed, so this scanner can
+ * be small) to find the line and column of the member it names. */
+
+static size_t skip_ws(const char *b, size_t len, size_t i)
+{
+	while (i < len && isspace((unsigned char)b[i]))
+		i++;
+	return i;
+}
+
+static size_t skip_string(const char *b, size_t len, size_t i)
+{
+	for (i++; i < len && b[i] != '"'; i++)
+		if (b[i] == '\\')
+			i++;
+	return i < len ? i + 1 : len;
+}
+
+/* Index just after the value starting at i. */
+static size_t skip_value(const char *b, size_t len, size_t i)
+{
+	int depth = 0;
+
+	while (i < len) {
+		char ch = b[i];
+		if (ch == '"') {
+			i = skip_string(b, len, i);
+			if (depth == 0)
+				return i;
+			continue;
+		}
+		if (ch == '{' || ch == '[') {
+			depth++;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0)
+				return i;
+			if (--depth == 0)
+				return i + 1;
+		} else if (depth == 0 && (ch == ',' || isspace((unsigned char)ch))) {
+			return i;
+		}
+		i++;
+	}
+	return len;
+}
+
+/* Byte offset of what path ("rules[2].allow[0].port") names: the member's key
+ * for an object member, the value for an array item; SIZE_MAX if not found. */
+static size_t find_path(const char *b, size_t len, const char *path)
+{
+	size_t i = skip_ws(b, len, 0), at = i;
+	const char *p = path;
+
+	while (*p) {
+		if (*p == '[') {
+			char *end;
+			unsigned long idx = strtoul(p + 1, &end, 10);
+			if (*end != ']' || i >= len || b[i] != '[')
+				return SIZE_MAX;
+			p = end + 1;
+			i = skip_ws(b, len, i + 1);
+			for (unsigned long k = 0; k < idx; k++) {
+				i = skip_ws(b, len, skip_value(b, len, i));
+				if (i >= len || b[i] != ',')
+					return SIZE_MAX;
+				i = skip_ws(b, len, i + 1);
+			}
+			at = i;
+		} else {
+			size_t klen, found = SIZE_MAX, vfound = 0;
+			if (*p == '.')
+				p++;
+			klen = strcspn(p, ".[");
+			if (i >= len || b[i] != '{')
+				return SIZE_MAX;
+			i = skip_ws(b, len, i + 1);
+			while (i < len && b[i] == '"') {
+				size_t kstart = i, kend = skip_string(b, len, i);
+				i = skip_ws(b, len, kend);
+				if (i >= len || b[i] != ':')
+					return SIZE_MAX;
+				i = skip_ws(b, len, i + 1);
+				/* the last of duplicate keys, as json-c keeps the last */
+				if (kend - kstart - 2 == klen && !memcmp(b + kstart + 1, p, klen)) {
+					found = kstart;
+					vfound = i;
+				}
+				i = skip_ws(b, len, skip_value(b, len, i));
+				if (i < len && b[i] == ',')
+					i = skip_ws(b, len, i + 1);
+				else
+					break;
+			}
+			if (found == SIZE_MAX)
+				return SIZE_MAX;
+			p += klen;
+			at = found;
+			i = vfound;
+		}
+	}
+	return at;
+}
+
+struct span {
+	const char *s;
+	size_t len;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	int c = memcmp(x->s, y->s, SB_MIN(x->len, y->len));
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Recursion is bounded: the text parsed with the tokener's depth limit.
+ * json-c keeps only the last of duplicate members, which would silently drop
+ * e.g. a first "allow" list: find the first duplicate key in the (valid)
+ * text, comparing keys as written. Sets *at to its offset; advances *i past
+ * the value at *i. -ENOMEM, 1 when found, 0 otherwise. */
+static int find_dup(const char *b, size_t len, size_t *i, size_t *at)
+{
+	struct span *keys = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	bool obj;
+
+	*i = skip_ws(b, len, *i);
+	if (*i >= len || (b[*i] != '{' && b[*i] != '[')) {
+		*i = skip_value(b, len, *i);
+		return 0;
+	}
+	obj = b[*i] == '{';
+	*i = skip_ws(b, len, *i + 1);
+	while (*i < len && b[*i] != '}' && b[*i] != ']') {
+		if (obj) {
+			size_t kend = skip_string(b, len, *i);
+			if (n == cap) {
+				struct span *nk = realloc(keys, (cap = cap ? cap * 2 : 16) * sizeof(*nk));
+				if (!nk) {
+					r = -ENOMEM;
+					goto out;
+				}
+				keys = nk;
+			}
+			keys[n++] = (struct span){ b + *i, kend - *i };
+			*i = skip_ws(b, len, kend) + 1;   /* past ':' */
+		}
+		r = find_dup(b, len, i, at);
+		if (r)
+			goto out;
+		*i = skip_ws(b, len, *i);
+		if (*i < len && b[*i] == ',')
+			*i = skip_ws(b, len, *i + 1);
+	}
+	*i = *i < len ? *i + 1 : len;
+	if (n > 1) {
+		qsort(keys, n, sizeof(*keys), cmp_span);
+		for (size_t k = 1; k < n; k++)
+			if (!cmp_span(&keys[k - 1], &keys[k])) {
+				/* the later of the two in the text */
+				*at = (size_t)(SB_MAX(keys[k - 1].s, keys[k].s) - b);
+				r = 1;
+				break;
+			}
+	}
+out:
+	free(keys);
+	return r;
+}
+
+static int parse_buffer(struct ld *l, const char *buf, size_t len)
+{
+	_cleanup_json_ json_object *top = NULL;
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	size_t end;
+	int r;
+
+	tok = json_tokener_new_ex(64);
+	if (!tok)
+		return fail(l, -ENOMEM, NULL, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	top = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!top) {
+		if (jerr == json_tokener_continue || jerr == json_tokener_success)
+			r = fail(l, -EINVAL, NULL, "unexpected end of file (the JSON is incomplete)");
+		else
+			r = fail(l, -EINVAL, NULL, "invalid JSON: %s", json_tokener_error_desc(jerr));
+		if (l->err)
+			locate(l->err, buf, end > len ? len : end);
+		return r;
+	}
+	for (size_t i = end; i < len; i++)
+		if (!isspace((unsigned char)buf[i])) {
+			r = fail(l, -EINVAL, NULL, "text after the end of the JSON value");
+			if (l->err)
+				locate(l->err, buf, i);
+			return r;
+		}
+	{
+		size_t i = 0, at = 0;
+		r = find_dup(buf, len, &i, &at);
+		if (r < 0)
+			return fail(l, r, NULL, "out of memory");
+		if (r > 0) {
+			const char *k = buf + at + 1;
+			r = fail(l, -EINVAL, NULL, "duplicate member \"%.*s\" (only one of each is allowed)",
+			         (int)SB_MIN(strcspn(k, "\""), 64), k);
+			if (l->err)
+				locate(l->err, buf, at);
+			return r;
+		}
+	}
+	r = parse_top(l, top);
+	if (r < 0 && l->err && l->err->line == 0) {
+		size_t at = find_path(buf, len, l->err->where);
+		if (at != SIZE_MAX)
+			locate(l->err, buf, at);
+	}
+	return r;
+}
+
+/* Refuses a file or directory a non-root user could change (strict_owner). */
+static int check_owner(struct ld *l, const struct stat *st)
+{
+	if (!l->strict_owner)
+		return 0;
+	if (st->st_uid != 0)
+		return fail(l, -EPERM, NULL, "refused: owned by uid %u, not root, while the daemon runs as root",
+		            (unsigned)st->st_uid);
+	if (st->st_mode & S_IWOTH)
+		return fail(l, -EPERM, NULL, "refused: writable by every user (mode %04o)", (unsigned)(st->st_mode & 07777));
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
+		return fail(l, -EPERM, NULL, "refused: writable by group %u (mode %04o)", (unsigned)st->st_gid,
+		            (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+static int open_error(struct ld *l, int e)
+{
+	if (e == ELOOP)
+		return fail(l, -ELOOP, NULL, "too many levels of symbolic links (a symlink loop?)");
+	if (e == ENOENT)
+		return fail(l, -ENOENT, NULL, "no such file");
+	return fail(l, -e, NULL, "cannot open: %s", strerror(e));
+}
+
+/* Reads and parses one open regular file. */
+static int load_fd(struct ld *l, int fd)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return fail(l, -errno, NULL, "cannot stat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(l, -EINVAL, NULL, "not a regular file");
+	r = check_owner(l, &st);
+	if (r < 0)
+		return r;
+	if (st.st_size > POLICY_MAX_FILE_SIZE)
+		return fail(l, -EFBIG, NULL, "larger than %d bytes", POLICY_MAX_FILE_SIZE);
+	buf = malloc(POLICY_MAX_FILE_SIZE + 1);
+	if (!buf)
+		return fail(l, -ENOMEM, NULL, "out of memory");
+	/* Read until EOF, not st_size: the file may change under us; the bound
+	 * still holds. */
+	for (;;) {
+		ssize_t n = read(fd, buf + len, POLICY_MAX_FILE_SIZE + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(l, -errno, NULL, "cannot read: %s", strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > POLICY_MAX_FILE_SIZE)
+			return fail(l, -EFBIG, NULL, "larger than %d bytes", POLICY_MAX_FILE_SIZE);
+	}
+	return parse_buffer(l, buf, len);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads every *.json of an open directory in byte order (not locale order, so
+ * the order is the same for every reader). */
+static int load_dir(struct ld *l, int dfd, const char *dirpath, int *nloaded)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	l->file = dirpath;
+	if (fstat(dfd, &st) < 0)
+		return fail(l, -errno, NULL, "cannot stat: %s", strerror(errno));
+	r = check_owner(l, &st);
+	if (r < 0)
+		return r;
+	d = fdopendir(dfd);
+	if (!d)
+		return fail(l, -errno, NULL, "cannot read directory: %s", strerror(errno));
+	while ((errno = 0, de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json"))
+			continue;
+		if (n >= POLICY_MAX_FILES) {
+			r = fail(l, -E2BIG, NULL, "more than %d policy files", POLICY_MAX_FILES);
+			goto out;
+		}
+		if (push_str(&names, &n, de->d_name) < 0) {
+			r = fail(l, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+	}
+	if (errno) {
+		r = fail(l, -errno, NULL, "cannot read directory: %s", strerror(errno));
+		goto out;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096 + 256];
+		int fd;
+		snprintf(path, sizeof(path), "%s/%s", dirpath, names[i]);
+		l->file = path;
+		fd = openat(dirfd(d), names[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
+			r = open_error(l, errno);
+			goto out;
+		}
+		r = load_fd(l, fd);
+		close(fd);
+		if (r < 0)
+			goto out;
+		(*nloaded)++;
+	}
+out:
+	l->file = dirpath;
+	strs_free(names, n);
+	closedir(d);   /* closes dfd */
+	return r;
+}
+
+/* A path: a file or a directory. optional: a missing path is not an error. */
+static int load_path(struct ld *l, const char *path, bool optional, int *nloaded)
+{
+	struct stat st;
+	int fd, r;
+
+	l->file = path;
+	/* O_NONBLOCK so a FIFO put in place of a file cannot hang the loader. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT && optional)
+			return 0;
+		return open_error(l, errno);
+	}
+	if (fstat(fd, &st) < 0) {
+		r = fail(l, -errno, NULL, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (S_ISDIR(st.st_mode))
+		return load_dir(l, fd, path, nloaded);   /* takes fd */
+	r = load_fd(l, fd);
+	close(fd);
+	if (r == 0)
+		(*nloaded)++;
+	return r;
+}
+
+/* The embedded default as ordinary rules: uid 0 and the daemon's own user may
+ * take every action; others match no rule, so only introspection (which the
+ * dispatcher lets through) remains. */
+static int build_default(struct policy *p)
+{
+	struct rule *r;
+	struct cond *c;
+
+	p->rules = calloc(1, sizeof(*p->rules));
+	if (!p->rules)
+		return -ENOMEM;
+	p->nrules = p->cap = 1;
+	r = &p->rules[0];
+	r->limits = (struct policy_limits){ -1, -1, -1 };
+	r->name = strdup(POLICY_DEFAULT_RULE);
+	r->allow = calloc(POLICY_ACTION_MAX, sizeof(*r->allow));
+	c = &r->conds[r->nconds++];
+	c->kind = C_UID;
+	c->ids = calloc(2, sizeof(*c->ids));
+	if (!r->name || !r->allow || !c->ids)
+		return -ENOMEM;
+	c->ids[0] = 0;
+	c->ids[1] = (long)geteuid();
+	c->n = c->ids[1] == 0 ? 1 : 2;
+	for (int a = 0; a < POLICY_ACTION_MAX; a++)
+		r->allow[r->nallow++].action = (enum policy_action)a;
+	return 0;
+}
+
+int policy_load(const char *path, bool strict_owner, struct policy **out, struct policy_error *err)
+{
+	struct policy *p;
+	struct ld l = { .err = err, .strict_owner = strict_owner };
+	int nloaded = 0, r;
+
+	*out = NULL;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return fail(&l, -ENOMEM, NULL, "out of memory");
+	p->limits = (struct policy_limits){ -1, -1, -1 };
+	l.p = p;
+	if (path) {
+		r = load_path(&l, path, false, &nloaded);
+	} else {
+		r = load_path(&l, POLICY_DEFAULT_FILE, true, &nloaded);
+		if (r == 0)
+			r = load_path(&l, POLICY_DEFAULT_DIR, true, &nloaded);
+	}
+	if (r == 0 && nloaded == 0) {
+		p->is_default = true;
+		r = build_default(p);
+		if (r < 0)
+			fail(&l, r, NULL, "out of memory");
+	}
+	if (r < 0) {
+		policy_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+/* ---- deciding ---- */
+
+static bool has_long(const long *v, size_t n, long x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static bool cond_holds(const struct cond *c, const struct policy_subject *who)
+{
+	const char *s = NULL;
+
+	switch (c->kind) {
+	case C_UID:
+		return has_long(c->ids, c->n, (long)who->uid);
+	case C_GID:
+		if (has_long(c->ids, c->n, (long)who->gid))
+			return true;
+		for (size_t i = 0; i < who->ngroups; i++)
+			if (has_long(c->ids, c->n, (long)who->groups[i]))
+				return true;
+		return false;
+	case C_EXE: s = who->exe; break;
+	case C_UNIT: s = who->unit; break;
+	case C_LABEL: s = who->label; break;
+	case C_CGROUP:
+		if (!who->cgroup)
+			return false;
+		/* A prefix at a path boundary: "/system.slice/a" is not under "/system.slice/ab". */
+		for (size_t i = 0; i < c->n; i++) {
+			size_t len = strlen(c->strs[i]);
+			if (!strncmp(who->cgroup, c->strs[i], len) &&
+			    (who->cgroup[len] == '\0' || who->cgroup[len] == '/' || c->strs[i][len - 1] == '/'))
+				return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+	if (!s)
+		return false;
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(s, c->strs[i]))
+			return true;
+	return false;
+}
+
+static bool rule_matches(const struct rule *r, const struct policy_subject *who)
+{
+	for (size_t i = 0; i < r->nconds; i++)
+		if (!cond_holds(&r->conds[i], who))
+			return false;
+	return true;
+}
+
+static bool lsel_ok(const struct lsel *s, long v)
+{
+	return s->n == 0 || has_long(s->v, s->n, v);
+}
+
+static bool cidr_has(const struct cidr *c, int family, const unsigned char *a)
+{
+	unsigned char m[16];
+	int bytes = family == AF_INET ? 4 : 16;
+
+	if (c->family != family)
+		return false;
+	memcpy(m, a, (size_t)bytes);
+	mask_prefix(m, bytes, c->prefix);
+	return !memcmp(m, c->addr, (size_t)bytes);
+}
+
+static bool addr_ok(const struct entry *e, const struct policy_request *q)
+{
+	const struct sockaddr_storage *ss = &q->addr;
+	unsigned char a[16];
+	int family;
+	unsigned port;
+
+	if (!e->ncidrs && !e->nports)
+		return true;
+	if (!q->have_addr)
+		return false;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		family = AF_INET;
+		memcpy(a, &in->sin_addr, 4);
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		family = AF_INET6;
+		memcpy(a, &in6->sin6_addr, 16);
+		port = ntohs(in6->sin6_port);
+	} else {
+		return false;
+	}
+	if (e->nports) {
+		bool ok = false;
+		for (size_t i = 0; i < e->nports && !ok; i++)
+			ok = port >= e->ports[i].lo && port <= e->ports[i].hi;
+		if (!ok)
+			return false;
+	}
+	if (e->ncidrs) {
+		bool ok = false;
+		/* A v4-mapped v6 address reaches the v4 host: judge it by v4 CIDRs too. */
+		bool mapped = family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a);
+		for (size_t i = 0; i < e->ncidrs && !ok; i++)
+			ok = cidr_has(&e->cidrs[i], family, a) || (mapped && cidr_has(&e->cidrs[i], AF_INET, a + 12));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* "*.example.com" covers names below example.com, not example.com itself. */
+static bool host_ok(const struct entry *e, const char *host)
+{
+	char buf[256];
+	size_t len;
+
+	if (!e->nhosts)
+		return true;
+	if (!host)
+		return false;
+	len = strlen(host);
+	if (len && host[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)tolower((unsigned char)host[i]);
+	buf[len] = '\0';
+	for (size_t i = 0; i < e->nhosts; i++) {
+		const char *h = e->hosts[i];
+		if (h[0] == '*') {
+			size_t sl = strlen(h + 1);   /* ".example.com" */
+			if (len > sl && !strcmp(buf + len - sl, h + 1))
+				return true;
+		} else if (!strcmp(buf, h)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether one entry covers a request. grant_create: bind/connect entries also
+ * cover create of their family/type (allow entries only). */
+static bool entry_covers(const struct entry *e, const struct policy_request *q, bool grant_create)
+{
+	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (e->action != q->action &&
+	    !(grant_create && q->action == POLICY_CREATE && (e->action == POLICY_BIND || e->action == POLICY_CONNECT)))
+		return false;
+	if (!lsel_ok(&e->family, q->family) || !lsel_ok(&e->type, type) || !lsel_ok(&e->proto, q->proto))
+		return false;
+	if (q->action == POLICY_CREATE)
+		return true;
+	switch (e->action) {
+	case POLICY_BIND:
+	case POLICY_LISTEN:
+		return addr_ok(e, q);
+	case POLICY_CONNECT:
+		return host_ok(e, q->host) && addr_ok(e, q);
+	case POLICY_RESOLVE:
+		return host_ok(e, q->host);
+	case POLICY_SETSOCKOPT:
+		if (!lsel_ok(&e->level, q->level))
+			return false;
+		if (!e->noptions)
+			return true;
+		for (size_t i = 0; i < e->noptions; i++)
+			if (e->options[i].level == q->level && e->options[i].option == q->option)
+				return true;
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void describe(const struct policy_request *q, char *buf, size_t len)
+{
+	const char *fam = sbc_name(SBC_AF, q->family);
+	const char *typ = sbc_name(SBC_SOCK, q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+	size_t o;
+
+	o = (size_t)snprintf(buf, len, "%s", action_names[q->action]);
+	if (q->action <= POLICY_ADOPT && q->family >= 0 && o < len)
+		o += (size_t)snprintf(buf + o, len - o, " of %s %s", fam ? fam : "?", typ ? typ : "?");
+	if (q->host && o < len)
+		o += (size_t)snprintf(buf + o, len - o, " for \"%s\"", q->host);
+	if (q->have_addr && (q->addr.ss_family == AF_INET || q->addr.ss_family == AF_INET6) && o < len) {
+		char a[INET6_ADDRSTRLEN];
+		unsigned port;
+		if (q->addr.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)&q->addr;
+			inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+			port = ntohs(in->sin_port);
+			snprintf(buf + o, len - o, " %s %s:%u", q->action == POLICY_CONNECT ? "to" : "on", a, port);
+		} else {
+			const struct sockaddr_in6 *in6 = (const void *)&q->addr;
+			inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+			port = ntohs(in6->sin6_port);
+			snprintf(buf + o, len - o, " %s [%s]:%u", q->action == POLICY_CONNECT ? "to" : "on", a, port);
+		}
+	} else if (q->action == POLICY_SETSOCKOPT && o < len) {
+		snprintf(buf + o, len - o, " level %d option %d", q->level, q->option);
+	}
+}
+
+int policy_decide(const struct policy *p, const struct policy_subject *who,
+                  const struct policy_request *q, struct policy_decision *out)
+{
+	const char *allowed_by = NULL;
+	char what[256];
+
+	memset(out, 0, sizeof(*out));
+	if ((unsigned)q->action >= POLICY_ACTION_MAX) {
+		snprintf(out->reason, sizeof(out->reason), "unknown action %d", (int)q->action);
+		return -EINVAL;
+	}
+	describe(q, what, sizeof(what));
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (!rule_matches(r, who))
+			continue;
+		for (size_t k = 0; k < r->ndeny; k++)
+			if (entry_covers(&r->deny[k], q, false)) {
+				out->rule = r->name;
+				snprintf(out->reason, sizeof(out->reason), "rule \"%s\" denies %s to uid %u", r->name, what,
+				         (unsigned)who->uid);
+				return 0;
+			}
+		for (size_t k = 0; k < r->nallow && !allowed_by; k++)
+			if (entry_covers(&r->allow[k], q, true))
+				allowed_by = r->name;
+	}
+	if (allowed_by) {
+		out->allowed = true;
+		out->rule = allowed_by;
+		snprintf(out->reason, sizeof(out->reason), "rule \"%s\" allows %s", allowed_by, what);
+	} else {
+		/* The protocol names the embedded default in its -32010 data. */
+		out->rule = p->is_default ? POLICY_DEFAULT_RULE : NULL;
+		snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u%s", what, (unsigned)who->uid,
+		         p->is_default ? " (no policy file: the embedded default allows only introspection)" : "");
+	}
+	return 0;
+}
+
+void policy_limits(const struct policy *p, const struct policy_subject *who, struct policy_limits *out)
+{
+	*out = p->limits;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (!rule_matches(r, who))
+			continue;
+		if (r->limits.handles >= 0)
+			out->handles = r->limits.handles;
+		if (r->limits.connections >= 0)
+			out->connections = r->limits.connections;
+		if (r->limits.pending >= 0)
+			out->pending = r->limits.pending;
+	}
+}
+
+size_t policy_matching_rules(const struct policy *p, const struct policy_subject *who,
+                             const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_matches(&p->rules[i], who)) {
+			if (n < max)
+				names[n] = p->rules[i].name;
+			n++;
+		}
+	return n;
+}

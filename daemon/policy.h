@@ -1,0 +1,150 @@
+/* The policy of shared/policy.md, version 1: loading and strict validation of
+ * the policy files, and the decisions and limits they give. A pure module: no
+ * daemon state and no I/O except reading the policy files at load time (user
+ * and group names are resolved then, never per request), so a loaded policy is
+ * immutable and may be shared by readers while a reload builds the next one.
+ *
+ * Contract with the daemon:
+ *  - Introspection methods (rpc.discover, daemon.info, daemon.whoami,
+ *    daemon.ping) are not actions: the dispatcher lets them through before
+ *    asking the policy. Every other governed method maps to one action.
+ *  - A request's `type` may carry SOCK_NONBLOCK/SOCK_CLOEXEC; they are ignored.
+ *  - bind/connect/listen: `addr` holds the address and port (INET/INET6; other
+ *    families only match entries without address/port selectors).
+ *  - host rules (pinning): the daemon resolves a name itself, then asks once
+ *    per resolved address with `host` set to the name it resolved and `addr`
+ *    set to that address and port. An entry with a `host` selector covers only
+ *    requests whose `host` matches it, so an address the client resolved on
+ *    its own (host NULL) never gets through a host rule: the socket can reach
+ *    only addresses the daemon's resolution returned. Entries without `host`
+ *    judge by address as usual, so a deny on a port also applies to names.
+ *  - `resolve` requests may set `host` to the name looked up; entries of
+ *    action resolve with a host selector cover only those names.
+ */
+#ifndef SBD_POLICY_H
+#define SBD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define POLICY_DEFAULT_FILE "/etc/sockbroker/policy.json"
+#define POLICY_DEFAULT_DIR  "/etc/sockbroker/policy.d"
+#define POLICY_DEFAULT_RULE "embedded default"   /* the embedded rule's name (protocol -32010 data) */
+
+/* Finite bounds on what a policy may hold (a policy is trusted, but a typo
+ * must not make the daemon allocate without end). */
+#define POLICY_MAX_FILE_SIZE  (1024 * 1024)   /* bytes per file */
+#define POLICY_MAX_FILES      256             /* *.json files in a directory */
+#define POLICY_MAX_RULES      4096            /* rules in all files together */
+#define POLICY_MAX_ENTRIES    256             /* allow + deny entries in one rule */
+#define POLICY_MAX_LIST       1024            /* items in one list member */
+#define POLICY_MAX_LIMIT      1048576         /* largest value of a limit */
+
+enum policy_action {
+	POLICY_CREATE,
+	POLICY_BIND,
+	POLICY_CONNECT,
+	POLICY_LISTEN,
+	POLICY_SETSOCKOPT,
+	POLICY_ADOPT,
+	POLICY_RESOLVE,
+	POLICY_SETHOSTNAME,
+	POLICY_ADMIN,
+	POLICY_ACTION_MAX
+};
+
+/* "bind" etc., or NULL. */
+const char *policy_action_name(enum policy_action a);
+
+struct policy;
+
+/* Where a load failed: file ("" when none), line and column (1-based, in
+ * characters; 0 only for errors about a file as a whole: missing, owner,
+ * size), `where` the JSON path of the member at fault for errors about values
+ * ("rules[2].allow[0].port", "" for syntax errors), what is wrong, and all of
+ * it as one line in `text`: "policy.json:7:26: rules[2].allow[0].port: port
+ * 70000 is out of range 0-65535". Duplicate members are errors too (json-c
+ * would keep only the last). */
+struct policy_error {
+	char file[4096];
+	int line, column;
+	char where[256];
+	char msg[512];
+	char text[5120];
+};
+
+/* Loads a policy. path NULL: POLICY_DEFAULT_FILE then every *.json of
+ * POLICY_DEFAULT_DIR in lexical (byte) order, each optional. A path: a file,
+ * or a directory read like policy.d; it must exist. Rules are appended in that
+ * order; a later file's top-level limits override earlier ones member by
+ * member. When no file was found at all (or the directory holds no *.json),
+ * *out is the embedded default: one rule POLICY_DEFAULT_RULE matching uid 0
+ * and the caller's euid that allows every action. strict_owner (set when the
+ * daemon runs as root): refuse files and directories that a non-root user can
+ * write (owner not root, writable by others, or by a group other than root).
+ * 0 with *out set, or -errno with err filled (-EINVAL invalid content, -ENOENT
+ * missing file, -ELOOP symlink loop, -EPERM strict_owner refusal, -EFBIG,
+ * -E2BIG a bound above, -ENOMEM, other open/read errors). */
+int policy_load(const char *path, bool strict_owner, struct policy **out, struct policy_error *err);
+
+void policy_free(struct policy *p);
+
+/* Whether p is the embedded default (no policy file). */
+bool policy_is_default(const struct policy *p);
+/* Number of rules (for logs). */
+size_t policy_nrules(const struct policy *p);
+
+/* Who asks: what the daemon established at accept. Strings may be NULL
+ * (unknown), which matches no rule that names that member. */
+struct policy_subject {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;   /* supplementary groups */
+	size_t ngroups;
+	const char *exe;
+	const char *unit;
+	const char *cgroup;
+	const char *label;
+};
+
+struct policy_request {
+	enum policy_action action;
+	int family, type, proto;           /* of the socket concerned; -1 unknown */
+	bool have_addr;                    /* bind/connect/listen: addr is set */
+	struct sockaddr_storage addr;      /* address + port */
+	const char *host;                  /* see the pinning contract above; may be NULL */
+	int level, option;                 /* setsockopt */
+};
+
+struct policy_decision {
+	bool allowed;
+	const char *rule;      /* deciding rule's name (owned by the policy); NULL when no rule
+	                        * covers the request, POLICY_DEFAULT_RULE then under the default */
+	char reason[512];      /* a sentence for logs and the -32010 error's data */
+};
+
+/* Decides: allowed when some matching rule's allow covers the request and no
+ * matching rule's deny does (deny wins; the allow and deny entries of bind and
+ * connect also grant create of their family/type, allow only). 0, or -EINVAL
+ * for a request with an action out of range (then out denies). */
+int policy_decide(const struct policy *p, const struct policy_subject *who,
+                  const struct policy_request *what, struct policy_decision *out);
+
+/* Limits for a subject: -1 means "unset" (use the daemon's own default). */
+struct policy_limits {
+	long handles, connections, pending;
+};
+
+/* Top-level limits, overridden member by member by the last matching rule that
+ * sets each. */
+void policy_limits(const struct policy *p, const struct policy_subject *who,
+                   struct policy_limits *out);
+
+/* Names of the rules that match who, in policy order: up to max pointers
+ * (owned by the policy) are stored in names; returns how many match in all. */
+size_t policy_matching_rules(const struct policy *p, const struct policy_subject *who,
+                             const char **names, size_t max);
+
+#endif

@@ -1,0 +1,775 @@
+/* Unit tests of the policy module (daemon/policy.c): the contract's example
+ * (with names every Debian system has: www-data, the "daemon" group, numeric
+ * ids where the example names sandbox and nagios) and its decisions, each
+ * match member, deny beating allow, limits, host pinning, directory loading,
+ * the embedded default, and every load error with its file and position. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+static char tmpdir[] = "/tmp/check_policy.XXXXXX";
+static int serial;
+
+/* Writes text to a new file in tmpdir (mode given) and returns its path (static buffer per call slot). */
+static const char *write_file(const char *name, const char *text, mode_t mode)
+{
+	static char paths[8][512];
+	static int slot;
+	char *p = paths[slot++ % 8];
+	FILE *f;
+
+	if (name)
+		snprintf(p, 512, "%s/%s", tmpdir, name);
+	else
+		snprintf(p, 512, "%s/p%d.json", tmpdir, serial++);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(p, mode), 0);
+	return p;
+}
+
+static const char *mkdir_new(void)
+{
+	static char p[512];
+
+	snprintf(p, sizeof(p), "%s/d%d", tmpdir, serial++);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	return p;
+}
+
+static struct policy *load_text(const char *text)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	int r = policy_load(write_file(NULL, text, 0644), false, &p, &err);
+
+	ck_assert_msg(r == 0, "load failed: %s", err.text);
+	return p;
+}
+
+static const char example[] =
+	"{\n"
+	"  \"version\": 1,\n"
+	"  \"limits\": { \"handles\": 64, \"connections\": 16, \"pending\": 64 },\n"
+	"  \"rules\": [\n"
+	"    {\n"
+	"      \"name\": \"web servers bind 80 and 443\",\n"
+	"      \"match\": { \"user\": \"www-data\" },\n"
+	"      \"allow\": [\n"
+	"        { \"action\": \"bind\", \"family\": [\"AF_INET\", \"AF_INET6\"], \"type\": \"SOCK_STREAM\",\n"
+	"          \"address\": [\"0.0.0.0/0\", \"::/0\"], \"port\": [80, 443] }\n"
+	"      ],\n"
+	"      \"limits\": { \"handles\": 1024 }\n"
+	"    },\n"
+	"    {\n"
+	"      \"name\": \"sandboxed apps reach the local API only\",\n"
+	"      \"match\": { \"gid\": 4242 },\n"
+	"      \"allow\": [\n"
+	"        { \"action\": \"connect\", \"family\": \"AF_INET\", \"address\": \"127.0.0.1/32\", \"port\": \"8000-8999\" },\n"
+	"        { \"action\": \"connect\", \"host\": \"api.example.com\", \"port\": 443 },\n"
+	"        { \"action\": \"resolve\" }\n"
+	"      ],\n"
+	"      \"deny\": [ { \"action\": \"connect\", \"port\": 25 } ]\n"
+	"    },\n"
+	"    { \"name\": \"monitoring may ping\",\n"
+	"      \"match\": { \"uid\": 4343 },\n"
+	"      \"allow\": [ { \"action\": \"create\", \"family\": \"AF_INET\", \"type\": \"SOCK_RAW\", \"proto\": \"IPPROTO_ICMP\" } ] },\n"
+	"    { \"name\": \"admins\", \"match\": { \"group\": \"daemon\" }, \"allow\": [ { \"action\": \"admin\" } ] }\n"
+	"  ]\n"
+	"}\n";
+
+#define WWW 33
+#define NOBODY 65534
+
+static struct policy_subject subj(uid_t uid, gid_t gid)
+{
+	return (struct policy_subject){ .uid = uid, .gid = gid };
+}
+
+static struct policy_request req(enum policy_action a, int family, int type, int proto)
+{
+	return (struct policy_request){ .action = a, .family = family, .type = type, .proto = proto };
+}
+
+/* Sets an INET or INET6 address (by the literal) and port on a request. */
+static void set_addr(struct policy_request *q, const char *host, unsigned port)
+{
+	memset(&q->addr, 0, sizeof(q->addr));
+	q->have_addr = true;
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *in6 = (void *)&q->addr;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET6, host, &in6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *in = (void *)&q->addr;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET, host, &in->sin_addr), 1);
+	}
+}
+
+static bool decide(const struct policy *p, const struct policy_subject *who, const struct policy_request *q,
+                   struct policy_decision *d)
+{
+	ck_assert_int_eq(policy_decide(p, who, q, d), 0);
+	ck_assert(d->reason[0]);
+	return d->allowed;
+}
+
+static bool addr_ok(const struct policy *p, const struct policy_subject *who, enum policy_action a, int family,
+                    int type, const char *host, unsigned port)
+{
+	struct policy_decision d;
+	struct policy_request q = req(a, family, type, 0);
+
+	set_addr(&q, host, port);
+	return decide(p, who, &q, &d);
+}
+
+START_TEST(example_web)
+{
+	struct policy *p = load_text(example);
+	struct policy_subject w = subj(WWW, WWW);
+	struct policy_decision d;
+	struct policy_request q;
+
+	ck_assert(!policy_is_default(p));
+	ck_assert_uint_eq(policy_nrules(p), 4);
+	ck_assert(addr_ok(p, &w, POLICY_BIND, AF_INET, SOCK_STREAM, "0.0.0.0", 80));
+	ck_assert(addr_ok(p, &w, POLICY_BIND, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, "0.0.0.0", 443));
+	ck_assert(addr_ok(p, &w, POLICY_BIND, AF_INET6, SOCK_STREAM, "::", 443));
+	ck_assert(!addr_ok(p, &w, POLICY_BIND, AF_INET, SOCK_STREAM, "0.0.0.0", 8080));
+	ck_assert(!addr_ok(p, &w, POLICY_BIND, AF_INET, SOCK_DGRAM, "0.0.0.0", 80));
+	ck_assert(!addr_ok(p, &w, POLICY_CONNECT, AF_INET, SOCK_STREAM, "127.0.0.1", 80));
+	/* The bind entry grants create of its family and type, not of others. */
+	q = req(POLICY_CREATE, AF_INET6, SOCK_STREAM, 0);
+	ck_assert(decide(p, &w, &q, &d));
+	ck_assert_str_eq(d.rule, "web servers bind 80 and 443");
+	q = req(POLICY_CREATE, AF_INET, SOCK_DGRAM, 0);
+	ck_assert(!decide(p, &w, &q, &d));
+	ck_assert_ptr_null(d.rule);
+	ck_assert_msg(strstr(d.reason, "no rule allows create of AF_INET SOCK_DGRAM"), "%s", d.reason);
+	/* A bind with no address (have_addr false) is not covered by an entry that names ports. */
+	q = req(POLICY_BIND, AF_INET, SOCK_STREAM, 0);
+	ck_assert(!decide(p, &w, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(example_sandbox)
+{
+	struct policy *p = load_text(example);
+	gid_t groups[] = { 100, 4242 };
+	struct policy_subject s = subj(5000, 5000), plain = subj(5000, 5000);
+	struct policy_decision d;
+	struct policy_request q;
+
+	s.groups = groups;   /* membership through a supplementary group */
+	s.ngroups = 2;
+	ck_assert(addr_ok(p, &s, POLICY_CONNECT, AF_INET, SOCK_STREAM, "127.0.0.1", 8000));
+	ck_assert(addr_ok(p, &s, POLICY_CONNECT, AF_INET, SOCK_STREAM, "127.0.0.1", 8999));
+	ck_assert(!addr_ok(p, &s, POLICY_CONNECT, AF_INET, SOCK_STREAM, "127.0.0.1", 9000));
+	ck_assert(!addr_ok(p, &s, POLICY_CONNECT, AF_INET, SOCK_STREAM, "127.0.0.2", 8000));
+	ck_assert(!addr_ok(p, &plain, POLICY_CONNECT, AF_INET, SOCK_STREAM, "127.0.0.1", 8000));
+	/* port 25: the deny entry names the rule. */
+	q = req(POLICY_CONNECT, AF_INET, SOCK_STREAM, 0);
+	set_addr(&q, "127.0.0.1", 25);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "sandboxed apps reach the local API only");
+	ck_assert_msg(strstr(d.reason, "denies connect of AF_INET SOCK_STREAM to 127.0.0.1:25"), "%s", d.reason);
+	/* host pinning: the daemon's own resolution (host set) passes, the same
+	 * address without the name does not, another name does not. */
+	set_addr(&q, "93.184.216.34", 443);
+	q.host = "API.example.com.";
+	ck_assert(decide(p, &s, &q, &d));
+	q.host = NULL;
+	ck_assert(!decide(p, &s, &q, &d));
+	q.host = "evil.example.com";
+	ck_assert(!decide(p, &s, &q, &d));
+	q.host = "api.example.com";
+	set_addr(&q, "93.184.216.34", 25);
+	ck_assert(!decide(p, &s, &q, &d));
+	/* resolve */
+	q = req(POLICY_RESOLVE, -1, -1, -1);
+	q.host = "anything.example";
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert(!decide(p, &plain, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(example_monitor_admin_others)
+{
+	struct policy *p = load_text(example);
+	struct policy_subject m = subj(4343, 4343), a = subj(6000, 6000), n = subj(NOBODY, NOBODY);
+	gid_t daemon_gid[] = { 1 };
+	struct policy_decision d;
+	struct policy_request q;
+	const char *names[4];
+
+	q = req(POLICY_CREATE, AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	ck_assert(decide(p, &m, &q, &d));
+	ck_assert_str_eq(d.rule, "monitoring may ping");
+	q.proto = IPPROTO_TCP;
+	ck_assert(!decide(p, &m, &q, &d));
+	q = req(POLICY_CREATE, AF_PACKET, SOCK_RAW, 0);
+	ck_assert(!decide(p, &m, &q, &d));
+	ck_assert_ptr_null(d.rule);
+	ck_assert_msg(strstr(d.reason, "no rule allows create of AF_PACKET SOCK_RAW to uid 4343"), "%s", d.reason);
+
+	a.groups = daemon_gid;
+	a.ngroups = 1;
+	q = req(POLICY_ADMIN, -1, -1, -1);
+	ck_assert(decide(p, &a, &q, &d));
+	ck_assert_str_eq(d.rule, "admins");
+	ck_assert(!decide(p, &m, &q, &d));
+
+	/* nobody: nothing at all, each with a reason. */
+	for (int act = 0; act < POLICY_ACTION_MAX; act++) {
+		q = req((enum policy_action)act, AF_INET, SOCK_STREAM, 0);
+		set_addr(&q, "127.0.0.1", 8000);
+		ck_assert(!decide(p, &n, &q, &d));
+		ck_assert_ptr_null(d.rule);
+		ck_assert_msg(!strncmp(d.reason, "no rule allows ", 15), "%s", d.reason);
+	}
+	ck_assert_uint_eq(policy_matching_rules(p, &n, names, 4), 0);
+	ck_assert_uint_eq(policy_matching_rules(p, &a, names, 4), 1);
+	ck_assert_str_eq(names[0], "admins");
+	q.action = POLICY_ACTION_MAX;
+	ck_assert_int_eq(policy_decide(p, &n, &q, &d), -EINVAL);
+	ck_assert(!d.allowed);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(match_members)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"all\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]},"
+		"{\"name\":\"exe\",\"match\":{\"exe\":[\"/usr/bin/a\",\"/usr/bin/b\"]},\"allow\":[{\"action\":\"listen\"}]},"
+		"{\"name\":\"unit+user\",\"match\":{\"unit\":\"x.service\",\"user\":[\"root\",\"nobody\"]},"
+		" \"allow\":[{\"action\":\"adopt\"}]},"
+		"{\"name\":\"cg\",\"match\":{\"cgroup\":\"/system.slice/app\"},\"allow\":[{\"action\":\"sethostname\"}]},"
+		"{\"name\":\"lbl\",\"match\":{\"label\":\"unconfined\",\"group\":\"nogroup\"},\"allow\":[{\"action\":\"admin\"}]}"
+		"]}");
+	struct policy_subject s = subj(7777, 7777);
+	struct policy_decision d;
+	struct policy_request q = req(POLICY_RESOLVE, -1, -1, -1);
+	const char *names[8];
+
+	ck_assert(decide(p, &s, &q, &d));   /* empty match: everyone */
+	ck_assert_str_eq(d.rule, "all");
+	q.action = POLICY_LISTEN;
+	ck_assert(!decide(p, &s, &q, &d));
+	s.exe = "/usr/bin/b";
+	ck_assert(decide(p, &s, &q, &d));
+	s.exe = "/usr/bin/bb";
+	ck_assert(!decide(p, &s, &q, &d));
+	q.action = POLICY_ADOPT;
+	s.unit = "x.service";
+	ck_assert(!decide(p, &s, &q, &d));   /* all members must hold: user too */
+	s.uid = NOBODY;
+	ck_assert(decide(p, &s, &q, &d));
+	q.action = POLICY_SETHOSTNAME;
+	s.cgroup = "/system.slice/application";
+	ck_assert(!decide(p, &s, &q, &d));   /* prefix only at a path boundary */
+	s.cgroup = "/system.slice/app/sub";
+	ck_assert(decide(p, &s, &q, &d));
+	q.action = POLICY_ADMIN;
+	s.label = "unconfined";
+	ck_assert(!decide(p, &s, &q, &d));
+	s.gid = NOBODY;
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_uint_eq(policy_matching_rules(p, &s, names, 8), 4);
+	ck_assert_str_eq(names[0], "all");
+	ck_assert_str_eq(names[3], "lbl");
+	ck_assert_uint_eq(policy_matching_rules(p, &s, names, 2), 4);   /* count beyond max */
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(deny_wins)
+{
+	/* The deny sits in a rule before and in a rule after the allow. */
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"no smtp\",\"match\":{\"uid\":1000},\"deny\":[{\"action\":\"connect\",\"port\":[25,\"465-465\"]}]},"
+		"{\"name\":\"anything\",\"match\":{},\"allow\":[{\"action\":\"connect\"},{\"action\":\"bind\"}]},"
+		"{\"name\":\"no v6 link\",\"match\":{},\"deny\":[{\"action\":\"bind\",\"address\":\"fe80::/10\"},"
+		"  {\"action\":\"bind\",\"address\":\"10.0.0.0/8\"}]}"
+		"]}");
+	struct policy_subject u = subj(1000, 1000), o = subj(1001, 1001);
+	struct policy_decision d;
+	struct policy_request q = req(POLICY_CONNECT, AF_INET, SOCK_STREAM, 0);
+
+	set_addr(&q, "192.0.2.1", 25);
+	ck_assert(!decide(p, &u, &q, &d));
+	ck_assert_str_eq(d.rule, "no smtp");
+	ck_assert(decide(p, &o, &q, &d));
+	ck_assert_str_eq(d.rule, "anything");
+	set_addr(&q, "192.0.2.1", 465);
+	ck_assert(!decide(p, &u, &q, &d));
+	/* a deny on connect does not deny create */
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, 0);
+	ck_assert(decide(p, &u, &q, &d));
+	ck_assert(!addr_ok(p, &o, POLICY_BIND, AF_INET6, SOCK_DGRAM, "fe80::1", 1));
+	ck_assert(addr_ok(p, &o, POLICY_BIND, AF_INET6, SOCK_DGRAM, "2001:db8::1", 1));
+	ck_assert(!addr_ok(p, &o, POLICY_BIND, AF_INET, SOCK_DGRAM, "10.1.2.3", 1));
+	/* a v4-mapped address is judged by the v4 CIDRs as well */
+	ck_assert(!addr_ok(p, &o, POLICY_BIND, AF_INET6, SOCK_DGRAM, "::ffff:10.1.2.3", 1));
+	ck_assert(addr_ok(p, &o, POLICY_BIND, AF_INET6, SOCK_DGRAM, "::ffff:11.1.2.3", 1));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(hosts_and_options)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{},\"allow\":["
+		"{\"action\":\"connect\",\"host\":[\"*.example.com\",\"exact.org\"]},"
+		"{\"action\":\"setsockopt\",\"option\":[\"SO_MARK\",\"IP_TRANSPARENT\"]},"
+		"{\"action\":\"setsockopt\",\"level\":\"SOL_SOCKET\",\"option\":36}"
+		"]}]}");
+	struct policy_subject s = subj(7777, 7777);
+	struct policy_decision d;
+	struct policy_request q = req(POLICY_CONNECT, AF_INET, SOCK_STREAM, 0);
+
+	set_addr(&q, "192.0.2.1", 1);
+	q.host = "a.b.example.com";
+	ck_assert(decide(p, &s, &q, &d));
+	q.host = "example.com";
+	ck_assert(!decide(p, &s, &q, &d));
+	q.host = "badexample.com";
+	ck_assert(!decide(p, &s, &q, &d));
+	q.host = "exact.org";
+	ck_assert(decide(p, &s, &q, &d));
+	q.host = "sub.exact.org";
+	ck_assert(!decide(p, &s, &q, &d));
+	q = req(POLICY_SETSOCKOPT, AF_INET, SOCK_STREAM, 0);
+	q.level = SOL_SOCKET;
+	q.option = SO_MARK;
+	ck_assert(decide(p, &s, &q, &d));
+	q.option = SO_PRIORITY;   /* 12, not granted */
+	ck_assert(!decide(p, &s, &q, &d));
+	q.option = 36;
+	ck_assert(decide(p, &s, &q, &d));
+	q.level = IPPROTO_IP;
+	q.option = IP_TRANSPARENT;
+	ck_assert(decide(p, &s, &q, &d));
+	q.level = IPPROTO_IPV6;   /* same number at another level: no */
+	ck_assert(!decide(p, &s, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(limits)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"limits\":{\"handles\":64,\"pending\":8},\"rules\":["
+		"{\"name\":\"a\",\"match\":{},\"limits\":{\"handles\":10,\"connections\":3}},"
+		"{\"name\":\"b\",\"match\":{\"uid\":1000},\"limits\":{\"handles\":1000}},"
+		"{\"name\":\"c\",\"match\":{\"uid\":[1000,1001]},\"limits\":{\"connections\":0}}"
+		"]}");
+	struct policy_subject u = subj(1000, 1000), v = subj(1001, 1), w = subj(1002, 1);
+	struct policy_limits l;
+
+	policy_limits(p, &u, &l);
+	ck_assert_int_eq(l.handles, 1000);
+	ck_assert_int_eq(l.connections, 0);
+	ck_assert_int_eq(l.pending, 8);
+	policy_limits(p, &v, &l);
+	ck_assert_int_eq(l.handles, 10);
+	ck_assert_int_eq(l.connections, 0);
+	policy_limits(p, &w, &l);
+	ck_assert_int_eq(l.handles, 10);
+	ck_assert_int_eq(l.connections, 3);
+	policy_free(p);
+
+	p = load_text(example);
+	policy_limits(p, &w, &l);
+	ck_assert_int_eq(l.handles, 64);
+	ck_assert_int_eq(l.connections, 16);
+	w.uid = WWW;
+	policy_limits(p, &w, &l);
+	ck_assert_int_eq(l.handles, 1024);
+	policy_free(p);
+
+	p = load_text("{\"version\":1,\"rules\":[{\"name\":\"x\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}]}");
+	policy_limits(p, &w, &l);
+	ck_assert_int_eq(l.handles, -1);   /* unset: the daemon's own */
+	ck_assert_int_eq(l.connections, -1);
+	ck_assert_int_eq(l.pending, -1);
+	policy_free(p);
+}
+END_TEST
+
+/* ---- load errors ---- */
+
+#define RULE(m, a) "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":" m ",\"allow\":[" a "]}]}"
+
+static const struct {
+	const char *text;
+	int err;
+	const char *where;   /* JSON path, or NULL */
+	const char *msg;     /* substring of msg */
+} bad[] = {
+	{ "{\"version\":1,\"rules\":[],\"extra\":1}", -EINVAL, "extra", "unknown member \"extra\"" },
+	{ RULE("{}", "{\"action\":\"bind\",\"colour\":1}"), -EINVAL, "rules[0].allow[0].colour", "unknown member" },
+	{ RULE("{\"shoe\":1}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.shoe", "unknown member" },
+	{ RULE("{}", "{\"action\":\"bind\",\"port\":true}"), -EINVAL, "rules[0].allow[0].port", "not boolean" },
+	{ RULE("{\"uid\":\"root\"}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.uid", "is a number" },
+	{ "{\"version\":1,\"rules\":{}}", -EINVAL, "rules", "is a list" },
+	{ RULE("{}", "{\"action\":\"bind\",\"port\":70000}"), -EINVAL, "rules[0].allow[0].port", "70000 is out of range" },
+	{ RULE("{}", "{\"action\":\"bind\",\"port\":[80,\"1-70000\"]}"), -EINVAL, "rules[0].allow[0].port[1]", "out of range" },
+	{ RULE("{}", "{\"action\":\"bind\",\"port\":\"9-1\"}"), -EINVAL, "rules[0].allow[0].port", "empty" },
+	{ RULE("{}", "{\"action\":\"bind\",\"address\":\"10.0.0.0/33\"}"), -EINVAL, "rules[0].allow[0].address", "0-32" },
+	{ RULE("{}", "{\"action\":\"bind\",\"address\":\"::/129\"}"), -EINVAL, "rules[0].allow[0].address", "0-128" },
+	{ RULE("{}", "{\"action\":\"bind\",\"address\":\"300.0.0.0/8\"}"), -EINVAL, "rules[0].allow[0].address", "not an IPv4" },
+	{ RULE("{}", "{\"action\":\"bind\",\"family\":\"AF_NOPE\"}"), -EINVAL, "rules[0].allow[0].family", "unknown family \"AF_NOPE\"" },
+	{ RULE("{}", "{\"action\":\"create\",\"type\":[\"SOCK_STREAM\",\"SOCK_X\"]}"), -EINVAL, "rules[0].allow[0].type[1]", "unknown socket type" },
+	{ RULE("{}", "{\"action\":\"create\",\"proto\":\"IPPROTO_NOPE\"}"), -EINVAL, "rules[0].allow[0].proto", "unknown protocol" },
+	{ RULE("{\"user\":\"no-such-user-sbk\"}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.user", "unknown user \"no-such-user-sbk\"" },
+	{ RULE("{\"group\":[\"root\",\"no-such-group-sbk\"]}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.group[1]", "unknown group" },
+	{ "{\"version\":2,\"rules\":[]}", -EINVAL, "version", "unsupported version 2" },
+	{ "{\"rules\":[]}", -EINVAL, NULL, "\"version\" is missing" },
+	{ "{\"version\":1,\"rules\":[]}", -EINVAL, "rules", "rules list is empty" },
+	{ RULE("{}", "{\"action\":\"fly\"}"), -EINVAL, "rules[0].allow[0].action", "unknown action \"fly\"" },
+	{ RULE("{}", "{\"action\":\"admin\",\"port\":80}"), -EINVAL, "rules[0].allow[0].port", "takes no \"port\"" },
+	{ RULE("{}", "{\"action\":\"setsockopt\",\"option\":7}"), -EINVAL, "rules[0].allow[0].option", "needs \"level\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"host\":\"a*.b\"}"), -EINVAL, "rules[0].allow[0].host", "not a host name" },
+	{ RULE("{\"user\":[]}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.user", "empty list" },
+	{ RULE("{\"exe\":\"bin/x\"}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.exe", "absolute path" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"allow\":[]}]}", -EINVAL, "rules[0]", "\"match\" is missing" },
+	{ "{\"version\":1,\"rules\":[{\"match\":{},\"allow\":[{\"action\":\"bind\"}]}]}", -EINVAL, "rules[0]", "\"name\" is missing" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{}}]}", -EINVAL, "rules[0]", "does nothing" },
+	{ "{\"version\":1,\"limits\":{\"handles\":-1},\"rules\":[]}", -EINVAL, "limits.handles", "out of range" },
+	{ "{\"version\":1,\"limits\":{\"sockets\":1},\"rules\":[]}", -EINVAL, "limits.sockets", "unknown member" },
+	{ "[1]", -EINVAL, NULL, "is an object" },
+};
+
+START_TEST(load_errors)
+{
+	struct policy_error err;
+	struct policy *p = (struct policy *)1;
+	const char *path = write_file(NULL, bad[_i].text, 0644);
+	int r = policy_load(path, false, &p, &err);
+
+	ck_assert_msg(r == bad[_i].err, "case %d: %d (%s)", _i, r, err.text);
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(err.file, path);
+	ck_assert_msg(err.line > 0 && err.column > 0, "case %d: no position: %s", _i, err.text);
+	ck_assert_str_eq(err.where, bad[_i].where ? bad[_i].where : "");
+	ck_assert_msg(strstr(err.msg, bad[_i].msg), "case %d: \"%s\" lacks \"%s\"", _i, err.msg, bad[_i].msg);
+	ck_assert_msg(!strncmp(err.text, path, strlen(path)) && err.text[strlen(path)] == ':', "%s", err.text);
+	if (bad[_i].where)
+		ck_assert_msg(strstr(err.text, bad[_i].where), "%s", err.text);
+}
+END_TEST
+
+/* A value-level error points at the member it is about. */
+START_TEST(semantic_position)
+{
+	const char *text =
+		"{\"version\": 1,\n"
+		" \"rules\": [\n"
+		"  {\"name\": \"a\", \"match\": {}, \"allow\": [{\"action\": \"resolve\"}]},\n"
+		"  {\"name\": \"b[1]\", \"match\": {\"user\": [\"root\", \"x\", 3]},\n"
+		"   \"allow\": [{\"action\": \"resolve\"}, {\"action\": \"bind\",\n"
+		"      \"port\": [1, \"2-3\", 70000]}]}]}\n";
+	const char *path = write_file(NULL, text, 0644);
+	struct policy_error err;
+	struct policy *p;
+	char want[700];
+
+	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
+	ck_assert_str_eq(err.where, "rules[1].match.user[1]");
+	ck_assert_msg(err.line == 4 && err.column == 47, "%s", err.text);
+	snprintf(want, sizeof(want), "%s:4:47: rules[1].match.user[1]: unknown user \"x\"", path);
+	ck_assert_str_eq(err.text, want);
+
+	text = "{\"version\": 1,\n"
+	       " \"rules\": [\n"
+	       "  {\"name\": \"a\", \"match\": {}, \"allow\": [{\"action\": \"resolve\"}]},\n"
+	       "  {\"name\": \"b[1]\", \"match\": {},\n"
+	       "   \"allow\": [{\"action\": \"resolve\"}, {\"action\": \"bind\",\n"
+	       "      \"port\": [1, \"2-3\", 70000]}]}]}\n";
+	path = write_file(NULL, text, 0644);
+	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
+	ck_assert_str_eq(err.where, "rules[1].allow[1].port[2]");
+	ck_assert_msg(err.line == 6 && err.column == 26, "%s", err.text);
+}
+END_TEST
+
+START_TEST(syntax_errors)
+{
+	static const struct {
+		const char *text;
+		int line, column;
+		const char *msg;
+	} cases[] = {
+		{ "{\n  \"version\": 1,\n  \"rules\": [ ,\n", 3, 14, "invalid JSON" },
+		{ "{\n  \"version\": 1,\n  \"rules\": [\n", 4, 1, "unexpected end" },
+		{ "{\"version\": 1, \"rules\": [{\"name\":\"r\",\"match\":{},\"allow\":[{\"action\":\"admin\"}]}]}\n x", 2, 2, "text after" },
+		{ "", 1, 1, "unexpected end" },
+		{ "{\"version\": 1, \"rules\": [{\"name\": \"r\", \"match\": {},\n \"allow\": [{\"action\": \"bind\"}],\n \"allow\": []}]}", 3, 2, "duplicate member \"allow\"" },
+		{ "{\n\"version\": 1,\n\"rules\": [1,]}", 3, 13, "invalid JSON" },
+	};
+	struct policy_error err;
+	struct policy *p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *path = write_file(NULL, cases[i].text, 0644);
+		char prefix[600];
+		ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
+		ck_assert_msg(err.line == cases[i].line && err.column == cases[i].column, "case %zu: %d:%d (%s)", i,
+		              err.line, err.column, err.text);
+		ck_assert_msg(strstr(err.msg, cases[i].msg), "%s", err.text);
+		snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", path, cases[i].line, cases[i].column);
+		ck_assert_msg(!strncmp(err.text, prefix, strlen(prefix)), "%s", err.text);
+	}
+}
+END_TEST
+
+START_TEST(file_errors)
+{
+	struct policy_error err;
+	struct policy *p;
+	char path[600], a[600], b[600];
+	const char *f, *d;
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.json", tmpdir);
+	ck_assert_int_eq(policy_load(path, false, &p, &err), -ENOENT);
+	ck_assert_str_eq(err.file, path);
+	ck_assert(strstr(err.text, "no such file"));
+
+	/* world-writable: refused with strict_owner, loaded without */
+	f = write_file(NULL, example, 0666);
+	ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
+	ck_assert_str_eq(err.file, f);
+	/* as root the mode is the reason; otherwise the owner already is */
+	ck_assert_msg(strstr(err.msg, geteuid() == 0 ? "writable by every user" : "not root"), "%s", err.text);
+	ck_assert_int_eq(policy_load(f, false, &p, &err), 0);
+	policy_free(p);
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(policy_load(f, true, &p, &err), 0);
+		policy_free(p);
+		ck_assert_int_eq(chown(f, NOBODY, NOBODY), 0);
+		ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
+		ck_assert_msg(strstr(err.msg, "not root"), "%s", err.text);
+		ck_assert_int_eq(chmod(f, 0664), 0);
+		ck_assert_int_eq(chown(f, 0, NOBODY), 0);
+		ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
+		ck_assert_msg(strstr(err.msg, "writable by group"), "%s", err.text);
+	}
+
+	/* a symlink loop inside a directory */
+	d = mkdir_new();
+	write_file(NULL, example, 0644);
+	snprintf(a, sizeof(a), "%s/a.json", d);
+	snprintf(b, sizeof(b), "%s/b.json", d);
+	ck_assert_int_eq(symlink(b, a), 0);
+	ck_assert_int_eq(symlink(a, b), 0);
+	ck_assert_int_eq(policy_load(d, false, &p, &err), -ELOOP);
+	ck_assert_str_eq(err.file, a);
+	ck_assert_msg(strstr(err.text, "symlink loop"), "%s", err.text);
+
+	/* a file too large */
+	{
+		char *big = malloc(POLICY_MAX_FILE_SIZE + 2);
+		memset(big, ' ', POLICY_MAX_FILE_SIZE + 1);
+		big[POLICY_MAX_FILE_SIZE + 1] = '\0';
+		f = write_file(NULL, big, 0644);
+		free(big);
+		ck_assert_int_eq(policy_load(f, false, &p, &err), -EFBIG);
+	}
+
+	/* a directory where a file is expected inside policy.d */
+	d = mkdir_new();
+	snprintf(a, sizeof(a), "%s/x.json", d);
+	ck_assert_int_eq(mkdir(a, 0755), 0);
+	ck_assert_int_eq(policy_load(d, false, &p, &err), -EINVAL);
+	ck_assert_str_eq(err.file, a);
+	ck_assert(strstr(err.msg, "not a regular file"));
+}
+END_TEST
+
+START_TEST(directory_order)
+{
+	const char *d = mkdir_new();
+	struct policy_subject s = subj(7777, 7777);
+	struct policy_limits l;
+	struct policy_error err;
+	struct policy *p;
+	const char *names[8];
+	char name[600];
+	static const char *const files[][2] = {
+		{ "b.json", "{\"version\":1,\"limits\":{\"handles\":2},\"rules\":[{\"name\":\"b\",\"match\":{},\"limits\":{\"pending\":2}}]}" },
+		{ "a.json", "{\"version\":1,\"limits\":{\"handles\":1,\"connections\":1},\"rules\":[{\"name\":\"a\",\"match\":{},\"limits\":{\"pending\":1}}]}" },
+		{ "B.json", "{\"version\":1,\"rules\":[{\"name\":\"B\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}]}" },
+		{ "10.json", "{\"version\":1,\"rules\":[{\"name\":\"10\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}]}" },
+		{ "c.json.bak", "not json" },
+		{ ".hidden.json", "not json" },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(name, sizeof(name), "%s/%s", d + strlen(tmpdir) + 1, files[i][0]);
+		write_file(name, files[i][1], 0644);
+	}
+	ck_assert_int_eq(policy_load(d, false, &p, &err), 0);
+	ck_assert_uint_eq(policy_matching_rules(p, &s, names, 8), 4);
+	ck_assert_str_eq(names[0], "10");   /* byte order: digits, upper, lower */
+	ck_assert_str_eq(names[1], "B");
+	ck_assert_str_eq(names[2], "a");
+	ck_assert_str_eq(names[3], "b");
+	policy_limits(p, &s, &l);
+	ck_assert_int_eq(l.handles, 2);       /* later file's top level */
+	ck_assert_int_eq(l.connections, 1);   /* member by member */
+	ck_assert_int_eq(l.pending, 2);       /* last matching rule */
+	policy_free(p);
+
+	/* one bad file fails the whole directory, naming that file */
+	snprintf(name, sizeof(name), "%s/10.json", d + strlen(tmpdir) + 1);
+	write_file(name, "{\"version\":1,\"rules\":[{\"name\":\"x\",\"match\":{},\"allow\":[{\"action\":\"bind\",\"port\":70000}]}]}", 0644);
+	ck_assert_int_eq(policy_load(d, false, &p, &err), -EINVAL);
+	ck_assert_msg(strstr(err.file, "/10.json"), "%s", err.text);
+}
+END_TEST
+
+/* The finite bounds: files per directory, rules in all. */
+START_TEST(bounds)
+{
+	const char *d = mkdir_new();
+	const char *one = "{\"version\":1,\"rules\":[{\"name\":\"x\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}]}";
+	struct policy_error err;
+	struct policy *p;
+	char name[600];
+	size_t cap = 100 * (POLICY_MAX_RULES + 1) + 64, o;
+	char *big;
+
+	for (int i = 0; i <= POLICY_MAX_FILES; i++) {
+		snprintf(name, sizeof(name), "%s/%04d.json", d + strlen(tmpdir) + 1, i);
+		write_file(name, one, 0644);
+	}
+	ck_assert_int_eq(policy_load(d, false, &p, &err), -E2BIG);
+	ck_assert_msg(strstr(err.msg, "policy files"), "%s", err.text);
+
+	big = malloc(cap);
+	o = (size_t)snprintf(big, cap, "{\"version\":1,\"rules\":[");
+	for (int i = 0; i <= POLICY_MAX_RULES; i++)
+		o += (size_t)snprintf(big + o, cap - o, "%s{\"name\":\"r%d\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}",
+		                      i ? "," : "", i);
+	snprintf(big + o, cap - o, "]}");
+	ck_assert_int_eq(policy_load(write_file(NULL, big, 0644), false, &p, &err), -E2BIG);
+	ck_assert_str_eq(err.where, "rules[4096]");
+	free(big);
+}
+END_TEST
+
+START_TEST(embedded_default)
+{
+	const char *d = mkdir_new();
+	struct policy_subject root = subj(0, 0), self = subj(geteuid(), getegid()), other = subj(7777, 7777);
+	struct policy_decision dec;
+	struct policy_request q;
+	struct policy_error err;
+	struct policy_limits l;
+	struct policy *p;
+	const char *names[2];
+
+	/* An empty directory (no *.json) means no policy at all. */
+	ck_assert_int_eq(policy_load(d, false, &p, &err), 0);
+	ck_assert(policy_is_default(p));
+	for (int a = 0; a < POLICY_ACTION_MAX; a++) {
+		q = req((enum policy_action)a, AF_PACKET, SOCK_RAW, 0);
+		set_addr(&q, "0.0.0.0", 1);
+		ck_assert(decide(p, &root, &q, &dec));
+		ck_assert_str_eq(dec.rule, POLICY_DEFAULT_RULE);
+		ck_assert(decide(p, &self, &q, &dec));
+		ck_assert(!decide(p, &other, &q, &dec));
+		ck_assert_str_eq(dec.rule, POLICY_DEFAULT_RULE);
+		ck_assert_msg(strstr(dec.reason, "introspection"), "%s", dec.reason);
+	}
+	ck_assert_uint_eq(policy_matching_rules(p, &other, names, 2), 0);
+	ck_assert_uint_eq(policy_matching_rules(p, &root, names, 2), 1);
+	policy_limits(p, &root, &l);
+	ck_assert_int_eq(l.handles, -1);
+	policy_free(p);
+
+	/* NULL: the system paths; only checkable where they do not exist. */
+	if (access(POLICY_DEFAULT_FILE, F_OK) < 0 && access(POLICY_DEFAULT_DIR, F_OK) < 0) {
+		ck_assert_int_eq(policy_load(NULL, true, &p, &err), 0);
+		ck_assert(policy_is_default(p));
+		policy_free(p);
+	}
+	policy_free(NULL);
+}
+END_TEST
+
+static void rm_rf(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static Suite *policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, example_web);
+	tcase_add_test(tc, example_sandbox);
+	tcase_add_test(tc, example_monitor_admin_others);
+	tcase_add_test(tc, match_members);
+	tcase_add_test(tc, deny_wins);
+	tcase_add_test(tc, hosts_and_options);
+	tcase_add_test(tc, limits);
+	tcase_add_loop_test(tc, load_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, semantic_position);
+	tcase_add_test(tc, syntax_errors);
+	tcase_add_test(tc, file_errors);
+	tcase_add_test(tc, directory_order);
+	tcase_add_test(tc, bounds);
+	tcase_add_test(tc, embedded_default);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	sr = srunner_create(policy_suite());
+	/* No fork: ASan/LSan then see every test in one process. */
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rm_rf(tmpdir);
+	return failed ? 1 : 0;
+}
