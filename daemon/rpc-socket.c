@@ -512,7 +512,7 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 		connect_state_free(st);
 		return rc;
 	}
-	rc = sock_op(call, sk, EPOLLOUT, connect_try, st, connect_state_free, NULL);
+	rc = sock_op(call, sk, EPOLLOUT, false, connect_try, st, connect_state_free, NULL);
 	return rc == -EAGAIN ? -EINPROGRESS : rc;
 }
 
@@ -829,7 +829,7 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 	}
 	st->ex = ex;
 	ensure_nonblock(sk);
-	rc = sock_op(call, sk, EPOLLOUT, connect_try, st, free, NULL);
+	rc = sock_op(call, sk, EPOLLOUT, false, connect_try, st, free, NULL);
 	/* Timeout 0: the connection goes on in the kernel; Python raises EINPROGRESS. */
 	if (rc == -EAGAIN)
 		rc = -EINPROGRESS;
@@ -895,7 +895,7 @@ static int rpc_socket_accept(struct call *call, void *params)
 		return -ENOMEM;
 	*pass = p->pass;
 	ensure_nonblock(sk);
-	return sock_op(call, sk, EPOLLIN, accept_try, pass, free, NULL);
+	return sock_op(call, sk, EPOLLIN, false, accept_try, pass, free, NULL);
 }
 
 static int name_common(struct call *call, void *params, bool peer)
@@ -1199,14 +1199,8 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 	st->len = p->data.len;
 	st->flags = p->flags & ~MSG_DONTWAIT;
 	st->all = all;
-	if (p->flags & MSG_DONTWAIT) {
-		/* The caller asked not to wait, whatever the timeout. */
-		struct sock_wait w = { .sk = sk, .call = call, .state = st };
-		rc = send_try(&w);
-		send_state_free(st);
-		return rc;
-	}
-	return sock_op(call, sk, EPOLLOUT, send_try, st, send_state_free, all ? send_timeout_data : NULL);
+	return sock_op(call, sk, EPOLLOUT, p->flags & MSG_DONTWAIT, send_try, st, send_state_free,
+	               all ? send_timeout_data : NULL);
 }
 
 static int rpc_socket_send(struct call *call, void *params)
@@ -1348,13 +1342,7 @@ static int recv_common(struct call *call, struct p_recv *p, enum recv_kind kind)
 	st->ancbufsize = (size_t)p->ancbufsize;
 	st->flags = p->flags & ~MSG_DONTWAIT;
 	st->kind = kind;
-	if (p->flags & MSG_DONTWAIT) {
-		struct sock_wait w = { .sk = sk, .call = call, .state = st };
-		rc = recv_try(&w);
-		free(st);
-		return rc;
-	}
-	return sock_op(call, sk, EPOLLIN, recv_try, st, free, NULL);
+	return sock_op(call, sk, EPOLLIN, p->flags & MSG_DONTWAIT, recv_try, st, free, NULL);
 }
 
 static int rpc_socket_recv(struct call *call, void *params)
@@ -1495,15 +1483,9 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 		st->has_addr = true;
 	}
 	st->flags = p->flags & ~MSG_DONTWAIT;
-	if (p->flags & MSG_DONTWAIT) {
-		struct sock_wait w = { .sk = sk, .call = call, .state = st };
-		rc = sendmsg_try(&w);
-		sendmsg_state_free(st);
-		return rc;
-	}
 	/* The request's descriptors were copied into the control message; the
 	 * framework closes the request's copies when the call ends. */
-	return sock_op(call, sk, EPOLLOUT, sendmsg_try, st, sendmsg_state_free, NULL);
+	return sock_op(call, sk, EPOLLOUT, p->flags & MSG_DONTWAIT, sendmsg_try, st, sendmsg_state_free, NULL);
 }
 
 /* ---- shutdown, close, dup, fd, detach, info, list ---- */

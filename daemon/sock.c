@@ -308,7 +308,7 @@ static void sock_on_io(struct loop_io *io, uint32_t revents)
 		sock_update_interest(sk);
 }
 
-int sock_op(struct call *call, struct sock *sk, uint32_t events, sock_try_fn try_op,
+int sock_op(struct call *call, struct sock *sk, uint32_t events, bool nowait, sock_try_fn try_op,
             void *state, void (*free_state)(void *),
             void (*timeout_data)(struct sock_wait *, json_object *))
 {
@@ -329,8 +329,9 @@ int sock_op(struct call *call, struct sock *sk, uint32_t events, sock_try_fn try
 	w->timeout_data = timeout_data;
 	w->timer.cb = wait_on_timer;
 	rc = try_op(w);
-	/* Python: a non-blocking socket (timeout 0) reports EAGAIN at once. */
-	if (rc != -EAGAIN || (!sk->block && sk->timeout_s <= 0)) {
+	/* Python: a non-blocking socket (timeout 0) reports EAGAIN at once, and so
+	 * does an operation asked not to wait. */
+	if (rc != -EAGAIN || nowait || (!sk->block && sk->timeout_s <= 0)) {
 		wait_free(w);
 		return rc;
 	}

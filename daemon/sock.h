@@ -86,9 +86,10 @@ void sock_replace_fd(struct sock *sk, int fd, int family);
 void sock_close_all(struct conn *c);
 
 /* Runs try_op now; parks it when the socket would block and its timeout
- * allows. Returns 0 / error for the handler to return, or CALL_PENDING.
- * state is freed (free_state) in every case once the operation ends. */
-int sock_op(struct call *call, struct sock *sk, uint32_t events, sock_try_fn try_op,
+ * allows (never when nowait: the caller's MSG_DONTWAIT). Returns 0 / error for
+ * the handler to return, or CALL_PENDING. state is freed (free_state) in every
+ * case once the operation ends. */
+int sock_op(struct call *call, struct sock *sk, uint32_t events, bool nowait, sock_try_fn try_op,
             void *state, void (*free_state)(void *),
             void (*timeout_data)(struct sock_wait *, json_object *));
 

@@ -2372,6 +2372,26 @@ START_TEST(names_in_socket_methods)
 }
 END_TEST
 
+/* MSG_DONTWAIT means "do not wait" whatever the socket's timeout (null here). */
+START_TEST(msg_dontwait_never_parks)
+{
+	int base = fd_base();
+	json_object *r = OK(&C, "socket.pair", "{}");
+	long long a = geti(r, "handles.0"), b = geti(r, "handles.1");
+
+	OSERR(&C, "EAGAIN", "socket.recv", "{\"handle\":%lld,\"bufsize\":8,\"flags\":[\"MSG_DONTWAIT\"]}", b);
+	r = OK(&C, "socket.info", "{\"handle\":%lld}", b);
+	ck_assert_int_eq(geti(r, "pending"), 0);
+	r = OK(&C, "socket.send", "{\"handle\":%lld,\"text\":\"now\",\"flags\":[\"MSG_DONTWAIT\"]}", a);
+	ck_assert_int_eq(geti(r, "sent"), 3);
+	r = OK(&C, "socket.recv", "{\"handle\":%lld,\"bufsize\":8,\"flags\":[\"MSG_DONTWAIT\"]}", b);
+	expect_str(r, "data", "bm93");
+	close_handle(&C, a);
+	close_handle(&C, b);
+	fd_back(base);
+}
+END_TEST
+
 /* A client that leaves while a name resolves for it leaves nothing behind. */
 START_TEST(leave_while_resolving)
 {
@@ -2414,6 +2434,7 @@ static Suite *suite(void)
 	tcase_add_test(seeds, connect_to_falls_back_to_next_address);
 	tcase_add_test(seeds, names_in_socket_methods);
 	tcase_add_test(seeds, leave_while_resolving);
+	tcase_add_test(seeds, msg_dontwait_never_parks);
 
 	tcase_add_test(timeouts, timeout_accept_recv_nonblocking);
 	tcase_add_test(timeouts, timeout_connect_blackhole);
