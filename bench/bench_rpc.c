@@ -52,6 +52,8 @@
 
 #include <json-c/json.h>
 
+#include "benchlib.h"
+
 #include "jsonrpc.h"
 
 #define LATENCY_TARGET 1.5
@@ -90,14 +92,6 @@ static void cleanup(void)
 	rmdir(cleanup_dir);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_rpc: %s: %s\n", what, strerror(errno));
@@ -108,50 +102,6 @@ static void fail(const char *what)
 {
 	fprintf(stderr, "bench_rpc: %s\n", what);
 	exit(1);
-}
-
-static int unix_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int unix_bind(const char *path, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
 }
 
 /* ------------------------------------------------------------ echo server */
@@ -291,7 +241,7 @@ static void echo_start(struct echo_server *es, const char *path, bool forked)
 	int pfd[2];
 	int r;
 
-	es->listen_fd = unix_bind(path, SOCK_STREAM | SOCK_NONBLOCK);
+	es->listen_fd = bench_unix_bind(path, SOCK_STREAM | SOCK_NONBLOCK);
 	if (es->listen_fd < 0 || listen(es->listen_fd, SOMAXCONN) < 0)
 		die("echo server: bind/listen");
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -389,27 +339,13 @@ static void client_consume(struct client *c, size_t linelen)
 	c->len -= used;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			die("send");
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* One blocking round trip: write the request line, read the reply line,
  * check it. */
 static void round_trip(struct client *c)
 {
 	ssize_t ll;
 
-	write_all(c->fd, c->req, c->reqlen);
+	bench_write_all(c->fd, c->req, c->reqlen);
 	while ((ll = client_line(c)) < 0) {
 		ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (n < 0 && errno == EINTR)
@@ -440,11 +376,11 @@ static void verify_daemon(const char *path)
 
 	if (!c)
 		die("calloc");
-	c->fd = unix_connect(path);
+	c->fd = bench_unix_connect(path);
 	if (c->fd < 0)
 		die("connect to the daemon");
 	client_prepare(c, 1);
-	write_all(c->fd, c->req, c->reqlen);
+	bench_write_all(c->fd, c->req, c->reqlen);
 	while ((ll = client_line(c)) < 0) {
 		ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (n <= 0)
@@ -462,13 +398,6 @@ static void verify_daemon(const char *path)
 	json_object_put(root);
 	close(c->fd);
 	free(c);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 struct latency {
@@ -494,7 +423,7 @@ static void measure_latencies(const char *const *paths, int n, long iterations, 
 		s[k] = malloc((size_t)(per * LATENCY_ROUNDS) * sizeof(uint64_t));
 		if (!s[k])
 			die("malloc");
-		c[k].fd = unix_connect(paths[k]);
+		c[k].fd = bench_unix_connect(paths[k]);
 		if (c[k].fd < 0)
 			die("connect");
 		client_prepare(&c[k], 1);
@@ -504,13 +433,13 @@ static void measure_latencies(const char *const *paths, int n, long iterations, 
 	for (int r = 0; r < LATENCY_ROUNDS; r++)
 		for (int k = 0; k < n; k++)
 			for (long i = 0; i < per; i++) {
-				uint64_t t0 = now_ns();
+				uint64_t t0 = bench_now_ns();
 				round_trip(&c[k]);
-				s[k][r * per + i] = now_ns() - t0;
+				s[k][r * per + i] = bench_now_ns() - t0;
 			}
 	for (int k = 0; k < n; k++) {
 		size_t total = (size_t)(per * LATENCY_ROUNDS);
-		qsort(s[k], total, sizeof(uint64_t), cmp_u64);
+		qsort(s[k], total, sizeof(uint64_t), bench_cmp_u64);
 		out[k].median_us = (double)s[k][total / 2] / 1e3;
 		out[k].p99_us = (double)s[k][(size_t)((double)total * 0.99)] / 1e3;
 		close(c[k].fd);
@@ -536,20 +465,20 @@ static double measure_throughput(const char *path, int nclients, double seconds,
 		die("throughput setup");
 	for (int i = 0; i < nclients; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &cs[i] };
-		cs[i].fd = unix_connect(path);
+		cs[i].fd = bench_unix_connect(path);
 		if (cs[i].fd < 0)
 			die("connect");
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0)
 			die("epoll_ctl");
 		client_prepare(&cs[i], (long long)i * 1000000000ll + 1);
 	}
-	t_start = now_ns();
+	t_start = bench_now_ns();
 	t_measure = t_start + (uint64_t)(warm_s * 1e9);
 	t_stop = t_measure + (uint64_t)(seconds * 1e9);
 	for (int i = 0; i < nclients; i++)
-		write_all(cs[i].fd, cs[i].req, cs[i].reqlen);
+		bench_write_all(cs[i].fd, cs[i].req, cs[i].reqlen);
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = bench_now_ns();
 		int n;
 
 		if (!measuring && now >= t_measure) {
@@ -588,10 +517,10 @@ static double measure_throughput(const char *path, int nclients, double seconds,
 			client_consume(c, (size_t)ll);
 			done++;
 			client_prepare(c, c->id + 1);
-			write_all(c->fd, c->req, c->reqlen);
+			bench_write_all(c->fd, c->req, c->reqlen);
 		}
 	}
-	t_end = now_ns();
+	t_end = bench_now_ns();
 	for (int i = 0; i < nclients; i++)
 		close(cs[i].fd);
 	close(ep);
@@ -608,17 +537,6 @@ struct daemon_proc {
 	char sock[128];
 	char notify[128];
 };
-
-static int pidfd_open_compat(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
 
 /* Starts the daemon on a private socket and blocks until it sends READY=1
  * to our private NOTIFY_SOCKET (or exits, or READY_TIMEOUT_MS passes). */
@@ -637,7 +555,7 @@ static void daemon_start(struct daemon_proc *d, const char *exe, const char *dir
 	snprintf(d->notify, sizeof(d->notify), "%s/notify.sock", dir);
 	snprintf(maxconn, sizeof(maxconn), "%d", nclients + 16);
 	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", d->notify);
-	nfd = unix_bind(d->notify, SOCK_DGRAM);
+	nfd = bench_unix_bind(d->notify, SOCK_DGRAM);
 	if (nfd < 0)
 		die("bind the notify socket");
 	d->pid = fork();
@@ -654,10 +572,10 @@ static void daemon_start(struct daemon_proc *d, const char *exe, const char *dir
 		_exit(127);
 	}
 	cleanup_pid = d->pid;
-	pidfd = pidfd_open_compat(d->pid);
-	deadline = now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
+	pidfd = bench_pidfd_open_compat(d->pid);
+	deadline = bench_now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
 	while (!ready) {
-		uint64_t now = now_ns();
+		uint64_t now = bench_now_ns();
 		int n;
 		if (now >= deadline)
 			fail("the daemon did not send READY=1 within 30 s");

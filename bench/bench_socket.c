@@ -61,6 +61,8 @@
 
 #include <json-c/json.h>
 
+#include "benchlib.h"
+
 #include "base64.h"
 #include "fdpass.h"
 #include "jsonrpc.h"
@@ -127,14 +129,6 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_socket: %s: %s\n", what, strerror(errno));
@@ -154,50 +148,6 @@ static void *xmalloc(size_t n)
 	if (!p)
 		die("malloc");
 	return p;
-}
-
-static int unix_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int unix_bind(const char *path, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
 }
 
 /* CPU placement, as in bench_rpc: the client on one core, the daemon (and
@@ -277,7 +227,7 @@ struct rpc {
 static void rpc_open(struct rpc *c, const char *path)
 {
 	memset(c, 0, sizeof(*c));
-	c->fd = unix_connect(path);
+	c->fd = bench_unix_connect(path);
 	if (c->fd < 0)
 		die("connect to the daemon");
 	c->cap = REPLY_BUF;
@@ -297,20 +247,6 @@ static void rpc_close(struct rpc *c)
 	jrpc_parser_free(c->parser);
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			die("send");
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* Sends one request line (with its '\n') and reads until one reply line is
  * held; descriptors that came with it are in c->fds. Returns the line length
  * without '\n' (the line starts at c->buf); rpc_consume() drops it. */
@@ -318,7 +254,7 @@ static size_t rpc_call(struct rpc *c, const char *req, size_t reqlen)
 {
 	char *nl;
 
-	write_all(c->fd, req, reqlen);
+	bench_write_all(c->fd, req, reqlen);
 	while (!(nl = memchr(c->buf, '\n', c->len))) {
 		bool trunc = false;
 		size_t got = 0;
@@ -452,17 +388,6 @@ struct daemon_proc {
 	char notify[128];
 };
 
-static int pidfd_open_compat(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
 /* Starts the daemon on a private socket and blocks until it sends READY=1
  * to our private NOTIFY_SOCKET (or exits, or READY_TIMEOUT_MS passes). */
 static void daemon_start(struct daemon_proc *d, const char *exe)
@@ -476,7 +401,7 @@ static void daemon_start(struct daemon_proc *d, const char *exe)
 	bool ready = false;
 
 	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", d->notify);
-	nfd = unix_bind(d->notify, SOCK_DGRAM);
+	nfd = bench_unix_bind(d->notify, SOCK_DGRAM);
 	if (nfd < 0)
 		die("bind the notify socket");
 	d->pid = fork();
@@ -493,10 +418,10 @@ static void daemon_start(struct daemon_proc *d, const char *exe)
 		_exit(127);
 	}
 	cleanup_pid = d->pid;
-	pidfd = pidfd_open_compat(d->pid);
-	deadline = now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
+	pidfd = bench_pidfd_open_compat(d->pid);
+	deadline = bench_now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
 	while (!ready) {
-		uint64_t now = now_ns();
+		uint64_t now = bench_now_ns();
 		int n;
 		if (now >= deadline)
 			fail("the daemon did not send READY=1 within 30 s");
@@ -547,13 +472,6 @@ static int daemon_stop(struct daemon_proc *d)
 
 /* ------------------------------------------------------------ statistics */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct latency {
 	double median_us, p99_us;
 };
@@ -562,7 +480,7 @@ static struct latency summarize(uint64_t *s, size_t n)
 {
 	struct latency l;
 
-	qsort(s, n, sizeof(uint64_t), cmp_u64);
+	qsort(s, n, sizeof(uint64_t), bench_cmp_u64);
 	l.median_us = (double)s[n / 2] / 1e3;
 	l.p99_us = (double)s[(size_t)((double)n * 0.99)] / 1e3;
 	return l;
@@ -572,7 +490,7 @@ static struct latency summarize(uint64_t *s, size_t n)
 
 static uint64_t time_inproc(uint16_t port)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	int fd = make_listener(port);
 
 	if (fd < 0) {
@@ -580,15 +498,15 @@ static uint64_t time_inproc(uint16_t port)
 		die("in-process listener");
 	}
 	close(fd);
-	return now_ns() - t0;
+	return bench_now_ns() - t0;
 }
 
 static uint64_t time_daemon(struct rpc *c, uint16_t port)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 
 	close(listen_on_fd(c, port));
-	return now_ns() - t0;
+	return bench_now_ns() - t0;
 }
 
 static void bench_listen(struct rpc *c, long iterations, struct latency *inproc, struct latency *daemon)
@@ -799,9 +717,9 @@ static uint64_t time_spawn(const struct authbind_setup *a, bool authbind, uint16
 	int st;
 
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	st = run_as(a->uid, a->gid, authbind ? with : without);
-	t0 = now_ns() - t0;
+	t0 = bench_now_ns() - t0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "bench_socket: %s as nobody on port %u failed (status 0x%x)\n",
 		        authbind ? "authbind --deep helper" : "helper", (unsigned)port, st);
@@ -1006,14 +924,14 @@ static void bench_bytes(struct rpc *c, long mib, double *rpc_bps, double *direct
 		direct_chunk(&x, true);
 	}
 	for (int r = 0; r < TPUT_ROUNDS; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 		for (long i = 0; i < per; i++)
 			rpc_chunk(c, &x, false);
-		t_rpc += now_ns() - t0;
-		t0 = now_ns();
+		t_rpc += bench_now_ns() - t0;
+		t0 = bench_now_ns();
 		for (long i = 0; i < per; i++)
 			direct_chunk(&x, false);
-		t_direct += now_ns() - t0;
+		t_direct += bench_now_ns() - t0;
 	}
 	*rpc_bps = (double)(per * TPUT_ROUNDS) * CHUNK / ((double)t_rpc / 1e9);
 	*direct_bps = (double)(per * TPUT_ROUNDS) * CHUNK / ((double)t_direct / 1e9);
