@@ -57,11 +57,9 @@
 #include "jsonrpc.h"
 
 #define LATENCY_TARGET 1.5
-#define READY_TIMEOUT_MS 30000
 #define IO_TIMEOUT_MS 10000
 #define LINE_MAX_BYTES 65536
 
-extern char **environ;
 
 /* The method every request calls (--method; a method without parameters). */
 static const char *bench_method = "daemon.info";
@@ -538,93 +536,6 @@ struct daemon_proc {
 	char notify[128];
 };
 
-/* Starts the daemon on a private socket and blocks until it sends READY=1
- * to our private NOTIFY_SOCKET (or exits, or READY_TIMEOUT_MS passes). */
-static void daemon_start(struct daemon_proc *d, const char *exe, const char *dir, int nclients)
-{
-	char maxconn[32], env_notify[160];
-	char *argv[] = { (char *)exe, "--socket", d->sock, "--log-level", "warning",
-	                 "--max-connections-per-uid", maxconn, NULL };
-	struct pollfd p[2];
-	uint64_t deadline;
-	int nfd, pidfd;
-	char msg[512];
-	bool ready = false;
-
-	snprintf(d->sock, sizeof(d->sock), "%s/control.sock", dir);
-	snprintf(d->notify, sizeof(d->notify), "%s/notify.sock", dir);
-	snprintf(maxconn, sizeof(maxconn), "%d", nclients + 16);
-	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", d->notify);
-	nfd = bench_unix_bind(d->notify, SOCK_DGRAM);
-	if (nfd < 0)
-		die("bind the notify socket");
-	d->pid = fork();
-	if (d->pid < 0)
-		die("fork");
-	if (d->pid == 0) {
-		pin(0, server_cpu);
-		putenv(env_notify);
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDNAMES");
-		execve(exe, argv, environ);
-		fprintf(stderr, "bench_rpc: cannot run %s: %s\n", exe, strerror(errno));
-		_exit(127);
-	}
-	cleanup_pid = d->pid;
-	pidfd = bench_pidfd_open_compat(d->pid);
-	deadline = bench_now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
-	while (!ready) {
-		uint64_t now = bench_now_ns();
-		int n;
-		if (now >= deadline)
-			fail("the daemon did not send READY=1 within 30 s");
-		p[0] = (struct pollfd){ .fd = nfd, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		n = poll(p, pidfd >= 0 ? 2 : 1, (int)((deadline - now) / 1000000ull) + 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die("poll");
-		if (p[0].revents & POLLIN) {
-			ssize_t r = recv(nfd, msg, sizeof(msg) - 1, 0);
-			if (r > 0) {
-				msg[r] = '\0';
-				/* READY=1 as a whole line of the datagram. */
-				for (char *sv, *l = strtok_r(msg, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv))
-					if (strcmp(l, "READY=1") == 0)
-						ready = true;
-			}
-		} else if (pidfd >= 0 && (p[1].revents & POLLIN)) {
-			int st;
-			waitpid(d->pid, &st, 0);
-			d->pid = cleanup_pid = -1;
-			fprintf(stderr, "bench_rpc: the daemon exited before READY=1 (status 0x%x)\n", st);
-			exit(1);
-		}
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	close(nfd);
-}
-
-static int daemon_stop(struct daemon_proc *d)
-{
-	int st;
-
-	if (d->pid <= 0)
-		return 0;
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &st, 0) < 0)
-		die("waitpid");
-	d->pid = cleanup_pid = -1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "bench_rpc: the daemon did not exit cleanly (status 0x%x)\n", st);
-		return -1;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------ main */
 
 static void usage(FILE *f)
@@ -723,7 +634,12 @@ int main(int argc, char **argv)
 	snprintf(echo_path, sizeof(echo_path), "%s/echo.sock", dir);
 	snprintf(echo_thread_path, sizeof(echo_thread_path), "%s/echo-thread.sock", dir);
 	if (!sock) {
-		daemon_start(&d, exe, dir, clients);
+		static char maxconn[32];
+		const char *extra[] = { "--max-connections-per-uid", maxconn, NULL };
+		snprintf(d.sock, sizeof(d.sock), "%s/control.sock", dir);
+		snprintf(d.notify, sizeof(d.notify), "%s/notify.sock", dir);
+		snprintf(maxconn, sizeof(maxconn), "%d", clients + 16);
+		d.pid = cleanup_pid = bench_daemon_start(exe, d.sock, d.notify, extra, server_cpu);
 		sock = d.sock;
 		printf("daemon:      %s (pid %d) on %s\n", exe, (int)d.pid, sock);
 	} else {
@@ -759,8 +675,9 @@ int main(int argc, char **argv)
 
 	echo_stop(&es_thread);
 	echo_stop(&es);
-	if (d.pid > 0 && daemon_stop(&d) < 0)
+	if (d.pid > 0 && bench_daemon_stop(d.pid) < 0)
 		rc = 1;
+	d.pid = cleanup_pid = -1;
 	cleanup();
 
 	lat_ratio = ld.median_us / le.median_us;

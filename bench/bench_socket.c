@@ -73,7 +73,6 @@
 #define HELPER_FLAG "--authbind-helper"
 #define PRIV_PORT_FIRST 900
 #define PRIV_PORT_LAST 909
-#define READY_TIMEOUT_MS 30000
 #define CHUNK 65536
 #define ROUNDS 10
 #define TPUT_ROUNDS 4
@@ -387,88 +386,6 @@ struct daemon_proc {
 	char sock[128];
 	char notify[128];
 };
-
-/* Starts the daemon on a private socket and blocks until it sends READY=1
- * to our private NOTIFY_SOCKET (or exits, or READY_TIMEOUT_MS passes). */
-static void daemon_start(struct daemon_proc *d, const char *exe)
-{
-	char env_notify[160];
-	char *argv[] = { (char *)exe, "--socket", d->sock, "--log-level", "warning", NULL };
-	struct pollfd p[2];
-	uint64_t deadline;
-	int nfd, pidfd;
-	char msg[512];
-	bool ready = false;
-
-	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", d->notify);
-	nfd = bench_unix_bind(d->notify, SOCK_DGRAM);
-	if (nfd < 0)
-		die("bind the notify socket");
-	d->pid = fork();
-	if (d->pid < 0)
-		die("fork");
-	if (d->pid == 0) {
-		pin(0, server_cpu);
-		putenv(env_notify);
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDNAMES");
-		execve(exe, argv, environ);
-		fprintf(stderr, "bench_socket: cannot run %s: %s\n", exe, strerror(errno));
-		_exit(127);
-	}
-	cleanup_pid = d->pid;
-	pidfd = bench_pidfd_open_compat(d->pid);
-	deadline = bench_now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
-	while (!ready) {
-		uint64_t now = bench_now_ns();
-		int n;
-		if (now >= deadline)
-			fail("the daemon did not send READY=1 within 30 s");
-		p[0] = (struct pollfd){ .fd = nfd, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		n = poll(p, pidfd >= 0 ? 2 : 1, (int)((deadline - now) / 1000000ull) + 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die("poll");
-		if (p[0].revents & POLLIN) {
-			ssize_t r = recv(nfd, msg, sizeof(msg) - 1, 0);
-			if (r > 0) {
-				msg[r] = '\0';
-				for (char *sv, *l = strtok_r(msg, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv))
-					if (strcmp(l, "READY=1") == 0)
-						ready = true;
-			}
-		} else if (pidfd >= 0 && (p[1].revents & POLLIN)) {
-			int st;
-			waitpid(d->pid, &st, 0);
-			d->pid = cleanup_pid = -1;
-			fprintf(stderr, "bench_socket: the daemon exited before READY=1 (status 0x%x)\n", st);
-			exit(1);
-		}
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	close(nfd);
-}
-
-static int daemon_stop(struct daemon_proc *d)
-{
-	int st;
-
-	if (d->pid <= 0)
-		return 0;
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &st, 0) < 0)
-		die("waitpid");
-	d->pid = cleanup_pid = -1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "bench_socket: the daemon did not exit cleanly (status 0x%x)\n", st);
-		return -1;
-	}
-	return 0;
-}
 
 /* ------------------------------------------------------------ statistics */
 
@@ -962,6 +879,7 @@ static double mib_s(double bps)
 
 int main(int argc, char **argv)
 {
+	int rc_stop;
 	static const struct option opts[] = {
 		{ "iterations", required_argument, NULL, 'i' },
 		{ "mib", required_argument, NULL, 'm' },
@@ -1032,7 +950,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 
-	daemon_start(&d, exe);
+	d.pid = cleanup_pid = bench_daemon_start(exe, d.sock, d.notify, NULL, server_cpu);
 	printf("daemon:      %s (pid %d) on %s, running as uid %d\n", exe, (int)d.pid, d.sock, (int)geteuid());
 	if (server_cpu >= 0)
 		printf("placement:   client on CPU %d; daemon and authbind's processes on CPU %d\n",
@@ -1058,7 +976,9 @@ int main(int argc, char **argv)
 	bench_bytes(&c, mib, &rpc_bps, &direct_bps);
 
 	rpc_close(&c);
-	if (daemon_stop(&d) < 0)
+	rc_stop = bench_daemon_stop(d.pid);
+	d.pid = cleanup_pid = -1;
+	if (rc_stop < 0)
 		rc = 1;
 	cleanup();
 

@@ -3,12 +3,17 @@
 #endif
 
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,7 +98,7 @@ int bench_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int bench_pidfd_open_compat(pid_t pid)
+static int bench_pidfd_open_compat(pid_t pid)
 {
 #ifdef SYS_pidfd_open
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -102,4 +107,103 @@ int bench_pidfd_open_compat(pid_t pid)
 	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+extern char **environ;
+
+#define READY_TIMEOUT_MS 30000
+
+pid_t bench_daemon_start(const char *exe, const char *sock, const char *notify,
+                         const char *const *extra_args, int cpu)
+{
+	char env_notify[160];
+	const char *argv[32] = { exe, "--socket", sock, "--log-level", "warning" };
+	size_t argc = 5;
+	struct pollfd p[2];
+	uint64_t deadline;
+	int nfd, pidfd;
+	char msg[512];
+	bool ready = false;
+	pid_t pid;
+
+	for (size_t i = 0; extra_args && extra_args[i] && argc < 31; i++)
+		argv[argc++] = extra_args[i];
+	argv[argc] = NULL;
+	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify);
+	nfd = bench_unix_bind(notify, SOCK_DGRAM);
+	if (nfd < 0)
+		bench_die("bind the notify socket");
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork");
+	if (pid == 0) {
+		if (cpu >= 0) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		putenv(env_notify);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDNAMES");
+		execve(exe, (char *const *)argv, environ);
+		fprintf(stderr, "bench: cannot run %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	pidfd = bench_pidfd_open_compat(pid);
+	deadline = bench_now_ns() + (uint64_t)READY_TIMEOUT_MS * 1000000ull;
+	while (!ready) {
+		uint64_t now = bench_now_ns();
+		int n;
+		if (now >= deadline) {
+			/* Never leave a daemon behind. */
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			fprintf(stderr, "bench: the daemon did not send READY=1 within 30 s\n");
+			exit(1);
+		}
+		p[0] = (struct pollfd){ .fd = nfd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		n = poll(p, pidfd >= 0 ? 2 : 1, (int)((deadline - now) / 1000000ull) + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			bench_die("poll");
+		if (p[0].revents & POLLIN) {
+			ssize_t r = recv(nfd, msg, sizeof(msg) - 1, 0);
+			if (r > 0) {
+				msg[r] = '\0';
+				/* READY=1 as a whole line of the datagram. */
+				for (char *sv, *l = strtok_r(msg, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv))
+					if (strcmp(l, "READY=1") == 0)
+						ready = true;
+			}
+		} else if (pidfd >= 0 && (p[1].revents & POLLIN)) {
+			int st;
+			waitpid(pid, &st, 0);
+			fprintf(stderr, "bench: the daemon exited before READY=1 (status 0x%x)\n", st);
+			exit(1);
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	close(nfd);
+	return pid;
+}
+
+int bench_daemon_stop(pid_t pid)
+{
+	int st;
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &st, 0) < 0)
+		bench_die("waitpid");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench: the daemon did not exit cleanly (status 0x%x)\n", st);
+		return -1;
+	}
+	return 0;
 }

@@ -13,6 +13,13 @@ int bench_unix_connect(const char *path);
 int bench_unix_bind(const char *path, int type);
 void bench_write_all(int fd, const char *p, size_t n);
 int bench_cmp_u64(const void *a, const void *b);
-int bench_pidfd_open_compat(pid_t pid);
+
+/* Starts the daemon under test on sock (plus extra_args, NULL-terminated; may
+ * be NULL), pinned to cpu (-1: not pinned), and waits for READY=1 on the
+ * private NOTIFY_SOCKET notify. Exits the program if it does not come. */
+pid_t bench_daemon_start(const char *exe, const char *sock, const char *notify,
+                         const char *const *extra_args, int cpu);
+/* SIGTERM and wait: 0 on a clean exit 0, -1 otherwise. */
+int bench_daemon_stop(pid_t pid);
 
 #endif
