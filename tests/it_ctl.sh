@@ -79,9 +79,10 @@ json_check() {
 
 mkfifo "$dir/err.fifo" || exit 99
 unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
-# Under timeout: the daemon's life is bounded even if it ignores SIGTERM;
+# Under timeout: the daemon's life is bounded even if it ignores SIGTERM (a leak
+# guard, generous: the whole script runs near 2 minutes in a loaded sanitizer build);
 # timeout forwards our SIGTERM and exits with the daemon's status.
-timeout -s KILL 120 "$SBD" --socket "$sock" 2>"$dir/err.fifo" &
+timeout -s KILL 600 "$SBD" --socket "$sock" 2>"$dir/err.fifo" &
 daemon_pid=$!
 # Opening the fifo's read end pairs with the daemon's write end.
 exec 3<"$dir/err.fifo"
