@@ -40,6 +40,40 @@ int call_error(struct call *call, int code, json_object *data, const char *fmt, 
 	return CALL_ERR_SET;
 }
 
+void call_error_keep(struct call *call)
+{
+	free(call->kept_msg);
+	json_object_put(call->kept_data);
+	call->kept_code = call->err_code;
+	call->kept_msg = TAKE_PTR(call->err_msg);
+	call->kept_data = TAKE_PTR(call->err_data);
+	call->err_code = 0;
+}
+
+int call_error_restore(struct call *call)
+{
+	if (!call->kept_code)
+		return -EPERM;
+	free(call->err_msg);
+	json_object_put(call->err_data);
+	call->err_code = call->kept_code;
+	call->err_msg = TAKE_PTR(call->kept_msg);
+	call->err_data = TAKE_PTR(call->kept_data);
+	call->kept_code = 0;
+	return CALL_ERR_SET;
+}
+
+void call_error_clear(struct call *call)
+{
+	free(call->err_msg);
+	json_object_put(call->err_data);
+	free(call->kept_msg);
+	json_object_put(call->kept_data);
+	call->err_msg = call->kept_msg = NULL;
+	call->err_data = call->kept_data = NULL;
+	call->err_code = call->kept_code = 0;
+}
+
 int call_error_limit(struct call *call, const char *limit, unsigned long long max)
 {
 	json_object *d = json_object_new_object();
@@ -117,6 +151,8 @@ static void call_free(struct call *call)
 	json_object_put(call->result);
 	json_object_put(call->err_data);
 	free(call->err_msg);
+	json_object_put(call->kept_data);
+	free(call->kept_msg);
 	free(call->resolved);
 	free(call);
 }

@@ -37,6 +37,9 @@ struct call {
 	int err_code;
 	char *err_msg;
 	json_object *err_data;
+	int kept_code;              /* call_error_keep() */
+	char *kept_msg;
+	json_object *kept_data;
 	void *resolved;             /* an address resolved for a re-run of the handler (rpc-socket.c) */
 	void (*cancel)(struct call *call);  /* set by a handler that parks */
 	void *park;                 /* the parking handler's state */
@@ -48,6 +51,12 @@ json_object *call_result(struct call *call);
 /* Sets a protocol error; data is taken. Returns CALL_ERR_SET for the handler to return. */
 int call_error(struct call *call, int code, json_object *data, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Set aside the error set last (keep), bring it back (restore: returns
+ * CALL_ERR_SET, or -EPERM if none was kept), or forget any (clear): for a
+ * handler that tries alternatives and answers with the first failure. */
+void call_error_keep(struct call *call);
+int call_error_restore(struct call *call);
+void call_error_clear(struct call *call);
 /* -32012 with {"limit": name, "max": max}. */
 int call_error_limit(struct call *call, const char *limit, unsigned long long max);
 

@@ -51,8 +51,7 @@ static void arm_idle(struct conn *c)
 		               c->last_active + (uint64_t)idle * 1000000000ull);
 }
 
-int conn_new(struct server *srv, int fd, const struct ucred *cred, gid_t *groups,
-             size_t ngroups, int pidfd, struct conn **out)
+int conn_new(struct server *srv, int fd, struct identity *id, struct conn **out)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	int r;
@@ -61,10 +60,10 @@ int conn_new(struct server *srv, int fd, const struct ucred *cred, gid_t *groups
 		return -ENOMEM;
 	c->srv = srv;
 	c->fd = fd;
-	c->cred = *cred;
-	c->groups = groups;
-	c->ngroups = ngroups;
-	c->pidfd = pidfd;
+	c->id = *id;
+	memset(id, 0, sizeof(*id));
+	id->pidfd = -1;
+	c->connected = wall_now();
 	c->serial = ++srv->next_serial;
 	c->default_block = true;
 	c->idle_timer.cb = conn_on_idle;
@@ -84,6 +83,7 @@ int conn_new(struct server *srv, int fd, const struct ucred *cred, gid_t *groups
 fail:
 	frame_reader_free(&c->rd);
 	frame_writer_free(&c->wr);
+	*id = c->id;    /* the caller still owns it */
 	free(c);
 	return r;
 }
@@ -152,7 +152,7 @@ void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds)
 	if (frame_writer_pending(&c->wr) > c->srv->cfg.max_queued_bytes) {
 		c->srv->stats.slow_disconnects++;
 		log_warning("client %llu (uid %u pid %d): more than %zu reply bytes queued; disconnecting",
-		            (unsigned long long)c->serial, (unsigned)c->cred.uid, (int)c->cred.pid,
+		            (unsigned long long)c->serial, (unsigned)c->id.uid, (int)c->id.pid,
 		            c->srv->cfg.max_queued_bytes);
 		conn_close(c, "reader too slow");
 	}
@@ -290,7 +290,7 @@ static void conn_on_idle(struct loop_timer *t)
 		return;
 	}
 	log_info("client %llu (uid %u): idle for %u s; closing", (unsigned long long)c->serial,
-	         (unsigned)c->cred.uid, c->srv->cfg.idle_timeout_s);
+	         (unsigned)c->id.uid, c->srv->cfg.idle_timeout_s);
 	conn_close(c, "idle");
 }
 
@@ -300,7 +300,7 @@ void conn_close(struct conn *c, const char *why)
 		return;
 	c->dead = true;
 	log_debug("client %llu (uid %u pid %d): closed (%s)", (unsigned long long)c->serial,
-	          (unsigned)c->cred.uid, (int)c->cred.pid, why);
+	          (unsigned)c->id.uid, (int)c->id.pid, why);
 	while (c->calls)
 		call_cancel(c->calls);
 	/* Handles close with their connection (protocol section 5). */
@@ -310,7 +310,7 @@ void conn_close(struct conn *c, const char *why)
 	loop_io_del(c->srv->loop, &c->io);
 	c->fd = safe_close(c->fd);
 	/* Free every descriptor now: accepting may resume in server_conn_gone. */
-	c->pidfd = safe_close(c->pidfd);
+	c->id.pidfd = safe_close(c->id.pidfd);
 	server_conn_gone(c->srv, c);
 	/* Events for this connection may still be in the current epoll batch. */
 	loop_defer(c->srv->loop, &c->free_defer);
@@ -322,7 +322,6 @@ static void conn_free_deferred(struct loop_defer *d)
 
 	frame_reader_free(&c->rd);
 	frame_writer_free(&c->wr);
-	safe_close(c->pidfd);
-	free(c->groups);
+	identity_free(&c->id);
 	free(c);
 }

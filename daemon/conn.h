@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "frame.h"
+#include "identity.h"
 #include "loop.h"
 
 struct server;
@@ -22,10 +23,11 @@ struct conn {
 	uint64_t serial;
 	int fd;
 	struct loop_io io;
-	struct ucred cred;          /* SO_PEERCRED at accept */
-	gid_t *groups;              /* SO_PEERGROUPS at accept */
-	size_t ngroups;
-	int pidfd;                  /* SO_PEERPIDFD, -1 where the kernel lacks it */
+	struct identity id;         /* established at accept (identity.h) */
+	/* From the policy for this identity, recomputed on reload (authz.c). */
+	unsigned lim_handles, lim_pending;
+	size_t nrules_matching;     /* 0: only introspection */
+	double connected;           /* wall clock, seconds */
 	struct frame_reader rd;
 	struct frame_writer wr;
 	struct call *calls;         /* requests being worked on */
@@ -45,9 +47,9 @@ struct conn {
 	uint64_t requests;
 };
 
-/* Takes fd (connected, non-blocking, CLOEXEC) and the identity read from it. */
-int conn_new(struct server *srv, int fd, const struct ucred *cred, gid_t *groups,
-             size_t ngroups, int pidfd, struct conn **out);
+/* Takes fd (connected, non-blocking, CLOEXEC) and the identity read from it
+ * (its contents are moved; *id is left empty). */
+int conn_new(struct server *srv, int fd, struct identity *id, struct conn **out);
 
 /* Queues one reply message (taken) with descriptors (taken) and tries to send. */
 void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "call.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -96,26 +97,6 @@ void batch_put(struct batch *b, size_t idx, json_object *resp, int *fds, size_t 
 	batch_free(b);
 }
 
-/* The embedded default policy (protocol: no policy file at all): root and the
- * daemon's own user may do everything; everyone else introspection only. The
- * policy module replaces this one function. */
-static int authorize(struct conn *c, const struct rpc_method *m, struct call *call)
-{
-	uid_t uid = c->cred.uid;
-	json_object *d;
-
-	if (m->flags & RPC_INTROSPECT)
-		return 0;
-	if (uid == 0 || uid == c->srv->self_uid)
-		return 0;
-	d = json_object_new_object();
-	json_object_object_add(d, "reason", json_object_new_string(
-	    "no policy is loaded: the embedded default allows only introspection to this user"));
-	json_object_object_add(d, "rule", json_object_new_string("embedded default"));
-	return call_error(call, SB_ERR_DENIED, d, "%s is denied to uid %u by the embedded default policy",
-	                  m->name, (unsigned)uid);
-}
-
 /* Checks the descriptors that came with a request against its "fds" member and
  * the method's flags (protocol section 2). */
 static int check_fds(struct call *call, json_object *params, bool fd_error)
@@ -194,11 +175,11 @@ static void dispatch_one(struct conn *c, json_object *elem, struct batch *b, siz
 	rc = check_fds(call, req.params, fd_error);
 	if (rc)
 		goto done;
-	if (c->pending > c->srv->cfg.max_pending) {
-		rc = call_error_limit(call, "pending", c->srv->cfg.max_pending);
+	if (c->pending > c->lim_pending) {
+		rc = call_error_limit(call, "pending", c->lim_pending);
 		goto done;
 	}
-	rc = authorize(c, call->method, call);
+	rc = authz_gate(call);
 	if (rc)
 		goto done;
 	call->params = calloc(1, call->method->params_size ? call->method->params_size : 1);

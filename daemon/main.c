@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "authz.h"
 #include "log.h"
 #include "server.h"
 #include "settings.h"
@@ -24,6 +25,11 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	log_set_level(cfg.log_level);
+	if (cfg.check_policy) {
+		r = authz_check_policy_cli(&cfg);
+		config_free(&cfg);
+		return r;
+	}
 	r = server_init(&srv, &cfg);
 	if (r >= 0)
 		r = server_listen(&srv);

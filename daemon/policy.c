@@ -178,6 +178,11 @@ size_t policy_nrules(const struct policy *p)
 	return p ? p->nrules : 0;
 }
 
+const char *policy_rule_name(const struct policy *p, size_t i)
+{
+	return i < p->nrules ? p->rules[i].name : NULL;
+}
+
 /* ---- errors ---- */
 
 /* The loader's running state: the file being read and where in it. */
@@ -1573,9 +1578,11 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
                   const struct policy_request *q, struct policy_decision *out)
 {
 	const char *allowed_by = NULL;
+	int allowed_idx = -1;
 	char what[256];
 
 	memset(out, 0, sizeof(*out));
+	out->rule_index = -1;
 	if ((unsigned)q->action >= POLICY_ACTION_MAX) {
 		snprintf(out->reason, sizeof(out->reason), "unknown action %d", (int)q->action);
 		return -EINVAL;
@@ -1588,17 +1595,21 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 		for (size_t k = 0; k < r->ndeny; k++)
 			if (entry_covers(&r->deny[k], q, false)) {
 				out->rule = r->name;
+				out->rule_index = (int)i;
 				snprintf(out->reason, sizeof(out->reason), "rule \"%s\" denies %s to uid %u", r->name, what,
 				         (unsigned)who->uid);
 				return 0;
 			}
 		for (size_t k = 0; k < r->nallow && !allowed_by; k++)
-			if (entry_covers(&r->allow[k], q, true))
+			if (entry_covers(&r->allow[k], q, true)) {
 				allowed_by = r->name;
+				allowed_idx = (int)i;
+			}
 	}
 	if (allowed_by) {
 		out->allowed = true;
 		out->rule = allowed_by;
+		out->rule_index = allowed_idx;
 		snprintf(out->reason, sizeof(out->reason), "rule \"%s\" allows %s", allowed_by, what);
 	} else {
 		/* The protocol names the embedded default in its -32010 data. */

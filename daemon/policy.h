@@ -93,8 +93,9 @@ void policy_free(struct policy *p);
 
 /* Whether p is the embedded default (no policy file). */
 bool policy_is_default(const struct policy *p);
-/* Number of rules (for logs). */
+/* Number of rules (for logs), and the name of rule i (0-based, policy order). */
 size_t policy_nrules(const struct policy *p);
+const char *policy_rule_name(const struct policy *p, size_t i);
 
 /* Who asks: what the daemon established at accept. Strings may be NULL
  * (unknown), which matches no rule that names that member. */
@@ -122,6 +123,7 @@ struct policy_decision {
 	bool allowed;
 	const char *rule;      /* deciding rule's name (owned by the policy); NULL when no rule
 	                        * covers the request, POLICY_DEFAULT_RULE then under the default */
+	int rule_index;        /* index of the deciding rule in policy order, -1 when none */
 	char reason[512];      /* a sentence for logs and the -32010 error's data */
 };
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "call.h"
 #include "conn.h"
 #include "jsonrpc.h"
@@ -65,7 +66,7 @@ static json_object *method_doc(const struct rpc_method *m)
 	json_object_object_add(o, "result", result);
 	/* sockbroker's own facts about the method, as an OpenRPC extension. */
 	json_object_object_add(x, "introspection", json_object_new_boolean(m->flags & RPC_INTROSPECT));
-	json_object_object_add(x, "admin", json_object_new_boolean(m->flags & RPC_ADMIN));
+	json_object_object_add(x, "admin", json_object_new_boolean(m->gate == RPC_GATE_ADMIN));
 	json_object_object_add(x, "takes_fds", json_object_new_boolean(m->flags & RPC_TAKES_FDS));
 	json_object_object_add(x, "returns_fds", json_object_new_boolean(m->flags & RPC_RETURNS_FDS));
 	json_object_object_add(x, "may_block", json_object_new_boolean(m->flags & RPC_MAY_BLOCK));
@@ -118,25 +119,61 @@ static int rpc_daemon_info(struct call *call, void *params)
 
 /* ---- daemon.whoami ---- */
 
+static json_object *limits_json(const struct conn *c)
+{
+	json_object *l = json_object_new_object();
+	struct policy_subject who;
+
+	authz_subject_from(&c->id, &who);
+	json_object_object_add(l, "handles", json_object_new_int64(c->lim_handles));
+	json_object_object_add(l, "pending", json_object_new_int64(c->lim_pending));
+	json_object_object_add(l, "connections", json_object_new_int64(authz_connection_limit(c->srv, &who)));
+	return l;
+}
+
+static json_object *string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
 static int rpc_daemon_whoami(struct call *call, void *params)
 {
 	struct conn *c = call->conn;
-	json_object *r = call_result(call), *groups = json_object_new_array();
+	struct server *s = srv_of(call);
+	json_object *r = call_result(call), *groups = json_object_new_array(), *rules = json_object_new_array();
+	struct policy_subject who;
+	const char *names[64];
+	size_t n;
 
-	if (!r || !groups)
+	if (!r || !groups || !rules) {
+		json_object_put(groups);
+		json_object_put(rules);
 		return -ENOMEM;
-	json_object_object_add(r, "uid", json_object_new_int64(c->cred.uid));
-	json_object_object_add(r, "gid", json_object_new_int64(c->cred.gid));
-	json_object_object_add(r, "pid", json_object_new_int64(c->cred.pid));
-	for (size_t i = 0; i < c->ngroups; i++)
-		json_object_array_add(groups, json_object_new_int64(c->groups[i]));
+	}
+	json_object_object_add(r, "uid", json_object_new_int64(c->id.uid));
+	json_object_object_add(r, "gid", json_object_new_int64(c->id.gid));
+	json_object_object_add(r, "pid", json_object_new_int64(c->id.pid));
+	for (size_t i = 0; i < c->id.ngroups; i++)
+		json_object_array_add(groups, json_object_new_int64(c->id.groups[i]));
 	json_object_object_add(r, "groups", groups);
-	json_object_object_add(r, "pidfd", json_object_new_boolean(c->pidfd >= 0));
+	json_object_object_add(r, "pidfd", json_object_new_boolean(c->id.pidfd >= 0));
+	json_object_object_add(r, "exe", string_or_null(c->id.exe));
+	json_object_object_add(r, "cgroup", string_or_null(c->id.cgroup));
+	json_object_object_add(r, "unit", string_or_null(c->id.unit));
+	json_object_object_add(r, "label", string_or_null(c->id.label));
+	if (c->id.error)
+		json_object_object_add(r, "identity_error", json_object_new_string(c->id.error));
 	json_object_object_add(r, "connection", json_object_new_uint64(c->serial));
-	/* The embedded default policy's verdict for this caller. */
-	json_object_object_add(r, "privileged", json_object_new_boolean(c->cred.uid == 0 ||
-	                                                                c->cred.uid == c->srv->self_uid));
-	json_object_object_add(r, "rules", json_object_new_array());
+	/* Whether the embedded default would let this caller do everything. */
+	json_object_object_add(r, "privileged", json_object_new_boolean(c->id.uid == 0 || c->id.uid == s->self_uid));
+	authz_subject_from(&c->id, &who);
+	n = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, names, ARRAY_SIZE(names));
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(names); i++)
+		json_object_array_add(rules, json_object_new_string(names[i]));
+	json_object_object_add(r, "rules", rules);
+	if (n > ARRAY_SIZE(names))
+		json_object_object_add(r, "rules_total", json_object_new_uint64(n));
+	json_object_object_add(r, "limits", limits_json(c));
 	return 0;
 }
 
@@ -226,7 +263,10 @@ static const struct rpc_method methods[] = {
 	  "\"properties\":{\"uid\":{\"type\":\"integer\"},\"gid\":{\"type\":\"integer\"},"
 	  "\"pid\":{\"type\":\"integer\"},\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
 	  "\"pidfd\":{\"type\":\"boolean\"},\"connection\":{\"type\":\"integer\"},"
-	  "\"privileged\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\"}}}",
+	  "\"privileged\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"exe\":{\"type\":[\"string\",\"null\"]},\"cgroup\":{\"type\":[\"string\",\"null\"]},"
+	  "\"unit\":{\"type\":[\"string\",\"null\"]},\"label\":{\"type\":[\"string\",\"null\"]},"
+	  "\"identity_error\":{\"type\":\"string\"},\"limits\":{\"type\":\"object\"}}}",
 	  RPC_INTROSPECT },
 	{ "daemon.ping", "Answers {pong: true}, after `delay` seconds if given (a parked request).",
 	  rpc_daemon_ping, ping_params, sizeof(struct ping_params),

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "authz.h"
 #include "call.h"
 #include "conn.h"
 #include "consts.h"
@@ -370,17 +371,31 @@ static int gai_build(struct call *call, struct net_job *j)
 	return 0;
 }
 
+/* The resolve action for a look-up of name (NULL: none, such as getaddrinfo's
+ * null host): host selectors of resolve entries judge the name. */
+static int gate_resolve(struct call *call, const char *name)
+{
+	struct policy_request q = { .action = POLICY_RESOLVE, .family = -1, .type = -1, .proto = -1,
+	                            .host = name, .level = -1, .option = -1 };
+
+	return authz_check(call, &q);
+}
+
 static int rpc_net_getaddrinfo(struct call *call, void *params)
 {
 	struct gai_params *p = params;
-	struct net_job *j = net_job_new(gai_work, gai_build);
+	struct net_job *j;
 	int rc = 0;
 
+	if (p->host && !json_object_is_type(p->host, json_type_string))
+		return bad_param(call, "host", "host must be a string (a name or a numeric address) or null");
+	rc = gate_resolve(call, p->host ? json_object_get_string(p->host) : NULL);
+	if (rc)
+		return rc;
+	j = net_job_new(gai_work, gai_build);
 	if (!j)
 		return -ENOMEM;
-	if (p->host && !json_object_is_type(p->host, json_type_string))
-		rc = bad_param(call, "host", "host must be a string (a name or a numeric address) or null");
-	else if (p->host)
+	if (p->host)
 		rc = dup_string(call, "host", p->host, NET_MAX_HOST, &j->host);
 	if (rc)
 		goto fail;
@@ -598,12 +613,18 @@ static int park_host(struct call *call, const char *param, const char *s,
 
 static int rpc_net_gethostbyname(struct call *call, void *params)
 {
-	return park_host(call, "hostname", ((struct hostname_params *)params)->hostname, hbn_work, hbn_build);
+	const char *name = ((struct hostname_params *)params)->hostname;
+	int rc = gate_resolve(call, name);
+
+	return rc ? rc : park_host(call, "hostname", name, hbn_work, hbn_build);
 }
 
 static int rpc_net_gethostbyname_ex(struct call *call, void *params)
 {
-	return park_host(call, "hostname", ((struct hostname_params *)params)->hostname, hbnx_work, hbnx_build);
+	const char *name = ((struct hostname_params *)params)->hostname;
+	int rc = gate_resolve(call, name);
+
+	return rc ? rc : park_host(call, "hostname", name, hbnx_work, hbnx_build);
 }
 
 static int rpc_net_gethostbyaddr(struct call *call, void *params)
@@ -678,8 +699,9 @@ static int fqdn_build(struct call *call, struct net_job *j)
 static int rpc_net_getfqdn(struct call *call, void *params)
 {
 	const char *name = ((struct fqdn_params *)params)->name;
+	int rc = gate_resolve(call, name && *name ? name : NULL);
 
-	return park_host(call, "name", name ? name : "", fqdn_work, fqdn_build);
+	return rc ? rc : park_host(call, "name", name ? name : "", fqdn_work, fqdn_build);
 }
 
 /* ---- net.gethostname, net.sethostname ---- */
@@ -1029,49 +1051,49 @@ static const struct rpc_method methods[] = {
 	  "\"items\":{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\",\"canonname\",\"address\"],"
 	  "\"properties\":{\"family\":" S_CONST ",\"type\":" S_CONST ",\"proto\":" S_CONST ","
 	  "\"canonname\":{\"type\":\"string\"},\"address\":{\"type\":\"object\"}}}}}}",
-	  RPC_MAY_BLOCK },
+	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
 	{ "net.getnameinfo", "Python's getnameinfo: host and service names for a numeric address.",
 	  rpc_net_getnameinfo, gni_params, sizeof(struct gni_params),
 	  "{\"type\":\"object\",\"required\":[\"host\",\"service\"],"
 	  "\"properties\":{\"host\":{\"type\":\"string\"},\"service\":{\"type\":\"string\"}}}",
-	  RPC_MAY_BLOCK },
+	  RPC_MAY_BLOCK, RPC_GATE_RESOLVE },
 	{ "net.gethostbyname", "Python's gethostbyname: one IPv4 address for a host name.",
 	  rpc_net_gethostbyname, hostname_params, sizeof(struct hostname_params),
 	  "{\"type\":\"object\",\"required\":[\"address\"],\"properties\":{\"address\":{\"type\":\"string\"}}}",
-	  RPC_MAY_BLOCK },
+	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
 	{ "net.gethostbyname_ex", "Python's gethostbyname_ex: a host's name, aliases and IPv4 addresses.",
 	  rpc_net_gethostbyname_ex, hostname_params, sizeof(struct hostname_params), S_HOSTENT,
-	  RPC_MAY_BLOCK },
+	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
 	{ "net.gethostbyaddr", "Python's gethostbyaddr: the name, aliases and addresses for an address.",
 	  rpc_net_gethostbyaddr, hostaddr_params, sizeof(struct hostaddr_params), S_HOSTENT,
-	  RPC_MAY_BLOCK },
+	  RPC_MAY_BLOCK, RPC_GATE_RESOLVE },
 	{ "net.getfqdn", "Python's getfqdn: a fully qualified name for name (default: this host), else name unchanged.",
 	  rpc_net_getfqdn, fqdn_params, sizeof(struct fqdn_params), S_NAME,
-	  RPC_MAY_BLOCK },
+	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
 	{ "net.gethostname", "The daemon's host name (Python's gethostname).",
-	  rpc_net_gethostname, no_params, 0, S_NAME, 0 },
+	  rpc_net_gethostname, no_params, 0, S_NAME, 0, RPC_GATE_RESOLVE },
 	{ "net.sethostname", "Sets the host name of the daemon's UTS namespace (Python's sethostname).",
 	  rpc_net_sethostname, sethostname_params, sizeof(struct sethostname_params), S_EMPTY,
-	  RPC_ADMIN },
+	  0, RPC_GATE_SETHOSTNAME },
 	{ "net.getprotobyname", "The number of a protocol by its /etc/protocols name.",
 	  rpc_net_getprotobyname, protoname_params, sizeof(struct protoname_params),
-	  "{\"type\":\"object\",\"required\":[\"proto\"],\"properties\":{\"proto\":{\"type\":\"integer\"}}}", 0 },
+	  "{\"type\":\"object\",\"required\":[\"proto\"],\"properties\":{\"proto\":{\"type\":\"integer\"}}}", 0, RPC_GATE_RESOLVE },
 	{ "net.getservbyname", "The port of a service by its /etc/services name.",
 	  rpc_net_getservbyname, servname_params, sizeof(struct servname_params),
 	  "{\"type\":\"object\",\"required\":[\"port\"],"
-	  "\"properties\":{\"port\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":65535}}}", 0 },
+	  "\"properties\":{\"port\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":65535}}}", 0, RPC_GATE_RESOLVE },
 	{ "net.getservbyport", "The /etc/services name of a port.",
-	  rpc_net_getservbyport, servport_params, sizeof(struct servport_params), S_NAME, 0 },
+	  rpc_net_getservbyport, servport_params, sizeof(struct servport_params), S_NAME, 0, RPC_GATE_RESOLVE },
 	{ "net.if_nameindex", "The network interfaces: index and name of each.",
 	  rpc_net_if_nameindex, no_params, 0,
 	  "{\"type\":\"object\",\"required\":[\"interfaces\"],\"properties\":{\"interfaces\":{\"type\":\"array\","
 	  "\"items\":{\"type\":\"object\",\"required\":[\"index\",\"name\"],"
-	  "\"properties\":{\"index\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}}}}", 0 },
+	  "\"properties\":{\"index\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}}}}", 0, RPC_GATE_RESOLVE },
 	{ "net.if_nametoindex", "The index of a network interface by name.",
 	  rpc_net_if_nametoindex, ifname_params, sizeof(struct ifname_params),
-	  "{\"type\":\"object\",\"required\":[\"index\"],\"properties\":{\"index\":{\"type\":\"integer\"}}}", 0 },
+	  "{\"type\":\"object\",\"required\":[\"index\"],\"properties\":{\"index\":{\"type\":\"integer\"}}}", 0, RPC_GATE_RESOLVE },
 	{ "net.if_indextoname", "The name of a network interface by index.",
-	  rpc_net_if_indextoname, ifindex_params, sizeof(struct ifindex_params), S_NAME, 0 },
+	  rpc_net_if_indextoname, ifindex_params, sizeof(struct ifindex_params), S_NAME, 0, RPC_GATE_RESOLVE },
 	{ "net.getdefaulttimeout", "This connection's default timeout for new sockets (null: blocking).",
 	  rpc_net_getdefaulttimeout, no_params, 0,
 	  "{\"type\":\"object\",\"required\":[\"timeout\"],"

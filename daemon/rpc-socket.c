@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "base64.h"
+#include "authz.h"
 #include "call.h"
 #include "conn.h"
 #include "consts.h"
@@ -55,7 +56,7 @@ static int ensure_nonblock(struct sock *sk)
 static int limit_error(struct call *call, int r)
 {
 	if (r == -EDQUOT)
-		return call_error_limit(call, "handles", call->conn->srv->cfg.max_handles);
+		return call_error_limit(call, "handles", call->conn->lim_handles);
 	return r;
 }
 
@@ -94,6 +95,13 @@ struct addr_job {
 	char *host;
 	struct sbaddr addr;     /* decoded port (and flowinfo, scope); address filled in */
 	int gai, err;
+};
+
+/* What a re-run finds in call->resolved: the address and the name it came
+ * from, which the policy's host selectors judge (host pinning). */
+struct resolved_addr {
+	struct sbaddr a;
+	char host[NI_MAXHOST];
 };
 
 static void addr_job_free(struct addr_job *j)
@@ -144,13 +152,14 @@ static void addr_done(struct resolve_job *job)
 		call_finish(call, rc);
 		return;
 	}
-	call->resolved = malloc(sizeof(struct sbaddr));
+	call->resolved = calloc(1, sizeof(struct resolved_addr));
 	if (!call->resolved) {
 		addr_job_free(j);
 		call_finish(call, -ENOMEM);
 		return;
 	}
-	memcpy(call->resolved, &j->addr, sizeof(j->addr));
+	((struct resolved_addr *)call->resolved)->a = j->addr;
+	snprintf(((struct resolved_addr *)call->resolved)->host, NI_MAXHOST, "%s", j->host);
 	addr_job_free(j);
 	/* Again from the top: the socket may have gone meanwhile (-32011). */
 	rc = call->method->handler(call, call->params);
@@ -173,16 +182,19 @@ static void addr_cancel(struct call *call)
 
 /* Decodes an address for family. A host name parks the call on the resolver
  * (CALL_PENDING: the handler returns it after undoing its own work) and the
- * handler runs again with the answer. */
-static int decode_address(struct call *call, int family, json_object *j, struct sbaddr *a)
+ * handler runs again with the answer; *name is then the name the daemon
+ * resolved, else NULL (a literal). */
+static int decode_address(struct call *call, int family, json_object *j, struct sbaddr *a, const char **name)
 {
 	struct sbaddr_error err = { { 0 } };
 	char *host = NULL;
 	int r;
 	json_object *d;
 
+	*name = NULL;
 	if (call->resolved) {
-		memcpy(a, call->resolved, sizeof(*a));
+		*a = ((struct resolved_addr *)call->resolved)->a;
+		*name = ((struct resolved_addr *)call->resolved)->host;
 		return 0;
 	}
 	r = sbaddr_decode(family, j, a, &host, &err);
@@ -224,6 +236,33 @@ static json_object *encode_ss(const struct sockaddr_storage *ss, socklen_t len)
 	return sbaddr_encode((const struct sockaddr *)ss, len);
 }
 
+/* Asks the policy about action on a socket of family/type/proto, at address a
+ * (NULL: none) that the daemon resolved from name host (NULL: a literal). */
+static int gate(struct call *call, enum policy_action action, int family, int type, int proto,
+                const struct sbaddr *a, const char *host)
+{
+	struct policy_request q = {
+		.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
+		.host = host, .level = -1, .option = -1,
+	};
+
+	if (a) {
+		q.have_addr = true;
+		memcpy(&q.addr, &a->ss, sizeof(q.addr));
+	}
+	return authz_check(call, &q);
+}
+
+static int gate_option(struct call *call, const struct sock *sk, int level, int option)
+{
+	struct policy_request q = {
+		.action = POLICY_SETSOCKOPT, .family = sk->family, .type = sk->type, .proto = sk->proto,
+		.level = level, .option = option,
+	};
+
+	return authz_check(call, &q);
+}
+
 /* ---- socket.create / socket.pair / socket.adopt ---- */
 
 struct p_create {
@@ -257,8 +296,11 @@ static int rpc_socket_create(struct call *call, void *params)
 {
 	struct p_create *p = params;
 	json_object *r = call_result(call);
-	int type = p->type & ~TYPE_FLAGS, fd;
+	int type = p->type & ~TYPE_FLAGS, fd, rc;
 
+	rc = gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
+	if (rc)
+		return rc;
 	fd = socket(p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto);
 	if (fd < 0) {
 		int e = errno;
@@ -283,6 +325,9 @@ static int rpc_socket_pair(struct call *call, void *params)
 	int type = p->type & ~TYPE_FLAGS, sv[2], rc;
 	struct sock *a, *b;
 
+	rc = gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
+	if (rc)
+		return rc;
 	if (socketpair(p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto, sv) < 0)
 		return -errno;
 	add_kind(r, p->family, type, p->proto);
@@ -315,7 +360,7 @@ static int rpc_socket_pair(struct call *call, void *params)
 
 static int rpc_socket_adopt(struct call *call, void *params)
 {
-	int fd = call_take_fd(call, 0), family, type, proto;
+	int fd = call_take_fd(call, 0), family, type, proto, rc;
 	socklen_t l = sizeof(int);
 	struct stat st;
 	json_object *r = call_result(call);
@@ -331,6 +376,11 @@ static int rpc_socket_adopt(struct call *call, void *params)
 		int e = errno;
 		safe_close(fd);
 		return -e;
+	}
+	rc = gate(call, POLICY_ADOPT, family, type, proto, NULL, NULL);
+	if (rc) {
+		safe_close(fd);
+		return rc;
 	}
 	add_kind(r, family, type, proto);
 	return give_socket(call, r, fd, family, type, proto, false);
@@ -571,18 +621,34 @@ static void connect_to_done(struct resolve_job *job)
 		call_finish(call, rc);
 		return;
 	}
+	/* Only the addresses the policy allows for this name are tried: the
+	 * socket is pinned to what the daemon's own resolution returned. */
+	int denied = 0, found = 0;
 	for (struct addrinfo *ai = j->res; ai && st->ncands < CONNECT_TO_MAX_ADDRS; ai = ai->ai_next) {
+		struct sbaddr cand;
 		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
 		    ai->ai_addrlen > sizeof(st->cands[0].ss))
 			continue;
-		memcpy(&st->cands[st->ncands].ss, ai->ai_addr, ai->ai_addrlen);
-		st->cands[st->ncands++].len = ai->ai_addrlen;
+		found++;
+		memset(&cand, 0, sizeof(cand));
+		memcpy(&cand.ss, ai->ai_addr, ai->ai_addrlen);
+		cand.len = ai->ai_addrlen;
+		rc = gate(call, POLICY_CONNECT, ai->ai_family, SOCK_STREAM, 0, &cand, j->host);
+		if (rc) {
+			/* Keep the first denial: it answers when no address is allowed. */
+			if (denied++ == 0)
+				call_error_keep(call);
+			continue;
+		}
+		st->cands[st->ncands++] = cand;
 	}
 	j->st = NULL;
 	if (!st->ncands) {
 		free(st);
-		rc = call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
+		rc = found ? call_error_restore(call)
+		           : call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
 	} else {
+		call_error_clear(call);
 		rc = connect_to_start(call, st, &j->timeout);
 	}
 	connect_to_job_free(j);
@@ -619,9 +685,12 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 		return -ENOMEM;
 	if (p->source_address) {
 		int sf = sbaddr_guess_family(p->source_address);
-		rc = sf == AF_INET || sf == AF_INET6 ? decode_address(call, sf, p->source_address, &st->src)
+		const char *none;
+		rc = sf == AF_INET || sf == AF_INET6 ? decode_address(call, sf, p->source_address, &st->src, &none)
 		                                    : call_error(call, JRPC_INVALID_PARAMS, NULL,
 		                                                 "source_address must be a numeric [host, port]");
+		if (!rc)
+			rc = gate(call, POLICY_BIND, sf, SOCK_STREAM, 0, &st->src, NULL);
 		if (rc) {
 			free(st);
 			return rc;
@@ -631,7 +700,10 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	st->pass = p->pass;
 	/* A literal: no look-up. */
 	if (sbaddr_guess_family(p->address) == AF_INET || sbaddr_guess_family(p->address) == AF_INET6) {
-		rc = decode_address(call, sbaddr_guess_family(p->address), p->address, &st->cands[0]);
+		const char *none;
+		rc = decode_address(call, sbaddr_guess_family(p->address), p->address, &st->cands[0], &none);
+		if (!rc)
+			rc = gate(call, POLICY_CONNECT, st->cands[0].ss.ss_family, SOCK_STREAM, 0, &st->cands[0], NULL);
 		if (rc) {
 			free(st);
 			return rc;
@@ -709,6 +781,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	json_object *r = call_result(call);
 	int family = p->family, one = 1, zero = 0, rc;
 	_cleanup_close_ int fd = -1;
+	const char *host;
 	struct sbaddr a;
 	struct sockaddr_storage ss;
 	socklen_t l = sizeof(ss);
@@ -720,7 +793,13 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	}
 	if (p->dualstack_ipv6 && family != AF_INET6)
 		return call_error(call, JRPC_INVALID_PARAMS, NULL, "dualstack_ipv6 needs an AF_INET6 address");
-	rc = decode_address(call, family, p->address, &a);
+	rc = decode_address(call, family, p->address, &a, &host);
+	if (rc)
+		return rc;
+	rc = gate(call, POLICY_BIND, family, SOCK_STREAM, 0, &a, host);
+	if (rc)
+		return rc;
+	rc = gate(call, POLICY_LISTEN, family, SOCK_STREAM, 0, &a, host);
 	if (rc)
 		return rc;
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -772,11 +851,15 @@ static int rpc_socket_bind(struct call *call, void *params)
 	struct p_addr *p = params;
 	struct sock *sk;
 	struct sbaddr a;
+	const char *host;
 	int rc = sock_get(call, p->handle, &sk);
 
 	if (rc)
 		return rc;
-	rc = decode_address(call, sk->family, p->address, &a);
+	rc = decode_address(call, sk->family, p->address, &a, &host);
+	if (rc)
+		return rc;
+	rc = gate(call, POLICY_BIND, sk->family, sk->type, sk->proto, &a, host);
 	if (rc)
 		return rc;
 	if (bind(sk->fd, (struct sockaddr *)&a.ss, a.len) < 0)
@@ -801,8 +884,17 @@ static int rpc_socket_listen(struct call *call, void *params)
 {
 	struct p_listen *p = params;
 	struct sock *sk;
+	struct sbaddr bound;
 	int rc = sock_get(call, p->handle, &sk);
 
+	if (rc)
+		return rc;
+	memset(&bound, 0, sizeof(bound));
+	bound.len = sizeof(bound.ss);
+	/* An unbound socket listens on an address the kernel picks: judged as such. */
+	if (getsockname(sk->fd, (struct sockaddr *)&bound.ss, &bound.len) < 0)
+		return -errno;
+	rc = gate(call, POLICY_LISTEN, sk->family, sk->type, sk->proto, &bound, NULL);
 	if (rc)
 		return rc;
 	if (listen(sk->fd, (int)p->backlog) < 0)
@@ -815,6 +907,7 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 {
 	struct sock *sk;
 	struct connect_state *st;
+	const char *host;
 	int rc = sock_get(call, p->handle, &sk);
 
 	if (rc)
@@ -822,7 +915,9 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	rc = decode_address(call, sk->family, p->address, &st->addr);
+	rc = decode_address(call, sk->family, p->address, &st->addr, &host);
+	if (!rc)
+		rc = gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, &st->addr, host);
 	if (rc) {
 		free(st);
 		return rc;
@@ -988,6 +1083,9 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 	int option, rc = sock_get(call, p->handle, &sk);
 
 	if (rc || (rc = option_number(call, p->level, p->option, &option)))
+		return rc;
+	/* Options the kernel reserves to privilege: the daemon has it, the policy decides. */
+	if (sockopt_privileged(p->level, option) && (rc = gate_option(call, sk, p->level, option)))
 		return rc;
 	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
 	if (rc == -EINVAL) {
@@ -1188,7 +1286,10 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 	if (!st)
 		return -ENOMEM;
 	if (p->address) {
-		rc = decode_address(call, sk->family, p->address, &st->addr);
+		const char *host;
+		rc = decode_address(call, sk->family, p->address, &st->addr, &host);
+		if (!rc)
+			rc = gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, &st->addr, host);
 		if (rc) {
 			free(st);
 			return rc;
@@ -1443,6 +1544,19 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
+	/* The destination first: a name parks the call, and the re-run judges
+	 * everything once, with the resolved address. */
+	if (p->address) {
+		const char *host;
+		rc = decode_address(call, sk->family, p->address, &st->addr, &host);
+		if (!rc)
+			rc = gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, &st->addr, host);
+		if (rc) {
+			sendmsg_state_free(st);
+			return rc;
+		}
+		st->has_addr = true;
+	}
 	/* One contiguous copy: the kernel sees the same bytes as with an iovec. */
 	for (size_t i = 0; i < n; i++) {
 		json_object *b = json_object_array_get_idx(p->buffers, i);
@@ -1474,13 +1588,17 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 			return call_error(call, JRPC_INVALID_PARAMS, NULL, "%s", err);
 		return rc;
 	}
-	if (p->address) {
-		rc = decode_address(call, sk->family, p->address, &st->addr);
-		if (rc) {
+	/* Control messages the kernel reserves to privilege go through the
+	 * setsockopt action, as the option of the same name would. */
+	struct msghdr mh = { .msg_control = st->cbuf, .msg_controllen = st->clen };
+	for (struct cmsghdr *cm = st->clen ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			continue;
+		if (ancdata_privileged(cm->cmsg_level, cm->cmsg_type) &&
+		    (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
 			sendmsg_state_free(st);
 			return rc;
 		}
-		st->has_addr = true;
 	}
 	st->flags = p->flags & ~MSG_DONTWAIT;
 	/* The request's descriptors were copied into the control message; the
@@ -1615,29 +1733,29 @@ static int rpc_socket_list(struct call *call, void *params)
 static const struct rpc_method methods[] = {
 	{ "socket.create", "Python's socket(): a new socket of family, type and proto.",
 	  rpc_socket_create, create_params, sizeof(struct p_create),
-	  "{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\"]}", RPC_RETURNS_FDS },
+	  "{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\"]}", RPC_RETURNS_FDS, RPC_GATE_HANDLER },
 	{ "socket.pair", "Python's socketpair(): two connected sockets.",
 	  rpc_socket_pair, pair_params, sizeof(struct p_create),
 	  "{\"type\":\"object\",\"properties\":{\"handles\":{\"type\":\"array\"},\"fds\":{\"const\":2}}}",
-	  RPC_RETURNS_FDS },
+	  RPC_RETURNS_FDS, RPC_GATE_HANDLER },
 	{ "socket.connect_to", "Python's create_connection(): resolves the host, tries each address, a connected TCP socket.",
 	  rpc_socket_connect_to, connect_to_params, sizeof(struct p_connect_to),
 	  "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{},\"peer\":{}}}",
-	  RPC_RETURNS_FDS | B },
+	  RPC_RETURNS_FDS | B, RPC_GATE_HANDLER },
 	{ "socket.listen_on", "Python's create_server(): a bound, listening TCP (or UNIX) socket.",
 	  rpc_socket_listen_on, listen_on_params, sizeof(struct p_listen_on),
-	  "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{}}}", RPC_RETURNS_FDS },
+	  "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{}}}", RPC_RETURNS_FDS, RPC_GATE_HANDLER },
 	{ "socket.adopt", "Makes a socket sent with the request (fds: 1) a handle.",
-	  rpc_socket_adopt, NULL, 0, R_HANDLE, RPC_TAKES_FDS },
+	  rpc_socket_adopt, NULL, 0, R_HANDLE, RPC_TAKES_FDS, RPC_GATE_HANDLER },
 	{ "socket.bind", "Binds the socket to an address.", rpc_socket_bind, addr_params, sizeof(struct p_addr),
-	  R_EMPTY, 0 },
+	  R_EMPTY, 0, RPC_GATE_HANDLER },
 	{ "socket.listen", "Listens for connections.", rpc_socket_listen, listen_params, sizeof(struct p_listen),
-	  R_EMPTY, 0 },
+	  R_EMPTY, 0, RPC_GATE_HANDLER },
 	{ "socket.connect", "Connects, waiting as the socket's timeout says.", rpc_socket_connect, addr_params,
-	  sizeof(struct p_addr), R_EMPTY, B },
+	  sizeof(struct p_addr), R_EMPTY, B, RPC_GATE_HANDLER },
 	{ "socket.connect_ex", "Connects and answers the errno (0 on success) instead of an OS error.",
 	  rpc_socket_connect_ex, addr_params, sizeof(struct p_addr),
-	  "{\"type\":\"object\",\"required\":[\"errno\",\"name\"]}", B },
+	  "{\"type\":\"object\",\"required\":[\"errno\",\"name\"]}", B, RPC_GATE_HANDLER },
 	{ "socket.accept", "Accepts a connection: a new handle (or descriptor) and the peer's address.",
 	  rpc_socket_accept, accept_params, sizeof(struct p_accept),
 	  "{\"type\":\"object\",\"required\":[\"peer\"]}", RPC_RETURNS_FDS | B },
@@ -1646,7 +1764,7 @@ static const struct rpc_method methods[] = {
 	{ "socket.getpeername", "The connected peer's address.", rpc_socket_getpeername, handle_params,
 	  sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"address\"]}", 0 },
 	{ "socket.setsockopt", "Sets an option; typed values for the options people use.",
-	  rpc_socket_setsockopt, setsockopt_params, sizeof(struct p_sockopt), R_EMPTY, 0 },
+	  rpc_socket_setsockopt, setsockopt_params, sizeof(struct p_sockopt), R_EMPTY, 0, RPC_GATE_HANDLER },
 	{ "socket.getsockopt", "Reads an option: {value} typed, or {data} raw with buflen.",
 	  rpc_socket_getsockopt, getsockopt_params, sizeof(struct p_sockopt),
 	  "{\"type\":\"object\",\"properties\":{\"value\":{},\"data\":{\"type\":\"string\"}}}", 0 },
@@ -1661,9 +1779,9 @@ static const struct rpc_method methods[] = {
 	{ "socket.sendall", "Sends everything, across partial writes; on timeout the error says what was sent.",
 	  rpc_socket_sendall, send_params, sizeof(struct p_send), R_SENT, B },
 	{ "socket.sendto", "Sends a datagram to an address.", rpc_socket_sendto, sendto_params,
-	  sizeof(struct p_send), R_SENT, B },
+	  sizeof(struct p_send), R_SENT, B, RPC_GATE_HANDLER },
 	{ "socket.sendmsg", "sendmsg with buffers, ancillary data and the request's descriptors as SCM_RIGHTS.",
-	  rpc_socket_sendmsg, sendmsg_params, sizeof(struct p_sendmsg), R_SENT, RPC_TAKES_FDS | B },
+	  rpc_socket_sendmsg, sendmsg_params, sizeof(struct p_sendmsg), R_SENT, RPC_TAKES_FDS | B, RPC_GATE_HANDLER },
 	{ "socket.recv", "Receives at most bufsize bytes.", rpc_socket_recv, recv_params, sizeof(struct p_recv),
 	  R_DATA, B },
 	{ "socket.recvfrom", "Receives bytes and the sender's address.", rpc_socket_recvfrom, recv_params,

@@ -16,11 +16,20 @@ struct call;
 typedef int (*rpc_handler_fn)(struct call *call, void *params);
 
 enum rpc_flags {
-	RPC_INTROSPECT   = 1u << 0,   /* the embedded default policy lets anyone call it */
-	RPC_ADMIN        = 1u << 1,   /* needs the admin action */
+	RPC_INTROSPECT   = 1u << 0,   /* not an action: anyone may call it */
 	RPC_TAKES_FDS    = 1u << 2,   /* accepts descriptors with the request ("fds": n) */
 	RPC_RETURNS_FDS  = 1u << 3,   /* may answer with descriptors */
 	RPC_MAY_BLOCK    = 1u << 4,   /* may park (counts toward the pending limit while parked) */
+};
+
+/* How the policy governs a method (authz.h). */
+enum rpc_gate {
+	RPC_GATE_NONE = 0,       /* works on the caller's own handles or connection state:
+	                          * needs only that some rule match the caller */
+	RPC_GATE_HANDLER,        /* the handler calls authz_check where the kernel would check */
+	RPC_GATE_RESOLVE,        /* a look-up: action resolve, decided by the dispatcher */
+	RPC_GATE_SETHOSTNAME,    /* action sethostname, decided by the dispatcher */
+	RPC_GATE_ADMIN,          /* action admin, decided by the dispatcher */
 };
 
 struct rpc_method {
@@ -31,6 +40,7 @@ struct rpc_method {
 	size_t params_size;            /* sizeof the handler's params struct */
 	const char *result_schema;     /* JSON Schema text of the result */
 	unsigned flags;
+	enum rpc_gate gate;
 };
 
 struct rpc_family {

@@ -16,9 +16,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "call.h"
 #include "consts.h"
 #include "conn.h"
+#include "identity.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "resolver.h"
@@ -100,10 +102,13 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			s->stopping = true;
 			loop_quit(s->loop);
 			break;
-		case SIGHUP:
-			/* Reserved for policy reload; there is no policy module yet. */
-			log_notice("SIGHUP: nothing to reload yet");
+		case SIGHUP: {
+			struct policy_error err;
+			/* authz_reload logs the outcome, and keeps the old policy on error. */
+			log_notice("SIGHUP: reloading the policy");
+			authz_reload(s, &err);
 			break;
+		}
 		}
 	}
 }
@@ -134,6 +139,10 @@ int server_init(struct server *s, struct sbd_config *cfg)
 		                       json_object_new_uint64(sbd_limit_get(&s->cfg, &sbd_limits[i])));
 	prerender(s->info_limits);
 	prerender(s->families);
+	s->authz.audit_fd = -1;
+	r = authz_init(s);
+	if (r < 0)
+		return r;
 	s->parser = jrpc_parser_new(JRPC_MAX_DEPTH);
 	if (!s->parser || sock_table_init(s) < 0)
 		return -ENOMEM;
@@ -372,7 +381,7 @@ static void on_accept_timer(struct loop_timer *t)
 
 void server_conn_gone(struct server *s, struct conn *c)
 {
-	struct uid_count *u = uid_slot(s, c->cred.uid, false);
+	struct uid_count *u = uid_slot(s, c->id.uid, false);
 
 	if (u && u->n)
 		u->n--;
@@ -487,6 +496,9 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 		gid_t *groups = NULL;
 		size_t ngroups = 0;
 		int pidfd = -1, r;
+		struct identity id = { .pidfd = -1 };
+		struct policy_subject who;
+		unsigned per_uid;
 		struct uid_count *u;
 		struct conn *c;
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -504,37 +516,42 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			return;
 		}
 		r = read_identity(s, fd, &cred, &groups, &ngroups, &pidfd);
+		if (r == 0)
+			r = identity_read(fd, &cred, groups, ngroups, pidfd, &id);   /* takes groups, pidfd */
 		if (r < 0) {
 			log_warning("refusing a client whose credentials cannot be read: %s", strerror(-r));
 			s->stats.connections_refused++;
+			identity_free(&id);
 			safe_close(fd);
 			continue;
 		}
+		if (id.error)
+			log_warning("client uid %u pid %d: identity incomplete (%s); it may only introspect",
+			            (unsigned)id.uid, (int)id.pid, id.error);
 		if (s->nconns >= s->cfg.max_connections) {
-			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)cred.uid,
-			            (int)cred.pid, s->nconns);
+			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)id.uid,
+			            (int)id.pid, s->nconns);
 			refuse(s, fd, "connections", s->cfg.max_connections,
 			       "limit reached: the daemon has as many connections as it accepts");
-			free(groups);
-			safe_close(pidfd);
+			identity_free(&id);
 			continue;
 		}
-		u = uid_slot(s, cred.uid, true);
-		if (!u || u->n >= s->cfg.max_connections_per_uid) {
-			log_warning("refusing uid %u pid %d: per-user connection limit", (unsigned)cred.uid,
-			            (int)cred.pid);
-			refuse(s, fd, "connections_per_uid", s->cfg.max_connections_per_uid,
+		authz_subject_from(&id, &who);
+		per_uid = authz_connection_limit(s, &who);
+		u = uid_slot(s, id.uid, true);
+		if (!u || u->n >= per_uid) {
+			log_warning("refusing uid %u pid %d: per-user connection limit %u", (unsigned)id.uid,
+			            (int)id.pid, per_uid);
+			refuse(s, fd, "connections_per_uid", per_uid,
 			       "limit reached: this user has as many connections as one user may have");
-			free(groups);
-			safe_close(pidfd);
+			identity_free(&id);
 			continue;
 		}
-		r = conn_new(s, fd, &cred, groups, ngroups, pidfd, &c);
+		r = conn_new(s, fd, &id, &c);
 		if (r < 0) {
 			log_err("cannot set up a client: %s", strerror(-r));
 			safe_close(fd);
-			free(groups);
-			safe_close(pidfd);
+			identity_free(&id);
 			continue;
 		}
 		u->n++;
@@ -544,8 +561,10 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 		s->conns = c;
 		s->nconns++;
 		s->stats.connections_accepted++;
-		log_debug("client %llu: uid %u gid %u pid %d", (unsigned long long)c->serial,
-		          (unsigned)cred.uid, (unsigned)cred.gid, (int)cred.pid);
+		authz_conn_update(c);
+		log_debug("client %llu: uid %u gid %u pid %d exe %s unit %s", (unsigned long long)c->serial,
+		          (unsigned)c->id.uid, (unsigned)c->id.gid, (int)c->id.pid, c->id.exe ? c->id.exe : "-",
+		          c->id.unit ? c->id.unit : "-");
 	}
 }
 
@@ -629,6 +648,7 @@ void server_free(struct server *s)
 	json_object_put(s->info_limits);
 	jrpc_parser_free(s->parser);
 	sock_table_free(s);
+	authz_free(s);
 	free(s->uids);
 	free(s->listen_path);
 	config_free(&s->cfg);

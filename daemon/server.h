@@ -9,6 +9,7 @@
 #include <time.h>
 #include <json-c/json.h>
 
+#include "authz.h"
 #include "loop.h"
 #include "settings.h"
 
@@ -62,6 +63,7 @@ struct server {
 	bool has_ipv6;
 	bool stopping;
 	struct server_stats stats;
+	struct authz authz;             /* the policy and its audit (authz.c) */
 	/* Daemon-owned sockets by handle (sock.c). Handles count up from 1 and are
 	 * never reused during one run. */
 	struct sock **sock_buckets;

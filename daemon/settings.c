@@ -89,7 +89,8 @@ void config_free(struct sbd_config *c)
 {
 	free(c->socket_path);
 	free(c->policy_path);
-	c->socket_path = c->policy_path = NULL;
+	free(c->audit_log_path);
+	c->socket_path = c->policy_path = c->audit_log_path = NULL;
 }
 
 static void usage(FILE *f)
@@ -100,7 +101,10 @@ static void usage(FILE *f)
 	        "  --socket PATH            control socket (default %s as root,\n"
 	        "                           $XDG_RUNTIME_DIR/sockbroker/control.sock otherwise)\n"
 	        "  --socket-mode MODE       octal mode of the control socket (default 0666)\n"
-	        "  --policy PATH            policy file or directory\n"
+	        "  --policy PATH            policy file or directory (default /etc/sockbroker/policy.json\n"
+	        "                           and /etc/sockbroker/policy.d/*.json)\n"
+	        "  --check-policy           load the policy, print what it holds or what is wrong, exit\n"
+	        "  --audit-log FILE         also append every policy decision to FILE as a JSON line\n"
 	        "  --log-level LEVEL        err, warning, notice, info (default), debug, or 0-7\n",
 	        SBD_DEFAULT_SOCKET);
 	for (size_t i = 0; i < sbd_limits_n; i++) {
@@ -140,7 +144,7 @@ static char *default_socket_path(void)
 	return p;
 }
 
-enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_LOGLEVEL, OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
+enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_LOGLEVEL, OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
@@ -151,6 +155,8 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "socket", required_argument, NULL, OPT_SOCKET };
 	opts[n++] = (struct option){ "socket-mode", required_argument, NULL, OPT_MODE };
 	opts[n++] = (struct option){ "policy", required_argument, NULL, OPT_POLICY };
+	opts[n++] = (struct option){ "check-policy", no_argument, NULL, OPT_CHECK_POLICY };
+	opts[n++] = (struct option){ "audit-log", required_argument, NULL, OPT_AUDIT_LOG };
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
@@ -188,6 +194,19 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 			free(c->policy_path);
 			c->policy_path = strdup(optarg);
 			if (!c->policy_path)
+				return -ENOMEM;
+			break;
+		case OPT_CHECK_POLICY:
+			c->check_policy = true;
+			break;
+		case OPT_AUDIT_LOG:
+			if (!optarg[0]) {
+				fprintf(stderr, "sockbrokerd: --audit-log: empty path\n");
+				return -EINVAL;
+			}
+			free(c->audit_log_path);
+			c->audit_log_path = strdup(optarg);
+			if (!c->audit_log_path)
 				return -ENOMEM;
 			break;
 		case OPT_LOGLEVEL: {

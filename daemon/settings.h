@@ -12,7 +12,9 @@ struct sbd_config {
 	char *socket_path;          /* malloc'd */
 	bool socket_given;          /* --socket on the command line */
 	mode_t socket_mode;
-	char *policy_path;          /* NULL: /etc/sockbroker (policy issue) */
+	char *policy_path;          /* NULL: /etc/sockbroker/policy.json and policy.d */
+	char *audit_log_path;       /* --audit-log: JSON lines; NULL: none */
+	bool check_policy;          /* --check-policy: validate, print, exit */
 	int log_level;
 	unsigned max_connections;
 	unsigned max_connections_per_uid;

@@ -91,21 +91,13 @@ static void table_del(struct server *s, struct sock *sk)
 
 /* ---- sockets ---- */
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int sock_new(struct conn *c, int fd, int family, int type, int proto, struct sock **out)
 {
 	struct server *s = c->srv;
 	struct sock *sk;
 	int fl;
 
-	if (c->nsocks >= s->cfg.max_handles) {
+	if (c->nsocks >= c->lim_handles) {
 		safe_close(fd);
 		return -EDQUOT;
 	}

@@ -27,24 +27,46 @@ static const char *type_name(const struct param_desc *d)
 	return "?";
 }
 
+/* How the policy governs m (docs/policy.md has the whole table). */
+static const char *gate_doc(const struct rpc_method *m)
+{
+	if (m->flags & RPC_INTROSPECT)
+		return "introspection, always allowed";
+	switch (m->gate) {
+	case RPC_GATE_HANDLER:
+		return "decided where the kernel would check, with the socket's family, type and address "
+		       "(see docs/policy.md)";
+	case RPC_GATE_RESOLVE:
+		return "action `resolve`";
+	case RPC_GATE_SETHOSTNAME:
+		return "action `sethostname`";
+	case RPC_GATE_ADMIN:
+		return "action `admin`";
+	case RPC_GATE_NONE:
+		break;
+	}
+	return "not an action (works on the caller's own handles or connection): allowed when some rule "
+	       "matches the caller";
+}
+
 int main(void)
 {
 	printf("# sockbroker methods\n\n"
 	       "Generated from the daemon's method table by `docs/gen-methods`; do not edit.\n"
 	       "`make check` fails when this file and the table disagree.\n\n"
-	       "Flags: **introspection** (the embedded default policy lets anyone call it), "
-	       "**admin**, **takes fds** (descriptors may travel with the request, declared by `fds`), "
+	       "Flags: **introspection** (not an action: anyone may call it), "
+	       "**takes fds** (descriptors may travel with the request, declared by `fds`), "
 	       "**returns fds**, **may block** (the request may be parked; it counts toward the pending limit).\n");
 	for (size_t i = 0; rpc_method_at(i); i++) {
 		const struct rpc_method *m = rpc_method_at(i);
 		printf("\n## `%s`\n\n%s\n\n", m->name, m->summary);
-		printf("Flags: %s%s%s%s%s%s\n\n",
+		printf("Flags: %s%s%s%s%s\n\n",
 		       m->flags & RPC_INTROSPECT ? "introspection " : "",
-		       m->flags & RPC_ADMIN ? "admin " : "",
 		       m->flags & RPC_TAKES_FDS ? "takes-fds " : "",
 		       m->flags & RPC_RETURNS_FDS ? "returns-fds " : "",
 		       m->flags & RPC_MAY_BLOCK ? "may-block " : "",
 		       m->flags ? "" : "none");
+		printf("Policy: %s\n\n", gate_doc(m));
 		if (!m->params || !m->params[0].name) {
 			printf("Parameters: none.\n\n");
 		} else {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -41,6 +42,15 @@ static inline void close_fds(int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		fds[i] = safe_close(fds[i]);
+}
+
+/* Wall-clock seconds, for "since" fields people read. */
+static inline double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 #endif

@@ -314,15 +314,20 @@ START_TEST(half_close_still_answers)
 }
 END_TEST
 
+/* SIGHUP reloads the policy (the embedded default here) and the daemon serves on. */
 START_TEST(sighup_is_harmless)
 {
 	json_object *r;
 
 	kill(D.pid, SIGHUP);
+	/* systemd's reload protocol tells when the reload is over. */
+	ck_assert_int_eq(sbd_wait_notify(&D, "RELOADING=1", T_MS), 0);
+	ck_assert_int_eq(sbd_wait_notify(&D, "READY=1", T_MS), 0);
 	r = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", T_MS);
 	ck_assert_ptr_nonnull(r);
 	json_object_put(r);
 	ck_assert(sbd_log_contains(&D, "SIGHUP"));
+	ck_assert(sbd_log_contains(&D, "policy reloaded"));
 }
 END_TEST
 

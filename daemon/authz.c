@@ -1,0 +1,491 @@
+/* Authorisation: the policy in force, decisions, audit and counters. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "call.h"
+#include "conn.h"
+#include "consts.h"
+#include "identity.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "loop.h"
+#include "sdnotify.h"
+#include "server.h"
+#include "settings.h"
+#include "util.h"
+
+static const char *source_of(const char *path, const struct policy *p)
+{
+	if (policy_is_default(p))
+		return "embedded default";
+	return path ? path : POLICY_DEFAULT_FILE " and " POLICY_DEFAULT_DIR;
+}
+
+static void counters_free(struct authz_counter *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(c[i].rule);
+	free(c);
+}
+
+/* One counter per rule of p, plus [0] for "no rule"; counts of rules that keep
+ * their name across a reload carry over. */
+static int counters_build(const struct policy *p, const struct authz *old, struct authz_counter **out,
+                          size_t *nout)
+{
+	size_t n = policy_nrules(p) + 1;
+	struct authz_counter *c = calloc(n, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	if (old && old->ncounters)
+		c[0] = (struct authz_counter){ NULL, old->counters[0].allowed, old->counters[0].denied };
+	for (size_t i = 1; i < n; i++) {
+		const char *name = policy_rule_name(p, i - 1);
+		c[i].rule = strdup(name);
+		if (!c[i].rule) {
+			counters_free(c, n);
+			return -ENOMEM;
+		}
+		for (size_t k = 1; old && k < old->ncounters; k++)
+			if (strcmp(old->counters[k].rule, name) == 0) {
+				c[i].allowed = old->counters[k].allowed;
+				c[i].denied = old->counters[k].denied;
+				break;
+			}
+	}
+	*out = c;
+	*nout = n;
+	return 0;
+}
+
+static int audit_open(struct server *s)
+{
+	int fd;
+
+	if (!s->cfg.audit_log_path)
+		return 0;
+	fd = open(s->cfg.audit_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return -errno;
+	safe_close(s->authz.audit_fd);
+	s->authz.audit_fd = fd;
+	return 0;
+}
+
+int authz_init(struct server *s)
+{
+	struct authz *a = &s->authz;
+	struct policy_error err;
+	int r;
+
+	a->audit_fd = -1;
+	a->strict_owner = geteuid() == 0;
+	r = policy_load(s->cfg.policy_path, a->strict_owner, &a->policy, &err);
+	if (r < 0) {
+		log_err("policy: %s", err.text);
+		return r;
+	}
+	a->source = strdup(source_of(s->cfg.policy_path, a->policy));
+	if (!a->source)
+		return -ENOMEM;
+	r = counters_build(a->policy, NULL, &a->counters, &a->ncounters);
+	if (r < 0)
+		return r;
+	a->generation = 1;
+	r = audit_open(s);
+	if (r < 0) {
+		log_err("--audit-log %s: %s", s->cfg.audit_log_path, strerror(-r));
+		return r;
+	}
+	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
+	           a->source);
+	return 0;
+}
+
+void authz_free(struct server *s)
+{
+	struct authz *a = &s->authz;
+
+	if (a->policy)
+		policy_free(a->policy);
+	counters_free(a->counters, a->ncounters);
+	free(a->source);
+	if (a->audit_fd >= 0)
+		safe_close(a->audit_fd);
+	memset(a, 0, sizeof(*a));
+	a->audit_fd = -1;
+}
+
+int authz_reload(struct server *s, struct policy_error *err)
+{
+	struct authz *a = &s->authz;
+	struct policy *p = NULL;
+	struct authz_counter *counters;
+	size_t ncounters;
+	char *source;
+	int r;
+
+	/* systemd's reload protocol: RELOADING=1 with the time, READY=1 after. */
+	sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(loop_now() / 1000));
+	r = policy_load(s->cfg.policy_path, a->strict_owner, &p, err);
+	if (r < 0) {
+		a->reload_failures++;
+		log_err("policy reload failed, the old policy stays: %s", err->text);
+		sd_notifyf("READY=1\nSTATUS=Policy reload failed (old policy kept): %.200s", err->text);
+		return r;
+	}
+	source = strdup(source_of(s->cfg.policy_path, p));
+	r = source ? counters_build(p, a, &counters, &ncounters) : -ENOMEM;
+	if (r < 0) {
+		free(source);
+		policy_free(p);
+		a->reload_failures++;
+		memset(err, 0, sizeof(*err));
+		snprintf(err->text, sizeof(err->text), "out of memory");
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		log_err("policy reload failed, the old policy stays: out of memory");
+		sd_notify_send("READY=1\nSTATUS=Policy reload failed (old policy kept): out of memory");
+		return r;
+	}
+	/* The swap: one assignment on the loop thread, so every request is decided
+	 * wholly by the old policy or wholly by the new one. */
+	policy_free(a->policy);
+	a->policy = p;
+	counters_free(a->counters, a->ncounters);
+	a->counters = counters;
+	a->ncounters = ncounters;
+	free(a->source);
+	a->source = source;
+	a->generation++;
+	a->reloads++;
+	for (struct conn *c = s->conns; c; c = c->next)
+		authz_conn_update(c);
+	r = audit_open(s);
+	if (r < 0)
+		log_warning("--audit-log %s: cannot reopen: %s; writing to the old file", s->cfg.audit_log_path,
+		            strerror(-r));
+	log_notice("policy reloaded: %zu rule%s from %s (generation %llu)", policy_nrules(p),
+	           policy_nrules(p) == 1 ? "" : "s", a->source, (unsigned long long)a->generation);
+	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
+	           (unsigned long long)a->generation);
+	return 0;
+}
+
+void authz_subject_from(const struct identity *id, struct policy_subject *out)
+{
+	*out = (struct policy_subject){
+		.uid = id->uid,
+		.gid = id->gid,
+		.groups = id->groups,
+		.ngroups = id->ngroups,
+		.exe = id->exe,
+		.unit = id->unit,
+		.cgroup = id->cgroup,
+		.label = id->label,
+	};
+}
+
+static unsigned limit_or(long v, unsigned dflt)
+{
+	return v >= 0 ? (unsigned)v : dflt;
+}
+
+void authz_conn_update(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct policy_subject who;
+	struct policy_limits l;
+
+	authz_subject_from(&c->id, &who);
+	policy_limits(s->authz.policy, &who, &l);
+	c->lim_handles = limit_or(l.handles, s->cfg.max_handles);
+	c->lim_pending = limit_or(l.pending, s->cfg.max_pending);
+	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, NULL, 0);
+}
+
+unsigned authz_connection_limit(struct server *s, const struct policy_subject *who)
+{
+	struct policy_limits l;
+
+	policy_limits(s->authz.policy, who, &l);
+	return limit_or(l.connections, s->cfg.max_connections_per_uid);
+}
+
+void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,
+                     struct policy_decision *out)
+{
+	policy_decide(s->authz.policy, who, q, out);
+}
+
+/* ---- audit ---- */
+
+static const char *or_dash(const char *s)
+{
+	return s ? s : "-";
+}
+
+/* Address and port of q for the audit, when it has an INET one; UNIX paths too. */
+static bool request_address(const struct policy_request *q, char *addr, size_t len, int *port)
+{
+	*port = -1;
+	if (!q->have_addr)
+		return false;
+	if (q->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&q->addr;
+		inet_ntop(AF_INET, &in->sin_addr, addr, (socklen_t)len);
+		*port = ntohs(in->sin_port);
+		return true;
+	}
+	if (q->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&q->addr;
+		inet_ntop(AF_INET6, &in6->sin6_addr, addr, (socklen_t)len);
+		*port = ntohs(in6->sin6_port);
+		return true;
+	}
+	if (q->addr.ss_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const void *)&q->addr;
+		/* An abstract name starts with a NUL: show it as '@', as ss(8) does. */
+		snprintf(addr, len, "%s%.*s", un->sun_path[0] ? "" : "@", (int)sizeof(un->sun_path) - 1,
+		         un->sun_path + (un->sun_path[0] ? 0 : 1));
+		return true;
+	}
+	return false;
+}
+
+/* Strings in the log line are quoted with '"' and '\' escaped, so a file name
+ * cannot forge a field. */
+static void quote(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	if (!s) {
+		snprintf(out, len, "-");
+		return;
+	}
+	if (len < 3)
+		return;
+	out[o++] = '"';
+	for (; *s && o + 3 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			out[o++] = '?';
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o++] = '"';
+	out[o] = 0;
+}
+
+static void audit_json(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
+                       const struct policy_decision *d, const char *addr, int port)
+{
+	json_object *o = json_object_new_object();
+	struct timespec ts;
+	struct tm tm;
+	char when[80];
+	const char *line;
+	size_t len;
+
+	if (!o)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "decision", json_object_new_string(d->allowed ? "allow" : "deny"));
+	json_object_object_add(o, "rule", d->rule ? json_object_new_string(d->rule) : NULL);
+	json_object_object_add(o, "reason", json_object_new_string(d->reason));
+	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
+	json_object_object_add(o, "uid", json_object_new_int64(c->id.uid));
+	json_object_object_add(o, "gid", json_object_new_int64(c->id.gid));
+	json_object_object_add(o, "pid", json_object_new_int64(c->id.pid));
+	json_object_object_add(o, "exe", c->id.exe ? json_object_new_string(c->id.exe) : NULL);
+	json_object_object_add(o, "unit", c->id.unit ? json_object_new_string(c->id.unit) : NULL);
+	json_object_object_add(o, "method", json_object_new_string(method));
+	json_object_object_add(o, "action", json_object_new_string(policy_action_name(q->action)));
+	if (q->family >= 0)
+		json_object_object_add(o, "family", sbc_to_json(SBC_AF, q->family));
+	if (q->type >= 0)
+		json_object_object_add(o, "type", sbc_to_json(SBC_SOCK, q->type));
+	if (q->proto >= 0)
+		json_object_object_add(o, "proto", json_object_new_int(q->proto));
+	if (addr)
+		json_object_object_add(o, "address", json_object_new_string(addr));
+	if (port >= 0)
+		json_object_object_add(o, "port", json_object_new_int(port));
+	if (q->host)
+		json_object_object_add(o, "host", json_object_new_string(q->host));
+	if (q->action == POLICY_SETSOCKOPT) {
+		json_object_object_add(o, "level", json_object_new_int(q->level));
+		json_object_object_add(o, "option", json_object_new_int(q->option));
+	}
+	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(line);
+	{
+		/* One write per record, so records never interleave (O_APPEND). */
+		char *buf = malloc(len + 1);
+		if (buf) {
+			memcpy(buf, line, len);
+			buf[len] = '\n';
+			if (write(s->authz.audit_fd, buf, len + 1) < 0)
+				log_warning("--audit-log: %s", strerror(errno));
+			free(buf);
+		}
+	}
+	json_object_put(o);
+}
+
+static void audit(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
+                  const struct policy_decision *d)
+{
+	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "", qrule[300], qexe[600],
+	     qunit[300], qreason[700], qhost[300], where[sizeof(addr) + 40] = "", opt[48] = "";
+	const char *fam = q->family >= 0 ? sbc_name(SBC_AF, q->family) : NULL;
+	const char *typ = q->type >= 0 ? sbc_name(SBC_SOCK, q->type) : NULL;
+	bool has_addr;
+	int port;
+
+	has_addr = request_address(q, addr, sizeof(addr), &port);
+	quote(qrule, sizeof(qrule), d->rule);
+	quote(qexe, sizeof(qexe), c->id.exe);
+	quote(qunit, sizeof(qunit), c->id.unit);
+	quote(qreason, sizeof(qreason), d->reason);
+	quote(qhost, sizeof(qhost), q->host);
+	if (has_addr) {
+		char qaddr[sizeof(addr) + 8];
+		quote(qaddr, sizeof(qaddr), addr);
+		if (port >= 0)
+			snprintf(where, sizeof(where), " address=%s port=%d", qaddr, port);
+		else
+			snprintf(where, sizeof(where), " address=%s", qaddr);
+	}
+	if (q->action == POLICY_SETSOCKOPT)
+		snprintf(opt, sizeof(opt), " level=%d option=%d", q->level, q->option);
+	log_notice("audit: %s rule=%s conn=%llu uid=%u gid=%u pid=%d exe=%s unit=%s method=%s action=%s "
+	           "family=%s type=%s proto=%d%s host=%s%s reason=%s",
+	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)c->id.uid,
+	           (unsigned)c->id.gid, (int)c->id.pid, qexe, qunit, method, policy_action_name(q->action),
+	           or_dash(fam), or_dash(typ), q->proto, where, qhost, opt, qreason);
+	if (s->authz.audit_fd >= 0)
+		audit_json(s, c, method, q, d, has_addr ? addr : NULL, port);
+}
+
+static void count(struct authz *a, const struct policy_decision *d)
+{
+	size_t i = d->rule_index >= 0 ? (size_t)d->rule_index + 1 : 0;
+
+	if (i >= a->ncounters)
+		return;
+	if (d->allowed)
+		a->counters[i].allowed++;
+	else
+		a->counters[i].denied++;
+}
+
+static int deny_error(struct call *call, const char *rule, const char *reason)
+{
+	json_object *data = json_object_new_object();
+
+	json_object_object_add(data, "reason", json_object_new_string(reason));
+	if (rule)
+		json_object_object_add(data, "rule", json_object_new_string(rule));
+	return call_error(call, SB_ERR_DENIED, data, "denied by policy: %s", reason);
+}
+
+int authz_check(struct call *call, const struct policy_request *q)
+{
+	struct conn *c = call->conn;
+	struct server *s = c->srv;
+	struct policy_subject who;
+	struct policy_decision d;
+
+	if (c->id.error) {
+		memset(&d, 0, sizeof(d));
+		d.rule_index = -1;
+		snprintf(d.reason, sizeof(d.reason), "the caller's identity could not be established: %s", c->id.error);
+	} else {
+		authz_subject_from(&c->id, &who);
+		policy_decide(s->authz.policy, &who, q, &d);
+	}
+	audit(s, c, call->method->name, q, &d);
+	count(&s->authz, &d);
+	if (d.allowed)
+		return 0;
+	return deny_error(call, d.rule, d.reason);
+}
+
+int authz_gate(struct call *call)
+{
+	const struct rpc_method *m = call->method;
+	struct conn *c = call->conn;
+	struct policy_request q = { .family = -1, .type = -1, .proto = -1 };
+	char reason[600];
+
+	if (m->flags & RPC_INTROSPECT)
+		return 0;
+	if (c->id.error) {
+		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", c->id.error);
+		return deny_error(call, NULL, reason);
+	}
+	switch (m->gate) {
+	case RPC_GATE_HANDLER:
+		/* Decided (and audited) where the kernel would check. */
+		return 0;
+	case RPC_GATE_NONE:
+		/* A caller no rule matches may only introspect (the embedded
+		 * default's "everyone else"). */
+		if (c->nrules_matching)
+			return 0;
+		snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)c->id.uid,
+		         policy_is_default(c->srv->authz.policy)
+		             ? " (no policy file: the embedded default allows only introspection)" : "");
+		return deny_error(call, policy_is_default(c->srv->authz.policy) ? POLICY_DEFAULT_RULE : NULL, reason);
+	case RPC_GATE_RESOLVE:
+		q.action = POLICY_RESOLVE;
+		break;
+	case RPC_GATE_SETHOSTNAME:
+		q.action = POLICY_SETHOSTNAME;
+		break;
+	case RPC_GATE_ADMIN:
+		q.action = POLICY_ADMIN;
+		break;
+	}
+	return authz_check(call, &q);
+}
+
+int authz_check_policy_cli(const struct sbd_config *cfg)
+{
+	struct policy *p = NULL;
+	struct policy_error err;
+	int r = policy_load(cfg->policy_path, geteuid() == 0, &p, &err);
+
+	if (r < 0) {
+		fprintf(stderr, "%s\n", err.text);
+		return 1;
+	}
+	printf("%s: %zu rule%s, valid\n", source_of(cfg->policy_path, p), policy_nrules(p),
+	       policy_nrules(p) == 1 ? "" : "s");
+	for (size_t i = 0; i < policy_nrules(p); i++)
+		printf("  %s\n", policy_rule_name(p, i));
+	policy_free(p);
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* Authorisation: the daemon's side of the policy. It holds the loaded policy
+ * (swapped whole on reload), turns a connection's identity into a policy
+ * subject, asks the policy, writes the audit record of every decision, counts
+ * allows and denies per rule, and turns a denial into the -32010 error.
+ *
+ * Where checks sit: methods whose parameters alone decide (admin, resolve
+ * look-ups without a name, sethostname) are gated by the dispatcher from the
+ * method table's `gate`; methods that create or aim sockets (RPC_GATE_HANDLER)
+ * call authz_check() themselves at the point where the kernel would check,
+ * with the socket's family, type and address, before any socket is made. */
+#ifndef SBD_AUTHZ_H
+#define SBD_AUTHZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct server;
+struct conn;
+struct call;
+
+/* Allows and denies decided by one rule of the current policy. */
+struct authz_counter {
+	char *rule;                 /* NULL: decisions no rule covered */
+	uint64_t allowed, denied;
+};
+
+struct authz {
+	struct policy *policy;
+	char *source;               /* what was loaded: a path, or "embedded default" */
+	bool strict_owner;          /* running as root: refuse files others may write */
+	struct authz_counter *counters;   /* [0] = no rule, then one per rule in policy order */
+	size_t ncounters;
+	uint64_t generation;        /* 1 at start, +1 per successful reload */
+	uint64_t reloads, reload_failures;
+	int audit_fd;               /* --audit-log, O_APPEND; -1 when none */
+};
+
+/* Loads the policy given by cfg.policy_path (NULL: /etc/sockbroker) and opens
+ * the audit log. A policy that does not load is fatal at start: 0 or -errno,
+ * the error logged. */
+int authz_init(struct server *s);
+void authz_free(struct server *s);
+
+/* Loads the policy again and swaps it in at once; on error the old policy
+ * stays and err says what and where. Connections' limits follow the new
+ * policy; the audit log is reopened (for log rotation). 0 or -errno. */
+int authz_reload(struct server *s, struct policy_error *err);
+
+struct identity;
+
+/* The subject an identity is (pointers into id). */
+void authz_subject_from(const struct identity *id, struct policy_subject *out);
+
+/* Recomputes a connection's limits and matching rules from the current policy
+ * (at accept and after each reload). */
+void authz_conn_update(struct conn *c);
+
+/* Decides q for the call's connection, audits and counts it. 0 when allowed,
+ * else the value of call_error() with -32010 {reason, rule}. */
+int authz_check(struct call *call, const struct policy_request *q);
+
+/* The dispatcher's gate for call->method (before its params are parsed):
+ * introspection passes, ungoverned methods need a matching rule, central
+ * gates decide here. 0 or call_error()'s value. */
+int authz_gate(struct call *call);
+
+/* A decision without auditing or counting, for policy.check. */
+void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,
+                     struct policy_decision *out);
+
+/* The per-user connection limit for a new connection of who. */
+unsigned authz_connection_limit(struct server *s, const struct policy_subject *who);
+
+/* sockbrokerd --check-policy: loads the policy as the daemon would, prints a
+ * summary or the error. The exit status: 0 valid, 1 invalid. */
+struct sbd_config;
+int authz_check_policy_cli(const struct sbd_config *cfg);
+
+#endif
