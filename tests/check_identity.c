@@ -1,0 +1,864 @@
+/* Unit tests of daemon/identity.c: the pure parsers (pidfd fdinfo, the cgroup
+ * file, systemd unit names, /proc/<pid>/stat), and identity_read on real
+ * sockets: ourselves, a peer that exec'd another program, a peer that exited
+ * (reaped or zombie) before its identity was read, with and without a pidfd,
+ * and a reader that may not see the peer's executable. Every case that opens
+ * descriptors checks they are back to their count at the end. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/identity.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+#define EXITED "the client process exited before its identity could be read"
+
+/* A recycled pid, made to order. identity_read opens /proc/<pid> with open();
+ * this definition takes the place of libc's in this program, and when
+ * recycle.from is opened it first kills and reaps recycle.victim, then opens
+ * /proc/<recycle.to> instead: as if the client died just after its pid was
+ * read and the pid now named another process. Everything else passes through
+ * (by the raw syscall, so no libc or sanitizer wrapper is re-entered). */
+static struct {
+	char from[64];
+	pid_t victim, to;
+	int hits;
+} recycle;
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	char to[64];
+
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (recycle.from[0] && !strcmp(path, recycle.from)) {
+		recycle.from[0] = '\0';
+		recycle.hits++;
+		kill(recycle.victim, SIGKILL);
+		waitpid(recycle.victim, NULL, 0);
+		snprintf(to, sizeof(to), "/proc/%d", (int)recycle.to);
+		path = to;
+	}
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+/* Open descriptors of this process (the directory's own one excluded). */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
+}
+
+static bool ci(void)
+{
+	const char *v = getenv("CI");
+
+	return v && strcmp(v, "true") == 0;
+}
+
+/* Whole small file as a static string ("" when unreadable). */
+static const char *slurp(const char *path)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* readlink into a static buffer; NULL on failure. */
+static const char *link_of(const char *path)
+{
+	static char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The path of the "0::" line of /proc/<pid>/cgroup, found independently of the
+ * parser under test; NULL when there is none. */
+static char *v2_line(const char *cgroup_file)
+{
+	const char *t = slurp(cgroup_file), *p;
+	size_t len;
+
+	if (!strncmp(t, "0::", 3))
+		p = t + 3;
+	else if ((p = strstr(t, "\n0::")))
+		p += 4;
+	else
+		return NULL;
+	len = strcspn(p, "\n");
+	return strndup(p, len);
+}
+
+/* The peer's pidfd, or -1 after printing why there is none. Fails when the
+ * kernel lacks SO_PEERPIDFD and CI=true (CI kernels have it). */
+static int peer_pidfd(int fd)
+{
+	int pidfd = -1;
+	socklen_t l = sizeof(pidfd);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) == 0)
+		return pidfd;
+	ck_assert_msg(errno == ENOPROTOOPT, "SO_PEERPIDFD: %s", strerror(errno));
+	if (ci())
+		ck_abort_msg("SO_PEERPIDFD is not supported by this kernel, and CI=true requires it");
+	printf("SKIP (pidfd part): SO_PEERPIDFD not supported by this kernel (%s)\n", strerror(errno));
+	return -1;
+}
+
+static struct ucred peer_cred(int fd)
+{
+	struct ucred c;
+	socklen_t l = sizeof(c);
+
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &l), 0);
+	return c;
+}
+
+/* The peer's supplementary groups as the daemon reads them (malloc'd). */
+static gid_t *peer_groups(int fd, size_t *n)
+{
+	socklen_t l = 64 * sizeof(gid_t);
+	gid_t *g = malloc(l);
+
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &l), 0);
+	*n = l / sizeof(gid_t);
+	return g;
+}
+
+/* ------------------------------------------------------------ fdinfo */
+
+START_TEST(fdinfo_normal)
+{
+	pid_t pid = 0;
+
+	ck_assert_int_eq(identity_pid_from_fdinfo("pos:\t0\nflags:\t02000002\nmnt_id:\t15\n"
+	                                          "ino:\t1057\nPid:\t5348\nNSpid:\t5348\n", &pid), 0);
+	ck_assert_int_eq(pid, 5348);
+	/* Spaces, no trailing newline, first line. */
+	ck_assert_int_eq(identity_pid_from_fdinfo("Pid:  42", &pid), 0);
+	ck_assert_int_eq(pid, 42);
+	ck_assert_int_eq(identity_pid_from_fdinfo("Pid:\t7\t\nNSpid:\t7\t1\n", &pid), 0);
+	ck_assert_int_eq(pid, 7);
+	ck_assert_int_eq(identity_pid_from_fdinfo("Pid:\t2147483647\n", &pid), 0);
+	ck_assert_int_eq(pid, 2147483647);
+}
+END_TEST
+
+START_TEST(fdinfo_exited_and_missing)
+{
+	pid_t pid = 99;
+
+	ck_assert_int_eq(identity_pid_from_fdinfo("pos:\t0\nPid:\t-1\nNSpid:\t-1\n", &pid), -ESRCH);
+	ck_assert_int_eq(identity_pid_from_fdinfo("Pid:\t0\n", &pid), -EREMOTE);
+	ck_assert_int_eq(identity_pid_from_fdinfo("pos:\t0\nflags:\t02\n", &pid), -ENOENT);
+	ck_assert_int_eq(identity_pid_from_fdinfo("", &pid), -ENOENT);
+	/* NSpid is not Pid, nor is a Pid: that does not start its line. */
+	ck_assert_int_eq(identity_pid_from_fdinfo("NSpid:\t5\n", &pid), -ENOENT);
+	ck_assert_int_eq(identity_pid_from_fdinfo("xPid:\t5\n", &pid), -ENOENT);
+	ck_assert_int_eq(identity_pid_from_fdinfo("pid:\t5\n", &pid), -ENOENT);
+	ck_assert_int_eq(pid, 99);
+}
+END_TEST
+
+START_TEST(fdinfo_garbage_and_huge)
+{
+	static const char *const bad[] = {
+		"Pid:\n", "Pid:", "Pid:\tabc\n", "Pid:\t12x\n", "Pid:\t1 2\n", "Pid:\t+5\n",
+		"Pid:\t-\n", "Pid:\t-2\n", "Pid:\t--1\n", "Pid:\t0x10\n",
+		"Pid:\t2147483648\n", "Pid:\t99999999999999999999999999\n", "Pid:\t-99999999999\n",
+		"Pid:\t5\nPid:\t6\n",   /* which one? */
+	};
+	pid_t pid = 99;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(identity_pid_from_fdinfo(bad[i], &pid) == -EINVAL, "accepted \"%s\"", bad[i]);
+	ck_assert_int_eq(pid, 99);
+}
+END_TEST
+
+/* ------------------------------------------------------------ cgroup file */
+
+static void cg_is(const char *text, int want_r, const char *want)
+{
+	char *cg = (char *)"untouched";
+	int r = identity_cgroup_from_text(text, &cg);
+
+	ck_assert_msg(r == want_r, "\"%s\": %d, want %d", text, r, want_r);
+	if (want_r == 0) {
+		ck_assert_str_eq(cg, want);
+		free(cg);
+	} else {
+		ck_assert_str_eq(cg, "untouched");
+	}
+}
+
+START_TEST(cgroup_text)
+{
+	/* Hybrid: v2 line among v1 lines (this is what this host's /proc/self/cgroup looks like). */
+	cg_is("12:pids:/system.slice/x.service\n1:name=systemd:/system.slice/x.service\n"
+	      "0::/system.slice/x.service\n", 0, "/system.slice/x.service");
+	cg_is("9:name=systemd:/\n4:memory:/a/b\n0::/\n", 0, "/");
+	cg_is("0::/user.slice/user-1000.slice/session-2.scope", 0, "/user.slice/user-1000.slice/session-2.scope");
+	cg_is("0::/a b/c:d\n", 0, "/a b/c:d");
+	/* v1 only: no v2 line. "10::" is hierarchy 10, not 0. */
+	cg_is("3:cpu,cpuacct:/\n1:name=systemd:/init.scope\n", -ENOENT, NULL);
+	cg_is("10::/x\n", -ENOENT, NULL);
+	cg_is("", -ENOENT, NULL);
+	/* Malformed v2 lines, and two of them. */
+	cg_is("0::\n", -EINVAL, NULL);
+	cg_is("0::relative\n", -EINVAL, NULL);
+	cg_is("0::/a\n0::/system.slice/root.service\n", -EINVAL, NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------ units */
+
+static void unit_is(const char *cgroup, const char *want)
+{
+	char *u = (char *)"untouched";
+
+	ck_assert_int_eq(identity_unit_from_cgroup(cgroup, &u), 0);
+	if (want) {
+		ck_assert_msg(u && !strcmp(u, want), "\"%s\" -> \"%s\", want \"%s\"", cgroup ? cgroup : "(null)",
+		              u ? u : "(null)", want);
+		free(u);
+	} else {
+		ck_assert_msg(u == NULL, "\"%s\" -> \"%s\", want none", cgroup ? cgroup : "(null)", u);
+	}
+}
+
+START_TEST(unit_examples)
+{
+	unit_is("/system.slice/nginx.service", "nginx.service");
+	unit_is("/system.slice/nginx.service/child", "nginx.service");
+	unit_is("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", "user@1000.service");
+	unit_is("/user.slice/user-1000.slice/session-3.scope", "session-3.scope");
+	unit_is("/init.scope", "init.scope");
+	unit_is("/system.slice/dbus.socket", "dbus.socket");
+	unit_is("/system.slice/home.mount", "home.mount");
+	unit_is("/system.slice/dev-sda2.swap", "dev-sda2.swap");
+	unit_is("/system.slice/system-getty.slice/getty@tty1.service", "getty@tty1.service");
+	/* Escapes in unit names stay verbatim; a leading '_' is systemd's cgroup escape. */
+	unit_is("/system.slice/system-systemd\\x2dfsck.slice/systemd-fsck@dev-disk-by\\x2duuid-1a2b.service",
+	        "systemd-fsck@dev-disk-by\\x2duuid-1a2b.service");
+	unit_is("/system.slice/_cpu.service", "cpu.service");
+}
+END_TEST
+
+START_TEST(unit_edges)
+{
+	unit_is(NULL, NULL);
+	unit_is("", NULL);
+	unit_is("/", NULL);                /* the root cgroup is no unit (kernel threads, hybrid hosts) */
+	unit_is("//", NULL);
+	unit_is("/foo", NULL);
+	unit_is("/x.slice", NULL);
+	unit_is("x.slice", NULL);
+	unit_is("/system.slice/", NULL);
+	unit_is("/a.slice/b.slice/c.slice", NULL);
+	unit_is("/system.slice/nginx.service/", "nginx.service");
+	unit_is("//system.slice//nginx.service//", "nginx.service");
+	unit_is("system.slice/nginx.service", "nginx.service");
+	/* After the slices the next component is the unit or there is none:
+	 * names further down are chosen by whoever the cgroup was delegated to. */
+	unit_is("/foo/x.service", NULL);
+	unit_is("/system.slice/foo/x.service", NULL);
+	/* Not unit names. */
+	unit_is("/system.slice/getty@.service", NULL);
+	unit_is("/system.slice/@x.service", NULL);
+	unit_is("/system.slice/.service", NULL);
+	unit_is("/system.slice/a@b@c.service", NULL);
+	unit_is("/system.slice/foo bar.service", NULL);
+	unit_is("/system.slice/foo.unknown", NULL);
+	unit_is("/system.slice/foo.service (deleted)", NULL);
+	unit_is("/system.slice/a@b.slice/x.service", NULL);   /* a slice is never an instance */
+	unit_is("/system.slice/sub.slice", NULL);
+}
+END_TEST
+
+START_TEST(unit_name_length)
+{
+	char path[400] = "/system.slice/";
+	size_t base = strlen(path);
+
+	/* 255 characters is the longest unit name. */
+	memset(path + base, 'a', 247);
+	strcpy(path + base + 247, ".service");
+	unit_is(path, path + base);
+	memset(path + base, 'a', 248);
+	strcpy(path + base + 248, ".service");
+	unit_is(path, NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------ stat */
+
+START_TEST(stat_text)
+{
+	char state = 0;
+	unsigned long long st = 0;
+
+	ck_assert_int_eq(identity_stat_parse("123 (bash) S 1 123 123 34816 123 4194304 1 2 3 4 5 6 7 8 "
+	                                     "20 0 1 0 98765 1000 200 18446744073709551615\n", &state, &st), 0);
+	ck_assert_int_eq(state, 'S');
+	ck_assert_uint_eq(st, 98765);
+	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	ck_assert_int_eq(identity_stat_parse("9 (a) Z 1 (b)) Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 0",
+	                                     &state, &st), 0);
+	ck_assert_int_eq(state, 'Z');
+	ck_assert_uint_eq(st, 424242);
+	/* Ends before field 22, no parenthesis, bad start time, long state. */
+	ck_assert_int_eq(identity_stat_parse("1 (x) S 1 2 3", &state, &st), -EINVAL);
+	ck_assert_int_eq(identity_stat_parse("1 x S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20", &state, &st),
+	                 -EINVAL);
+	ck_assert_int_eq(identity_stat_parse("1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18z", &state, &st),
+	                 -EINVAL);
+	ck_assert_int_eq(identity_stat_parse("1 (x) SS 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18", &state, &st),
+	                 -EINVAL);
+	ck_assert_int_eq(identity_stat_parse("1 (x)  S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18", &state, &st),
+	                 -EINVAL);
+	/* Our own. */
+	ck_assert_int_eq(identity_stat_parse(slurp("/proc/self/stat"), &state, &st), 0);
+	ck_assert_int_eq(state, 'R');
+	ck_assert_uint_gt(st, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ identity_read */
+
+START_TEST(free_is_safe)
+{
+	struct identity id = { .pidfd = -1 };
+
+	identity_free(&id);
+	identity_free(&id);
+	ck_assert_int_eq(id.pidfd, -1);
+	ck_assert_ptr_null(id.error);
+}
+END_TEST
+
+/* Checks id against what we know of ourselves. */
+static void expect_self(const struct identity *id)
+{
+	char *cg = v2_line("/proc/self/cgroup");
+	const char *exe = link_of("/proc/self/exe");
+	char *unit = NULL;
+
+	ck_assert_msg(id->error == NULL, "error: %s", id->error);
+	ck_assert_int_eq(id->pid, getpid());
+	ck_assert_int_eq(id->uid, geteuid());
+	ck_assert_int_eq(id->gid, getegid());
+	ck_assert_ptr_nonnull(exe);
+	ck_assert_ptr_nonnull(id->exe);
+	ck_assert_str_eq(id->exe, exe);
+	if (cg) {
+		ck_assert_ptr_nonnull(id->cgroup);
+		ck_assert_str_eq(id->cgroup, cg);
+		ck_assert_int_eq(identity_unit_from_cgroup(cg, &unit), 0);
+		if (unit)
+			ck_assert_str_eq(id->unit, unit);
+		else
+			ck_assert_ptr_null(id->unit);
+		if (!strcmp(cg, "/"))
+			ck_assert_ptr_null(id->unit);
+	} else {
+		ck_assert_ptr_null(id->cgroup);
+		ck_assert_ptr_null(id->unit);
+	}
+	free(unit);
+	free(cg);
+}
+
+/* The label must be what SO_PEERSEC says, and nothing where it says nothing. */
+static void expect_label(int fd, const struct identity *id)
+{
+	char buf[4097];
+	socklen_t l = sizeof(buf) - 1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERSEC, buf, &l) < 0) {
+		ck_assert_msg(errno == ENOPROTOOPT || errno == EINVAL, "SO_PEERSEC: %s", strerror(errno));
+		ck_assert_ptr_null(id->label);
+		return;
+	}
+	buf[l] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!buf[0]) {
+		ck_assert_ptr_null(id->label);
+	} else {
+		ck_assert_ptr_nonnull(id->label);
+		ck_assert_str_eq(id->label, buf);
+	}
+}
+
+START_TEST(read_self)
+{
+	int before = count_fds(), sv[2], pidfd;
+	struct identity id;
+	struct ucred cred;
+	gid_t *groups;
+	size_t ngroups;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cred = peer_cred(sv[0]);
+	ck_assert_int_eq(cred.pid, getpid());
+
+	/* With a pidfd (where the kernel has SO_PEERPIDFD). */
+	pidfd = peer_pidfd(sv[0]);
+	if (pidfd >= 0) {
+		groups = peer_groups(sv[0], &ngroups);
+		ck_assert_int_eq(identity_read(sv[0], &cred, groups, ngroups, pidfd, &id), 0);
+		expect_self(&id);
+		expect_label(sv[0], &id);
+		ck_assert_int_eq(id.pidfd, pidfd);      /* taken, not copied */
+		ck_assert_ptr_eq(id.groups, groups);
+		ck_assert_uint_eq(id.ngroups, ngroups);
+		identity_free(&id);
+		ck_assert_int_eq(id.pidfd, -1);
+		ck_assert_int_eq(fcntl(pidfd, F_GETFD), -1);   /* closed by identity_free */
+	}
+
+	/* Without: the pid from SO_PEERCRED and the start-time check. */
+	ck_assert_int_eq(identity_read(sv[0], &cred, NULL, 0, -1, &id), 0);
+	expect_self(&id);
+	expect_label(sv[0], &id);
+	ck_assert_ptr_null(id.groups);
+	identity_free(&id);
+
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A connection made by a child process: the child connects to an abstract
+ * socket we listen on, then execs argv (when given) or waits for a byte on
+ * *go (or its closing) and exits. Returns our end; *child is its pid. With
+ * argv, returns only once the exec has happened. */
+static int child_connection(pid_t *child, int *go, char *const argv[])
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static int serial;
+	socklen_t salen;
+	int lfd, fd, p[2], done[2];
+	char c;
+
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "sbd-check-identity-%d-%d", (int)getpid(), serial++);
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, salen), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(done, O_CLOEXEC), 0);
+	*child = fork();
+	ck_assert_int_ge(*child, 0);
+	if (*child == 0) {
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);   /* no CLOEXEC: it lives on in argv */
+
+		close(p[1]);
+		close(done[0]);
+		if (s < 0 || connect(s, (struct sockaddr *)&sa, salen) < 0)
+			_exit(2);
+		if (argv) {
+			execvp(argv[0], argv);
+			_exit(3);
+		}
+		(void)!read(p[0], &c, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	close(done[1]);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	close(lfd);
+	/* EOF once the child has exec'd (the CLOEXEC write end is gone). */
+	if (argv)
+		ck_assert_int_eq(read(done[0], &c, 1), 0);
+	close(done[0]);
+	*go = p[1];
+	return fd;
+}
+
+static void reap(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+}
+
+START_TEST(read_peer_that_execd)
+{
+	char *argv[] = { (char *)"sleep", (char *)"60", NULL };
+	int before = count_fds(), go, fd, pidfd;
+	char path[64];
+	char *want;
+	struct identity id;
+	struct ucred cred;
+	pid_t child;
+
+	fd = child_connection(&child, &go, argv);
+	cred = peer_cred(fd);
+	ck_assert_int_eq(cred.pid, child);
+	pidfd = peer_pidfd(fd);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)child);
+	ck_assert_ptr_nonnull(link_of(path));
+	want = strdup(link_of(path));
+	ck_assert_ptr_nonnull(want);
+	ck_assert_str_ne(want, link_of("/proc/self/exe"));
+	ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, pidfd, &id), 0);
+	ck_assert_msg(id.error == NULL, "error: %s", id.error);
+	ck_assert_int_eq(id.pid, child);
+	ck_assert_str_eq(id.exe, want);
+	identity_free(&id);
+
+	ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, -1, &id), 0);
+	ck_assert_msg(id.error == NULL, "error: %s", id.error);
+	ck_assert_str_eq(id.exe, want);
+	identity_free(&id);
+
+	free(want);
+	kill(child, SIGKILL);
+	reap(child);
+	close(go);
+	close(fd);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+static void expect_exited(const struct identity *id)
+{
+	ck_assert_ptr_nonnull(id->error);
+	ck_assert_str_eq(id->error, EXITED);
+	ck_assert_ptr_null(id->exe);
+	ck_assert_ptr_null(id->cgroup);
+	ck_assert_ptr_null(id->unit);
+}
+
+/* The pidfd is taken while the child lives, as at accept; the child exits and
+ * is reaped before identity_read: its pid is free, and nothing is believed. */
+START_TEST(read_peer_exited_and_reaped)
+{
+	int before = count_fds(), go, fd, pidfd;
+	struct identity id;
+	struct ucred cred;
+	pid_t child;
+	char path[64];
+
+	fd = child_connection(&child, &go, NULL);
+	cred = peer_cred(fd);
+	ck_assert_int_eq(cred.pid, child);
+	pidfd = peer_pidfd(fd);
+	close(go);
+	reap(child);
+
+	if (pidfd >= 0) {
+		ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, pidfd, &id), 0);
+		expect_exited(&id);
+		identity_free(&id);
+	}
+
+	/* Without a pidfd: /proc/<pid> is gone (unless the pid was reused already,
+	 * which is the window only a pidfd closes). */
+	ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, -1, &id), 0);
+	snprintf(path, sizeof(path), "/proc/%d", (int)child);
+	if (access(path, F_OK) == 0)
+		printf("SKIP (no-pidfd part): pid %d was reused at once\n", (int)child);
+	else
+		expect_exited(&id);
+	identity_free(&id);
+
+	close(fd);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* The client dies between the pidfd's fdinfo and the open of /proc/<pid>, and
+ * its pid is taken by another process (here: us). Everything read then is the
+ * other process's; the pidfd shows the client is gone, so none of it counts. */
+START_TEST(read_peer_pid_recycled)
+{
+	int before = count_fds(), go, fd, pidfd;
+	struct identity id;
+	struct ucred cred;
+	pid_t child;
+
+	fd = child_connection(&child, &go, NULL);
+	cred = peer_cred(fd);
+	pidfd = peer_pidfd(fd);
+	if (pidfd < 0) {
+		close(go);
+		reap(child);
+		close(fd);
+		return;
+	}
+	snprintf(recycle.from, sizeof(recycle.from), "/proc/%d", (int)child);
+	recycle.victim = child;
+	recycle.to = getpid();
+	recycle.hits = 0;
+	ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, pidfd, &id), 0);
+	ck_assert_int_eq(recycle.hits, 1);
+	expect_exited(&id);
+	identity_free(&id);
+	close(go);
+	close(fd);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* As above, but the child is a zombie (exited, not reaped) when read. */
+START_TEST(read_peer_zombie)
+{
+	int before = count_fds(), go, fd, pidfd;
+	struct identity id;
+	struct ucred cred;
+	siginfo_t si;
+	pid_t child;
+
+	fd = child_connection(&child, &go, NULL);
+	cred = peer_cred(fd);
+	pidfd = peer_pidfd(fd);
+	close(go);
+	memset(&si, 0, sizeof(si));
+	ck_assert_int_eq(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+	ck_assert_int_eq(si.si_pid, child);
+
+	if (pidfd >= 0) {
+		ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, pidfd, &id), 0);
+		expect_exited(&id);
+		identity_free(&id);
+	}
+	ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, -1, &id), 0);
+	expect_exited(&id);
+	identity_free(&id);
+
+	reap(child);
+	close(fd);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* SO_PEERPIDFD asked only after the peer was reaped: kernels that can still
+ * hand out a pidfd then give one whose Pid is -1; older ones refuse. Either
+ * way no identity is believed. */
+START_TEST(pidfd_taken_after_reap)
+{
+	int before = count_fds(), go, fd, pidfd = -1;
+	socklen_t l = sizeof(pidfd);
+	struct identity id;
+	struct ucred cred;
+	pid_t child;
+
+	fd = child_connection(&child, &go, NULL);
+	cred = peer_cred(fd);
+	close(go);
+	reap(child);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) == 0) {
+		char path[64];
+		const char *pl;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+		pl = strstr(slurp(path), "Pid:");
+		printf("INFO: SO_PEERPIDFD for a reaped peer gives a pidfd (%.*s)\n", pl ? (int)strcspn(pl, "\n") : 4,
+		       pl ? pl : "none");
+		ck_assert_int_eq(identity_read(fd, &cred, NULL, 0, pidfd, &id), 0);
+		expect_exited(&id);
+		identity_free(&id);
+	} else {
+		ck_assert_msg(errno == EINVAL || errno == ESRCH || errno == ENOPROTOOPT, "SO_PEERPIDFD: %s",
+		              strerror(errno));
+		printf("INFO: SO_PEERPIDFD for a reaped peer fails: %s\n", strerror(errno));
+	}
+	close(fd);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A reader that may not read the peer's executable (the daemon not root, the
+ * client another user) gets an error naming it, and no exe. Runs in a child
+ * that drops to nobody; the peer is us (root). */
+START_TEST(read_peer_exe_unreadable)
+{
+	int before = count_fds(), sv[2], p[2], st;
+	char msg[512] = "";
+	ssize_t n;
+	pid_t child;
+
+	if (geteuid() != 0) {
+		if (ci())
+			ck_abort_msg("this case needs root, and CI runs as root");
+		printf("SKIP: reading another user's process needs to start as root\n");
+		return;
+	}
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct ucred cred;
+		socklen_t l = sizeof(cred);
+		struct identity id;
+		int pidfd = -1, r;
+
+		close(p[0]);
+		if (getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
+			_exit(10);
+		l = sizeof(pidfd);
+		if (getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0)
+			pidfd = -1;
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(11);
+		r = identity_read(sv[0], &cred, NULL, 0, pidfd, &id);
+		dprintf(p[1], "%d|%s|%s|%s", r, id.error ? id.error : "(null)", id.exe ? id.exe : "(null)",
+		        id.cgroup ? "cgroup" : "(null)");
+		identity_free(&id);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], msg, sizeof(msg) - 1);
+	ck_assert_int_gt(n, 0);
+	msg[n] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d: %s", st, msg);
+	{
+		char want[256];
+		char *cg = v2_line("/proc/self/cgroup");
+
+		snprintf(want, sizeof(want), "0|cannot read the executable of pid %d: Permission denied|(null)|%s",
+		         (int)getpid(), cg ? "cgroup" : "(null)");
+		ck_assert_str_eq(msg, want);
+		free(cg);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* Not a socket: the label cannot be read, which is said; the rest is read. */
+START_TEST(read_label_error)
+{
+	int before = count_fds(), p[2];
+	struct ucred cred = { .pid = getpid(), .uid = geteuid(), .gid = getegid() };
+	struct identity id;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(identity_read(p[0], &cred, NULL, 0, -1, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_str_eq(id.error, "cannot read the security label of the client: Socket operation on non-socket");
+	ck_assert_ptr_nonnull(id.exe);
+	identity_free(&id);
+	close(p[0]);
+	close(p[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A pid the kernel did not give (another pid namespace) is never looked up. */
+START_TEST(read_no_pid)
+{
+	int before = count_fds(), sv[2];
+	struct ucred cred = { .pid = 0, .uid = geteuid(), .gid = getegid() };
+	struct identity id;
+	gid_t *groups = malloc(2 * sizeof(gid_t));
+
+	ck_assert_ptr_nonnull(groups);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(identity_read(sv[0], &cred, groups, 2, -1, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_ptr_null(id.exe);
+	ck_assert_ptr_eq(id.groups, groups);
+	identity_free(&id);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("identity");
+	TCase *parse = tcase_create("parse");
+	TCase *live = tcase_create("read");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(parse, fdinfo_normal);
+	tcase_add_test(parse, fdinfo_exited_and_missing);
+	tcase_add_test(parse, fdinfo_garbage_and_huge);
+	tcase_add_test(parse, cgroup_text);
+	tcase_add_test(parse, unit_examples);
+	tcase_add_test(parse, unit_edges);
+	tcase_add_test(parse, unit_name_length);
+	tcase_add_test(parse, stat_text);
+	suite_add_tcase(s, parse);
+	tcase_add_test(live, free_is_safe);
+	tcase_add_test(live, read_self);
+	tcase_add_test(live, read_peer_that_execd);
+	tcase_add_test(live, read_peer_exited_and_reaped);
+	tcase_add_test(live, read_peer_zombie);
+	tcase_add_test(live, read_peer_pid_recycled);
+	tcase_add_test(live, pidfd_taken_after_reap);
+	tcase_add_test(live, read_peer_exe_unreadable);
+	tcase_add_test(live, read_label_error);
+	tcase_add_test(live, read_no_pid);
+	suite_add_tcase(s, live);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
