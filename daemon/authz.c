@@ -113,6 +113,8 @@ int authz_init(struct server *s)
 	}
 	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
 	           a->source);
+	if (s->cfg.policy_path && policy_is_default(a->policy))
+		log_warning("policy: %s holds no *.json file, so the embedded default applies", s->cfg.policy_path);
 	return 0;
 }
 

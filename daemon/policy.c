@@ -817,6 +817,10 @@ static int parse_rule(struct ld *l, json_object *j, const char *where)
 		return fail(l, -EINVAL, w, "\"name\" is a string, not %s", jtype(v));
 	if (!json_object_get_string(v)[0] || json_object_get_string_len(v) > 200)
 		return fail(l, -EINVAL, w, "\"name\" must be 1-200 bytes");
+	for (size_t i = 0; i + 1 < l->p->nrules; i++)
+		if (strcmp(l->p->rules[i].name, json_object_get_string(v)) == 0)
+			return fail(l, -EINVAL, w, "another rule is named \"%.200s\" already; names must be unique "
+			            "(errors, audit lines and counters cite them)", json_object_get_string(v));
 	r->name = strdup(json_object_get_string(v));
 	if (!r->name)
 		return fail(l, -ENOMEM, w, "out of memory");
@@ -1085,6 +1089,28 @@ out:
 	return r;
 }
 
+/* Where a "\u0000" escape sits inside a string of valid JSON text, or SIZE_MAX. */
+static size_t find_nul_escape(const char *b, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!in_string) {
+			if (b[i] == '"')
+				in_string = true;
+			continue;
+		}
+		if (b[i] == '"') {
+			in_string = false;
+		} else if (b[i] == '\\' && i + 1 < len) {
+			if (b[i + 1] == 'u' && i + 5 < len && memcmp(b + i + 2, "0000", 4) == 0)
+				return i;
+			i++;
+		}
+	}
+	return SIZE_MAX;
+}
+
 static int parse_buffer(struct ld *l, const char *buf, size_t len)
 {
 	_cleanup_json_ json_object *top = NULL;
@@ -1096,7 +1122,8 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 	tok = json_tokener_new_ex(64);
 	if (!tok)
 		return fail(l, -ENOMEM, NULL, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+	                            JSON_TOKENER_VALIDATE_UTF8);
 	top = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
@@ -1117,6 +1144,14 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 				locate(l->err, buf, i);
 			return r;
 		}
+	end = find_nul_escape(buf, len);
+	if (end != SIZE_MAX) {
+		/* json-c keeps the NUL, and every C string after it would be cut short. */
+		r = fail(l, -EINVAL, NULL, "a string holds \\u0000; names, paths and labels cannot contain NUL");
+		if (l->err)
+			locate(l->err, buf, end);
+		return r;
+	}
 	{
 		size_t i = 0, at = 0;
 		r = find_dup(buf, len, &i, &at);
@@ -1511,14 +1546,35 @@ static bool host_ok(const struct entry *e, const char *host)
 
 /* Whether one entry covers a request. grant_create: bind/connect entries also
  * cover create of their family/type (allow entries only). */
+/* Protocol 0 of an INET socket is judged as the protocol the kernel picks, so
+ * that "proto": "IPPROTO_TCP" covers socket(AF_INET, SOCK_STREAM, 0) as it
+ * covers an adopted TCP socket (whose SO_PROTOCOL says 6). */
+static long effective_proto(const struct policy_request *q)
+{
+	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (q->proto == 0 && (q->family == AF_INET || q->family == AF_INET6)) {
+		if (type == SOCK_STREAM)
+			return IPPROTO_TCP;
+		if (type == SOCK_DGRAM)
+			return IPPROTO_UDP;
+	}
+	return q->proto;
+}
+
 static bool entry_covers(const struct entry *e, const struct policy_request *q, bool grant_create)
 {
 	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	/* Implied grants (allow entries only): bind and connect entries grant
+	 * create of their sockets, and a bind entry grants listen on what it may
+	 * bind, since that is what binding a stream socket is for. */
 	if (e->action != q->action &&
-	    !(grant_create && q->action == POLICY_CREATE && (e->action == POLICY_BIND || e->action == POLICY_CONNECT)))
+	    !(grant_create && q->action == POLICY_CREATE && !q->explicit_create &&
+	      (e->action == POLICY_BIND || e->action == POLICY_CONNECT)) &&
+	    !(grant_create && q->action == POLICY_LISTEN && e->action == POLICY_BIND))
 		return false;
-	if (!lsel_ok(&e->family, q->family) || !lsel_ok(&e->type, type) || !lsel_ok(&e->proto, q->proto))
+	if (!lsel_ok(&e->family, q->family) || !lsel_ok(&e->type, type) || !lsel_ok(&e->proto, effective_proto(q)))
 		return false;
 	if (q->action == POLICY_CREATE)
 		return true;

@@ -117,6 +117,9 @@ struct policy_request {
 	struct sockaddr_storage addr;      /* address + port */
 	const char *host;                  /* see the pinning contract above; may be NULL */
 	int level, option;                 /* setsockopt */
+	bool explicit_create;              /* create: only `create` entries cover it, not the
+	                                    * create that bind/connect entries imply (for a
+	                                    * descriptor that leaves the daemon unconnected) */
 };
 
 struct policy_decision {

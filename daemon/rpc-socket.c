@@ -253,6 +253,22 @@ static int gate(struct call *call, enum policy_action action, int family, int ty
 	return authz_check(call, &q);
 }
 
+/* A descriptor handed to the client (pass, socket.fd, socket.detach) escapes
+ * every later check: its holder may connect or send it anywhere the daemon's
+ * network namespace reaches (connect(AF_UNSPEC) even disconnects a TCP socket
+ * or a listener). So it leaves only under a `create` entry that covers such a
+ * socket; a bind or connect grant alone keeps it in the daemon, used through
+ * its handle. Asked before anything is made, so a denial leaves nothing. */
+static int gate_hand_out(struct call *call, int family, int type, int proto)
+{
+	struct policy_request q = {
+		.action = POLICY_CREATE, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
+		.level = -1, .option = -1, .explicit_create = true,
+	};
+
+	return authz_check(call, &q);
+}
+
 static int gate_option(struct call *call, const struct sock *sk, int level, int option)
 {
 	struct policy_request q = {
@@ -298,7 +314,8 @@ static int rpc_socket_create(struct call *call, void *params)
 	json_object *r = call_result(call);
 	int type = p->type & ~TYPE_FLAGS, fd, rc;
 
-	rc = gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
+	rc = p->pass ? gate_hand_out(call, p->family, type, p->proto)
+	             : gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
 	if (rc)
 		return rc;
 	fd = socket(p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto);
@@ -325,7 +342,8 @@ static int rpc_socket_pair(struct call *call, void *params)
 	int type = p->type & ~TYPE_FLAGS, sv[2], rc;
 	struct sock *a, *b;
 
-	rc = gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
+	rc = p->pass ? gate_hand_out(call, p->family, type, p->proto)
+	             : gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
 	if (rc)
 		return rc;
 	if (socketpair(p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto, sv) < 0)
@@ -537,8 +555,21 @@ static int connect_to_start(struct call *call, struct connect_state *st,
                             const struct param_timeout *timeout)
 {
 	int family = st->cands[0].ss.ss_family, fd, rc;
+	bool asked[2] = { false, false };
 	struct sock *sk;
 
+	/* Every family the attempts may use must be one the client may hold. */
+	for (int i = 0; st->pass && i < st->ncands; i++) {
+		int f = st->cands[i].ss.ss_family;
+		if (asked[f == AF_INET6])
+			continue;
+		asked[f == AF_INET6] = true;
+		rc = gate_hand_out(call, f, SOCK_STREAM, 0);
+		if (rc) {
+			free(st);
+			return rc;
+		}
+	}
 	st->addr = st->cands[0];
 	st->cur = 0;
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -802,6 +833,8 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	rc = gate(call, POLICY_LISTEN, family, SOCK_STREAM, 0, &a, host);
 	if (rc)
 		return rc;
+	if (p->pass && (rc = gate_hand_out(call, family, SOCK_STREAM, 0)))
+		return rc;
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -984,6 +1017,9 @@ static int rpc_socket_accept(struct call *call, void *params)
 	int rc = sock_get(call, p->handle, &sk);
 
 	if (rc)
+		return rc;
+	/* Before accepting: a denial must not use up a pending connection. */
+	if (p->pass && (rc = gate_hand_out(call, sk->family, sk->type, sk->proto)))
 		return rc;
 	pass = malloc(sizeof(*pass));
 	if (!pass)
@@ -1673,7 +1709,7 @@ static int rpc_socket_fd(struct call *call, void *params)
 	struct sock *sk;
 	int fd, rc = sock_get(call, p->handle, &sk);
 
-	if (rc)
+	if (rc || (rc = gate_hand_out(call, sk->family, sk->type, sk->proto)))
 		return rc;
 	/* The duplicate shares the open file (and its O_NONBLOCK) with ours. */
 	fd = fcntl(sk->fd, F_DUPFD_CLOEXEC, 3);
@@ -1689,7 +1725,7 @@ static int rpc_socket_detach(struct call *call, void *params)
 	struct sock *sk;
 	int fd, rc = sock_get(call, p->handle, &sk);
 
-	if (rc)
+	if (rc || (rc = gate_hand_out(call, sk->family, sk->type, sk->proto)))
 		return rc;
 	fd = sock_take_fd(sk);
 	if (fd < 0)
@@ -1758,7 +1794,7 @@ static const struct rpc_method methods[] = {
 	  "{\"type\":\"object\",\"required\":[\"errno\",\"name\"]}", B, RPC_GATE_HANDLER },
 	{ "socket.accept", "Accepts a connection: a new handle (or descriptor) and the peer's address.",
 	  rpc_socket_accept, accept_params, sizeof(struct p_accept),
-	  "{\"type\":\"object\",\"required\":[\"peer\"]}", RPC_RETURNS_FDS | B },
+	  "{\"type\":\"object\",\"required\":[\"peer\"]}", RPC_RETURNS_FDS | B, RPC_GATE_HANDLER },
 	{ "socket.getsockname", "The socket's own address.", rpc_socket_getsockname, handle_params,
 	  sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"address\"]}", 0 },
 	{ "socket.getpeername", "The connected peer's address.", rpc_socket_getpeername, handle_params,
@@ -1797,9 +1833,9 @@ static const struct rpc_method methods[] = {
 	{ "socket.dup", "A second handle for the same socket.", rpc_socket_dup, handle_params,
 	  sizeof(struct p_handle), R_HANDLE, 0 },
 	{ "socket.fd", "A duplicate descriptor for direct use; the handle stays.", rpc_socket_fd,
-	  handle_params, sizeof(struct p_handle), R_HANDLE, RPC_RETURNS_FDS },
+	  handle_params, sizeof(struct p_handle), R_HANDLE, RPC_RETURNS_FDS, RPC_GATE_HANDLER },
 	{ "socket.detach", "The descriptor itself (blocking mode); the handle is gone.", rpc_socket_detach,
-	  handle_params, sizeof(struct p_handle), R_HANDLE, RPC_RETURNS_FDS },
+	  handle_params, sizeof(struct p_handle), R_HANDLE, RPC_RETURNS_FDS, RPC_GATE_HANDLER },
 	{ "socket.info", "The socket's state: family, type, addresses, timeout, counters, pending operations.",
 	  rpc_socket_info, handle_params, sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"handle\"]}", 0 },
 	{ "socket.list", "The caller's sockets, as socket.info shows each.", rpc_socket_list, NULL, 0,

@@ -462,6 +462,10 @@ static const struct {
 	{ "{\"version\":1,\"limits\":{\"handles\":-1},\"rules\":[]}", -EINVAL, "limits.handles", "out of range" },
 	{ "{\"version\":1,\"limits\":{\"sockets\":1},\"rules\":[]}", -EINVAL, "limits.sockets", "unknown member" },
 	{ "[1]", -EINVAL, NULL, "is an object" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{},\"allow\":[{\"action\":\"bind\"}]},"
+	  "{\"name\":\"r\",\"match\":{},\"allow\":[{\"action\":\"bind\"}]}]}", -EINVAL, "rules[1].name", "unique" },
+	{ RULE("{\"user\":\"root\\u0000x\"}", "{\"action\":\"bind\"}"), -EINVAL, NULL, "NUL" },
+	{ RULE("{\"exe\":\"/bin/\xff\xfe\"}", "{\"action\":\"bind\"}"), -EINVAL, NULL, "invalid JSON" },
 };
 
 START_TEST(load_errors)
@@ -732,6 +736,42 @@ static void rm_rf(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* What bind and connect entries imply, what explicit_create asks, and proto 0
+ * of INET sockets judged as the kernel's pick. */
+START_TEST(implied_grants)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"web\",\"match\":{\"uid\":33},\"allow\":[{\"action\":\"bind\",\"family\":\"AF_INET\","
+		"\"type\":\"SOCK_STREAM\",\"address\":\"0.0.0.0/0\",\"port\":80}]},"
+		"{\"name\":\"tcp\",\"match\":{\"uid\":34},\"allow\":[{\"action\":\"create\",\"family\":\"AF_INET\","
+		"\"proto\":\"IPPROTO_TCP\"}]}]}");
+	struct policy_subject web = subj(33, 33), tcp = subj(34, 34);
+	struct policy_decision d;
+	struct policy_request q;
+
+	q = req(POLICY_LISTEN, AF_INET, SOCK_STREAM, 0);
+	set_addr(&q, "0.0.0.0", 80);
+	ck_assert(decide(p, &web, &q, &d));
+	ck_assert_str_eq(d.rule, "web");
+	set_addr(&q, "0.0.0.0", 81);
+	ck_assert(!decide(p, &web, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, 0);
+	ck_assert(decide(p, &web, &q, &d));
+	q.explicit_create = true;
+	ck_assert(!decide(p, &web, &q, &d));
+	/* proto 0 of a stream socket is TCP, as the kernel makes it; a datagram one is not. */
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, 0);
+	q.explicit_create = true;
+	ck_assert(decide(p, &tcp, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	ck_assert(decide(p, &tcp, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_DGRAM, 0);
+	ck_assert(!decide(p, &tcp, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -751,6 +791,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, directory_order);
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, embedded_default);
+	tcase_add_test(tc, implied_grants);
 	suite_add_tcase(s, tc);
 	return s;
 }
