@@ -756,8 +756,12 @@ static int parse_limits(struct ld *l, json_object *j, const char *where, struct 
 		if (!json_object_is_type(val, json_type_int))
 			return fail(l, -EINVAL, w, "a limit is a number, not %s", jtype(val));
 		v = json_object_get_int64(val);
-		if (v < 0 || v > POLICY_MAX_LIMIT)
-			return fail(l, -EINVAL, w, "%" PRId64 " is out of range 0-%d", v, POLICY_MAX_LIMIT);
+		/* pending counts the request being decided, so 0 would lock a
+		 * connection out of introspection too; handles or connections 0
+		 * is a deliberate ban. */
+		if (v < (slot == &out->pending) || v > POLICY_MAX_LIMIT)
+			return fail(l, -EINVAL, w, "%" PRId64 " is out of range %d-%d", v, slot == &out->pending,
+			            POLICY_MAX_LIMIT);
 		*slot = (long)v;
 	}
 	return 0;
@@ -842,6 +846,15 @@ static int parse_rule(struct ld *l, json_object *j, const char *where)
 		ret = parse_entries(l, v, w, &r->deny, &r->ndeny, &total);
 		if (ret < 0)
 			return ret;
+		/* Host pinning judges names only when the daemon resolves them: a
+		 * client that connects to the address itself would pass such a
+		 * deny unseen, so it is refused rather than trusted. */
+		for (size_t k = 0; k < r->ndeny; k++)
+			if (r->deny[k].action == POLICY_CONNECT && r->deny[k].nhosts) {
+				PATHF(w, "%s.deny[%zu].host", where, k);
+				return fail(l, -EINVAL, w, "a connect deny cannot name hosts: connecting to the address "
+				            "itself would pass it; deny the addresses (\"address\") instead");
+			}
 	}
 	if (json_object_object_get_ex(j, "limits", &v)) {
 		PATHF(w, "%s.limits", where);
@@ -1191,6 +1204,34 @@ static int check_owner(struct ld *l, const struct stat *st)
 	return 0;
 }
 
+/* The directory that holds a policy file or directory: whoever may write it
+ * may rename another file over ours. A sticky directory owned by root (/tmp)
+ * lets nobody replace root's files, so its other write bits are fine. */
+static int check_parent(struct ld *l, const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/'), *saved = l->file;
+	struct stat st;
+	int r;
+
+	if (!l->strict_owner)
+		return 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) < 0)
+		return fail(l, -errno, NULL, "cannot check the directory %s: %s", dir, strerror(errno));
+	if ((st.st_mode & S_ISVTX) && st.st_uid == 0)
+		return 0;
+	l->file = dir;
+	r = check_owner(l, &st);
+	l->file = saved;
+	return r;
+}
+
 static int open_error(struct ld *l, int e)
 {
 	if (e == ELOOP)
@@ -1320,6 +1361,14 @@ static int load_path(struct ld *l, const char *path, bool optional, int *nloaded
 	}
 	if (fstat(fd, &st) < 0) {
 		r = fail(l, -errno, NULL, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	/* The file's own owner first (the more direct reason), then its directory's. */
+	r = S_ISREG(st.st_mode) ? check_owner(l, &st) : 0;
+	if (r == 0)
+		r = check_parent(l, path);
+	if (r < 0) {
 		close(fd);
 		return r;
 	}

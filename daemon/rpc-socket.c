@@ -1120,9 +1120,6 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 
 	if (rc || (rc = option_number(call, p->level, p->option, &option)))
 		return rc;
-	/* Options the kernel reserves to privilege: the daemon has it, the policy decides. */
-	if (sockopt_privileged(p->level, option) && (rc = gate_option(call, sk, p->level, option)))
-		return rc;
 	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
 	if (rc == -EINVAL) {
 		json_object *d = json_object_new_object();
@@ -1130,6 +1127,9 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 		return call_error(call, JRPC_INVALID_PARAMS, d, "%s", err);
 	}
 	if (rc < 0)
+		return rc;
+	/* Values the kernel reserves to privilege: the daemon has it, the policy decides. */
+	if (sockopt_value_privileged(p->level, option, buf, len) && (rc = gate_option(call, sk, p->level, option)))
 		return rc;
 	if (setsockopt(sk->fd, p->level, option, buf, len) < 0)
 		return -errno;
@@ -1631,6 +1631,8 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 			continue;
 		if (ancdata_privileged(cm->cmsg_level, cm->cmsg_type) &&
+		    !(cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_PRIORITY &&
+		      !sockopt_value_privileged(SOL_SOCKET, SO_PRIORITY, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0))) &&
 		    (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
 			sendmsg_state_free(st);
 			return rc;

@@ -938,6 +938,21 @@ int sockopt_privileged(int level, int option)
 	return 0;
 }
 
+
+bool sockopt_value_privileged(int level, int option, const void *val, size_t len)
+{
+	int v;
+
+	if (!sockopt_privileged(level, option))
+		return false;
+	if (level == SOL_SOCKET && (option == SO_PRIORITY || option == SO_DEBUG) && len >= sizeof(int)) {
+		memcpy(&v, val, sizeof(v));
+		/* sk_setsockopt: priorities 0-6 need no capability, nor turning debug off. */
+		if (option == SO_PRIORITY ? (v >= 0 && v <= 6) : v == 0)
+			return false;
+	}
+	return true;
+}
 /* Control messages a sender may attach whose effect the kernel checks against
  * a capability: SO_MARK and SO_PRIORITY at SOL_SOCKET, IPv6 hop-by-hop and
  * destination options (CAP_NET_RAW). */

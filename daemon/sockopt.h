@@ -5,6 +5,7 @@
 #ifndef SBD_SOCKOPT_H
 #define SBD_SOCKOPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <json-c/json.h>
@@ -65,6 +66,9 @@ socklen_t sockopt_default_len(int level, int option);
  * reasons are above its definition): the daemon holds the capability, so the
  * policy's `setsockopt` action governs these. */
 int sockopt_privileged(int level, int option);
+/* The same for one value (encoded as for setsockopt): SO_PRIORITY 0-6 and
+ * SO_DEBUG 0 are open to everyone, so only other values are privileged. */
+bool sockopt_value_privileged(int level, int option, const void *val, size_t len);
 
 /* ---- ancillary data ---- */
 

@@ -464,6 +464,9 @@ static const struct {
 	{ "[1]", -EINVAL, NULL, "is an object" },
 	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{},\"allow\":[{\"action\":\"bind\"}]},"
 	  "{\"name\":\"r\",\"match\":{},\"allow\":[{\"action\":\"bind\"}]}]}", -EINVAL, "rules[1].name", "unique" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{},\"allow\":[{\"action\":\"bind\"}],"
+	  "\"deny\":[{\"action\":\"connect\",\"host\":\"localhost\"}]}]}", -EINVAL, "rules[0].deny[0].host", "cannot name hosts" },
+	{ "{\"version\":1,\"limits\":{\"pending\":0},\"rules\":[]}", -EINVAL, "limits.pending", "out of range 1-" },
 	{ RULE("{\"user\":\"root\\u0000x\"}", "{\"action\":\"bind\"}"), -EINVAL, NULL, "NUL" },
 	{ RULE("{\"exe\":\"/bin/\xff\xfe\"}", "{\"action\":\"bind\"}"), -EINVAL, NULL, "invalid JSON" },
 };
@@ -582,6 +585,18 @@ START_TEST(file_errors)
 		ck_assert_int_eq(chown(f, 0, NOBODY), 0);
 		ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
 		ck_assert_msg(strstr(err.msg, "writable by group"), "%s", err.text);
+		/* a good file in a directory someone else may write: they could rename
+		 * another file over it */
+		d = mkdir_new();
+		snprintf(a, sizeof(a), "%s/p.json", d);
+		f = write_file("p.json", example, 0644);
+		ck_assert_int_eq(rename(f, a), 0);
+		ck_assert_int_eq(policy_load(a, true, &p, &err), 0);
+		policy_free(p);
+		ck_assert_int_eq(chown(d, NOBODY, NOBODY), 0);
+		ck_assert_int_eq(policy_load(a, true, &p, &err), -EPERM);
+		ck_assert_str_eq(err.file, d);
+		ck_assert_msg(strstr(err.msg, "not root"), "%s", err.text);
 	}
 
 	/* a symlink loop inside a directory */
