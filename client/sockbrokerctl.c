@@ -118,9 +118,18 @@ static void print_help(FILE *f)
 	        "SPEC, the address shorthand: tcp:HOST:PORT, udp:HOST:PORT (HOST an IPv4\n"
 	        "address, a name, empty for any, or [IPv6]), unix:/PATH, unix:@ABSTRACT.\n"
 	        "\n"
+	        "policy check asks the daemon what it would decide for a caller:\n"
+	        "  WHO     --uid N | --user NAME (default: our own uid), --gid N | --group NAME\n"
+	        "          (default: the user's), --groups G1,G2 (default: the user's groups),\n"
+	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL\n"
+	        "  ACTION  bind SPEC | connect SPEC | listen SPEC | resolve [NAME] | admin |\n"
+	        "          create FAMILY [TYPE [PROTO]] | sethostname NAME |\n"
+	        "          setsockopt LEVEL OPTION [FAMILY [TYPE]] | call METHOD [JSON-PARAMS]\n"
+	        "  It exits 0 when the request would be allowed and 1 when it would be denied.\n"
+	        "\n"
 	        "Exit status:\n"
-	        "  0  success\n"
-	        "  1  the daemon answered with an error\n"
+	        "  0  success (policy check: allowed)\n"
+	        "  1  the daemon answered with an error (policy check: denied)\n"
 	        "  2  usage error\n"
 	        "  3  cannot connect, connection lost, protocol error or timeout\n");
 }
@@ -163,16 +172,20 @@ static void print_reply_error(const sb_reply *reply)
 
 /* Calls method with params_json and parses the result into *result.
  * Returns EXIT_OK, EXIT_REPLY_ERROR, EXIT_USAGE or EXIT_CONNECTION, having
- * printed what went wrong. Descriptors in the reply are closed (they are of no
- * use to a process that is about to exit) and counted on stderr. */
-static int ctl_call(struct ctl *ctl, const char *method, const char *params_json,
-                    json_object **result)
+ * printed what went wrong; except that with errp set, an error reply is handed
+ * over in *errp (EXIT_REPLY_ERROR, nothing printed) for the caller to word.
+ * Descriptors in the reply are closed (they are of no use to a process that
+ * is about to exit) and counted on stderr. */
+static int ctl_call_ex(struct ctl *ctl, const char *method, const char *params_json,
+                       json_object **result, sb_reply **errp)
 {
 	sb_reply *reply = NULL;
 	size_t nfds;
 	int r;
 
 	*result = NULL;
+	if (errp)
+		*errp = NULL;
 	r = ctl_connect(ctl);
 	if (r)
 		return r;
@@ -187,6 +200,10 @@ static int ctl_call(struct ctl *ctl, const char *method, const char *params_json
 	if (nfds)
 		errmsg("%zu descriptor%s received and closed", nfds, nfds == 1 ? "" : "s");
 	if (!sb_reply_ok(reply)) {
+		if (errp) {
+			*errp = reply;
+			return EXIT_REPLY_ERROR;
+		}
 		print_reply_error(reply);
 		sb_reply_free(reply);
 		return EXIT_REPLY_ERROR;
@@ -199,6 +216,13 @@ static int ctl_call(struct ctl *ctl, const char *method, const char *params_json
 	}
 	sb_reply_free(reply);
 	return EXIT_OK;
+}
+
+/* ctl_call_ex printing every error itself. */
+static int ctl_call(struct ctl *ctl, const char *method, const char *params_json,
+                    json_object **result)
+{
+	return ctl_call_ex(ctl, method, params_json, result, NULL);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -550,12 +574,31 @@ static int cmd_resolve(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* sockets: socket.list, as a table */
+/* A member as text for a table cell ("-" when absent or null). */
+static const char *cell(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return "-";
+	return json_object_get_string(v);
+}
+
+/* sockets [--all]: socket.list (this connection's), or admin.sockets (every
+ * client's, with the owner's connection and uid), as a table */
 static int cmd_sockets(struct ctl *ctl, int argc, char **argv)
 {
 	json_object *result, *socks;
-	int r = ctl_call(ctl, "socket.list", NULL, &result);
+	bool all = false;
+	int r;
 
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0 || strcmp(argv[i], "-a") == 0)
+			all = true;
+		else
+			return usage_error("sockets: unknown argument '%s' (only --all)", argv[i]);
+	}
+	r = ctl_call(ctl, all ? "admin.sockets" : "socket.list", NULL, &result);
 	if (r)
 		return r;
 	if (ctl->json || !json_object_object_get_ex(result, "sockets", &socks) ||
@@ -564,13 +607,27 @@ static int cmd_sockets(struct ctl *ctl, int argc, char **argv)
 		json_object_put(result);
 		return EXIT_OK;
 	}
-	printf("%-7s %-9s %-12s %-24s %s\n", "HANDLE", "FAMILY", "TYPE", "LOCAL", "PEER");
+	if (all)
+		printf("%-7s %-5s %-16s %-9s %-12s %-24s %s\n", "HANDLE", "CONN", "UID", "FAMILY", "TYPE", "LOCAL",
+		       "PEER");
+	else
+		printf("%-7s %-9s %-12s %-24s %s\n", "HANDLE", "FAMILY", "TYPE", "LOCAL", "PEER");
 	for (size_t i = 0; i < json_object_array_length(socks); i++) {
 		json_object *e = json_object_array_get_idx(socks, i), *v;
 
-		printf("%-7s ", json_object_object_get_ex(e, "handle", &v) ? json_object_get_string(v) : "-");
-		printf("%-9s ", json_object_object_get_ex(e, "family", &v) ? json_object_get_string(v) : "-");
-		printf("%-12s ", json_object_object_get_ex(e, "type", &v) ? json_object_get_string(v) : "-");
+		printf("%-7s ", cell(e, "handle"));
+		if (all) {
+			json_object *u = NULL;
+			struct passwd *pw;
+			char uid[64];
+
+			json_object_object_get_ex(e, "uid", &u);
+			pw = json_object_is_type(u, json_type_int) ? getpwuid((uid_t)json_object_get_int64(u)) : NULL;
+			snprintf(uid, sizeof(uid), pw ? "%s (%s)" : "%s", cell(e, "uid"), pw ? pw->pw_name : "");
+			printf("%-5s %-16s ", cell(e, "connection"), uid);
+		}
+		printf("%-9s ", cell(e, "family"));
+		printf("%-12s ", cell(e, "type"));
 		if (json_object_object_get_ex(e, "local", &v) && v)
 			print_address(v);
 		else
@@ -583,7 +640,7 @@ static int cmd_sockets(struct ctl *ctl, int argc, char **argv)
 		putchar('\n');
 	}
 	if (json_object_array_length(socks) == 0)
-		puts("(no sockets: handles belong to the connection, and this one is new)");
+		puts(all ? "(no sockets)" : "(no sockets: handles belong to the connection, and this one is new)");
 	json_object_put(result);
 	return EXIT_OK;
 }
@@ -757,6 +814,455 @@ static int cmd_connect(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---------------------------------------------------------------- administration */
+
+/* A positive integer argument (a handle or a connection number). 0 or EXIT_USAGE. */
+static int parse_positive(const char *what, const char *arg, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || *out < 1 || !isdigit((unsigned char)arg[0]))
+		return usage_error("%s must be a positive integer, not '%s'", what, arg);
+	return 0;
+}
+
+/* clients: admin.clients, as a table; the caller's own connection is marked '*' */
+static int cmd_clients(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *clients;
+	int r = ctl_call(ctl, "admin.clients", NULL, &result);
+
+	if (r)
+		return r;
+	if (ctl->json || !json_object_object_get_ex(result, "clients", &clients) ||
+	    !json_object_is_type(clients, json_type_array)) {
+		print_result(ctl, result, NULL, true);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	printf("%-6s %-16s %-8s %7s %7s %8s  %-28s %s\n", "CONN", "UID", "PID", "HANDLES", "PENDING", "REQUESTS",
+	       "EXE", "RULES");
+	for (size_t i = 0; i < json_object_array_length(clients); i++) {
+		json_object *e = json_object_array_get_idx(clients, i), *v = NULL;
+		char conn[32], uid[64];
+		struct passwd *pw;
+
+		snprintf(conn, sizeof(conn), "%s%s", cell(e, "connection"),
+		         json_object_object_get_ex(e, "self", &v) && json_object_get_boolean(v) ? "*" : "");
+		json_object_object_get_ex(e, "uid", &v);
+		pw = json_object_is_type(v, json_type_int) ? getpwuid((uid_t)json_object_get_int64(v)) : NULL;
+		snprintf(uid, sizeof(uid), pw ? "%s (%s)" : "%s", cell(e, "uid"), pw ? pw->pw_name : "");
+		printf("%-6s %-16s %-8s %7s %7s %8s  %-28s ", conn, uid, cell(e, "pid"), cell(e, "handles"),
+		       cell(e, "pending"), cell(e, "requests"), cell(e, "exe"));
+		if (json_object_object_get_ex(e, "rules", &v) && json_object_is_type(v, json_type_array) &&
+		    json_object_array_length(v)) {
+			for (size_t k = 0; k < json_object_array_length(v); k++)
+				printf("%s\"%s\"", k ? ", " : "", json_object_get_string(json_object_array_get_idx(v, k)));
+			putchar('\n');
+		} else {
+			puts("(none: introspection only)");
+		}
+		if (json_object_object_get_ex(e, "unit", &v) && v)
+			printf("%6s unit: %s\n", "", json_object_get_string(v));
+		if (json_object_object_get_ex(e, "identity_error", &v) && v)
+			printf("%6s identity incomplete: %s\n", "", json_object_get_string(v));
+	}
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* close-client CONNECTION: admin.close_client */
+static int cmd_close_client(struct ctl *ctl, int argc, char **argv)
+{
+	char params[64];
+	json_object *result;
+	long long n;
+	int r = parse_positive("CONNECTION", argv[0], &n);
+
+	if (r)
+		return r;
+	snprintf(params, sizeof(params), "{\"connection\":%lld}", n);
+	r = ctl_call(ctl, "admin.close_client", params, &result);
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else
+		printf("closed connection %lld\n", n);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* close-socket HANDLE: admin.close_socket */
+static int cmd_close_socket(struct ctl *ctl, int argc, char **argv)
+{
+	char params[64];
+	json_object *result;
+	long long h;
+	int r = parse_positive("HANDLE", argv[0], &h);
+
+	if (r)
+		return r;
+	snprintf(params, sizeof(params), "{\"handle\":%lld}", h);
+	r = ctl_call(ctl, "admin.close_socket", params, &result);
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else
+		printf("closed socket %lld\n", h);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* reload: daemon.reload. A policy that does not load is reported with the
+ * daemon's own "file:line:column: where: what" and exit status 1. */
+static int cmd_reload(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *data, *v;
+	sb_reply *err = NULL;
+	int r = ctl_call_ex(ctl, "daemon.reload", NULL, &result, &err);
+
+	if (err) {
+		data = sb_reply_error_data(err) ? json_tokener_parse(sb_reply_error_data(err)) : NULL;
+		if (sb_reply_error_code(err) == -32000 && json_object_object_get_ex(data, "reason", &v) &&
+		    json_object_is_type(v, json_type_string))
+			errmsg("reload failed, the old policy stays: %s", json_object_get_string(v));
+		else
+			print_reply_error(err);
+		if (ctl->json && data)
+			puts(json_object_to_json_string_ext(data, JSON_COMPACT));
+		json_object_put(data);
+		sb_reply_free(err);
+		return EXIT_REPLY_ERROR;
+	}
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else
+		printf("policy reloaded: %s rule%s from %s (generation %s)\n", cell(result, "rules"),
+		       strcmp(cell(result, "rules"), "1") == 0 ? "" : "s", cell(result, "source"),
+		       cell(result, "generation"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+static const struct field stats_server_fields[] = {
+	{ "uptime", print_duration },
+	{ NULL, NULL },
+};
+
+/* stats: admin.stats; the per-rule counters as a table */
+static int cmd_stats(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *v;
+	int r = ctl_call(ctl, "admin.stats", NULL, &result);
+
+	if (r)
+		return r;
+	if (ctl->json || !json_object_is_type(result, json_type_object)) {
+		print_result(ctl, result, NULL, true);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	if (json_object_object_get_ex(result, "server", &v) && json_object_is_type(v, json_type_object)) {
+		puts("server:");
+		print_fields(v, stats_server_fields, 2);
+	}
+	if (json_object_object_get_ex(result, "policy", &v) && json_object_is_type(v, json_type_object)) {
+		puts("policy:");
+		print_fields(v, NULL, 2);
+	}
+	printf("%-40s %10s %10s\n", "RULE", "ALLOWED", "DENIED");
+	if (json_object_object_get_ex(result, "rules", &v) && json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+			char name[300];
+
+			snprintf(name, sizeof(name), "\"%s\"", cell(e, "rule"));
+			printf("%-40s %10s %10s\n", name, cell(e, "allowed"), cell(e, "denied"));
+		}
+	if (json_object_object_get_ex(result, "unmatched", &v))
+		printf("%-40s %10s %10s\n", "(no rule)", cell(v, "allowed"), cell(v, "denied"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- policy check */
+
+/* A number ("7") as a JSON integer, anything else as a string (a name). */
+static json_object *name_or_number(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s && !errno && !*end && (isdigit((unsigned char)*s) || *s == '-'))
+		return json_object_new_int64(v);
+	return json_object_new_string(s);
+}
+
+/* A SPEC as the object a method's "address" takes, with its family and type. */
+static int spec_params(const char *arg, struct sb_spec *sp, json_object *params, bool with_kind)
+{
+	json_object *a;
+	int r = sb_parse_spec(arg, sp);
+
+	if (r == -ENAMETOOLONG)
+		return usage_error("'%s': the host or path is too long", arg);
+	if (r < 0)
+		return usage_error("'%s' is not an address: use tcp:HOST:PORT, udp:HOST:PORT, "
+		                   "tcp:[IPV6]:PORT, unix:/PATH or unix:@NAME (PORT 0-65535)", arg);
+	if (sp->family == AF_UNIX) {
+		if (sp->abstract) {
+			a = json_object_new_object();
+			json_object_object_add(a, "abstract", json_object_new_string(sp->path));
+		} else {
+			a = json_object_new_string(sp->path);
+		}
+	} else {
+		a = json_object_new_array();
+		json_object_array_add(a, json_object_new_string(sp->host));
+		json_object_array_add(a, json_object_new_int(sp->port));
+	}
+	if (with_kind) {
+		/* A name resolves as the socket's family would; Python's default is AF_INET. */
+		json_object_object_add(params, "family", json_object_new_string(
+			sp->family == AF_UNIX ? "AF_UNIX" : sp->family == AF_INET6 ? "AF_INET6" : "AF_INET"));
+		json_object_object_add(params, "type", json_object_new_string(
+			sp->type == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_STREAM"));
+	}
+	json_object_object_add(params, "address", a);
+	return 0;
+}
+
+/* The request an ACTION ARGS line of `policy check` stands for: *method and
+ * params set. 0 or EXIT_USAGE (message printed). */
+static int policy_request_of(int argc, char **argv, const char **method, json_object *params)
+{
+	const char *act = argv[0];
+	struct sb_spec sp;
+	int r;
+
+#define NARGS(lo, hi, syn) \
+	do { \
+		if (argc - 1 < (lo) || argc - 1 > (hi)) \
+			return usage_error("policy check %s: usage: %s", act, syn); \
+	} while (0)
+	if (strcmp(act, "bind") == 0) {
+		NARGS(1, 1, "bind SPEC");
+		*method = "socket.bind";
+		return spec_params(argv[1], &sp, params, true);
+	}
+	if (strcmp(act, "connect") == 0) {
+		NARGS(1, 1, "connect SPEC");
+		r = spec_params(argv[1], &sp, params, true);
+		if (r)
+			return r;
+		*method = "socket.connect";
+		if (sp.family == AF_UNSPEC && sp.type == SOCK_STREAM) {
+			/* A name over TCP is what create_connection does: every address
+			 * the name has, one allowed suffices. */
+			json_object_object_del(params, "family");
+			json_object_object_del(params, "type");
+			*method = "socket.connect_to";
+		}
+		return 0;
+	}
+	if (strcmp(act, "listen") == 0) {
+		NARGS(1, 1, "listen SPEC");
+		r = spec_params(argv[1], &sp, params, false);
+		if (r)
+			return r;
+		if (sp.type != SOCK_STREAM)
+			return usage_error("policy check listen: a stream address, tcp: or unix:");
+		if (sp.family == AF_UNIX)
+			json_object_object_add(params, "family", json_object_new_string("AF_UNIX"));
+		*method = "socket.listen_on";
+		return 0;
+	}
+	if (strcmp(act, "create") == 0) {
+		static const char *const keys[] = { "family", "type", "proto" };
+		NARGS(1, 3, "create FAMILY [TYPE [PROTO]]");
+		for (int i = 1; i < argc; i++)
+			json_object_object_add(params, keys[i - 1], name_or_number(argv[i]));
+		*method = "socket.create";
+		return 0;
+	}
+	if (strcmp(act, "resolve") == 0) {
+		NARGS(0, 1, "resolve [NAME]");
+		json_object_object_add(params, "host", argc > 1 ? json_object_new_string(argv[1]) : NULL);
+		json_object_object_add(params, "port", NULL);
+		*method = "net.getaddrinfo";
+		return 0;
+	}
+	if (strcmp(act, "sethostname") == 0) {
+		NARGS(1, 1, "sethostname NAME");
+		json_object_object_add(params, "name", json_object_new_string(argv[1]));
+		*method = "net.sethostname";
+		return 0;
+	}
+	if (strcmp(act, "setsockopt") == 0) {
+		NARGS(2, 4, "setsockopt LEVEL OPTION [FAMILY [TYPE]]");
+		json_object_object_add(params, "level", name_or_number(argv[1]));
+		json_object_object_add(params, "option", name_or_number(argv[2]));
+		if (argc > 3)
+			json_object_object_add(params, "family", name_or_number(argv[3]));
+		if (argc > 4)
+			json_object_object_add(params, "type", name_or_number(argv[4]));
+		*method = "socket.setsockopt";
+		return 0;
+	}
+	if (strcmp(act, "admin") == 0) {
+		NARGS(0, 0, "admin");
+		*method = "admin.stats";
+		return 0;
+	}
+	if (strcmp(act, "call") == 0) {
+		enum json_tokener_error jerr;
+		json_object *p;
+		NARGS(1, 2, "call METHOD [JSON-PARAMS]");
+		*method = argv[1];
+		if (argc < 3)
+			return 0;
+		p = json_tokener_parse_verbose(argv[2], &jerr);
+		if (!json_object_is_type(p, json_type_object)) {
+			json_object_put(p);
+			return usage_error("policy check call: JSON-PARAMS must be a JSON object, such as '{}'");
+		}
+		json_object_object_foreach(p, k, v)
+			json_object_object_add(params, k, json_object_get(v));
+		json_object_put(p);
+		return 0;
+	}
+#undef NARGS
+	return usage_error("policy check: unknown action '%s' (bind, connect, listen, create, resolve, "
+	                   "sethostname, setsockopt, admin, call)", act);
+}
+
+/* Prints one check of a policy.check result: "  allow  bind  <reason>". */
+static void print_check(json_object *c)
+{
+	json_object *v;
+	bool ok = json_object_object_get_ex(c, "allowed", &v) && json_object_get_boolean(v);
+
+	printf("  %-5s  %-11s %s\n", ok ? "allow" : "deny", cell(c, "action"), cell(c, "reason"));
+}
+
+/* policy check [--uid N|--user U] [--gid N|--group G] [--groups G1,G2] [--exe P]
+ * [--unit U] [--cgroup C] [--label L] ACTION ARGS: policy.check. Exit 0 when
+ * allowed, 1 when denied (or an error reply). */
+static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct {
+		const char *opt, *key;
+		bool number;        /* --uid/--gid: a number */
+	} opts[] = {
+		{ "--uid", "uid", true }, { "--user", "user", false }, { "--gid", "gid", true },
+		{ "--group", "group", false }, { "--groups", "groups", false }, { "--exe", "exe", false },
+		{ "--unit", "unit", false }, { "--cgroup", "cgroup", false }, { "--label", "label", false },
+	};
+	json_object *as = json_object_new_object(), *req = json_object_new_object(),
+	            *params = json_object_new_object(), *p = json_object_new_object(), *result = NULL, *v;
+	const char *method = NULL;
+	bool allowed;
+	int i, r = EXIT_OK;
+
+	for (i = 0; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		const char *arg = argv[i], *val = NULL, *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg), k;
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (strlen(opts[k].opt) == len && strncmp(opts[k].opt, arg, len) == 0)
+				break;
+		if (k == sizeof(opts) / sizeof(opts[0])) {
+			r = usage_error("policy check: unknown option '%s'", arg);
+			goto out;
+		}
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else {
+			r = usage_error("policy check: %s needs a value", opts[k].opt);
+			goto out;
+		}
+		if (opts[k].number) {
+			char *end;
+			long long n;
+			errno = 0;
+			n = strtoll(val, &end, 10);
+			if (errno || end == val || *end || n < 0 || n > 4294967294LL || !isdigit((unsigned char)*val)) {
+				r = usage_error("policy check: %s takes a number, not '%s'", opts[k].opt, val);
+				goto out;
+			}
+			json_object_object_add(as, opts[k].key, json_object_new_int64(n));
+		} else if (strcmp(opts[k].key, "groups") == 0) {
+			json_object *g = json_object_new_array();
+			char *copy = strdup(val), *save = NULL;
+			for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+				json_object_array_add(g, name_or_number(t));
+			free(copy);
+			json_object_object_add(as, "groups", g);
+		} else {
+			json_object_object_add(as, opts[k].key, json_object_new_string(val));
+		}
+	}
+	if (i >= argc) {
+		r = usage_error("policy check: no ACTION given");
+		goto out;
+	}
+	/* Without --uid or --user: as ourselves. */
+	if (!json_object_object_get_ex(as, "uid", NULL) && !json_object_object_get_ex(as, "user", NULL))
+		json_object_object_add(as, "uid", json_object_new_int64(getuid()));
+	r = policy_request_of(argc - i, argv + i, &method, params);
+	if (r)
+		goto out;
+	json_object_object_add(req, "method", json_object_new_string(method));
+	json_object_object_add(req, "params", json_object_get(params));
+	json_object_object_add(p, "as", json_object_get(as));
+	json_object_object_add(p, "request", json_object_get(req));
+	r = ctl_call(ctl, "policy.check", json_object_to_json_string_ext(p, JSON_COMPACT), &result);
+	if (r)
+		goto out;
+	allowed = json_object_object_get_ex(result, "allowed", &v) && json_object_get_boolean(v);
+	if (ctl->json) {
+		print_result(ctl, result, NULL, false);
+	} else {
+		json_object *rule = NULL, *checks = NULL;
+		json_object_object_get_ex(result, "rule", &rule);
+		if (allowed && rule)
+			printf("allowed by rule \"%s\": %s\n", json_object_get_string(rule), cell(result, "reason"));
+		else if (allowed)
+			printf("allowed: %s\n", cell(result, "reason"));
+		else if (rule)
+			printf("denied: %s (rule: \"%s\")\n", cell(result, "reason"), json_object_get_string(rule));
+		else
+			printf("denied: %s (rule: none)\n", cell(result, "reason"));
+		/* Several checks (bind then listen, each address of a name): each one. */
+		if (json_object_object_get_ex(result, "checks", &checks) && json_object_is_type(checks, json_type_array) &&
+		    json_object_array_length(checks) > 1)
+			for (size_t k = 0; k < json_object_array_length(checks); k++)
+				print_check(json_object_array_get_idx(checks, k));
+	}
+	r = allowed ? EXIT_OK : EXIT_REPLY_ERROR;
+out:
+	json_object_put(result);
+	json_object_put(as);
+	json_object_put(req);
+	json_object_put(params);
+	json_object_put(p);
+	return r;
+}
+
 static const struct ctl_cmd *cmd_find(int argc, char **argv, int *nwords);
 
 /* help [COMMAND] */
@@ -785,10 +1291,20 @@ static const struct ctl_cmd cmd_table[] = {
 	  0, 0, cmd_whoami },
 	{ "resolve", "HOST [PORT]", "look HOST up (net.getaddrinfo): family, type, address",
 	  1, 2, cmd_resolve },
-	{ "sockets", "", "list this connection's sockets (socket.list)", 0, 0, cmd_sockets },
+	{ "sockets", "[--all]", "list this connection's sockets; --all: every client's", 0, 1, cmd_sockets },
 	{ "socket info", "HANDLE", "show a socket's state (socket.info)", 1, 1, cmd_socket_info },
 	{ "listen", "SPEC [BACKLOG]", "get a listener on SPEC and show its address", 1, 2, cmd_listen },
 	{ "connect", "HOST PORT", "connect to HOST:PORT over TCP and show both ends", 2, 2, cmd_connect },
+	{ "clients", "", "list every client: identity, handles, rules (admin)",
+	  0, 0, cmd_clients },
+	{ "close-client", "CONNECTION", "disconnect another client (admin)",
+	  1, 1, cmd_close_client },
+	{ "close-socket", "HANDLE", "close any client's socket (admin)", 1, 1, cmd_close_socket },
+	{ "stats", "", "show counters and each rule's decisions (admin)", 0, 0, cmd_stats },
+	{ "reload", "", "load the policy again; a bad one is reported (admin)",
+	  0, 0, cmd_reload },
+	{ "policy check", "[WHO...] ACTION [ARGS...]",
+	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

@@ -86,6 +86,14 @@ static int audit_open(struct server *s)
 	return 0;
 }
 
+/* An explicit --policy directory without a *.json file is not an error (an
+ * empty policy.d is how a package ships it), but it is rarely meant. */
+static void warn_if_empty(const char *path, const struct policy *p)
+{
+	if (path && policy_is_default(p))
+		log_warning("policy: %s holds no *.json file, so the embedded default applies", path);
+}
+
 int authz_init(struct server *s)
 {
 	struct authz *a = &s->authz;
@@ -113,8 +121,7 @@ int authz_init(struct server *s)
 	}
 	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
 	           a->source);
-	if (s->cfg.policy_path && policy_is_default(a->policy))
-		log_warning("policy: %s holds no *.json file, so the embedded default applies", s->cfg.policy_path);
+	warn_if_empty(s->cfg.policy_path, a->policy);
 	return 0;
 }
 
@@ -182,6 +189,7 @@ int authz_reload(struct server *s, struct policy_error *err)
 		            strerror(-r));
 	log_notice("policy reloaded: %zu rule%s from %s (generation %llu)", policy_nrules(p),
 	           policy_nrules(p) == 1 ? "" : "s", a->source, (unsigned long long)a->generation);
+	warn_if_empty(s->cfg.policy_path, p);
 	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
 	           (unsigned long long)a->generation);
 	return 0;
@@ -435,6 +443,21 @@ int authz_check(struct call *call, const struct policy_request *q)
 	return deny_error(call, d.rule, d.reason);
 }
 
+int authz_require_rule(struct call *call)
+{
+	struct conn *c = call->conn;
+	char reason[600];
+
+	/* A caller no rule matches may only introspect (the embedded default's
+	 * "everyone else"). */
+	if (c->nrules_matching)
+		return 0;
+	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)c->id.uid,
+	         policy_is_default(c->srv->authz.policy)
+	             ? " (no policy file: the embedded default allows only introspection)" : "");
+	return deny_error(call, policy_is_default(c->srv->authz.policy) ? POLICY_DEFAULT_RULE : NULL, reason);
+}
+
 int authz_gate(struct call *call)
 {
 	const struct rpc_method *m = call->method;
@@ -453,14 +476,7 @@ int authz_gate(struct call *call)
 		/* Decided (and audited) where the kernel would check. */
 		return 0;
 	case RPC_GATE_NONE:
-		/* A caller no rule matches may only introspect (the embedded
-		 * default's "everyone else"). */
-		if (c->nrules_matching)
-			return 0;
-		snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)c->id.uid,
-		         policy_is_default(c->srv->authz.policy)
-		             ? " (no policy file: the embedded default allows only introspection)" : "");
-		return deny_error(call, policy_is_default(c->srv->authz.policy) ? POLICY_DEFAULT_RULE : NULL, reason);
+		return authz_require_rule(call);
 	case RPC_GATE_RESOLVE:
 		q.action = POLICY_RESOLVE;
 		break;
@@ -484,6 +500,7 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 		fprintf(stderr, "%s\n", err.text);
 		return 1;
 	}
+	warn_if_empty(cfg->policy_path, p);
 	printf("%s: %zu rule%s, valid\n", source_of(cfg->policy_path, p), policy_nrules(p),
 	       policy_nrules(p) == 1 ? "" : "s");
 	for (size_t i = 0; i < policy_nrules(p); i++)

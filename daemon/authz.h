@@ -66,6 +66,11 @@ int authz_check(struct call *call, const struct policy_request *q);
  * gates decide here. 0 or call_error()'s value. */
 int authz_gate(struct call *call);
 
+/* What the gate asks of an ungoverned method (some rule matches the caller),
+ * for handlers whose request turns out to be ungoverned (accept onto a
+ * handle, an option open to everyone, sendmsg without a destination). */
+int authz_require_rule(struct call *call);
+
 /* A decision without auditing or counting, for policy.check. */
 void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,
                      struct policy_decision *out);

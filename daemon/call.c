@@ -13,6 +13,7 @@
 #include "consts.h"
 #include "dispatch.h"
 #include "jsonrpc.h"
+#include "resolver.h"
 #include "server.h"
 #include "util.h"
 
@@ -72,6 +73,20 @@ void call_error_clear(struct call *call)
 	call->err_msg = call->kept_msg = NULL;
 	call->err_data = call->kept_data = NULL;
 	call->err_code = call->kept_code = 0;
+}
+
+int call_error_param(struct call *call, const char *param, const char *fmt, ...)
+{
+	json_object *d = json_object_new_object();
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d)
+		json_object_object_add(d, "param", json_object_new_string(param));
+	return call_error(call, JRPC_INVALID_PARAMS, d, "%s", msg);
 }
 
 int call_error_limit(struct call *call, const char *limit, unsigned long long max)
@@ -192,6 +207,28 @@ void call_finish(struct call *call, int rc)
 	call_free(call);
 	if (c)
 		conn_check_done_later(c);
+}
+
+static void call_resolve_cancel(struct call *call)
+{
+	struct resolve_job *job = call->park;
+
+	call->park = NULL;
+	resolver_cancel(call->conn->srv->resolver, job);
+}
+
+int call_park_resolve(struct call *call, struct resolve_job *job)
+{
+	struct resolver *r = call->conn->srv->resolver;
+	int rc = resolver_submit(r, job);
+
+	if (rc < 0) {
+		job->destroy(job);
+		return rc == -EAGAIN ? call_error_limit(call, "resolver_queue", resolver_max_queue(r)) : rc;
+	}
+	call->park = job;
+	call->cancel = call_resolve_cancel;
+	return CALL_PENDING;
 }
 
 void call_cancel(struct call *call)

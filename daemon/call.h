@@ -57,6 +57,11 @@ int call_error(struct call *call, int code, json_object *data, const char *fmt, 
 void call_error_keep(struct call *call);
 int call_error_restore(struct call *call);
 void call_error_clear(struct call *call);
+/* -32602 with {"param": param} (the member at fault, as the params framework
+ * names it); the message is the formatted text. */
+int call_error_param(struct call *call, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* -32012 with {"limit": name, "max": max}. */
 int call_error_limit(struct call *call, const char *limit, unsigned long long max);
 
@@ -74,6 +79,14 @@ void call_finish(struct call *call, int rc);
 
 /* Maps a handler's rc into a JSON-RPC error response for id. */
 json_object *call_error_response(struct call *call, int rc);
+
+struct resolve_job;
+/* Hands job to the daemon's resolver and parks the call on it (call->park is
+ * the job, which must be the first member of what its callbacks free); if the
+ * client leaves, the job is cancelled. The job is taken either way: on failure
+ * its destroy runs and the error (-32012 for a full queue) is returned;
+ * otherwise CALL_PENDING. Its done must clear call->park before finishing. */
+int call_park_resolve(struct call *call, struct resolve_job *job);
 
 /* Frees a call that will never be answered (its connection is gone): runs the
  * cancel hook, closes descriptors. */

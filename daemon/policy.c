@@ -1204,24 +1204,16 @@ static int check_owner(struct ld *l, const struct stat *st)
 	return 0;
 }
 
-/* The directory that holds a policy file or directory: whoever may write it
- * may rename another file over ours. A sticky directory owned by root (/tmp)
- * lets nobody replace root's files, so its other write bits are fine. */
-static int check_parent(struct ld *l, const char *path)
+/* One directory above a policy file: whoever may write it may rename another
+ * file (or directory, or symlink) over what is below. A sticky directory owned
+ * by root (/tmp) lets nobody replace root's entries, so its other write bits
+ * are fine. */
+static int check_dir(struct ld *l, const char *dir)
 {
-	char dir[4096];
-	const char *slash = strrchr(path, '/'), *saved = l->file;
+	const char *saved = l->file;
 	struct stat st;
 	int r;
 
-	if (!l->strict_owner)
-		return 0;
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (stat(dir, &st) < 0)
 		return fail(l, -errno, NULL, "cannot check the directory %s: %s", dir, strerror(errno));
 	if ((st.st_mode & S_ISVTX) && st.st_uid == 0)
@@ -1230,6 +1222,59 @@ static int check_parent(struct ld *l, const char *path)
 	r = check_owner(l, &st);
 	l->file = saved;
 	return r;
+}
+
+/* Every directory above the absolute path abs, up to /. */
+static int check_ancestors(struct ld *l, const char *abs)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(abs);
+	int r;
+
+	if (len >= sizeof(dir) || abs[0] != '/')
+		return fail(l, -ENAMETOOLONG, NULL, "cannot check the directories above %s", abs);
+	memcpy(dir, abs, len + 1);
+	for (;;) {
+		while (len > 1 && dir[len - 1] == '/')
+			dir[--len] = '\0';
+		char *slash = strrchr(dir, '/');
+		if (!slash || len == 1)
+			return 0;
+		len = slash == dir ? 1 : (size_t)(slash - dir);
+		dir[len] = '\0';
+		r = check_dir(l, dir);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Where a policy file or directory (open as fd) sits: the directories above
+ * the path as written (a writable one could swap a symlink on the way) and
+ * above the object itself after every symlink (a writable one could swap it). */
+static int check_location(struct ld *l, const char *path, int fd)
+{
+	char abs[PATH_MAX], real[PATH_MAX], proc[64];
+	ssize_t n;
+	int r;
+
+	if (!l->strict_owner)
+		return 0;
+	if (path && path[0] != '/') {
+		size_t cl;
+		if (!getcwd(abs, sizeof(abs)) || (cl = strlen(abs)) + 1 + strlen(path) >= sizeof(abs))
+			return fail(l, -ENAMETOOLONG, NULL, "cannot check the directories above it");
+		snprintf(abs + cl, sizeof(abs) - cl, "%s%s", cl > 1 ? "/" : "", path);
+	} else if (path) {
+		snprintf(abs, sizeof(abs), "%s", path);
+	}
+	if (path && (r = check_ancestors(l, abs)) < 0)
+		return r;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/')
+		return fail(l, n < 0 ? -errno : -EIO, NULL, "cannot find where it really is (is /proc mounted?)");
+	real[n] = '\0';
+	return check_ancestors(l, real);
 }
 
 static int open_error(struct ld *l, int e)
@@ -1332,7 +1377,10 @@ static int load_dir(struct ld *l, int dfd, const char *dirpath, int *nloaded)
 			r = open_error(l, errno);
 			goto out;
 		}
-		r = load_fd(l, fd);
+		/* A symlink in the directory may point anywhere: check there too. */
+		r = check_location(l, NULL, fd);
+		if (r == 0)
+			r = load_fd(l, fd);
 		close(fd);
 		if (r < 0)
 			goto out;
@@ -1367,7 +1415,7 @@ static int load_path(struct ld *l, const char *path, bool optional, int *nloaded
 	/* The file's own owner first (the more direct reason), then its directory's. */
 	r = S_ISREG(st.st_mode) ? check_owner(l, &st) : 0;
 	if (r == 0)
-		r = check_parent(l, path);
+		r = check_location(l, path, fd);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -1593,8 +1641,6 @@ static bool host_ok(const struct entry *e, const char *host)
 	return false;
 }
 
-/* Whether one entry covers a request. grant_create: bind/connect entries also
- * cover create of their family/type (allow entries only). */
 /* Protocol 0 of an INET socket is judged as the protocol the kernel picks, so
  * that "proto": "IPPROTO_TCP" covers socket(AF_INET, SOCK_STREAM, 0) as it
  * covers an adopted TCP socket (whose SO_PROTOCOL says 6). */
@@ -1611,6 +1657,22 @@ static long effective_proto(const struct policy_request *q)
 	return q->proto;
 }
 
+/* An entry's protocol 0 (IPPROTO_IP) means the default one, as in socket():
+ * it covers TCP for an INET stream socket, however the request names it. */
+static bool proto_ok(const struct entry *e, const struct policy_request *q)
+{
+	struct policy_request dflt = *q;
+	long eff = effective_proto(q);
+
+	if (lsel_ok(&e->proto, eff))
+		return true;
+	dflt.proto = 0;
+	return effective_proto(&dflt) == eff && has_long(e->proto.v, e->proto.n, 0);
+}
+
+/* Whether one entry covers a request. grant_create: bind/connect entries also
+ * cover create of their family/type, and bind entries listen (allow entries
+ * only). */
 static bool entry_covers(const struct entry *e, const struct policy_request *q, bool grant_create)
 {
 	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1623,7 +1685,7 @@ static bool entry_covers(const struct entry *e, const struct policy_request *q, 
 	      (e->action == POLICY_BIND || e->action == POLICY_CONNECT)) &&
 	    !(grant_create && q->action == POLICY_LISTEN && e->action == POLICY_BIND))
 		return false;
-	if (!lsel_ok(&e->family, q->family) || !lsel_ok(&e->type, type) || !lsel_ok(&e->proto, effective_proto(q)))
+	if (!lsel_ok(&e->family, q->family) || !lsel_ok(&e->type, type) || !proto_ok(e, q))
 		return false;
 	if (q->action == POLICY_CREATE)
 		return true;

@@ -131,8 +131,9 @@ struct policy_decision {
 };
 
 /* Decides: allowed when some matching rule's allow covers the request and no
- * matching rule's deny does (deny wins; the allow and deny entries of bind and
- * connect also grant create of their family/type, allow only). 0, or -EINVAL
+ * matching rule's deny does (deny wins). Allow entries of bind and connect
+ * also cover create of their family/type (not an explicit_create hand-out),
+ * and allow entries of bind cover listen on the same address. 0, or -EINVAL
  * for a request with an action out of range (then out denies). */
 int policy_decide(const struct policy *p, const struct policy_subject *who,
                   const struct policy_request *what, struct policy_decision *out);

@@ -41,23 +41,6 @@
 #define NET_BUF_START 4096
 #define NET_BUF_MAX (1024 * 1024)
 
-/* -32602 naming the member at fault, like the params framework does. */
-static int bad_param(struct call *call, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int bad_param(struct call *call, const char *param, const char *fmt, ...)
-{
-	json_object *d = json_object_new_object();
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (d)
-		json_object_object_add(d, "param", json_object_new_string(param));
-	return call_error(call, JRPC_INVALID_PARAMS, d, "%s", msg);
-}
 
 /* A JSON string without NUL bytes and at most max bytes, copied. 0, -ENOMEM or
  * the call_error value. */
@@ -67,9 +50,9 @@ static int dup_string(struct call *call, const char *param, json_object *j, size
 	size_t n = (size_t)json_object_get_string_len(j);
 
 	if (strlen(s) != n)
-		return bad_param(call, param, "%s must not contain a NUL byte", param);
+		return call_error_param(call, param, "%s must not contain a NUL byte", param);
 	if (n > max)
-		return bad_param(call, param, "%s is %zu bytes long; at most %zu are accepted", param, n, max);
+		return call_error_param(call, param, "%s is %zu bytes long; at most %zu are accepted", param, n, max);
 	*out = strdup(s);
 	return *out ? 0 : -ENOMEM;
 }
@@ -145,11 +128,6 @@ static void net_job_free(struct net_job *j)
 	free(j);
 }
 
-static struct resolver *resolver_of(struct call *call)
-{
-	return call->conn->srv->resolver;
-}
-
 /* Loop thread: the job ended; answer the call. */
 static void net_done(struct resolve_job *job)
 {
@@ -169,15 +147,6 @@ static void net_destroy(struct resolve_job *job)
 	net_job_free((struct net_job *)job);
 }
 
-/* The call's connection went: the job's answer is no longer wanted. */
-static void net_cancel(struct call *call)
-{
-	struct net_job *j = call->park;
-
-	call->park = NULL;
-	j->call = NULL;
-	resolver_cancel(resolver_of(call), &j->job);
-}
 
 static struct net_job *net_job_new(void (*work)(struct resolve_job *),
                                    int (*build)(struct call *, struct net_job *))
@@ -196,20 +165,8 @@ static struct net_job *net_job_new(void (*work)(struct resolve_job *),
 /* Hands j to the resolver and parks the call; j is taken either way. */
 static int net_park(struct call *call, struct net_job *j)
 {
-	struct resolver *r = resolver_of(call);
-	int rc;
-
 	j->call = call;
-	rc = resolver_submit(r, &j->job);
-	if (rc < 0) {
-		net_job_free(j);
-		if (rc == -EAGAIN)
-			return call_error_limit(call, "resolver_queue", resolver_max_queue(r));
-		return rc;
-	}
-	call->park = j;
-	call->cancel = net_cancel;
-	return CALL_PENDING;
+	return call_park_resolve(call, &j->job);
 }
 
 /* Worker: CPython's setipaddr(): "" is the wildcard (getaddrinfo of NULL with
@@ -388,7 +345,7 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 	int rc = 0;
 
 	if (p->host && !json_object_is_type(p->host, json_type_string))
-		return bad_param(call, "host", "host must be a string (a name or a numeric address) or null");
+		return call_error_param(call, "host", "host must be a string (a name or a numeric address) or null");
 	rc = gate_resolve(call, p->host ? json_object_get_string(p->host) : NULL);
 	if (rc)
 		return rc;
@@ -405,7 +362,7 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 		int64_t port = json_object_get_int64(p->port);
 		char buf[16];
 		if (port < 0 || port > 65535) {
-			rc = bad_param(call, "port", "port must be in 0-65535, got %lld", (long long)port);
+			rc = call_error_param(call, "port", "port must be in 0-65535, got %lld", (long long)port);
 			goto fail;
 		}
 		snprintf(buf, sizeof(buf), "%d", (int)port);
@@ -415,7 +372,7 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 	} else if (json_object_is_type(p->port, json_type_string)) {
 		rc = dup_string(call, "port", p->port, NET_MAX_SERV, &j->serv);
 	} else {
-		rc = bad_param(call, "port", "port must be an integer 0-65535, a service name or number as a string, or null");
+		rc = call_error_param(call, "port", "port must be an integer 0-65535, a service name or number as a string, or null");
 	}
 	if (rc)
 		goto fail;
@@ -487,8 +444,8 @@ static int rpc_net_getnameinfo(struct call *call, void *params)
 	int fam = gni_family(p->address), rc;
 
 	if (fam != AF_INET && fam != AF_INET6)
-		return bad_param(call, "address", "getnameinfo takes an AF_INET or AF_INET6 address "
-		                 "({\"host\": \"127.0.0.1\", \"port\": 22} or [\"::1\", 22])");
+		return call_error_param(call, "address", "getnameinfo takes an AF_INET or AF_INET6 address "
+		                        "({\"host\": \"127.0.0.1\", \"port\": 22} or [\"::1\", 22])");
 	j = net_job_new(gni_work, gni_build);
 	if (!j)
 		return -ENOMEM;
@@ -500,7 +457,7 @@ static int rpc_net_getnameinfo(struct call *call, void *params)
 		goto fail;
 	}
 	if (rc == -EINVAL)
-		rc = bad_param(call, "address", "%s", aerr.msg);
+		rc = call_error_param(call, "address", "%s", aerr.msg);
 	if (rc < 0)
 		goto fail;
 	j->flags = p->flags;
@@ -590,7 +547,7 @@ static int take_host(struct call *call, const char *param, const char *s, struct
 	size_t n = strlen(s);
 
 	if (n > NET_MAX_HOST)
-		return bad_param(call, param, "%s is %zu bytes long; at most %d are accepted", param, n, NET_MAX_HOST);
+		return call_error_param(call, param, "%s is %zu bytes long; at most %d are accepted", param, n, NET_MAX_HOST);
 	j->host = strdup(s);
 	return j->host ? 0 : -ENOMEM;
 }

@@ -172,13 +172,6 @@ static void addr_destroy(struct resolve_job *job)
 	addr_job_free((struct addr_job *)job);
 }
 
-static void addr_cancel(struct call *call)
-{
-	struct addr_job *j = call->park;
-
-	call->park = NULL;
-	resolver_cancel(call->conn->srv->resolver, &j->job);
-}
 
 /* Decodes an address for family. A host name parks the call on the resolver
  * (CALL_PENDING: the handler returns it after undoing its own work) and the
@@ -212,15 +205,7 @@ static int decode_address(struct call *call, int family, json_object *j, struct 
 		job->job.work = addr_work;
 		job->job.done = addr_done;
 		job->job.destroy = addr_destroy;
-		r = resolver_submit(call->conn->srv->resolver, &job->job);
-		if (r < 0) {
-			addr_job_free(job);
-			return r == -EAGAIN ? call_error_limit(call, "resolver_queue",
-			                                       call->conn->srv->cfg.max_resolver_queue) : r;
-		}
-		call->park = job;
-		call->cancel = addr_cancel;
-		return CALL_PENDING;
+		return call_park_resolve(call, &job->job);
 	}
 	d = json_object_new_object();
 	json_object_object_add(d, "param", json_object_new_string("address"));
@@ -251,6 +236,16 @@ static int gate(struct call *call, enum policy_action action, int family, int ty
 		memcpy(&q.addr, &a->ss, sizeof(q.addr));
 	}
 	return authz_check(call, &q);
+}
+
+/* A destination (connect, sendto, sendmsg): decoded (a name parks the call)
+ * and judged as a connect. */
+static int decode_destination(struct call *call, const struct sock *sk, json_object *address, struct sbaddr *out)
+{
+	const char *host;
+	int rc = decode_address(call, sk->family, address, out, &host);
+
+	return rc ? rc : gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, out, host);
 }
 
 /* A descriptor handed to the client (pass, socket.fd, socket.detach) escapes
@@ -692,13 +687,6 @@ static void connect_to_destroy(struct resolve_job *job)
 	connect_to_job_free((struct connect_to_job *)job);
 }
 
-static void connect_to_cancel(struct call *call)
-{
-	struct connect_to_job *j = call->park;
-
-	call->park = NULL;
-	resolver_cancel(call->conn->srv->resolver, &j->job);
-}
 
 /* Python's create_connection: resolve the host (off the loop, unless it is a
  * literal), then try each address in turn until one connects. */
@@ -770,18 +758,7 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	j->job.work = connect_to_work;
 	j->job.done = connect_to_done;
 	j->job.destroy = connect_to_destroy;
-	rc = resolver_submit(call->conn->srv->resolver, &j->job);
-	if (rc == -EAGAIN) {
-		connect_to_job_free(j);
-		return call_error_limit(call, "resolver_queue", call->conn->srv->cfg.max_resolver_queue);
-	}
-	if (rc < 0) {
-		connect_to_job_free(j);
-		return rc;
-	}
-	call->park = j;
-	call->cancel = connect_to_cancel;
-	return CALL_PENDING;
+	return call_park_resolve(call, &j->job);
 }
 
 struct p_listen_on {
@@ -940,7 +917,6 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 {
 	struct sock *sk;
 	struct connect_state *st;
-	const char *host;
 	int rc = sock_get(call, p->handle, &sk);
 
 	if (rc)
@@ -948,9 +924,7 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	rc = decode_address(call, sk->family, p->address, &st->addr, &host);
-	if (!rc)
-		rc = gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, &st->addr, host);
+	rc = decode_destination(call, sk, p->address, &st->addr);
 	if (rc) {
 		free(st);
 		return rc;
@@ -1019,7 +993,8 @@ static int rpc_socket_accept(struct call *call, void *params)
 	if (rc)
 		return rc;
 	/* Before accepting: a denial must not use up a pending connection. */
-	if (p->pass && (rc = gate_hand_out(call, sk->family, sk->type, sk->proto)))
+	rc = p->pass ? gate_hand_out(call, sk->family, sk->type, sk->proto) : authz_require_rule(call);
+	if (rc)
 		return rc;
 	pass = malloc(sizeof(*pass));
 	if (!pass)
@@ -1089,24 +1064,10 @@ static const struct param_desc getsockopt_params[] = {
 
 static int option_number(struct call *call, int level, json_object *j, int *option)
 {
-	int kind = sbc_option_kind(level);
-	long v;
-	json_object *d;
-
-	if (json_object_is_type(j, json_type_int)) {
-		int64_t x = json_object_get_int64(j);
-		if (x >= 0 && x <= INT32_MAX) {
-			*option = (int)x;
-			return 0;
-		}
-	} else if (kind >= 0 && sbc_from_json(kind, j, &v) == 0) {
-		*option = (int)v;
+	if (sockopt_option_from_json(level, j, option) == 0)
 		return 0;
-	}
-	d = json_object_new_object();
-	json_object_object_add(d, "param", json_object_new_string("option"));
-	return call_error(call, JRPC_INVALID_PARAMS, d, "option: '%.60s' is not an option name of this level",
-	                  json_object_get_string(j));
+	return call_error_param(call, "option", "option: '%.60s' is not an option name of this level",
+	                        json_object_get_string(j));
 }
 
 static int rpc_socket_setsockopt(struct call *call, void *params)
@@ -1121,15 +1082,14 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 	if (rc || (rc = option_number(call, p->level, p->option, &option)))
 		return rc;
 	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
-	if (rc == -EINVAL) {
-		json_object *d = json_object_new_object();
-		json_object_object_add(d, "param", json_object_new_string("value"));
-		return call_error(call, JRPC_INVALID_PARAMS, d, "%s", err);
-	}
+	if (rc == -EINVAL)
+		return call_error_param(call, "value", "%s", err);
 	if (rc < 0)
 		return rc;
 	/* Values the kernel reserves to privilege: the daemon has it, the policy decides. */
-	if (sockopt_value_privileged(p->level, option, buf, len) && (rc = gate_option(call, sk, p->level, option)))
+	rc = sockopt_value_privileged(p->level, option, buf, len) ? gate_option(call, sk, p->level, option)
+	                                                          : authz_require_rule(call);
+	if (rc)
 		return rc;
 	if (setsockopt(sk->fd, p->level, option, buf, len) < 0)
 		return -errno;
@@ -1322,10 +1282,7 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 	if (!st)
 		return -ENOMEM;
 	if (p->address) {
-		const char *host;
-		rc = decode_address(call, sk->family, p->address, &st->addr, &host);
-		if (!rc)
-			rc = gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, &st->addr, host);
+		rc = decode_destination(call, sk, p->address, &st->addr);
 		if (rc) {
 			free(st);
 			return rc;
@@ -1583,15 +1540,15 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 	/* The destination first: a name parks the call, and the re-run judges
 	 * everything once, with the resolved address. */
 	if (p->address) {
-		const char *host;
-		rc = decode_address(call, sk->family, p->address, &st->addr, &host);
-		if (!rc)
-			rc = gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, &st->addr, host);
+		rc = decode_destination(call, sk, p->address, &st->addr);
 		if (rc) {
 			sendmsg_state_free(st);
 			return rc;
 		}
 		st->has_addr = true;
+	} else if ((rc = authz_require_rule(call))) {
+		sendmsg_state_free(st);
+		return rc;
 	}
 	/* One contiguous copy: the kernel sees the same bytes as with an iovec. */
 	for (size_t i = 0; i < n; i++) {
@@ -1628,12 +1585,7 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 	 * setsockopt action, as the option of the same name would. */
 	struct msghdr mh = { .msg_control = st->cbuf, .msg_controllen = st->clen };
 	for (struct cmsghdr *cm = st->clen ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			continue;
-		if (ancdata_privileged(cm->cmsg_level, cm->cmsg_type) &&
-		    !(cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_PRIORITY &&
-		      !sockopt_value_privileged(SOL_SOCKET, SO_PRIORITY, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0))) &&
-		    (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
+		if (cmsg_privileged(cm) && (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
 			sendmsg_state_free(st);
 			return rc;
 		}

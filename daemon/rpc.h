@@ -52,6 +52,7 @@ struct rpc_family {
 extern const struct rpc_family rpc_daemon_family;
 extern const struct rpc_family rpc_socket_family;
 extern const struct rpc_family rpc_net_family;
+extern const struct rpc_family rpc_admin_family;
 
 /* Lookup by name over every family; NULL when unknown. */
 const struct rpc_method *rpc_lookup(const char *name);

@@ -939,6 +939,24 @@ int sockopt_privileged(int level, int option)
 }
 
 
+int sockopt_option_from_json(int level, json_object *j, int *option)
+{
+	int kind = sbc_option_kind(level);
+	long v;
+
+	if (json_object_is_type(j, json_type_int)) {
+		int64_t x = json_object_get_int64(j);
+		if (x < 0 || x > INT32_MAX)
+			return -EINVAL;
+		*option = (int)x;
+		return 0;
+	}
+	if (kind < 0 || sbc_from_json(kind, j, &v) < 0)
+		return -EINVAL;
+	*option = (int)v;
+	return 0;
+}
+
 bool sockopt_value_privileged(int level, int option, const void *val, size_t len)
 {
 	int v;
@@ -953,6 +971,17 @@ bool sockopt_value_privileged(int level, int option, const void *val, size_t len
 	}
 	return true;
 }
+bool cmsg_privileged(const struct cmsghdr *cm)
+{
+	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		return false;
+	if (!ancdata_privileged(cm->cmsg_level, cm->cmsg_type))
+		return false;
+	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_PRIORITY)
+		return sockopt_value_privileged(SOL_SOCKET, SO_PRIORITY, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0));
+	return true;
+}
+
 /* Control messages a sender may attach whose effect the kernel checks against
  * a capability: SO_MARK and SO_PRIORITY at SOL_SOCKET, IPv6 hop-by-hop and
  * destination options (CAP_NET_RAW). */

@@ -66,6 +66,9 @@ socklen_t sockopt_default_len(int level, int option);
  * reasons are above its definition): the daemon holds the capability, so the
  * policy's `setsockopt` action governs these. */
 int sockopt_privileged(int level, int option);
+/* An option as a request names it: a number, or a name of the level's table.
+ * 0 or -EINVAL. */
+int sockopt_option_from_json(int level, json_object *j, int *option);
 /* The same for one value (encoded as for setsockopt): SO_PRIORITY 0-6 and
  * SO_DEBUG 0 are open to everyone, so only other values are privileged. */
 bool sockopt_value_privileged(int level, int option, const void *val, size_t len);
@@ -107,5 +110,8 @@ json_object *ancdata_decode(const struct msghdr *mh, int **fds, size_t *nfds);
  * send needs a capability the daemon has: SO_MARK and SO_PRIORITY at
  * SOL_SOCKET, IPV6_HOPOPTS/DSTOPTS/RTHDRDSTOPTS (and the 2292 forms). */
 int ancdata_privileged(int level, int type);
+/* The same for one control message as sent: SCM_RIGHTS never, SO_PRIORITY
+ * 0-6 not either (as sockopt_value_privileged). */
+bool cmsg_privileged(const struct cmsghdr *cm);
 
 #endif

@@ -30,23 +30,9 @@
 #include <json-c/json.h>
 
 #include "sockbroker.h"
+#include "unit.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-/* Open descriptors of this process. */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
-}
 
 static bool fd_is_open(int fd)
 {

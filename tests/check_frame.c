@@ -15,25 +15,11 @@
 
 #include "fdpass.h"
 #include "frame.h"
+#include "unit.h"
 
 #define MAXFDS_T 8
 
 /* ---------------------------------------------------------------- helpers */
-
-/* Open descriptors of this process (the directory's own one excluded). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
 
 static int fd_base;
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "daemon/identity.h"
+#include "unit.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -69,21 +70,6 @@ int open(const char *path, int flags, ...)
 		path = to;
 	}
 	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
-
-/* Open descriptors of this process (the directory's own one excluded). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
 }
 
 static bool ci(void)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "unit.h"
 
 static char tmpdir[] = "/tmp/check_policy.XXXXXX";
 static int serial;
@@ -597,6 +598,38 @@ START_TEST(file_errors)
 		ck_assert_int_eq(policy_load(a, true, &p, &err), -EPERM);
 		ck_assert_str_eq(err.file, d);
 		ck_assert_msg(strstr(err.msg, "not root"), "%s", err.text);
+		/* every directory above counts, however the path is written */
+		{
+			char top[512], sub[600], file[700], slash[700], link[700], pd[600];
+			snprintf(top, sizeof(top), "%s", mkdir_new());
+			snprintf(sub, sizeof(sub), "%s/sub", top);
+			ck_assert_int_eq(mkdir(sub, 0755), 0);
+			snprintf(file, sizeof(file), "%s/p.json", sub);
+			ck_assert_int_eq(rename(write_file("q.json", example, 0644), file), 0);
+			snprintf(slash, sizeof(slash), "%s/", sub);
+			ck_assert_int_eq(policy_load(file, true, &p, &err), 0);
+			policy_free(p);
+			ck_assert_int_eq(chmod(top, 0777), 0);
+			ck_assert_int_eq(policy_load(file, true, &p, &err), -EPERM);
+			ck_assert_str_eq(err.file, top);
+			ck_assert_msg(strstr(err.msg, "writable by every user"), "%s", err.text);
+			ck_assert_int_eq(policy_load(slash, true, &p, &err), -EPERM);
+			ck_assert_str_eq(err.file, top);
+			/* a symlink from a safe place to a file below the unsafe one */
+			snprintf(link, sizeof(link), "%s/link.json", mkdir_new());
+			ck_assert_int_eq(symlink(file, link), 0);
+			ck_assert_int_eq(policy_load(link, true, &p, &err), -EPERM);
+			ck_assert_str_eq(err.file, top);
+			/* and inside a policy directory */
+			snprintf(pd, sizeof(pd), "%s", mkdir_new());
+			snprintf(link, sizeof(link), "%s/10-x.json", pd);
+			ck_assert_int_eq(symlink(file, link), 0);
+			ck_assert_int_eq(policy_load(pd, true, &p, &err), -EPERM);
+			ck_assert_str_eq(err.file, top);
+			ck_assert_int_eq(chmod(top, 0755), 0);
+			ck_assert_int_eq(policy_load(pd, true, &p, &err), 0);
+			policy_free(p);
+		}
 	}
 
 	/* a symlink loop inside a directory */
@@ -742,15 +775,6 @@ START_TEST(embedded_default)
 }
 END_TEST
 
-static void rm_rf(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
 /* What bind and connect entries imply, what explicit_create asks, and proto 0
  * of INET sockets judged as the kernel's pick. */
 START_TEST(implied_grants)
@@ -760,8 +784,10 @@ START_TEST(implied_grants)
 		"{\"name\":\"web\",\"match\":{\"uid\":33},\"allow\":[{\"action\":\"bind\",\"family\":\"AF_INET\","
 		"\"type\":\"SOCK_STREAM\",\"address\":\"0.0.0.0/0\",\"port\":80}]},"
 		"{\"name\":\"tcp\",\"match\":{\"uid\":34},\"allow\":[{\"action\":\"create\",\"family\":\"AF_INET\","
-		"\"proto\":\"IPPROTO_TCP\"}]}]}");
-	struct policy_subject web = subj(33, 33), tcp = subj(34, 34);
+		"\"proto\":\"IPPROTO_TCP\"}]},"
+		"{\"name\":\"default proto\",\"match\":{\"uid\":35},\"allow\":[{\"action\":\"create\","
+		"\"family\":\"AF_INET\",\"proto\":0}]}]}");
+	struct policy_subject web = subj(33, 33), tcp = subj(34, 34), dflt = subj(35, 35);
 	struct policy_decision d;
 	struct policy_request q;
 
@@ -783,6 +809,17 @@ START_TEST(implied_grants)
 	ck_assert(decide(p, &tcp, &q, &d));
 	q = req(POLICY_CREATE, AF_INET, SOCK_DGRAM, 0);
 	ck_assert(!decide(p, &tcp, &q, &d));
+	/* An entry's proto 0 is the default protocol, however the request names it. */
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, 0);
+	ck_assert(decide(p, &dflt, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	ck_assert(decide(p, &dflt, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+	ck_assert(decide(p, &dflt, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+	ck_assert(!decide(p, &dflt, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	ck_assert(!decide(p, &dflt, &q, &d));
 	policy_free(p);
 }
 END_TEST

@@ -22,6 +22,7 @@
 
 #include "daemon/loop.h"
 #include "daemon/resolver.h"
+#include "unit.h"
 
 /* Shared by workers and the test: a gate jobs wait at, and counters. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -125,20 +126,6 @@ static void run_until(struct loop *l, int *counter, int n)
 	ck_assert_int_eq(*counter, n);
 }
 
-static int fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;   /* the DIR's own descriptor */
-}
-
 /* Number of eventfds open, and whether all of them are close-on-exec. */
 static int eventfds(bool *all_cloexec)
 {
@@ -170,7 +157,7 @@ static int eventfds(bool *all_cloexec)
 START_TEST(work_on_workers_done_on_loop)
 {
 	struct loop *l;
-	int base = fd_count();
+	int base = count_fds();
 	bool cloexec;
 
 	reset();
@@ -187,7 +174,7 @@ START_TEST(work_on_workers_done_on_loop)
 	resolver_free(R);
 	resolver_free(NULL);
 	loop_free(l);
-	ck_assert_int_eq(fd_count(), base);
+	ck_assert_int_eq(count_fds(), base);
 }
 END_TEST
 
@@ -364,7 +351,7 @@ START_TEST(free_with_jobs_in_flight)
 {
 	struct loop *l;
 	pthread_t helper;
-	int base = fd_count();
+	int base = count_fds();
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
@@ -383,7 +370,7 @@ START_TEST(free_with_jobs_in_flight)
 	ck_assert_int_eq(ndone, 0);
 	ck_assert_int_eq(ndestroy, 6);
 	loop_free(l);
-	ck_assert_int_eq(fd_count(), base);
+	ck_assert_int_eq(count_fds(), base);
 }
 END_TEST
 

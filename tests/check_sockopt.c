@@ -22,21 +22,7 @@
 
 #include "base64.h"
 #include "sockopt.h"
-
-/* Open descriptors of this process (the directory's own one excluded). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
+#include "unit.h"
 
 static json_object *J(const char *text)
 {

@@ -246,18 +246,23 @@ int self_fd_count(void)
 	return n - 1; /* the directory's own descriptor */
 }
 
-bool sbd_log_contains(const struct sbd *d, const char *needle)
+bool sbd_log_line_has(const struct sbd *d, const char *a, const char *b, const char *c)
 {
 	FILE *f = fopen(d->log, "r");
-	char line[2048];
+	char line[4096];
 	bool found = false;
 
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
+		found = strstr(line, a) && (!b || strstr(line, b)) && (!c || strstr(line, c));
 	fclose(f);
 	return found;
+}
+
+bool sbd_log_contains(const struct sbd *d, const char *needle)
+{
+	return sbd_log_line_has(d, needle, NULL, NULL);
 }
 
 int tconn_open(struct tconn *t, const char *path)

@@ -37,6 +37,9 @@ int sbd_kill_wait(struct sbd *d, int sig);
 int sbd_fd_count(const struct sbd *d);
 /* Whether the daemon's log holds `needle`. */
 bool sbd_log_contains(const struct sbd *d, const char *needle);
+/* Whether one line of the daemon's log holds all of a, b and c (b and c may
+ * be NULL). */
+bool sbd_log_line_has(const struct sbd *d, const char *a, const char *b, const char *c);
 
 /* A test client connection with its own line buffer. */
 struct tconn {

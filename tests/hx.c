@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 int hx_timeout_ms = 5000;
 int hx_dirlog_fd = -1;
+int hx_child_report_fd = -1;
 
 long long hx_mono_ms(void)
 {
@@ -24,6 +26,50 @@ long long hx_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- what a test keeps until its teardown ---- */
+
+#define HX_MAX_KEEP 8192
+static json_object *kept_json[HX_MAX_KEEP];
+static size_t nkept_json;
+static void *kept_mem[HX_MAX_KEEP];
+static size_t nkept_mem;
+
+json_object *hx_hold(json_object *j)
+{
+	if (j && nkept_json < HX_MAX_KEEP)
+		kept_json[nkept_json++] = j;
+	return j;
+}
+
+void *hx_hold_mem(void *p)
+{
+	ck_assert_ptr_nonnull(p);
+	if (nkept_mem < HX_MAX_KEEP)
+		kept_mem[nkept_mem++] = p;
+	return p;
+}
+
+void hx_release_all(void)
+{
+	while (nkept_json)
+		json_object_put(kept_json[--nkept_json]);
+	while (nkept_mem)
+		free(kept_mem[--nkept_mem]);
+}
+
+const char *hx_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(n, 0);
+	return hx_hold_mem(s);
 }
 
 void hx_start(struct sbd *d, const char *const *args)
@@ -61,6 +107,26 @@ json_object *hx_recv_json(struct tconn *t)
 	json_object *j = tconn_recv_json(t, hx_timeout_ms);
 
 	ck_assert_msg(j != NULL, "no reply (errno %d %s)", errno, strerror(errno));
+	return j;
+}
+
+json_object *hx_requestv(struct tconn *t, const char *method, const char *pfmt, va_list ap)
+{
+	static long long next_id = 1;
+	char *params = NULL, *line = NULL;
+	long long id = next_id++;
+	json_object *j;
+
+	if (pfmt)
+		ck_assert_int_ge(vasprintf(&params, pfmt, ap), 0);
+	ck_assert_int_ge(asprintf(&line, "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"%s%s,\"id\":%lld}", method,
+	                          params ? ",\"params\":" : "", params ? params : "", id),
+	                 0);
+	free(params);
+	j = hx_call(t, line);
+	ck_assert_msg(jpath_int(j, "id", -1) == id, "reply to %s has the wrong id: %s", line,
+	              json_object_to_json_string(j));
+	free(line);
 	return j;
 }
 
@@ -154,6 +220,33 @@ void hx_check_recovered(const struct sbd *d, int baseline)
 	tconn_close(&t);
 }
 
+void hx_wait_connections(struct tconn *t, long long n)
+{
+	long long got = -1;
+
+	for (int i = 0; i < 200 && got != n; i++) {
+		json_object *j = hx_call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"n\"}");
+		got = jpath_int(j, "result.connections", -1);
+		json_object_put(j);
+	}
+	ck_assert_msg(got == n, "the daemon counts %lld connections, want %lld", got, n);
+}
+
+void hx_expect_refused(const struct sbd *d, const char *limit, long long max)
+{
+	struct tconn t;
+	json_object *j;
+
+	hx_open_conn(&t, d);
+	j = hx_recv_json(&t);
+	hx_check_error(j, -32012, NULL);
+	ck_assert_str_eq(jpath_str(j, "error.data.limit"), limit);
+	ck_assert_int_eq(jpath_int(j, "error.data.max", -1), max);
+	json_object_put(j);
+	ck_assert_msg(tconn_wait_eof(&t, hx_timeout_ms), "a refused connection was not closed");
+	tconn_close(&t);
+}
+
 void hx_stop(struct sbd *d)
 {
 	ck_assert_int_eq(sbd_stop(d), 0);
@@ -199,6 +292,23 @@ void hx_sweep_dirs(int fd)
 		closedir(dp);
 		rmdir(line);
 	}
+}
+
+void hx_child_fail(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	if (hx_child_report_fd >= 0 && write(hx_child_report_fd, buf, (size_t)n) < 0) {
+		/* the test sees the exit status */
+	}
+	_exit(1);
 }
 
 int hx_main(Suite *s)

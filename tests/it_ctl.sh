@@ -8,94 +8,16 @@
 
 set -u
 
-: "${SBD:=}"
-: "${SBCTL:=}"
-if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
-	echo "SKIP: daemon not built (SBD='$SBD' is not executable)"
-	exit 77
-fi
-if [ -z "$SBCTL" ] || [ ! -x "$SBCTL" ]; then
-	echo "SKIP: sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
-	exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "SKIP: python3 is needed to check JSON output"
-	exit 77
-fi
+# shellcheck source=tests/sbd-lib.sh
+. "${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/sbd-lib.sh"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/it_ctl.XXXXXX") || exit 99
-sock="$dir/s.sock"
-daemon_pid=
-drain_pid=
-
-cleanup() {
-	if [ -n "$daemon_pid" ]; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	if [ -n "$drain_pid" ]; then
-		kill "$drain_pid" 2>/dev/null
-		wait "$drain_pid" 2>/dev/null
-	fi
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 99' HUP INT TERM
-
-failures=0
-checks=0
-
-pass() { checks=$((checks + 1)); echo "ok - $1"; }
-fail() {
-	checks=$((checks + 1)); failures=$((failures + 1))
-	echo "FAIL - $1"
-	for f in "$dir/out" "$dir/err"; do
-		[ -s "$f" ] && sed 's/^/    | /' "$f"
-	done
-}
-
-# ctl ARGS...: runs sockbrokerctl, output in $dir/out and $dir/err, status in $rc.
-ctl() {
-	"$SBCTL" "$@" >"$dir/out" 2>"$dir/err"
-	rc=$?
-}
-
-# expect_rc WANT DESCRIPTION
-expect_rc() {
-	if [ "$rc" -eq "$1" ]; then pass "$2 (exit $rc)"; else fail "$2: exit $rc, expected $1"; fi
-}
-
-# expect_out PATTERN FILE DESCRIPTION: an extended regexp matches a line.
-expect_out() {
-	if grep -Eq -- "$1" "$2"; then pass "$3"; else fail "$3: no line matches /$1/"; fi
-}
-
-# json_check EXPR: $dir/out parses as JSON (d) and the Python EXPR holds.
-json_check() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" <"$dir/out"
-}
+ctl_need_tools "to check JSON output"
+ctl_setup it_ctl
 
 # ---------------------------------------------------------------- start the daemon
 
-mkfifo "$dir/err.fifo" || exit 99
-unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
-# Under timeout: the daemon's life is bounded even if it ignores SIGTERM (a leak
-# guard, generous: the whole script runs near 2 minutes in a loaded sanitizer build);
-# timeout forwards our SIGTERM and exits with the daemon's status.
-timeout -s KILL 600 "$SBD" --socket "$sock" 2>"$dir/err.fifo" &
-daemon_pid=$!
-# Opening the fifo's read end pairs with the daemon's write end.
-exec 3<"$dir/err.fifo"
-if ! timeout 10 grep -m1 ready <&3 >"$dir/ready"; then
-	echo "FAIL - the daemon did not report ready within 10 s"
-	exec 3<&-
-	exit 1
-fi
-# Keep draining its stderr so that later log lines never block or break it.
-cat <&3 >"$dir/daemon.log" &
-drain_pid=$!
-exec 3<&-
-echo "# daemon: $(cat "$dir/ready")"
+# shellcheck disable=SC2119 # the daemon takes no arguments beyond --socket
+ctl_start_daemon
 # The daemon's own pid, from "... ready on PATH (pid N)".
 sbd_pid=$(sed -n 's/.*(pid \([0-9][0-9]*\)).*/\1/p' "$dir/ready")
 
@@ -282,14 +204,8 @@ wait "$py_pid"
 
 # ---------------------------------------------------------------- stop the daemon
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"
-rc=$?
-daemon_pid=
-expect_rc 0 "the daemon exits 0 on SIGTERM"
+ctl_stop_daemon
 if [ -e "$sock" ]; then fail "the daemon left its socket behind"; else pass "the daemon removed its socket"; fi
-wait "$drain_pid" 2>/dev/null
-drain_pid=
 
 echo "# $checks checks, $failures failed"
 [ "$failures" -eq 0 ]

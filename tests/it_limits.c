@@ -22,36 +22,6 @@
 #include "harness.h"
 #include "hx.h"
 
-
-/* Round trips on t until the daemon counts n connections (bounded). */
-static void wait_connections(struct tconn *t, long long n)
-{
-	long long got = -1;
-
-	for (int i = 0; i < 200 && got != n; i++) {
-		json_object *j = hx_call(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"n\"}");
-		got = jpath_int(j, "result.connections", -1);
-		json_object_put(j);
-	}
-	ck_assert_msg(got == n, "the daemon counts %lld connections, want %lld", got, n);
-}
-
-/* A refused connection: one -32012 line naming the limit, then EOF. */
-static void expect_refused(const struct sbd *d, const char *limit, long long max)
-{
-	struct tconn t;
-	json_object *j;
-
-	hx_open_conn(&t, d);
-	j = hx_recv_json(&t);
-	hx_check_error(j, -32012, NULL);
-	ck_assert_str_eq(jpath_str(j, "error.data.limit"), limit);
-	ck_assert_int_eq(jpath_int(j, "error.data.max", -1), max);
-	json_object_put(j);
-	ck_assert_msg(tconn_wait_eof(&t, hx_timeout_ms), "a refused connection was not closed");
-	tconn_close(&t);
-}
-
 /* ---- requests in flight ---- */
 
 static const char *const pending4_args[] = { "--max-pending", "4", NULL };
@@ -133,21 +103,21 @@ static void connection_limit(const char *opt, const char *limit, int max)
 		hx_open_conn(&c[i], &d);
 		hx_info_ok(&c[i]);
 	}
-	expect_refused(&d, limit, max);
-	expect_refused(&d, limit, max);
+	hx_expect_refused(&d, limit, max);
+	hx_expect_refused(&d, limit, max);
 	/* The ones inside the limit are unaffected. */
 	for (int i = 0; i < max; i++)
 		hx_info_ok(&c[i]);
 	/* One goes: room for exactly one more. */
 	tconn_close(&c[0]);
-	wait_connections(&c[1], max - 1);
+	hx_wait_connections(&c[1], max - 1);
 	hx_open_conn(&extra, &d);
 	hx_info_ok(&extra);
-	expect_refused(&d, limit, max);
+	hx_expect_refused(&d, limit, max);
 	tconn_close(&extra);
 	for (int i = 2; i < max; i++)
 		tconn_close(&c[i]);
-	wait_connections(&c[1], 1);
+	hx_wait_connections(&c[1], 1);
 	tconn_close(&c[1]);
 	hx_check_recovered(&d, base);
 	ck_assert(sbd_log_contains(&d, "refusing uid"));

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hx.h"
 
 #define T_MS 10000
 #define NOBODY 65534
@@ -50,14 +51,6 @@ static void teardown(void)
 {
 	tconn_close(&C);
 	ck_assert_int_eq(sbd_stop(&D), 0);
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sends {"method": method, "params": params, "id": 1} and returns the reply. */
@@ -180,47 +173,22 @@ static bool array_has_str(json_object *arr, const char *s)
 	return false;
 }
 
-/* Descriptors the daemon spends on one client: the socket, plus a pidfd where
- * the kernel gives one. */
-static int conn_cost(struct tconn *t)
-{
-	json_object *j = rpc(t, "daemon.whoami", NULL);
-	int cost = json_object_get_boolean(jpath(j, "result.pidfd")) ? 2 : 1;
-
-	json_object_put(j);
-	return cost;
-}
-
-/* The daemon's descriptors with no client at all. */
-static int baseline_fds(const struct sbd *d)
-{
-	struct tconn t;
-	int n, cost;
-
-	ck_assert_int_eq(tconn_open(&t, d->sock), 0);
-	cost = conn_cost(&t);
-	n = sbd_fd_count(d);
-	ck_assert_int_gt(n, 0);
-	tconn_close(&t);
-	return n - cost;
-}
-
 /* A fresh client is served, and the daemon's descriptors come back to the
  * baseline (plus that client) within limit_ms: look-ups still running when
  * their client left hold a resolver socket until they end. */
 static void check_recovered(const struct sbd *d, int baseline, long long limit_ms)
 {
 	struct tconn t;
-	long long end = mono_ms() + limit_ms;
+	long long end = hx_mono_ms() + limit_ms;
 	int cost, n;
 	json_object *j;
 
 	ck_assert_int_eq(tconn_open(&t, d->sock), 0);
-	cost = conn_cost(&t);
+	cost = hx_conn_cost(&t);
 	for (;;) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		n = sbd_fd_count(d);
-		if (n == baseline + cost || mono_ms() > end)
+		if (n == baseline + cost || hx_mono_ms() > end)
 			break;
 		j = rpc(&t, "daemon.ping", NULL);
 		ck_assert_int_eq(reply_error_code(j), 0);
@@ -663,7 +631,7 @@ START_TEST(disconnect_with_lookups_in_flight)
 	struct tconn t;
 	char *buf = malloc(64 * 200);
 	size_t len = 0;
-	int base = baseline_fds(&D);
+	int base = hx_baseline_fds(&D);
 
 	ck_assert_ptr_nonnull(buf);
 	ck_assert_int_eq(tconn_open(&t, D.sock), 0);
@@ -843,14 +811,14 @@ START_TEST(ping_answered_during_slow_lookup)
 		return;
 	ck_assert_int_eq(sbd_start(&d, NULL), 0);
 	ck_assert_int_eq(tconn_open(&t, d.sock), 0);
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	ck_assert_int_eq(tconn_send(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"net.getaddrinfo\","
 	                                "\"params\":{\"host\":\"slow.example\",\"port\":80},\"id\":\"gai\"}"), 0);
 	/* Sent separately, after the look-up is parked. */
 	a = tconn_call(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"ping\"}", T_MS);
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(jpath_str(a, "id"), "ping");
-	ck_assert_msg(mono_ms() - t0 < 1000, "the ping waited for the look-up");
+	ck_assert_msg(hx_mono_ms() - t0 < 1000, "the ping waited for the look-up");
 	json_object_put(a);
 	/* Other requests too, from another client. */
 	{
@@ -866,7 +834,7 @@ START_TEST(ping_answered_during_slow_lookup)
 	ck_assert_str_eq(jpath_str(b, "id"), "gai");
 	ck_assert_int_eq(reply_error_code(b), -32001);
 	ck_assert_str_eq(jpath_str(b, "error.data.name"), "EAI_AGAIN");
-	ck_assert_int_ge(mono_ms() - t0, 1500);
+	ck_assert_int_ge(hx_mono_ms() - t0, 1500);
 	json_object_put(b);
 	tconn_close(&t);
 	ck_assert_int_eq(sbd_stop(&d), 0);
@@ -886,7 +854,7 @@ START_TEST(leave_with_running_lookups)
 	if (dns < 0)
 		return;
 	ck_assert_int_eq(sbd_start(&d, args), 0);
-	base = baseline_fds(&d);
+	base = hx_baseline_fds(&d);
 	ck_assert_int_eq(tconn_open(&t, d.sock), 0);
 	/* Two running on the workers, four waiting. */
 	for (int i = 0; i < 6; i++) {
@@ -900,7 +868,7 @@ START_TEST(leave_with_running_lookups)
 		ck_assert_int_eq(reply_error_code(j), 0);
 		json_object_put(j);
 	}
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	tconn_close(&t);
 	/* The daemon answers at once, and the waiting jobs were dropped: six new
 	 * look-ups fit beside the two cancelled ones still running (limit 8). */
@@ -910,7 +878,7 @@ START_TEST(leave_with_running_lookups)
 		ck_assert_int_eq(reply_error_code(j), 0);
 		json_object_put(j);
 	}
-	ck_assert_msg(mono_ms() - t0 < 1000, "the daemon waited for the look-ups");
+	ck_assert_msg(hx_mono_ms() - t0 < 1000, "the daemon waited for the look-ups");
 	for (int i = 0; i < 6; i++) {
 		char line[200];
 		snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"method\":\"net.gethostbyname_ex\","
@@ -943,7 +911,7 @@ START_TEST(resolver_queue_limit)
 	if (dns < 0)
 		return;
 	ck_assert_int_eq(sbd_start(&d, args), 0);
-	base = baseline_fds(&d);
+	base = hx_baseline_fds(&d);
 	ck_assert_int_eq(tconn_open(&t, d.sock), 0);
 	for (int i = 0; i < 7; i++) {
 		char line[200];

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,32 +26,13 @@
 /* ---- the unprivileged child ---- */
 
 /* The child cannot use ck_assert (it is not the test process): it reports
- * its first failure on the pipe and exits non-zero. */
-static int child_report_fd = -1;
-
-static void __attribute__((format(printf, 1, 2), noreturn)) child_fail(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = (int)sizeof(buf) - 1;
-	if (child_report_fd >= 0 && write(child_report_fd, buf, (size_t)n) < 0) {
-		/* the parent will see the exit status */
-	}
-	_exit(1);
-}
-
+ * its first failure with hx_child_fail. */
 static json_object *child_call(struct tconn *t, const char *line)
 {
 	json_object *j = tconn_call(t, line, hx_timeout_ms);
 
 	if (!j)
-		child_fail("no reply to %s (errno %d)", line, errno);
+		hx_child_fail("no reply to %s (errno %d)", line, errno);
 	return j;
 }
 
@@ -65,46 +45,46 @@ static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
 	char c;
 
 	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-		child_fail("cannot drop to uid %d: %s", NOBODY, strerror(errno));
+		hx_child_fail("cannot drop to uid %d: %s", NOBODY, strerror(errno));
 	if (getuid() != NOBODY || geteuid() != NOBODY)
-		child_fail("still uid %u", (unsigned)geteuid());
+		hx_child_fail("still uid %u", (unsigned)geteuid());
 	for (int i = 0; i < max; i++) {
 		if (tconn_open(&t[i], d->sock) < 0)
-			child_fail("connect %d: %s", i, strerror(errno));
+			hx_child_fail("connect %d: %s", i, strerror(errno));
 		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":1}");
 		if (jpath_int(j, "result.uid", -1) != NOBODY || jpath_int(j, "result.gid", -1) != NOBODY)
-			child_fail("whoami: %s", json_object_to_json_string(j));
+			hx_child_fail("whoami: %s", json_object_to_json_string(j));
 		if (!jpath(j, "result.privileged") || json_object_get_boolean(jpath(j, "result.privileged")))
-			child_fail("nobody is privileged: %s", json_object_to_json_string(j));
+			hx_child_fail("nobody is privileged: %s", json_object_to_json_string(j));
 		if (jpath_int(j, "result.pid", -1) != getpid())
-			child_fail("whoami pid: %s", json_object_to_json_string(j));
+			hx_child_fail("whoami pid: %s", json_object_to_json_string(j));
 		if (json_object_array_length(jpath(j, "result.groups")) != 0)
-			child_fail("groups after setgroups(0): %s", json_object_to_json_string(j));
+			hx_child_fail("groups after setgroups(0): %s", json_object_to_json_string(j));
 		json_object_put(j);
 		/* Introspection is open to everyone. */
 		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":2}");
 		if (jpath_int(j, "result.protocol", 0) != 1)
-			child_fail("daemon.info: %s", json_object_to_json_string(j));
+			hx_child_fail("daemon.info: %s", json_object_to_json_string(j));
 		json_object_put(j);
 	}
 	/* One more than the quota: refused with a reason, then closed. */
 	if (tconn_open(&extra, d->sock) < 0)
-		child_fail("connect extra: %s", strerror(errno));
+		hx_child_fail("connect extra: %s", strerror(errno));
 	j = tconn_recv_json(&extra, hx_timeout_ms);
 	if (!j || reply_error_code(j) != -32012 || !jpath_str(j, "error.data.limit") ||
 	    strcmp(jpath_str(j, "error.data.limit"), "connections_per_uid") != 0 ||
 	    jpath_int(j, "error.data.max", -1) != max)
-		child_fail("want a connections_per_uid refusal: %s",
+		hx_child_fail("want a connections_per_uid refusal: %s",
 		           j ? json_object_to_json_string(j) : "(nothing)");
 	json_object_put(j);
 	if (!tconn_wait_eof(&extra, hx_timeout_ms))
-		child_fail("the refused connection stayed open");
+		hx_child_fail("the refused connection stayed open");
 	tconn_close(&extra);
 	if (write(ready_fd, "R", 1) != 1)
-		child_fail("ready pipe: %s", strerror(errno));
+		hx_child_fail("ready pipe: %s", strerror(errno));
 	/* Hold the quota while root connects. */
 	if (read(go_fd, &c, 1) != 1)
-		child_fail("go pipe closed early");
+		hx_child_fail("go pipe closed early");
 	for (int i = 0; i < max; i++) {
 		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":3}");
 		json_object_put(j);
@@ -136,7 +116,7 @@ START_TEST(per_uid_limit_across_users)
 		close(ready[0]);
 		close(go[1]);
 		close(report[0]);
-		child_report_fd = report[1];
+		hx_child_report_fd = report[1];
 		child_main(&d, ready[1], go[0], MAX);
 	}
 	close(ready[1]);

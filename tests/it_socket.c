@@ -35,65 +35,15 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hx.h"
 
 #define T_MS 10000
 
-/* ---- bookkeeping: everything allocated is freed in teardown ---- */
+/* ---- the test's daemon and client (what a test allocates is held until teardown) ---- */
 
 static struct sbd D;
 static struct tconn C;
 static int dirlog_fd = -1;
-
-#define MAX_KEEP 8192
-static json_object *kept_json[MAX_KEEP];
-static size_t nkept_json;
-static void *kept_mem[MAX_KEEP];
-static size_t nkept_mem;
-
-static json_object *hold(json_object *j)
-{
-	if (nkept_json < MAX_KEEP)
-		kept_json[nkept_json++] = j;
-	return j;
-}
-
-static void *hold_mem(void *p)
-{
-	ck_assert_ptr_nonnull(p);
-	if (nkept_mem < MAX_KEEP)
-		kept_mem[nkept_mem++] = p;
-	return p;
-}
-
-static void release_all(void)
-{
-	while (nkept_json)
-		json_object_put(kept_json[--nkept_json]);
-	while (nkept_mem)
-		free(kept_mem[--nkept_mem]);
-}
-
-static const char *F(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *F(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	ck_assert_int_ge(n, 0);
-	return hold_mem(s);
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- base64 (RFC 4648 with padding) ---- */
 
@@ -102,7 +52,7 @@ static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 static const char *b64enc(const void *data, size_t n)
 {
 	const unsigned char *p = data;
-	char *out = hold_mem(malloc(4 * ((n + 2) / 3) + 1)), *o = out;
+	char *out = hx_hold_mem(malloc(4 * ((n + 2) / 3) + 1)), *o = out;
 
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
@@ -120,7 +70,7 @@ static const char *b64enc(const void *data, size_t n)
 static unsigned char *b64dec(const char *s, size_t *len)
 {
 	size_t n = strlen(s);
-	unsigned char *out = hold_mem(malloc(n / 4 * 3 + 1));
+	unsigned char *out = hx_hold_mem(malloc(n / 4 * 3 + 1));
 	size_t k = 0;
 
 	ck_assert_msg(n % 4 == 0, "base64 of length %zu: %s", n, s);
@@ -166,7 +116,7 @@ static bool id_is(json_object *j, const char *id)
 
 static const char *request_line(const char *id, const char *method, const char *params)
 {
-	return F("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"%s\"%s%s}", id, method,
+	return hx_fmt("{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"%s\"%s%s}", id, method,
 	         params ? ",\"params\":" : "", params ? params : "");
 }
 
@@ -198,7 +148,7 @@ static json_object *await_reply(struct tconn *t, const char *id)
 	for (;;) {
 		json_object *j = tconn_recv_json(t, T_MS);
 		ck_assert_msg(j != NULL, "no reply with id %s (errno %d %s)", id, errno, strerror(errno));
-		hold(j);
+		hx_hold(j);
 		if (id_is(j, id))
 			return j;
 		ck_assert_msg(nstash < sizeof(stash) / sizeof(stash[0]), "too many stray replies");
@@ -209,7 +159,7 @@ static json_object *await_reply(struct tconn *t, const char *id)
 
 static json_object *rpc(struct tconn *t, const char *method, const char *params)
 {
-	const char *id = F("%llu", ++next_id);
+	const char *id = hx_fmt("%llu", ++next_id);
 
 	send_req(t, id, method, params);
 	return await_reply(t, id);
@@ -247,22 +197,22 @@ static json_object *expect_os(json_object *reply, const char *name, const char *
 
 static json_object *ok_(struct tconn *t, const char *method, const char *params)
 {
-	return expect_ok(rpc(t, method, params), F("%s %.300s", method, params));
+	return expect_ok(rpc(t, method, params), hx_fmt("%s %.300s", method, params));
 }
 
 static json_object *err_(struct tconn *t, int code, const char *method, const char *params)
 {
-	return expect_err(rpc(t, method, params), code, F("%s %.300s", method, params));
+	return expect_err(rpc(t, method, params), code, hx_fmt("%s %.300s", method, params));
 }
 
 static json_object *os_(struct tconn *t, const char *name, const char *method, const char *params)
 {
-	return expect_os(rpc(t, method, params), name, F("%s %.300s", method, params));
+	return expect_os(rpc(t, method, params), name, hx_fmt("%s %.300s", method, params));
 }
 
-#define OK(t, m, ...) ok_((t), (m), F(__VA_ARGS__))
-#define ERR(t, code, m, ...) err_((t), (code), (m), F(__VA_ARGS__))
-#define OSERR(t, name, m, ...) os_((t), (name), (m), F(__VA_ARGS__))
+#define OK(t, m, ...) ok_((t), (m), hx_fmt(__VA_ARGS__))
+#define ERR(t, code, m, ...) err_((t), (code), (m), hx_fmt(__VA_ARGS__))
+#define OSERR(t, name, m, ...) os_((t), (name), (m), hx_fmt(__VA_ARGS__))
 
 static long long geti(json_object *o, const char *path)
 {
@@ -385,7 +335,7 @@ static void teardown(void)
 	for (size_t i = 0; i < nstash; i++)
 		stash[i].j = NULL;
 	nstash = 0;
-	release_all();
+	hx_release_all();
 	ck_assert_int_eq(sbd_stop(&D), 0);
 }
 
@@ -642,12 +592,13 @@ START_TEST(accept_parks)
 	r = OK(&C, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
 	hl = geti(r, "handle");
 	port = (int)geti(r, "local.port");
-	send_req(&C, "acc", "socket.accept", F("{\"handle\":%lld}", hl));
+	send_req(&C, "acc", "socket.accept", hx_fmt("{\"handle\":%lld}", hl));
 	/* Answered while the accept waits: the accept is parked, not blocking. */
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", hl);
 	ck_assert_int_eq(geti(r, "pending"), 1);
 	hc = new_handle(&C, "{}");
-	send_req(&C, "con", "socket.connect", F("{\"handle\":%lld,\"address\":{\"host\":\"127.0.0.1\",\"port\":%d}}", hc, port));
+	send_req(&C, "con", "socket.connect",
+	         hx_fmt("{\"handle\":%lld,\"address\":{\"host\":\"127.0.0.1\",\"port\":%d}}", hc, port));
 	con = expect_ok(await_reply(&C, "con"), "connect");
 	ck_assert_int_eq(json_object_object_length(con), 0);
 	acc = expect_ok(await_reply(&C, "acc"), "parked accept");
@@ -780,8 +731,8 @@ START_TEST(unix_listener_and_abstract)
 	int base = fd_base();
 	json_object *r;
 	long long hl, hc, hs, hx;
-	const char *path = F("%s/echo.sock", D.dir);
-	const char *abs = F("sbtest-%d-%lld", (int)getpid(), mono_ms());
+	const char *path = hx_fmt("%s/echo.sock", D.dir);
+	const char *abs = hx_fmt("sbtest-%d-%lld", (int)getpid(), hx_mono_ms());
 
 	r = OK(&C, "socket.listen_on", "{\"family\":\"AF_UNIX\",\"address\":\"%s\"}", path);
 	hl = geti(r, "handle");
@@ -877,7 +828,7 @@ START_TEST(unix_pair_passes_fd)
 	expect_str(r, "family", "AF_UNIX");
 	ck_assert(a != b);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	send_req_fds(&C, "sm", "socket.sendmsg", F("{\"handle\":%lld,\"buffers\":[\"eA==\"],\"fds\":1}", a), &p[1], 1);
+	send_req_fds(&C, "sm", "socket.sendmsg", hx_fmt("{\"handle\":%lld,\"buffers\":[\"eA==\"],\"fds\":1}", a), &p[1], 1);
 	r = expect_ok(await_reply(&C, "sm"), "sendmsg with a descriptor");
 	ck_assert_int_eq(geti(r, "sent"), 1);
 	close(p[1]);
@@ -903,7 +854,7 @@ START_TEST(unix_pair_passes_fd)
 
 	/* Both ways: a descriptor sent from b arrives on a too. */
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	send_req_fds(&C, "sm2", "socket.sendmsg", F("{\"handle\":%lld,\"buffers\":[\"eQ==\",\"eg==\"],\"fds\":1}", b),
+	send_req_fds(&C, "sm2", "socket.sendmsg", hx_fmt("{\"handle\":%lld,\"buffers\":[\"eQ==\",\"eg==\"],\"fds\":1}", b),
 	             &p[0], 1);
 	r = expect_ok(await_reply(&C, "sm2"), "sendmsg with two buffers");
 	ck_assert_int_eq(geti(r, "sent"), 2);
@@ -925,7 +876,7 @@ START_TEST(unix_pair_passes_fd)
 		int many[16];
 		for (int i = 0; i < 16; i++)
 			many[i] = p[1];
-		send_req_fds(&C, "sm16", "socket.sendmsg", F("{\"handle\":%lld,\"buffers\":[\"MTY=\"],\"fds\":16}", a),
+		send_req_fds(&C, "sm16", "socket.sendmsg", hx_fmt("{\"handle\":%lld,\"buffers\":[\"MTY=\"],\"fds\":16}", a),
 		             many, 16);
 	}
 	expect_ok(await_reply(&C, "sm16"), "sendmsg with 16 descriptors");
@@ -1065,7 +1016,7 @@ START_TEST(raw_capture)
 	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&sin, &l), 0);
 	tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(tx, 0);
-	snprintf(payload, sizeof(payload), "sockbroker-raw-%d-%lld", (int)getpid(), mono_ms());
+	snprintf(payload, sizeof(payload), "sockbroker-raw-%d-%lld", (int)getpid(), hx_mono_ms());
 	ck_assert_int_eq(sendto(tx, payload, strlen(payload), 0, (struct sockaddr *)&sin, sizeof(sin)),
 	                 (ssize_t)strlen(payload));
 
@@ -1259,9 +1210,9 @@ START_TEST(timeout_accept_recv_nonblocking)
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", hl);
 	ck_assert(getd(r, "timeout") == 0.2);
 	ck_assert(json_object_get_boolean(jpath(r, "blocking")));
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	e = ERR(&C, -32003, "socket.accept", "{\"handle\":%lld}", hl);
-	dt = mono_ms() - t0;
+	dt = hx_mono_ms() - t0;
 	ck_assert_msg(getd(e, "data.timeout") == 0.2, "data.timeout: %s", json_object_to_json_string(e));
 	ck_assert_msg(dt >= 150 && dt < 5000, "accept timed out after %lld ms, want about 200", dt);
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", hl);
@@ -1271,9 +1222,9 @@ START_TEST(timeout_accept_recv_nonblocking)
 	a = geti(r, "handles.0");
 	b = geti(r, "handles.1");
 	OK(&C, "socket.settimeout", "{\"handle\":%lld,\"timeout\":0.2}", a);
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	e = ERR(&C, -32003, "socket.recv", "{\"handle\":%lld,\"bufsize\":10}", a);
-	dt = mono_ms() - t0;
+	dt = hx_mono_ms() - t0;
 	ck_assert(getd(e, "data.timeout") == 0.2);
 	ck_assert_msg(dt >= 150 && dt < 5000, "recv timed out after %lld ms, want about 200", dt);
 
@@ -1281,10 +1232,10 @@ START_TEST(timeout_accept_recv_nonblocking)
 	OK(&C, "socket.settimeout", "{\"handle\":%lld,\"timeout\":0}", a);
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", a);
 	ck_assert(!json_object_get_boolean(jpath(r, "blocking")));
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	e = OSERR(&C, "EAGAIN", "socket.recv", "{\"handle\":%lld,\"bufsize\":10}", a);
 	ck_assert_int_eq(geti(e, "data.errno"), EAGAIN);
-	ck_assert_msg(mono_ms() - t0 < 2000, "EAGAIN took %lld ms", mono_ms() - t0);
+	ck_assert_msg(hx_mono_ms() - t0 < 2000, "EAGAIN took %lld ms", hx_mono_ms() - t0);
 	OK(&C, "socket.settimeout", "{\"handle\":%lld,\"timeout\":0}", hl);
 	OSERR(&C, "EAGAIN", "socket.accept", "{\"handle\":%lld}", hl);
 	/* setblocking(false) is timeout 0, setblocking(true) is null. */
@@ -1333,9 +1284,9 @@ START_TEST(timeout_connect_blackhole)
 	blackhole_open(&C, &bh);
 	h = new_handle(&C, "{}");
 	OK(&C, "socket.settimeout", "{\"handle\":%lld,\"timeout\":0.3}", h);
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	e = ERR(&C, -32003, "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h, bh.port);
-	dt = mono_ms() - t0;
+	dt = hx_mono_ms() - t0;
 	ck_assert(getd(e, "data.timeout") == 0.3);
 	ck_assert_msg(dt >= 250 && dt < 5000, "connect timed out after %lld ms, want about 300", dt);
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", h);
@@ -1355,9 +1306,9 @@ START_TEST(timeout_connect_blackhole)
 	close_handle(&C, h);
 
 	/* create_connection's timeout. */
-	t0 = mono_ms();
+	t0 = hx_mono_ms();
 	e = ERR(&C, -32003, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d],\"timeout\":0.3}", bh.port);
-	dt = mono_ms() - t0;
+	dt = hx_mono_ms() - t0;
 	ck_assert_msg(dt >= 250 && dt < 5000, "connect_to timed out after %lld ms", dt);
 	/* Its socket went with the failure. */
 	ck_assert_int_eq(list_handles(&C, (long long[4]){ 0 }, 4), 1);
@@ -1371,7 +1322,7 @@ START_TEST(timeout_sendall_partial)
 {
 	int base = fd_base();
 	enum { N = 400000 };
-	unsigned char *big = hold_mem(malloc(N));
+	unsigned char *big = hx_hold_mem(malloc(N));
 	json_object *e, *r;
 	long long a, b, sent;
 
@@ -1421,8 +1372,8 @@ START_TEST(two_recvs_parked_on_one_socket)
 	hb = new_handle(&C, "{\"type\":\"SOCK_DGRAM\"}");
 	OK(&C, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", ha);
 	pa = local_port(&C, ha);
-	send_req(&C, "r1", "socket.recv", F("{\"handle\":%lld,\"bufsize\":100}", ha));
-	send_req(&C, "r2", "socket.recv", F("{\"handle\":%lld,\"bufsize\":100}", ha));
+	send_req(&C, "r1", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":100}", ha));
+	send_req(&C, "r2", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":100}", ha));
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", ha);
 	ck_assert_int_eq(geti(r, "pending"), 2);
 	OK(&C, "socket.sendto", "{\"handle\":%lld,\"text\":\"one\",\"address\":[\"127.0.0.1\",%d]}", hb, pa);
@@ -1440,7 +1391,7 @@ START_TEST(two_recvs_parked_on_one_socket)
 	{
 		struct tconn c2;
 		open_conn(&c2);
-		send_req(&C, "r3", "socket.recv", F("{\"handle\":%lld,\"bufsize\":100}", ha));
+		send_req(&C, "r3", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":100}", ha));
 		ping(&c2);
 		ping(&C);
 		OK(&C, "socket.sendto", "{\"handle\":%lld,\"text\":\"three\",\"address\":[\"127.0.0.1\",%d]}", hb, pa);
@@ -1462,7 +1413,7 @@ START_TEST(close_with_operation_parked)
 	r = OK(&C, "socket.pair", "{}");
 	a = geti(r, "handles.0");
 	b = geti(r, "handles.1");
-	send_req(&C, "rp", "socket.recv", F("{\"handle\":%lld,\"bufsize\":10}", a));
+	send_req(&C, "rp", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":10}", a));
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", a);
 	ck_assert_int_eq(geti(r, "pending"), 1);
 	close_handle(&C, a);
@@ -1472,8 +1423,8 @@ START_TEST(close_with_operation_parked)
 	/* The same for accept, and for several operations at once. */
 	r = OK(&C, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
 	hl = geti(r, "handle");
-	send_req(&C, "ac1", "socket.accept", F("{\"handle\":%lld}", hl));
-	send_req(&C, "ac2", "socket.accept", F("{\"handle\":%lld}", hl));
+	send_req(&C, "ac1", "socket.accept", hx_fmt("{\"handle\":%lld}", hl));
+	send_req(&C, "ac2", "socket.accept", hx_fmt("{\"handle\":%lld}", hl));
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", hl);
 	ck_assert_int_eq(geti(r, "pending"), 2);
 	close_handle(&C, hl);
@@ -1486,10 +1437,10 @@ START_TEST(close_with_operation_parked)
 	r = OK(&C, "socket.pair", "{}");
 	a = geti(r, "handles.0");
 	b = geti(r, "handles.1");
-	send_req(&C, "rd", "socket.recv", F("{\"handle\":%lld,\"bufsize\":10}", b));
+	send_req(&C, "rd", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":10}", b));
 	r = OK(&C, "socket.info", "{\"handle\":%lld}", b);
 	ck_assert_int_eq(geti(r, "pending"), 1);
-	send_req(&C, "dt", "socket.detach", F("{\"handle\":%lld}", b));
+	send_req(&C, "dt", "socket.detach", hx_fmt("{\"handle\":%lld}", b));
 	expect_os(await_reply(&C, "rd"), "EBADF", "recv parked on a detached socket");
 	r = expect_ok(await_reply(&C, "dt"), "detach");
 	ck_assert_int_eq(geti(r, "fds"), 1);
@@ -1513,16 +1464,16 @@ START_TEST(client_leaves_with_operations_parked)
 	open_conn(&c2);
 	u = new_handle(&c2, "{\"type\":\"SOCK_DGRAM\"}");
 	OK(&c2, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", u);
-	send_req(&c2, "p1", "socket.recv", F("{\"handle\":%lld,\"bufsize\":10}", u));
-	send_req(&c2, "p2", "socket.recvfrom", F("{\"handle\":%lld,\"bufsize\":10}", u));
+	send_req(&c2, "p1", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":10}", u));
+	send_req(&c2, "p2", "socket.recvfrom", hx_fmt("{\"handle\":%lld,\"bufsize\":10}", u));
 	r = OK(&c2, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
 	hl = geti(r, "handle");
-	send_req(&c2, "p3", "socket.accept", F("{\"handle\":%lld}", hl));
+	send_req(&c2, "p3", "socket.accept", hx_fmt("{\"handle\":%lld}", hl));
 	r = OK(&c2, "socket.pair", "{}");
 	a = geti(r, "handles.0");
-	send_req(&c2, "p4", "socket.recvmsg", F("{\"handle\":%lld,\"bufsize\":10}", a));
+	send_req(&c2, "p4", "socket.recvmsg", hx_fmt("{\"handle\":%lld,\"bufsize\":10}", a));
 	a = new_handle(&c2, "{}");
-	send_req(&c2, "p5", "socket.connect", F("{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", a, bh.port));
+	send_req(&c2, "p5", "socket.connect", hx_fmt("{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", a, bh.port));
 	r = OK(&c2, "socket.info", "{\"handle\":%lld}", u);
 	ck_assert_int_eq(geti(r, "pending"), 2);
 	tconn_close(&c2);
@@ -1542,14 +1493,14 @@ START_TEST(client_leaves_with_connect_to_parked)
 	blackhole_open(&C, &bh);
 	base = fd_base();
 	open_conn(&c2);
-	send_req(&c2, "ct", "socket.connect_to", F("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
+	send_req(&c2, "ct", "socket.connect_to", hx_fmt("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
 	ck_assert_int_eq(list_handles(&c2, (long long[4]){ 0 }, 4), 1);
 	tconn_close(&c2);
 	fd_back(base);
 
 	/* With a timeout too. */
 	open_conn(&c2);
-	send_req(&c2, "ct", "socket.connect_to", F("{\"address\":[\"127.0.0.1\",%d],\"timeout\":30}", bh.port));
+	send_req(&c2, "ct", "socket.connect_to", hx_fmt("{\"address\":[\"127.0.0.1\",%d],\"timeout\":30}", bh.port));
 	ping(&c2);
 	tconn_close(&c2);
 	fd_back(base);
@@ -1565,7 +1516,7 @@ START_TEST(close_socket_of_parked_connect_to)
 
 	blackhole_open(&C, &bh);
 	base = fd_base();
-	send_req(&C, "ct", "socket.connect_to", F("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
+	send_req(&C, "ct", "socket.connect_to", hx_fmt("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
 	ck_assert_int_eq(list_handles(&C, hs, 4), 2);
 	{
 		long long h = hs[0] == bh.h ? hs[1] : hs[0];
@@ -1587,10 +1538,10 @@ START_TEST(detach_socket_of_parked_connect_to)
 
 	blackhole_open(&C, &bh);
 	base = fd_base();
-	send_req(&C, "ct", "socket.connect_to", F("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
+	send_req(&C, "ct", "socket.connect_to", hx_fmt("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
 	ck_assert_int_eq(list_handles(&C, hs, 4), 2);
 	h = hs[0] == bh.h ? hs[1] : hs[0];
-	send_req(&C, "dt", "socket.detach", F("{\"handle\":%lld}", h));
+	send_req(&C, "dt", "socket.detach", hx_fmt("{\"handle\":%lld}", h));
 	ct = await_reply(&C, "ct");
 	r = await_reply(&C, "dt");
 	expect_os(ct, "EBADF", "connect_to whose socket was detached");
@@ -1624,16 +1575,16 @@ START_TEST(stop_with_operations_parked)
 	blackhole_open(&C, &bh);
 	start(&d2, NULL);
 	ck_assert_int_eq(tconn_open(&c2, d2.sock), 0);
-	send_req(&c2, "ct", "socket.connect_to", F("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
+	send_req(&c2, "ct", "socket.connect_to", hx_fmt("{\"address\":[\"127.0.0.1\",%d]}", bh.port));
 	r = expect_ok(rpc(&c2, "socket.pair", "{}"), "pair");
 	a = geti(r, "handles.0");
-	send_req(&c2, "rv", "socket.recv", F("{\"handle\":%lld,\"bufsize\":10}", a));
+	send_req(&c2, "rv", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":10}", a));
 	r = expect_ok(rpc(&c2, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}"), "listen_on");
-	send_req(&c2, "ac", "socket.accept", F("{\"handle\":%lld}", geti(r, "handle")));
+	send_req(&c2, "ac", "socket.accept", hx_fmt("{\"handle\":%lld}", geti(r, "handle")));
 	ping(&c2);
 	ck_assert_int_eq(sbd_stop(&d2), 0);
 	for (size_t i = 0; i < 3; i++)
-		expect_os(await_reply(&c2, ids[i]), "ECANCELED", F("%s cancelled by the stop", ids[i]));
+		expect_os(await_reply(&c2, ids[i]), "ECANCELED", hx_fmt("%s cancelled by the stop", ids[i]));
 	tconn_close(&c2);
 	blackhole_close(&C, &bh);
 }
@@ -1665,8 +1616,8 @@ START_TEST(handle_limit)
 	r = expect_ok(rpc(&c2, "socket.create", "{}"), "create");
 	h2 = geti(r, "handle");
 	expect_err(rpc(&c2, "socket.create", "{}"), -32012, "create over the limit");
-	expect_err(rpc(&c2, "socket.dup", F("{\"handle\":%lld}", h2)), -32012, "dup over the limit");
-	expect_err(rpc(&c2, "socket.connect_to", F("{\"address\":[\"127.0.0.1\",%d]}", port)), -32012,
+	expect_err(rpc(&c2, "socket.dup", hx_fmt("{\"handle\":%lld}", h2)), -32012, "dup over the limit");
+	expect_err(rpc(&c2, "socket.connect_to", hx_fmt("{\"address\":[\"127.0.0.1\",%d]}", port)), -32012,
 	           "connect_to over the limit");
 	/* pass needs no handle. */
 	r = expect_ok(rpc(&c2, "socket.create", "{\"pass\":true}"), "create with pass at the limit");
@@ -1675,7 +1626,7 @@ START_TEST(handle_limit)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	sin.sin_port = htons((uint16_t)port);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	expect_err(rpc(&c2, "socket.accept", F("{\"handle\":%lld}", hl)), -32012, "accept over the limit");
+	expect_err(rpc(&c2, "socket.accept", hx_fmt("{\"handle\":%lld}", hl)), -32012, "accept over the limit");
 	{
 		char c;
 		wait_fd(fd, POLLIN);
@@ -1694,8 +1645,8 @@ START_TEST(handle_limit)
 		ck_assert_int_eq(recv(sv[1], &c, 1, 0), 0);
 		close(sv[1]);
 	}
-	expect_ok(rpc(&c2, "socket.close", F("{\"handle\":%lld}", h2)), "close");
-	expect_ok(rpc(&c2, "socket.close", F("{\"handle\":%lld}", hl)), "close");
+	expect_ok(rpc(&c2, "socket.close", hx_fmt("{\"handle\":%lld}", h2)), "close");
+	expect_ok(rpc(&c2, "socket.close", hx_fmt("{\"handle\":%lld}", hl)), "close");
 	{
 		int n = -1;
 		for (int i = 0; i < 200 && n != base; i++) {
@@ -1738,7 +1689,7 @@ START_TEST(options)
 	OK(&C, "socket.setsockopt",
 	   "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_LINGER\",\"value\":{\"onoff\":true,\"linger\":3}}", h);
 	r = OK(&C, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_LINGER\"}", h);
-	want = hold(json_tokener_parse("{\"onoff\":true,\"linger\":3}"));
+	want = hx_hold(json_tokener_parse("{\"onoff\":true,\"linger\":3}"));
 	ck_assert_msg(json_object_equal(jpath(r, "value"), want), "SO_LINGER: %s", json_object_to_json_string(r));
 	ERR(&C, -32602, "socket.setsockopt",
 	    "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_LINGER\",\"value\":{\"onoff\":true}}", h);
@@ -2036,16 +1987,16 @@ START_TEST(bad_sizes_and_bytes)
 	b = geti(r, "handles.1");
 	for (size_t i = 0; i < sizeof(blob); i++)
 		blob[i] = (unsigned char)i;
-	r = expect_ok(rpc(&c2, "socket.sendall", F("{\"handle\":%lld,\"data\":\"%s\"}", b, b64enc(blob, sizeof(blob)))),
+	r = expect_ok(rpc(&c2, "socket.sendall", hx_fmt("{\"handle\":%lld,\"data\":\"%s\"}", b, b64enc(blob, sizeof(blob)))),
 	              "sendall");
 	ck_assert_int_eq(geti(r, "sent"), sizeof(blob));
-	r = expect_ok(rpc(&c2, "socket.recv", F("{\"handle\":%lld,\"bufsize\":100000000}", a)), "huge recv");
+	r = expect_ok(rpc(&c2, "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":100000000}", a)), "huge recv");
 	{
 		unsigned char *d = b64dec(gets_(r, "data"), &len);
 		ck_assert_msg(len == 1000, "a capped recv gave %zu bytes, want 1000", len);
 		ck_assert_int_eq(memcmp(d, blob, len), 0);
 	}
-	r = expect_ok(rpc(&c2, "socket.recvmsg", F("{\"handle\":%lld,\"bufsize\":2147483647}", a)), "huge recvmsg");
+	r = expect_ok(rpc(&c2, "socket.recvmsg", hx_fmt("{\"handle\":%lld,\"bufsize\":2147483647}", a)), "huge recvmsg");
 	b64dec(gets_(r, "data"), &len);
 	ck_assert_int_eq(len, 1000);
 	tconn_close(&c2);
@@ -2068,11 +2019,11 @@ START_TEST(bad_handle_owner_and_missing_family)
 	/* A handle of another connection is invisible: -32011. */
 	h = new_handle(&C, "{}");
 	open_conn(&c2);
-	e = expect_err(rpc(&c2, "socket.info", F("{\"handle\":%lld}", h)), -32011, "another client's handle");
+	e = expect_err(rpc(&c2, "socket.info", hx_fmt("{\"handle\":%lld}", h)), -32011, "another client's handle");
 	ck_assert_int_eq(geti(e, "data.handle"), h);
-	expect_err(rpc(&c2, "socket.close", F("{\"handle\":%lld}", h)), -32011, "closing another client's handle");
-	expect_err(rpc(&c2, "socket.detach", F("{\"handle\":%lld}", h)), -32011, "detaching another client's handle");
-	expect_err(rpc(&c2, "socket.recv", F("{\"handle\":%lld,\"bufsize\":1}", h)), -32011, "recv on another's handle");
+	expect_err(rpc(&c2, "socket.close", hx_fmt("{\"handle\":%lld}", h)), -32011, "closing another client's handle");
+	expect_err(rpc(&c2, "socket.detach", hx_fmt("{\"handle\":%lld}", h)), -32011, "detaching another client's handle");
+	expect_err(rpc(&c2, "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":1}", h)), -32011, "recv on another's handle");
 	ck_assert_int_eq(list_handles(&c2, (long long[4]){ 0 }, 4), 0);
 	/* Handles are never reused: c2's first handle is a new number. */
 	h2 = new_handle(&c2, "{}");
@@ -2089,12 +2040,12 @@ START_TEST(bad_handle_owner_and_missing_family)
 
 	/* A family this kernel lacks: EAFNOSUPPORT with a message naming it. */
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]) && !lacking; i++) {
-		reply = rpc(&C, "socket.create", F("{\"family\":\"%s\",\"type\":\"%s\"}", tries[i][0], tries[i][1]));
+		reply = rpc(&C, "socket.create", hx_fmt("{\"family\":\"%s\",\"type\":\"%s\"}", tries[i][0], tries[i][1]));
 		if (reply_error_code(reply) == 0) {
 			close_handle(&C, geti(reply, "result.handle"));
 			continue;
 		}
-		e = expect_os(reply, "EAFNOSUPPORT", F("socket.create %s", tries[i][0]));
+		e = expect_os(reply, "EAFNOSUPPORT", hx_fmt("socket.create %s", tries[i][0]));
 		ck_assert_int_eq(geti(e, "data.errno"), EAFNOSUPPORT);
 		ck_assert_msg(strstr(gets_(e, "message"), tries[i][0]) != NULL, "the message does not name %s: %s",
 		              tries[i][0], json_object_to_json_string(e));
@@ -2105,7 +2056,7 @@ START_TEST(bad_handle_owner_and_missing_family)
 	/* The same through pass. */
 	if (lacking)
 		expect_os(rpc(&C, "socket.create",
-		              F("{\"family\":\"%s\",\"type\":\"SOCK_RAW\",\"pass\":true}", lacking)), "EAFNOSUPPORT",
+		              hx_fmt("{\"family\":\"%s\",\"type\":\"SOCK_RAW\",\"pass\":true}", lacking)), "EAFNOSUPPORT",
 		          "socket.create pass of a missing family");
 	ck_assert_int_eq(C.nfds, 0);
 	fd_back(base);
@@ -2249,10 +2200,10 @@ START_TEST(connect_to_falls_back_to_next_address)
 	ck_assert_int_eq(tconn_open(&t, d2.sock), 0);
 	r = ok_(&t, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
 	port = (int)geti(r, "local.port");
-	r = ok_(&t, "net.getaddrinfo", F("{\"host\":\"multi.test\",\"port\":%d,\"type\":\"SOCK_STREAM\"}", port));
+	r = ok_(&t, "net.getaddrinfo", hx_fmt("{\"host\":\"multi.test\",\"port\":%d,\"type\":\"SOCK_STREAM\"}", port));
 	ck_assert_int_eq(json_object_array_length(jpath(r, "results")), 2);
 	expect_str(r, "results.0.address.host", "::1");
-	r = ok_(&t, "socket.connect_to", F("{\"address\":[\"multi.test\",%d],\"timeout\":5}", port));
+	r = ok_(&t, "socket.connect_to", hx_fmt("{\"address\":[\"multi.test\",%d],\"timeout\":5}", port));
 	expect_str(r, "peer.host", "127.0.0.1");
 	tconn_close(&t);
 	ck_assert_int_eq(sbd_stop(&d2), 0);
@@ -2278,9 +2229,9 @@ START_TEST(echo_every_getaddrinfo_address)
 	for (size_t i = 0; i < n && !hs; i++) {
 		json_object *e = json_object_array_get_idx(jpath(res, "results"), i);
 		json_object *cr = ok_(&C, "socket.create",
-		                      F("{\"family\":\"%s\",\"type\":\"%s\"}", gets_(e, "family"), gets_(e, "type")));
+		                      hx_fmt("{\"family\":\"%s\",\"type\":\"%s\"}", gets_(e, "family"), gets_(e, "type")));
 		long long h = geti(cr, "handle");
-		json_object *br = rpc(&C, "socket.bind", F("{\"handle\":%lld,\"address\":%s}", h,
+		json_object *br = rpc(&C, "socket.bind", hx_fmt("{\"handle\":%lld,\"address\":%s}", h,
 		                                          json_object_to_json_string(jpath(e, "address"))));
 		if (jpath(br, "error")) {
 			close_handle(&C, h);
@@ -2296,9 +2247,9 @@ START_TEST(echo_every_getaddrinfo_address)
 	n = json_object_array_length(jpath(res, "results"));
 	for (size_t i = 0; i < n && !hc; i++) {
 		json_object *e = json_object_array_get_idx(jpath(res, "results"), i);
-		long long h = geti(ok_(&C, "socket.create", F("{\"family\":\"%s\",\"type\":\"%s\"}",
+		long long h = geti(ok_(&C, "socket.create", hx_fmt("{\"family\":\"%s\",\"type\":\"%s\"}",
 		                                             gets_(e, "family"), gets_(e, "type"))), "handle");
-		json_object *cr = rpc(&C, "socket.connect", F("{\"handle\":%lld,\"address\":%s}", h,
+		json_object *cr = rpc(&C, "socket.connect", hx_fmt("{\"handle\":%lld,\"address\":%s}", h,
 		                                             json_object_to_json_string(jpath(e, "address"))));
 		if (jpath(cr, "error")) {
 			close_handle(&C, h);
@@ -2355,8 +2306,8 @@ START_TEST(names_in_socket_methods)
 	OK(&C, "socket.info", "{\"handle\":%lld}", hu);
 
 	/* The socket closed while its name resolves: the re-run finds no handle. */
-	send_req(&C, "nm", "socket.connect", F("{\"handle\":%lld,\"address\":[\"localhost\",%d]}", hr, port));
-	send_req(&C, "cl", "socket.close", F("{\"handle\":%lld}", hr));
+	send_req(&C, "nm", "socket.connect", hx_fmt("{\"handle\":%lld,\"address\":[\"localhost\",%d]}", hr, port));
+	send_req(&C, "cl", "socket.close", hx_fmt("{\"handle\":%lld}", hr));
 	{
 		json_object *a = await_reply(&C, "cl"), *b = await_reply(&C, "nm");
 		expect_ok(a, "close");
@@ -2401,7 +2352,7 @@ START_TEST(leave_while_resolving)
 
 	open_conn(&t);
 	h = new_handle(&t, "{}");
-	send_req(&t, "x", "socket.connect", F("{\"handle\":%lld,\"address\":[\"localhost\",1]}", h));
+	send_req(&t, "x", "socket.connect", hx_fmt("{\"handle\":%lld,\"address\":[\"localhost\",1]}", h));
 	tconn_close(&t);
 	ping(&C);
 	fd_back(base);

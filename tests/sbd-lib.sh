@@ -2,6 +2,9 @@
 # under CI=true, fail; a private temp dir with cleanup; ok/not ok counters; and
 # the daemon started on a private socket with readiness taken from its
 # READY=1 on a private NOTIFY_SOCKET (no sleeps), then stopped with SIGTERM.
+# At the end, the ctl_ functions of the sockbrokerctl tests (it_ctl.sh,
+# it_ctl_admin.sh), which run under /bin/sh: that part is POSIX sh, and the
+# file as a whole must parse in dash too.
 # shellcheck shell=bash disable=SC2317
 
 missing() {
@@ -11,6 +14,18 @@ missing() {
 	fi
 	echo "SKIP: $1"
 	exit 77
+}
+
+# reap SIGNAL PID...: sends SIGNAL to each PID (empty ones are skipped) and
+# waits for it; a process already gone is no error. POSIX sh.
+reap() {
+	_reap_sig=$1
+	shift
+	for _reap_pid in "$@"; do
+		[ -n "$_reap_pid" ] || continue
+		kill "-$_reap_sig" "$_reap_pid" 2>/dev/null || true
+		wait "$_reap_pid" 2>/dev/null || true
+	done
 }
 
 # sbd_setup NAME: the temp dir, traps and counters. Sets py, dir, sock.
@@ -23,14 +38,8 @@ sbd_setup() {
 	listener_pid=
 
 	cleanup() {
-		if [ -n "$daemon_pid" ]; then
-			kill -KILL "$daemon_pid" 2>/dev/null || true
-			wait "$daemon_pid" 2>/dev/null || true
-		fi
-		if [ -n "$listener_pid" ]; then
-			kill "$listener_pid" 2>/dev/null || true
-			wait "$listener_pid" 2>/dev/null || true
-		fi
+		reap KILL "$daemon_pid"
+		reap TERM "$listener_pid"
 		rm -rf "$dir"
 	}
 	trap cleanup EXIT
@@ -133,4 +142,127 @@ sbd_stop() {
 	fi
 	if [ -e "$sock" ]; then fail "the daemon left its socket behind"; else pass "the daemon removed its socket"; fi
 
+}
+
+# ---------------------------------------------------------------- sockbrokerctl tests (POSIX sh)
+
+# ctl_need_tools WHY: exits 77 (skipped) unless SBD and SBCTL are built and
+# python3 is there (needed WHY, e.g. "to check JSON output").
+ctl_need_tools() {
+	: "${SBD:=}"
+	: "${SBCTL:=}"
+	if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
+		echo "SKIP: daemon not built (SBD='$SBD' is not executable)"
+		exit 77
+	fi
+	if [ -z "$SBCTL" ] || [ ! -x "$SBCTL" ]; then
+		echo "SKIP: sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
+		exit 77
+	fi
+	if ! command -v python3 >/dev/null 2>&1; then
+		echo "SKIP: python3 is needed $1"
+		exit 77
+	fi
+}
+
+# ctl_setup NAME: the temp dir $dir with the daemon's socket $sock, cleanup
+# on exit (ctl_cleanup), the counters, and the check helpers below. A failed
+# check shows both of sockbrokerctl's outputs.
+ctl_setup() {
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 99
+	sock="$dir/s.sock"
+	daemon_pid=
+	drain_pid=
+	client_pid=
+	ctl_socket=
+	trap ctl_cleanup EXIT
+	trap 'exit 99' HUP INT TERM
+
+	failures=0
+	checks=0
+
+	pass() { checks=$((checks + 1)); echo "ok - $1"; }
+	fail() {
+		checks=$((checks + 1)); failures=$((failures + 1))
+		echo "FAIL - $1"
+		for f in "$dir/out" "$dir/err"; do
+			[ -s "$f" ] && sed 's/^/    | /' "$f"
+		done
+	}
+
+	# ctl ARGS...: runs sockbrokerctl (with --socket $ctl_socket first, when a
+	# script sets that), output in $dir/out and $dir/err, status in $rc.
+	ctl() {
+		if [ -n "$ctl_socket" ]; then
+			"$SBCTL" --socket "$ctl_socket" "$@" >"$dir/out" 2>"$dir/err"
+		else
+			"$SBCTL" "$@" >"$dir/out" 2>"$dir/err"
+		fi
+		rc=$?
+	}
+
+	# expect_rc WANT DESCRIPTION
+	expect_rc() {
+		if [ "$rc" -eq "$1" ]; then pass "$2 (exit $rc)"; else fail "$2: exit $rc, expected $1"; fi
+	}
+
+	# expect_out PATTERN FILE DESCRIPTION: an extended regexp matches a line.
+	expect_out() {
+		if grep -Eq -- "$1" "$2"; then pass "$3"; else fail "$3: no line matches /$1/"; fi
+	}
+
+	# expect_no_out PATTERN FILE DESCRIPTION: no line matches.
+	expect_no_out() {
+		if grep -Eq -- "$1" "$2"; then fail "$3: a line matches /$1/"; else pass "$3"; fi
+	}
+
+	# json_check EXPR: $dir/out parses as JSON (d) and the Python EXPR holds.
+	json_check() {
+		python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" <"$dir/out"
+	}
+}
+
+# ctl_cleanup: stops what still runs (a second client, the daemon, the drain
+# of its stderr) and removes $dir.
+ctl_cleanup() {
+	reap TERM "$client_pid" "$daemon_pid" "$drain_pid"
+	rm -rf "$dir"
+}
+
+# ctl_start_daemon [ARGS...]: runs "$SBD" --socket $sock ARGS with its stderr
+# into a fifo and blocks on its "ready" line (10 s at most), then keeps
+# draining that stderr into $dir/daemon.log. No sleeps or retry loops.
+ctl_start_daemon() {
+	mkfifo "$dir/err.fifo" || exit 99
+	unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+	# Under timeout: the daemon's life is bounded even if it ignores SIGTERM (a
+	# leak guard, generous: a whole script runs near 2 minutes in a loaded
+	# sanitizer build); timeout forwards our SIGTERM and exits with the
+	# daemon's status.
+	timeout -s KILL 600 "$SBD" --socket "$sock" "$@" 2>"$dir/err.fifo" &
+	daemon_pid=$!
+	# Opening the fifo's read end pairs with the daemon's write end.
+	exec 3<"$dir/err.fifo"
+	if ! timeout 10 grep -m1 ready <&3 >"$dir/ready"; then
+		echo "FAIL - the daemon did not report ready within 10 s"
+		exec 3<&-
+		exit 1
+	fi
+	# Keep draining its stderr so that later log lines never block or break it.
+	cat <&3 >"$dir/daemon.log" &
+	drain_pid=$!
+	exec 3<&-
+	echo "# daemon: $(cat "$dir/ready")"
+}
+
+# ctl_stop_daemon: SIGTERM, a check that the daemon exits 0, and the end of
+# the drain of its stderr.
+ctl_stop_daemon() {
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	rc=$?
+	daemon_pid=
+	expect_rc 0 "the daemon exits 0 on SIGTERM"
+	wait "$drain_pid" 2>/dev/null
+	drain_pid=
 }

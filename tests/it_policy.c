@@ -1,0 +1,1958 @@
+/* Integration: the policy (issue 4) through the real daemon. Decisions at
+ * each of the kernel's check points, a denied request leaving nothing behind
+ * (no handle, no descriptor, no half-made socket), host pinning, resolve
+ * rules, ungoverned methods, daemon.whoami, the policy's limits (each reached
+ * and recovered, other users served throughout), match variants, the audit
+ * trail, loading errors with their positions, --check-policy, and reloads.
+ *
+ * Policies grant the test's own uid, so the suite runs as root (CI) and as
+ * any other user. Parts that need a second user fork a child that drops to
+ * nobody (65534); without root they print "SKIP: ..." — under CI=true a
+ * missing root is a failure, never a skip. No sleeps: every wait is on a
+ * reply, an sd_notify datagram, a process exit or a socket event. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hx.h"
+
+#ifndef SBD_PATH
+#define SBD_PATH "daemon/sockbrokerd"
+#endif
+
+#define NOBODY 65534
+#define DENIED -32010
+#define LIMIT -32012
+
+/* ---- JSON-RPC (replies are held until the teardown's hx_release_all) ---- */
+
+static json_object *rpc_v(struct tconn *t, const char *method, const char *pfmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static json_object *rpc_v(struct tconn *t, const char *method, const char *pfmt, va_list ap)
+{
+	return hx_hold(hx_requestv(t, method, pfmt, ap));
+}
+
+/* The whole reply. */
+static json_object *rpc(struct tconn *t, const char *method, const char *pfmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_object *rpc(struct tconn *t, const char *method, const char *pfmt, ...)
+{
+	va_list ap;
+	json_object *j;
+
+	va_start(ap, pfmt);
+	j = rpc_v(t, method, pfmt, ap);
+	va_end(ap);
+	return j;
+}
+
+/* The result of a call that must succeed. */
+static json_object *ok(struct tconn *t, const char *method, const char *pfmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_object *ok(struct tconn *t, const char *method, const char *pfmt, ...)
+{
+	va_list ap;
+	json_object *j;
+
+	va_start(ap, pfmt);
+	j = rpc_v(t, method, pfmt, ap);
+	va_end(ap);
+	ck_assert_msg(reply_error_code(j) == 0 && jpath(j, "result"), "%s failed: %s", method,
+	              json_object_to_json_string(j));
+	return jpath(j, "result");
+}
+
+/* The error data of a call that must fail with code (an empty object when
+ * the error has no data). */
+static json_object *fails(struct tconn *t, int code, const char *method, const char *pfmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static json_object *fails(struct tconn *t, int code, const char *method, const char *pfmt, ...)
+{
+	va_list ap;
+	json_object *j, *d;
+
+	va_start(ap, pfmt);
+	j = rpc_v(t, method, pfmt, ap);
+	va_end(ap);
+	ck_assert_msg(reply_error_code(j) == code, "%s: want error %d, got %s", method, code,
+	              json_object_to_json_string(j));
+	ck_assert_ptr_nonnull(jpath_str(j, "error.message"));
+	d = jpath(j, "error.data");
+	return d ? d : hx_hold(json_object_new_object());
+}
+
+/* A -32010 denial with a reason; rule: the deciding rule's name, or NULL
+ * when no rule decided (then data.rule must be absent). */
+static void check_denial(json_object *data, const char *rule, const char *reason_has)
+{
+	const char *reason = jpath_str(data, "reason");
+
+	ck_assert_msg(reason && *reason, "a denial without a reason: %s", json_object_to_json_string(data));
+	if (rule)
+		ck_assert_msg(jpath_str(data, "rule") && strcmp(jpath_str(data, "rule"), rule) == 0,
+		              "want rule \"%s\": %s", rule, json_object_to_json_string(data));
+	else
+		ck_assert_msg(jpath(data, "rule") == NULL, "no rule decided, yet data.rule is set: %s",
+		              json_object_to_json_string(data));
+	if (reason_has)
+		ck_assert_msg(strstr(reason, reason_has), "reason \"%s\" does not mention \"%s\"", reason, reason_has);
+}
+
+static json_object *denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
+                           const char *pfmt, ...) __attribute__((format(printf, 5, 6)));
+static json_object *denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
+                           const char *pfmt, ...)
+{
+	va_list ap;
+	json_object *j, *d;
+
+	va_start(ap, pfmt);
+	j = rpc_v(t, method, pfmt, ap);
+	va_end(ap);
+	ck_assert_msg(reply_error_code(j) == DENIED, "%s: want a denial (-32010), got %s", method,
+	              json_object_to_json_string(j));
+	d = jpath(j, "error.data");
+	ck_assert_msg(d != NULL, "a denial without data: %s", json_object_to_json_string(j));
+	check_denial(d, rule, reason_has);
+	return d;
+}
+
+static void limit_reached(json_object *data, const char *limit, long long max)
+{
+	ck_assert_msg(jpath_str(data, "limit") && strcmp(jpath_str(data, "limit"), limit) == 0,
+	              "want limit \"%s\": %s", limit, json_object_to_json_string(data));
+	ck_assert_msg(jpath_int(data, "max", -1) == max, "want max %lld: %s", max, json_object_to_json_string(data));
+}
+
+static long long create(struct tconn *t, const char *family, const char *type)
+{
+	json_object *r = ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
+	long long h = jpath_int(r, "handle", -1);
+
+	ck_assert_int_gt(h, 0);
+	return h;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The caller's handles, as "1,3,4" in ascending order. */
+static const char *handles(struct tconn *t)
+{
+	json_object *s = jpath(ok(t, "socket.list", "{}"), "sockets");
+	long long h[64];
+	char buf[1024] = "";
+	size_t o = 0, n;
+
+	ck_assert_ptr_nonnull(s);
+	n = json_object_array_length(s);
+	ck_assert_uint_le(n, 64);
+	for (size_t i = 0; i < n; i++)
+		h[i] = jpath_int(json_object_array_get_idx(s, i), "handle", -1);
+	qsort(h, n, sizeof(h[0]), cmp_ll);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%lld", i ? "," : "", h[i]);
+	return hx_fmt("%s", buf);
+}
+
+static int local_port(json_object *result);
+
+/* The local port of handle h, from socket.list. */
+static int handle_port(struct tconn *t, long long h)
+{
+	json_object *s = jpath(ok(t, "socket.list", "{}"), "sockets");
+
+	for (size_t i = 0; s && i < json_object_array_length(s); i++)
+		if (jpath_int(json_object_array_get_idx(s, i), "handle", -1) == h)
+			return local_port(json_object_array_get_idx(s, i));
+	ck_abort_msg("handle %lld is not in socket.list", h);
+	return -1;
+}
+
+static const char *str_array(json_object *a)
+{
+	char buf[2048] = "";
+	size_t o = 0;
+
+	ck_assert_msg(a && json_object_is_type(a, json_type_array), "not an array: %s",
+	              a ? json_object_to_json_string(a) : "(none)");
+	for (size_t i = 0; i < json_object_array_length(a) && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? "|" : "",
+		                      json_object_get_string(json_object_array_get_idx(a, i)));
+	return hx_fmt("%s", buf);
+}
+
+/* ---- policy files in a directory of the test's own ---- */
+
+struct pdir {
+	char path[64];
+};
+
+static void pdir_new(struct pdir *p)
+{
+	snprintf(p->path, sizeof(p->path), "/tmp/sbpolicy.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(p->path));
+	/* A child dropped to nobody may have to read the audit log's directory. */
+	ck_assert_int_eq(chmod(p->path, 0755), 0);
+	if (hx_dirlog_fd >= 0) {
+		/* Swept (with its files) by hx_main should the test fail before pdir_remove. */
+		char line[80];
+		int n = snprintf(line, sizeof(line), "%s\n", p->path);
+		if (write(hx_dirlog_fd, line, (size_t)n) < 0)
+			n = 0;
+	}
+}
+
+static void pdir_remove(struct pdir *p)
+{
+	DIR *dp = opendir(p->path);
+	struct dirent *e;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((e = readdir(dp))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			ck_assert_int_eq(unlinkat(dirfd(dp), e->d_name, 0), 0);
+	}
+	closedir(dp);
+	ck_assert_int_eq(rmdir(p->path), 0);
+}
+
+/* Writes name in the directory, whole (a temporary file renamed over it, so
+ * a reload never reads half a file); returns its path. */
+static const char *pfile(const struct pdir *p, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static const char *pfile(const struct pdir *p, const char *name, const char *fmt, ...)
+{
+	const char *path = hx_fmt("%s/%s", p->path, name), *tmp = hx_fmt("%s/.%s.tmp", p->path, name);
+	va_list ap;
+	FILE *f = fopen(tmp, "w");
+
+	ck_assert_ptr_nonnull(f);
+	va_start(ap, fmt);
+	ck_assert_int_ge(vfprintf(f, fmt, ap), 0);
+	va_end(ap);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(tmp, 0644), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	return path;
+}
+
+static void start_with(struct sbd *d, const char *policy, const char *audit)
+{
+	const char *args[6];
+	int n = 0;
+
+	args[n++] = "--policy";
+	args[n++] = policy;
+	if (audit) {
+		args[n++] = "--audit-log";
+		args[n++] = audit;
+	}
+	args[n] = NULL;
+	hx_start(d, args);
+}
+
+/* ---- sockets of the test process ---- */
+
+static int inet_sock(int type, const char *ip, int port, int *bound_port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t l = sizeof(a);
+	int one = 1, fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s:%d: %s", ip, port, strerror(errno));
+	if (type == SOCK_STREAM)
+		ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	if (bound_port)
+		*bound_port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int tcp_listener(int *port)
+{
+	return inet_sock(SOCK_STREAM, "127.0.0.1", 0, port);
+}
+
+/* Whether a connection waits on listener lfd, waiting at most ms; accepts and
+ * closes it. */
+static bool accepted(int lfd, int ms)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int c;
+
+	if (poll(&p, 1, ms) <= 0)
+		return false;
+	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (c < 0)
+		return false;
+	close(c);
+	return true;
+}
+
+/* A direct connect() from the test to ip:port: 0 or the errno. */
+static int direct_connect(const char *ip, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	r = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0 : errno;
+	close(fd);
+	return r;
+}
+
+static int local_port(json_object *result)
+{
+	long long p = jpath_int(result, "local.port", -1);
+
+	ck_assert_msg(p > 0, "no local port in %s", json_object_to_json_string(result));
+	return (int)p;
+}
+
+/* ---- the daemon's log and the audit file ---- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n = 0, cap = 65536;
+
+	if (!f)
+		return hx_hold_mem(strdup(""));
+	buf = malloc(cap);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t r; (r = fread(buf + n, 1, cap - 1 - n, f)) > 0;) {
+		n += r;
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap *= 2);
+			ck_assert_ptr_nonnull(nb);
+			buf = nb;
+		}
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return hx_hold_mem(buf);
+}
+
+/* The audit file's records, parsed (each line must be one JSON object). */
+static json_object *audit_records(const char *path)
+{
+	char *text = slurp(path), *save = NULL;
+	json_object *arr = hx_hold(json_object_new_array());
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_object *j = json_tokener_parse(line);
+		ck_assert_msg(j && json_object_is_type(j, json_type_object), "audit line is not a JSON object: %s", line);
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
+/* ---- root-only parts: a child that is another user ---- */
+
+/* Under CI=true a part that needs root must run: its absence is a failure. */
+static bool need_root(const char *what)
+{
+	const char *ci = getenv("CI");
+
+	if (geteuid() == 0)
+		return true;
+	ck_assert_msg(!(ci && strcmp(ci, "true") == 0), "%s needs root, and CI must run it as root", what);
+	printf("SKIP: %s: needs root\n", what);
+	return false;
+}
+
+/* A call in the child: the reply (the caller frees it); code: the error it
+ * must have (0: a result). */
+static json_object *ccall(struct tconn *t, int code, const char *method, const char *params)
+{
+	char line[1024];
+	json_object *j;
+
+	snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"%s%s,\"id\":7}", method,
+	         params ? ",\"params\":" : "", params ? params : "");
+	j = tconn_call(t, line, hx_timeout_ms);
+	if (!j)
+		hx_child_fail("uid %u: no reply to %s (errno %d)", (unsigned)getuid(), line, errno);
+	if (reply_error_code(j) != code)
+		hx_child_fail("uid %u: %s: want %d, got %s", (unsigned)getuid(), method, code, json_object_to_json_string(j));
+	return j;
+}
+
+static void cok(struct tconn *t, const char *method, const char *params)
+{
+	json_object_put(ccall(t, 0, method, params));
+}
+
+static void copen(struct tconn *t, const struct sbd *d)
+{
+	if (tconn_open(t, d->sock) < 0)
+		hx_child_fail("uid %u: cannot connect to the daemon: %s", (unsigned)getuid(), strerror(errno));
+}
+
+typedef void (*child_body)(const struct sbd *d, void *arg);
+
+/* Runs body in a child that is uid/gid with the given supplementary groups,
+ * and waits for it: the test fails with the child's message if it fails. */
+static void as_user(const struct sbd *d, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
+                    child_body body, void *arg)
+{
+	int report[2], st;
+	char msg[1024];
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(report[0]);
+		hx_child_report_fd = report[1];
+		if (setgroups(ngroups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			hx_child_fail("cannot become uid %u gid %u: %s", (unsigned)uid, (unsigned)gid, strerror(errno));
+		if (getuid() != uid || geteuid() != uid || getgid() != gid)
+			hx_child_fail("still uid %u", (unsigned)geteuid());
+		body(d, arg);
+		_exit(0);
+	}
+	close(report[1]);
+	n = read(report[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(report[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the uid %u child failed (status %d): %s",
+	              (unsigned)uid, st, msg);
+}
+
+static void as_nobody(const struct sbd *d, child_body body, void *arg)
+{
+	as_user(d, NOBODY, NOBODY, NULL, 0, body, arg);
+}
+
+/* ---- identity of this process, as the kernel would tell the daemon ---- */
+
+static const char *self_exe(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	return hx_fmt("%s", buf);
+}
+
+/* The path of the "0::" line of /proc/self/cgroup (cgroup v2), or NULL. */
+static const char *self_cgroup(void)
+{
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[4096];
+	const char *found = NULL;
+
+	if (!f)
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			found = hx_fmt("%s", line + 3);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* A gid this process is not in (neither primary nor supplementary). */
+static gid_t foreign_gid(void)
+{
+	gid_t g[NGROUPS_MAX + 1];
+	int n = getgroups(NGROUPS_MAX, g);
+
+	ck_assert_int_ge(n, 0);
+	for (gid_t cand = 4243;; cand++) {
+		bool mine = cand == getgid();
+		for (int i = 0; i < n; i++)
+			mine |= g[i] == cand;
+		if (!mine)
+			return cand;
+	}
+}
+
+/* ==================================================================== 1 */
+
+/* Everything the caller may or may not do in test 1: creates of AF_INET and
+ * AF_UNIX stream/datagram sockets; bind on 127.0.0.1 and 127.0.0.2, port 0 or
+ * 1024 and up; listen on 127.0.0.1 but not 127.0.0.2 (denied explicitly: a
+ * bind grant may imply listen on what it binds); connect anywhere in 127/8
+ * except the deny rule's ports (a TCP and a UDP one); adopt of AF_UNIX stream
+ * sockets. No setsockopt rule. */
+static const char *policy_checkpoints(const struct pdir *p, int deny_port, int deny_port_udp)
+{
+	return pfile(p, "policy.json",
+	             "{\"version\": 1,\n"
+	             " \"rules\": [\n"
+	             "  {\"name\": \"checkpoints\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [\n"
+	             "    {\"action\": \"create\", \"family\": [\"AF_INET\", \"AF_UNIX\"], \"type\": [\"SOCK_STREAM\", \"SOCK_DGRAM\"]},\n"
+	             "    {\"action\": \"bind\", \"family\": \"AF_INET\", \"type\": [\"SOCK_STREAM\", \"SOCK_DGRAM\"],\n"
+	             "     \"address\": [\"127.0.0.1/32\", \"127.0.0.2/32\"], \"port\": [0, \"1024-65535\"]},\n"
+	             "    {\"action\": \"listen\", \"family\": \"AF_INET\", \"address\": \"127.0.0.1\", \"port\": [0, \"1024-65535\"]},\n"
+	             "    {\"action\": \"connect\", \"family\": \"AF_INET\", \"type\": [\"SOCK_STREAM\", \"SOCK_DGRAM\"], \"address\": \"127.0.0.0/8\"},\n"
+	             "    {\"action\": \"adopt\", \"family\": \"AF_UNIX\", \"type\": \"SOCK_STREAM\"}\n"
+	             "   ],\n"
+	             "   \"deny\": [ {\"action\": \"connect\", \"port\": [%d, %d]},\n"
+	             "             {\"action\": \"listen\", \"address\": \"127.0.0.2\"} ]}\n"
+	             " ]}\n",
+	             (unsigned)getuid(), deny_port, deny_port_udp);
+}
+
+/* A denied request on t left the handles and the daemon's descriptors as
+ * they were. */
+struct before {
+	const char *handles;
+	int fds;
+};
+
+static struct before snapshot(const struct sbd *d, struct tconn *t)
+{
+	struct before b;
+
+	b.handles = handles(t);
+	b.fds = sbd_fd_count(d);
+	ck_assert_int_gt(b.fds, 0);
+	return b;
+}
+
+static void unchanged(const struct sbd *d, struct tconn *t, struct before b, const char *what)
+{
+	const char *now = handles(t);
+	int fds = sbd_fd_count(d);
+
+	ck_assert_msg(strcmp(now, b.handles) == 0, "%s: handles were [%s], now [%s]", what, b.handles, now);
+	ck_assert_msg(fds == b.fds, "%s: the daemon had %d descriptors, now %d", what, b.fds, fds);
+}
+
+START_TEST(checkpoints)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	struct before b;
+	json_object *r;
+	int l_ok, l_deny, u_ok, u_deny, p_ok, p_deny, pu_ok, pu_deny, port, base, sv[2];
+	long long h_listen, h_other, h_conn, h_conn2, h_udp, h;
+	char buf[16];
+
+	/* The test's own endpoints: for TCP and UDP, one the policy lets the
+	 * daemon reach, one on a port of the deny rule. */
+	l_ok = tcp_listener(&p_ok);
+	l_deny = tcp_listener(&p_deny);
+	u_ok = inet_sock(SOCK_DGRAM, "127.0.0.1", 0, &pu_ok);
+	u_deny = inet_sock(SOCK_DGRAM, "127.0.0.1", 0, &pu_deny);
+	pdir_new(&p);
+	start_with(&d, policy_checkpoints(&p, p_deny, pu_deny), NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+
+	/* create: family and type. */
+	h_listen = create(&c, "AF_INET", "SOCK_STREAM");
+	b = snapshot(&d, &c);
+	denied(&c, NULL, "no rule allows create of AF_INET6", "socket.create", "{\"family\":\"AF_INET6\"}");
+	unchanged(&d, &c, b, "create AF_INET6");
+	denied(&c, NULL, "no rule allows create of AF_INET SOCK_RAW", "socket.create",
+	       "{\"family\":\"AF_INET\",\"type\":\"SOCK_RAW\",\"proto\":\"IPPROTO_ICMP\"}");
+	unchanged(&d, &c, b, "create SOCK_RAW");
+	denied(&c, NULL, NULL, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
+	unchanged(&d, &c, b, "pair SOCK_SEQPACKET");
+
+	/* bind: address and port. A denied bind binds nothing: the allowed one
+	 * after it succeeds (a bound socket could not be bound again). */
+	denied(&c, NULL, "no rule allows bind", "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",80]}",
+	       h_listen);
+	unchanged(&d, &c, b, "bind port 80");
+	denied(&c, NULL, NULL, "socket.bind", "{\"handle\":%lld,\"address\":[\"0.0.0.0\",0]}", h_listen);
+	unchanged(&d, &c, b, "bind 0.0.0.0");
+	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h_listen);
+
+	/* listen: judged by the bound address. Unbound, the socket would listen
+	 * on 0.0.0.0, which nothing grants. */
+	h_other = create(&c, "AF_INET", "SOCK_STREAM");
+	b = snapshot(&d, &c);
+	denied(&c, NULL, "no rule allows listen", "socket.listen", "{\"handle\":%lld}", h_other);
+	unchanged(&d, &c, b, "listen unbound");
+	ok(&c, "socket.close", "{\"handle\":%lld}", h_other);
+	ok(&c, "socket.listen", "{\"handle\":%lld}", h_listen);
+	ck_assert_int_eq(direct_connect("127.0.0.1", handle_port(&c, h_listen)), 0);
+	h_other = create(&c, "AF_INET", "SOCK_STREAM");
+	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.2\",0]}", h_other);
+	port = handle_port(&c, h_other);
+	b = snapshot(&d, &c);
+	denied(&c, "checkpoints", "denies listen", "socket.listen", "{\"handle\":%lld}", h_other);
+	unchanged(&d, &c, b, "listen on 127.0.0.2");
+	/* Not listening: the kernel refuses a connection to it. */
+	ck_assert_int_eq(direct_connect("127.0.0.2", port), ECONNREFUSED);
+
+	/* connect: an allowed port, and the deny rule's port (deny beats the
+	 * allow of 127/8). */
+	h_conn = create(&c, "AF_INET", "SOCK_STREAM");
+	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h_conn, p_ok);
+	ck_assert_msg(accepted(l_ok, hx_timeout_ms), "the allowed connect did not arrive");
+	h_conn2 = create(&c, "AF_INET", "SOCK_STREAM");
+	b = snapshot(&d, &c);
+	denied(&c, "checkpoints", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
+	       h_conn2, p_deny);
+	unchanged(&d, &c, b, "connect to the denied port");
+	denied(&c, "checkpoints", NULL, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
+	       h_conn2, p_deny);
+	unchanged(&d, &c, b, "connect_ex to the denied port");
+	ck_assert_msg(!accepted(l_deny, 0), "a denied connect reached the listener");
+
+	/* connect_to with a literal. */
+	r = ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
+	ck_assert_int_gt(jpath_int(r, "handle", -1), 0);
+	ck_assert_msg(accepted(l_ok, hx_timeout_ms), "the allowed connect_to did not arrive");
+	b = snapshot(&d, &c);
+	denied(&c, "checkpoints", NULL, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
+	unchanged(&d, &c, b, "connect_to the denied port");
+	/* An allowed destination with a source address the policy refuses. */
+	denied(&c, NULL, "no rule allows bind", "socket.connect_to",
+	       "{\"address\":[\"127.0.0.1\",%d],\"source_address\":[\"127.0.0.1\",80]}", p_ok);
+	unchanged(&d, &c, b, "connect_to from a denied source");
+	ck_assert_msg(!accepted(l_deny, 0) && !accepted(l_ok, 0), "a denied connect_to reached a listener");
+
+	/* sendto: the destination of a datagram. */
+	h_udp = create(&c, "AF_INET", "SOCK_DGRAM");
+	r = ok(&c, "socket.sendto", "{\"handle\":%lld,\"text\":\"ok\",\"address\":[\"127.0.0.1\",%d]}", h_udp, pu_ok);
+	ck_assert_int_eq(jpath_int(r, "sent", -1), 2);
+	ck_assert_int_eq(recv(u_ok, buf, sizeof(buf), MSG_DONTWAIT), 2);
+	ck_assert_int_eq(memcmp(buf, "ok", 2), 0);
+	b = snapshot(&d, &c);
+	denied(&c, "checkpoints", NULL, "socket.sendto", "{\"handle\":%lld,\"text\":\"no\",\"address\":[\"127.0.0.1\",%d]}",
+	       h_udp, pu_deny);
+	unchanged(&d, &c, b, "sendto the denied port");
+	/* Loopback delivers within sendto: had it been sent, it would be here. */
+	ck_assert_int_eq(recv(u_deny, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+
+	/* listen_on: bind and listen, both decided before a socket exists. */
+	r = ok(&c, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
+	ck_assert_int_eq(direct_connect("127.0.0.1", local_port(r)), 0);
+	b = snapshot(&d, &c);
+	denied(&c, "checkpoints", "denies listen", "socket.listen_on", "{\"address\":[\"127.0.0.2\",0]}");
+	unchanged(&d, &c, b, "listen_on 127.0.0.2");
+	denied(&c, NULL, "no rule allows bind", "socket.listen_on", "{\"address\":[\"0.0.0.0\",0]}");
+	unchanged(&d, &c, b, "listen_on 0.0.0.0");
+	denied(&c, NULL, NULL, "socket.listen_on", "{\"address\":[\"127.0.0.1\",80]}");
+	unchanged(&d, &c, b, "listen_on port 80");
+
+	/* adopt: an AF_UNIX stream socket is covered... */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
+	                                           "\"params\":{\"fds\":1},\"id\":\"adopt1\"}"), &sv[0], 1), 0);
+	r = hx_hold(hx_recv_json(&c));
+	ck_assert_msg(reply_error_code(r) == 0, "adopt: %s", json_object_to_json_string(r));
+	h = jpath_int(r, "result.handle", -1);
+	ck_assert_int_gt(h, 0);
+	close(sv[0]);
+	ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
+	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), 0), 2);
+	close(sv[1]);
+	/* ...a seqpacket one is not, and the daemon closes what it was sent: once
+	 * the test closes its copy, the peer sees EOF at once. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	b = snapshot(&d, &c);
+	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
+	                                           "\"params\":{\"fds\":1},\"id\":\"adopt2\"}"), &sv[0], 1), 0);
+	r = hx_hold(hx_recv_json(&c));
+	hx_check_error(r, DENIED, "\"adopt2\"");
+	check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
+	unchanged(&d, &c, b, "adopt of a seqpacket socket");
+	close(sv[0]);
+	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 0);
+	close(sv[1]);
+
+	/* setsockopt: a privileged option needs a rule; ordinary ones are not governed. */
+	b = snapshot(&d, &c);
+	denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
+	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h_conn);
+	unchanged(&d, &c, b, "setsockopt SO_MARK");
+	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
+	   h_conn);
+	r = ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\"}", h_conn);
+	ck_assert_msg(jpath_int(r, "value", -1) == 1 || json_object_get_boolean(jpath(r, "value")),
+	              "SO_REUSEADDR not set: %s", json_object_to_json_string(r));
+
+	tconn_close(&c);
+	close(l_ok);
+	close(l_deny);
+	close(u_ok);
+	close(u_deny);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* With a setsockopt rule for SO_MARK the policy allows it; the kernel then
+ * decides (EPERM without CAP_NET_ADMIN). Other privileged options stay denied. */
+START_TEST(setsockopt_rule)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *j;
+	long long h;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"marks\", \"match\": {\"uid\": %u},\n"
+	                 "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"},\n"
+	                 "              {\"action\": \"setsockopt\", \"level\": \"SOL_SOCKET\", \"option\": \"SO_MARK\"} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid()),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	j = rpc(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h);
+	ck_assert_msg(reply_error_code(j) != DENIED, "SO_MARK denied despite the rule: %s", json_object_to_json_string(j));
+	if (reply_error_code(j) != 0) {
+		/* Only the kernel may refuse now. */
+		ck_assert_msg(reply_error_code(j) == -32000 && jpath_int(j, "error.data.errno", -1) == EPERM,
+		              "want success or the kernel's EPERM: %s", json_object_to_json_string(j));
+	} else {
+		j = ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\"}", h);
+		ck_assert_int_eq(jpath_int(j, "value", -1), 1);
+	}
+	denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
+	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_RCVBUFFORCE\",\"value\":65536}", h);
+	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_KEEPALIVE\",\"value\":1}", h);
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 2 */
+
+START_TEST(host_pinning)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	struct before b;
+	json_object *r;
+	int l, port, base;
+	long long h;
+
+	l = tcp_listener(&port);
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"pinned\", \"match\": {\"uid\": %u},\n"
+	                 "   \"allow\": [ {\"action\": \"connect\", \"host\": \"localhost\", \"port\": %d},\n"
+	                 "              {\"action\": \"create\", \"family\": [\"AF_INET\", \"AF_INET6\"], \"type\": \"SOCK_STREAM\"} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid(), port),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+
+	/* By the granted name: the daemon resolves it and may connect. */
+	r = ok(&c, "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port);
+	ck_assert_int_gt(jpath_int(r, "handle", -1), 0);
+	ck_assert_msg(accepted(l, hx_timeout_ms), "connect_to localhost did not arrive");
+	/* The same address resolved by the client itself: the host rule does not cover it. */
+	b = snapshot(&d, &c);
+	denied(&c, NULL, "no rule allows connect", "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", port);
+	unchanged(&d, &c, b, "connect_to 127.0.0.1");
+	/* The name on another port. */
+	denied(&c, NULL, "localhost", "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port == 65535 ? 1 : port + 1);
+	unchanged(&d, &c, b, "connect_to localhost on another port");
+	ck_assert_msg(!accepted(l, 0), "a denied connect_to reached the listener");
+
+	/* The same through socket.create + socket.connect. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
+	ck_assert_msg(accepted(l, hx_timeout_ms), "connect to localhost did not arrive");
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	b = snapshot(&d, &c);
+	denied(&c, NULL, "no rule allows connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h,
+	       port);
+	unchanged(&d, &c, b, "connect 127.0.0.1");
+	ck_assert_msg(!accepted(l, 0), "a denied connect reached the listener");
+	/* The socket is still unconnected and usable for the allowed name. */
+	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
+	ck_assert_msg(accepted(l, hx_timeout_ms), "connect to localhost did not arrive");
+
+	tconn_close(&c);
+	close(l);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 3 */
+
+START_TEST(resolve_host_rule)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *r;
+	long long t0;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"local names\", \"match\": {\"uid\": %u},\n"
+	                 "   \"allow\": [ {\"action\": \"resolve\", \"host\": \"localhost\"} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid()),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	r = ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"type\":\"SOCK_STREAM\"}");
+	ck_assert_int_gt(json_object_array_length(jpath(r, "results")), 0);
+	/* Denied before any look-up. */
+	t0 = hx_mono_ms();
+	denied(&c, NULL, "example.invalid", "net.getaddrinfo", "{\"host\":\"example.invalid\",\"port\":80}");
+	ck_assert_msg(hx_mono_ms() - t0 < 2000, "the denial took %lld ms", hx_mono_ms() - t0);
+	/* A look-up without a name is not covered by a host selector. */
+	denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+START_TEST(resolve_plain_rule)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *j;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"look-ups\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"resolve\"} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid()),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	j = rpc(&c, "net.getservbyname", "{\"name\":\"http\",\"proto\":\"tcp\"}");
+	ck_assert_msg(reply_error_code(j) != DENIED, "denied: %s", json_object_to_json_string(j));
+	if (access("/etc/services", R_OK) == 0)
+		ck_assert_msg(jpath_int(j, "result.port", -1) == 80, "getservbyname http: %s", json_object_to_json_string(j));
+	ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80}");
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 4 */
+
+START_TEST(ungoverned_needs_a_rule)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *r;
+	unsigned other = getuid() == 4242 ? 4243 : 4242;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"someone else\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]}\n"
+	                 "]}\n",
+	                 other),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	denied(&c, NULL, hx_fmt("no rule of the policy matches uid %u", (unsigned)getuid()), "socket.list", "{}");
+	denied(&c, NULL, "no rule of the policy matches", "net.getdefaulttimeout", NULL);
+	denied(&c, NULL, "no rule of the policy matches", "net.setdefaulttimeout", "{\"timeout\":1}");
+	denied(&c, NULL, "no rule allows create", "socket.create", "{}");
+	/* Introspection stays open. */
+	r = ok(&c, "daemon.info", NULL);
+	ck_assert_int_eq(jpath_int(r, "protocol", -1), 1);
+	r = ok(&c, "rpc.discover", NULL);
+	ck_assert_int_gt(json_object_array_length(jpath(r, "methods")), 10);
+	r = ok(&c, "daemon.ping", NULL);
+	ck_assert(json_object_get_boolean(jpath(r, "pong")));
+	r = ok(&c, "daemon.whoami", NULL);
+	ck_assert_int_eq(jpath_int(r, "uid", -1), getuid());
+	ck_assert_str_eq(str_array(jpath(r, "rules")), "");
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+START_TEST(whoami_lists_matching_rules)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *r;
+	unsigned other = getuid() == 4242 ? 4243 : 4242;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"resolve\"} ]},\n"
+	                 "  {\"name\": \"not mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]},\n"
+	                 "  {\"name\": \"everyone\", \"match\": {}, \"limits\": {\"handles\": 100}},\n"
+	                 "  {\"name\": \"mine again\", \"match\": {\"uid\": [%u, %u]}, \"deny\": [ {\"action\": \"sethostname\"} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid(), other, other, (unsigned)getuid()),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	r = ok(&c, "daemon.whoami", NULL);
+	ck_assert_str_eq(str_array(jpath(r, "rules")), "mine|everyone|mine again");
+	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 100);
+	/* Ungoverned methods now work. */
+	ck_assert_str_eq(handles(&c), "");
+	ok(&c, "net.getdefaulttimeout", NULL);
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 5 */
+
+START_TEST(whoami_identity)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *r, *groups;
+	gid_t g[NGROUPS_MAX + 1];
+	const char *cg = self_cgroup();
+	int n, base;
+
+	pdir_new(&p);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1,\n"
+	                 " \"limits\": {\"handles\": 7, \"pending\": 5, \"connections\": 9},\n"
+	                 " \"rules\": [\n"
+	                 "  {\"name\": \"me\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"resolve\"} ],\n"
+	                 "   \"limits\": {\"handles\": 11}}\n"
+	                 "]}\n",
+	                 (unsigned)getuid()),
+	           NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	r = ok(&c, "daemon.whoami", NULL);
+	ck_assert_int_eq(jpath_int(r, "uid", -1), getuid());
+	ck_assert_int_eq(jpath_int(r, "gid", -1), getgid());
+	ck_assert_int_eq(jpath_int(r, "pid", -1), getpid());
+	ck_assert_msg(json_object_get_boolean(jpath(r, "pidfd")), "no pidfd: %s", json_object_to_json_string(r));
+	/* The supplementary groups, as a set. */
+	n = getgroups(NGROUPS_MAX, g);
+	ck_assert_int_ge(n, 0);
+	groups = jpath(r, "groups");
+	ck_assert_ptr_nonnull(groups);
+	ck_assert_int_eq((int)json_object_array_length(groups), n);
+	for (int i = 0; i < n; i++) {
+		bool found = false;
+		for (size_t k = 0; k < json_object_array_length(groups); k++)
+			found |= json_object_get_int64(json_object_array_get_idx(groups, k)) == g[i];
+		ck_assert_msg(found, "group %u missing: %s", (unsigned)g[i], json_object_to_json_string(r));
+	}
+	ck_assert_msg(jpath_str(r, "exe") && strcmp(jpath_str(r, "exe"), self_exe()) == 0, "exe: want %s: %s",
+	              self_exe(), json_object_to_json_string(r));
+	if (cg)
+		ck_assert_msg(jpath_str(r, "cgroup") && strcmp(jpath_str(r, "cgroup"), cg) == 0, "cgroup: want %s: %s", cg,
+		              json_object_to_json_string(r));
+	else
+		printf("SKIP: whoami cgroup: this system has no cgroup v2 line in /proc/self/cgroup\n");
+	ck_assert_msg(jpath(r, "identity_error") == NULL, "identity error: %s", json_object_to_json_string(r));
+	/* Limits: the top level, the rule's handles over it. */
+	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 11);
+	ck_assert_int_eq(jpath_int(r, "limits.pending", -1), 5);
+	ck_assert_int_eq(jpath_int(r, "limits.connections", -1), 9);
+	ck_assert_str_eq(str_array(jpath(r, "rules")), "me");
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 6 */
+
+/* Top level: handles 2, pending 1, connections 2. The test's uid: pending
+ * raised to 2. nobody: creates, with the top-level limits. */
+static const char *policy_limits(const struct pdir *p)
+{
+	return pfile(p, "policy.json",
+	             "{\"version\": 1,\n"
+	             " \"limits\": {\"handles\": 2, \"pending\": 1, \"connections\": 2},\n"
+	             " \"rules\": [\n"
+	             "  {\"name\": \"me\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"} ], \"limits\": {\"pending\": 2}},\n"
+	             "  {\"name\": \"nobody\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"} ]}\n"
+	             "]}\n",
+	             (unsigned)getuid(), (unsigned)NOBODY);
+}
+
+/* nobody, while the test's uid is at its handle limit: its own two handles,
+ * then its own refusal. */
+static void nobody_handles(const struct sbd *d, void *arg)
+{
+	struct tconn t;
+	json_object *j;
+
+	copen(&t, d);
+	cok(&t, "daemon.info", NULL);
+	j = ccall(&t, 0, "daemon.whoami", NULL);
+	if (jpath_int(j, "result.limits.handles", -1) != 2 || jpath_int(j, "result.limits.pending", -1) != 1)
+		hx_child_fail("nobody's limits: %s", json_object_to_json_string(j));
+	json_object_put(j);
+	cok(&t, "socket.create", "{}");
+	cok(&t, "socket.create", "{}");
+	j = ccall(&t, LIMIT, "socket.create", "{}");
+	if (!jpath_str(j, "error.data.limit") || strcmp(jpath_str(j, "error.data.limit"), "handles") ||
+	    jpath_int(j, "error.data.max", -1) != 2)
+		hx_child_fail("nobody's third handle: %s", json_object_to_json_string(j));
+	json_object_put(j);
+	tconn_close(&t);
+}
+
+START_TEST(limit_handles)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c1, c2;
+	json_object *r;
+	long long h1, h2;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d, policy_limits(&p), NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c1, &d);
+	/* The baseline's connection is gone before a second one counts. */
+	hx_wait_connections(&c1, 1);
+	r = ok(&c1, "daemon.whoami", NULL);
+	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 2);
+	ck_assert_int_eq(jpath_int(r, "limits.pending", -1), 2);
+	ck_assert_int_eq(jpath_int(r, "limits.connections", -1), 2);
+	h1 = create(&c1, "AF_INET", "SOCK_STREAM");
+	h2 = create(&c1, "AF_INET", "SOCK_DGRAM");
+	limit_reached(fails(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
+	ck_assert_str_eq(handles(&c1), hx_fmt("%lld,%lld", h1, h2));
+	/* Per connection: another connection of the same user has its own two. */
+	hx_open_conn(&c2, &d);
+	create(&c2, "AF_INET", "SOCK_STREAM");
+	create(&c2, "AF_INET", "SOCK_STREAM");
+	limit_reached(fails(&c2, LIMIT, "socket.create", "{}"), "handles", 2);
+	/* Another user is served throughout. */
+	if (need_root("another user served while a handle limit is reached"))
+		as_nobody(&d, nobody_handles, NULL);
+	/* Below the limit again: served. */
+	ok(&c1, "socket.close", "{\"handle\":%lld}", h1);
+	create(&c1, "AF_INET", "SOCK_STREAM");
+	limit_reached(fails(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
+	/* At most one closing connection when the recovery check connects. */
+	tconn_close(&c1);
+	hx_wait_connections(&c2, 1);
+	tconn_close(&c2);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+static void nobody_pending(const struct sbd *d, void *arg)
+{
+	struct tconn t;
+	json_object *j;
+
+	copen(&t, d);
+	j = ccall(&t, 0, "daemon.whoami", NULL);
+	if (jpath_int(j, "result.limits.pending", -1) != 1)
+		hx_child_fail("nobody's pending limit: %s", json_object_to_json_string(j));
+	json_object_put(j);
+	cok(&t, "daemon.info", NULL);
+	cok(&t, "socket.create", "{}");
+	tconn_close(&t);
+}
+
+START_TEST(limit_pending)
+{
+	static const char two_pings[] =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":2},\"id\":\"p1\"}\n"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":2},\"id\":\"p2\"}\n"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"p3\"}\n";
+	struct pdir p;
+	struct sbd d;
+	struct tconn c, other;
+	json_object *j;
+	bool seen1 = false, seen2 = false;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d, policy_limits(&p), NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	hx_wait_connections(&c, 1);
+	ck_assert_int_eq(jpath_int(ok(&c, "daemon.whoami", NULL), "limits.pending", -1), 2);
+	ck_assert_int_eq(tconn_write(&c, two_pings, sizeof(two_pings) - 1), 0);
+	/* Two parked: the third is refused at once, before either pong. */
+	j = hx_hold(hx_recv_json(&c));
+	hx_check_error(j, LIMIT, "\"p3\"");
+	limit_reached(jpath(j, "error.data"), "pending", 2);
+	limit_reached(fails(&c, LIMIT, "socket.create", "{}"), "pending", 2);
+	/* Another connection of the same user is served meanwhile... */
+	hx_open_conn(&other, &d);
+	hx_info_ok(&other);
+	create(&other, "AF_INET", "SOCK_STREAM");
+	tconn_close(&other);
+	/* ...and so is another user. */
+	if (need_root("another user served while a pending limit is reached"))
+		as_nobody(&d, nobody_pending, NULL);
+	{
+		/* All of that happened while the pings were still parked. */
+		struct pollfd pf = { .fd = c.fd, .events = POLLIN };
+		ck_assert_msg(poll(&pf, 1, 0) == 0, "the pings were answered before the checks ended (too slow a machine?)");
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *id;
+		j = hx_hold(hx_recv_json(&c));
+		id = jpath_str(j, "id");
+		ck_assert_msg(id && json_object_get_boolean(jpath(j, "result.pong")), "want a pong: %s",
+		              json_object_to_json_string(j));
+		seen1 |= strcmp(id, "p1") == 0;
+		seen2 |= strcmp(id, "p2") == 0;
+	}
+	ck_assert(seen1 && seen2);
+	/* Below the limit: served again. */
+	hx_info_ok(&c);
+	create(&c, "AF_INET", "SOCK_STREAM");
+	hx_wait_connections(&c, 1);
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+static void nobody_connections(const struct sbd *d, void *arg)
+{
+	struct tconn t[2], extra;
+	json_object *j;
+
+	for (int i = 0; i < 2; i++) {
+		copen(&t[i], d);
+		cok(&t[i], "daemon.info", NULL);
+		cok(&t[i], "socket.create", "{}");
+	}
+	copen(&extra, d);
+	j = tconn_recv_json(&extra, hx_timeout_ms);
+	if (!j || reply_error_code(j) != LIMIT || !jpath_str(j, "error.data.limit") ||
+	    strcmp(jpath_str(j, "error.data.limit"), "connections_per_uid") || jpath_int(j, "error.data.max", -1) != 2)
+		hx_child_fail("nobody's third connection: %s", j ? json_object_to_json_string(j) : "(nothing)");
+	json_object_put(j);
+	if (!tconn_wait_eof(&extra, hx_timeout_ms))
+		hx_child_fail("nobody's refused connection stayed open");
+	tconn_close(&extra);
+	for (int i = 0; i < 2; i++)
+		tconn_close(&t[i]);
+}
+
+START_TEST(limit_connections)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c1, c2, c3;
+	int base;
+
+	pdir_new(&p);
+	start_with(&d, policy_limits(&p), NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c1, &d);
+	hx_wait_connections(&c1, 1);
+	hx_open_conn(&c2, &d);
+	hx_info_ok(&c2);
+	hx_expect_refused(&d, "connections_per_uid", 2);
+	hx_expect_refused(&d, "connections_per_uid", 2);
+	/* The two inside the limit are served. */
+	create(&c1, "AF_INET", "SOCK_STREAM");
+	create(&c2, "AF_INET", "SOCK_STREAM");
+	if (need_root("another user served while a connection limit is reached")) {
+		as_nobody(&d, nobody_connections, NULL);
+		hx_wait_connections(&c1, 2);
+	}
+	ck_assert(sbd_log_line_has(&d, hx_fmt("refusing uid %u ", (unsigned)getuid()), "per-user connection limit 2",
+	                           NULL));
+	/* One goes: room for exactly one more. */
+	tconn_close(&c1);
+	hx_wait_connections(&c2, 1);
+	hx_open_conn(&c3, &d);
+	hx_info_ok(&c3);
+	create(&c3, "AF_INET", "SOCK_STREAM");
+	hx_expect_refused(&d, "connections_per_uid", 2);
+	tconn_close(&c3);
+	hx_wait_connections(&c2, 1);
+	tconn_close(&c2);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 7 */
+
+/* Each variant grants a distinct action, so each decision shows whether its
+ * rule matched:
+ *   {}                       create AF_UNIX SOCK_STREAM
+ *   exe = own                create AF_UNIX SOCK_DGRAM
+ *   exe = another            create AF_UNIX SOCK_SEQPACKET
+ *   gid = own                create AF_INET SOCK_DGRAM
+ *   gid = another            resolve
+ *   gid 4242 (root part)     create AF_INET SOCK_STREAM
+ *   uid = own                connect to 127/8 (stream), and a second rule denies one port */
+static const char *policy_match(const struct pdir *p, int deny_port)
+{
+	return pfile(p, "policy.json",
+	             "{\"version\": 1, \"rules\": [\n"
+	             "  {\"name\": \"everyone\", \"match\": {},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_UNIX\", \"type\": \"SOCK_STREAM\"} ]},\n"
+	             "  {\"name\": \"own exe\", \"match\": {\"exe\": \"%s\"},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_UNIX\", \"type\": \"SOCK_DGRAM\"} ]},\n"
+	             "  {\"name\": \"other exe\", \"match\": {\"exe\": \"/nonexistent/bin/other\"},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_UNIX\", \"type\": \"SOCK_SEQPACKET\"} ]},\n"
+	             "  {\"name\": \"own gid\", \"match\": {\"gid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\", \"type\": \"SOCK_DGRAM\"} ]},\n"
+	             "  {\"name\": \"other gid\", \"match\": {\"gid\": %u}, \"allow\": [ {\"action\": \"resolve\"} ]},\n"
+	             "  {\"name\": \"group 4242\", \"match\": {\"gid\": 4242},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\", \"type\": \"SOCK_STREAM\"} ]},\n"
+	             "  {\"name\": \"loopback\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"connect\", \"family\": \"AF_INET\", \"type\": \"SOCK_STREAM\", \"address\": \"127.0.0.0/8\"} ]},\n"
+	             "  {\"name\": \"not that port\", \"match\": {\"uid\": %u},\n"
+	             "   \"deny\": [ {\"action\": \"connect\", \"port\": %d} ]}\n"
+	             "]}\n",
+	             self_exe(), (unsigned)getgid(), (unsigned)foreign_gid(), (unsigned)getuid(), (unsigned)getuid(),
+	             deny_port);
+}
+
+START_TEST(match_variants)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	int l_ok, l_deny, p_ok, p_deny, base;
+
+	l_ok = tcp_listener(&p_ok);
+	l_deny = tcp_listener(&p_deny);
+	pdir_new(&p);
+	start_with(&d, policy_match(&p, p_deny), NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	/* An empty match matches the caller. */
+	create(&c, "AF_UNIX", "SOCK_STREAM");
+	/* gid: the caller's own, yes; another, no. */
+	create(&c, "AF_INET", "SOCK_DGRAM");
+	denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
+	/* Deny beats allow across two rules. */
+	ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
+	ck_assert(accepted(l_ok, hx_timeout_ms));
+	denied(&c, "not that port", "rule \"not that port\" denies connect", "socket.connect_to",
+	       "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
+	ck_assert(!accepted(l_deny, 0));
+	/* exe: the caller's own executable, yes; another path, no. */
+	denied(&c, NULL, "no rule allows create of AF_UNIX SOCK_SEQPACKET", "socket.create",
+	       "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
+	create(&c, "AF_UNIX", "SOCK_DGRAM");
+	ck_assert_str_eq(str_array(jpath(ok(&c, "daemon.whoami", NULL), "rules")),
+	                 "everyone|own exe|own gid|loopback|not that port");
+	tconn_close(&c);
+	close(l_ok);
+	close(l_deny);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* nobody with supplementary group 4242 (primary 65534): the gid rule matches
+ * through the supplementary group. */
+static void member_of_4242(const struct sbd *d, void *arg)
+{
+	struct tconn t;
+	json_object *j;
+	const char *rules;
+
+	copen(&t, d);
+	j = ccall(&t, 0, "daemon.whoami", NULL);
+	if (!json_object_is_type(jpath(j, "result.groups"), json_type_array) ||
+	    json_object_array_length(jpath(j, "result.groups")) != 1 ||
+	    json_object_get_int64(json_object_array_get_idx(jpath(j, "result.groups"), 0)) != 4242)
+		hx_child_fail("groups: %s", json_object_to_json_string(j));
+	rules = json_object_to_json_string(jpath(j, "result.rules"));
+	if (!strstr(rules, "\"group 4242\"") || !strstr(rules, "\"everyone\"") || strstr(rules, "own gid"))
+		hx_child_fail("rules of a member of 4242: %s", json_object_to_json_string(j));
+	json_object_put(j);
+	cok(&t, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}");
+	json_object_put(ccall(&t, DENIED, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}"));
+	tconn_close(&t);
+}
+
+/* The same user without the group: denied what the group rule grants. */
+static void not_member_of_4242(const struct sbd *d, void *arg)
+{
+	struct tconn t;
+	json_object *j;
+
+	copen(&t, d);
+	j = ccall(&t, DENIED, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}");
+	if (jpath(j, "error.data.rule"))
+		hx_child_fail("a denial no rule decided names one: %s", json_object_to_json_string(j));
+	json_object_put(j);
+	cok(&t, "socket.create", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}");
+	tconn_close(&t);
+}
+
+START_TEST(match_supplementary_group)
+{
+	static const gid_t g4242[] = { 4242 };
+	struct pdir p;
+	struct sbd d;
+	int base;
+
+	if (!need_root("a rule on a supplementary group (a child with setgroups([4242]))"))
+		return;
+	pdir_new(&p);
+	start_with(&d, policy_match(&p, 9), NULL);
+	base = hx_baseline_fds(&d);
+	as_user(&d, NOBODY, NOBODY, g4242, 1, member_of_4242, NULL);
+	as_user(&d, NOBODY, NOBODY, NULL, 0, not_member_of_4242, NULL);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 8 */
+
+static json_object *find_record(json_object *recs, const char *decision, const char *action)
+{
+	for (size_t i = 0; i < json_object_array_length(recs); i++) {
+		json_object *o = json_object_array_get_idx(recs, i);
+		if (jpath_str(o, "decision") && !strcmp(jpath_str(o, "decision"), decision) && jpath_str(o, "action") &&
+		    !strcmp(jpath_str(o, "action"), action))
+			return o;
+	}
+	ck_abort_msg("no audit record %s %s in %s", decision, action, json_object_to_json_string(recs));
+	return NULL;
+}
+
+static void check_record(json_object *o, const char *decision, const char *rule, const char *action,
+                         const char *method, const char *addr, int port)
+{
+	const char *s = json_object_to_json_string(o);
+
+	ck_assert_msg(!strcmp(jpath_str(o, "decision"), decision), "decision: %s", s);
+	ck_assert_msg(jpath_str(o, "rule") && !strcmp(jpath_str(o, "rule"), rule), "rule: %s", s);
+	ck_assert_msg(!strcmp(jpath_str(o, "action"), action), "action: %s", s);
+	ck_assert_msg(jpath_str(o, "method") && !strcmp(jpath_str(o, "method"), method), "method: %s", s);
+	ck_assert_msg(jpath_int(o, "uid", -1) == getuid(), "uid: %s", s);
+	ck_assert_msg(jpath_int(o, "gid", -1) == getgid(), "gid: %s", s);
+	ck_assert_msg(jpath_int(o, "pid", -1) == getpid(), "pid: %s", s);
+	ck_assert_msg(jpath_str(o, "family") && !strcmp(jpath_str(o, "family"), "AF_INET"), "family: %s", s);
+	ck_assert_msg(jpath_str(o, "type") && !strcmp(jpath_str(o, "type"), "SOCK_STREAM"), "type: %s", s);
+	ck_assert_msg(jpath_str(o, "address") && !strcmp(jpath_str(o, "address"), addr), "address: %s", s);
+	ck_assert_msg(jpath_int(o, "port", -1) == port, "port: %s", s);
+	ck_assert_msg(jpath_str(o, "reason") && *jpath_str(o, "reason"), "reason: %s", s);
+	/* RFC 3339 UTC with milliseconds: 2026-01-02T03:04:05.678Z */
+	ck_assert_msg(jpath_str(o, "time") && strlen(jpath_str(o, "time")) == 24 && jpath_str(o, "time")[23] == 'Z',
+	              "time: %s", s);
+}
+
+START_TEST(audit_trail)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *recs, *r;
+	const char *audit;
+	int l_deny, p_deny, port, base;
+	size_t n;
+	long long h, h2;
+
+	l_deny = tcp_listener(&p_deny);
+	pdir_new(&p);
+	audit = hx_fmt("%s/audit.jsonl", p.path);
+	start_with(&d,
+	           pfile(&p, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"binder\", \"match\": {\"uid\": %u},\n"
+	                 "   \"allow\": [ {\"action\": \"bind\", \"family\": \"AF_INET\", \"type\": \"SOCK_STREAM\", \"address\": \"127.0.0.1\"} ]},\n"
+	                 "  {\"name\": \"no port %d\", \"match\": {\"uid\": %u},\n"
+	                 "   \"deny\": [ {\"action\": \"connect\", \"port\": %d} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid(), p_deny, (unsigned)getuid(), p_deny),
+	           audit);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h);
+	port = handle_port(&c, h);
+	ck_assert_int_gt(port, 0);
+	h2 = create(&c, "AF_INET", "SOCK_STREAM");
+	denied(&c, hx_fmt("no port %d", p_deny), "denies connect", "socket.connect",
+	       "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h2, p_deny);
+
+	/* One record per decision: two creates, the bind, the connect. */
+	recs = audit_records(audit);
+	ck_assert_msg(json_object_array_length(recs) == 4, "want 4 audit records: %s", json_object_to_json_string(recs));
+	check_record(find_record(recs, "allow", "bind"), "allow", "binder", "bind", "socket.bind", "127.0.0.1", 0);
+	check_record(find_record(recs, "deny", "connect"), "deny", hx_fmt("no port %d", p_deny), "connect",
+	             "socket.connect", "127.0.0.1", p_deny);
+	r = find_record(recs, "allow", "create");
+	ck_assert_str_eq(jpath_str(r, "method"), "socket.create");
+	ck_assert_str_eq(jpath_str(r, "rule"), "binder");
+	/* The daemon's log has the same decisions. */
+	ck_assert(sbd_log_line_has(&d, "audit: allow", "action=bind", "rule=\"binder\""));
+	ck_assert(sbd_log_line_has(&d, "audit: allow", "action=bind", "address=\"127.0.0.1\" port=0"));
+	ck_assert(sbd_log_line_has(&d, "audit: deny", "action=connect", hx_fmt("port=%d", p_deny)));
+	ck_assert(sbd_log_line_has(&d, "audit: deny", "method=socket.connect", hx_fmt("pid=%d", (int)getpid())));
+
+	/* Introspection and ungoverned methods are not audited. */
+	n = json_object_array_length(recs);
+	ok(&c, "daemon.info", NULL);
+	ok(&c, "daemon.whoami", NULL);
+	ok(&c, "daemon.ping", NULL);
+	ok(&c, "rpc.discover", NULL);
+	ok(&c, "socket.list", "{}");
+	ok(&c, "socket.getsockname", "{\"handle\":%lld}", h);
+	ck_assert_uint_eq(json_object_array_length(audit_records(audit)), n);
+	/* ...while every governed decision is, denied ones included. */
+	denied(&c, NULL, NULL, "socket.create", "{\"family\":\"AF_UNIX\"}");
+	ck_assert_uint_eq(json_object_array_length(audit_records(audit)), n + 1);
+
+	tconn_close(&c);
+	close(l_deny);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* ==================================================================== 9 */
+
+static const char *daemon_path(void)
+{
+	const char *p = getenv("SBD");
+
+	return p && *p ? p : SBD_PATH;
+}
+
+struct run {
+	int status;          /* exit status, 128+sig */
+	const char *out, *err;
+	bool ready;          /* sent READY=1 */
+};
+
+/* Runs the daemon with args (NULL terminated) to its exit (20 s at most),
+ * stdout and stderr to files in p. */
+static void run_daemon(const struct pdir *p, const char *const *args, struct run *res)
+{
+	const char *out = hx_fmt("%s/run.out", p->path), *err = hx_fmt("%s/run.err", p->path);
+	const char *ns = hx_fmt("%s/run.notify", p->path);
+	const char *argv[32];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int nfd, pfd, st, n = 0;
+	char buf[4096];
+	pid_t pid;
+
+	argv[n++] = daemon_path();
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	unlink(ns);
+	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(nfd, 0);
+	memcpy(sa.sun_path, ns, strlen(ns));
+	ck_assert_int_eq(bind(nfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
+			_exit(126);
+		setenv("NOTIFY_SOCKET", ns, 1);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd pp = { .fd = pfd, .events = POLLIN };
+		int r;
+		do
+			r = poll(&pp, 1, 20000);
+		while (r < 0 && errno == EINTR);
+		close(pfd);
+		if (r == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			close(nfd);
+			ck_abort_msg("%s did not exit within 20 s (it should have refused its policy)", argv[0]);
+		}
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	res->ready = false;
+	for (ssize_t k; (k = recv(nfd, buf, sizeof(buf) - 1, 0)) > 0;) {
+		buf[k] = '\0';
+		res->ready |= strstr(buf, "READY=1") != NULL;
+	}
+	close(nfd);
+	unlink(ns);
+	res->out = slurp(out);
+	res->err = slurp(err);
+	unlink(out);
+	unlink(err);
+}
+
+/* "file:line:col:" of the first occurrence of needle in text. */
+static const char *position(const char *file, const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	int line = 1, col = 1;
+
+	ck_assert_msg(at != NULL, "test bug: %s not in the policy text", needle);
+	for (const char *s = text; s < at; s++) {
+		if (*s == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	return hx_fmt("%s:%d:%d:", file, line, col);
+}
+
+/* The daemon refuses to start on path: exit 1, never ready, and its log
+ * has want (the position) and phrase. */
+static void refuses(const struct pdir *p, const char *path, const char *want, const char *phrase)
+{
+	const char *sock = hx_fmt("%s/control.sock", p->path);
+	const char *args[] = { "--socket", sock, "--policy", path, NULL };
+	struct run r;
+
+	run_daemon(p, args, &r);
+	ck_assert_msg(r.status == 1, "the daemon exited %d with %s (want 1); stderr:\n%s", r.status, path, r.err);
+	ck_assert_msg(!r.ready, "the daemon became ready with a bad policy %s", path);
+	ck_assert_msg(strstr(r.err, hx_fmt("policy: %s", want)), "want \"%s\" in the log:\n%s", want, r.err);
+	ck_assert_msg(strstr(r.err, phrase), "want \"%s\" in the log:\n%s", phrase, r.err);
+	ck_assert_msg(access(sock, F_OK) != 0, "the refusing daemon left its socket %s", sock);
+}
+
+static void bad_member(const struct pdir *p, const char *text, const char *needle, const char *phrase)
+{
+	const char *path = pfile(p, "bad.json", "%s", text);
+
+	refuses(p, path, position(path, text, needle), phrase);
+	/* --check-policy says the same, on stderr, with status 1. */
+	{
+		const char *args[] = { "--check-policy", "--policy", path, NULL };
+		struct run r;
+		run_daemon(p, args, &r);
+		ck_assert_msg(r.status == 1, "--check-policy exited %d for %s", r.status, path);
+		ck_assert_msg(strstr(r.err, position(path, text, needle)) && strstr(r.err, phrase),
+		              "--check-policy stderr lacks the position or \"%s\":\n%s", phrase, r.err);
+	}
+	ck_assert_int_eq(unlink(path), 0);
+}
+
+#define RULE_HEAD "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\", \"match\": {},\n"
+
+START_TEST(load_errors)
+{
+	struct pdir p;
+
+	pdir_new(&p);
+	bad_member(&p,
+	           RULE_HEAD "   \"allow\": [ {\"action\": \"bind\", \"port\": 70000} ]}\n ]}\n",
+	           "\"port\"", "port 70000 is out of range");
+	bad_member(&p,
+	           RULE_HEAD "   \"allow\": [ {\"action\": \"bind\", \"address\": \"10.0.0.0/33\"} ]}\n ]}\n",
+	           "\"address\"", "prefix length");
+	bad_member(&p,
+	           RULE_HEAD "   \"colour\": 1,\n   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
+	           "\"colour\"", "unknown member \"colour\"");
+	bad_member(&p,
+	           "{\"version\": \"1\",\n \"rules\": [ {\"name\": \"r\", \"match\": {}, \"allow\": [ {\"action\": \"create\"} ]} ]}\n",
+	           "\"version\"", "unsupported version");
+	bad_member(&p,
+	           RULE_HEAD "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_NOPE\"} ]}\n ]}\n",
+	           "\"family\"", "unknown family \"AF_NOPE\"");
+	bad_member(&p,
+	           "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\",\n   \"match\": {\"user\": \"no-such-user-xyz\"},\n"
+	           "   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
+	           "\"user\"", "unknown user \"no-such-user-xyz\"");
+	bad_member(&p,
+	           "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\",\n   \"match\": {\"group\": \"no-such-group-xyz\"},\n"
+	           "   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
+	           "\"group\"", "unknown group \"no-such-group-xyz\"");
+	bad_member(&p, "{\"version\": 1,\n \"rules\": []\n}\n", "\"rules\"", "the rules list is empty");
+	/* Whole-file errors: the file's name and what is wrong. */
+	refuses(&p, hx_fmt("%s/missing.json", p.path), hx_fmt("%s/missing.json:", p.path), "no such file");
+	pdir_remove(&p);
+}
+END_TEST
+
+START_TEST(load_symlink_loop)
+{
+	struct pdir p;
+
+	pdir_new(&p);
+	/* The directory is the policy: a.json -> b.json -> a.json. */
+	ck_assert_int_eq(symlink("b.json", hx_fmt("%s/a.json", p.path)), 0);
+	ck_assert_int_eq(symlink("a.json", hx_fmt("%s/b.json", p.path)), 0);
+	refuses(&p, p.path, hx_fmt("%s/a.json:", p.path), "symbolic links");
+	pdir_remove(&p);
+}
+END_TEST
+
+START_TEST(load_world_writable)
+{
+	struct pdir p;
+	const char *path;
+
+	if (!need_root("refusal of a world-writable policy file (only a daemon running as root refuses it)"))
+		return;
+	pdir_new(&p);
+	path = pfile(&p, "policy.json",
+	             "{\"version\": 1, \"rules\": [ {\"name\": \"r\", \"match\": {}, \"allow\": [ {\"action\": \"create\"} ]} ]}\n");
+	ck_assert_int_eq(chmod(path, 0666), 0);
+	refuses(&p, path, hx_fmt("%s:", path), "writable by every user");
+	pdir_remove(&p);
+}
+END_TEST
+
+START_TEST(check_policy_cli)
+{
+	struct pdir p;
+	const char *path;
+	struct run r;
+
+	pdir_new(&p);
+	path = pfile(&p, "policy.json",
+	             "{\"version\": 1, \"rules\": [\n"
+	             "  {\"name\": \"first rule\", \"match\": {\"uid\": 0}, \"allow\": [ {\"action\": \"create\"} ]},\n"
+	             "  {\"name\": \"second rule\", \"match\": {}, \"deny\": [ {\"action\": \"connect\", \"port\": 25} ]}\n"
+	             "]}\n");
+	{
+		const char *args[] = { "--check-policy", "--policy", path, NULL };
+		run_daemon(&p, args, &r);
+	}
+	ck_assert_msg(r.status == 0, "--check-policy of a valid file exited %d:\n%s", r.status, r.err);
+	ck_assert_msg(!r.ready, "--check-policy started a daemon");
+	ck_assert_msg(strstr(r.out, path) && strstr(r.out, "2 rules"), "stdout:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "first rule") && strstr(r.out, "second rule") &&
+	              strstr(r.out, "first rule") < strstr(r.out, "second rule"),
+	              "the rule names, in order, on stdout:\n%s", r.out);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* =================================================================== 10 */
+
+/* v1 grants stream sockets, v2 datagram ones; both give the caller admin. */
+static const char *write_version(const struct pdir *p, int v, bool admin)
+{
+	return pfile(p, "policy.json",
+	             "{\"version\": 1, \"rules\": [\n"
+	             "  {\"name\": \"v%d\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\", \"type\": \"%s\"}%s ]}\n"
+	             "]}\n",
+	             v, (unsigned)getuid(), v == 1 ? "SOCK_STREAM" : "SOCK_DGRAM",
+	             admin ? ", {\"action\": \"admin\"}" : "");
+}
+
+static const char *const broken_text =
+    "{\"version\": 1, \"rules\": [\n"
+    "  {\"name\": \"broken\", \"match\": {},\n"
+    "   \"allow\": [ {\"action\": \"bind\", \"port\": 70000} ]}\n"
+    "]}\n";
+
+/* Which version decides for connection t: v1 (stream, not dgram) or v2. */
+static void decides(struct tconn *t, int v)
+{
+	const char *yes = v == 1 ? "SOCK_STREAM" : "SOCK_DGRAM", *no = v == 1 ? "SOCK_DGRAM" : "SOCK_STREAM";
+	long long h = create(t, "AF_INET", yes);
+
+	ok(t, "socket.close", "{\"handle\":%lld}", h);
+	denied(t, NULL, hx_fmt("no rule allows create of AF_INET %s", no), "socket.create",
+	       "{\"family\":\"AF_INET\",\"type\":\"%s\"}", no);
+	ck_assert_str_eq(str_array(jpath(ok(t, "daemon.whoami", NULL), "rules")), hx_fmt("v%d", v));
+}
+
+static void sighup_reload(struct sbd *d)
+{
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert_int_eq(sbd_wait_notify(d, "RELOADING=1", hx_timeout_ms), 0);
+	ck_assert_int_eq(sbd_wait_notify(d, "READY=1", hx_timeout_ms), 0);
+}
+
+START_TEST(reload_sighup)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c, fresh;
+	const char *path;
+	int base;
+
+	pdir_new(&p);
+	path = write_version(&p, 1, false);
+	start_with(&d, path, NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	decides(&c, 1);
+	/* A new policy: decisions switch, on connections already open too. */
+	write_version(&p, 2, false);
+	sighup_reload(&d);
+	decides(&c, 2);
+	hx_open_conn(&fresh, &d);
+	decides(&fresh, 2);
+	tconn_close(&fresh);
+	ck_assert(sbd_log_line_has(&d, "policy reloaded: 1 rule from", path, "generation 2"));
+	/* A broken one: the old stays, the error is logged with its position. */
+	pfile(&p, "policy.json", "%s", broken_text);
+	sighup_reload(&d);
+	decides(&c, 2);
+	ck_assert_msg(sbd_log_line_has(&d, "policy reload failed, the old policy stays",
+	                               position(path, broken_text, "\"port\""), "out of range"),
+	              "no reload failure with its position in the log");
+	/* And a good one again. */
+	write_version(&p, 1, false);
+	sighup_reload(&d);
+	decides(&c, 1);
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* A reload that leaves a client matched by no rule: it keeps its handles but
+ * may do nothing with them, even what no action governs (accept onto a
+ * handle, an option open to everyone, sendmsg without a destination). */
+START_TEST(reload_orphans_handles)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	const char *mine;
+	long long tcp, udp;
+	int base;
+
+	pdir_new(&p);
+	mine = pfile(&p, "policy.json",
+	             "{\"version\": 1, \"rules\": [\n"
+	             "  {\"name\": \"mine\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"},\n"
+	             "              {\"action\": \"bind\", \"address\": \"127.0.0.1/32\"} ]}\n"
+	             "]}\n", (unsigned)getuid());
+	start_with(&d, mine, NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	tcp = create(&c, "AF_INET", "SOCK_STREAM");
+	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", tcp);
+	ok(&c, "socket.listen", "{\"handle\":%lld}", tcp);
+	udp = create(&c, "AF_INET", "SOCK_DGRAM");
+	pfile(&p, "policy.json",
+	      "{\"version\": 1, \"rules\": [\n"
+	      "  {\"name\": \"someone else\", \"match\": {\"uid\": 4242}, \"allow\": [ {\"action\": \"create\"} ]}\n"
+	      "]}\n");
+	sighup_reload(&d);
+	denied(&c, NULL, "no rule of the policy matches", "socket.accept", "{\"handle\":%lld}", tcp);
+	denied(&c, NULL, "no rule of the policy matches", "socket.setsockopt",
+	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}", tcp);
+	denied(&c, NULL, "no rule of the policy matches", "socket.sendmsg",
+	       "{\"handle\":%lld,\"buffers\":[\"aGk=\"]}", udp);
+	denied(&c, NULL, "no rule of the policy matches", "socket.info", "{\"handle\":%lld}", tcp);
+	ck_assert_str_eq(str_array(jpath(ok(&c, "daemon.whoami", NULL), "rules")), "");
+	/* Matched again: the same handles serve. */
+	pfile(&p, "policy.json",
+	      "{\"version\": 1, \"rules\": [\n"
+	      "  {\"name\": \"mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]}\n"
+	      "]}\n", (unsigned)getuid());
+	sighup_reload(&d);
+	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
+	   tcp);
+	ok(&c, "socket.info", "{\"handle\":%lld}", udp);
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+START_TEST(reload_rpc)
+{
+	struct pdir p;
+	struct sbd d;
+	struct tconn c;
+	json_object *r, *e;
+	const char *path;
+	int base;
+
+	pdir_new(&p);
+	path = write_version(&p, 1, true);
+	start_with(&d, path, NULL);
+	base = hx_baseline_fds(&d);
+	hx_open_conn(&c, &d);
+	r = rpc(&c, "daemon.reload", NULL);
+	ck_assert_msg(reply_error_code(r) != -32601, "daemon.reload is not in the method table yet: %s",
+	              json_object_to_json_string(r));
+	decides(&c, 1);
+	write_version(&p, 2, true);
+	r = ok(&c, "daemon.reload", NULL);
+	ck_assert_str_eq(jpath_str(r, "source"), path);
+	ck_assert_int_eq(jpath_int(r, "rules", -1), 1);
+	ck_assert_int_ge(jpath_int(r, "generation", -1), 2);
+	decides(&c, 2);
+	/* A broken file: -32000 with where and what; the old policy decides. */
+	pfile(&p, "policy.json", "%s", broken_text);
+	e = fails(&c, -32000, "daemon.reload", NULL);
+	ck_assert_msg(jpath_str(e, "file") && !strcmp(jpath_str(e, "file"), path), "file: %s", json_object_to_json_string(e));
+	{
+		const char *pos = position(path, broken_text, "\"port\"");
+		char want[64];
+		snprintf(want, sizeof(want), ":%lld:%lld:", jpath_int(e, "line", -1), jpath_int(e, "column", -1));
+		ck_assert_msg(strstr(pos, want), "line/column: want %s: %s", pos, json_object_to_json_string(e));
+		ck_assert_msg(jpath_str(e, "reason") && strstr(jpath_str(e, "reason"), pos) &&
+		              strstr(jpath_str(e, "reason"), "out of range"),
+		              "reason: %s", json_object_to_json_string(e));
+	}
+	ck_assert_msg(jpath_str(e, "name") && !strcmp(jpath_str(e, "name"), "EINVAL"), "name: %s",
+	              json_object_to_json_string(e));
+	decides(&c, 2);
+	/* A policy without the admin grant: loaded, and then reload is denied. */
+	write_version(&p, 1, false);
+	ok(&c, "daemon.reload", NULL);
+	decides(&c, 1);
+	denied(&c, NULL, "no rule allows admin", "daemon.reload", NULL);
+	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+static TCase *tcase(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, NULL, hx_release_all);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("it_policy");
+	TCase *tc;
+
+	tc = tcase(s, "checkpoints");
+	tcase_add_test(tc, checkpoints);
+	tcase_add_test(tc, setsockopt_rule);
+	tcase_add_test(tc, host_pinning);
+	tc = tcase(s, "resolve");
+	tcase_add_test(tc, resolve_host_rule);
+	tcase_add_test(tc, resolve_plain_rule);
+	tc = tcase(s, "ungoverned");
+	tcase_add_test(tc, ungoverned_needs_a_rule);
+	tcase_add_test(tc, whoami_lists_matching_rules);
+	tcase_add_test(tc, whoami_identity);
+	tc = tcase(s, "limits");
+	tcase_add_test(tc, limit_handles);
+	tcase_add_test(tc, limit_pending);
+	tcase_add_test(tc, limit_connections);
+	tc = tcase(s, "match");
+	tcase_add_test(tc, match_variants);
+	tcase_add_test(tc, match_supplementary_group);
+	tc = tcase(s, "audit");
+	tcase_add_test(tc, audit_trail);
+	tc = tcase(s, "loading");
+	tcase_add_test(tc, load_errors);
+	tcase_add_test(tc, load_symlink_loop);
+	tcase_add_test(tc, load_world_writable);
+	tcase_add_test(tc, check_policy_cli);
+	tc = tcase(s, "reload");
+	tcase_add_test(tc, reload_sighup);
+	tcase_add_test(tc, reload_rpc);
+	tcase_add_test(tc, reload_orphans_handles);
+	return s;
+}
+
+int main(void)
+{
+	return hx_main(suite());
+}
