@@ -1318,7 +1318,10 @@ static int check_gate(struct call *call, struct check *ck, const struct rpc_meth
 	case RPC_GATE_NONE: {
 		char reason[600];
 		n = policy_matching_rules(s->authz.policy, &ck->subj.who, &first, 1);
-		if (n) {
+		if (n && ck->note) {
+			snprintf(reason, sizeof(reason), "rule \"%s\" matches uid %u, and %s", first,
+			         (unsigned)ck->subj.who.uid, ck->note);
+		} else if (n) {
 			snprintf(reason, sizeof(reason),
 			         "rule \"%s\" matches uid %u: %s works on the caller's own handles or connection and is "
 			         "not otherwise governed", first, (unsigned)ck->subj.who.uid, target->name);
@@ -1532,7 +1535,8 @@ static int rpc_policy_check(struct call *call, void *params)
 	if (rc)
 		goto out;
 	if (!ck->host) {
-		rc = check_decide(call, ck, target);
+		/* Nothing the policy governs: as the method, some rule must match. */
+		rc = ck->nsteps ? check_decide(call, ck, target) : check_gate(call, ck, target, RPC_GATE_NONE);
 		goto out;
 	}
 	/* A name: resolved off the loop as the method would, then decided. */

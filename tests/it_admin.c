@@ -708,13 +708,17 @@ START_TEST(policy_check_decisions)
 	          "{\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}");
 	ck_assert_str_eq(jpath_str(json_object_array_get_idx(jpath(r, "checks"), 0), "action"), "setsockopt");
 	json_object_put(j);
-	r = check(&a, &j, true, NULL, pinger, "socket.setsockopt",
+	r = check(&a, &j, true, "tester", pinger, "socket.setsockopt",
 	          "{\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}");
 	ck_assert_int_eq(json_object_array_length(jpath(r, "checks")), 0);
 	ck_assert_ptr_nonnull(strstr(jpath_str(r, "reason"), "does not govern"));
 	json_object_put(j);
+	/* Ungoverned, yet only for a caller some rule matches, as the method. */
+	expect(&a, false, NULL, "{\"uid\":4242}", "socket.setsockopt",
+	       "{\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}");
+	expect(&a, false, NULL, "{\"uid\":4242}", "socket.sendmsg", "{\"type\":\"SOCK_DGRAM\",\"buffers\":[]}");
 	/* As the kernel: SO_PRIORITY 0-6 is anyone's, 7 needs the privilege. */
-	r = check(&a, &j, true, NULL, pinger, "socket.setsockopt",
+	r = check(&a, &j, true, "tester", pinger, "socket.setsockopt",
 	          "{\"level\":\"SOL_SOCKET\",\"option\":\"SO_PRIORITY\",\"value\":6}");
 	ck_assert_int_eq(json_object_array_length(jpath(r, "checks")), 0);
 	json_object_put(j);
