@@ -18,6 +18,7 @@ struct loop {
 	struct loop_timer **heap;   /* 1-based: heap[1] is the earliest */
 	size_t nheap, capheap;
 	struct loop_defer *defer_head, **defer_tail;
+	uint64_t events;            /* descriptor events delivered, for admin.stats */
 };
 
 uint64_t loop_now(void)
@@ -165,6 +166,11 @@ void loop_timer_disarm(struct loop *l, struct loop_timer *t)
 		heap_down(l, i);
 }
 
+uint64_t loop_event_count(const struct loop *l)
+{
+	return l->events;
+}
+
 size_t loop_timer_count(const struct loop *l)
 {
 	return l->nheap;
@@ -243,8 +249,10 @@ int loop_run_once(struct loop *l, int timeout_ms)
 		struct loop_io *io = evs[i].data.ptr;
 		/* An earlier callback in this batch may have removed io; removal
 		 * clears cb and the owner frees io only from a deferred callback. */
-		if (io->cb)
+		if (io->cb) {
+			l->events++;
 			io->cb(io, evs[i].events);
+		}
 	}
 	run_timers(l);
 	run_deferred(l);

@@ -44,6 +44,8 @@ int loop_timer_arm(struct loop *l, struct loop_timer *t, uint64_t deadline);
 void loop_timer_disarm(struct loop *l, struct loop_timer *t);
 static inline bool loop_timer_armed(const struct loop_timer *t) { return t->heap_idx != 0; }
 size_t loop_timer_count(const struct loop *l);
+/* Descriptor events delivered so far (a busy loop shows as a climbing count). */
+uint64_t loop_event_count(const struct loop *l);
 
 /* Runs d->cb once after the current event batch (idempotent while queued). */
 void loop_defer(struct loop *l, struct loop_defer *d);

@@ -352,6 +352,7 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(srv, "slow_disconnects", json_object_new_uint64(st->slow_disconnects));
 	json_object_object_add(srv, "oversize_messages", json_object_new_uint64(st->oversize_messages));
 	json_object_object_add(srv, "accept_pauses", json_object_new_uint64(st->accept_pauses));
+	json_object_object_add(srv, "loop_events", json_object_new_uint64(loop_event_count(s->loop)));
 	json_object_object_add(srv, "resolver_pending", json_object_new_uint64(resolver_pending(s->resolver)));
 	json_object_object_add(r, "server", srv);
 	pol = policy_summary(a);

@@ -165,9 +165,17 @@ int sock_get(struct call *call, int64_t handle, struct sock **out)
 static void sock_on_io(struct loop_io *io, uint32_t revents);
 static void wait_on_timer(struct loop_timer *t);
 
+static void sock_free_deferred(struct loop_defer *d)
+{
+	free((struct sock *)((char *)d - offsetof(struct sock, free_defer)));
+}
+
+/* Events for sk may still be in the current epoll batch (the loop skips a
+ * removed io, but reads it to know), so the memory goes after the batch. */
 static void sock_free(struct sock *sk)
 {
-	free(sk);
+	sk->free_defer.cb = sock_free_deferred;
+	loop_defer(sk->srv->loop, &sk->free_defer);
 }
 
 /* Keeps sk's memory while code that may close it runs (finishing or freeing
@@ -196,9 +204,16 @@ static void sock_update_interest(struct sock *sk)
 
 	for (struct sock_wait *w = sk->waits; w; w = w->next)
 		ev |= w->events;
+	if (!ev) {
+		/* Out of epoll, not merely interest 0: EPOLLERR and EPOLLHUP come
+		 * regardless, and a reset socket nobody waits on would spin the loop. */
+		if (sk->io_added) {
+			loop_io_del(sk->srv->loop, &sk->io);
+			sk->io_added = false;
+		}
+		return;
+	}
 	if (!sk->io_added) {
-		if (!ev)
-			return;
 		if (loop_io_add(sk->srv->loop, &sk->io, sk->fd, ev, sock_on_io) == 0)
 			sk->io_added = true;
 		return;

@@ -37,6 +37,7 @@ struct sock {
 	unsigned epoch;             /* readiness events seen, for one try each */
 	unsigned busy;              /* callbacks running on it: defer the free */
 	bool dead;                  /* closed; freed when not busy */
+	struct loop_defer free_defer; /* the free runs after the current event batch */
 };
 
 /* Tries the operation once: 0 done (result set on w->call), -EAGAIN not yet,
