@@ -617,6 +617,25 @@ END_TEST
 
 /* ---- 3. the echo with a passed listener ---- */
 
+/* A daemon TCP socket (its handle) connected by socket.connect_to to a
+ * listener of ours (*lfd), whose accepted end is *sfd. */
+static long long connected_handle(int *lfd, int *sfd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	long long h;
+
+	*lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(*lfd, 0);
+	ck_assert_int_eq(bind(*lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(*lfd, 1), 0);
+	ck_assert_int_eq(getsockname(*lfd, (struct sockaddr *)&a, &al), 0);
+	h = geti(OK(&C, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", ntohs(a.sin_port)), "handle");
+	*sfd = accept4(*lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(*sfd, 0);
+	return h;
+}
+
 /* A socket closed by a request while data for its parked recv arrives:
  * SIGSTOP holds the daemon so that both wait for one epoll batch. The close
  * wins (it came first), the recv fails EBADF, and the daemon goes on; the
@@ -624,21 +643,9 @@ END_TEST
 START_TEST(close_in_same_batch)
 {
 	int base = fd_base();
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	json_object *r;
 	int lfd, sfd, st;
-	long long hc;
+	long long hc = connected_handle(&lfd, &sfd);
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(lfd, 0);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 1), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
-	r = OK(&C, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", ntohs(a.sin_port));
-	hc = geti(r, "handle");
-	sfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	ck_assert_int_ge(sfd, 0);
 	/* A parked recv puts the socket in the daemon's epoll set; the ping's
 	 * answer says the recv was read first. */
 	send_req(&C, "parked", "socket.recv", hx_fmt("{\"handle\":%lld,\"bufsize\":4}", hc));
@@ -665,23 +672,13 @@ END_TEST
 START_TEST(reset_socket_stays_quiet)
 {
 	int base = fd_base();
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
 	struct linger lg = { 1, 0 };
-	long long hc, before, after;
+	long long before, after;
 	json_object *r;
 	int lfd, sfd;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(lfd, 0);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 1), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
 	/* connect_to waits for EPOLLOUT, so the socket has been in the epoll set. */
-	r = OK(&C, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", ntohs(a.sin_port));
-	hc = geti(r, "handle");
-	sfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	ck_assert_int_ge(sfd, 0);
+	long long hc = connected_handle(&lfd, &sfd);
+
 	ck_assert_int_eq(setsockopt(sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	close(sfd);
 	/* The reset has arrived once a recv reports it. */
