@@ -346,9 +346,6 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 
 	if (p->host && !json_object_is_type(p->host, json_type_string))
 		return call_error_param(call, "host", "host must be a string (a name or a numeric address) or null");
-	rc = gate_resolve(call, p->host ? json_object_get_string(p->host) : NULL);
-	if (rc)
-		return rc;
 	j = net_job_new(gai_work, gai_build);
 	if (!j)
 		return -ENOMEM;
@@ -380,6 +377,10 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 	j->hints.ai_socktype = p->type;
 	j->hints.ai_protocol = p->proto;
 	j->hints.ai_flags = p->flags;
+	/* Judged once the request is known good, so a refused one is never audited as allowed. */
+	rc = gate_resolve(call, j->host);
+	if (rc)
+		goto fail;
 	return net_park(call, j);
 fail:
 	net_job_free(j);
@@ -552,7 +553,8 @@ static int take_host(struct call *call, const char *param, const char *s, struct
 	return j->host ? 0 : -ENOMEM;
 }
 
-static int park_host(struct call *call, const char *param, const char *s,
+/* judge: the name is the resolve action's to decide (an empty one is no name). */
+static int park_host(struct call *call, const char *param, const char *s, bool judge,
                      void (*work)(struct resolve_job *), int (*build)(struct call *, struct net_job *))
 {
 	struct net_job *j = net_job_new(work, build);
@@ -561,6 +563,8 @@ static int park_host(struct call *call, const char *param, const char *s,
 	if (!j)
 		return -ENOMEM;
 	rc = take_host(call, param, s, j);
+	if (!rc && judge)
+		rc = gate_resolve(call, *j->host ? j->host : NULL);
 	if (rc) {
 		net_job_free(j);
 		return rc;
@@ -570,23 +574,19 @@ static int park_host(struct call *call, const char *param, const char *s,
 
 static int rpc_net_gethostbyname(struct call *call, void *params)
 {
-	const char *name = ((struct hostname_params *)params)->hostname;
-	int rc = gate_resolve(call, name);
-
-	return rc ? rc : park_host(call, "hostname", name, hbn_work, hbn_build);
+	return park_host(call, "hostname", ((struct hostname_params *)params)->hostname, true, hbn_work, hbn_build);
 }
 
 static int rpc_net_gethostbyname_ex(struct call *call, void *params)
 {
-	const char *name = ((struct hostname_params *)params)->hostname;
-	int rc = gate_resolve(call, name);
-
-	return rc ? rc : park_host(call, "hostname", name, hbnx_work, hbnx_build);
+	return park_host(call, "hostname", ((struct hostname_params *)params)->hostname, true, hbnx_work,
+	                 hbnx_build);
 }
 
 static int rpc_net_gethostbyaddr(struct call *call, void *params)
 {
-	return park_host(call, "address", ((struct hostaddr_params *)params)->address, hba_work, hba_build);
+	/* Gated by the dispatcher (RPC_GATE_RESOLVE): an address is no name to judge. */
+	return park_host(call, "address", ((struct hostaddr_params *)params)->address, false, hba_work, hba_build);
 }
 
 /* ---- net.getfqdn ---- */
@@ -656,9 +656,8 @@ static int fqdn_build(struct call *call, struct net_job *j)
 static int rpc_net_getfqdn(struct call *call, void *params)
 {
 	const char *name = ((struct fqdn_params *)params)->name;
-	int rc = gate_resolve(call, name && *name ? name : NULL);
 
-	return rc ? rc : park_host(call, "name", name ? name : "", fqdn_work, fqdn_build);
+	return park_host(call, "name", name ? name : "", true, fqdn_work, fqdn_build);
 }
 
 /* ---- net.gethostname, net.sethostname ---- */

@@ -516,6 +516,16 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			return;
 		}
 		r = read_identity(s, fd, &cred, &groups, &ngroups, &pidfd);
+		if (r == 0 && s->nconns >= s->cfg.max_connections) {
+			/* Before the /proc reads: a flood past the limit costs no more than this. */
+			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)cred.uid,
+			            (int)cred.pid, s->nconns);
+			refuse(s, fd, "connections", s->cfg.max_connections,
+			       "limit reached: the daemon has as many connections as it accepts");
+			free(groups);
+			safe_close(pidfd);
+			continue;
+		}
 		if (r == 0)
 			r = identity_read(fd, &cred, groups, ngroups, pidfd, &id);   /* takes groups, pidfd */
 		if (r < 0) {
@@ -528,14 +538,6 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 		if (id.error)
 			log_warning("client uid %u pid %d: identity incomplete (%s); it may only introspect",
 			            (unsigned)id.uid, (int)id.pid, id.error);
-		if (s->nconns >= s->cfg.max_connections) {
-			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)id.uid,
-			            (int)id.pid, s->nconns);
-			refuse(s, fd, "connections", s->cfg.max_connections,
-			       "limit reached: the daemon has as many connections as it accepts");
-			identity_free(&id);
-			continue;
-		}
 		authz_subject_from(&id, &who);
 		per_uid = authz_connection_limit(s, &who);
 		u = uid_slot(s, id.uid, true);
