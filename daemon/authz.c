@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +228,50 @@ void authz_conn_update(struct conn *c)
 	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, NULL, 0);
 }
 
+void authz_identity_json(json_object *o, const struct identity *id)
+{
+	json_object *groups = json_object_new_array();
+
+	json_object_object_add(o, "uid", json_object_new_int64(id->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(id->gid));
+	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+	for (size_t i = 0; groups && i < id->ngroups; i++)
+		json_object_array_add(groups, json_object_new_int64(id->groups[i]));
+	json_object_object_add(o, "groups", groups);
+	json_object_object_add(o, "exe", json_string_or_null(id->exe));
+	json_object_object_add(o, "cgroup", json_string_or_null(id->cgroup));
+	json_object_object_add(o, "unit", json_string_or_null(id->unit));
+	json_object_object_add(o, "label", json_string_or_null(id->label));
+	if (id->error)
+		json_object_object_add(o, "identity_error", json_object_new_string(id->error));
+}
+
+json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total)
+{
+	json_object *arr = json_object_new_array();
+	struct policy_subject who;
+	const char **names;
+	size_t n;
+
+	*total = 0;
+	if (!arr || c->id.error)
+		return arr;
+	authz_subject_from(&c->id, &who);
+	n = SB_MIN(policy_matching_rules(s->authz.policy, &who, NULL, 0), max);
+	if (!n)
+		return arr;
+	names = calloc(n, sizeof(*names));
+	if (!names) {
+		json_object_put(arr);
+		return NULL;
+	}
+	*total = policy_matching_rules(s->authz.policy, &who, names, n);
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string(names[i]));
+	free(names);
+	return arr;
+}
+
 unsigned authz_connection_limit(struct server *s, const struct policy_subject *who)
 {
 	struct policy_limits l;
@@ -312,7 +357,7 @@ static void audit_json(struct server *s, const struct conn *c, const char *metho
 	struct tm tm;
 	char when[80];
 	const char *line;
-	size_t len;
+	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
 
 	if (!o)
 		return;
@@ -349,18 +394,10 @@ static void audit_json(struct server *s, const struct conn *c, const char *metho
 		json_object_object_add(o, "option", json_object_new_int(q->option));
 	}
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(line);
-	{
-		/* One write per record, so records never interleave (O_APPEND). */
-		char *buf = malloc(len + 1);
-		if (buf) {
-			memcpy(buf, line, len);
-			buf[len] = '\n';
-			if (write(s->authz.audit_fd, buf, len + 1) < 0)
-				log_warning("--audit-log: %s", strerror(errno));
-			free(buf);
-		}
-	}
+	iov[0] = (struct iovec){ (void *)line, strlen(line) };
+	/* One write per record, so records never interleave (O_APPEND). */
+	if (writev(s->authz.audit_fd, iov, 2) < 0)
+		log_warning("--audit-log: %s", strerror(errno));
 	json_object_put(o);
 }
 
@@ -428,14 +465,10 @@ int authz_check(struct call *call, const struct policy_request *q)
 	struct policy_subject who;
 	struct policy_decision d;
 
-	if (c->id.error) {
-		memset(&d, 0, sizeof(d));
-		d.rule_index = -1;
-		snprintf(d.reason, sizeof(d.reason), "the caller's identity could not be established: %s", c->id.error);
-	} else {
-		authz_subject_from(&c->id, &who);
-		policy_decide(s->authz.policy, &who, q, &d);
-	}
+	/* A caller without an established identity never gets here: authz_gate
+	 * denies it everything but introspection. */
+	authz_subject_from(&c->id, &who);
+	policy_decide(s->authz.policy, &who, q, &d);
 	audit(s, c, call->method->name, q, &d);
 	count(&s->authz, &d);
 	if (d.allowed)

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "policy.h"
 
 struct server;
@@ -70,6 +72,15 @@ int authz_gate(struct call *call);
  * for handlers whose request turns out to be ungoverned (accept onto a
  * handle, an option open to everyone, sendmsg without a destination). */
 int authz_require_rule(struct call *call);
+
+/* Adds to o what the identity says of a caller: uid, gid, pid, groups, exe,
+ * cgroup, unit, label, and identity_error when it could not be established. */
+void authz_identity_json(json_object *o, const struct identity *id);
+
+/* The names of the rules that match c, in policy order, at most max of them
+ * ([] for a caller without an identity: it may only introspect); *total says
+ * how many match in all. NULL on ENOMEM. */
+json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total);
 
 /* A decision without auditing or counting, for policy.check. */
 void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,

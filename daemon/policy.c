@@ -528,6 +528,60 @@ static int item_option(struct ld *l, json_object *j, const char *where, void *vc
 	return 0;
 }
 
+/* ---- the user and group databases ---- */
+
+/* getpwnam_r/getpwuid_r/getgrnam_r want a buffer whose size only a retry
+ * tells; it is bounded. */
+#define NSS_BUF_MAX (1 << 20)
+
+int policy_lookup_user(const char *name, uid_t uid, struct passwd *pw, char **buf)
+{
+	size_t len = 4096;
+
+	for (;;) {
+		struct passwd *res = NULL;
+		char *b = realloc(*buf, len);
+		int r;
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		r = name ? getpwnam_r(name, pw, b, len, &res) : getpwuid_r(uid, pw, b, len, &res);
+		if (r == ERANGE && len < NSS_BUF_MAX) {
+			len *= 2;
+			continue;
+		}
+		if (r)
+			return -r;
+		return res ? 0 : -ENOENT;
+	}
+}
+
+int policy_lookup_group(const char *name, gid_t *gid)
+{
+	size_t len = 4096;
+	char *buf = NULL;
+
+	for (;;) {
+		struct group gr, *res = NULL;
+		char *b = realloc(buf, len);
+		int r;
+		if (!b) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = b;
+		r = getgrnam_r(name, &gr, buf, len, &res);
+		if (r == ERANGE && len < NSS_BUF_MAX) {
+			len *= 2;
+			continue;
+		}
+		if (!r && res)
+			*gid = gr.gr_gid;
+		free(buf);
+		return r ? -r : res ? 0 : -ENOENT;
+	}
+}
+
 /* ---- match ---- */
 
 struct id_ctx {
@@ -540,8 +594,8 @@ static int item_user(struct ld *l, json_object *j, const char *where, void *vctx
 {
 	struct id_ctx *ctx = vctx;
 	struct cond *c = ctx->c;
-	struct passwd pw, *res = NULL;
-	char buf[16384];
+	struct passwd pw;
+	_cleanup_free_ char *buf = NULL;
 	long *n;
 	long id;
 	int r;
@@ -561,17 +615,21 @@ static int item_user(struct ld *l, json_object *j, const char *where, void *vctx
 			            jtype(j));
 		s = json_object_get_string(j);
 		if (c->kind == C_GID) {
-			struct group gr, *gres = NULL;
-			r = getgrnam_r(s, &gr, buf, sizeof(buf), &gres);
-			if (!gres)
-				return fail(l, -EINVAL, where, "unknown group \"%s\"%s%s", s, r ? ": " : "",
-				            r ? strerror(r) : "");
-			id = (long)gr.gr_gid;
+			gid_t gid;
+			r = policy_lookup_group(s, &gid);
+			if (r == -ENOMEM)
+				return fail(l, r, where, "out of memory");
+			if (r < 0)
+				return fail(l, -EINVAL, where, "unknown group \"%s\"%s%s", s, r != -ENOENT ? ": " : "",
+				            r != -ENOENT ? strerror(-r) : "");
+			id = (long)gid;
 		} else {
-			r = getpwnam_r(s, &pw, buf, sizeof(buf), &res);
-			if (!res)
-				return fail(l, -EINVAL, where, "unknown user \"%s\"%s%s", s, r ? ": " : "",
-				            r ? strerror(r) : "");
+			r = policy_lookup_user(s, 0, &pw, &buf);
+			if (r == -ENOMEM)
+				return fail(l, r, where, "out of memory");
+			if (r < 0)
+				return fail(l, -EINVAL, where, "unknown user \"%s\"%s%s", s, r != -ENOENT ? ": " : "",
+				            r != -ENOENT ? strerror(-r) : "");
 			id = (long)pw.pw_uid;
 		}
 	}

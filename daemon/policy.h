@@ -24,6 +24,7 @@
 #ifndef SBD_POLICY_H
 #define SBD_POLICY_H
 
+#include <pwd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -147,6 +148,13 @@ struct policy_limits {
  * sets each. */
 void policy_limits(const struct policy *p, const struct policy_subject *who,
                    struct policy_limits *out);
+
+/* The user database entry of name (or of uid when name is NULL), retrying
+ * with a larger buffer (kept in *buf, malloc'd) as NSS asks: 0, -ENOENT, or
+ * another -errno. */
+int policy_lookup_user(const char *name, uid_t uid, struct passwd *pw, char **buf);
+/* The gid of a group name, the same way: 0, -ENOENT or -errno. */
+int policy_lookup_group(const char *name, gid_t *gid);
 
 /* Names of the rules that match who, in policy order: up to max pointers
  * (owned by the policy) are stored in names; returns how many match in all. */

@@ -8,11 +8,11 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,23 +44,6 @@ static struct server *srv_of(struct call *call)
 {
 	return call->conn->srv;
 }
-
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-/* Seconds to the millisecond, written exactly as formatted (a double would
- * print 0.951 as 0.95099999999999996). */
-static json_object *seconds_json(double secs)
-{
-	char buf[48];
-	double ms = floor(secs * 1000) / 1000;
-
-	snprintf(buf, sizeof(buf), "%.3f", ms);
-	return json_object_new_double_s(ms, buf);
-}
-
 
 /* A params_parse failure inside a nested object: data.param is the member's
  * whole path ("request.params.family"), or the object's own for the object. */
@@ -110,61 +93,26 @@ static struct conn *conn_by_serial(struct server *s, int64_t serial)
 
 /* ---- admin.clients ---- */
 
-/* Names of the rules that match c, in policy order ([] with an identity error:
- * such a caller may only introspect). */
-static json_object *rules_json(struct server *s, const struct conn *c)
-{
-	json_object *arr = json_object_new_array();
-	struct policy_subject who;
-	const char **names;
-	size_t n;
-
-	if (!arr || c->id.error)
-		return arr;
-	authz_subject_from(&c->id, &who);
-	n = policy_matching_rules(s->authz.policy, &who, NULL, 0);
-	if (!n)
-		return arr;
-	names = calloc(n, sizeof(*names));
-	if (!names) {
-		json_object_put(arr);
-		return NULL;
-	}
-	n = policy_matching_rules(s->authz.policy, &who, names, n);
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, json_object_new_string(names[i]));
-	free(names);
-	return arr;
-}
-
 static json_object *client_json(struct server *s, const struct conn *c, const struct conn *self)
 {
-	json_object *o = json_object_new_object(), *groups = json_object_new_array();
+	json_object *o = json_object_new_object(), *rules;
+	size_t total;
 
-	if (!o || !groups) {
-		json_object_put(o);
-		json_object_put(groups);
+	if (!o)
 		return NULL;
-	}
 	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
-	json_object_object_add(o, "uid", json_object_new_int64(c->id.uid));
-	json_object_object_add(o, "gid", json_object_new_int64(c->id.gid));
-	json_object_object_add(o, "pid", json_object_new_int64(c->id.pid));
-	for (size_t i = 0; i < c->id.ngroups; i++)
-		json_object_array_add(groups, json_object_new_int64(c->id.groups[i]));
-	json_object_object_add(o, "groups", groups);
-	json_object_object_add(o, "exe", str_or_null(c->id.exe));
-	json_object_object_add(o, "unit", str_or_null(c->id.unit));
-	json_object_object_add(o, "cgroup", str_or_null(c->id.cgroup));
-	json_object_object_add(o, "label", str_or_null(c->id.label));
-	if (c->id.error)
-		json_object_object_add(o, "identity_error", json_object_new_string(c->id.error));
+	authz_identity_json(o, &c->id);
 	json_object_object_add(o, "handles", json_object_new_uint64(c->nsocks));
 	json_object_object_add(o, "pending", json_object_new_uint64(c->pending));
 	json_object_object_add(o, "requests", json_object_new_uint64(c->requests));
-	json_object_object_add(o, "connected", seconds_json(c->connected));
+	json_object_object_add(o, "connected", json_seconds(c->connected));
 	json_object_object_add(o, "self", json_object_new_boolean(c == self));
-	json_object_object_add(o, "rules", rules_json(s, c));
+	rules = authz_rules_json(s, c, SIZE_MAX, &total);
+	if (!rules) {
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_object_add(o, "rules", rules);
 	return o;
 }
 
@@ -282,16 +230,9 @@ static const struct param_desc close_socket_params[] = {
 static int rpc_admin_close_socket(struct call *call, void *params)
 {
 	struct p_handle *p = params;
-	struct server *s = srv_of(call);
-	struct sock *found = NULL;
+	struct sock *found = sock_find(srv_of(call), p->handle);
 	json_object *d;
 
-	for (struct conn *c = s->conns; c && !found; c = c->next)
-		for (struct sock *sk = c->dead ? NULL : c->socks; sk; sk = sk->conn_next)
-			if (sk->handle == (uint64_t)p->handle) {
-				found = sk;
-				break;
-			}
 	if (!found) {
 		d = json_object_new_object();
 		json_object_object_add(d, "handle", json_object_new_int64(p->handle));
@@ -342,7 +283,7 @@ static int rpc_admin_stats(struct call *call, void *params)
 		json_object_put(rules);
 		return -ENOMEM;
 	}
-	json_object_object_add(srv, "uptime", seconds_json(server_uptime(s)));
+	json_object_object_add(srv, "uptime", json_seconds(server_uptime(s)));
 	json_object_object_add(srv, "connections", json_object_new_uint64(s->nconns));
 	json_object_object_add(srv, "sockets", json_object_new_uint64(s->nsocks));
 	json_object_object_add(srv, "connections_accepted", json_object_new_uint64(st->connections_accepted));
@@ -359,7 +300,7 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(pol, "default", json_object_new_boolean(policy_is_default(a->policy)));
 	json_object_object_add(pol, "reloads", json_object_new_uint64(a->reloads));
 	json_object_object_add(pol, "reload_failures", json_object_new_uint64(a->reload_failures));
-	json_object_object_add(pol, "audit_log", str_or_null(s->cfg.audit_log_path));
+	json_object_object_add(pol, "audit_log", json_string_or_null(s->cfg.audit_log_path));
 	json_object_object_add(r, "policy", pol);
 	for (size_t i = 1; i < a->ncounters; i++) {
 		json_object_array_add(rules, counts_json(a->counters[i].rule, a->counters[i].allowed,
@@ -509,60 +450,6 @@ static const struct param_desc as_params[] = {
 	{ 0 }
 };
 
-/* getpwnam_r/getpwuid_r/getgrnam_r want a buffer whose size only a retry
- * tells; it is bounded. */
-#define NSS_BUF_MAX (1 << 20)
-
-/* The user database entry of name (or uid when name is NULL): 0 found, -ENOENT,
- * or another -errno. *buf is malloc'd and holds the strings of *pw. */
-static int user_lookup(const char *name, uid_t uid, struct passwd *pw, char **buf)
-{
-	size_t len = 4096;
-
-	for (;;) {
-		struct passwd *res = NULL;
-		char *b = realloc(*buf, len);
-		int r;
-		if (!b)
-			return -ENOMEM;
-		*buf = b;
-		r = name ? getpwnam_r(name, pw, b, len, &res) : getpwuid_r(uid, pw, b, len, &res);
-		if (r == ERANGE && len < NSS_BUF_MAX) {
-			len *= 2;
-			continue;
-		}
-		if (r)
-			return -r;
-		return res ? 0 : -ENOENT;
-	}
-}
-
-static int group_lookup(const char *name, gid_t *gid)
-{
-	size_t len = 4096;
-	char *buf = NULL;
-
-	for (;;) {
-		struct group gr, *res = NULL;
-		char *b = realloc(buf, len);
-		int r;
-		if (!b) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = b;
-		r = getgrnam_r(name, &gr, buf, len, &res);
-		if (r == ERANGE && len < NSS_BUF_MAX) {
-			len *= 2;
-			continue;
-		}
-		if (!r && res)
-			*gid = gr.gr_gid;
-		free(buf);
-		return r ? -r : res ? 0 : -ENOENT;
-	}
-}
-
 /* A numeric id or a name of the group database, for as.groups[i]. */
 static int group_item(struct call *call, json_object *v, size_t i, gid_t *out)
 {
@@ -579,7 +466,7 @@ static int group_item(struct call *call, json_object *v, size_t i, gid_t *out)
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return call_error_param(call, path, "%s must be a gid or a group name", path);
-	r = group_lookup(json_object_get_string(v), out);
+	r = policy_lookup_group(json_object_get_string(v), out);
 	if (r == -ENOENT)
 		return call_error_param(call, path, "%s: no group named '%.100s' in the group database", path,
 		                        json_object_get_string(v));
@@ -613,14 +500,14 @@ static int subject_parse(struct call *call, json_object *as, struct check_subjec
 	if (p.group && p.gid >= 0)
 		return call_error_param(call, "as.group", "as: give gid or group, not both");
 	if (p.user) {
-		r = user_lookup(p.user, 0, &pw, &pwbuf);
+		r = policy_lookup_user(p.user, 0, &pw, &pwbuf);
 		if (r == -ENOENT)
 			return call_error_param(call, "as.user", "as.user: no user named '%.100s' in the user database", p.user);
 		if (r < 0)
 			return r;
 		have_pw = true;
 	} else {
-		r = user_lookup(NULL, (uid_t)p.uid, &pw, &pwbuf);
+		r = policy_lookup_user(NULL, (uid_t)p.uid, &pw, &pwbuf);
 		if (r < 0 && r != -ENOENT)
 			return r;
 		have_pw = r == 0;
@@ -628,7 +515,7 @@ static int subject_parse(struct call *call, json_object *as, struct check_subjec
 	out->who.uid = have_pw ? pw.pw_uid : (uid_t)p.uid;
 	if (p.group) {
 		gid_t g;
-		r = group_lookup(p.group, &g);
+		r = policy_lookup_group(p.group, &g);
 		if (r == -ENOENT)
 			return call_error_param(call, "as.group", "as.group: no group named '%.100s' in the group database",
 			                        p.group);

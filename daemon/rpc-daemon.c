@@ -4,7 +4,6 @@
 #endif
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -98,18 +97,14 @@ static int rpc_daemon_info(struct call *call, void *params)
 {
 	struct server *s = srv_of(call);
 	json_object *r = call_result(call);
-	char up[32];
-	double secs = server_uptime(s);
 
 	if (!r)
 		return -ENOMEM;
-	/* Milliseconds, written exactly as formatted (a double would print 0.1 as 0.1000000000000000055). */
-	snprintf(up, sizeof(up), "%.3f", floor(secs * 1000) / 1000);
 	/* The unchanging members are shared, not rebuilt: json-c counts references. */
 	add_const_key(r, "version", json_object_new_string(PACKAGE_VERSION));
 	add_const_key(r, "protocol", json_object_new_int(1));
 	add_const_key(r, "pid", json_object_new_int((int)s->pid));
-	add_const_key(r, "uptime", json_object_new_double_s(secs, up));
+	add_const_key(r, "uptime", json_seconds(server_uptime(s)));
 	add_const_key(r, "families", json_object_get(s->families));
 	add_const_key(r, "has_ipv6", json_object_new_boolean(s->has_ipv6));
 	add_const_key(r, "limits", json_object_get(s->info_limits));
@@ -118,6 +113,9 @@ static int rpc_daemon_info(struct call *call, void *params)
 }
 
 /* ---- daemon.whoami ---- */
+
+/* Rule names daemon.whoami lists; rules_total says how many match beyond. */
+#define WHOAMI_MAX_RULES 64
 
 static json_object *limits_json(const struct conn *c)
 {
@@ -131,48 +129,26 @@ static json_object *limits_json(const struct conn *c)
 	return l;
 }
 
-static json_object *string_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
 static int rpc_daemon_whoami(struct call *call, void *params)
 {
 	struct conn *c = call->conn;
 	struct server *s = srv_of(call);
-	json_object *r = call_result(call), *groups = json_object_new_array(), *rules = json_object_new_array();
-	struct policy_subject who;
-	const char *names[64];
-	size_t n;
+	json_object *r = call_result(call), *rules;
+	size_t total;
 
-	if (!r || !groups || !rules) {
-		json_object_put(groups);
-		json_object_put(rules);
+	if (!r)
 		return -ENOMEM;
-	}
-	json_object_object_add(r, "uid", json_object_new_int64(c->id.uid));
-	json_object_object_add(r, "gid", json_object_new_int64(c->id.gid));
-	json_object_object_add(r, "pid", json_object_new_int64(c->id.pid));
-	for (size_t i = 0; i < c->id.ngroups; i++)
-		json_object_array_add(groups, json_object_new_int64(c->id.groups[i]));
-	json_object_object_add(r, "groups", groups);
+	authz_identity_json(r, &c->id);
 	json_object_object_add(r, "pidfd", json_object_new_boolean(c->id.pidfd >= 0));
-	json_object_object_add(r, "exe", string_or_null(c->id.exe));
-	json_object_object_add(r, "cgroup", string_or_null(c->id.cgroup));
-	json_object_object_add(r, "unit", string_or_null(c->id.unit));
-	json_object_object_add(r, "label", string_or_null(c->id.label));
-	if (c->id.error)
-		json_object_object_add(r, "identity_error", json_object_new_string(c->id.error));
 	json_object_object_add(r, "connection", json_object_new_uint64(c->serial));
 	/* Whether the embedded default would let this caller do everything. */
 	json_object_object_add(r, "privileged", json_object_new_boolean(c->id.uid == 0 || c->id.uid == s->self_uid));
-	authz_subject_from(&c->id, &who);
-	n = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, names, ARRAY_SIZE(names));
-	for (size_t i = 0; i < n && i < ARRAY_SIZE(names); i++)
-		json_object_array_add(rules, json_object_new_string(names[i]));
+	rules = authz_rules_json(s, c, WHOAMI_MAX_RULES, &total);
+	if (!rules)
+		return -ENOMEM;
 	json_object_object_add(r, "rules", rules);
-	if (n > ARRAY_SIZE(names))
-		json_object_object_add(r, "rules_total", json_object_new_uint64(n));
+	if (total > WHOAMI_MAX_RULES)
+		json_object_object_add(r, "rules_total", json_object_new_uint64(total));
 	json_object_object_add(r, "limits", limits_json(c));
 	return 0;
 }

@@ -133,17 +133,21 @@ int sock_new(struct conn *c, int fd, int family, int type, int proto, struct soc
 	return 0;
 }
 
-struct sock *sock_lookup(struct conn *c, int64_t handle)
+struct sock *sock_find(struct server *s, int64_t handle)
 {
-	struct server *s = c->srv;
-	struct sock *sk;
-
 	if (handle <= 0)
 		return NULL;
-	for (sk = s->sock_buckets[bucket_of(s, (uint64_t)handle)]; sk; sk = sk->hash_next)
+	for (struct sock *sk = s->sock_buckets[bucket_of(s, (uint64_t)handle)]; sk; sk = sk->hash_next)
 		if (sk->handle == (uint64_t)handle)
-			return sk->owner == c ? sk : NULL;
+			return sk;
 	return NULL;
+}
+
+struct sock *sock_lookup(struct conn *c, int64_t handle)
+{
+	struct sock *sk = sock_find(c->srv, handle);
+
+	return sk && sk->owner == c ? sk : NULL;
 }
 
 int sock_get(struct call *call, int64_t handle, struct sock **out)

@@ -66,6 +66,8 @@ void sock_table_free(struct server *s);
 /* Makes fd (taken; closed on error) a handle of c with the connection's default
  * timeout. -EMFILE-like limits: -EDQUOT when c has max handles. */
 int sock_new(struct conn *c, int fd, int family, int type, int proto, struct sock **out);
+/* Any connection's socket by handle (admin); NULL when there is none. */
+struct sock *sock_find(struct server *s, int64_t handle);
 /* The caller's socket with that handle, or NULL (other connections' handles
  * are invisible). */
 struct sock *sock_lookup(struct conn *c, int64_t handle);

@@ -4,6 +4,8 @@
 #define SB_UTIL_H
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +44,23 @@ static inline void close_fds(int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		fds[i] = safe_close(fds[i]);
+}
+
+/* A JSON string, or null (json-c's NULL) for no string. */
+static inline json_object *json_string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+/* Seconds to the millisecond, written exactly as formatted (a double would
+ * print 0.951 as 0.95099999999999996). */
+static inline json_object *json_seconds(double secs)
+{
+	char buf[48];
+	double ms = floor(secs * 1000) / 1000;
+
+	snprintf(buf, sizeof(buf), "%.3f", ms);
+	return json_object_new_double_s(ms, buf);
 }
 
 /* Wall-clock seconds, for "since" fields people read. */
