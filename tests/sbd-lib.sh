@@ -256,9 +256,29 @@ ctl_start_daemon() {
 }
 
 # ctl_stop_daemon: SIGTERM, a check that the daemon exits 0, and the end of
-# the drain of its stderr.
+# the drain of its stderr. A daemon still there 60 s after SIGTERM gets its
+# state printed before the wait goes on (the 600 s cap of ctl_start_daemon
+# kills it then): twice a loaded sanitizer run saw that cap kill a daemon
+# that had already removed its socket, and the cause is not known yet.
 ctl_stop_daemon() {
+	_ctl_real=$(sed -n 's/.*(pid \([0-9][0-9]*\)).*/\1/p' "$dir/ready")
 	kill -TERM "$daemon_pid"
+	if [ -n "$_ctl_real" ] && ! python3 -c '
+import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    sys.exit(0)
+p = select.poll()
+p.register(fd, select.POLLIN)
+sys.exit(0 if p.poll(60000) else 1)' "$_ctl_real"; then
+		echo "# the daemon (pid $_ctl_real) has not exited 60 s after SIGTERM:"
+		for _t in /proc/"$_ctl_real"/task/*; do
+			echo "#   thread ${_t##*/}: $(grep '^State' "$_t/status" 2>/dev/null) wchan=$(cat "$_t/wchan" 2>/dev/null)"
+			sed 's/^/#     /' "$_t/stack" 2>/dev/null
+		done
+		tail -n 20 "$dir/daemon.log" | sed 's/^/#   log: /'
+	fi
 	wait "$daemon_pid"
 	rc=$?
 	daemon_pid=
