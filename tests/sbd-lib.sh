@@ -152,16 +152,13 @@ ctl_need_tools() {
 	: "${SBD:=}"
 	: "${SBCTL:=}"
 	if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
-		echo "SKIP: daemon not built (SBD='$SBD' is not executable)"
-		exit 77
+		missing "daemon not built (SBD='$SBD' is not executable)"
 	fi
 	if [ -z "$SBCTL" ] || [ ! -x "$SBCTL" ]; then
-		echo "SKIP: sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
-		exit 77
+		missing "sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
 	fi
 	if ! command -v python3 >/dev/null 2>&1; then
-		echo "SKIP: python3 is needed $1"
-		exit 77
+		missing "python3 is needed $1"
 	fi
 }
 
