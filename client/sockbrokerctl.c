@@ -173,9 +173,9 @@ static void print_reply_error(const sb_reply *reply)
 /* Calls method with params_json and parses the result into *result.
  * Returns EXIT_OK, EXIT_REPLY_ERROR, EXIT_USAGE or EXIT_CONNECTION, having
  * printed what went wrong; except that with errp set, an error reply is handed
- * over in *errp (EXIT_REPLY_ERROR, nothing printed) for the caller to word.
- * Descriptors in the reply are closed (they are of no use to a process that
- * is about to exit) and counted on stderr. */
+ * over in *errp (EXIT_REPLY_ERROR, nothing printed) for the caller to word,
+ * with its descriptors. Otherwise descriptors in the reply are closed (they
+ * are of no use to a process that is about to exit) and counted on stderr. */
 static int ctl_call_ex(struct ctl *ctl, const char *method, const char *params_json,
                        json_object **result, sb_reply **errp)
 {
@@ -655,18 +655,28 @@ static const struct field socket_info_fields[] = {
 	{ NULL, NULL },
 };
 
+/* A positive integer argument (a handle or a connection number). 0 or EXIT_USAGE. */
+static int parse_positive(const char *what, const char *arg, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || *out < 1 || !isdigit((unsigned char)arg[0]))
+		return usage_error("%s must be a positive integer, not '%s'", what, arg);
+	return 0;
+}
+
 /* socket info HANDLE: socket.info */
 static int cmd_socket_info(struct ctl *ctl, int argc, char **argv)
 {
-	char params[64], *end;
+	char params[64];
 	json_object *result;
 	long long h;
-	int r;
+	int r = parse_positive("HANDLE", argv[0], &h);
 
-	errno = 0;
-	h = strtoll(argv[0], &end, 10);
-	if (errno || end == argv[0] || *end || h < 1 || !isdigit((unsigned char)argv[0][0]))
-		return usage_error("HANDLE must be a positive integer, not '%s'", argv[0]);
+	if (r)
+		return r;
 	snprintf(params, sizeof(params), "{\"handle\":%lld}", h);
 	r = ctl_call(ctl, "socket.info", params, &result);
 	if (r)
@@ -816,18 +826,6 @@ static int cmd_connect(struct ctl *ctl, int argc, char **argv)
 
 /* ---------------------------------------------------------------- administration */
 
-/* A positive integer argument (a handle or a connection number). 0 or EXIT_USAGE. */
-static int parse_positive(const char *what, const char *arg, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(arg, &end, 10);
-	if (errno || end == arg || *end || *out < 1 || !isdigit((unsigned char)arg[0]))
-		return usage_error("%s must be a positive integer, not '%s'", what, arg);
-	return 0;
-}
-
 /* clients: admin.clients, as a table; the caller's own connection is marked '*' */
 static int cmd_clients(struct ctl *ctl, int argc, char **argv)
 {
@@ -873,48 +871,39 @@ static int cmd_clients(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* close-client CONNECTION: admin.close_client */
-static int cmd_close_client(struct ctl *ctl, int argc, char **argv)
+/* ARG (a positive number) as params {key: ARG} of method; prints "closed WHAT N". */
+static int close_by_number(struct ctl *ctl, const char *arg, const char *what_arg, const char *method,
+                           const char *key, const char *what)
 {
 	char params[64];
 	json_object *result;
 	long long n;
-	int r = parse_positive("CONNECTION", argv[0], &n);
+	int r = parse_positive(what_arg, arg, &n);
 
 	if (r)
 		return r;
-	snprintf(params, sizeof(params), "{\"connection\":%lld}", n);
-	r = ctl_call(ctl, "admin.close_client", params, &result);
+	snprintf(params, sizeof(params), "{\"%s\":%lld}", key, n);
+	r = ctl_call(ctl, method, params, &result);
 	if (r)
 		return r;
 	if (ctl->json)
 		print_result(ctl, result, NULL, false);
 	else
-		printf("closed connection %lld\n", n);
+		printf("closed %s %lld\n", what, n);
 	json_object_put(result);
 	return EXIT_OK;
+}
+
+/* close-client CONNECTION: admin.close_client */
+static int cmd_close_client(struct ctl *ctl, int argc, char **argv)
+{
+	return close_by_number(ctl, argv[0], "CONNECTION", "admin.close_client", "connection", "connection");
 }
 
 /* close-socket HANDLE: admin.close_socket */
 static int cmd_close_socket(struct ctl *ctl, int argc, char **argv)
 {
-	char params[64];
-	json_object *result;
-	long long h;
-	int r = parse_positive("HANDLE", argv[0], &h);
-
-	if (r)
-		return r;
-	snprintf(params, sizeof(params), "{\"handle\":%lld}", h);
-	r = ctl_call(ctl, "admin.close_socket", params, &result);
-	if (r)
-		return r;
-	if (ctl->json)
-		print_result(ctl, result, NULL, false);
-	else
-		printf("closed socket %lld\n", h);
-	json_object_put(result);
-	return EXIT_OK;
+	return close_by_number(ctl, argv[0], "HANDLE", "admin.close_socket", "handle", "socket");
 }
 
 /* reload: daemon.reload. A policy that does not load is reported with the
