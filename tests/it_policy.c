@@ -1047,7 +1047,8 @@ static const char *policy_limits(const struct pdir *p)
 	             " \"limits\": {\"handles\": 2, \"pending\": 1, \"connections\": 2},\n"
 	             " \"rules\": [\n"
 	             "  {\"name\": \"me\", \"match\": {\"uid\": %u},\n"
-	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"} ], \"limits\": {\"pending\": 2}},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": [\"AF_INET\", \"AF_UNIX\"]} ],\n"
+	             "   \"limits\": {\"pending\": 2}},\n"
 	             "  {\"name\": \"nobody\", \"match\": {\"uid\": %u},\n"
 	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"} ]}\n"
 	             "]}\n",
@@ -1139,16 +1140,21 @@ static void nobody_pending(const struct sbd *d, void *arg)
 
 START_TEST(limit_pending)
 {
-	static const char two_pings[] =
-	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":2},\"id\":\"p1\"}\n"
-	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":2},\"id\":\"p2\"}\n"
+	/* Two recvs park on one end of a pair until the test writes to the other
+	 * end, which it holds as a descriptor (socket.fd): the hold ends on an
+	 * event of the test's, not on a clock. */
+	static const char two_recvs[] =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"socket.recv\",\"params\":{\"handle\":%lld,\"bufsize\":1},\"id\":\"p1\"}\n"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"socket.recv\",\"params\":{\"handle\":%lld,\"bufsize\":1},\"id\":\"p2\"}\n"
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"p3\"}\n";
 	struct pdir p;
 	struct sbd d;
 	struct tconn c, other;
-	json_object *j;
+	json_object *j, *pair;
+	const char *line;
 	bool seen1 = false, seen2 = false;
-	int base;
+	long long ha, hb;
+	int base, bfd;
 
 	pdir_new(&p);
 	start_with(&d, policy_limits(&p), NULL);
@@ -1156,8 +1162,15 @@ START_TEST(limit_pending)
 	hx_open_conn(&c, &d);
 	hx_wait_connections(&c, 1);
 	ck_assert_int_eq(jpath_int(ok(&c, "daemon.whoami", NULL), "limits.pending", -1), 2);
-	ck_assert_int_eq(tconn_write(&c, two_pings, sizeof(two_pings) - 1), 0);
-	/* Two parked: the third is refused at once, before either pong. */
+	pair = jpath(ok(&c, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}"), "handles");
+	ha = json_object_get_int64(json_object_array_get_idx(pair, 0));
+	hb = json_object_get_int64(json_object_array_get_idx(pair, 1));
+	ok(&c, "socket.fd", "{\"handle\":%lld}", hb);
+	ck_assert_int_eq(c.nfds, 1);
+	bfd = c.fds[--c.nfds];
+	line = hx_fmt(two_recvs, ha, ha);
+	ck_assert_int_eq(tconn_write(&c, line, strlen(line)), 0);
+	/* Two parked: the third is refused at once, before either recv ends. */
 	j = hx_hold(hx_recv_json(&c));
 	hx_check_error(j, LIMIT, "\"p3\"");
 	limit_reached(jpath(j, "error.data"), "pending", 2);
@@ -1171,22 +1184,24 @@ START_TEST(limit_pending)
 	if (need_root("another user served while a pending limit is reached"))
 		as_nobody(&d, nobody_pending, NULL);
 	{
-		/* All of that happened while the pings were still parked. */
+		/* All of that happened while the recvs were still parked. */
 		struct pollfd pf = { .fd = c.fd, .events = POLLIN };
-		ck_assert_msg(poll(&pf, 1, 0) == 0, "the pings were answered before the checks ended (too slow a machine?)");
+		ck_assert_msg(poll(&pf, 1, 0) == 0, "a parked recv was answered before the test wrote");
 	}
+	ck_assert_int_eq(write(bfd, "xy", 2), 2);
 	for (int i = 0; i < 2; i++) {
 		const char *id;
 		j = hx_hold(hx_recv_json(&c));
 		id = jpath_str(j, "id");
-		ck_assert_msg(id && json_object_get_boolean(jpath(j, "result.pong")), "want a pong: %s",
-		              json_object_to_json_string(j));
+		ck_assert_msg(id && jpath_str(j, "result.data"), "want a recv's data: %s", json_object_to_json_string(j));
 		seen1 |= strcmp(id, "p1") == 0;
 		seen2 |= strcmp(id, "p2") == 0;
 	}
 	ck_assert(seen1 && seen2);
+	close(bfd);
 	/* Below the limit: served again. */
 	hx_info_ok(&c);
+	ok(&c, "socket.close", "{\"handle\":%lld}", hb);
 	create(&c, "AF_INET", "SOCK_STREAM");
 	hx_wait_connections(&c, 1);
 	tconn_close(&c);
