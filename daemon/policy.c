@@ -20,6 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 
 #include "consts.h"
 #include "policy.h"
@@ -57,9 +61,22 @@ struct lsel {
 	long *v;
 };
 
+/* Where a protocol value came from: netlink protocol numbers overlap IPPROTO
+ * ones (NETLINK_SOCK_DIAG is IPPROTO_IPIP, NETLINK_XFRM is IPPROTO_TCP), so a
+ * value written as a name holds only for the families that name belongs to;
+ * a number holds for every family, as written. */
+enum proto_ns { PNS_NUMBER, PNS_IP, PNS_NETLINK };
+
+struct psel {
+	long v;
+	enum proto_ns ns;
+};
+
 struct entry {
 	enum policy_action action;
-	struct lsel family, type, proto, level;
+	struct lsel family, type, level, message;
+	size_t nprotos;
+	struct psel *protos;
 	size_t noptions;
 	struct optsel *options;
 	size_t ncidrs;
@@ -96,6 +113,7 @@ static const char *const action_names[POLICY_ACTION_MAX] = {
 	[POLICY_RESOLVE] = "resolve",
 	[POLICY_SETHOSTNAME] = "sethostname",
 	[POLICY_ADMIN] = "admin",
+	[POLICY_SEND] = "send",
 };
 
 const char *policy_action_name(enum policy_action a)
@@ -107,7 +125,7 @@ const char *policy_action_name(enum policy_action a)
  * narrow (a port on "admin") is a mistake the administrator should hear of. */
 enum {
 	S_FAMILY = 1 << 0, S_TYPE = 1 << 1, S_PROTO = 1 << 2, S_ADDRESS = 1 << 3,
-	S_PORT = 1 << 4, S_HOST = 1 << 5, S_LEVEL = 1 << 6, S_OPTION = 1 << 7,
+	S_PORT = 1 << 4, S_HOST = 1 << 5, S_LEVEL = 1 << 6, S_OPTION = 1 << 7, S_MESSAGE = 1 << 8,
 };
 #define S_SOCK (S_FAMILY | S_TYPE | S_PROTO)
 static const unsigned action_selectors[POLICY_ACTION_MAX] = {
@@ -120,7 +138,140 @@ static const unsigned action_selectors[POLICY_ACTION_MAX] = {
 	[POLICY_RESOLVE] = S_HOST,
 	[POLICY_SETHOSTNAME] = 0,
 	[POLICY_ADMIN] = 0,
+	[POLICY_SEND] = S_SOCK | S_MESSAGE | S_ADDRESS | S_PORT,
 };
+
+#define NAMED(n) { #n, (long)(n) }
+
+/* Netlink protocols, for "proto" (the first of a value is its name). */
+static const struct sbc_entry netlink_protos[] = {
+	NAMED(NETLINK_ROUTE), NAMED(NETLINK_UNUSED), NAMED(NETLINK_USERSOCK), NAMED(NETLINK_FIREWALL),
+	NAMED(NETLINK_SOCK_DIAG), NAMED(NETLINK_INET_DIAG), NAMED(NETLINK_NFLOG), NAMED(NETLINK_XFRM),
+	NAMED(NETLINK_SELINUX), NAMED(NETLINK_ISCSI), NAMED(NETLINK_AUDIT), NAMED(NETLINK_FIB_LOOKUP),
+	NAMED(NETLINK_CONNECTOR), NAMED(NETLINK_NETFILTER), NAMED(NETLINK_IP6_FW), NAMED(NETLINK_DNRTMSG),
+	NAMED(NETLINK_KOBJECT_UEVENT), NAMED(NETLINK_GENERIC), NAMED(NETLINK_SCSITRANSPORT),
+	NAMED(NETLINK_ECRYPTFS), NAMED(NETLINK_RDMA), NAMED(NETLINK_CRYPTO),
+#ifdef NETLINK_SMC
+	NAMED(NETLINK_SMC),
+#endif
+};
+
+/* Netlink message types every netlink protocol shares. */
+static const struct sbc_entry nlmsg_common[] = {
+	NAMED(NLMSG_NOOP), NAMED(NLMSG_ERROR), NAMED(NLMSG_DONE), NAMED(NLMSG_OVERRUN),
+};
+
+/* NETLINK_ROUTE's messages: every RTM_* message type of <linux/rtnetlink.h>
+ * (each is an enum value with a #define of its own, so newer ones can be
+ * tested for). */
+#define RTM(n) NAMED(RTM_##n)
+static const struct sbc_entry rtm_messages[] = {
+	RTM(NEWLINK), RTM(DELLINK), RTM(GETLINK), RTM(SETLINK),
+	RTM(NEWADDR), RTM(DELADDR), RTM(GETADDR),
+	RTM(NEWROUTE), RTM(DELROUTE), RTM(GETROUTE),
+	RTM(NEWNEIGH), RTM(DELNEIGH), RTM(GETNEIGH),
+	RTM(NEWRULE), RTM(DELRULE), RTM(GETRULE),
+	RTM(NEWQDISC), RTM(DELQDISC), RTM(GETQDISC),
+	RTM(NEWTCLASS), RTM(DELTCLASS), RTM(GETTCLASS),
+	RTM(NEWTFILTER), RTM(DELTFILTER), RTM(GETTFILTER),
+	RTM(NEWACTION), RTM(DELACTION), RTM(GETACTION),
+	RTM(NEWPREFIX), RTM(GETMULTICAST), RTM(GETANYCAST),
+	RTM(NEWNEIGHTBL), RTM(GETNEIGHTBL), RTM(SETNEIGHTBL),
+	RTM(NEWNDUSEROPT),
+	RTM(NEWADDRLABEL), RTM(DELADDRLABEL), RTM(GETADDRLABEL),
+	RTM(GETDCB), RTM(SETDCB),
+	RTM(NEWNETCONF), RTM(DELNETCONF), RTM(GETNETCONF),
+	RTM(NEWMDB), RTM(DELMDB), RTM(GETMDB),
+	RTM(NEWNSID), RTM(DELNSID), RTM(GETNSID),
+	RTM(NEWSTATS), RTM(GETSTATS),
+#ifdef RTM_SETSTATS
+	RTM(SETSTATS),
+#endif
+#ifdef RTM_NEWCACHEREPORT
+	RTM(NEWCACHEREPORT),
+#endif
+#ifdef RTM_NEWCHAIN
+	RTM(NEWCHAIN), RTM(DELCHAIN), RTM(GETCHAIN),
+#endif
+#ifdef RTM_NEWNEXTHOP
+	RTM(NEWNEXTHOP), RTM(DELNEXTHOP), RTM(GETNEXTHOP),
+#endif
+#ifdef RTM_NEWLINKPROP
+	RTM(NEWLINKPROP), RTM(DELLINKPROP), RTM(GETLINKPROP),
+#endif
+#ifdef RTM_NEWVLAN
+	RTM(NEWVLAN), RTM(DELVLAN), RTM(GETVLAN),
+#endif
+#ifdef RTM_NEWNEXTHOPBUCKET
+	RTM(NEWNEXTHOPBUCKET), RTM(DELNEXTHOPBUCKET), RTM(GETNEXTHOPBUCKET),
+#endif
+#ifdef RTM_NEWTUNNEL
+	RTM(NEWTUNNEL), RTM(DELTUNNEL), RTM(GETTUNNEL),
+#endif
+};
+#undef RTM
+
+static const struct sbc_entry sock_diag_messages[] = {
+	NAMED(SOCK_DIAG_BY_FAMILY), NAMED(SOCK_DESTROY), NAMED(TCPDIAG_GETSOCK), NAMED(DCCPDIAG_GETSOCK),
+};
+
+/* The protocols whose message types have names here; the others (generic
+ * netlink's are assigned at run time) take numbers. */
+static const struct {
+	long proto;
+	const struct sbc_entry *t;
+	size_t n;
+} nl_messages[] = {
+	{ NETLINK_ROUTE, rtm_messages, ARRAY_SIZE(rtm_messages) },
+	{ NETLINK_SOCK_DIAG, sock_diag_messages, ARRAY_SIZE(sock_diag_messages) },
+};
+#undef NAMED
+
+static const struct sbc_entry *named_find(const struct sbc_entry *t, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].name, name))
+			return &t[i];
+	return NULL;
+}
+
+static const char *named_name(const struct sbc_entry *t, size_t n, long v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].value == v)
+			return t[i].name;
+	return NULL;
+}
+
+/* The message table of a netlink protocol, or NULL (with *n 0). */
+static const struct sbc_entry *nl_message_table(long proto, size_t *n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(nl_messages); i++)
+		if (nl_messages[i].proto == proto) {
+			*n = nl_messages[i].n;
+			return nl_messages[i].t;
+		}
+	*n = 0;
+	return NULL;
+}
+
+/* The name of message type v under a netlink protocol, or NULL. */
+static const char *nl_message_name(long proto, long v)
+{
+	size_t n;
+	const struct sbc_entry *t = nl_message_table(proto, &n);
+	const char *name = t ? named_name(t, n, v) : NULL;
+
+	return name ? name : named_name(nlmsg_common, ARRAY_SIZE(nlmsg_common), v);
+}
+
+static bool has_long(const long *v, size_t n, long x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
 
 /* ---- freeing ---- */
 
@@ -135,8 +286,9 @@ static void entry_clear(struct entry *e)
 {
 	free(e->family.v);
 	free(e->type.v);
-	free(e->proto.v);
+	free(e->protos);
 	free(e->level.v);
+	free(e->message.v);
 	free(e->options);
 	free(e->cidrs);
 	free(e->ports);
@@ -330,6 +482,79 @@ static int parse_const(struct ld *l, json_object *j, const char *where, enum sbc
 	struct const_ctx c = { kind, what, out };
 
 	return each_item(l, j, where, item_const, &c);
+}
+
+/* proto: an IPPROTO_* (or ETH_P_*, CAN_*) name, a NETLINK_* name, or a number. */
+static int item_proto(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	struct psel ps = { 0, PNS_NUMBER }, *n;
+
+	if (json_object_is_type(j, json_type_string) && !strncmp(json_object_get_string(j), "NETLINK_", 8)) {
+		const struct sbc_entry *f = named_find(netlink_protos, ARRAY_SIZE(netlink_protos), json_object_get_string(j));
+		if (!f)
+			return fail(l, -EINVAL, where, "unknown protocol \"%s\"", json_object_get_string(j));
+		ps = (struct psel){ f->value, PNS_NETLINK };
+	} else {
+		struct lsel one = { 0 };
+		struct const_ctx c = { SBC_IPPROTO, "protocol", &one };
+		int r = item_const(l, j, where, &c);
+		if (r < 0)
+			return r;
+		ps = (struct psel){ one.v[0], json_object_is_type(j, json_type_string) ? PNS_IP : PNS_NUMBER };
+		free(one.v);
+	}
+	n = realloc(e->protos, (e->nprotos + 1) * sizeof(*n));
+	if (!n)
+		return fail(l, -ENOMEM, where, "out of memory");
+	n[e->nprotos++] = ps;
+	e->protos = n;
+	return 0;
+}
+
+/* message (send): a netlink message type, by number (0-65535) or by name.
+ * The number behind a name depends on the netlink protocol (16 is
+ * RTM_NEWLINK under NETLINK_ROUTE and something else under each other one),
+ * so a name needs the entry to name exactly one protocol; NLMSG_* names are
+ * the same under every protocol. */
+static int item_message(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	const struct sbc_entry *f;
+	const char *s, *pname;
+	size_t n;
+	long v;
+
+	if (json_object_is_type(j, json_type_int)) {
+		int64_t x = json_object_get_int64(j);
+		if (x < 0 || x > 65535)
+			return fail(l, -EINVAL, where, "message type %" PRId64 " is out of range 0-65535", x);
+		v = (long)x;
+	} else if (json_object_is_type(j, json_type_string)) {
+		s = json_object_get_string(j);
+		f = named_find(nlmsg_common, ARRAY_SIZE(nlmsg_common), s);
+		if (!f) {
+			const struct sbc_entry *t;
+			if (e->nprotos != 1 || e->protos[0].ns == PNS_IP)
+				return fail(l, -EINVAL, where, "the message name \"%s\" needs exactly one netlink \"proto\" in "
+				            "the same entry (message numbers mean different things under different "
+				            "protocols)", s);
+			t = nl_message_table(e->protos[0].v, &n);
+			pname = named_name(netlink_protos, ARRAY_SIZE(netlink_protos), e->protos[0].v);
+			if (!t)
+				return fail(l, -EINVAL, where, "protocol %s has no message names here; give \"%s\" as a number",
+				            pname ? pname : "of this entry", s);
+			f = named_find(t, n, s);
+			if (!f)
+				return fail(l, -EINVAL, where, "unknown message \"%s\" for %s", s, pname);
+		}
+		v = f->value;
+	} else {
+		return fail(l, -EINVAL, where, "a message is a name or a number, not %s", jtype(j));
+	}
+	if (push_long(&e->message, v) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
 }
 
 /* "1234" -> 1234 in 0..65535, the whole string. */
@@ -707,6 +932,7 @@ static const struct {
 } selector_members[] = {
 	{ "family", S_FAMILY }, { "type", S_TYPE }, { "proto", S_PROTO }, { "address", S_ADDRESS },
 	{ "port", S_PORT }, { "host", S_HOST }, { "level", S_LEVEL }, { "option", S_OPTION },
+	{ "message", S_MESSAGE },
 };
 
 static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char *where)
@@ -728,7 +954,7 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 		if (!strcmp(an, action_names[e->action]))
 			break;
 	if (e->action == POLICY_ACTION_MAX)
-		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, setsockopt, adopt, resolve, sethostname, admin)",
+		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, send, setsockopt, adopt, resolve, sethostname, admin)",
 		            an);
 	json_object_object_foreach(j, key, val) {
 		size_t s;
@@ -750,7 +976,7 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 	if (r == 0 && SEL("type"))
 		r = parse_const(l, v, w, SBC_SOCK, "socket type", &e->type);
 	if (r == 0 && SEL("proto"))
-		r = parse_const(l, v, w, SBC_IPPROTO, "protocol", &e->proto);
+		r = each_item(l, v, w, item_proto, e);
 	if (r == 0 && SEL("address"))
 		r = each_item(l, v, w, item_cidr, e);
 	if (r == 0 && SEL("port"))
@@ -761,6 +987,12 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 		r = parse_const(l, v, w, SBC_SOL, "option level", &e->level);
 	if (r == 0 && SEL("option"))
 		r = each_item(l, v, w, item_option, e);
+	/* "message" needs "proto" parsed first. */
+	if (r == 0 && SEL("message")) {
+		if (e->family.n && !has_long(e->family.v, e->family.n, AF_NETLINK))
+			return fail(l, -EINVAL, w, "\"message\" is for AF_NETLINK sockets; the entry's family excludes them");
+		r = each_item(l, v, w, item_message, e);
+	}
 #undef SEL
 	return r;
 }
@@ -1553,14 +1785,6 @@ int policy_load(const char *path, bool strict_owner, struct policy **out, struct
 
 /* ---- deciding ---- */
 
-static bool has_long(const long *v, size_t n, long x)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
-			return true;
-	return false;
-}
-
 static bool cond_holds(const struct cond *c, const struct policy_subject *who)
 {
 	const char *s = NULL;
@@ -1715,6 +1939,19 @@ static long effective_proto(const struct policy_request *q)
 	return q->proto;
 }
 
+/* Whether the entry names protocol v for a socket of family: a name holds
+ * only for its own families (NETLINK_* for AF_NETLINK, IPPROTO_* and the like
+ * for the others), a number for all. */
+static bool proto_has(const struct entry *e, long v, int family)
+{
+	for (size_t i = 0; i < e->nprotos; i++) {
+		const struct psel *ps = &e->protos[i];
+		if (ps->v == v && (ps->ns == PNS_NUMBER || (ps->ns == PNS_NETLINK) == (family == AF_NETLINK)))
+			return true;
+	}
+	return false;
+}
+
 /* An entry's protocol 0 (IPPROTO_IP) means the default one, as in socket():
  * it covers TCP for an INET stream socket, however the request names it. */
 static bool proto_ok(const struct entry *e, const struct policy_request *q)
@@ -1722,10 +1959,10 @@ static bool proto_ok(const struct entry *e, const struct policy_request *q)
 	struct policy_request dflt = *q;
 	long eff = effective_proto(q);
 
-	if (lsel_ok(&e->proto, eff))
+	if (!e->nprotos || proto_has(e, eff, q->family))
 		return true;
 	dflt.proto = 0;
-	return effective_proto(&dflt) == eff && has_long(e->proto.v, e->proto.n, 0);
+	return effective_proto(&dflt) == eff && proto_has(e, 0, q->family);
 }
 
 /* Whether one entry covers a request. grant_create: bind/connect entries also
@@ -1753,6 +1990,11 @@ static bool entry_covers(const struct entry *e, const struct policy_request *q, 
 		return addr_ok(e, q);
 	case POLICY_CONNECT:
 		return host_ok(e, q->host) && addr_ok(e, q);
+	case POLICY_SEND:
+		/* message is read only for send requests (see policy.h) */
+		if (e->message.n && !has_long(e->message.v, e->message.n, q->message))
+			return false;
+		return addr_ok(e, q);
 	case POLICY_RESOLVE:
 		return host_ok(e, q->host);
 	case POLICY_SETSOCKOPT:
@@ -1776,10 +2018,15 @@ static void describe(const struct policy_request *q, char *buf, size_t len)
 	size_t o;
 
 	o = (size_t)snprintf(buf, len, "%s", action_names[q->action]);
-	if (q->action <= POLICY_ADOPT && q->family >= 0 && o < len)
+	if ((q->action <= POLICY_ADOPT || q->action == POLICY_SEND) && q->family >= 0 && o < len)
 		o += (size_t)snprintf(buf + o, len - o, " of %s %s", fam ? fam : "?", typ ? typ : "?");
 	if (q->host && o < len)
 		o += (size_t)snprintf(buf + o, len - o, " for \"%s\"", q->host);
+	if (q->action == POLICY_SEND && q->message >= 0 && o < len) {
+		const char *m = q->family == AF_NETLINK ? nl_message_name(q->proto, q->message) : NULL;
+		o += m ? (size_t)snprintf(buf + o, len - o, " message %s (%ld)", m, q->message)
+		       : (size_t)snprintf(buf + o, len - o, " message %ld", q->message);
+	}
 	if (q->have_addr && (q->addr.ss_family == AF_INET || q->addr.ss_family == AF_INET6) && o < len) {
 		char a[INET6_ADDRSTRLEN];
 		unsigned port;
@@ -1787,12 +2034,12 @@ static void describe(const struct policy_request *q, char *buf, size_t len)
 			const struct sockaddr_in *in = (const void *)&q->addr;
 			inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
 			port = ntohs(in->sin_port);
-			snprintf(buf + o, len - o, " %s %s:%u", q->action == POLICY_CONNECT ? "to" : "on", a, port);
+			snprintf(buf + o, len - o, " %s %s:%u", q->action == POLICY_CONNECT || q->action == POLICY_SEND ? "to" : "on", a, port);
 		} else {
 			const struct sockaddr_in6 *in6 = (const void *)&q->addr;
 			inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
 			port = ntohs(in6->sin6_port);
-			snprintf(buf + o, len - o, " %s [%s]:%u", q->action == POLICY_CONNECT ? "to" : "on", a, port);
+			snprintf(buf + o, len - o, " %s [%s]:%u", q->action == POLICY_CONNECT || q->action == POLICY_SEND ? "to" : "on", a, port);
 		}
 	} else if (q->action == POLICY_SETSOCKOPT && o < len) {
 		snprintf(buf + o, len - o, " level %d option %d", q->level, q->option);

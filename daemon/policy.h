@@ -20,6 +20,12 @@
  *    judge by address as usual, so a deny on a port also applies to names.
  *  - `resolve` requests may set `host` to the name looked up; entries of
  *    action resolve with a host selector cover only those names.
+ *  - `proto` selectors written as names hold for their own families only:
+ *    NETLINK_* names for AF_NETLINK sockets, IPPROTO_* (ETH_P_*, CAN_*) names
+ *    for the others, since the numbers overlap; numbers hold for every family.
+ *  - send: `message` is the netlink message type (nlmsg_type), -1 when none.
+ *    It is read only when action is POLICY_SEND, so callers that zero-fill a
+ *    request for another action need not set it.
  */
 #ifndef SBD_POLICY_H
 #define SBD_POLICY_H
@@ -53,6 +59,7 @@ enum policy_action {
 	POLICY_RESOLVE,
 	POLICY_SETHOSTNAME,
 	POLICY_ADMIN,
+	POLICY_SEND,          /* a message sent on a socket (netlink messages, destinations) */
 	POLICY_ACTION_MAX
 };
 
@@ -121,6 +128,7 @@ struct policy_request {
 	bool explicit_create;              /* create: only `create` entries cover it, not the
 	                                    * create that bind/connect entries imply (for a
 	                                    * descriptor that leaves the daemon unconnected) */
+	long message;                      /* send: netlink message type, -1 when none */
 };
 
 struct policy_decision {

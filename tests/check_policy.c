@@ -11,6 +11,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +473,26 @@ static const struct {
 	{ "{\"version\":1,\"limits\":{\"pending\":0},\"rules\":[]}", -EINVAL, "limits.pending", "out of range 1-" },
 	{ RULE("{\"user\":\"root\\u0000x\"}", "{\"action\":\"bind\"}"), -EINVAL, NULL, "NUL" },
 	{ RULE("{\"exe\":\"/bin/\xff\xfe\"}", "{\"action\":\"bind\"}"), -EINVAL, NULL, "invalid JSON" },
+	/* send, message, netlink names */
+	{ RULE("{}", "{\"action\":\"send\",\"message\":\"RTM_NEWLINK\"}"), -EINVAL, "rules[0].allow[0].message",
+	  "needs exactly one netlink \"proto\"" },
+	{ RULE("{}", "{\"action\":\"send\",\"proto\":[\"NETLINK_ROUTE\",\"NETLINK_GENERIC\"],\"message\":[16,\"RTM_NEWLINK\"]}"),
+	  -EINVAL, "rules[0].allow[0].message[1]", "needs exactly one" },
+	{ RULE("{}", "{\"action\":\"send\",\"proto\":\"IPPROTO_IP\",\"message\":\"RTM_NEWLINK\"}"), -EINVAL,
+	  "rules[0].allow[0].message", "needs exactly one netlink" },
+	{ RULE("{}", "{\"action\":\"send\",\"proto\":\"NETLINK_GENERIC\",\"message\":\"RTM_NEWLINK\"}"), -EINVAL,
+	  "rules[0].allow[0].message", "NETLINK_GENERIC has no message names" },
+	{ RULE("{}", "{\"action\":\"send\",\"proto\":\"NETLINK_ROUTE\",\"message\":\"SOCK_DESTROY\"}"), -EINVAL,
+	  "rules[0].allow[0].message", "unknown message \"SOCK_DESTROY\" for NETLINK_ROUTE" },
+	{ RULE("{}", "{\"action\":\"send\",\"message\":70000}"), -EINVAL, "rules[0].allow[0].message", "out of range 0-65535" },
+	{ RULE("{}", "{\"action\":\"send\",\"message\":true}"), -EINVAL, "rules[0].allow[0].message", "name or a number" },
+	{ RULE("{}", "{\"action\":\"send\",\"family\":\"AF_INET\",\"message\":16}"), -EINVAL, "rules[0].allow[0].message",
+	  "for AF_NETLINK sockets" },
+	{ RULE("{}", "{\"action\":\"connect\",\"message\":16}"), -EINVAL, "rules[0].allow[0].message", "takes no \"message\"" },
+	{ RULE("{}", "{\"action\":\"send\",\"host\":\"a.example\"}"), -EINVAL, "rules[0].allow[0].host", "takes no \"host\"" },
+	{ RULE("{}", "{\"action\":\"create\",\"proto\":[\"NETLINK_ROUTE\",\"NETLINK_NOPE\"]}"), -EINVAL,
+	  "rules[0].allow[0].proto[1]", "unknown protocol \"NETLINK_NOPE\"" },
+	{ RULE("{}", "{\"action\":\"sned\"}"), -EINVAL, "rules[0].allow[0].action", "send," },
 };
 
 START_TEST(load_errors)
@@ -824,6 +847,105 @@ START_TEST(implied_grants)
 }
 END_TEST
 
+/* Issue 9 item 2: messages sent on privileged sockets, netlink names. */
+START_TEST(send_messages)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"route reader\",\"match\":{\"uid\":1000},\"allow\":["
+		"  {\"action\":\"create\",\"family\":\"AF_NETLINK\",\"proto\":\"NETLINK_ROUTE\"},"
+		"  {\"action\":\"send\",\"family\":\"AF_NETLINK\",\"proto\":\"NETLINK_ROUTE\","
+		"   \"message\":[\"RTM_GETLINK\",\"RTM_GETADDR\",\"RTM_GETNEXTHOP\",\"NLMSG_DONE\"]},"
+		"  {\"action\":\"send\",\"proto\":\"NETLINK_SOCK_DIAG\"},"
+		"  {\"action\":\"send\",\"family\":\"AF_NETLINK\",\"proto\":16,\"message\":[28,\"NLMSG_NOOP\"]}]},"
+		"{\"name\":\"connect only\",\"match\":{\"uid\":1001},\"allow\":["
+		"  {\"action\":\"connect\"},{\"action\":\"bind\"}]},"
+		"{\"name\":\"names and numbers\",\"match\":{\"uid\":1002},\"allow\":["
+		"  {\"action\":\"create\",\"proto\":\"NETLINK_SOCK_DIAG\"},"
+		"  {\"action\":\"create\",\"proto\":[\"IPPROTO_TCP\",\"NETLINK_ROUTE\"]},"
+		"  {\"action\":\"adopt\",\"proto\":6}]}"
+		"]}");
+	struct policy_subject u = subj(1000, 1000), c = subj(1001, 1001), n = subj(1002, 1002);
+	struct policy_decision d;
+	struct policy_request q;
+
+	ck_assert_str_eq(policy_action_name(POLICY_SEND), "send");
+	ck_assert_ptr_null(policy_action_name(POLICY_ACTION_MAX));
+
+	q = req(POLICY_SEND, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	q.message = RTM_GETLINK;
+	ck_assert(decide(p, &u, &q, &d));
+	ck_assert_str_eq(d.rule, "route reader");
+	ck_assert_msg(strstr(d.reason, "allows send of AF_NETLINK SOCK_RAW message RTM_GETLINK (18)"), "%s", d.reason);
+	q.message = RTM_GETNEXTHOP;
+	ck_assert(decide(p, &u, &q, &d));
+	q.message = NLMSG_DONE;
+	ck_assert(decide(p, &u, &q, &d));
+	q.message = RTM_NEWLINK;
+	ck_assert(!decide(p, &u, &q, &d));
+	ck_assert_msg(strstr(d.reason, "no rule allows send of AF_NETLINK SOCK_RAW message RTM_NEWLINK (16) to uid 1000"),
+	              "%s", d.reason);
+	q.message = RTM_NEWROUTE;
+	ck_assert(!decide(p, &u, &q, &d));
+	q.message = -1;   /* no message: an entry naming messages does not cover it */
+	ck_assert(!decide(p, &u, &q, &d));
+	/* an entry without message covers every message of its protocol */
+	q = req(POLICY_SEND, AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
+	q.message = SOCK_DESTROY;
+	ck_assert(decide(p, &u, &q, &d));
+	ck_assert_msg(strstr(d.reason, "message SOCK_DESTROY (21)"), "%s", d.reason);
+	q.message = 12345;
+	ck_assert(decide(p, &u, &q, &d));
+	ck_assert_msg(strstr(d.reason, "message 12345"), "%s", d.reason);
+	/* ...and not of another protocol, not by its IPPROTO twin (4 is IPPROTO_IPIP) */
+	q = req(POLICY_SEND, AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	q.message = 1000;
+	ck_assert(!decide(p, &u, &q, &d));
+	q = req(POLICY_SEND, AF_INET, SOCK_RAW, IPPROTO_IPIP);
+	q.message = -1;
+	ck_assert(!decide(p, &u, &q, &d));
+	/* numbers under a protocol without names */
+	q = req(POLICY_SEND, AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+	q.message = 28;
+	ck_assert(decide(p, &u, &q, &d));
+	q.message = NLMSG_NOOP;
+	ck_assert(decide(p, &u, &q, &d));
+	q.message = 29;
+	ck_assert(!decide(p, &u, &q, &d));
+	/* create under the netlink name */
+	q = req(POLICY_CREATE, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	ck_assert(decide(p, &u, &q, &d));
+
+	/* bind and connect entries do not imply send */
+	q = req(POLICY_SEND, AF_INET, SOCK_DGRAM, 0);
+	q.message = -1;
+	set_addr(&q, "192.0.2.1", 53);
+	ck_assert(!decide(p, &c, &q, &d));
+	q = req(POLICY_SEND, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	q.message = RTM_GETLINK;
+	ck_assert(!decide(p, &c, &q, &d));
+
+	/* A protocol name holds for its own families only; a number for all. */
+	q = req(POLICY_CREATE, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
+	ck_assert(decide(p, &n, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_RAW, IPPROTO_IPIP);   /* the same number */
+	ck_assert(!decide(p, &n, &q, &d));
+	q = req(POLICY_CREATE, AF_INET, SOCK_STREAM, 0);   /* NETLINK_ROUTE is 0, not the default protocol */
+	ck_assert(decide(p, &n, &q, &d));                  /* (allowed through IPPROTO_TCP) */
+	q = req(POLICY_CREATE, AF_INET, SOCK_DGRAM, 0);
+	ck_assert(!decide(p, &n, &q, &d));
+	q = req(POLICY_CREATE, AF_NETLINK, SOCK_RAW, NETLINK_XFRM);   /* 6, IPPROTO_TCP's number */
+	ck_assert(!decide(p, &n, &q, &d));
+	q = req(POLICY_CREATE, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	ck_assert(decide(p, &n, &q, &d));
+	q = req(POLICY_ADOPT, AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
+	ck_assert(decide(p, &n, &q, &d));
+	q = req(POLICY_ADOPT, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	ck_assert(decide(p, &n, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -844,6 +966,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, embedded_default);
 	tcase_add_test(tc, implied_grants);
+	tcase_add_test(tc, send_messages);
 	suite_add_tcase(s, tc);
 	return s;
 }
