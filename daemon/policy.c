@@ -1849,6 +1849,22 @@ static bool cidr_has(const struct cidr *c, int family, const unsigned char *a)
 	return !memcmp(m, c->addr, (size_t)bytes);
 }
 
+/* Whether a v4 address lies in one of the entry's CIDRs: a v4 CIDR, or a v6
+ * CIDR inside ::ffff:0:0/96 by the address's mapped form (so that a deny of
+ * ::ffff:127.0.0.0/104 is not dodged by asking for 127.0.0.1). A wider v6
+ * CIDR (::/0) does not cover v4 addresses. */
+static bool cidrs_have_v4(const struct entry *e, const unsigned char *a4)
+{
+	unsigned char mapped[16] = { [10] = 0xff, [11] = 0xff };
+
+	memcpy(mapped + 12, a4, 4);
+	for (size_t i = 0; i < e->ncidrs; i++)
+		if (cidr_has(&e->cidrs[i], AF_INET, a4) ||
+		    (e->cidrs[i].prefix >= 96 && cidr_has(&e->cidrs[i], AF_INET6, mapped)))
+			return true;
+	return false;
+}
+
 static bool addr_ok(const struct entry *e, const struct policy_request *q)
 {
 	const struct sockaddr_storage *ss = &q->addr;
@@ -1882,10 +1898,14 @@ static bool addr_ok(const struct entry *e, const struct policy_request *q)
 	}
 	if (e->ncidrs) {
 		bool ok = false;
-		/* A v4-mapped v6 address reaches the v4 host: judge it by v4 CIDRs too. */
-		bool mapped = family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a);
+		/* policy_decide has made a v4-mapped address v4 already; this
+		 * stays for any caller that did not. */
+		if (family == AF_INET)
+			return cidrs_have_v4(e, a);
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a) && cidrs_have_v4(e, a + 12))
+			return true;
 		for (size_t i = 0; i < e->ncidrs && !ok; i++)
-			ok = cidr_has(&e->cidrs[i], family, a) || (mapped && cidr_has(&e->cidrs[i], AF_INET, a + 12));
+			ok = cidr_has(&e->cidrs[i], AF_INET6, a);
 		if (!ok)
 			return false;
 	}
@@ -2011,10 +2031,78 @@ static bool entry_covers(const struct entry *e, const struct policy_request *q, 
 	}
 }
 
-static void describe(const struct policy_request *q, char *buf, size_t len)
+/* The request as the kernel will carry it out, in j: an IPv4-mapped IPv6
+ * address reaches the IPv4 host, so it is an AF_INET request for that
+ * address (an AF_INET6-only entry must not cover it, a v4 deny must); and
+ * Linux sends a connect or send to the unspecified address to the loopback
+ * one. A bind to 0.0.0.0 or :: keeps its meaning, any local address. True
+ * when j differs from q. */
+static bool normalise(const struct policy_request *q, struct policy_request *j)
+{
+	bool dest = q->action == POLICY_CONNECT || q->action == POLICY_SEND;
+	bool changed = false;
+
+	*j = *q;
+	if (!q->have_addr || !(dest || q->action == POLICY_BIND || q->action == POLICY_LISTEN))
+		return false;
+	if (j->addr.ss_family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		memcpy(&in6, &q->addr, sizeof(in6));
+		if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+			struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = in6.sin6_port };
+			memcpy(&in.sin_addr, in6.sin6_addr.s6_addr + 12, 4);
+			memset(&j->addr, 0, sizeof(j->addr));
+			memcpy(&j->addr, &in, sizeof(in));
+			if (j->family == AF_INET6)
+				j->family = AF_INET;
+			changed = true;
+		} else if (dest && IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)) {
+			in6.sin6_addr = in6addr_loopback;
+			memcpy(&j->addr, &in6, sizeof(in6));
+			changed = true;
+		}
+	}
+	if (j->addr.ss_family == AF_INET && dest) {
+		struct sockaddr_in in;
+		memcpy(&in, &j->addr, sizeof(in));
+		if (in.sin_addr.s_addr == htonl(INADDR_ANY)) {
+			in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			memcpy(&j->addr, &in, sizeof(in));
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* Address of an INET/INET6 request (without port) into a, its port into
+ * *port; false for another family. */
+static bool inet_text(const struct sockaddr_storage *ss, char *a, size_t len, unsigned *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, a, (socklen_t)len);
+		*port = ntohs(in->sin_port);
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, (socklen_t)len);
+		*port = ntohs(in6->sin6_port);
+		return true;
+	}
+	return false;
+}
+
+/* What q asks, for reasons: the judged request j (q normalised), and what the
+ * client asked when that differs. */
+static void describe(const struct policy_request *q, const struct policy_request *j, bool changed,
+                     char *buf, size_t len)
 {
 	const char *fam = sbc_name(SBC_AF, q->family);
 	const char *typ = sbc_name(SBC_SOCK, q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+	const char *prep = q->action == POLICY_CONNECT || q->action == POLICY_SEND ? "to" : "on";
+	char a[INET6_ADDRSTRLEN];
+	unsigned port;
 	size_t o;
 
 	o = (size_t)snprintf(buf, len, "%s", action_names[q->action]);
@@ -2027,39 +2115,37 @@ static void describe(const struct policy_request *q, char *buf, size_t len)
 		o += m ? (size_t)snprintf(buf + o, len - o, " message %s (%ld)", m, q->message)
 		       : (size_t)snprintf(buf + o, len - o, " message %ld", q->message);
 	}
-	if (q->have_addr && (q->addr.ss_family == AF_INET || q->addr.ss_family == AF_INET6) && o < len) {
-		char a[INET6_ADDRSTRLEN];
-		unsigned port;
-		if (q->addr.ss_family == AF_INET) {
-			const struct sockaddr_in *in = (const void *)&q->addr;
-			inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-			port = ntohs(in->sin_port);
-			snprintf(buf + o, len - o, " %s %s:%u", q->action == POLICY_CONNECT || q->action == POLICY_SEND ? "to" : "on", a, port);
-		} else {
-			const struct sockaddr_in6 *in6 = (const void *)&q->addr;
-			inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-			port = ntohs(in6->sin6_port);
-			snprintf(buf + o, len - o, " %s [%s]:%u", q->action == POLICY_CONNECT || q->action == POLICY_SEND ? "to" : "on", a, port);
-		}
+	if (j->have_addr && inet_text(&j->addr, a, sizeof(a), &port) && o < len) {
+		o += (size_t)snprintf(buf + o, len - o, j->addr.ss_family == AF_INET ? " %s %s:%u" : " %s [%s]:%u",
+		                      prep, a, port);
+		if (changed && inet_text(&q->addr, a, sizeof(a), &port) && o < len)
+			o += (size_t)snprintf(buf + o, len - o, " (asked %s%s%s)", a, j->family != q->family ? ", judged as " : "",
+			                      j->family != q->family ? sbc_name(SBC_AF, j->family) : "");
 	} else if (q->action == POLICY_SETSOCKOPT && o < len) {
-		snprintf(buf + o, len - o, " level %d option %d", q->level, q->option);
+		o += (size_t)snprintf(buf + o, len - o, " level %d option %d", q->level, q->option);
 	}
+	(void)o;
 }
 
 int policy_decide(const struct policy *p, const struct policy_subject *who,
-                  const struct policy_request *q, struct policy_decision *out)
+                  const struct policy_request *q0, struct policy_decision *out)
 {
+	const struct policy_request *q;
 	const char *allowed_by = NULL;
 	int allowed_idx = -1;
-	char what[256];
+	struct policy_request judged;
+	char what[384];
+	bool changed;
 
 	memset(out, 0, sizeof(*out));
 	out->rule_index = -1;
-	if ((unsigned)q->action >= POLICY_ACTION_MAX) {
-		snprintf(out->reason, sizeof(out->reason), "unknown action %d", (int)q->action);
+	if ((unsigned)q0->action >= POLICY_ACTION_MAX) {
+		snprintf(out->reason, sizeof(out->reason), "unknown action %d", (int)q0->action);
 		return -EINVAL;
 	}
-	describe(q, what, sizeof(what));
+	changed = normalise(q0, &judged);
+	describe(q0, &judged, changed, what, sizeof(what));
+	q = &judged;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 		if (!rule_matches(r, who))

@@ -20,6 +20,11 @@
  *    judge by address as usual, so a deny on a port also applies to names.
  *  - `resolve` requests may set `host` to the name looked up; entries of
  *    action resolve with a host selector cover only those names.
+ *  - Addresses are judged as the kernel will use them (bind, connect, listen,
+ *    send): an IPv4-mapped IPv6 address is an AF_INET request for its IPv4
+ *    address, and the unspecified destination of a connect or send is the
+ *    loopback address (0.0.0.0 -> 127.0.0.1, :: -> ::1). The caller passes
+ *    the address as the client gave it; the reason shows both.
  *  - `proto` selectors written as names hold for their own families only:
  *    NETLINK_* names for AF_NETLINK sockets, IPPROTO_* (ETH_P_*, CAN_*) names
  *    for the others, since the numbers overlap; numbers hold for every family.

@@ -847,6 +847,85 @@ START_TEST(implied_grants)
 }
 END_TEST
 
+/* Issue 9 item 4: addresses are judged as the kernel uses them. */
+START_TEST(address_normalisation)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"out\",\"match\":{\"uid\":[7777,1000]},\"allow\":[{\"action\":\"connect\",\"address\":[\"0.0.0.0/0\",\"::/0\"]},"
+		"  {\"action\":\"send\",\"address\":[\"0.0.0.0/0\",\"::/0\"]},"
+		"  {\"action\":\"bind\",\"family\":\"AF_INET6\",\"address\":\"::/0\"}],"
+		" \"deny\":[{\"action\":\"connect\",\"address\":[\"127.0.0.0/8\",\"::1\"]},"
+		"  {\"action\":\"send\",\"address\":[\"127.0.0.0/8\",\"::1\"]}]},"
+		"{\"name\":\"v6 deny of mapped\",\"match\":{\"uid\":1000},"
+		" \"deny\":[{\"action\":\"connect\",\"address\":\"::ffff:10.0.0.0/104\"}]},"
+		"{\"name\":\"v4 bind\",\"match\":{\"uid\":1001},"
+		" \"allow\":[{\"action\":\"bind\",\"family\":\"AF_INET\",\"address\":\"0.0.0.0/0\"},"
+		"  {\"action\":\"connect\",\"address\":\"::/0\"}]}"
+		"]}");
+	struct policy_subject s = subj(7777, 7777), u = subj(1000, 1000), v = subj(1001, 1001);
+	static const char *const local[] = { "0.0.0.0", "::", "::ffff:0.0.0.0", "::ffff:127.0.0.1", "127.0.0.5", "::1" };
+	struct policy_decision d;
+	struct policy_request q;
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		int fam = strchr(local[i], ':') ? AF_INET6 : AF_INET;
+		ck_assert_msg(!addr_ok(p, &s, POLICY_CONNECT, fam, SOCK_STREAM, local[i], 80), "%s", local[i]);
+		ck_assert_msg(!addr_ok(p, &s, POLICY_SEND, fam, SOCK_DGRAM, local[i], 53), "send %s", local[i]);
+	}
+	ck_assert(addr_ok(p, &s, POLICY_CONNECT, AF_INET, SOCK_STREAM, "8.8.8.8", 80));
+	ck_assert(addr_ok(p, &s, POLICY_CONNECT, AF_INET6, SOCK_STREAM, "2001:db8::1", 80));
+	ck_assert(addr_ok(p, &s, POLICY_CONNECT, AF_INET6, SOCK_STREAM, "::ffff:8.8.8.8", 80));
+	ck_assert(addr_ok(p, &s, POLICY_SEND, AF_INET, SOCK_DGRAM, "8.8.8.8", 53));
+
+	/* The reason shows the judged address and what was asked. */
+	q = req(POLICY_CONNECT, AF_INET, SOCK_STREAM, 0);
+	set_addr(&q, "0.0.0.0", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "denies connect of AF_INET SOCK_STREAM to 127.0.0.1:80 (asked 0.0.0.0)"), "%s",
+	              d.reason);
+	q = req(POLICY_CONNECT, AF_INET6, SOCK_STREAM, 0);
+	set_addr(&q, "::", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "to [::1]:80 (asked ::)"), "%s", d.reason);
+	set_addr(&q, "::ffff:127.0.0.1", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "to 127.0.0.1:80 (asked ::ffff:127.0.0.1, judged as AF_INET)"), "%s", d.reason);
+	set_addr(&q, "2001:db8::1", 80);
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_msg(!strstr(d.reason, "asked"), "%s", d.reason);
+
+	/* Bind to the unspecified address stays "any": not the loopback. */
+	q = req(POLICY_BIND, AF_INET6, SOCK_STREAM, 0);
+	set_addr(&q, "::", 80);
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "on [::]:80") && !strstr(d.reason, "asked"), "%s", d.reason);
+	/* A v6-only bind entry does not cover a v4-mapped address: that is a v4 bind. */
+	set_addr(&q, "::ffff:127.0.0.1", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "on 127.0.0.1:80 (asked ::ffff:127.0.0.1, judged as AF_INET)"), "%s", d.reason);
+	set_addr(&q, "::ffff:0.0.0.0", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+	/* and a v4 entry does */
+	ck_assert(decide(p, &v, &q, &d));
+	ck_assert_str_eq(d.rule, "v4 bind");
+	ck_assert_msg(strstr(d.reason, "on 0.0.0.0:80 (asked ::ffff:0.0.0.0"), "%s", d.reason);
+	/* listen is judged the same way */
+	q.action = POLICY_LISTEN;
+	set_addr(&q, "::ffff:127.0.0.1", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+
+	/* Both ways: a v6 CIDR inside ::ffff:0:0/96 covers the v4 address... */
+	ck_assert(!addr_ok(p, &u, POLICY_CONNECT, AF_INET, SOCK_STREAM, "10.1.2.3", 80));
+	ck_assert(!addr_ok(p, &u, POLICY_CONNECT, AF_INET6, SOCK_STREAM, "::ffff:10.1.2.3", 80));
+	ck_assert(addr_ok(p, &u, POLICY_CONNECT, AF_INET, SOCK_STREAM, "11.1.2.3", 80));
+	/* ...but ::/0 does not: it is outside ::ffff:0:0/96. */
+	ck_assert(!addr_ok(p, &v, POLICY_CONNECT, AF_INET, SOCK_STREAM, "11.1.2.3", 80));
+	ck_assert(addr_ok(p, &v, POLICY_CONNECT, AF_INET6, SOCK_STREAM, "2001:db8::1", 80));
+	policy_free(p);
+}
+END_TEST
+
 /* Issue 9 item 2: messages sent on privileged sockets, netlink names. */
 START_TEST(send_messages)
 {
@@ -966,6 +1045,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, embedded_default);
 	tcase_add_test(tc, implied_grants);
+	tcase_add_test(tc, address_normalisation);
 	tcase_add_test(tc, send_messages);
 	suite_add_tcase(s, tc);
 	return s;
