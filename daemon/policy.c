@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -85,6 +86,9 @@ struct entry {
 	struct prange *ports;
 	size_t nhosts;
 	char **hosts;
+	size_t npaths;
+	char **paths;      /* AF_UNIX addresses: "/exact", "/prefix/", globs, "@abstract", "" */
+	bool all_paths;    /* the embedded default's entries: every AF_UNIX address */
 };
 
 struct rule {
@@ -126,19 +130,20 @@ const char *policy_action_name(enum policy_action a)
 enum {
 	S_FAMILY = 1 << 0, S_TYPE = 1 << 1, S_PROTO = 1 << 2, S_ADDRESS = 1 << 3,
 	S_PORT = 1 << 4, S_HOST = 1 << 5, S_LEVEL = 1 << 6, S_OPTION = 1 << 7, S_MESSAGE = 1 << 8,
+	S_PATH = 1 << 9,
 };
 #define S_SOCK (S_FAMILY | S_TYPE | S_PROTO)
 static const unsigned action_selectors[POLICY_ACTION_MAX] = {
 	[POLICY_CREATE] = S_SOCK,
-	[POLICY_BIND] = S_SOCK | S_ADDRESS | S_PORT,
-	[POLICY_CONNECT] = S_SOCK | S_ADDRESS | S_PORT | S_HOST,
-	[POLICY_LISTEN] = S_SOCK | S_ADDRESS | S_PORT,
+	[POLICY_BIND] = S_SOCK | S_ADDRESS | S_PORT | S_PATH,
+	[POLICY_CONNECT] = S_SOCK | S_ADDRESS | S_PORT | S_HOST | S_PATH,
+	[POLICY_LISTEN] = S_SOCK | S_ADDRESS | S_PORT | S_PATH,
 	[POLICY_SETSOCKOPT] = S_SOCK | S_LEVEL | S_OPTION,
 	[POLICY_ADOPT] = S_SOCK,
 	[POLICY_RESOLVE] = S_HOST,
 	[POLICY_SETHOSTNAME] = 0,
 	[POLICY_ADMIN] = 0,
-	[POLICY_SEND] = S_SOCK | S_MESSAGE | S_ADDRESS | S_PORT,
+	[POLICY_SEND] = S_SOCK | S_MESSAGE | S_ADDRESS | S_PORT | S_PATH,
 };
 
 #define NAMED(n) { #n, (long)(n) }
@@ -293,6 +298,7 @@ static void entry_clear(struct entry *e)
 	free(e->cidrs);
 	free(e->ports);
 	strs_free(e->hosts, e->nhosts);
+	strs_free(e->paths, e->npaths);
 }
 
 static void rule_clear(struct rule *r)
@@ -701,6 +707,59 @@ static int item_host(struct ld *l, json_object *j, const char *where, void *vctx
 	return 0;
 }
 
+/* The bytes of sun_path: the longest AF_UNIX address there is. */
+#define UNIX_PATH_BYTES 108
+
+/* An AF_UNIX address selector: "" (the unnamed or autobind address), an
+ * abstract name "@name" (printable bytes; globs allowed), or an absolute
+ * path: exact, a prefix ending in "/", or a glob. Paths are compared as
+ * written, so one with "." or ".." components or "//" could never match
+ * what the daemon asks about (it refuses such paths) and is refused here. */
+static int item_path(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	const char *s;
+	size_t len;
+
+	if (!json_object_is_type(j, json_type_string))
+		return fail(l, -EINVAL, where, "a path is a string (\"/run/app.sock\", \"/run/app/\", \"@name\" or \"\"), not %s",
+		            jtype(j));
+	s = json_object_get_string(j);
+	len = (size_t)json_object_get_string_len(j);
+	if (strlen(s) != len)
+		return fail(l, -EINVAL, where, "a path cannot contain NUL");
+	if (len > UNIX_PATH_BYTES)
+		return fail(l, -EINVAL, where, "\"%.40s...\" is longer than %d bytes (sun_path)", s, UNIX_PATH_BYTES);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return fail(l, -EINVAL, where, "a path cannot contain control characters");
+	if (s[0] == '@') {
+		if (len == 1)
+			return fail(l, -EINVAL, where, "\"@\" names no abstract address; write \"@name\"");
+		for (size_t i = 1; i < len; i++)
+			if ((unsigned char)s[i] > 0x7e)
+				return fail(l, -EINVAL, where, "an abstract name is printable ASCII (the daemon refuses others)");
+	} else if (s[0] == '/') {
+		/* Each component between slashes: not empty (but for the final one
+		 * of a prefix), not "." or "..". */
+		for (const char *c = s + 1;;) {
+			size_t cl = strcspn(c, "/");
+			if (cl == 0 && c[0] == '/')
+				return fail(l, -EINVAL, where, "\"%s\" has \"//\"; write each path in its one canonical form", s);
+			if ((cl == 1 && c[0] == '.') || (cl == 2 && c[0] == '.' && c[1] == '.'))
+				return fail(l, -EINVAL, where, "\"%s\" has a \".\" or \"..\" component; write the path it means", s);
+			if (!c[cl])
+				break;
+			c += cl + 1;
+		}
+	} else if (len) {
+		return fail(l, -EINVAL, where, "\"%s\" is neither an absolute path (\"/...\") nor an abstract name (\"@...\")", s);
+	}
+	if (push_str(&e->paths, &e->npaths, s) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
+}
+
 /* Option names carry their level in their prefix; these are the tables. */
 static const struct {
 	enum sbc_kind kind;
@@ -932,7 +991,7 @@ static const struct {
 } selector_members[] = {
 	{ "family", S_FAMILY }, { "type", S_TYPE }, { "proto", S_PROTO }, { "address", S_ADDRESS },
 	{ "port", S_PORT }, { "host", S_HOST }, { "level", S_LEVEL }, { "option", S_OPTION },
-	{ "message", S_MESSAGE },
+	{ "message", S_MESSAGE }, { "path", S_PATH },
 };
 
 static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char *where)
@@ -987,6 +1046,16 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 		r = parse_const(l, v, w, SBC_SOL, "option level", &e->level);
 	if (r == 0 && SEL("option"))
 		r = each_item(l, v, w, item_option, e);
+	if (r == 0 && SEL("path")) {
+		/* A UNIX address has no IP address, port or host name: an entry with
+		 * both could never cover anything, which is surely not what was meant. */
+		if (e->ncidrs || e->nports || e->nhosts)
+			return fail(l, -EINVAL, w, "\"path\" is for AF_UNIX addresses; it cannot go with \"%s\" in one entry",
+			            e->ncidrs ? "address" : e->nports ? "port" : "host");
+		if (e->family.n && !has_long(e->family.v, e->family.n, AF_UNIX))
+			return fail(l, -EINVAL, w, "\"path\" is for AF_UNIX sockets; the entry's family excludes them");
+		r = each_item(l, v, w, item_path, e);
+	}
 	/* "message" needs "proto" parsed first. */
 	if (r == 0 && SEL("message")) {
 		if (e->family.n && !has_long(e->family.v, e->family.n, AF_NETLINK))
@@ -1743,8 +1812,10 @@ static int build_default(struct policy *p)
 	c->ids[0] = 0;
 	c->ids[1] = (long)geteuid();
 	c->n = c->ids[1] == 0 ? 1 : 2;
-	for (int a = 0; a < POLICY_ACTION_MAX; a++)
-		r->allow[r->nallow++].action = (enum policy_action)a;
+	for (int a = 0; a < POLICY_ACTION_MAX; a++) {
+		r->allow[r->nallow].action = (enum policy_action)a;
+		r->allow[r->nallow++].all_paths = true;
+	}
 	return 0;
 }
 
@@ -1985,20 +2056,115 @@ static bool proto_ok(const struct entry *e, const struct policy_request *q)
 	return effective_proto(&dflt) == eff && proto_has(e, 0, q->family);
 }
 
-/* Whether one entry covers a request. grant_create: bind/connect entries also
- * cover create of their family/type, and bind entries listen (allow entries
- * only). */
-static bool entry_covers(const struct entry *e, const struct policy_request *q, bool grant_create)
+/* A request path the daemon should have refused: relative, or not in its
+ * one canonical form. No allow entry covers it, whatever its selectors. */
+static bool path_canonical(const char *p)
+{
+	size_t len = strlen(p);
+
+	if (len == 0 || p[0] == '@')
+		return true;
+	if (p[0] != '/')
+		return false;
+	if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../"))
+		return false;
+	if ((len >= 2 && !strcmp(p + len - 2, "/.")) || (len >= 3 && !strcmp(p + len - 3, "/..")))
+		return false;
+	return len == 1 || p[len - 1] != '/';
+}
+
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[\\") != NULL;
+}
+
+/* Whether selector sel covers the (canonical) address p. */
+static bool path_match(const char *sel, const char *p)
+{
+	size_t sl = strlen(sel), pl = strlen(p);
+	char dir[UNIX_PATH_BYTES * 4 + 2];
+
+	if (!sel[0] || !p[0])
+		return !sel[0] && !p[0];
+	if (sel[0] == '@')   /* not a path: '*' matches '/' too */
+		return p[0] == '@' && (is_glob(sel) ? fnmatch(sel + 1, p + 1, 0) == 0 : !strcmp(sel, p));
+	if (p[0] != '/')
+		return false;
+	if (sel[sl - 1] != '/')
+		return is_glob(sel) ? fnmatch(sel, p, FNM_PATHNAME) == 0 : !strcmp(sel, p);
+	/* A prefix covers what lies below it, not the directory itself. */
+	if (!is_glob(sel))
+		return pl > sl && !strncmp(p, sel, sl);
+	/* A glob prefix ("/run/user/[0-9]*" and a final "/"): some leading
+	 * directory of p matches it. */
+	if (pl >= sizeof(dir))
+		return false;
+	for (size_t i = 1; i + 1 < pl; i++)
+		if (p[i] == '/') {
+			memcpy(dir, p, i + 1);
+			dir[i + 1] = '\0';
+			if (fnmatch(sel, dir, FNM_PATHNAME) == 0)
+				return true;
+		}
+	return false;
+}
+
+/* Actions whose requests may carry an AF_UNIX address. */
+static bool takes_path(enum policy_action a)
+{
+	return a == POLICY_BIND || a == POLICY_CONNECT || a == POLICY_LISTEN || a == POLICY_SEND;
+}
+
+/* The path selector against q (an action that takes paths). An allow entry
+ * without one does not cover an AF_UNIX address (*needs_path is set then):
+ * the daemon acts as root, and "connect anywhere" written for the network
+ * must not open every socket file on the machine. A deny entry without one
+ * covers every address. */
+static bool path_ok(const struct entry *e, const struct policy_request *q, bool allow, bool *needs_path)
+{
+	if (e->all_paths)
+		return true;
+	if (!e->npaths) {
+		if (allow && q->path) {
+			if (needs_path)
+				*needs_path = true;
+			return false;
+		}
+		return true;
+	}
+	if (!q->path || (allow && !path_canonical(q->path)))
+		return false;
+	for (size_t i = 0; i < e->npaths; i++)
+		if (path_match(e->paths[i], q->path))
+			return true;
+	return false;
+}
+
+/* Whether the entry's action covers q's. allow: the implied grants of allow
+ * entries count: bind and connect entries grant create of their sockets,
+ * and a bind entry grants listen on what it may bind, since that is what
+ * binding a stream socket is for. */
+static bool action_covers(const struct entry *e, const struct policy_request *q, bool allow)
+{
+	if (e->action == q->action)
+		return true;
+	if (!allow)
+		return false;
+	if (q->action == POLICY_CREATE && !q->explicit_create &&
+	    (e->action == POLICY_BIND || e->action == POLICY_CONNECT))
+		return !e->npaths || q->family == AF_UNIX;   /* a path grant is for UNIX sockets */
+	return q->action == POLICY_LISTEN && e->action == POLICY_BIND;
+}
+
+/* Whether one entry covers a request. allow: an allow entry (with its
+ * implied grants, and its path rule: see path_ok, which sets *needs_path
+ * when that rule alone kept it from covering q). */
+static bool entry_covers(const struct entry *e, const struct policy_request *q, bool allow, bool *needs_path)
 {
 	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	bool ok;
 
-	/* Implied grants (allow entries only): bind and connect entries grant
-	 * create of their sockets, and a bind entry grants listen on what it may
-	 * bind, since that is what binding a stream socket is for. */
-	if (e->action != q->action &&
-	    !(grant_create && q->action == POLICY_CREATE && !q->explicit_create &&
-	      (e->action == POLICY_BIND || e->action == POLICY_CONNECT)) &&
-	    !(grant_create && q->action == POLICY_LISTEN && e->action == POLICY_BIND))
+	if (!action_covers(e, q, allow))
 		return false;
 	if (!lsel_ok(&e->family, q->family) || !lsel_ok(&e->type, type) || !proto_ok(e, q))
 		return false;
@@ -2007,14 +2173,15 @@ static bool entry_covers(const struct entry *e, const struct policy_request *q, 
 	switch (e->action) {
 	case POLICY_BIND:
 	case POLICY_LISTEN:
-		return addr_ok(e, q);
+		ok = addr_ok(e, q);
+		break;
 	case POLICY_CONNECT:
-		return host_ok(e, q->host) && addr_ok(e, q);
+		ok = host_ok(e, q->host) && addr_ok(e, q);
+		break;
 	case POLICY_SEND:
 		/* message is read only for send requests (see policy.h) */
-		if (e->message.n && !has_long(e->message.v, e->message.n, q->message))
-			return false;
-		return addr_ok(e, q);
+		ok = (!e->message.n || has_long(e->message.v, e->message.n, q->message)) && addr_ok(e, q);
+		break;
 	case POLICY_RESOLVE:
 		return host_ok(e, q->host);
 	case POLICY_SETSOCKOPT:
@@ -2029,6 +2196,7 @@ static bool entry_covers(const struct entry *e, const struct policy_request *q, 
 	default:
 		return true;
 	}
+	return ok && path_ok(e, q, allow, needs_path);
 }
 
 /* The request as the kernel will carry it out, in j: an IPv4-mapped IPv6
@@ -2115,7 +2283,15 @@ static void describe(const struct policy_request *q, const struct policy_request
 		o += m ? (size_t)snprintf(buf + o, len - o, " message %s (%ld)", m, q->message)
 		       : (size_t)snprintf(buf + o, len - o, " message %ld", q->message);
 	}
-	if (j->have_addr && inet_text(&j->addr, a, sizeof(a), &port) && o < len) {
+	if (q->path && takes_path(q->action) && o < len) {
+		/* Control bytes would let a file name forge a log line. */
+		char shown[UNIX_PATH_BYTES * 2 + 1];
+		size_t k = 0;
+		for (const char *c = q->path; *c && k + 1 < sizeof(shown); c++)
+			shown[k++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+		shown[k] = '\0';
+		o += (size_t)snprintf(buf + o, len - o, " %s \"%s\"%s", prep, shown, shown[0] ? "" : " (unnamed)");
+	} else if (j->have_addr && inet_text(&j->addr, a, sizeof(a), &port) && o < len) {
 		o += (size_t)snprintf(buf + o, len - o, j->addr.ss_family == AF_INET ? " %s %s:%u" : " %s [%s]:%u",
 		                      prep, a, port);
 		if (changed && inet_text(&q->addr, a, sizeof(a), &port) && o < len)
@@ -2135,7 +2311,7 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 	int allowed_idx = -1;
 	struct policy_request judged;
 	char what[384];
-	bool changed;
+	bool changed, needs_path = false;
 
 	memset(out, 0, sizeof(*out));
 	out->rule_index = -1;
@@ -2151,7 +2327,7 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 		if (!rule_matches(r, who))
 			continue;
 		for (size_t k = 0; k < r->ndeny; k++)
-			if (entry_covers(&r->deny[k], q, false)) {
+			if (entry_covers(&r->deny[k], q, false, NULL)) {
 				out->rule = r->name;
 				out->rule_index = (int)i;
 				snprintf(out->reason, sizeof(out->reason), "rule \"%s\" denies %s to uid %u", r->name, what,
@@ -2159,7 +2335,7 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 				return 0;
 			}
 		for (size_t k = 0; k < r->nallow && !allowed_by; k++)
-			if (entry_covers(&r->allow[k], q, true)) {
+			if (entry_covers(&r->allow[k], q, true, &needs_path)) {
 				allowed_by = r->name;
 				allowed_idx = (int)i;
 			}
@@ -2172,8 +2348,14 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 	} else {
 		/* The protocol names the embedded default in its -32010 data. */
 		out->rule = p->is_default ? POLICY_DEFAULT_RULE : NULL;
-		snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u%s", what, (unsigned)who->uid,
-		         p->is_default ? " (no policy file: the embedded default allows only introspection)" : "");
+		const char *why = "";
+		if (p->is_default)
+			why = " (no policy file: the embedded default allows only introspection)";
+		else if (q->path && takes_path(q->action) && !path_canonical(q->path))
+			why = ": the path is not absolute and canonical (no \".\", \"..\" or \"//\"), so no rule covers it";
+		else if (needs_path)
+			why = ": an AF_UNIX address needs a path grant (an allow entry whose \"path\" matches it)";
+		snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u%s", what, (unsigned)who->uid, why);
 	}
 	return 0;
 }

@@ -25,6 +25,14 @@
  *    address, and the unspecified destination of a connect or send is the
  *    loopback address (0.0.0.0 -> 127.0.0.1, :: -> ::1). The caller passes
  *    the address as the client gave it; the reason shows both.
+ *  - AF_UNIX bind/connect/listen/send: `path` holds the address as the client
+ *    gave it: an absolute path, "@name" for an abstract name (the bytes after
+ *    the leading NUL, printable), "" for an unnamed or autobind address. An
+ *    allow entry covers a request with a path only if it has a `path`
+ *    selector that matches it ("needs a path grant"); a deny entry without
+ *    one covers every path. A path that is not absolute and canonical (with
+ *    "/./", "/../", "//", a final "/.", "/.." or "/") is covered by no allow
+ *    entry: the daemon should refuse such paths before asking.
  *  - `proto` selectors written as names hold for their own families only:
  *    NETLINK_* names for AF_NETLINK sockets, IPPROTO_* (ETH_P_*, CAN_*) names
  *    for the others, since the numbers overlap; numbers hold for every family.
@@ -133,6 +141,7 @@ struct policy_request {
 	bool explicit_create;              /* create: only `create` entries cover it, not the
 	                                    * create that bind/connect entries imply (for a
 	                                    * descriptor that leaves the daemon unconnected) */
+	const char *path;                  /* AF_UNIX address (see above); NULL when none */
 	long message;                      /* send: netlink message type, -1 when none */
 };
 

@@ -493,6 +493,27 @@ static const struct {
 	{ RULE("{}", "{\"action\":\"create\",\"proto\":[\"NETLINK_ROUTE\",\"NETLINK_NOPE\"]}"), -EINVAL,
 	  "rules[0].allow[0].proto[1]", "unknown protocol \"NETLINK_NOPE\"" },
 	{ RULE("{}", "{\"action\":\"sned\"}"), -EINVAL, "rules[0].allow[0].action", "send," },
+	/* path */
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"run/app.sock\"}"), -EINVAL, "rules[0].allow[0].path", "neither an absolute path" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":[\"/run/a\",\"/run/../a\"]}"), -EINVAL, "rules[0].allow[0].path[1]", "\"..\" component" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"/run/./a\"}"), -EINVAL, "rules[0].allow[0].path", "\".\" or" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"/run/..\"}"), -EINVAL, "rules[0].allow[0].path", "component" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"/run/x/.\"}"), -EINVAL, "rules[0].allow[0].path", "component" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"/run//a\"}"), -EINVAL, "rules[0].allow[0].path", "\"//\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"//\"}"), -EINVAL, "rules[0].allow[0].path", "\"//\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"@\"}"), -EINVAL, "rules[0].allow[0].path", "names no abstract" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"@a\\u00e9\"}"), -EINVAL, "rules[0].allow[0].path", "printable ASCII" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"/a\\u0001\"}"), -EINVAL, "rules[0].allow[0].path", "control characters" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"), -EINVAL, "rules[0].allow[0].path", "longer than 108 bytes" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":5}"), -EINVAL, "rules[0].allow[0].path", "a path is a string" },
+	{ RULE("{}", "{\"action\":\"connect\",\"path\":[]}"), -EINVAL, "rules[0].allow[0].path", "empty list" },
+	{ RULE("{}", "{\"action\":\"bind\",\"port\":80,\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "cannot go with \"port\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"address\":\"::1\",\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "cannot go with \"address\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"host\":\"a.b\",\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "cannot go with \"host\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"family\":\"AF_INET\",\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "family excludes" },
+	{ RULE("{}", "{\"action\":\"create\",\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "takes no \"path\"" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{},\"deny\":[{\"action\":\"send\",\"path\":\"x\"}]}]}", -EINVAL,
+	  "rules[0].deny[0].path", "neither" },
 };
 
 START_TEST(load_errors)
@@ -1025,6 +1046,150 @@ START_TEST(send_messages)
 }
 END_TEST
 
+/* Judges an AF_UNIX request of action a at path (NULL: none given). */
+static bool unix_ok(const struct policy *p, const struct policy_subject *who, enum policy_action a, const char *path,
+                    struct policy_decision *d)
+{
+	struct policy_request q = req(a, AF_UNIX, SOCK_STREAM, 0);
+
+	q.path = path;
+	q.message = -1;
+	return decide(p, who, &q, d);
+}
+
+/* Issue 9 items 3 and 6: AF_UNIX addresses need a path grant. */
+START_TEST(unix_paths)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"paths\",\"match\":{\"uid\":1000},\"allow\":["
+		"  {\"action\":\"connect\",\"path\":[\"/run/app.sock\",\"/run/app/\",\"/run/g/*.sock\",\"/run/user/[0-9]*/\","
+		"   \"@myapp-*\",\"@exact\"]},"
+		"  {\"action\":\"bind\",\"family\":\"AF_UNIX\",\"path\":[\"\",\"/srv/b.sock\"]},"
+		"  {\"action\":\"send\",\"path\":\"@dest\"},"
+		"  {\"action\":\"connect\",\"family\":[\"AF_INET\",\"AF_INET6\"]}],"
+		" \"deny\":[{\"action\":\"connect\",\"path\":\"/run/app/secret.sock\"}]},"
+		"{\"name\":\"no path\",\"match\":{\"uid\":1001},\"allow\":[{\"action\":\"connect\"},{\"action\":\"bind\"},"
+		"  {\"action\":\"send\"}]},"
+		"{\"name\":\"unix denied\",\"match\":{\"uid\":1002},\"allow\":[{\"action\":\"connect\",\"path\":\"/\"}],"
+		" \"deny\":[{\"action\":\"connect\",\"family\":\"AF_UNIX\"}]}"
+		"]}");
+	struct policy_subject u = subj(1000, 1000), n = subj(1001, 1001), x = subj(1002, 1002);
+	static const char *const yes[] = {
+		"/run/app.sock", "/run/app/a.sock", "/run/app/x/y/z.sock", "/run/g/a.sock", "/run/g/.sock",
+		"/run/user/1000/bus", "/run/user/1000/a/b", "@myapp-1", "@myapp-a/b", "@exact",
+	};
+	static const char *const no[] = {
+		"/run/app.sock2", "/run/app", "/run/application/x", "/run/g/x/a.sock", "/run/g/a.sockx",
+		"/run/user/x/bus", "/run/user/1000", "@other", "@exactly", "@myapp", "/myapp-1", "myapp-1", "",
+		"/run/app/secret.sock",
+		/* not canonical: the daemon refuses them, and no allow covers them */
+		"/run/app/../etc/x", "/run/app/./a.sock", "/run/app//a.sock", "/run/app/x/..", "/run/app/x/.",
+		"/run/app/x/", "run/app/a.sock", "/run/user/1000/../0/bus",
+	};
+	struct policy_decision d;
+	struct policy_request q;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(unix_ok(p, &u, POLICY_CONNECT, yes[i], &d), "%s: %s", yes[i], d.reason);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!unix_ok(p, &u, POLICY_CONNECT, no[i], &d), "%s: %s", no[i], d.reason);
+	ck_assert(unix_ok(p, &u, POLICY_CONNECT, "/run/app.sock", &d));
+	ck_assert_msg(strstr(d.reason, "allows connect of AF_UNIX SOCK_STREAM to \"/run/app.sock\""), "%s", d.reason);
+	ck_assert(!unix_ok(p, &u, POLICY_CONNECT, "/run/app/secret.sock", &d));
+	ck_assert_str_eq(d.rule, "paths");
+	ck_assert_msg(strstr(d.reason, "denies connect of AF_UNIX SOCK_STREAM to \"/run/app/secret.sock\""), "%s", d.reason);
+	ck_assert(!unix_ok(p, &u, POLICY_CONNECT, "/run/app/../etc/x", &d));
+	ck_assert_msg(strstr(d.reason, "not absolute and canonical"), "%s", d.reason);
+	/* "" is the unnamed (autobind) address: only the "" selector covers it */
+	ck_assert(unix_ok(p, &u, POLICY_BIND, "", &d));
+	ck_assert_msg(strstr(d.reason, "bind of AF_UNIX SOCK_STREAM on \"\" (unnamed)"), "%s", d.reason);
+	ck_assert(unix_ok(p, &u, POLICY_BIND, "/srv/b.sock", &d));
+	ck_assert(!unix_ok(p, &u, POLICY_BIND, "/srv/c.sock", &d));
+	/* a bind grant is a listen grant on the same path */
+	ck_assert(unix_ok(p, &u, POLICY_LISTEN, "/srv/b.sock", &d));
+	ck_assert(!unix_ok(p, &u, POLICY_LISTEN, "/srv/c.sock", &d));
+	/* send destinations */
+	ck_assert(unix_ok(p, &u, POLICY_SEND, "@dest", &d));
+	ck_assert_msg(strstr(d.reason, "send of AF_UNIX SOCK_STREAM to \"@dest\""), "%s", d.reason);
+	ck_assert(!unix_ok(p, &u, POLICY_SEND, "@dest2", &d));
+	/* control bytes never reach the reason */
+	ck_assert(!unix_ok(p, &u, POLICY_CONNECT, "/run/a\nb", &d));
+	ck_assert_msg(strstr(d.reason, "\"/run/a?b\"") && !strchr(d.reason, '\n'), "%s", d.reason);
+
+	/* A path grant grants create of UNIX sockets only; an INET request has no path. */
+	q = req(POLICY_CREATE, AF_UNIX, SOCK_STREAM, 0);
+	ck_assert(decide(p, &u, &q, &d));
+	q = req(POLICY_CREATE, AF_PACKET, SOCK_RAW, 0);
+	ck_assert(!decide(p, &u, &q, &d));
+	ck_assert(addr_ok(p, &u, POLICY_CONNECT, AF_INET, SOCK_STREAM, "192.0.2.1", 80));
+
+	/* An allow entry without path covers no AF_UNIX address... */
+	ck_assert(!unix_ok(p, &n, POLICY_CONNECT, "/run/app.sock", &d));
+	ck_assert_ptr_null(d.rule);
+	ck_assert_msg(strstr(d.reason, "no rule allows connect of AF_UNIX SOCK_STREAM to \"/run/app.sock\" to uid 1001: "
+	                               "an AF_UNIX address needs a path grant"), "%s", d.reason);
+	ck_assert(!unix_ok(p, &n, POLICY_BIND, "", &d));
+	ck_assert_msg(strstr(d.reason, "needs a path grant"), "%s", d.reason);
+	ck_assert(!unix_ok(p, &n, POLICY_LISTEN, "/x", &d));
+	ck_assert(!unix_ok(p, &n, POLICY_SEND, "@x", &d));
+	/* ...while network requests (no path) are covered as before */
+	ck_assert(addr_ok(p, &n, POLICY_CONNECT, AF_INET, SOCK_STREAM, "192.0.2.1", 80));
+	ck_assert(unix_ok(p, &n, POLICY_CONNECT, NULL, &d));
+
+	/* A deny without path covers every path. */
+	ck_assert(!unix_ok(p, &x, POLICY_CONNECT, "/run/app.sock", &d));
+	ck_assert_str_eq(d.rule, "unix denied");
+	ck_assert(!unix_ok(p, &x, POLICY_CONNECT, "@x", &d));
+	ck_assert_str_eq(d.rule, "unix denied");
+	policy_free(p);
+
+	/* "/" covers every path; a deny without path but with another family does not apply. */
+	p = load_text("{\"version\":1,\"rules\":[{\"name\":\"all\",\"match\":{},\"allow\":[{\"action\":\"connect\","
+	              "\"path\":[\"/\",\"@*\"]}],\"deny\":[{\"action\":\"connect\",\"family\":\"AF_INET\"}]}]}");
+	ck_assert(unix_ok(p, &x, POLICY_CONNECT, "/a/b/c", &d));
+	ck_assert(unix_ok(p, &x, POLICY_CONNECT, "@/tmp/.X11-unix/X0", &d));
+	ck_assert(!unix_ok(p, &x, POLICY_CONNECT, "", &d));
+	ck_assert(!unix_ok(p, &x, POLICY_CONNECT, "/", &d));   /* "/" is not below "/" */
+	policy_free(p);
+
+	/* The embedded default lets root reach every AF_UNIX address. */
+	{
+		const char *dir = mkdir_new();
+		struct policy_error err;
+		struct policy_subject root = subj(0, 0);
+		ck_assert_int_eq(policy_load(dir, false, &p, &err), 0);
+		ck_assert(policy_is_default(p));
+		ck_assert(unix_ok(p, &root, POLICY_CONNECT, "/run/x.sock", &d));
+		ck_assert(unix_ok(p, &root, POLICY_BIND, "", &d));
+		ck_assert(!unix_ok(p, &x, POLICY_CONNECT, "/run/x.sock", &d));
+		policy_free(p);
+	}
+}
+END_TEST
+
+/* A path error points at the item at fault. */
+START_TEST(path_error_position)
+{
+	const char *text =
+		"{\"version\": 1, \"rules\": [\n"
+		" {\"name\": \"a\", \"match\": {},\n"
+		"  \"allow\": [{\"action\": \"connect\",\n"
+		"             \"path\": [\"/run/ok.sock\", \"/run/x/../y.sock\"]}]}]}\n";
+	const char *path = write_file(NULL, text, 0644);
+	struct policy_error err;
+	struct policy *p;
+	char want[700];
+
+	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
+	ck_assert_str_eq(err.where, "rules[0].allow[0].path[1]");
+	ck_assert_msg(err.line == 4 && err.column == 39, "%s", err.text);
+	snprintf(want, sizeof(want), "%s:4:39: rules[0].allow[0].path[1]: \"/run/x/../y.sock\" has a \".\" or \"..\" "
+	         "component; write the path it means", path);
+	ck_assert_str_eq(err.text, want);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -1047,6 +1212,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, implied_grants);
 	tcase_add_test(tc, address_normalisation);
 	tcase_add_test(tc, send_messages);
+	tcase_add_test(tc, unix_paths);
+	tcase_add_test(tc, path_error_position);
 	suite_add_tcase(s, tc);
 	return s;
 }
