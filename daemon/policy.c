@@ -1936,6 +1936,14 @@ static bool cidrs_have_v4(const struct entry *e, const unsigned char *a4)
 	return false;
 }
 
+static bool port_in(const struct entry *e, unsigned port)
+{
+	for (size_t i = 0; i < e->nports; i++)
+		if (port >= e->ports[i].lo && port <= e->ports[i].hi)
+			return true;
+	return false;
+}
+
 static bool addr_ok(const struct entry *e, const struct policy_request *q)
 {
 	const struct sockaddr_storage *ss = &q->addr;
@@ -1960,13 +1968,8 @@ static bool addr_ok(const struct entry *e, const struct policy_request *q)
 	} else {
 		return false;
 	}
-	if (e->nports) {
-		bool ok = false;
-		for (size_t i = 0; i < e->nports && !ok; i++)
-			ok = port >= e->ports[i].lo && port <= e->ports[i].hi;
-		if (!ok)
-			return false;
-	}
+	if (e->nports && !port_in(e, port))
+		return false;
 	if (e->ncidrs) {
 		bool ok = false;
 		/* policy_decide has made a v4-mapped address v4 already; this
@@ -2358,6 +2361,52 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 		snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u%s", what, (unsigned)who->uid, why);
 	}
 	return 0;
+}
+
+/* Whether allow entry e could cover q once its host name resolves: every
+ * selector but the address CIDRs must hold (see policy_may_allow). */
+static bool entry_may_cover(const struct entry *e, const struct policy_request *q, int port)
+{
+	static const int inet[] = { AF_INET, AF_INET6 };
+	const int *fams = q->family == -1 ? inet : &q->family;
+	size_t nfams = q->family == -1 ? ARRAY_SIZE(inet) : 1;
+	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (!action_covers(e, q, true))
+		return false;
+	if (port >= 0 && e->nports && (port > 65535 || !port_in(e, (unsigned)port)))
+		return false;
+	if (!host_ok(e, q->host) || !path_ok(e, q, true, NULL))
+		return false;
+	if (q->action == POLICY_SEND && e->message.n && !has_long(e->message.v, e->message.n, q->message))
+		return false;
+	/* Protocol 0 of an unknown type could be TCP or UDP: unknown as well. */
+	bool any_proto = q->proto < 0 || (q->type < 0 && q->proto == 0);
+
+	for (size_t i = 0; i < nfams; i++) {
+		struct policy_request c = *q;
+		c.family = fams[i];
+		if (lsel_ok(&e->family, c.family) && (q->type < 0 || lsel_ok(&e->type, type)) &&
+		    (any_proto || proto_ok(e, &c)))
+			return true;
+	}
+	return false;
+}
+
+bool policy_may_allow(const struct policy *p, const struct policy_subject *who, const struct policy_request *q,
+                      int port)
+{
+	if (!takes_path(q->action))   /* the actions that carry an address */
+		return false;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (!rule_matches(r, who))
+			continue;
+		for (size_t k = 0; k < r->nallow; k++)
+			if (entry_may_cover(&r->allow[k], q, port))
+				return true;
+	}
+	return false;
 }
 
 void policy_limits(const struct policy *p, const struct policy_subject *who, struct policy_limits *out)

@@ -161,6 +161,20 @@ struct policy_decision {
 int policy_decide(const struct policy *p, const struct policy_subject *who,
                   const struct policy_request *what, struct policy_decision *out);
 
+/* Whether a request whose address is not known yet (a host name the daemon
+ * would have to look up) could be allowed once the name resolves: some rule
+ * matching who has an allow entry whose action, family, type, proto, port,
+ * host, path and message selectors hold for q (q->family -1: any of AF_INET
+ * and AF_INET6; q->type or q->proto -1: any), counting its address CIDRs as
+ * "could match". q->have_addr and q->addr are ignored; port is the port the
+ * request names, -1 unknown (then every port selector could match). Deny
+ * entries are not consulted (they judge addresses): each resolved address
+ * still goes through policy_decide. q->action is one of bind, connect,
+ * listen and send; false for any other. Lets the daemon refuse a name no
+ * rule could allow before looking it up. */
+bool policy_may_allow(const struct policy *p, const struct policy_subject *who,
+                      const struct policy_request *q, int port);
+
 /* Limits for a subject: -1 means "unset" (use the daemon's own default). */
 struct policy_limits {
 	long handles, connections, pending;

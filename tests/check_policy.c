@@ -1190,6 +1190,103 @@ START_TEST(path_error_position)
 }
 END_TEST
 
+/* Issue 9 item 5: a name no rule could allow is refused before any look-up. */
+START_TEST(may_allow)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":["
+		"{\"name\":\"api\",\"match\":{\"uid\":1000},\"allow\":["
+		"  {\"action\":\"connect\",\"host\":[\"api.example.com\",\"*.cdn.example\"],\"port\":443}],"
+		" \"deny\":[{\"action\":\"connect\",\"port\":443}]},"
+		"{\"name\":\"by address\",\"match\":{\"uid\":1001},\"allow\":["
+		"  {\"action\":\"connect\",\"family\":\"AF_INET6\",\"type\":\"SOCK_STREAM\",\"proto\":\"IPPROTO_TCP\","
+		"   \"address\":\"2001:db8::/32\",\"port\":\"8000-8999\"},"
+		"  {\"action\":\"bind\",\"address\":\"0.0.0.0/0\",\"port\":80},"
+		"  {\"action\":\"connect\",\"family\":\"AF_UNIX\",\"path\":\"/run/\"},"
+		"  {\"action\":\"send\",\"type\":\"SOCK_DGRAM\",\"port\":53}]},"
+		"{\"name\":\"unix only\",\"match\":{\"uid\":1002},\"allow\":["
+		"  {\"action\":\"connect\",\"family\":\"AF_UNIX\"},{\"action\":\"create\"}]}"
+		"]}");
+	struct policy_subject a = subj(1000, 1000), b = subj(1001, 1001), un = subj(1002, 1002), none = subj(7777, 7777);
+	struct policy_request q = req(POLICY_CONNECT, -1, SOCK_STREAM, 0);
+
+	q.host = "api.example.com";
+	ck_assert(!policy_may_allow(p, &none, &q, 443));   /* matches no rule */
+	ck_assert(policy_may_allow(p, &a, &q, 443));       /* the deny is not consulted */
+	ck_assert(policy_may_allow(p, &a, &q, -1));        /* port unknown: could be 443 */
+	ck_assert(!policy_may_allow(p, &a, &q, 80));
+	ck_assert(!policy_may_allow(p, &a, &q, 70000));
+	q.host = "API.Example.com.";
+	ck_assert(policy_may_allow(p, &a, &q, 443));
+	q.host = "img.cdn.example";
+	ck_assert(policy_may_allow(p, &a, &q, 443));
+	q.host = "evil.example.com";
+	ck_assert(!policy_may_allow(p, &a, &q, 443));
+	q.host = NULL;
+	ck_assert(!policy_may_allow(p, &a, &q, 443));
+	q.action = POLICY_BIND;   /* a connect grant is no bind grant */
+	q.host = "api.example.com";
+	ck_assert(!policy_may_allow(p, &a, &q, 443));
+
+	/* An address-only rule: any host, if port, family, type and proto hold. */
+	q = req(POLICY_CONNECT, -1, SOCK_STREAM, 0);
+	q.host = "anything.example.org";
+	ck_assert(policy_may_allow(p, &b, &q, 8080));
+	ck_assert(!policy_may_allow(p, &b, &q, 9000));
+	q.family = AF_INET6;
+	ck_assert(policy_may_allow(p, &b, &q, 8080));
+	q.family = AF_INET;
+	ck_assert(!policy_may_allow(p, &b, &q, 8080));
+	q.family = -1;
+	q.type = SOCK_DGRAM;
+	ck_assert(!policy_may_allow(p, &b, &q, 8080));
+	q.type = -1;
+	ck_assert(policy_may_allow(p, &b, &q, 8080));
+	q.type = SOCK_STREAM;
+	q.proto = IPPROTO_SCTP;
+	ck_assert(!policy_may_allow(p, &b, &q, 8080));
+	q.proto = -1;
+	ck_assert(policy_may_allow(p, &b, &q, 8080));
+	/* bind by name; the bind entry does not cover connect on port 80 */
+	q = req(POLICY_BIND, -1, SOCK_STREAM, 0);
+	q.host = "localhost";
+	ck_assert(policy_may_allow(p, &b, &q, 80));
+	ck_assert(!policy_may_allow(p, &b, &q, 81));
+	q.action = POLICY_CONNECT;
+	ck_assert(!policy_may_allow(p, &b, &q, 80));
+	/* send by name */
+	q = req(POLICY_SEND, -1, SOCK_DGRAM, 0);
+	q.host = "ns.example";
+	q.message = -1;
+	ck_assert(policy_may_allow(p, &b, &q, 53));
+	ck_assert(!policy_may_allow(p, &b, &q, 54));
+	/* only network families count for a name: an AF_UNIX grant does not */
+	q = req(POLICY_CONNECT, -1, SOCK_STREAM, 0);
+	q.host = "anything.example.org";
+	ck_assert(!policy_may_allow(p, &un, &q, 80));
+	ck_assert(!policy_may_allow(p, &un, &q, -1));
+	/* other actions are not asked about */
+	q = req(POLICY_CREATE, -1, SOCK_STREAM, 0);
+	ck_assert(!policy_may_allow(p, &un, &q, -1));
+	q.action = POLICY_ACTION_MAX;
+	ck_assert(!policy_may_allow(p, &un, &q, -1));
+	policy_free(p);
+
+	/* The embedded default: root may, others may not. */
+	{
+		const char *dir = mkdir_new();
+		struct policy_error err;
+		struct policy_subject root = subj(0, 0);
+		ck_assert_int_eq(policy_load(dir, false, &p, &err), 0);
+		q = req(POLICY_CONNECT, -1, SOCK_STREAM, 0);
+		q.host = "example.org";
+		ck_assert(policy_may_allow(p, &root, &q, 443));
+		ck_assert(!policy_may_allow(p, &none, &q, 443));
+		policy_free(p);
+	}
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -1214,6 +1311,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, send_messages);
 	tcase_add_test(tc, unix_paths);
 	tcase_add_test(tc, path_error_position);
+	tcase_add_test(tc, may_allow);
 	suite_add_tcase(s, tc);
 	return s;
 }
