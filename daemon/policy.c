@@ -2349,9 +2349,9 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 		out->rule_index = allowed_idx;
 		snprintf(out->reason, sizeof(out->reason), "rule \"%s\" allows %s", allowed_by, what);
 	} else {
+		const char *why = "";
 		/* The protocol names the embedded default in its -32010 data. */
 		out->rule = p->is_default ? POLICY_DEFAULT_RULE : NULL;
-		const char *why = "";
 		if (p->is_default)
 			why = " (no policy file: the embedded default allows only introspection)";
 		else if (q->path && takes_path(q->action) && !path_canonical(q->path))
@@ -2371,6 +2371,8 @@ static bool entry_may_cover(const struct entry *e, const struct policy_request *
 	const int *fams = q->family == -1 ? inet : &q->family;
 	size_t nfams = q->family == -1 ? ARRAY_SIZE(inet) : 1;
 	int type = q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/* Protocol 0 of an unknown type could be TCP or UDP: unknown as well. */
+	bool any_proto = q->proto < 0 || (q->type < 0 && q->proto == 0);
 
 	if (!action_covers(e, q, true))
 		return false;
@@ -2380,9 +2382,6 @@ static bool entry_may_cover(const struct entry *e, const struct policy_request *
 		return false;
 	if (q->action == POLICY_SEND && e->message.n && !has_long(e->message.v, e->message.n, q->message))
 		return false;
-	/* Protocol 0 of an unknown type could be TCP or UDP: unknown as well. */
-	bool any_proto = q->proto < 0 || (q->type < 0 && q->proto == 0);
-
 	for (size_t i = 0; i < nfams; i++) {
 		struct policy_request c = *q;
 		c.family = fams[i];
