@@ -220,10 +220,14 @@ static void call_resolve_cancel(struct call *call)
 int call_park_resolve(struct call *call, struct resolve_job *job)
 {
 	struct resolver *r = call->conn->srv->resolver;
-	int rc = resolver_submit(r, job);
+	int rc;
 
+	job->owner = call->conn->id.uid;
+	rc = resolver_submit(r, job);
 	if (rc < 0) {
 		job->destroy(job);
+		if (rc == -EDQUOT)
+			return call_error_limit(call, "resolver_share", resolver_share(r));
 		return rc == -EAGAIN ? call_error_limit(call, "resolver_queue", resolver_max_queue(r)) : rc;
 	}
 	call->park = job;

@@ -35,11 +35,73 @@ struct resolver {
 	struct resolve_job *q_head, **q_tail;     /* waiting, FIFO */
 	struct resolve_job *f_head, **f_tail;     /* finished, FIFO */
 	unsigned owned;                 /* submitted and not yet delivered or destroyed */
-	unsigned max_queue;
+	unsigned max_queue, share;
+	struct share *shares;           /* one per owner holding jobs; at most max_queue */
+	unsigned nshares;
 	bool stopping;
 	pthread_t *threads;
 	unsigned nthreads;
 };
+
+/* What one owner holds: jobs in (any state) and jobs running. */
+struct share {
+	uid_t owner;
+	unsigned held, running;
+};
+
+static unsigned queue_share(const struct resolver *r)
+{
+	return r->share;
+}
+
+static unsigned run_share(const struct resolver *r)
+{
+	return r->nthreads / 2 ? r->nthreads / 2 : 1;
+}
+
+/* Under the mutex. NULL when the owner holds nothing (and !add) */
+static struct share *share_of(struct resolver *r, uid_t owner, bool add)
+{
+	for (unsigned i = 0; i < r->nshares; i++)
+		if (r->shares[i].owner == owner)
+			return &r->shares[i];
+	if (!add || r->nshares >= r->max_queue)
+		return NULL;
+	r->shares[r->nshares] = (struct share){ owner, 0, 0 };
+	return &r->shares[r->nshares++];
+}
+
+/* Under the mutex: job leaves the resolver. */
+static void share_release(struct resolver *r, struct resolve_job *job)
+{
+	struct share *sh = share_of(r, job->owner, false);
+
+	r->owned--;
+	if (sh && --sh->held == 0)
+		*sh = r->shares[--r->nshares];
+}
+
+/* Under the mutex: the first queued job whose owner runs fewer than its share
+ * of the workers, taken off the queue; NULL when none may run now. */
+static struct resolve_job *next_runnable(struct resolver *r)
+{
+	unsigned limit = run_share(r);
+
+	for (struct resolve_job **pp = &r->q_head; *pp; pp = &(*pp)->next) {
+		struct resolve_job *job = *pp;
+		struct share *sh = share_of(r, job->owner, false);
+		if (sh && sh->running >= limit)
+			continue;
+		*pp = job->next;
+		if (r->q_tail == &job->next)
+			r->q_tail = pp;
+		job->next = NULL;
+		if (sh)
+			sh->running++;
+		return job;
+	}
+	return NULL;
+}
 
 /* Removes job from the singly linked FIFO (head, tail). true if it was there. */
 static bool fifo_remove(struct resolve_job **head, struct resolve_job ***tail, struct resolve_job *job)
@@ -93,19 +155,23 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		struct resolve_job *job;
+		struct resolve_job *job = NULL;
+		struct share *sh;
 
-		while (!r->stopping && !r->q_head)
+		while (!r->stopping && !(job = next_runnable(r)))
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (r->stopping)
 			break;
-		job = fifo_pop(&r->q_head, &r->q_tail);
 		job->state = RJ_RUNNING;
 		pthread_mutex_unlock(&r->mu);
 
 		job->work(job);
 
 		pthread_mutex_lock(&r->mu);
+		if ((sh = share_of(r, job->owner, false)))
+			sh->running--;
+		/* Its owner may run another now. */
+		pthread_cond_broadcast(&r->cv);
 		job->state = RJ_FINISHED;
 		fifo_push(&r->f_tail, job);
 		pthread_mutex_unlock(&r->mu);
@@ -138,7 +204,7 @@ static void on_wake(struct loop_io *io, uint32_t revents)
 		job = fifo_pop(&r->f_head, &r->f_tail);
 		if (job) {
 			job->state = RJ_IDLE;
-			r->owned--;
+			share_release(r, job);
 		}
 		pthread_mutex_unlock(&r->mu);
 		if (!job)
@@ -161,23 +227,27 @@ static void stop_workers(struct resolver *r, unsigned n)
 		pthread_join(r->threads[i], NULL);
 }
 
-int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, struct resolver **out)
+int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, unsigned share, struct resolver **out)
 {
 	struct resolver *r;
 	sigset_t all, old;
 	int rc;
 
-	if (threads == 0 || max_queue == 0)
+	if (threads == 0 || max_queue == 0 || share == 0)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->loop = l;
 	r->max_queue = max_queue;
+	r->share = share;
 	r->q_tail = &r->q_head;
 	r->f_tail = &r->f_head;
 	r->threads = calloc(threads, sizeof(*r->threads));
-	if (!r->threads) {
+	r->shares = calloc(max_queue, sizeof(*r->shares));
+	if (!r->threads || !r->shares) {
+		free(r->threads);
+		free(r->shares);
 		free(r);
 		return -ENOMEM;
 	}
@@ -221,6 +291,7 @@ fail_efd:
 	safe_close(r->efd);
 fail_alloc:
 	free(r->threads);
+	free(r->shares);
 	free(r);
 	return rc;
 }
@@ -242,16 +313,25 @@ void resolver_free(struct resolver *r)
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	free(r->threads);
+	free(r->shares);
 	free(r);
 }
 
 int resolver_submit(struct resolver *r, struct resolve_job *job)
 {
+	struct share *sh;
+
 	pthread_mutex_lock(&r->mu);
 	if (r->owned >= r->max_queue || r->stopping) {
 		pthread_mutex_unlock(&r->mu);
 		return -EAGAIN;
 	}
+	sh = share_of(r, job->owner, true);
+	if (!sh || sh->held >= queue_share(r)) {
+		pthread_mutex_unlock(&r->mu);
+		return -EDQUOT;
+	}
+	sh->held++;
 	r->owned++;
 	job->cancelled = false;
 	job->state = RJ_QUEUED;
@@ -283,7 +363,7 @@ void resolver_cancel(struct resolver *r, struct resolve_job *job)
 	}
 	if (now) {
 		job->state = RJ_IDLE;
-		r->owned--;
+		share_release(r, job);
 	}
 	pthread_mutex_unlock(&r->mu);
 	if (now)
@@ -303,4 +383,9 @@ unsigned resolver_pending(const struct resolver *r)
 unsigned resolver_max_queue(const struct resolver *r)
 {
 	return r->max_queue;
+}
+
+unsigned resolver_share(const struct resolver *r)
+{
+	return queue_share(r);
 }

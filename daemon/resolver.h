@@ -6,6 +6,7 @@
 #define SBD_RESOLVER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct loop;
 struct resolver;
@@ -14,6 +15,7 @@ struct resolve_job {
 	void (*work)(struct resolve_job *job);     /* worker thread */
 	void (*done)(struct resolve_job *job);     /* loop thread, unless cancelled */
 	void (*destroy)(struct resolve_job *job);  /* loop thread, for a cancelled job, after its work (if started) ended */
+	uid_t owner;                               /* whose share of the queue it uses */
 	/* private to resolver.c */
 	struct resolve_job *next;
 	int state;
@@ -21,14 +23,21 @@ struct resolve_job {
 };
 
 /* threads workers; at most max_queue jobs held at once (waiting, running, or
- * finished and not yet handed to done/destroy). 0 or -errno (-EINVAL for 0). */
-int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, struct resolver **out);
+ * finished and not yet handed to done/destroy), at most share of them by one
+ * owner. 0 or -errno (-EINVAL for 0). */
+int resolver_new(struct loop *l, unsigned threads, unsigned max_queue, unsigned share, struct resolver **out);
 /* Stops the workers (waiting for jobs already running), destroys every job
  * left. NULL is fine. */
 void resolver_free(struct resolver *r);
-/* 0, or -EAGAIN when max_queue jobs are already in: the caller answers with a
- * limit error. The job belongs to the resolver until done or destroy runs. */
+/* 0, -EAGAIN when max_queue jobs are already in, or -EDQUOT when job->owner
+ * already holds its share (resolver_share): the caller answers with a limit
+ * error. The job belongs to the resolver until done or destroy runs. */
 int resolver_submit(struct resolver *r, struct resolve_job *job);
+/* Jobs one owner may hold at once (the share given to resolver_new), so that
+ * one user's slow look-ups cannot take the queue from everyone else. And an
+ * owner's jobs run on at most half the workers (at least 1) at once; the
+ * others wait while other owners' jobs run. */
+unsigned resolver_share(const struct resolver *r);
 /* The caller no longer wants the result (its client left): a queued job is
  * destroyed at once; a running one is destroyed, not done, when it returns. */
 void resolver_cancel(struct resolver *r, struct resolve_job *job);

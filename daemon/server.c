@@ -149,7 +149,10 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
-	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue, &s->resolver);
+	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue,
+	                 s->cfg.max_resolver_share ? s->cfg.max_resolver_share
+	                 : s->cfg.max_resolver_queue / 4 ? s->cfg.max_resolver_queue / 4 : 1,
+	                 &s->resolver);
 	if (r < 0)
 		return r;
 	sigemptyset(&mask);

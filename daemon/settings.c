@@ -43,6 +43,8 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "worker threads for name look-ups"),
 	LIMIT("max-resolver-queue", "resolver_queue", max_resolver_queue, 1, 100000,
 	      "name look-ups waiting or running, in total"),
+	LIMIT("max-resolver-share", "resolver_share", max_resolver_share, 0, 100000,
+	      "name look-ups one user may have waiting or running (0: a quarter of the queue)"),
 };
 const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
 
@@ -83,6 +85,7 @@ void config_defaults(struct sbd_config *c)
 	c->max_recv_bytes = 1 << 20;
 	c->resolver_threads = 4;
 	c->max_resolver_queue = 256;
+	c->max_resolver_share = 0;
 }
 
 void config_free(struct sbd_config *c)

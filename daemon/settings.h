@@ -29,6 +29,8 @@ struct sbd_config {
 	size_t max_recv_bytes;      /* the cap on bufsize of recv* */
 	unsigned resolver_threads;  /* workers for name look-ups */
 	unsigned max_resolver_queue; /* look-ups waiting or running, in total */
+	unsigned max_resolver_share; /* look-ups one uid may have waiting or running; 0: a quarter
+	                              * of max_resolver_queue (at least 1) */
 };
 
 /* The limits as daemon.info shows them: one table so that the option parser,

@@ -85,6 +85,7 @@ static struct tjob *tjob_new(int id, bool gated)
 	ck_assert_ptr_nonnull(t);
 	t->id = id;
 	t->gated = gated;
+	t->job.owner = (uid_t)id;   /* one owner each, unless a test says otherwise */
 	t->job.work = tjob_work;
 	t->job.done = tjob_done;
 	t->job.destroy = tjob_destroy;
@@ -162,7 +163,7 @@ START_TEST(work_on_workers_done_on_loop)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 4, 64, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 4, 64, 64, &R), 0);
 	ck_assert_int_eq(eventfds(&cloexec), 1);
 	ck_assert(cloexec);
 	for (int i = 1; i <= 32; i++)
@@ -184,8 +185,9 @@ START_TEST(bad_arguments)
 	struct resolver *r = NULL;
 
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 0, 8, &r), -EINVAL);
-	ck_assert_int_eq(resolver_new(l, 1, 0, &r), -EINVAL);
+	ck_assert_int_eq(resolver_new(l, 0, 8, 8, &r), -EINVAL);
+	ck_assert_int_eq(resolver_new(l, 1, 0, 8, &r), -EINVAL);
+	ck_assert_int_eq(resolver_new(l, 1, 8, 0, &r), -EINVAL);
 	ck_assert_ptr_null(r);
 	loop_free(l);
 }
@@ -198,7 +200,7 @@ START_TEST(queue_limit)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 1, 3, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 3, 3, &R), 0);
 	for (int i = 1; i <= 3; i++)
 		ck_assert_int_eq(resolver_submit(R, &tjob_new(i, true)->job), 0);
 	wait_count(&started, 1);
@@ -219,6 +221,73 @@ START_TEST(queue_limit)
 }
 END_TEST
 
+START_TEST(owner_share_of_the_queue)
+{
+	struct loop *l;
+	struct tjob *t, *third;
+
+	reset();
+	ck_assert_int_eq(loop_new(&l), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 8, 2, &R), 0);
+	ck_assert_uint_eq(resolver_share(R), 2);
+	/* Owner 7 holds its quarter of the queue: two jobs. */
+	for (int i = 1; i <= 2; i++) {
+		t = tjob_new(i, true);
+		t->job.owner = 7;
+		ck_assert_int_eq(resolver_submit(R, &t->job), 0);
+	}
+	third = tjob_new(3, true);
+	third->job.owner = 7;
+	ck_assert_int_eq(resolver_submit(R, &third->job), -EDQUOT);
+	/* Everyone else still gets in, up to the whole queue. */
+	for (int i = 100; i < 106; i++)
+		ck_assert_int_eq(resolver_submit(R, &tjob_new(i, true)->job), 0);
+	ck_assert_uint_eq(resolver_pending(R), 8);
+	t = tjob_new(200, true);
+	ck_assert_int_eq(resolver_submit(R, &t->job), -EAGAIN);
+	free(t);
+	open_gate();
+	run_until(l, &ndone, 8);
+	/* Owner 7's share is free again. */
+	ck_assert_int_eq(resolver_submit(R, &third->job), 0);
+	run_until(l, &ndone, 9);
+	ck_assert_int_eq(ndestroy, 0);
+	resolver_free(R);
+	loop_free(l);
+}
+END_TEST
+
+START_TEST(owner_share_of_the_workers)
+{
+	struct loop *l;
+	struct tjob *t;
+
+	reset();
+	ck_assert_int_eq(loop_new(&l), 0);
+	/* Two workers: one owner's jobs run on one of them at a time. */
+	ck_assert_int_eq(resolver_new(l, 2, 16, 16, &R), 0);
+	for (int i = 1; i <= 3; i++) {
+		t = tjob_new(i, true);
+		t->job.owner = 7;
+		ck_assert_int_eq(resolver_submit(R, &t->job), 0);
+	}
+	wait_count(&started, 1);
+	/* Another owner's job starts on the second worker, ahead of owner 7's
+	 * queued ones, while owner 7's first still blocks. */
+	t = tjob_new(4, false);
+	ck_assert_int_eq(resolver_submit(R, &t->job), 0);
+	run_until(l, &ndone, 1);
+	ck_assert_int_eq(last_done_id, 4);
+	pthread_mutex_lock(&mu);
+	ck_assert_int_eq(started, 2);
+	pthread_mutex_unlock(&mu);
+	open_gate();
+	run_until(l, &ndone, 4);
+	resolver_free(R);
+	loop_free(l);
+}
+END_TEST
+
 START_TEST(cancel_queued_job)
 {
 	struct loop *l;
@@ -226,7 +295,7 @@ START_TEST(cancel_queued_job)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 1, 8, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 8, 8, &R), 0);
 	a = tjob_new(1, true);
 	b = tjob_new(2, true);
 	ck_assert_int_eq(resolver_submit(R, &a->job), 0);
@@ -256,7 +325,7 @@ START_TEST(cancel_running_job)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 1, 8, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 8, 8, &R), 0);
 	a = tjob_new(1, true);
 	ck_assert_int_eq(resolver_submit(R, &a->job), 0);
 	wait_count(&started, 1);
@@ -283,7 +352,7 @@ START_TEST(cancel_finished_job)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 1, 8, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 8, 8, &R), 0);
 	a = tjob_new(1, false);
 	ck_assert_int_eq(resolver_submit(R, &a->job), 0);
 	ck_assert_int_eq(resolver_submit(R, &tjob_new(2, true)->job), 0);
@@ -312,7 +381,7 @@ START_TEST(done_cancels_another_finished_job)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 1, 8, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 8, 8, &R), 0);
 	a = tjob_new(1, false);
 	b = tjob_new(2, false);
 	a->victim = b;   /* as when a reply makes a connection close */
@@ -355,7 +424,7 @@ START_TEST(free_with_jobs_in_flight)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 2, 16, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 2, 16, 16, &R), 0);
 	/* One finished (perhaps not yet handed back), two running, three waiting. */
 	ck_assert_int_eq(resolver_submit(R, &tjob_new(1, false)->job), 0);
 	wait_count(&finished, 1);
@@ -382,7 +451,7 @@ START_TEST(free_right_after_cancel_of_running_job)
 
 	reset();
 	ck_assert_int_eq(loop_new(&l), 0);
-	ck_assert_int_eq(resolver_new(l, 1, 4, &R), 0);
+	ck_assert_int_eq(resolver_new(l, 1, 4, 4, &R), 0);
 	a = tjob_new(1, true);
 	ck_assert_int_eq(resolver_submit(R, &a->job), 0);
 	wait_count(&started, 1);
@@ -406,6 +475,8 @@ int main(void)
 	tcase_add_test(tc, work_on_workers_done_on_loop);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, queue_limit);
+	tcase_add_test(tc, owner_share_of_the_queue);
+	tcase_add_test(tc, owner_share_of_the_workers);
 	tcase_add_test(tc, cancel_queued_job);
 	tcase_add_test(tc, cancel_running_job);
 	tcase_add_test(tc, cancel_finished_job);

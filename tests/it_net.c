@@ -844,7 +844,8 @@ END_TEST
 
 START_TEST(leave_with_running_lookups)
 {
-	static const char *const args[] = { "--resolver-threads", "2", "--max-resolver-queue", "8", NULL };
+	static const char *const args[] = { "--resolver-threads", "2", "--max-resolver-queue", "8",
+		                             "--max-resolver-share", "8", NULL };
 	int dns = silent_dns("clients leaving while look-ups run");
 	struct sbd d;
 	struct tconn t;
@@ -856,7 +857,7 @@ START_TEST(leave_with_running_lookups)
 	ck_assert_int_eq(sbd_start(&d, args), 0);
 	base = hx_baseline_fds(&d);
 	ck_assert_int_eq(tconn_open(&t, d.sock), 0);
-	/* Two running on the workers, four waiting. */
+	/* One running (one user runs on at most half the workers), five waiting. */
 	for (int i = 0; i < 6; i++) {
 		char line[200];
 		snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"method\":\"net.getaddrinfo\","
@@ -871,7 +872,7 @@ START_TEST(leave_with_running_lookups)
 	t0 = hx_mono_ms();
 	tconn_close(&t);
 	/* The daemon answers at once, and the waiting jobs were dropped: six new
-	 * look-ups fit beside the two cancelled ones still running (limit 8). */
+	 * look-ups fit beside the cancelled one still running (limit 8). */
 	ck_assert_int_eq(tconn_open(&t, d.sock), 0);
 	{
 		json_object *j = rpc(&t, "net.gethostname", NULL);
@@ -902,7 +903,8 @@ END_TEST
 
 START_TEST(resolver_queue_limit)
 {
-	static const char *const args[] = { "--resolver-threads", "1", "--max-resolver-queue", "4", NULL };
+	static const char *const args[] = { "--resolver-threads", "1", "--max-resolver-queue", "4",
+		                             "--max-resolver-share", "4", NULL };
 	int dns = silent_dns("the resolver queue limit");
 	struct sbd d;
 	struct tconn t;
@@ -945,9 +947,54 @@ START_TEST(resolver_queue_limit)
 }
 END_TEST
 
+/* One user's share of the queue: past it, -32012 "resolver_share" at once,
+ * while the queue as a whole still has room. */
+START_TEST(resolver_share_limit)
+{
+	static const char *const args[] = { "--resolver-threads", "1", "--max-resolver-queue", "8",
+		                             "--max-resolver-share", "2", NULL };
+	int dns = silent_dns("one user's share of the resolver queue");
+	struct sbd d;
+	struct tconn t;
+	int base, limited = 0;
+
+	if (dns < 0)
+		return;
+	ck_assert_int_eq(sbd_start(&d, args), 0);
+	base = hx_baseline_fds(&d);
+	ck_assert_int_eq(tconn_open(&t, d.sock), 0);
+	for (int i = 0; i < 5; i++) {
+		char line[200];
+		snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"method\":\"net.getaddrinfo\","
+		         "\"params\":{\"host\":\"share%d.example\",\"port\":80},\"id\":%d}", i, i);
+		ck_assert_int_eq(tconn_send(&t, line), 0);
+	}
+	ck_assert_int_eq(tconn_send(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"ping\"}"), 0);
+	for (;;) {
+		json_object *j = tconn_recv_json(&t, T_MS);
+		ck_assert_ptr_nonnull(j);
+		if (jpath_str(j, "id") && strcmp(jpath_str(j, "id"), "ping") == 0) {
+			json_object_put(j);
+			break;
+		}
+		ck_assert_msg(reply_error_code(j) == -32012, "%s", json_object_to_json_string(j));
+		ck_assert_str_eq(jpath_str(j, "error.data.limit"), "resolver_share");
+		ck_assert_int_eq(jpath_int(j, "error.data.max", 0), 2);
+		limited++;
+		json_object_put(j);
+	}
+	ck_assert_int_eq(limited, 3);
+	tconn_close(&t);
+	check_recovered(&d, base, 10000);
+	ck_assert_int_eq(sbd_stop(&d), 0);
+	close(dns);
+}
+END_TEST
+
 START_TEST(stop_with_lookups_in_flight)
 {
-	static const char *const args[] = { "--resolver-threads", "1", "--max-resolver-queue", "8", NULL };
+	static const char *const args[] = { "--resolver-threads", "1", "--max-resolver-queue", "8",
+		                             "--max-resolver-share", "8", NULL };
 	int dns = silent_dns("stopping the daemon while a look-up runs");
 	struct sbd d;
 	struct tconn t;
@@ -1017,6 +1064,7 @@ static Suite *suite(void)
 	tcase_add_test(root, ping_answered_during_slow_lookup);
 	tcase_add_test(root, leave_with_running_lookups);
 	tcase_add_test(root, resolver_queue_limit);
+	tcase_add_test(root, resolver_share_limit);
 	tcase_add_test(root, stop_with_lookups_in_flight);
 	suite_add_tcase(s, root);
 	return s;
