@@ -1268,3 +1268,39 @@ int sbaddr_guess_family(json_object *j)
 		return AF_UNSPEC;
 	}
 }
+
+int sbaddr_unix_name(const struct sbaddr *a, char *out, size_t outlen)
+{
+	const struct sockaddr_un *un = (const struct sockaddr_un *)&a->ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	size_t n = a->len > off ? a->len - off : 0;
+	const char *p = un->sun_path;
+
+	if (outlen == 0)
+		return -ENAMETOOLONG;
+	if (n == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (p[0] == '\0') {
+		if (n + 1 > outlen)
+			return -ENAMETOOLONG;
+		out[0] = '@';
+		for (size_t i = 1; i < n; i++) {
+			if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f)
+				return -EINVAL;
+			out[i] = p[i];
+		}
+		out[n] = '\0';
+		return 0;
+	}
+	n = strnlen(p, n);
+	if (n + 1 > outlen)
+		return -ENAMETOOLONG;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	if (out[0] != '/' || strstr(out, "//") || strstr(out, "/./") || strstr(out, "/../") ||
+	    (n >= 2 && !strcmp(out + n - 2, "/.")) || (n >= 3 && !strcmp(out + n - 3, "/..")))
+		return -EINVAL;
+	return 0;
+}

@@ -58,4 +58,12 @@ json_object *sbaddr_encode(const struct sockaddr *sa, socklen_t len);
  * first) TIPC; [int, int] (NETLINK or VSOCK) and [ifname, ...] are AF_UNSPEC. */
 int sbaddr_guess_family(json_object *j);
 
+/* The policy's name of an AF_UNIX address: the path, "@name" for an abstract
+ * one, "" for the unnamed address, in out (outlen bytes; 2 * sizeof(sun_path)
+ * always suffices). Paths must be absolute and canonical, so that a policy's
+ * path selector means what it says ("/run/app/../../etc" is no path under
+ * /run/app as far as the policy can tell), abstract names printable: else
+ * -EINVAL. -ENAMETOOLONG when out is too small. */
+int sbaddr_unix_name(const struct sbaddr *a, char *out, size_t outlen);
+
 #endif

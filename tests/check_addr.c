@@ -903,6 +903,44 @@ START_TEST(test_guess_family)
 }
 END_TEST
 
+/* sbaddr_unix_name: the name the policy's path selector judges. */
+static int unix_name(const char *path, size_t len, char *out, size_t outlen)
+{
+	struct sbaddr a;
+	struct sockaddr_un *un = (struct sockaddr_un *)&a.ss;
+
+	memset(&a, 0, sizeof(a));
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, path, len);
+	a.len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	return sbaddr_unix_name(&a, out, outlen);
+}
+
+START_TEST(test_unix_policy_name)
+{
+	static const char *const refused[] = {
+		"relative.sock", "/run//x.sock", "/run/./x.sock", "/run/app/../../etc/x", "/run/app/.", "/run/app/..",
+	};
+	char out[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	ck_assert_int_eq(unix_name("/run/app.sock", strlen("/run/app.sock"), out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/run/app.sock");
+	/* With its terminating NUL, as Python sends it, the same path. */
+	ck_assert_int_eq(unix_name("/run/app.sock", strlen("/run/app.sock") + 1, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/run/app.sock");
+	ck_assert_int_eq(unix_name("\0abc", 4, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "@abc");
+	ck_assert_int_eq(unix_name("", 0, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "");
+	/* An abstract name that would hide a NUL or a control byte from the log and the policy. */
+	ck_assert_int_eq(unix_name("\0ab\0c", 5, out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(unix_name("\0ab\nc", 5, out, sizeof(out)), -EINVAL);
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		ck_assert_msg(unix_name(refused[i], strlen(refused[i]), out, sizeof(out)) == -EINVAL, "%s", refused[i]);
+	ck_assert_int_eq(unix_name("/run/app.sock", strlen("/run/app.sock"), out, 5), -ENAMETOOLONG);
+}
+END_TEST
+
 static Suite *addr_suite(void)
 {
 	Suite *s = suite_create("addr");
@@ -934,6 +972,7 @@ static Suite *addr_suite(void)
 	tcase_add_test(tc, test_encode_unix);
 	tcase_add_test(tc, test_encode_other);
 	tcase_add_loop_test(tc, test_guess_family, 0, ARRAY_SIZE(guesses));
+	tcase_add_test(tc, test_unix_policy_name);
 	suite_add_tcase(s, tc);
 	return s;
 }
