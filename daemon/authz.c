@@ -476,6 +476,39 @@ int authz_check(struct call *call, const struct policy_request *q)
 	return deny_error(call, d.rule, d.reason);
 }
 
+int authz_refuse(struct call *call, const struct policy_request *q, const char *reason)
+{
+	struct conn *c = call->conn;
+	struct policy_decision d = { .allowed = false, .rule = NULL, .rule_index = -1 };
+
+	snprintf(d.reason, sizeof(d.reason), "%s", reason);
+	audit(c->srv, c, call->method->name, q, &d);
+	count(&c->srv->authz, &d);
+	return deny_error(call, NULL, d.reason);
+}
+
+bool authz_allows(struct call *call, const struct policy_request *q)
+{
+	struct policy_subject who;
+	struct policy_decision d;
+
+	authz_subject_from(&call->conn->id, &who);
+	return policy_decide(call->conn->srv->authz.policy, &who, q, &d) == 0 && d.allowed;
+}
+
+int authz_check_unresolved(struct call *call, const struct policy_request *q, int port)
+{
+	struct policy_subject who;
+	char reason[600];
+
+	authz_subject_from(&call->conn->id, &who);
+	if (policy_may_allow(call->conn->srv->authz.policy, &who, q, port))
+		return 0;
+	snprintf(reason, sizeof(reason), "no rule could allow %s to \"%.300s\" port %d for uid %u, whatever it resolves to",
+	         policy_action_name(q->action), q->host ? q->host : "", port, (unsigned)who.uid);
+	return authz_refuse(call, q, reason);
+}
+
 int authz_require_rule(struct call *call)
 {
 	struct conn *c = call->conn;

@@ -63,6 +63,20 @@ void authz_conn_update(struct conn *c);
  * else the value of call_error() with -32010 {reason, rule}. */
 int authz_check(struct call *call, const struct policy_request *q);
 
+/* A refusal that no rule decides (the kernel made another socket than the
+ * one asked for, a target the daemon never relays to): audited and counted
+ * as a denial without a rule; call_error()'s value with -32010 {reason}. */
+int authz_refuse(struct call *call, const struct policy_request *q, const char *reason);
+
+/* Whether the policy allows q for the call's caller, without auditing or
+ * counting: for choices the daemon makes on the caller's behalf. */
+bool authz_allows(struct call *call, const struct policy_request *q);
+
+/* Before looking a name up for q (q->host set, no address yet): 0 when some
+ * rule could allow q once the name resolves, else a refusal (audited), so
+ * that a name no rule could allow costs no look-up. port: -1 when unknown. */
+int authz_check_unresolved(struct call *call, const struct policy_request *q, int port);
+
 /* The dispatcher's gate for call->method (before its params are parsed):
  * introspection passes, ungoverned methods need a matching rule, central
  * gates decide here. 0 or call_error()'s value. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -359,6 +360,8 @@ struct check_step {
 	bool from_name;             /* the address comes from resolving check->host */
 	bool any;                   /* connect_to's candidates: one allowed suffices */
 	bool each_family;           /* once per family among the resolved addresses */
+	bool has_path;              /* an AF_UNIX address: q.path is path (set at decision time) */
+	char path[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
 struct check {
@@ -410,10 +413,15 @@ static struct check_step *add_step(struct check *ck, enum policy_action a, int f
 	return st;
 }
 
-static void step_set_addr(struct check_step *st, const struct sbaddr *a)
+/* 0, or -EINVAL for an AF_UNIX address the methods refuse (sbaddr_unix_name). */
+static int step_set_addr(struct check_step *st, const struct sbaddr *a)
 {
 	st->q.have_addr = true;
 	memcpy(&st->q.addr, &a->ss, sizeof(st->q.addr));
+	if (a->ss.ss_family != AF_UNIX)
+		return 0;
+	st->has_path = true;
+	return sbaddr_unix_name(a, st->path, sizeof(st->path));
 }
 
 /* A descriptor handed to the client needs an explicit create grant, as the
@@ -811,8 +819,9 @@ static int plan_addressed(struct call *call, struct check *ck, enum policy_actio
 		return -ENOMEM;
 	if (r == 1)
 		st->from_name = true;
-	else
-		step_set_addr(st, &addr);
+	else if (step_set_addr(st, &addr) < 0)
+		return call_error_param(call, member, "%s: a UNIX path through the daemon must be absolute and canonical, "
+		                                      "an abstract name printable", member);
 	return 0;
 }
 
@@ -881,10 +890,10 @@ static int plan_listen_on(struct call *call, struct check *ck, const struct req_
 		return -ENOMEM;
 	b = &ck->steps[ck->nsteps - 2];
 	b->from_name = l->from_name = r == 1;
-	if (r == 0) {
-		step_set_addr(b, &a);
-		step_set_addr(l, &a);
-	}
+	if (r == 0 && (step_set_addr(b, &a) < 0 || step_set_addr(l, &a) < 0))
+		return call_error_param(call, "request.params.address",
+		                        "request.params.address: a UNIX path through the daemon must be absolute and "
+		                        "canonical, an abstract name printable");
 	if (view_bool(v, "pass") && !add_hand_out(ck, family, SOCK_STREAM, 0))
 		return -ENOMEM;
 	return 0;
@@ -994,7 +1003,10 @@ static int plan_handler(struct call *call, struct check *ck, enum judge j, const
 			r = check_address(call, ck, "address", k->family, k->address, false, &a);
 			if (r)
 				return r;
-			step_set_addr(&ck->steps[ck->nsteps - 1], &a);
+			if (step_set_addr(&ck->steps[ck->nsteps - 1], &a) < 0)
+				return call_error_param(call, "request.params.address",
+				                        "request.params.address: a UNIX path through the daemon must be "
+				                        "absolute and canonical, an abstract name printable");
 		} else if (k->family == AF_INET || k->family == AF_INET6) {
 			/* An unbound socket listens where the kernel puts it: any address, a port it picks. */
 			a.ss.ss_family = (sa_family_t)k->family;
@@ -1121,6 +1133,8 @@ static int check_decide(struct call *call, struct check *ck, const struct rpc_me
 			struct policy_request q = st->q;
 			struct policy_decision d;
 
+			if (st->has_path)
+				q.path = st->path;
 			if (st->each_family) {
 				/* Only the families of addresses the connect step lets it try. */
 				if (!fam_tried[k])

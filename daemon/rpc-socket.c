@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -14,9 +16,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "ascaller.h"
 #include "base64.h"
 #include "authz.h"
 #include "call.h"
@@ -60,9 +64,29 @@ static int limit_error(struct call *call, int r)
 	return r;
 }
 
-/* Hands a new socket to the caller: as a descriptor (pass) or a handle. fd taken. */
-static int give_socket(struct call *call, json_object *r, int fd, int family, int type, int proto,
-                       bool pass)
+/* A socket as the kernel made it (SO_DOMAIN, SO_TYPE, SO_PROTOCOL). */
+struct kind {
+	int family, type, proto;
+};
+
+static int read_kind(int fd, struct kind *k)
+{
+	socklen_t l = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &k->family, &l) < 0)
+		return -errno;
+	l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &k->type, &l) < 0)
+		return -errno;
+	l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &k->proto, &l) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Hands a new socket to the caller: as a descriptor (pass) or a handle. fd
+ * taken; k is what the kernel made, owned whether the caller owns it. */
+static int give_socket(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass)
 {
 	struct sock *sk;
 	int rc;
@@ -72,11 +96,17 @@ static int give_socket(struct call *call, json_object *r, int fd, int family, in
 		set_blocking(fd, true);
 		return call_push_fd(call, fd);
 	}
-	rc = sock_new(call->conn, fd, family, type, proto, &sk);
+	rc = sock_new(call->conn, fd, k->family, k->type, k->proto, &sk);
 	if (rc < 0)
 		return limit_error(call, rc);
+	sk->owned_by_caller = owned;
 	json_object_object_add(r, "handle", json_object_new_uint64(sk->handle));
 	return 0;
+}
+
+static void caller_cred(const struct call *call, struct ascaller_cred *cr)
+{
+	ascaller_cred_from(&call->conn->id, cr);
 }
 
 static void add_kind(json_object *r, int family, int type, int proto)
@@ -173,11 +203,23 @@ static void addr_destroy(struct resolve_job *job)
 }
 
 
+static int sbaddr_port(const struct sbaddr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return -1;
+}
+
 /* Decodes an address for family. A host name parks the call on the resolver
  * (CALL_PENDING: the handler returns it after undoing its own work) and the
  * handler runs again with the answer; *name is then the name the daemon
- * resolved, else NULL (a literal). */
-static int decode_address(struct call *call, int family, json_object *j, struct sbaddr *a, const char **name)
+ * resolved, else NULL (a literal). A name that no rule could allow for
+ * action on a socket of type/proto is refused before any look-up: the
+ * daemon's resolver is not a way out of a network-less sandbox. */
+static int decode_address(struct call *call, enum policy_action action, int family, int type, int proto,
+                          json_object *j, struct sbaddr *a, const char **name)
 {
 	struct sbaddr_error err = { { 0 } };
 	char *host = NULL;
@@ -194,7 +236,17 @@ static int decode_address(struct call *call, int family, json_object *j, struct 
 	if (r == 0)
 		return 0;
 	if (r == SBADDR_NEEDS_RESOLVE) {
-		struct addr_job *job = calloc(1, sizeof(*job));
+		struct policy_request q = {
+			.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
+			.host = host, .level = -1, .option = -1,
+		};
+		struct addr_job *job;
+		int rc = authz_check_unresolved(call, &q, sbaddr_port(a));
+		if (rc) {
+			free(host);
+			return rc;
+		}
+		job = calloc(1, sizeof(*job));
 		if (!job) {
 			free(host);
 			return -ENOMEM;
@@ -221,6 +273,18 @@ static json_object *encode_ss(const struct sockaddr_storage *ss, socklen_t len)
 	return sbaddr_encode((const struct sockaddr *)ss, len);
 }
 
+/* The policy's name of an AF_UNIX address (sbaddr_unix_name), or -32602. */
+static int unix_policy_path(struct call *call, const struct sbaddr *a, char *out, size_t outlen)
+{
+	int r = sbaddr_unix_name(a, out, outlen);
+
+	if (r == -EINVAL)
+		return call_error_param(call, "address",
+		                        "address: a UNIX path through the daemon must be absolute and canonical (no "
+		                        "\".\", \"..\" or empty components), an abstract name printable");
+	return r;
+}
+
 /* Asks the policy about action on a socket of family/type/proto, at address a
  * (NULL: none) that the daemon resolved from name host (NULL: a literal). */
 static int gate(struct call *call, enum policy_action action, int family, int type, int proto,
@@ -230,12 +294,36 @@ static int gate(struct call *call, enum policy_action action, int family, int ty
 		.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
 		.host = host, .level = -1, .option = -1,
 	};
+	char path[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int rc;
+
+	if (a) {
+		q.have_addr = true;
+		memcpy(&q.addr, &a->ss, sizeof(q.addr));
+		if (family == AF_UNIX) {
+			if ((rc = unix_policy_path(call, a, path, sizeof(path))))
+				return rc;
+			q.path = path;
+		}
+	}
+	return authz_check(call, &q);
+}
+
+/* Whether the policy would allow it, asked quietly (no audit): for choices the
+ * daemon makes itself, such as forcing IPV6_V6ONLY. */
+static bool would_allow(struct call *call, enum policy_action action, int family, int type, int proto,
+                        const struct sbaddr *a)
+{
+	struct policy_request q = {
+		.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
+		.level = -1, .option = -1,
+	};
 
 	if (a) {
 		q.have_addr = true;
 		memcpy(&q.addr, &a->ss, sizeof(q.addr));
 	}
-	return authz_check(call, &q);
+	return authz_allows(call, &q);
 }
 
 /* A destination (connect, sendto, sendmsg): decoded (a name parks the call)
@@ -243,7 +331,7 @@ static int gate(struct call *call, enum policy_action action, int family, int ty
 static int decode_destination(struct call *call, const struct sock *sk, json_object *address, struct sbaddr *out)
 {
 	const char *host;
-	int rc = decode_address(call, sk->family, address, out, &host);
+	int rc = decode_address(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, address, out, &host);
 
 	return rc ? rc : gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, out, host);
 }
@@ -272,6 +360,375 @@ static int gate_option(struct call *call, const struct sock *sk, int level, int 
 	};
 
 	return authz_check(call, &q);
+}
+
+/* Protocol 0 of an INET stream or datagram socket is TCP or UDP, which the
+ * policy already judges as such. */
+static bool default_proto(const struct kind *asked, const struct kind *made)
+{
+	return asked->proto == 0 && (asked->family == AF_INET || asked->family == AF_INET6) &&
+	       ((asked->type == SOCK_STREAM && made->proto == IPPROTO_TCP) ||
+	        (asked->type == SOCK_DGRAM && made->proto == IPPROTO_UDP));
+}
+
+/* Judges the socket the kernel made, not the one asked for: socket(AF_INET,
+ * SOCK_PACKET) makes an AF_PACKET socket, and protocol 0 is the kernel's
+ * pick. A socket of another family or type than asked for is refused; a
+ * protocol the kernel picked is judged again unless the policy already
+ * judged it as that one. */
+static int judge_made(struct call *call, bool hand_out, const struct kind *asked, const struct kind *made)
+{
+	struct policy_request q = {
+		.action = POLICY_CREATE, .family = made->family, .type = made->type, .proto = made->proto,
+		.level = -1, .option = -1, .explicit_create = hand_out,
+	};
+	char reason[300];
+
+	if (made->family != asked->family || made->type != asked->type ||
+	    (asked->proto && made->proto != asked->proto)) {
+		const char *af = sbc_name(SBC_AF, asked->family), *at = sbc_name(SBC_SOCK, asked->type);
+		const char *mf = sbc_name(SBC_AF, made->family), *mt = sbc_name(SBC_SOCK, made->type);
+		snprintf(reason, sizeof(reason),
+		         "socket(%s, %s, %d) made a socket of %s %s protocol %d, not what was asked for",
+		         af ? af : "?", at ? at : "?", asked->proto, mf ? mf : "?", mt ? mt : "?", made->proto);
+		return authz_refuse(call, &q, reason);
+	}
+	if (made->proto == asked->proto || default_proto(asked, made))
+		return 0;
+	return authz_check(call, &q);
+}
+
+/* A new socket made as the caller (its owner is the caller: the kernel's
+ * owner checks apply), read back and judged. 0 with *fd, *made and *owned
+ * set, or an error with nothing left open. */
+static int make_socket(struct call *call, int family, int type, int proto, bool hand_out, int *fd,
+                       struct kind *made, bool *owned)
+{
+	struct ascaller_cred cr;
+	struct kind asked = { family, type & ~TYPE_FLAGS, proto };
+	int rc;
+
+	caller_cred(call, &cr);
+	*fd = ascaller_socket(&cr, family, asked.type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto, owned);
+	if (*fd < 0)
+		return -errno;
+	if ((rc = read_kind(*fd, made)) || (rc = judge_made(call, hand_out, &asked, made))) {
+		safe_close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+/* ---- netlink ---- */
+
+/* Netlink requests are judged by the kernel against the capabilities of the
+ * process that sends them, here the daemon's: so each message is judged as
+ * the kernel would judge the caller's. Open to everyone: the control types
+ * below NLMSG_MIN_TYPE, and rtnetlink's GET requests (rtnetlink_rcv_msg asks
+ * CAP_NET_ADMIN of every other kind). Everything else, and anything sent to a
+ * process or a multicast group rather than the kernel (the receiver sees the
+ * daemon's credentials), needs a `send` grant naming the message. */
+static bool netlink_open_to_all(int proto, unsigned type)
+{
+	if (type < NLMSG_MIN_TYPE)
+		return true;
+	return proto == NETLINK_ROUTE && type >= RTM_BASE && (type & 3) == 2;
+}
+
+#define NETLINK_JUDGED_MAX 32   /* distinct types judged (and audited) once per request */
+
+static int judge_netlink(struct call *call, const struct sock *sk, const unsigned char *buf, size_t len,
+                         const struct sbaddr *dest)
+{
+	struct sockaddr_nl peer = { .nl_family = AF_NETLINK };
+	socklen_t pl = sizeof(peer);
+	unsigned judged[NETLINK_JUDGED_MAX];
+	size_t njudged = 0, off = 0;
+	bool to_kernel;
+
+	if (dest)
+		memcpy(&peer, &dest->ss, sizeof(peer));
+	else if (getpeername(sk->fd, (struct sockaddr *)&peer, &pl) < 0)
+		memset(&peer, 0, sizeof(peer));
+	to_kernel = peer.nl_pid == 0 && peer.nl_groups == 0;
+	/* As netlink_rcv_skb reads them: it stops at a header that does not fit. */
+	while (off + NLMSG_HDRLEN <= len) {
+		struct nlmsghdr h;
+		struct policy_request q = {
+			.action = POLICY_SEND, .family = sk->family, .type = sk->type, .proto = sk->proto,
+			.level = -1, .option = -1,
+		};
+		bool seen = false;
+		int rc;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+			break;
+		off += NLMSG_ALIGN(h.nlmsg_len);
+		if (to_kernel && netlink_open_to_all(sk->proto, h.nlmsg_type))
+			continue;
+		for (size_t i = 0; i < njudged && !seen; i++)
+			seen = judged[i] == h.nlmsg_type;
+		if (seen)
+			continue;
+		if (njudged < NETLINK_JUDGED_MAX)
+			judged[njudged++] = h.nlmsg_type;
+		q.message = h.nlmsg_type;
+		if ((rc = authz_check(call, &q)))
+			return rc;
+	}
+	/* Bytes for a process are its to parse, whatever their shape. */
+	if (!to_kernel && njudged == 0) {
+		struct policy_request q = {
+			.action = POLICY_SEND, .family = sk->family, .type = sk->type, .proto = sk->proto,
+			.level = -1, .option = -1, .message = -1,
+		};
+		return authz_check(call, &q);
+	}
+	return 0;
+}
+
+/* Joining netlink multicast groups by bind: the kernel lets anyone join only
+ * the groups of protocols made with NL_CFG_F_NONROOT_RECV (rtnetlink and
+ * uevents, whose bind hooks ask nothing more); for the others it asks
+ * CAP_NET_ADMIN, or per group. Judged as the NETLINK_ADD_MEMBERSHIP option. */
+static int judge_netlink_bind(struct call *call, const struct sock *sk, const struct sbaddr *a)
+{
+	const struct sockaddr_nl *nl = (const struct sockaddr_nl *)&a->ss;
+
+	if (sk->family != AF_NETLINK || nl->nl_groups == 0 || sk->proto == NETLINK_ROUTE ||
+	    sk->proto == NETLINK_KOBJECT_UEVENT)
+		return 0;
+	return gate_option(call, sk, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP);
+}
+
+/* ---- AF_UNIX, as the caller ---- */
+
+/* A UNIX path is opened with the permissions of whoever opens it, a socket
+ * file is made with their owner, and the peer of a UNIX socket sees the
+ * credentials of whoever connected, listened or sent (SO_PEERCRED,
+ * SCM_CREDENTIALS): done by the daemon, all of them would be root's. So these
+ * operations run on a short-lived thread that holds only the caller's uid,
+ * gid and groups (ascaller.h), and since a path may sit on a file system that
+ * blocks, that thread is started from a resolver worker, never the loop. */
+enum unix_op { UNIX_BIND, UNIX_LISTEN, UNIX_BIND_LISTEN, UNIX_CONNECT, UNIX_SEND };
+
+struct unix_job {
+	struct resolve_job job;
+	struct call *call;
+	enum unix_op op;
+	int fd;                     /* owned: a duplicate of the handle's, or listen_on's new socket */
+	int64_t handle;             /* 0 for listen_on */
+	struct sbaddr addr;
+	bool has_addr;
+	int backlog;
+	unsigned char *data, *cbuf; /* UNIX_SEND: the message; cbuf's descriptors are our duplicates */
+	size_t len, clen;
+	int *dups;
+	size_t ndups;
+	int flags;
+	struct ascaller_cred cr;
+	dev_t ctl_dev;
+	ino_t ctl_ino;
+	bool to_self;               /* the path is the daemon's own control socket */
+	int result;
+	ssize_t sent;
+	bool ex;                    /* connect_ex: the errno is the result */
+	bool give, pass, owned;     /* listen_on: hand the socket over once listening */
+	struct kind made;
+};
+
+static void unix_job_free(struct unix_job *j)
+{
+	safe_close(j->fd);
+	for (size_t i = 0; i < j->ndups; i++)
+		safe_close(j->dups[i]);
+	free(j->dups);
+	free(j->data);
+	free(j->cbuf);
+	free(j);
+}
+
+/* On the caller's thread. */
+static int unix_op_run(void *p)
+{
+	struct unix_job *j = p;
+	const struct sockaddr_un *un = (const struct sockaddr_un *)&j->addr.ss;
+	struct stat st;
+
+	if ((j->op == UNIX_CONNECT || j->op == UNIX_SEND) && j->has_addr &&
+	    j->addr.len > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0] &&
+	    stat(un->sun_path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == j->ctl_dev &&
+	    st.st_ino == j->ctl_ino) {
+		j->to_self = true;
+		return -EPERM;
+	}
+	switch (j->op) {
+	case UNIX_BIND:
+		return bind(j->fd, (struct sockaddr *)&j->addr.ss, j->addr.len) < 0 ? -errno : 0;
+	case UNIX_LISTEN:
+		return listen(j->fd, j->backlog) < 0 ? -errno : 0;
+	case UNIX_BIND_LISTEN:
+		if (bind(j->fd, (struct sockaddr *)&j->addr.ss, j->addr.len) < 0)
+			return -errno;
+		return listen(j->fd, j->backlog) < 0 ? -errno : 0;
+	case UNIX_CONNECT:
+		return connect(j->fd, (struct sockaddr *)&j->addr.ss, j->addr.len) < 0 ? -errno : 0;
+	case UNIX_SEND: {
+		struct iovec iov = { j->data, j->len };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = j->cbuf,
+		                     .msg_controllen = j->clen };
+		if (j->has_addr) {
+			mh.msg_name = &j->addr.ss;
+			mh.msg_namelen = j->addr.len;
+		}
+		j->sent = sendmsg(j->fd, &mh, j->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+		return j->sent < 0 ? -errno : 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static void unix_work(struct resolve_job *job)
+{
+	struct unix_job *j = (struct unix_job *)job;
+
+	j->result = ascaller_run(&j->cr, unix_op_run, j);
+}
+
+static void unix_done(struct resolve_job *job)
+{
+	struct unix_job *j = (struct unix_job *)job;
+	struct call *call = j->call;
+	json_object *r = call_result(call);
+	int rc = j->result;
+
+	call->park = NULL;
+	call->cancel = NULL;
+	if (j->to_self) {
+		struct policy_request q = {
+			.action = POLICY_CONNECT, .family = AF_UNIX, .type = -1, .proto = -1, .level = -1, .option = -1,
+		};
+		rc = authz_refuse(call, &q, "the daemon's own control socket cannot be reached through the daemon");
+	} else if (j->op == UNIX_CONNECT && j->ex) {
+		int err = -rc;
+		json_object_object_add(r, "errno", json_object_new_int(err));
+		json_object_object_add(r, "name", err == 0 ? json_object_new_null()
+		                                    : sbc_errno_name(err) ? json_object_new_string(sbc_errno_name(err))
+		                                                          : json_object_new_int(err));
+		rc = 0;
+	} else if (rc == 0 && j->op == UNIX_SEND) {
+		struct sock *sk = sock_lookup(call->conn, j->handle);
+		if (sk)
+			sk->bytes_out += (uint64_t)j->sent;
+		json_object_object_add(r, "sent", json_object_new_int64(j->sent));
+	} else if (rc == 0 && j->give) {
+		struct sockaddr_storage ss;
+		socklen_t l = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getsockname(j->fd, (struct sockaddr *)&ss, &l) == 0)
+			json_object_object_add(r, "local", encode_ss(&ss, l));
+		rc = give_socket(call, r, TAKE_FD(j->fd), &j->made, j->owned, j->pass);
+	}
+	unix_job_free(j);
+	call_finish(call, rc);
+}
+
+static void unix_destroy(struct resolve_job *job)
+{
+	unix_job_free((struct unix_job *)job);
+}
+
+/* A job for op on fd (taken) of the caller's. NULL on ENOMEM (fd closed). */
+static struct unix_job *unix_job_new(struct call *call, enum unix_op op, int fd)
+{
+	struct unix_job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		safe_close(fd);
+		return NULL;
+	}
+	j->call = call;
+	j->op = op;
+	j->fd = fd;
+	j->ctl_dev = call->conn->srv->sock_dev;
+	j->ctl_ino = call->conn->srv->sock_ino;
+	caller_cred(call, &j->cr);
+	j->job.work = unix_work;
+	j->job.done = unix_done;
+	j->job.destroy = unix_destroy;
+	return j;
+}
+
+/* A job for op on a handle's socket: a duplicate, since the handle may be
+ * closed while the job runs. */
+static int unix_job_on(struct call *call, struct sock *sk, enum unix_op op, struct unix_job **out)
+{
+	int fd = fcntl(sk->fd, F_DUPFD_CLOEXEC, 3);
+
+	if (fd < 0)
+		return -errno;
+	*out = unix_job_new(call, op, fd);
+	if (!*out)
+		return -ENOMEM;
+	(*out)->handle = (int64_t)sk->handle;
+	return 0;
+}
+
+/* The descriptors of an SCM_RIGHTS message (ancdata_encode puts it first)
+ * replaced by duplicates the job owns: the request's own are closed if its
+ * client leaves while the job runs, and their numbers may be reused. */
+static int unix_job_own_rights(struct unix_job *j)
+{
+	struct msghdr mh = { .msg_control = j->cbuf, .msg_controllen = j->clen };
+	struct cmsghdr *cm = j->clen ? CMSG_FIRSTHDR(&mh) : NULL;
+	size_t n;
+
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return 0;
+	n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	j->dups = calloc(n ? n : 1, sizeof(int));
+	if (!j->dups)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int fd;
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return -errno;
+		j->dups[j->ndups++] = fd;
+		memcpy(CMSG_DATA(cm) + i * sizeof(int), &fd, sizeof(int));
+	}
+	return 0;
+}
+
+/* The caller's credentials on a message the daemon sends on a UNIX socket,
+ * so that a peer with SO_PASSCRED sees the caller and not root. None when the
+ * daemon is the caller. The kernel refuses (EPERM) a daemon that may not
+ * vouch for another user: the message is not sent as root instead. */
+static int add_caller_creds(const struct call *call, const struct sock *sk, unsigned char **cbuf, size_t *clen)
+{
+	struct ascaller_cred cr;
+	struct ucred uc;
+	struct cmsghdr *cm;
+	unsigned char *n;
+
+	caller_cred(call, &cr);
+	if (sk->family != AF_UNIX || ascaller_is_self(&cr))
+		return 0;
+	uc = (struct ucred){ .pid = getpid(), .uid = cr.uid, .gid = cr.gid };
+	n = realloc(*cbuf, *clen + CMSG_SPACE(sizeof(uc)));
+	if (!n)
+		return -ENOMEM;
+	memset(n + *clen, 0, CMSG_SPACE(sizeof(uc)));
+	cm = (struct cmsghdr *)(n + *clen);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof(uc));
+	memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
+	*cbuf = n;
+	*clen += CMSG_SPACE(sizeof(uc));
+	return 0;
 }
 
 /* ---- socket.create / socket.pair / socket.adopt ---- */
@@ -309,13 +766,16 @@ static int rpc_socket_create(struct call *call, void *params)
 	json_object *r = call_result(call);
 	int type = p->type & ~TYPE_FLAGS, fd, rc;
 
+	struct kind made;
+	bool owned;
+
 	rc = p->pass ? gate_hand_out(call, p->family, type, p->proto)
 	             : gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
 	if (rc)
 		return rc;
-	fd = socket(p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto);
-	if (fd < 0) {
-		int e = errno;
+	rc = make_socket(call, p->family, type, p->proto, p->pass, &fd, &made, &owned);
+	if (rc) {
+		int e = -rc;
 		if (e == EAFNOSUPPORT) {
 			json_object *d = json_object_new_object();
 			const char *fam = sbc_name(SBC_AF, p->family);
@@ -324,10 +784,25 @@ static int rpc_socket_create(struct call *call, void *params)
 			return call_error(call, SB_ERR_OS, d, "address family %s is not supported by this kernel",
 			                  fam ? fam : "?");
 		}
-		return -e;
+		return rc;
 	}
 	add_kind(r, p->family, type, p->proto);
-	return give_socket(call, r, fd, p->family, type, p->proto, p->pass);
+	return give_socket(call, r, fd, &made, owned, p->pass);
+}
+
+/* socketpair as the caller: the peer credentials of each end are the
+ * creator's, so a UNIX pair made by the daemon would show root to whoever
+ * is handed an end. */
+struct pair_args {
+	int family, type, proto;
+	int sv[2];
+};
+
+static int pair_run(void *p)
+{
+	struct pair_args *a = p;
+
+	return socketpair(a->family, a->type, a->proto, a->sv) < 0 ? -errno : 0;
 }
 
 static int rpc_socket_pair(struct call *call, void *params)
@@ -335,14 +810,30 @@ static int rpc_socket_pair(struct call *call, void *params)
 	struct p_create *p = params;
 	json_object *r = call_result(call), *handles;
 	int type = p->type & ~TYPE_FLAGS, sv[2], rc;
+	struct pair_args pa = { p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto, { -1, -1 } };
+	struct ascaller_cred cr;
+	struct kind asked = { p->family, type, p->proto }, made;
+	bool owned = true;
 	struct sock *a, *b;
 
 	rc = p->pass ? gate_hand_out(call, p->family, type, p->proto)
 	             : gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
 	if (rc)
 		return rc;
-	if (socketpair(p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto, sv) < 0)
-		return -errno;
+	caller_cred(call, &cr);
+	if (p->family == AF_UNIX)
+		rc = ascaller_run(&cr, pair_run, &pa);
+	else if (ascaller_socketpair(&cr, pa.family, pa.type, pa.proto, pa.sv, &owned) < 0)
+		rc = -errno;
+	if (rc)
+		return rc;
+	sv[0] = pa.sv[0];
+	sv[1] = pa.sv[1];
+	if ((rc = read_kind(sv[0], &made)) || (rc = judge_made(call, p->pass, &asked, &made))) {
+		safe_close(sv[0]);
+		safe_close(sv[1]);
+		return rc;
+	}
 	add_kind(r, p->family, type, p->proto);
 	if (p->pass) {
 		set_blocking(sv[0], true);
@@ -354,16 +845,18 @@ static int rpc_socket_pair(struct call *call, void *params)
 		}
 		return call_push_fd(call, sv[1]);
 	}
-	rc = sock_new(call->conn, sv[0], p->family, type, p->proto, &a);
+	rc = sock_new(call->conn, sv[0], made.family, made.type, made.proto, &a);
 	if (rc < 0) {
 		safe_close(sv[1]);
 		return limit_error(call, rc);
 	}
-	rc = sock_new(call->conn, sv[1], p->family, type, p->proto, &b);
+	a->owned_by_caller = owned;
+	rc = sock_new(call->conn, sv[1], made.family, made.type, made.proto, &b);
 	if (rc < 0) {
 		sock_close(a);
 		return limit_error(call, rc);
 	}
+	b->owned_by_caller = owned;
 	handles = json_object_new_array();
 	json_object_array_add(handles, json_object_new_uint64(a->handle));
 	json_object_array_add(handles, json_object_new_uint64(b->handle));
@@ -373,9 +866,9 @@ static int rpc_socket_pair(struct call *call, void *params)
 
 static int rpc_socket_adopt(struct call *call, void *params)
 {
-	int fd = call_take_fd(call, 0), family, type, proto, rc;
-	socklen_t l = sizeof(int);
+	int fd = call_take_fd(call, 0), rc;
 	struct stat st;
+	struct kind k;
 	json_object *r = call_result(call);
 
 	/* Check what arrived before keeping it. */
@@ -383,20 +876,74 @@ static int rpc_socket_adopt(struct call *call, void *params)
 		safe_close(fd);
 		return call_error(call, JRPC_INVALID_PARAMS, NULL, "the descriptor sent is not a socket");
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) < 0 ||
-	    (l = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0) ||
-	    (l = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0)) {
-		int e = errno;
+	if ((rc = read_kind(fd, &k))) {
 		safe_close(fd);
-		return -e;
+		return rc;
 	}
-	rc = gate(call, POLICY_ADOPT, family, type, proto, NULL, NULL);
+	rc = gate(call, POLICY_ADOPT, k.family, k.type, k.proto, NULL, NULL);
 	if (rc) {
 		safe_close(fd);
 		return rc;
 	}
-	add_kind(r, family, type, proto);
-	return give_socket(call, r, fd, family, type, proto, false);
+	add_kind(r, k.family, k.type, k.proto);
+	/* The client made it: its owner is whoever did. */
+	return give_socket(call, r, fd, &k, st.st_uid == call->conn->id.uid, false);
+}
+
+/* An IPv6 socket that is not IPV6_V6ONLY also carries IPv4: bound to the
+ * unspecified address, it takes IPv4 connections on the same port. That
+ * needs what an IPv4 socket bound there would need. */
+static int gate_v4_reach(struct call *call, enum policy_action action, int type, int proto, const struct sbaddr *a)
+{
+	struct sbaddr v4 = { .len = sizeof(struct sockaddr_in) };
+	struct sockaddr_in *in = (struct sockaddr_in *)&v4.ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+
+	if (a->ss.ss_family != AF_INET6 || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+		return 0;
+	in->sin_family = AF_INET;
+	in->sin_port = in6->sin6_port;
+	in->sin_addr.s_addr = htonl(INADDR_ANY);
+	return gate(call, action, AF_INET, type, proto, &v4, NULL);
+}
+
+/* The same, asked quietly: a socket whose caller may not reach IPv4 there is
+ * made IPV6_V6ONLY instead (before its bind, while the kernel lets it). */
+static int v6only_unless_v4(struct call *call, const struct sock *sk, enum policy_action action,
+                            const struct sbaddr *a)
+{
+	struct sbaddr v4 = { .len = sizeof(struct sockaddr_in) };
+	struct sockaddr_in *in = (struct sockaddr_in *)&v4.ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+	int v6only = 1, one = 1;
+	socklen_t l = sizeof(v6only);
+
+	if (sk->family != AF_INET6 || a->ss.ss_family != AF_INET6 || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+		return 0;
+	if (getsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0)
+		return -errno;
+	if (v6only)
+		return 0;
+	in->sin_family = AF_INET;
+	in->sin_port = in6->sin6_port;
+	in->sin_addr.s_addr = htonl(INADDR_ANY);
+	if (would_allow(call, action, AF_INET, sk->type, sk->proto, &v4))
+		return 0;
+	return setsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+/* SO_REUSEPORT lets sockets of one owner share a port; the kernel refuses it
+ * between owners. A socket the daemon could not make as the caller is the
+ * daemon's, and would join the groups of the daemon's other clients. */
+static int refuse_reuse_port(struct call *call, const struct kind *k)
+{
+	struct policy_request q = {
+		.action = POLICY_SETSOCKOPT, .family = k->family, .type = k->type, .proto = k->proto,
+		.level = SOL_SOCKET, .option = SO_REUSEPORT,
+	};
+
+	return authz_refuse(call, &q, "SO_REUSEPORT needs a socket owned by the caller, and the daemon could not "
+	                              "make it so (it lacks CAP_SETUID/CAP_SETGID)");
 }
 
 /* ---- connect_to / listen_on ---- */
@@ -479,17 +1026,19 @@ static int connect_result(struct sock_wait *w)
 
 /* Moves connect_to to its next candidate address: new socket (and source
  * bind), same handle. */
-static int connect_to_next(struct connect_state *st, struct sock *sk)
+static int connect_to_next(struct call *call, struct connect_state *st, struct sock *sk)
 {
-	int family, fd;
+	struct kind made;
+	bool owned;
+	int family, fd, rc;
 
 	st->cur++;
 	st->addr = st->cands[st->cur];
 	st->started = false;
 	family = st->addr.ss.ss_family;
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
+	if ((rc = make_socket(call, family, SOCK_STREAM, 0, st->pass, &fd, &made, &owned)))
+		return rc;
+	sk->owned_by_caller = owned;
 	if (st->has_src && bind(fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
 		int e = errno;
 		safe_close(fd);
@@ -521,7 +1070,7 @@ static int connect_try(struct sock_wait *w)
 		goto done;
 	if (st->to && st->cur + 1 < st->ncands) {
 		/* That address failed: a fresh socket for the next one, same handle. */
-		int r = connect_to_next(st, sk);
+		int r = connect_to_next(w->call, st, sk);
 		if (r < 0)
 			return r;
 		return connect_try(w);
@@ -550,7 +1099,8 @@ static int connect_to_start(struct call *call, struct connect_state *st,
                             const struct param_timeout *timeout)
 {
 	int family = st->cands[0].ss.ss_family, fd, rc;
-	bool asked[2] = { false, false };
+	bool asked[2] = { false, false }, owned;
+	struct kind made;
 	struct sock *sk;
 
 	/* Every family the attempts may use must be one the client may hold. */
@@ -567,16 +1117,16 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 	}
 	st->addr = st->cands[0];
 	st->cur = 0;
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
+	if ((rc = make_socket(call, family, SOCK_STREAM, 0, st->pass, &fd, &made, &owned))) {
 		free(st);
-		return -errno;
+		return rc;
 	}
-	rc = sock_new(call->conn, fd, family, SOCK_STREAM, 0, &sk);
+	rc = sock_new(call->conn, fd, made.family, made.type, made.proto, &sk);
 	if (rc < 0) {
 		free(st);
 		return limit_error(call, rc);
 	}
+	sk->owned_by_caller = owned;
 	st->own = sk;
 	st->to = true;
 	if (timeout->given) {
@@ -705,7 +1255,8 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	if (p->source_address) {
 		int sf = sbaddr_guess_family(p->source_address);
 		const char *none;
-		rc = sf == AF_INET || sf == AF_INET6 ? decode_address(call, sf, p->source_address, &st->src, &none)
+		rc = sf == AF_INET || sf == AF_INET6 ? decode_address(call, POLICY_BIND, sf, SOCK_STREAM, 0, p->source_address,
+		                                                      &st->src, &none)
 		                                    : call_error(call, JRPC_INVALID_PARAMS, NULL,
 		                                                 "source_address must be a numeric [host, port]");
 		if (!rc)
@@ -720,7 +1271,8 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	/* A literal: no look-up. */
 	if (sbaddr_guess_family(p->address) == AF_INET || sbaddr_guess_family(p->address) == AF_INET6) {
 		const char *none;
-		rc = decode_address(call, sbaddr_guess_family(p->address), p->address, &st->cands[0], &none);
+		rc = decode_address(call, POLICY_CONNECT, sbaddr_guess_family(p->address), SOCK_STREAM, 0, p->address,
+		                    &st->cands[0], &none);
 		if (!rc)
 			rc = gate(call, POLICY_CONNECT, st->cands[0].ss.ss_family, SOCK_STREAM, 0, &st->cands[0], NULL);
 		if (rc) {
@@ -745,6 +1297,17 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 		                  "address must be [host, port] with a host name or literal and a port 0-65535");
 	}
 	host = json_object_get_string(jh);
+	{
+		/* Before any look-up: a name no rule could allow costs nothing. */
+		struct policy_request q = {
+			.action = POLICY_CONNECT, .family = -1, .type = SOCK_STREAM, .proto = 0,
+			.host = host, .level = -1, .option = -1,
+		};
+		if ((rc = authz_check_unresolved(call, &q, (int)port))) {
+			free(st);
+			return rc;
+		}
+	}
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->host = strdup(host))) {
 		free(j);
@@ -793,6 +1356,8 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	struct sbaddr a;
 	struct sockaddr_storage ss;
 	socklen_t l = sizeof(ss);
+	struct kind made;
+	bool owned;
 
 	if (family == AF_UNSPEC) {
 		family = sbaddr_guess_family(p->address);
@@ -801,7 +1366,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	}
 	if (p->dualstack_ipv6 && family != AF_INET6)
 		return call_error(call, JRPC_INVALID_PARAMS, NULL, "dualstack_ipv6 needs an AF_INET6 address");
-	rc = decode_address(call, family, p->address, &a, &host);
+	rc = decode_address(call, POLICY_BIND, family, SOCK_STREAM, 0, p->address, &a, &host);
 	if (rc)
 		return rc;
 	rc = gate(call, POLICY_BIND, family, SOCK_STREAM, 0, &a, host);
@@ -810,11 +1375,14 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	rc = gate(call, POLICY_LISTEN, family, SOCK_STREAM, 0, &a, host);
 	if (rc)
 		return rc;
+	if (p->dualstack_ipv6 && (rc = gate_v4_reach(call, POLICY_BIND, SOCK_STREAM, 0, &a)))
+		return rc;
 	if (p->pass && (rc = gate_hand_out(call, family, SOCK_STREAM, 0)))
 		return rc;
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
+	if ((rc = make_socket(call, family, SOCK_STREAM, 0, p->pass, &fd, &made, &owned)))
+		return rc;
+	if (p->reuse_port && !owned)
+		return refuse_reuse_port(call, &made);
 	/* As Python does on POSIX: reuse the address of a socket in TIME_WAIT. */
 	if (family != AF_UNIX && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		return -errno;
@@ -823,6 +1391,19 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, p->dualstack_ipv6 ? &zero : &one, sizeof(int)) < 0)
 		return -errno;
+	if (family == AF_UNIX) {
+		struct unix_job *j = unix_job_new(call, UNIX_BIND_LISTEN, TAKE_FD(fd));
+		if (!j)
+			return -ENOMEM;
+		j->addr = a;
+		j->has_addr = true;
+		j->backlog = (int)p->backlog;
+		j->give = true;
+		j->pass = p->pass;
+		j->owned = owned;
+		j->made = made;
+		return call_park_resolve(call, &j->job);
+	}
 	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0)
 		return -errno;
 	if (listen(fd, (int)p->backlog) < 0)
@@ -830,7 +1411,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0)
 		json_object_object_add(r, "local", encode_ss(&ss, l));
-	return give_socket(call, r, TAKE_FD(fd), family, SOCK_STREAM, 0, p->pass);
+	return give_socket(call, r, TAKE_FD(fd), &made, owned, p->pass);
 }
 
 /* ---- methods on a handle ---- */
@@ -866,12 +1447,20 @@ static int rpc_socket_bind(struct call *call, void *params)
 
 	if (rc)
 		return rc;
-	rc = decode_address(call, sk->family, p->address, &a, &host);
+	rc = decode_address(call, POLICY_BIND, sk->family, sk->type, sk->proto, p->address, &a, &host);
 	if (rc)
 		return rc;
 	rc = gate(call, POLICY_BIND, sk->family, sk->type, sk->proto, &a, host);
-	if (rc)
+	if (rc || (rc = judge_netlink_bind(call, sk, &a)) || (rc = v6only_unless_v4(call, sk, POLICY_BIND, &a)))
 		return rc;
+	if (sk->family == AF_UNIX) {
+		struct unix_job *j;
+		if ((rc = unix_job_on(call, sk, UNIX_BIND, &j)))
+			return rc;
+		j->addr = a;
+		j->has_addr = true;
+		return call_park_resolve(call, &j->job);
+	}
 	if (bind(sk->fd, (struct sockaddr *)&a.ss, a.len) < 0)
 		return -errno;
 	call_result(call);
@@ -905,8 +1494,16 @@ static int rpc_socket_listen(struct call *call, void *params)
 	if (getsockname(sk->fd, (struct sockaddr *)&bound.ss, &bound.len) < 0)
 		return -errno;
 	rc = gate(call, POLICY_LISTEN, sk->family, sk->type, sk->proto, &bound, NULL);
-	if (rc)
+	/* Unbound, it is bound now, to the unspecified address: as a bind there. */
+	if (rc || (rc = v6only_unless_v4(call, sk, POLICY_LISTEN, &bound)))
 		return rc;
+	if (sk->family == AF_UNIX) {
+		struct unix_job *j;
+		if ((rc = unix_job_on(call, sk, UNIX_LISTEN, &j)))
+			return rc;
+		j->backlog = (int)p->backlog;
+		return call_park_resolve(call, &j->job);
+	}
 	if (listen(sk->fd, (int)p->backlog) < 0)
 		return -errno;
 	call_result(call);
@@ -928,6 +1525,18 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 	if (rc) {
 		free(st);
 		return rc;
+	}
+	if (sk->family == AF_UNIX) {
+		struct unix_job *j;
+		ensure_nonblock(sk);
+		rc = unix_job_on(call, sk, UNIX_CONNECT, &j);
+		if (rc == 0) {
+			j->addr = st->addr;
+			j->has_addr = true;
+			j->ex = ex;
+		}
+		free(st);
+		return rc ? rc : call_park_resolve(call, &j->job);
 	}
 	st->ex = ex;
 	ensure_nonblock(sk);
@@ -974,13 +1583,23 @@ static int accept_try(struct sock_wait *w)
 	json_object *r;
 	int fd;
 
+	struct ascaller_cred cr;
+	struct kind made;
+	bool owned;
+	int rc;
+
 	memset(&ss, 0, sizeof(ss));
-	fd = accept4(sk->fd, (struct sockaddr *)&ss, &l, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	caller_cred(w->call, &cr);
+	fd = ascaller_accept4(&cr, sk->fd, (struct sockaddr *)&ss, &l, SOCK_CLOEXEC | SOCK_NONBLOCK, &owned);
 	if (fd < 0)
 		return -errno;
+	if ((rc = read_kind(fd, &made))) {
+		safe_close(fd);
+		return rc;
+	}
 	r = call_result(w->call);
 	json_object_object_add(r, "peer", encode_ss(&ss, l));
-	return give_socket(w->call, r, fd, sk->family, sk->type, sk->proto, pass);
+	return give_socket(w->call, r, fd, &made, owned, pass);
 }
 
 static int rpc_socket_accept(struct call *call, void *params)
@@ -1091,6 +1710,11 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 	                                                          : authz_require_rule(call);
 	if (rc)
 		return rc;
+	if (p->level == SOL_SOCKET && option == SO_REUSEPORT && !sk->owned_by_caller && len >= sizeof(int) &&
+	    *(const int *)(const void *)buf != 0) {
+		struct kind k = { sk->family, sk->type, sk->proto };
+		return refuse_reuse_port(call, &k);
+	}
 	if (setsockopt(sk->fd, p->level, option, buf, len) < 0)
 		return -errno;
 	call_result(call);
@@ -1225,6 +1849,8 @@ static const struct param_desc sendto_params[] = {
 struct send_state {
 	unsigned char *buf;     /* taken from the params */
 	size_t len, off;
+	unsigned char *cbuf;    /* the caller's credentials, on a UNIX socket */
+	size_t clen;
 	int flags;
 	bool all;               /* sendall: until everything is out */
 	bool has_addr;
@@ -1235,8 +1861,10 @@ static void send_state_free(void *p)
 {
 	struct send_state *st = p;
 
-	if (st)
+	if (st) {
 		free(st->buf);
+		free(st->cbuf);
+	}
 	free(st);
 }
 
@@ -1246,10 +1874,15 @@ static int send_try(struct sock_wait *w)
 	struct sock *sk = w->sk;
 
 	do {
-		ssize_t n = st->has_addr
-			? sendto(sk->fd, st->buf + st->off, st->len - st->off, st->flags | MSG_DONTWAIT | MSG_NOSIGNAL,
-			         (struct sockaddr *)&st->addr.ss, st->addr.len)
-			: send(sk->fd, st->buf + st->off, st->len - st->off, st->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+		struct iovec iov = { st->buf + st->off, st->len - st->off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = st->cbuf,
+		                     .msg_controllen = st->clen };
+		ssize_t n;
+		if (st->has_addr) {
+			mh.msg_name = &st->addr.ss;
+			mh.msg_namelen = st->addr.len;
+		}
+		n = sendmsg(sk->fd, &mh, st->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1288,6 +1921,29 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 			return rc;
 		}
 		st->has_addr = true;
+	}
+	if (sk->family == AF_NETLINK &&
+	    (rc = judge_netlink(call, sk, p->data.buf, p->data.len, st->has_addr ? &st->addr : NULL))) {
+		free(st);
+		return rc;
+	}
+	if (sk->family == AF_UNIX && st->has_addr) {
+		/* A path is opened, and the datagram sent, as the caller. */
+		struct unix_job *j;
+		rc = unix_job_on(call, sk, UNIX_SEND, &j);
+		if (rc == 0) {
+			j->addr = st->addr;
+			j->has_addr = true;
+			j->data = TAKE_PTR(p->data.buf);
+			j->len = p->data.len;
+			j->flags = p->flags & ~MSG_DONTWAIT;
+		}
+		free(st);
+		return rc ? rc : call_park_resolve(call, &j->job);
+	}
+	if ((rc = add_caller_creds(call, sk, &st->cbuf, &st->clen))) {
+		free(st);
+		return rc;
 	}
 	st->buf = TAKE_PTR(p->data.buf);
 	st->len = p->data.len;
@@ -1590,7 +2246,34 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 			return rc;
 		}
 	}
+	if (sk->family == AF_NETLINK &&
+	    (rc = judge_netlink(call, sk, st->data, st->len, st->has_addr ? &st->addr : NULL))) {
+		sendmsg_state_free(st);
+		return rc;
+	}
 	st->flags = p->flags & ~MSG_DONTWAIT;
+	if (sk->family == AF_UNIX && st->has_addr) {
+		struct unix_job *j;
+		rc = unix_job_on(call, sk, UNIX_SEND, &j);
+		if (rc == 0) {
+			j->addr = st->addr;
+			j->has_addr = true;
+			j->data = TAKE_PTR(st->data);
+			j->len = st->len;
+			j->cbuf = TAKE_PTR(st->cbuf);
+			j->clen = st->clen;
+			j->flags = st->flags;
+			rc = unix_job_own_rights(j);
+			if (rc)
+				unix_job_free(j);
+		}
+		sendmsg_state_free(st);
+		return rc ? rc : call_park_resolve(call, &j->job);
+	}
+	if ((rc = add_caller_creds(call, sk, &st->cbuf, &st->clen))) {
+		sendmsg_state_free(st);
+		return rc;
+	}
 	/* The request's descriptors were copied into the control message; the
 	 * framework closes the request's copies when the call ends. */
 	return sock_op(call, sk, EPOLLOUT, p->flags & MSG_DONTWAIT, sendmsg_try, st, sendmsg_state_free, NULL);
@@ -1653,6 +2336,7 @@ static int rpc_socket_dup(struct call *call, void *params)
 		return limit_error(call, rc);
 	nsk->block = sk->block;
 	nsk->timeout_s = sk->timeout_s;
+	nsk->owned_by_caller = sk->owned_by_caller;
 	json_object_object_add(call_result(call), "handle", json_object_new_uint64(nsk->handle));
 	return 0;
 }

@@ -519,6 +519,17 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			return;
 		}
 		r = read_identity(s, fd, &cred, &groups, &ngroups, &pidfd);
+		if (r == 0 && cred.pid == getpid()) {
+			/* The daemon connecting to itself can only be a client's
+			 * socket.connect relayed here: it would be judged as the
+			 * daemon's own user. */
+			log_warning("refusing a connection from the daemon itself (a client's relayed connect)");
+			s->stats.connections_refused++;
+			free(groups);
+			safe_close(pidfd);
+			safe_close(fd);
+			continue;
+		}
 		if (r == 0 && s->nconns >= s->cfg.max_connections) {
 			/* Before the /proc reads: a flood past the limit costs no more than this. */
 			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)cred.uid,

@@ -20,7 +20,8 @@ struct sock_wait;
 struct sock {
 	uint64_t handle;
 	int fd;                     /* O_NONBLOCK, CLOEXEC */
-	int family, type, proto;
+	int family, type, proto;    /* as the kernel reads them back (SO_DOMAIN, SO_TYPE, SO_PROTOCOL) */
+	bool owned_by_caller;       /* made with the caller's fs uid: the kernel's owner checks apply */
 	struct server *srv;
 	struct conn *owner;
 	struct sock *conn_prev, *conn_next;
