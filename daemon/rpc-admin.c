@@ -846,7 +846,7 @@ static int plan_sendmsg(struct call *call, struct check *ck, const struct req_vi
 	struct msghdr mh = { .msg_control = cbuf, .msg_controllen = clen };
 	for (struct cmsghdr *cm = clen ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		struct check_step *st;
-		if (!cmsg_privileged(cm))
+		if (!cmsg_privileged(k->family, k->type, k->proto, cm))
 			continue;
 		st = add_step(ck, POLICY_SETSOCKOPT, k->family, k->type, k->proto);
 		if (!st) {
@@ -1025,8 +1025,9 @@ static int plan_handler(struct call *call, struct check *ck, enum judge j, const
 		r = check_option(call, level, view_json(v, "option"), &option);
 		if (r)
 			return r;
-		if (!sockopt_privileged(level, option)) {
-			ck->note = "this option is not one the kernel reserves to privilege: the policy does not govern it";
+		if (!sockopt_value_privileged(k->family, k->type, k->proto, level, option, NULL, 0)) {
+			ck->note = "this option is not one the kernel reserves to privilege on such a socket: the policy does not "
+			           "govern it";
 			return 0;
 		}
 		/* Without a value, judged as one that needs the privilege. */
@@ -1036,7 +1037,7 @@ static int plan_handler(struct call *call, struct check *ck, enum judge j, const
 				return call_error_param(call, "request.params.value", "request.params.value: %s", err);
 			if (r < 0)
 				return r;
-			if (!sockopt_value_privileged(level, option, buf, len)) {
+			if (!sockopt_value_privileged(k->family, k->type, k->proto, level, option, buf, len)) {
 				ck->note = "this value is open to every user (the kernel checks no privilege): the policy "
 				           "does not govern it";
 				return 0;

@@ -1706,8 +1706,8 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 	if (rc < 0)
 		return rc;
 	/* Values the kernel reserves to privilege: the daemon has it, the policy decides. */
-	rc = sockopt_value_privileged(p->level, option, buf, len) ? gate_option(call, sk, p->level, option)
-	                                                          : authz_require_rule(call);
+	rc = sockopt_value_privileged(sk->family, sk->type, sk->proto, p->level, option, buf, len)
+	             ? gate_option(call, sk, p->level, option) : authz_require_rule(call);
 	if (rc)
 		return rc;
 	if (p->level == SOL_SOCKET && option == SO_REUSEPORT && !sk->owned_by_caller && len >= sizeof(int) &&
@@ -2241,7 +2241,8 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 	 * setsockopt action, as the option of the same name would. */
 	struct msghdr mh = { .msg_control = st->cbuf, .msg_controllen = st->clen };
 	for (struct cmsghdr *cm = st->clen ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cmsg_privileged(cm) && (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
+		if (cmsg_privileged(sk->family, sk->type, sk->proto, cm) &&
+		    (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
 			sendmsg_state_free(st);
 			return rc;
 		}

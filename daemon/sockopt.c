@@ -18,6 +18,7 @@
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,11 +28,36 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
+/* Kernel ABI numbers of the options the kernel reserves to privilege. */
+#include <linux/can/j1939.h>
+#include <linux/if_alg.h>
+#include <linux/in6.h>
+#include <linux/ip_vs.h>
+#include <linux/mroute.h>
+#include <linux/mroute6.h>
+#include <linux/net_tstamp.h>
+#include <linux/netfilter_arp/arp_tables.h>
+#include <linux/netfilter_bridge/ebtables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sctp.h>
 
 #include "base64.h"
 #include "consts.h"
 #include "sockopt.h"
 #include "util.h"
+
+/* Numbers newer than the oldest kernel headers in use (the kernel's ABI). */
+#ifndef TCP_AO_REPAIR
+#define TCP_AO_REPAIR 42               /* Linux 6.7 */
+#endif
+#ifndef ALG_SET_KEY_BY_KEY_SERIAL
+#define ALG_SET_KEY_BY_KEY_SERIAL 7    /* Linux 6.2 */
+#endif
+#define SOCK_TYPE_MASK 0xf             /* the type without SOCK_NONBLOCK/SOCK_CLOEXEC */
 
 /* What the value of one (level, option) looks like. */
 enum okind {
@@ -850,95 +876,6 @@ socklen_t sockopt_default_len(int level, int option)
 	}
 }
 
-/* Options whose setting the kernel checks against a capability (CAP_NET_ADMIN
- * or CAP_NET_RAW) for some or all values. The daemon holds those
- * capabilities, so setting any of these for a client is an act of privilege:
- *   SOL_SOCKET: SO_DEBUG (turning it on), SO_PRIORITY (values above 6),
- *     SO_MARK, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SO_BINDTODEVICE and
- *     SO_BINDTOIFINDEX (rebinding a bound socket), SO_BUSY_POLL (above the
- *     sysctl), SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET, SO_TXTIME (clocks
- *     other than CLOCK_MONOTONIC)
- *   IPPROTO_IP: IP_TRANSPARENT, IP_IPSEC_POLICY, IP_XFRM_POLICY
- *   IPPROTO_IPV6: IPV6_TRANSPARENT, IPV6_IPSEC_POLICY, IPV6_XFRM_POLICY,
- *     IPV6_HOPOPTS, IPV6_DSTOPTS, IPV6_RTHDRDSTOPTS, IPV6_2292PKTOPTIONS
- *     (CAP_NET_RAW for sticky extension headers)
- *   IPPROTO_TCP: TCP_REPAIR and its companions (TCP_REPAIR_QUEUE,
- *     TCP_QUEUE_SEQ, TCP_REPAIR_OPTIONS, TCP_REPAIR_WINDOW), TCP_CONGESTION
- *     (an algorithm outside net.ipv4.tcp_allowed_congestion_control, or one
- *     not loaded yet), TCP_ULP (loading a module)
- * Not listed: IP_FREEBIND and IP_BIND_ADDRESS_NO_PORT (unprivileged),
- * IP_HDRINCL and the MRT_ multicast-routing options (only on raw sockets,
- * whose creation already needs CAP_NET_RAW). */
-int sockopt_privileged(int level, int option)
-{
-	switch (level) {
-	case SOL_SOCKET:
-		switch (option) {
-		case SO_DEBUG:
-		case SO_PRIORITY:
-		case SO_MARK:
-		case SO_RCVBUFFORCE:
-		case SO_SNDBUFFORCE:
-		case SO_BINDTODEVICE:
-#ifdef SO_BINDTOIFINDEX
-		case SO_BINDTOIFINDEX:
-#endif
-#ifdef SO_BUSY_POLL
-		case SO_BUSY_POLL:
-#endif
-#ifdef SO_PREFER_BUSY_POLL
-		case SO_PREFER_BUSY_POLL:
-#endif
-#ifdef SO_BUSY_POLL_BUDGET
-		case SO_BUSY_POLL_BUDGET:
-#endif
-#ifdef SO_TXTIME
-		case SO_TXTIME:
-#endif
-			return 1;
-		}
-		return 0;
-	case IPPROTO_IP:
-		switch (option) {
-		case IP_TRANSPARENT:
-		case IP_IPSEC_POLICY:
-		case IP_XFRM_POLICY:
-			return 1;
-		}
-		return 0;
-	case IPPROTO_IPV6:
-		switch (option) {
-		case IPV6_TRANSPARENT:
-		case IPV6_IPSEC_POLICY:
-		case IPV6_XFRM_POLICY:
-		case IPV6_HOPOPTS:
-		case IPV6_DSTOPTS:
-		case IPV6_RTHDRDSTOPTS:
-		case IPV6_2292PKTOPTIONS:
-			return 1;
-		}
-		return 0;
-	case IPPROTO_TCP:
-		switch (option) {
-		case TCP_REPAIR:
-		case TCP_REPAIR_QUEUE:
-		case TCP_QUEUE_SEQ:
-		case TCP_REPAIR_OPTIONS:
-#ifdef TCP_REPAIR_WINDOW
-		case TCP_REPAIR_WINDOW:
-#endif
-		case TCP_CONGESTION:
-#ifdef TCP_ULP
-		case TCP_ULP:
-#endif
-			return 1;
-		}
-		return 0;
-	}
-	return 0;
-}
-
-
 int sockopt_option_from_json(int level, json_object *j, int *option)
 {
 	int kind = sbc_option_kind(level);
@@ -957,44 +894,274 @@ int sockopt_option_from_json(int level, json_object *j, int *option)
 	return 0;
 }
 
-bool sockopt_value_privileged(int level, int option, const void *val, size_t len)
-{
-	int v;
+/* ---- options and control messages the kernel reserves to privilege ----
+ *
+ * The daemon runs with CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE
+ * (or as root), so whatever the kernel checks against a capability, it grants
+ * on the daemon's word: for a client, such an option is the policy's
+ * `setsockopt` action. The list below was derived from the kernel's own checks
+ * (capable(), ns_capable(), sockopt_ns_capable(), netlink_allowed(), ... on
+ * the paths setsockopt(2) and sendmsg(2)'s control messages reach), read in
+ * Linux 6.12 and checked against the running 6.18 by trying each option as an
+ * unprivileged user; docs/privileged.md names the file and function of every
+ * check. Over-refusal is acceptable, under-refusal is a hole: where a check
+ * depends on state the daemon cannot see cheaply (whether the socket is
+ * already bound to a device, the allowed congestion-control list), every
+ * value is judged privileged. */
 
-	if (!sockopt_privileged(level, option))
-		return false;
-	if (level == SOL_SOCKET && (option == SO_PRIORITY || option == SO_DEBUG) && len >= sizeof(int)) {
-		memcpy(&v, val, sizeof(v));
-		/* sk_setsockopt: priorities 0-6 need no capability, nor turning debug off. */
-		if (option == SO_PRIORITY ? (v >= 0 && v <= 6) : v == 0)
-			return false;
-	}
-	return true;
-}
-bool cmsg_privileged(const struct cmsghdr *cm)
+/* What makes a governed option (or control message) privileged. */
+enum pcond {
+	P_ALWAYS,       /* every value, every socket */
+	P_NONZERO,      /* a nonzero int value; turning it off is open to everyone */
+	P_PRIORITY,     /* a priority outside 0-6 (TC_PRIO_BESTEFFORT..TC_PRIO_INTERACTIVE) */
+	P_TXTIME,       /* struct sock_txtime with a clock other than CLOCK_MONOTONIC */
+	P_TCP_ONLY,     /* on a TCP socket: judged for every INET/INET6 stream socket */
+	P_IP_OPTIONS,   /* an IPv4 option list with a privileged option */
+	P_NL_GROUP,     /* a netlink membership: by protocol and group */
+	P_J1939_PRIO,   /* a J1939 priority of 0 or 1 */
+};
+
+struct priv_entry {
+	int level, first, last;   /* options first..last at level */
+	enum pcond cond;
+};
+
+/* setsockopt. Ranges are the kernel's own (nf_sockopt_ops set_optmin..
+ * set_optmax, ip_mroute_opt()). */
+static const struct priv_entry priv_opts[] = {
+	/* net/core/sock.c sk_setsockopt, sock_bindtoindex_locked */
+	{ SOL_SOCKET, SO_DEBUG, SO_DEBUG, P_NONZERO },                 /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_PRIORITY, SO_PRIORITY, P_PRIORITY },          /* CAP_NET_RAW or CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_SNDBUFFORCE, SO_SNDBUFFORCE, P_ALWAYS },      /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_RCVBUFFORCE, SO_RCVBUFFORCE, P_ALWAYS },      /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BINDTODEVICE, SO_BINDTODEVICE, P_ALWAYS },    /* CAP_NET_RAW to rebind */
+	{ SOL_SOCKET, SO_ATTACH_FILTER, SO_ATTACH_FILTER, P_TCP_ONLY },/* CAP_NET_ADMIN on TCP */
+	{ SOL_SOCKET, SO_MARK, SO_MARK, P_ALWAYS },                    /* CAP_NET_RAW or CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BUSY_POLL, SO_BUSY_POLL, P_ALWAYS },          /* CAP_NET_ADMIN to raise it, before 6.9 */
+	{ SOL_SOCKET, SO_TXTIME, SO_TXTIME, P_TXTIME },                /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BINDTOIFINDEX, SO_BINDTOIFINDEX, P_ALWAYS },  /* CAP_NET_RAW to rebind */
+	{ SOL_SOCKET, SO_PREFER_BUSY_POLL, SO_PREFER_BUSY_POLL, P_NONZERO }, /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BUSY_POLL_BUDGET, SO_BUSY_POLL_BUDGET, P_ALWAYS },  /* CAP_NET_ADMIN to raise it */
+	/* net/ipv4/ip_sockglue.c do_ip_setsockopt, ip_options.c, ipmr.c, netfilter */
+	{ IPPROTO_IP, IP_OPTIONS, IP_OPTIONS, P_IP_OPTIONS },          /* CAP_NET_RAW */
+	{ IPPROTO_IP, IP_IPSEC_POLICY, IP_IPSEC_POLICY, P_ALWAYS },    /* CAP_NET_ADMIN */
+	{ IPPROTO_IP, IP_XFRM_POLICY, IP_XFRM_POLICY, P_ALWAYS },      /* CAP_NET_ADMIN */
+	{ IPPROTO_IP, IP_TRANSPARENT, IP_TRANSPARENT, P_NONZERO },     /* CAP_NET_RAW or CAP_NET_ADMIN */
+	{ IPPROTO_IP, IPT_SO_SET_REPLACE, IPT_SO_SET_MAX, P_ALWAYS },  /* CAP_NET_ADMIN: iptables */
+	{ IPPROTO_IP, ARPT_SO_SET_REPLACE, ARPT_SO_SET_MAX, P_ALWAYS },/* CAP_NET_ADMIN: arptables */
+	{ IPPROTO_IP, EBT_SO_SET_ENTRIES, EBT_SO_SET_MAX, P_ALWAYS },  /* CAP_NET_ADMIN: ebtables */
+	{ IPPROTO_IP, MRT_BASE, MRT_MAX, P_ALWAYS },                   /* CAP_NET_ADMIN, or the MRT_INIT socket */
+	{ IPPROTO_IP, IP_VS_BASE_CTL, IP_VS_SO_SET_MAX, P_ALWAYS },    /* CAP_NET_ADMIN: IPVS */
+	/* net/ipv6/ipv6_sockglue.c do_ipv6_setsockopt, anycast.c, ip6_flowlabel.c,
+	 * datagram.c (through IPV6_2292PKTOPTIONS), ip6mr.c, netfilter */
+	{ IPPROTO_IPV6, IPV6_JOIN_ANYCAST, IPV6_JOIN_ANYCAST, P_ALWAYS },     /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, IPV6_FLOWLABEL_MGR, P_ALWAYS },   /* CAP_NET_ADMIN for some requests */
+	{ IPPROTO_IPV6, IPV6_IPSEC_POLICY, IPV6_IPSEC_POLICY, P_ALWAYS },     /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_XFRM_POLICY, IPV6_XFRM_POLICY, P_ALWAYS },       /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_2292PKTOPTIONS, IPV6_2292PKTOPTIONS, P_ALWAYS }, /* CAP_NET_RAW for the headers inside */
+	{ IPPROTO_IPV6, IPV6_HOPOPTS, IPV6_HOPOPTS, P_ALWAYS },               /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, IPV6_RTHDRDSTOPTS, P_ALWAYS },     /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_DSTOPTS, IPV6_DSTOPTS, P_ALWAYS },               /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_TRANSPARENT, IPV6_TRANSPARENT, P_NONZERO },      /* CAP_NET_RAW or CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IP6T_SO_SET_REPLACE, IP6T_SO_SET_MAX, P_ALWAYS },     /* CAP_NET_ADMIN: ip6tables */
+	{ IPPROTO_IPV6, MRT6_BASE, MRT6_MAX, P_ALWAYS },                      /* CAP_NET_ADMIN, or the MRT6_INIT socket */
+	/* net/ipv4/tcp.c do_tcp_setsockopt, tcp_cong.c, tcp_ulp.c */
+	{ IPPROTO_TCP, TCP_CONGESTION, TCP_CONGESTION, P_ALWAYS },     /* CAP_NET_ADMIN outside the allowed list */
+	{ IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OPTIONS, P_ALWAYS },     /* CAP_NET_ADMIN (REPAIR; the rest need repair mode) */
+	{ IPPROTO_TCP, TCP_REPAIR_WINDOW, TCP_REPAIR_WINDOW, P_ALWAYS },/* repair mode */
+	{ IPPROTO_TCP, TCP_ULP, TCP_ULP, P_ALWAYS },                   /* CAP_NET_ADMIN to load a module */
+	{ IPPROTO_TCP, TCP_AO_REPAIR, TCP_AO_REPAIR, P_ALWAYS },       /* CAP_NET_ADMIN */
+	/* net/sctp/socket.c sctp_do_bind, __sctp_connect: binds and connects in
+	 * an option, CAP_NET_BIND_SERVICE for a privileged port */
+	{ IPPROTO_SCTP, SCTP_SOCKOPT_BINDX_ADD, SCTP_SOCKOPT_BINDX_ADD, P_ALWAYS },
+	{ IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX_OLD, SCTP_SOCKOPT_CONNECTX_OLD, P_ALWAYS },
+	{ IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX, SCTP_SOCKOPT_CONNECTX, P_ALWAYS },
+	/* net/netlink/af_netlink.c netlink_setsockopt and the protocols' bind hooks */
+	{ SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_DROP_MEMBERSHIP, P_NL_GROUP }, /* CAP_NET_ADMIN, ... */
+	{ SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, NETLINK_LISTEN_ALL_NSID, P_ALWAYS },  /* CAP_NET_BROADCAST */
+	/* net/can/j1939/socket.c j1939_sk_setsockopt */
+	{ SOL_CAN_J1939, SO_J1939_SEND_PRIO, SO_J1939_SEND_PRIO, P_J1939_PRIO },      /* CAP_NET_ADMIN */
+	/* crypto/af_alg.c alg_setsockopt, algif_rng.c */
+	{ SOL_ALG, ALG_SET_DRBG_ENTROPY, ALG_SET_DRBG_ENTROPY, P_ALWAYS },            /* CAP_SYS_ADMIN */
+	{ SOL_ALG, ALG_SET_KEY_BY_KEY_SERIAL, ALG_SET_KEY_BY_KEY_SERIAL, P_ALWAYS },  /* the daemon's keyrings */
+};
+
+/* Control messages of sendmsg(2). */
+static const struct priv_entry priv_cmsgs[] = {
+	/* net/core/sock.c __sock_cmsg_send */
+	{ SOL_SOCKET, SO_PRIORITY, SO_PRIORITY, P_PRIORITY },          /* Linux 6.14 and later */
+	{ SOL_SOCKET, SO_MARK, SO_MARK, P_ALWAYS },
+	/* net/ipv4/ip_sockglue.c ip_cmsg_send -> ip_options_get */
+	{ IPPROTO_IP, IP_RETOPTS, IP_RETOPTS, P_IP_OPTIONS },
+	/* net/ipv6/datagram.c ip6_datagram_send_ctl: CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_2292HOPOPTS, IPV6_2292DSTOPTS, P_ALWAYS },
+	{ IPPROTO_IPV6, IPV6_HOPOPTS, IPV6_HOPOPTS, P_ALWAYS },
+	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, IPV6_RTHDRDSTOPTS, P_ALWAYS },
+	{ IPPROTO_IPV6, IPV6_DSTOPTS, IPV6_DSTOPTS, P_ALWAYS },
+	/* net/sctp/socket.c sctp_sendmsg_new_asoc: more peers of a new
+	 * association, which the connect check of the destination never sees */
+	{ IPPROTO_SCTP, SCTP_DSTADDRV4, SCTP_DSTADDRV6, P_ALWAYS },
+};
+
+static const struct priv_entry *priv_find(const struct priv_entry *t, size_t n, int level, int option)
 {
-	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-		return false;
-	if (!ancdata_privileged(cm->cmsg_level, cm->cmsg_type))
-		return false;
-	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_PRIORITY)
-		return sockopt_value_privileged(SOL_SOCKET, SO_PRIORITY, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0));
-	return true;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].level == level && option >= t[i].first && option <= t[i].last)
+			return &t[i];
+	return NULL;
 }
 
-/* Control messages a sender may attach whose effect the kernel checks against
- * a capability: SO_MARK and SO_PRIORITY at SOL_SOCKET, IPv6 hop-by-hop and
- * destination options (CAP_NET_RAW). */
+int sockopt_privileged(int level, int option)
+{
+	return priv_find(priv_opts, ARRAY_SIZE(priv_opts), level, option) != NULL;
+}
+
 int ancdata_privileged(int level, int type)
 {
-	switch (level) {
-	case SOL_SOCKET:
-		return type == SO_MARK || type == SO_PRIORITY;
-	case IPPROTO_IPV6:
-		return type == IPV6_HOPOPTS || type == IPV6_2292HOPOPTS || type == IPV6_DSTOPTS ||
-		       type == IPV6_2292DSTOPTS || type == IPV6_RTHDRDSTOPTS;
-	}
+	return priv_find(priv_cmsgs, ARRAY_SIZE(priv_cmsgs), level, type) != NULL;
+}
+
+/* An int value as the kernel reads it: 0 or -EINVAL when len cannot hold one. */
+static int value_int(const void *val, size_t len, int *v)
+{
+	if (!val || len < sizeof(int))
+		return -EINVAL;
+	memcpy(v, val, sizeof(*v));
 	return 0;
+}
+
+/* ip_options_compile() without a packet lets anyone set end-of-list, no-op,
+ * record route, router alert and the TSONLY, TSANDADDR and PRESPEC kinds of
+ * timestamp; source routes, CIPSO, security, stream id and unknown types or
+ * timestamp flags need CAP_NET_RAW. Anything this walk cannot read as the
+ * kernel would is judged privileged. The walk covers the whole buffer even
+ * where the kernel reads only its first 40 bytes (the options the kernel sees
+ * are a prefix of these). */
+static bool ip_options_privileged(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t ol;
+
+		if (p[i] == IPOPT_END)
+			return false;   /* the kernel ignores what follows */
+		if (p[i] == IPOPT_NOOP) {
+			i++;
+			continue;
+		}
+		if (len - i < 2)
+			return true;
+		ol = p[i + 1];
+		if (ol < 2 || ol > len - i)
+			return true;
+		switch (p[i]) {
+		case IPOPT_RR:
+		case IPOPT_RA:
+			break;
+		case IPOPT_TS:
+			if (ol < 4)
+				return true;
+			switch (p[i + 3] & 0xf) {
+			case IPOPT_TS_TSONLY:
+			case IPOPT_TS_TSANDADDR:
+			case IPOPT_TS_PRESPEC:
+				break;
+			default:
+				return true;
+			}
+			break;
+		default:
+			return true;
+		}
+		i += ol;
+	}
+	return false;
+}
+
+/* Netlink protocols whose multicast groups anyone may join: those created
+ * with NL_CFG_F_NONROOT_RECV whose bind hook checks no capability for the
+ * group. Everything else (NETLINK_GENERIC, whose groups each may demand
+ * CAP_NET_ADMIN or CAP_SYS_ADMIN; NETLINK_AUDIT, CAP_AUDIT_READ;
+ * NETLINK_CONNECTOR, whose cn_bind wants CAP_NET_ADMIN for most groups;
+ * NETLINK_USERSOCK, NONROOT_SEND only; NETFILTER, XFRM, ... without the
+ * flag) needs a capability. group 0: any group (a question without a value). */
+static bool netlink_group_privileged(int proto, int option, unsigned group)
+{
+	switch (proto) {
+	case NETLINK_ROUTE:
+		/* rtnetlink_bind: the multicast-routing report groups */
+		if (option == NETLINK_DROP_MEMBERSHIP)
+			return false;
+		return group == 0 || group == RTNLGRP_IPV4_MROUTE_R || group == RTNLGRP_IPV6_MROUTE_R;
+	case NETLINK_SOCK_DIAG:
+	case NETLINK_SELINUX:
+	case NETLINK_KOBJECT_UEVENT:
+	case NETLINK_RDMA:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* The condition of entry e for a socket of (family, type, proto) and a value
+ * (val NULL: whether some value is privileged). */
+static bool cond_holds(const struct priv_entry *e, int family, int type, int proto, int option,
+                       const void *val, size_t len)
+{
+	int v = 0;
+
+	switch (e->cond) {
+	case P_ALWAYS:
+		return true;
+	case P_NONZERO:
+		return !val || value_int(val, len, &v) < 0 || v != 0;
+	case P_PRIORITY:
+		return !val || value_int(val, len, &v) < 0 || v < 0 || v > 6;
+	case P_TXTIME: {
+		struct sock_txtime t;
+
+		if (!val || len != sizeof(t))
+			return true;
+		memcpy(&t, val, sizeof(t));
+		return t.clockid != CLOCK_MONOTONIC;
+	}
+	case P_TCP_ONLY:
+		/* sk_is_tcp(); every stream socket of the two families, MPTCP's too */
+		return (family == AF_INET || family == AF_INET6) && (type & SOCK_TYPE_MASK) == SOCK_STREAM;
+	case P_IP_OPTIONS:
+		return !val || ip_options_privileged(val, len);
+	case P_NL_GROUP: {
+		unsigned group = 0;
+
+		if (family != AF_NETLINK)
+			return true;   /* the kernel refuses it anyway; not worth a judgement */
+		if (val && len >= sizeof(group)) {
+			memcpy(&group, val, sizeof(group));
+			if (group == 0)
+				return true;   /* EINVAL in the kernel; no need to tell it from "any group" */
+		}
+		return netlink_group_privileged(proto, option, group);
+	}
+	case P_J1939_PRIO:
+		return !val || len != sizeof(int) || value_int(val, len, &v) < 0 || v < 2 || v > 7;
+	}
+	return true;
+}
+
+bool sockopt_value_privileged(int family, int type, int proto, int level, int option, const void *val, size_t len)
+{
+	const struct priv_entry *e = priv_find(priv_opts, ARRAY_SIZE(priv_opts), level, option);
+
+	return e && cond_holds(e, family, type, proto, option, val, len);
+}
+
+bool cmsg_privileged(int family, int type, int proto, const struct cmsghdr *cm)
+{
+	const struct priv_entry *e = priv_find(priv_cmsgs, ARRAY_SIZE(priv_cmsgs), cm->cmsg_level, cm->cmsg_type);
+	size_t len = cm->cmsg_len > CMSG_LEN(0) ? cm->cmsg_len - CMSG_LEN(0) : 0;
+
+	return e && cond_holds(e, family, type, proto, cm->cmsg_type, CMSG_DATA(cm), len);
 }
 
 /* ---- ancillary data ---- */

@@ -61,17 +61,23 @@ json_object *sockopt_decode(int level, int option, const unsigned char *buf, soc
 socklen_t sockopt_default_len(int level, int option);
 
 /* Whether (level, option) is one the kernel checks against a capability for
- * some or all values (SO_MARK, SO_PRIORITY, SO_BINDTODEVICE, SO_*BUFFORCE,
- * IP_TRANSPARENT, TCP_REPAIR, TCP_CONGESTION, ...; the full list and the
- * reasons are above its definition): the daemon holds the capability, so the
- * policy's `setsockopt` action governs these. */
+ * some values or some kinds of socket: the daemon holds the capability, so the
+ * policy's `setsockopt` action governs these. The list, where each check is in
+ * the kernel and how it was derived: docs/privileged.md. */
 int sockopt_privileged(int level, int option);
 /* An option as a request names it: a number, or a name of the level's table.
  * 0 or -EINVAL. */
 int sockopt_option_from_json(int level, json_object *j, int *option);
-/* The same for one value (encoded as for setsockopt): SO_PRIORITY 0-6 and
- * SO_DEBUG 0 are open to everyone, so only other values are privileged. */
-bool sockopt_value_privileged(int level, int option, const void *val, size_t len);
+/* The same for one value (encoded as for setsockopt) on a socket of (family,
+ * type, proto): false where the kernel checks no capability for this value on
+ * such a socket (SO_PRIORITY 0-6, SO_DEBUG/SO_PREFER_BUSY_POLL/IP_TRANSPARENT/
+ * IPV6_TRANSPARENT 0, SO_TXTIME on CLOCK_MONOTONIC, SO_ATTACH_FILTER on a
+ * socket other than an INET/INET6 stream one, IP_OPTIONS without a source
+ * route or another option the kernel reserves, NETLINK_ADD_MEMBERSHIP of a
+ * group anyone may join, SO_J1939_SEND_PRIO 2-7), and for options
+ * sockopt_privileged() does not list. val NULL asks whether some value is
+ * privileged on such a socket (policy.check without a value). */
+bool sockopt_value_privileged(int family, int type, int proto, int level, int option, const void *val, size_t len);
 
 /* ---- ancillary data ---- */
 
@@ -91,7 +97,7 @@ bool sockopt_value_privileged(int level, int option, const void *val, size_t len
  * ANCDATA_MAX_ENTRIES entries, ANCDATA_MAX_FDS descriptors or ANCDATA_MAX_LEN
  * bytes), -ENOMEM. The descriptors are only copied into the buffer, not taken.
  * Privilege is not checked here: a caller enforcing policy walks the buffer
- * and asks ancdata_privileged() for each message after the SCM_RIGHTS one. */
+ * and asks cmsg_privileged() for each message. */
 int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned char **buf,
                    size_t *len, char *err, size_t errlen);
 
@@ -107,11 +113,16 @@ int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned c
 json_object *ancdata_decode(const struct msghdr *mh, int **fds, size_t *nfds);
 
 /* Whether a control message of (level, type) that a client asks the daemon to
- * send needs a capability the daemon has: SO_MARK and SO_PRIORITY at
- * SOL_SOCKET, IPV6_HOPOPTS/DSTOPTS/RTHDRDSTOPTS (and the 2292 forms). */
+ * send is one the kernel checks against a capability for some values:
+ * SO_MARK, SO_PRIORITY at SOL_SOCKET; IP_RETOPTS; the IPv6 hop-by-hop and
+ * destination options headers (and their RFC 2292 forms); SCTP_DSTADDRV4/V6,
+ * which add peers no connect check sees (docs/privileged.md). */
 int ancdata_privileged(int level, int type);
-/* The same for one control message as sent: SCM_RIGHTS never, SO_PRIORITY
- * 0-6 not either (as sockopt_value_privileged). */
-bool cmsg_privileged(const struct cmsghdr *cm);
+/* The same for one control message as sent on a socket of (family, type,
+ * proto), judged by its data as sockopt_value_privileged() judges a value
+ * (SO_PRIORITY 0-6 and IP_RETOPTS without a reserved option are open to
+ * everyone). SCM_RIGHTS never. cm is a well-formed message of a buffer
+ * ancdata_encode() built. */
+bool cmsg_privileged(int family, int type, int proto, const struct cmsghdr *cm);
 
 #endif

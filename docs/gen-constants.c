@@ -16,8 +16,8 @@ static const struct { const char *title, *what; } kinds[SBC_KIND_MAX] = {
 	[SBC_SO] = { "`SOL_SOCKET` options (`SBC_SO`)", "`option` at level `SOL_SOCKET`. The AF_VSOCK and J1939 options Python also spells `SO_*` live at other levels and are not here." },
 	[SBC_IPPROTO] = { "Protocols (`SBC_IPPROTO`)", "`proto` parameters: `IPPROTO_*`, the CAN protocols and common `ETH_P_*` numbers (host order; AF_PACKET sockets take them in network order). Where numbers meet, the `IPPROTO_*` name is preferred (`CAN_RAW` is 1, which replies call `IPPROTO_ICMP`)." },
 	[SBC_TCP] = { "`IPPROTO_TCP` options (`SBC_TCP`)", "`option` at level `IPPROTO_TCP` (`SOL_TCP`)." },
-	[SBC_IP] = { "`IPPROTO_IP` options (`SBC_IP`)", "`option` at level `IPPROTO_IP` (`SOL_IP`), including the protocol-independent `MCAST_*` options." },
-	[SBC_IPV6] = { "`IPPROTO_IPV6` options (`SBC_IPV6`)", "`option` at level `IPPROTO_IPV6` (`SOL_IPV6`), including the `MCAST_*` options." },
+	[SBC_IP] = { "`IPPROTO_IP` options (`SBC_IP`)", "`option` at level `IPPROTO_IP` (`SOL_IP`), including the protocol-independent `MCAST_*` options, and, as the kernel headers spell them, the netfilter (`IPT_`, `ARPT_`, `EBT_`, `IP_VS_SO_SET_*`) and multicast-routing (`MRT_*`) options that policies govern ([privileged.md](privileged.md))." },
+	[SBC_IPV6] = { "`IPPROTO_IPV6` options (`SBC_IPV6`)", "`option` at level `IPPROTO_IPV6` (`SOL_IPV6`), including the `MCAST_*` options, `IPV6_FLOWLABEL_MGR`, and the `IP6T_SO_SET_*` and `MRT6_*` options that policies govern ([privileged.md](privileged.md))." },
 	[SBC_MSG] = { "Send and receive flags (`SBC_MSG`, a flag set)", "`flags` of `send*`/`recv*`, `msg_flags` of `recvmsg`." },
 	[SBC_SHUT] = { "Shutdown (`SBC_SHUT`)", "`how` of `socket.shutdown`." },
 	[SBC_AI] = { "getaddrinfo flags (`SBC_AI`, a flag set)", "`flags` of `net.getaddrinfo`." },
@@ -26,6 +26,7 @@ static const struct { const char *title, *what; } kinds[SBC_KIND_MAX] = {
 	[SBC_ERRNO] = { "errno (`SBC_ERRNO`)", "`error.data.name` of code -32000 and the `name` of `socket.connect_ex`. Preferred: `EAGAIN` over `EWOULDBLOCK`, `EOPNOTSUPP` over `ENOTSUP`, `EDEADLK` over `EDEADLOCK`." },
 	[SBC_SCM] = { "Ancillary data types at `SOL_SOCKET` (`SBC_SCM`)", "`type` of `ancdata` entries whose level is `SOL_SOCKET`." },
 	[SBC_HERR] = { "h_errno (`SBC_HERR`)", "`error.data.name` of code -32002." },
+	[SBC_NETLINK] = { "`SOL_NETLINK` options (`SBC_NETLINK`)", "`option` at level `SOL_NETLINK`, as `<linux/netlink.h>` spells them (Python has no names for these)." },
 	[SBC_TIPC] = { "TIPC address types and scopes (`SBC_TIPC`)", "`addr_type` and `scope` of AF_TIPC addresses. Types and scopes share numbers: an `addr_type` takes only a `TIPC_ADDR_*`/`TIPC_SERVICE_*`/`TIPC_SOCKET_ADDR` name, a `scope` only a `TIPC_*_SCOPE` name, and replies pick the name of the right sort (`TIPC_ADDR_NAMESEQ`, `TIPC_ADDR_NAME`, `TIPC_ADDR_ID`; `TIPC_ZONE_SCOPE`, `TIPC_CLUSTER_SCOPE`, `TIPC_NODE_SCOPE`)." },
 };
 

@@ -25,6 +25,16 @@
 #include <linux/if_ether.h>
 #include <linux/can.h>
 #include <linux/tipc.h>
+/* the options the daemon governs as privileged (docs/privileged.md) */
+#include <linux/in6.h>
+#include <linux/ip_vs.h>
+#include <linux/mroute.h>
+#include <linux/mroute6.h>
+#include <linux/netfilter_arp/arp_tables.h>
+#include <linux/netfilter_bridge/ebtables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <linux/netlink.h>
 
 #include "consts.h"
 #include "util.h"
@@ -51,6 +61,9 @@
 /* <linux/can/raw.h>, isotp.h and j1939.h define these from SOL_CAN_BASE and
  * the protocol number; they are spelled out here so that the three headers
  * (which pull in more than this file needs) are not required. */
+#ifndef TCP_AO_REPAIR
+#define TCP_AO_REPAIR 42   /* <linux/tcp.h>, which <netinet/tcp.h> excludes */
+#endif
 #if defined(SOL_CAN_BASE) && defined(CAN_RAW) && !defined(SOL_CAN_RAW)
 #define SOL_CAN_RAW (SOL_CAN_BASE + CAN_RAW)
 #endif
@@ -948,6 +961,7 @@ static const struct sbc_entry tcp_table[] = {
 #ifdef TCP_TX_DELAY
 	E(TCP_TX_DELAY),
 #endif
+	E(TCP_AO_REPAIR),
 };
 
 static const struct sbc_entry ip_table[] = {
@@ -1101,6 +1115,42 @@ static const struct sbc_entry ip_table[] = {
 #ifdef IP_PROTOCOL
 	E(IP_PROTOCOL),
 #endif
+	/* netfilter and multicast routing: set with CAP_NET_ADMIN (names of <linux/...> headers) */
+	E(IPT_SO_SET_REPLACE),
+	E(IPT_SO_SET_ADD_COUNTERS),
+	E(ARPT_SO_SET_REPLACE),
+	E(ARPT_SO_SET_ADD_COUNTERS),
+	E(EBT_SO_SET_ENTRIES),
+	E(EBT_SO_SET_COUNTERS),
+	E(IP_VS_SO_SET_NONE),
+	E(IP_VS_SO_SET_INSERT),
+	E(IP_VS_SO_SET_ADD),
+	E(IP_VS_SO_SET_EDIT),
+	E(IP_VS_SO_SET_DEL),
+	E(IP_VS_SO_SET_FLUSH),
+	E(IP_VS_SO_SET_LIST),
+	E(IP_VS_SO_SET_ADDDEST),
+	E(IP_VS_SO_SET_DELDEST),
+	E(IP_VS_SO_SET_EDITDEST),
+	E(IP_VS_SO_SET_TIMEOUT),
+	E(IP_VS_SO_SET_STARTDAEMON),
+	E(IP_VS_SO_SET_STOPDAEMON),
+	E(IP_VS_SO_SET_RESTORE),
+	E(IP_VS_SO_SET_SAVE),
+	E(IP_VS_SO_SET_ZERO),
+	E(MRT_INIT),
+	E(MRT_DONE),
+	E(MRT_ADD_VIF),
+	E(MRT_DEL_VIF),
+	E(MRT_ADD_MFC),
+	E(MRT_DEL_MFC),
+	E(MRT_VERSION),
+	E(MRT_ASSERT),
+	E(MRT_PIM),
+	E(MRT_TABLE),
+	E(MRT_ADD_MFC_PROXY),
+	E(MRT_DEL_MFC_PROXY),
+	E(MRT_FLUSH),
 };
 
 static const struct sbc_entry ipv6_table[] = {
@@ -1285,6 +1335,38 @@ static const struct sbc_entry ipv6_table[] = {
 #ifdef IPV6_FREEBIND
 	E(IPV6_FREEBIND),
 #endif
+	E(IPV6_FLOWLABEL_MGR),
+	/* netfilter and multicast routing, as at IPPROTO_IP */
+	E(IP6T_SO_SET_REPLACE),
+	E(IP6T_SO_SET_ADD_COUNTERS),
+	E(MRT6_INIT),
+	E(MRT6_DONE),
+	E(MRT6_ADD_MIF),
+	E(MRT6_DEL_MIF),
+	E(MRT6_ADD_MFC),
+	E(MRT6_DEL_MFC),
+	E(MRT6_VERSION),
+	E(MRT6_ASSERT),
+	E(MRT6_PIM),
+	E(MRT6_TABLE),
+	E(MRT6_ADD_MFC_PROXY),
+	E(MRT6_DEL_MFC_PROXY),
+	E(MRT6_FLUSH),
+};
+
+static const struct sbc_entry netlink_table[] = {
+	E(NETLINK_ADD_MEMBERSHIP),
+	E(NETLINK_DROP_MEMBERSHIP),
+	E(NETLINK_PKTINFO),
+	E(NETLINK_BROADCAST_ERROR),
+	E(NETLINK_NO_ENOBUFS),
+	E(NETLINK_RX_RING),
+	E(NETLINK_TX_RING),
+	E(NETLINK_LISTEN_ALL_NSID),
+	E(NETLINK_LIST_MEMBERSHIPS),
+	E(NETLINK_CAP_ACK),
+	E(NETLINK_EXT_ACK),
+	E(NETLINK_GET_STRICT_CHK),
 };
 
 static const struct sbc_entry msg_table[] = {
@@ -1776,6 +1858,7 @@ static const struct table tables[SBC_KIND_MAX] = {
 	[SBC_SCM] = T(scm_table),
 	[SBC_HERR] = T(herr_table),
 	[SBC_TIPC] = T(tipc_table),
+	[SBC_NETLINK] = T(netlink_table),
 };
 #undef T
 
@@ -1783,7 +1866,7 @@ static const struct table tables[SBC_KIND_MAX] = {
 	ARRAY_SIZE(sol_table) + ARRAY_SIZE(so_table) + ARRAY_SIZE(ipproto_table) + ARRAY_SIZE(tcp_table) + \
 	ARRAY_SIZE(ip_table) + ARRAY_SIZE(ipv6_table) + ARRAY_SIZE(msg_table) + ARRAY_SIZE(shut_table) + \
 	ARRAY_SIZE(ai_table) + ARRAY_SIZE(ni_table) + ARRAY_SIZE(eai_table) + ARRAY_SIZE(errno_table) + \
-	ARRAY_SIZE(scm_table) + ARRAY_SIZE(herr_table) + ARRAY_SIZE(tipc_table))
+	ARRAY_SIZE(scm_table) + ARRAY_SIZE(herr_table) + ARRAY_SIZE(tipc_table) + ARRAY_SIZE(netlink_table))
 
 /* Per kind, a slice of each pool: entries sorted by name, and by value (ties
  * keep table order, so the first entry for a value is its preferred name). */
@@ -1934,6 +2017,8 @@ int sbc_option_kind(long level)
 		return SBC_IP;
 	case IPPROTO_IPV6:
 		return SBC_IPV6;
+	case SOL_NETLINK:
+		return SBC_NETLINK;
 	default:
 		return -1;
 	}

@@ -26,6 +26,7 @@ enum sbc_kind {
 	SBC_SCM,       /* ancillary types at SOL_SOCKET: SCM_RIGHTS, SCM_CREDENTIALS, ... */
 	SBC_HERR,      /* h_errno: HOST_NOT_FOUND, TRY_AGAIN, NO_RECOVERY, NO_DATA */
 	SBC_TIPC,      /* TIPC address types and scopes: TIPC_ADDR_NAME, TIPC_CLUSTER_SCOPE, ... */
+	SBC_NETLINK,   /* SOL_NETLINK options: NETLINK_ADD_MEMBERSHIP, ... */
 	SBC_KIND_MAX
 };
 
@@ -45,7 +46,8 @@ int sbc_value(enum sbc_kind kind, const char *name, long *value);
 const char *sbc_name(enum sbc_kind kind, long value);
 
 /* Option tables by level: SOL_SOCKET -> SBC_SO, IPPROTO_TCP -> SBC_TCP,
- * IPPROTO_IP -> SBC_IP, IPPROTO_IPV6 -> SBC_IPV6. -1 for a level without one. */
+ * IPPROTO_IP -> SBC_IP, IPPROTO_IPV6 -> SBC_IPV6, SOL_NETLINK -> SBC_NETLINK.
+ * -1 for a level without one. */
 int sbc_option_kind(long level);
 
 /* JSON value (a name string or an integer) -> number. -EINVAL for another JSON

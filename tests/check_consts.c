@@ -30,7 +30,7 @@
 
 static const char *const kind_names[SBC_KIND_MAX] = {
 	"AF", "SOCK", "SOCKFLAG", "SOL", "SO", "IPPROTO", "TCP", "IP", "IPV6", "MSG",
-	"SHUT", "AI", "NI", "EAI", "ERRNO", "SCM", "HERR", "TIPC",
+	"SHUT", "AI", "NI", "EAI", "ERRNO", "SCM", "HERR", "TIPC", "NETLINK",
 };
 
 static json_object *parse(const char *text)

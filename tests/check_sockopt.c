@@ -1,28 +1,54 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* unshare, setresuid, struct in6_pktinfo */
+#endif
 
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/can.h>
+#include <linux/can/j1939.h>
+#include <linux/if_alg.h>
+#include <linux/if_packet.h>
+#include <linux/in6.h>
+#include <linux/ip_vs.h>
+#include <linux/mroute.h>
+#include <linux/mroute6.h>
+#include <linux/net_tstamp.h>
+#include <linux/netfilter_arp/arp_tables.h>
+#include <linux/netfilter_bridge/ebtables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sctp.h>
 
 #include "base64.h"
 #include "sockopt.h"
 #include "unit.h"
+#include "util.h"
 
 static json_object *J(const char *text)
 {
@@ -663,7 +689,7 @@ START_TEST(test_decode_forms)
 }
 END_TEST
 
-START_TEST(test_default_len_and_privilege)
+START_TEST(test_default_len)
 {
 	ck_assert_uint_eq(sockopt_default_len(SOL_SOCKET, SO_LINGER), sizeof(struct linger));
 	ck_assert_uint_eq(sockopt_default_len(SOL_SOCKET, SO_PEERCRED), sizeof(struct ucred));
@@ -674,23 +700,552 @@ START_TEST(test_default_len_and_privilege)
 	ck_assert_uint_eq(sockopt_default_len(99, 99), sizeof(int));
 	ck_assert_uint_le(sockopt_default_len(SOL_SOCKET, SO_PEERGROUPS), SOCKOPT_MAX_LEN);
 
-	ck_assert(sockopt_privileged(SOL_SOCKET, SO_MARK));
-	ck_assert(sockopt_privileged(SOL_SOCKET, SO_BINDTODEVICE));
-	ck_assert(sockopt_privileged(SOL_SOCKET, SO_RCVBUFFORCE));
-	ck_assert(sockopt_privileged(SOL_SOCKET, SO_SNDBUFFORCE));
-	ck_assert(sockopt_privileged(SOL_SOCKET, SO_PRIORITY));
-	ck_assert(sockopt_privileged(IPPROTO_IP, IP_TRANSPARENT));
-	ck_assert(sockopt_privileged(IPPROTO_IPV6, IPV6_TRANSPARENT));
-	ck_assert(sockopt_privileged(IPPROTO_TCP, TCP_REPAIR));
-	ck_assert(!sockopt_privileged(IPPROTO_IP, IP_FREEBIND));
-	ck_assert(!sockopt_privileged(SOL_SOCKET, SO_REUSEADDR));
-	ck_assert(!sockopt_privileged(IPPROTO_TCP, TCP_NODELAY));
-	ck_assert(!sockopt_privileged(99, SO_MARK));
+}
+END_TEST
 
+/* ---- options and control messages the kernel reserves to privilege ---- */
+
+#ifndef TCP_AO_REPAIR
+#define TCP_AO_REPAIR 42
+#endif
+#ifndef ALG_SET_KEY_BY_KEY_SERIAL
+#define ALG_SET_KEY_BY_KEY_SERIAL 7
+#endif
+
+struct lo { int level, option; const char *name; };
+#define LO(l, o) { l, o, #o }
+
+/* Every option docs/privileged.md lists, spelled out again here (not read
+ * from the daemon's table) so that a dropped entry fails. */
+static const struct lo listed_opts[] = {
+	LO(SOL_SOCKET, SO_DEBUG), LO(SOL_SOCKET, SO_PRIORITY), LO(SOL_SOCKET, SO_SNDBUFFORCE),
+	LO(SOL_SOCKET, SO_RCVBUFFORCE), LO(SOL_SOCKET, SO_BINDTODEVICE), LO(SOL_SOCKET, SO_BINDTOIFINDEX),
+	LO(SOL_SOCKET, SO_ATTACH_FILTER), LO(SOL_SOCKET, SO_MARK), LO(SOL_SOCKET, SO_BUSY_POLL),
+	LO(SOL_SOCKET, SO_PREFER_BUSY_POLL), LO(SOL_SOCKET, SO_BUSY_POLL_BUDGET), LO(SOL_SOCKET, SO_TXTIME),
+	LO(IPPROTO_IP, IP_OPTIONS), LO(IPPROTO_IP, IP_TRANSPARENT), LO(IPPROTO_IP, IP_IPSEC_POLICY),
+	LO(IPPROTO_IP, IP_XFRM_POLICY),
+	LO(IPPROTO_IP, IPT_SO_SET_REPLACE), LO(IPPROTO_IP, IPT_SO_SET_ADD_COUNTERS),
+	LO(IPPROTO_IP, ARPT_SO_SET_REPLACE), LO(IPPROTO_IP, ARPT_SO_SET_ADD_COUNTERS),
+	LO(IPPROTO_IP, EBT_SO_SET_ENTRIES), LO(IPPROTO_IP, EBT_SO_SET_COUNTERS), LO(IPPROTO_IP, EBT_SO_SET_MAX),
+	LO(IPPROTO_IP, MRT_INIT), LO(IPPROTO_IP, MRT_DONE), LO(IPPROTO_IP, MRT_ADD_VIF), LO(IPPROTO_IP, MRT_DEL_VIF),
+	LO(IPPROTO_IP, MRT_ADD_MFC), LO(IPPROTO_IP, MRT_DEL_MFC), LO(IPPROTO_IP, MRT_VERSION),
+	LO(IPPROTO_IP, MRT_ASSERT), LO(IPPROTO_IP, MRT_PIM), LO(IPPROTO_IP, MRT_TABLE),
+	LO(IPPROTO_IP, MRT_ADD_MFC_PROXY), LO(IPPROTO_IP, MRT_DEL_MFC_PROXY), LO(IPPROTO_IP, MRT_FLUSH),
+	LO(IPPROTO_IP, IP_VS_SO_SET_NONE), LO(IPPROTO_IP, IP_VS_SO_SET_FLUSH), LO(IPPROTO_IP, IP_VS_SO_SET_ZERO),
+	LO(IPPROTO_IPV6, IPV6_JOIN_ANYCAST), LO(IPPROTO_IPV6, IPV6_FLOWLABEL_MGR),
+	LO(IPPROTO_IPV6, IPV6_IPSEC_POLICY), LO(IPPROTO_IPV6, IPV6_XFRM_POLICY), LO(IPPROTO_IPV6, IPV6_2292PKTOPTIONS),
+	LO(IPPROTO_IPV6, IPV6_HOPOPTS), LO(IPPROTO_IPV6, IPV6_RTHDRDSTOPTS), LO(IPPROTO_IPV6, IPV6_DSTOPTS),
+	LO(IPPROTO_IPV6, IPV6_TRANSPARENT), LO(IPPROTO_IPV6, IP6T_SO_SET_REPLACE),
+	LO(IPPROTO_IPV6, IP6T_SO_SET_ADD_COUNTERS), LO(IPPROTO_IPV6, MRT6_INIT), LO(IPPROTO_IPV6, MRT6_ADD_MIF),
+	LO(IPPROTO_IPV6, MRT6_FLUSH),
+	LO(IPPROTO_TCP, TCP_CONGESTION), LO(IPPROTO_TCP, TCP_REPAIR), LO(IPPROTO_TCP, TCP_REPAIR_QUEUE),
+	LO(IPPROTO_TCP, TCP_QUEUE_SEQ), LO(IPPROTO_TCP, TCP_REPAIR_OPTIONS), LO(IPPROTO_TCP, TCP_REPAIR_WINDOW),
+	LO(IPPROTO_TCP, TCP_ULP), LO(IPPROTO_TCP, TCP_AO_REPAIR),
+	LO(IPPROTO_SCTP, SCTP_SOCKOPT_BINDX_ADD), LO(IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX_OLD),
+	LO(IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX),
+	LO(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP), LO(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP),
+	LO(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID),
+	LO(SOL_CAN_J1939, SO_J1939_SEND_PRIO),
+	LO(SOL_ALG, ALG_SET_DRBG_ENTROPY), LO(SOL_ALG, ALG_SET_KEY_BY_KEY_SERIAL),
+};
+
+/* Options the kernel checks no capability for, on every path setsockopt
+ * reaches (IP_TOS, IPV6_TCLASS and the multicast joins included). */
+static const struct lo open_opts[] = {
+	LO(SOL_SOCKET, SO_REUSEADDR), LO(SOL_SOCKET, SO_REUSEPORT), LO(SOL_SOCKET, SO_KEEPALIVE),
+	LO(SOL_SOCKET, SO_SNDBUF), LO(SOL_SOCKET, SO_RCVBUF), LO(SOL_SOCKET, SO_LINGER), LO(SOL_SOCKET, SO_BROADCAST),
+	LO(SOL_SOCKET, SO_RCVTIMEO), LO(SOL_SOCKET, SO_TIMESTAMP), LO(SOL_SOCKET, SO_ATTACH_BPF),
+	LO(SOL_SOCKET, SO_DETACH_FILTER), LO(SOL_SOCKET, SO_PASSCRED), LO(SOL_SOCKET, SO_ZEROCOPY),
+	LO(SOL_SOCKET, SO_MAX_PACING_RATE), LO(SOL_SOCKET, SO_RCVMARK),
+	LO(IPPROTO_TCP, TCP_NODELAY), LO(IPPROTO_TCP, TCP_KEEPIDLE), LO(IPPROTO_TCP, TCP_MAXSEG),
+	LO(IPPROTO_TCP, TCP_USER_TIMEOUT), LO(IPPROTO_TCP, TCP_MD5SIG), LO(IPPROTO_TCP, TCP_FASTOPEN),
+	LO(IPPROTO_TCP, TCP_TX_DELAY),
+	LO(IPPROTO_IP, IP_TOS), LO(IPPROTO_IP, IP_TTL), LO(IPPROTO_IP, IP_FREEBIND), LO(IPPROTO_IP, IP_PKTINFO),
+	LO(IPPROTO_IP, IP_RETOPTS), LO(IPPROTO_IP, IP_RECVOPTS), LO(IPPROTO_IP, IP_ROUTER_ALERT),
+	LO(IPPROTO_IP, IP_HDRINCL), LO(IPPROTO_IP, IP_ADD_MEMBERSHIP), LO(IPPROTO_IP, IP_MULTICAST_IF),
+	LO(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT), LO(IPPROTO_IP, IP_LOCAL_PORT_RANGE), LO(IPPROTO_IP, MCAST_JOIN_GROUP),
+	LO(IPPROTO_IPV6, IPV6_V6ONLY), LO(IPPROTO_IPV6, IPV6_TCLASS), LO(IPPROTO_IPV6, IPV6_PKTINFO),
+	LO(IPPROTO_IPV6, IPV6_LEAVE_ANYCAST), LO(IPPROTO_IPV6, IPV6_RTHDR), LO(IPPROTO_IPV6, IPV6_FREEBIND),
+	LO(IPPROTO_IPV6, IPV6_2292HOPOPTS), LO(IPPROTO_IPV6, IPV6_2292DSTOPTS), LO(IPPROTO_IPV6, IPV6_JOIN_GROUP),
+	LO(IPPROTO_IPV6, IPV6_ROUTER_ALERT), LO(IPPROTO_IPV6, IPV6_UNICAST_HOPS), LO(IPPROTO_IPV6, IPV6_RECVPKTINFO),
+	LO(IPPROTO_SCTP, SCTP_SOCKOPT_BINDX_REM),
+	LO(SOL_NETLINK, NETLINK_PKTINFO), LO(SOL_NETLINK, NETLINK_EXT_ACK), LO(SOL_NETLINK, NETLINK_NO_ENOBUFS),
+	LO(SOL_CAN_J1939, SO_J1939_PROMISC),
+	LO(SOL_ALG, ALG_SET_KEY), LO(SOL_ALG, ALG_SET_AEAD_AUTHSIZE),
+	LO(SOL_PACKET, PACKET_ADD_MEMBERSHIP), LO(SOL_PACKET, PACKET_FANOUT),
+	LO(99, SO_MARK),
+};
+
+/* v as an int value of the option, on a socket of (family, type, proto). */
+static bool vpriv_int(int family, int type, int proto, int level, int option, int v)
+{
+	return sockopt_value_privileged(family, type, proto, level, option, &v, sizeof(v));
+}
+
+START_TEST(test_privileged_listed)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(listed_opts); i++) {
+		const struct lo *o = &listed_opts[i];
+
+		ck_assert_msg(sockopt_privileged(o->level, o->option), "%s is not judged privileged", o->name);
+		/* and for a socket of some kind, with some value, it is governed */
+		ck_assert_msg(sockopt_value_privileged(AF_INET, SOCK_STREAM, IPPROTO_TCP, o->level, o->option, NULL, 0) ||
+		              sockopt_value_privileged(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC, o->level, o->option, NULL, 0),
+		              "%s is never governed", o->name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(open_opts); i++) {
+		const struct lo *o = &open_opts[i];
+		int one = 1;
+
+		ck_assert_msg(!sockopt_privileged(o->level, o->option), "%s is judged privileged", o->name);
+		ck_assert_msg(!sockopt_value_privileged(AF_INET6, SOCK_DGRAM, 0, o->level, o->option, &one, sizeof(one)),
+		              "%s = 1 is judged privileged", o->name);
+		ck_assert_msg(!sockopt_value_privileged(AF_INET, SOCK_STREAM, 0, o->level, o->option, NULL, 0),
+		              "%s (any value) is judged privileged", o->name);
+	}
+}
+END_TEST
+
+/* The conditions the kernel puts on a value or on the kind of socket. */
+START_TEST(test_privileged_values)
+{
+	struct sock_txtime t = { .clockid = CLOCK_MONOTONIC, .flags = 0 };
+	unsigned char b = 1;
+
+	/* SO_PRIORITY: 0-6 open (sk_set_prio_allowed), the rest and short values not */
+	for (int v = 0; v <= 6; v++)
+		ck_assert(!vpriv_int(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_PRIORITY, v));
+	ck_assert(vpriv_int(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_PRIORITY, 7));
+	ck_assert(vpriv_int(AF_UNIX, SOCK_DGRAM, 0, SOL_SOCKET, SO_PRIORITY, -1));
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_PRIORITY, &b, 1));
+	/* turning off is open, turning on is not */
+	ck_assert(!vpriv_int(AF_INET, SOCK_STREAM, 0, SOL_SOCKET, SO_DEBUG, 0));
+	ck_assert(vpriv_int(AF_INET, SOCK_STREAM, 0, SOL_SOCKET, SO_DEBUG, 1));
+	ck_assert(!vpriv_int(AF_INET, SOCK_STREAM, 0, SOL_SOCKET, SO_PREFER_BUSY_POLL, 0));
+	ck_assert(vpriv_int(AF_INET, SOCK_STREAM, 0, SOL_SOCKET, SO_PREFER_BUSY_POLL, 2));
+	ck_assert(!vpriv_int(AF_INET, SOCK_STREAM, 0, IPPROTO_IP, IP_TRANSPARENT, 0));
+	ck_assert(vpriv_int(AF_INET, SOCK_STREAM, 0, IPPROTO_IP, IP_TRANSPARENT, 1));
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_STREAM, 0, IPPROTO_IP, IP_TRANSPARENT, &b, 1));
+	ck_assert(!vpriv_int(AF_INET6, SOCK_DGRAM, 0, IPPROTO_IPV6, IPV6_TRANSPARENT, 0));
+	ck_assert(vpriv_int(AF_INET6, SOCK_DGRAM, 0, IPPROTO_IPV6, IPV6_TRANSPARENT, 1));
+	/* whatever the value */
+	ck_assert(vpriv_int(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_MARK, 0));
+	ck_assert(vpriv_int(AF_INET6, SOCK_DGRAM, 0, IPPROTO_IPV6, IPV6_JOIN_ANYCAST, 0));
+	ck_assert(vpriv_int(AF_INET, SOCK_STREAM, 0, IPPROTO_TCP, TCP_REPAIR, 0));
+	ck_assert(vpriv_int(AF_INET, SOCK_RAW, IPPROTO_IGMP, IPPROTO_IP, MRT_INIT, 1));
+	/* SO_TXTIME: only CLOCK_MONOTONIC is open */
+	ck_assert(!sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_TXTIME, &t, sizeof(t)));
+	t.clockid = CLOCK_TAI;
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_TXTIME, &t, sizeof(t)));
+	t.clockid = CLOCK_REALTIME;
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_TXTIME, &t, sizeof(t)));
+	t.clockid = CLOCK_MONOTONIC;
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_TXTIME, &t, 4));
+	/* SO_ATTACH_FILTER: on TCP sockets only (MPTCP's counted in) */
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_STREAM, 0, SOL_SOCKET, SO_ATTACH_FILTER, NULL, 0));
+	ck_assert(sockopt_value_privileged(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP, SOL_SOCKET,
+	                                   SO_ATTACH_FILTER, NULL, 0));
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_STREAM, IPPROTO_MPTCP, SOL_SOCKET, SO_ATTACH_FILTER, NULL, 0));
+	ck_assert(!sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_ATTACH_FILTER, NULL, 0));
+	ck_assert(!sockopt_value_privileged(AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_ATTACH_FILTER, NULL, 0));
+	ck_assert(!sockopt_value_privileged(AF_PACKET, SOCK_RAW, 0, SOL_SOCKET, SO_ATTACH_FILTER, NULL, 0));
+	/* SO_J1939_SEND_PRIO: 0 and 1 are CAP_NET_ADMIN's */
+	ck_assert(vpriv_int(AF_CAN, SOCK_DGRAM, CAN_J1939, SOL_CAN_J1939, SO_J1939_SEND_PRIO, 0));
+	ck_assert(vpriv_int(AF_CAN, SOCK_DGRAM, CAN_J1939, SOL_CAN_J1939, SO_J1939_SEND_PRIO, 1));
+	for (int v = 2; v <= 7; v++)
+		ck_assert(!vpriv_int(AF_CAN, SOCK_DGRAM, CAN_J1939, SOL_CAN_J1939, SO_J1939_SEND_PRIO, v));
+	ck_assert(vpriv_int(AF_CAN, SOCK_DGRAM, CAN_J1939, SOL_CAN_J1939, SO_J1939_SEND_PRIO, 8));
+}
+END_TEST
+
+static bool ipopt_priv(const unsigned char *o, size_t len)
+{
+	return sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, IPPROTO_IP, IP_OPTIONS, o, len);
+}
+
+/* IP_OPTIONS: ip_options_compile's CAP_NET_RAW cases, and lists it cannot read */
+START_TEST(test_privileged_ip_options)
+{
+	static const unsigned char nop_eol[] = { IPOPT_NOP, IPOPT_NOP, IPOPT_NOP, IPOPT_EOL };
+	static const unsigned char rr[] = { IPOPT_RR, 7, 4, 0, 0, 0, 0, IPOPT_EOL };
+	static const unsigned char ra[] = { IPOPT_RA, 4, 0, 0 };
+	static const unsigned char ts0[] = { IPOPT_TS, 8, 5, IPOPT_TS_TSONLY, 0, 0, 0, 0 };
+	static const unsigned char ts1[] = { IPOPT_TS, 12, 5, IPOPT_TS_TSANDADDR, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const unsigned char ts3[] = { IPOPT_TS, 12, 5, IPOPT_TS_PRESPEC, 127, 0, 0, 1, 0, 0, 0, 0 };
+	static const unsigned char ts2[] = { IPOPT_TS, 8, 5, 2, 0, 0, 0, 0 };
+	static const unsigned char lsrr[] = { IPOPT_LSRR, 7, 4, 192, 0, 2, 1, IPOPT_EOL };
+	static const unsigned char ssrr[] = { IPOPT_NOP, IPOPT_SSRR, 7, 4, 192, 0, 2, 1 };
+	static const unsigned char cipso[] = { 134, 6, 0, 0, 0, 1, 0, 0 };
+	static const unsigned char sec[] = { IPOPT_SEC, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, IPOPT_EOL };
+	static const unsigned char sid[] = { IPOPT_SID, 4, 0, 1 };
+	static const unsigned char rr_then_lsrr[] = { IPOPT_RR, 3, 4, IPOPT_LSRR, 7, 4, 192, 0, 2, 1, 0, 0 };
+	static const unsigned char after_eol[] = { IPOPT_EOL, IPOPT_LSRR, 7, 4, 192, 0, 2, 1 };
+	static const unsigned char too_long[] = { IPOPT_RR, 9, 4, 0 };
+	static const unsigned char lone_type[] = { IPOPT_RR };
+	static const unsigned char short_len[] = { IPOPT_RR, 1, 4, 0 };
+	static const unsigned char short_ts[] = { IPOPT_TS, 3, 5, 0 };
+
+	ck_assert(!ipopt_priv(nop_eol, 0));       /* clearing the options */
+	ck_assert(sockopt_value_privileged(AF_INET, SOCK_DGRAM, 0, IPPROTO_IP, IP_OPTIONS, NULL, 0)); /* any value */
+	ck_assert(!ipopt_priv(nop_eol, sizeof(nop_eol)));
+	ck_assert(!ipopt_priv(rr, sizeof(rr)));
+	ck_assert(!ipopt_priv(ra, sizeof(ra)));
+	ck_assert(!ipopt_priv(ts0, sizeof(ts0)));
+	ck_assert(!ipopt_priv(ts1, sizeof(ts1)));
+	ck_assert(!ipopt_priv(ts3, sizeof(ts3)));
+	ck_assert(!ipopt_priv(after_eol, sizeof(after_eol)));   /* the kernel stops at EOL */
+	ck_assert(ipopt_priv(ts2, sizeof(ts2)));
+	ck_assert(ipopt_priv(lsrr, sizeof(lsrr)));
+	ck_assert(ipopt_priv(ssrr, sizeof(ssrr)));
+	ck_assert(ipopt_priv(cipso, sizeof(cipso)));
+	ck_assert(ipopt_priv(sec, sizeof(sec)));
+	ck_assert(ipopt_priv(sid, sizeof(sid)));
+	ck_assert(ipopt_priv(rr_then_lsrr, sizeof(rr_then_lsrr)));
+	ck_assert(ipopt_priv(too_long, sizeof(too_long)));
+	ck_assert(ipopt_priv(lone_type, sizeof(lone_type)));
+	ck_assert(ipopt_priv(short_len, sizeof(short_len)));
+	ck_assert(ipopt_priv(short_ts, sizeof(short_ts)));
+}
+END_TEST
+
+static bool nl_priv(int proto, int option, unsigned group)
+{
+	return sockopt_value_privileged(AF_NETLINK, SOCK_RAW, proto, SOL_NETLINK, option, &group, sizeof(group));
+}
+
+/* Netlink memberships: by the protocol's NL_CFG_F_NONROOT_RECV and bind hook */
+START_TEST(test_privileged_netlink)
+{
+	for (unsigned g = 1; g <= 64; g++) {
+		bool mroute = g == RTNLGRP_IPV4_MROUTE_R || g == RTNLGRP_IPV6_MROUTE_R;
+
+		ck_assert_msg(nl_priv(NETLINK_ROUTE, NETLINK_ADD_MEMBERSHIP, g) == mroute, "route group %u", g);
+		ck_assert(!nl_priv(NETLINK_ROUTE, NETLINK_DROP_MEMBERSHIP, g));
+		ck_assert(!nl_priv(NETLINK_SOCK_DIAG, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(!nl_priv(NETLINK_KOBJECT_UEVENT, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(!nl_priv(NETLINK_SELINUX, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(!nl_priv(NETLINK_RDMA, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(nl_priv(NETLINK_GENERIC, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(nl_priv(NETLINK_AUDIT, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(nl_priv(NETLINK_CONNECTOR, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(nl_priv(NETLINK_USERSOCK, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(nl_priv(NETLINK_NETFILTER, NETLINK_ADD_MEMBERSHIP, g));
+		ck_assert(nl_priv(NETLINK_XFRM, NETLINK_DROP_MEMBERSHIP, g));
+		ck_assert(nl_priv(31, NETLINK_ADD_MEMBERSHIP, g));
+	}
+	/* without a value: does some group need it? */
+	ck_assert(sockopt_value_privileged(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+	                                   NULL, 0));
+	ck_assert(!sockopt_value_privileged(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP,
+	                                    NULL, 0));
+	ck_assert(!sockopt_value_privileged(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT, SOL_NETLINK,
+	                                    NETLINK_ADD_MEMBERSHIP, NULL, 0));
+	ck_assert(sockopt_value_privileged(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+	                                   NULL, 0));
+	/* a value too short to hold a group, and the option on another family */
+	ck_assert(sockopt_value_privileged(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+	                                   "\1", 1));
+	ck_assert(vpriv_int(AF_INET, SOCK_DGRAM, 0, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 1));
+	ck_assert(vpriv_int(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 0));
+	ck_assert(!vpriv_int(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, SOL_NETLINK, NETLINK_EXT_ACK, 1));
+}
+END_TEST
+
+/* One control message of (level, type) with len bytes of data, in buf. */
+static const struct cmsghdr *one_cmsg(unsigned char *buf, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr h = { .cmsg_len = CMSG_LEN(len), .cmsg_level = level, .cmsg_type = type };
+
+	memset(buf, 0, CMSG_SPACE(len));
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + CMSG_LEN(0), data, len);
+	return (const struct cmsghdr *)buf;
+}
+
+START_TEST(test_privileged_cmsgs)
+{
+	_Alignas(struct cmsghdr) unsigned char buf[CMSG_SPACE(64)];
+	static const unsigned char hop[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+	static const unsigned char rr[] = { IPOPT_RR, 7, 4, 0, 0, 0, 0, IPOPT_EOL };
+	static const unsigned char lsrr[] = { IPOPT_LSRR, 7, 4, 192, 0, 2, 1, IPOPT_EOL };
+	struct in6_pktinfo pi6 = { .ipi6_ifindex = 0 };
+	struct in_pktinfo pi4 = { .ipi_ifindex = 0 };
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	int fd = 3, v;
+
+	inet_pton(AF_INET6, "2001:db8::99", &pi6.ipi6_addr);   /* a source not on this host */
+	inet_pton(AF_INET, "192.0.2.99", &pi4.ipi_spec_dst);
 	ck_assert(ancdata_privileged(SOL_SOCKET, SO_MARK));
+	ck_assert(ancdata_privileged(SOL_SOCKET, SO_PRIORITY));
+	ck_assert(ancdata_privileged(IPPROTO_IP, IP_RETOPTS));
 	ck_assert(ancdata_privileged(IPPROTO_IPV6, IPV6_HOPOPTS));
+	ck_assert(ancdata_privileged(IPPROTO_IPV6, IPV6_2292HOPOPTS));
+	ck_assert(ancdata_privileged(IPPROTO_IPV6, IPV6_DSTOPTS));
+	ck_assert(ancdata_privileged(IPPROTO_IPV6, IPV6_2292DSTOPTS));
+	ck_assert(ancdata_privileged(IPPROTO_IPV6, IPV6_RTHDRDSTOPTS));
+	ck_assert(ancdata_privileged(IPPROTO_SCTP, SCTP_DSTADDRV4));
+	ck_assert(ancdata_privileged(IPPROTO_SCTP, SCTP_DSTADDRV6));
 	ck_assert(!ancdata_privileged(SOL_SOCKET, SCM_RIGHTS));
+	ck_assert(!ancdata_privileged(SOL_SOCKET, SO_TIMESTAMPING));
 	ck_assert(!ancdata_privileged(IPPROTO_IP, IP_TTL));
+	ck_assert(!ancdata_privileged(IPPROTO_IP, IP_TOS));
+	ck_assert(!ancdata_privileged(IPPROTO_IP, IP_PKTINFO));
+	ck_assert(!ancdata_privileged(IPPROTO_IPV6, IPV6_PKTINFO));
+	ck_assert(!ancdata_privileged(IPPROTO_IPV6, IPV6_TCLASS));
+	ck_assert(!ancdata_privileged(IPPROTO_IPV6, IPV6_HOPLIMIT));
+	ck_assert(!ancdata_privileged(IPPROTO_IPV6, IPV6_RTHDR));
+	ck_assert(!ancdata_privileged(IPPROTO_SCTP, SCTP_SNDINFO));
+
+	v = 3;
+	ck_assert(!cmsg_privileged(AF_INET, SOCK_DGRAM, 0, one_cmsg(buf, SOL_SOCKET, SO_PRIORITY, &v, sizeof(v))));
+	v = 7;
+	ck_assert(cmsg_privileged(AF_INET, SOCK_DGRAM, 0, one_cmsg(buf, SOL_SOCKET, SO_PRIORITY, &v, sizeof(v))));
+	v = 0;
+	ck_assert(cmsg_privileged(AF_INET6, SOCK_DGRAM, 0, one_cmsg(buf, SOL_SOCKET, SO_MARK, &v, sizeof(v))));
+	ck_assert(!cmsg_privileged(AF_UNIX, SOCK_DGRAM, 0, one_cmsg(buf, SOL_SOCKET, SCM_RIGHTS, &fd, sizeof(fd))));
+	ck_assert(!cmsg_privileged(AF_INET, SOCK_DGRAM, 0, one_cmsg(buf, IPPROTO_IP, IP_RETOPTS, rr, sizeof(rr))));
+	ck_assert(cmsg_privileged(AF_INET, SOCK_DGRAM, 0, one_cmsg(buf, IPPROTO_IP, IP_RETOPTS, lsrr, sizeof(lsrr))));
+	ck_assert(cmsg_privileged(AF_INET6, SOCK_DGRAM, 0, one_cmsg(buf, IPPROTO_IPV6, IPV6_HOPOPTS, hop, sizeof(hop))));
+	ck_assert(cmsg_privileged(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6,
+	                          one_cmsg(buf, IPPROTO_IPV6, IPV6_2292DSTOPTS, hop, sizeof(hop))));
+	/* a foreign source: the kernel checks freebind/transparent/ip_nonlocal_bind, no capability */
+	ck_assert(!cmsg_privileged(AF_INET6, SOCK_DGRAM, 0, one_cmsg(buf, IPPROTO_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6))));
+	ck_assert(!cmsg_privileged(AF_INET, SOCK_DGRAM, 0, one_cmsg(buf, IPPROTO_IP, IP_PKTINFO, &pi4, sizeof(pi4))));
+	v = 0xb8;
+	ck_assert(!cmsg_privileged(AF_INET6, SOCK_DGRAM, 0, one_cmsg(buf, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v))));
+	ck_assert(cmsg_privileged(AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP,
+	                          one_cmsg(buf, IPPROTO_SCTP, SCTP_DSTADDRV4, &dst.sin_addr, sizeof(dst.sin_addr))));
+	/* a header whose length is shorter than a header: no data */
+	struct cmsghdr h = { .cmsg_len = 4, .cmsg_level = SOL_SOCKET, .cmsg_type = SO_PRIORITY };
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &h, sizeof(h));
+	ck_assert(cmsg_privileged(AF_INET, SOCK_DGRAM, 0, (const struct cmsghdr *)buf));
+}
+END_TEST
+
+/* ---- the running kernel against the list ----
+ * Each option (and control message) is tried on a fresh socket this test
+ * made as root: once by root, once by a helper that dropped to nobody and
+ * holds no capability (the daemon's situation: its socket, a client's
+ * request). Where the unprivileged try fails and the privileged one does not
+ * fail the same way, the kernel checked a capability (or the caller's
+ * identity), and the daemon must judge that value privileged on that socket.
+ * It runs in a network namespace of its own, so that what root sets there
+ * (netfilter tables, multicast routing) touches nothing else. */
+
+struct ktry {
+	int cmsg;                     /* 0: setsockopt, 1: sendmsg with one control message */
+	int level, option, len;
+	unsigned char v[64];
+};
+
+static bool ci_run(void)
+{
+	const char *v = getenv("CI");
+
+	return v && strcmp(v, "true") == 0;
+}
+
+/* One try on fd: 0 or the errno. */
+static int ktry_run(int fd, const struct ktry *t)
+{
+	if (!t->cmsg)
+		return setsockopt(fd, t->level, t->option, t->v, (socklen_t)t->len) < 0 ? errno : 0;
+
+	_Alignas(struct cmsghdr) unsigned char cbuf[CMSG_SPACE(sizeof(t->v))];
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	struct iovec io = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr mh = { .msg_name = &ss, .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+	                     .msg_controllen = CMSG_SPACE((size_t)t->len) };
+	int family = 0;
+	socklen_t fl = sizeof(family);
+
+	memset(&ss, 0, sizeof(ss));
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &fl);
+	if (family == AF_INET) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(9);
+		a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		mh.msg_namelen = sizeof(*a4);
+	} else {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(9);
+		a6->sin6_addr = in6addr_loopback;
+		mh.msg_namelen = sizeof(*a6);
+	}
+	one_cmsg(cbuf, t->level, t->option, t->v, (size_t)t->len);
+	return sendmsg(fd, &mh, MSG_DONTWAIT) < 0 ? errno : 0;
+}
+
+/* The unprivileged helper: takes a descriptor and a try, answers the errno. */
+static void khelper(int ch)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+		_exit(3);
+	for (;;) {
+		struct ktry t;
+		_Alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec io = { .iov_base = &t, .iov_len = sizeof(t) };
+		struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		int fd, e;
+
+		if (recvmsg(ch, &mh, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(t) || !(c = CMSG_FIRSTHDR(&mh)))
+			_exit(0);
+		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+		e = ktry_run(fd, &t);
+		close(fd);
+		if (write(ch, &e, sizeof(e)) != sizeof(e))
+			_exit(4);
+	}
+}
+
+static int ktry_unpriv(int ch, int fd, const struct ktry *t)
+{
+	_Alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec io = { .iov_base = (void *)t, .iov_len = sizeof(*t) };
+	struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	int e = -1;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	ck_assert_int_eq(sendmsg(ch, &mh, 0), (ssize_t)sizeof(*t));
+	ck_assert_int_eq(read(ch, &e, sizeof(e)), (ssize_t)sizeof(e));
+	return e;
+}
+
+struct kkind { const char *name; int family, type, proto; };
+
+/* Tries t on fresh sockets of kind k both ways; on a difference, asserts the
+ * daemon's judgement. Returns whether they differed. */
+static bool ktry_both(int ch, const struct kkind *k, const struct ktry *t)
+{
+	int fd = socket(k->family, k->type | SOCK_CLOEXEC, k->proto), a, b;
+	bool judged;
+
+	ck_assert_msg(fd >= 0, "socket %s: %s", k->name, strerror(errno));
+	a = ktry_run(fd, t);
+	close(fd);
+	fd = socket(k->family, k->type | SOCK_CLOEXEC, k->proto);
+	ck_assert_int_ge(fd, 0);
+	b = ktry_unpriv(ch, fd, t);
+	close(fd);
+	if (a == b || b == 0)
+		return false;
+	if (t->cmsg) {
+		_Alignas(struct cmsghdr) unsigned char buf[CMSG_SPACE(sizeof(t->v))];
+		judged = cmsg_privileged(k->family, k->type, k->proto, one_cmsg(buf, t->level, t->option, t->v, (size_t)t->len));
+	} else {
+		judged = sockopt_value_privileged(k->family, k->type, k->proto, t->level, t->option, t->v, (size_t)t->len);
+	}
+	ck_assert_msg(judged, "%s %s level %d %s %d (%d bytes, first %d): the kernel lets root (%s) but not nobody (%s), "
+	              "and the daemon would not ask the policy", k->name, t->cmsg ? "sendmsg" : "setsockopt", t->level,
+	              t->cmsg ? "type" : "option", t->option, t->len, t->v[0], a ? strerror(a) : "ok", strerror(b));
+	return true;
+}
+
+START_TEST(test_privileged_against_kernel)
+{
+	static const struct kkind kinds[] = {
+		{ "tcp4", AF_INET, SOCK_STREAM, 0 }, { "udp4", AF_INET, SOCK_DGRAM, 0 },
+		{ "tcp6", AF_INET6, SOCK_STREAM, 0 }, { "udp6", AF_INET6, SOCK_DGRAM, 0 },
+		{ "raw4", AF_INET, SOCK_RAW, IPPROTO_RAW }, { "raw6", AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
+		{ "unix", AF_UNIX, SOCK_DGRAM, 0 }, { "packet", AF_PACKET, SOCK_DGRAM, 0 },
+		{ "netlink", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE },
+	};
+	/* option ranges per level: every option the headers know, and the
+	 * netfilter and multicast-routing ranges above them */
+	static const struct { int level, first, last; } ranges[] = {
+		{ SOL_SOCKET, 0, 80 }, { IPPROTO_IP, 0, 70 }, { IPPROTO_IP, 96, 99 }, { IPPROTO_IP, 128, 131 },
+		{ IPPROTO_IP, 200, 213 }, { IPPROTO_IP, 1150, 1170 }, { IPPROTO_IPV6, 0, 90 }, { IPPROTO_IPV6, 200, 213 },
+		{ IPPROTO_TCP, 0, 50 }, { SOL_NETLINK, 0, 13 }, { SOL_PACKET, 0, 25 },
+	};
+	static const struct { int len; unsigned char v[16]; } values[] = {
+		{ 4, { 0 } }, { 4, { 1 } }, { 4, { 7 } }, { 4, { 0xff, 0xff, 0xff, 0xff } }, { 1, { 1 } },
+		{ 16, { 0 } }, { 3, { 'l', 'o', 0 } }, { 8, { IPOPT_LSRR, 7, 4, 127, 0, 0, 1, 0 } },
+		{ 8, { 0, 0, 1, 4, 0, 0, 0, 0 } },
+	};
+	int ch[2], st, differ = 0, mark_differs = 0;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		if (ci_run())
+			ck_abort_msg("comparing root with nobody needs root, and CI runs as root");
+		printf("SKIP: comparing root with nobody needs root\n");
+		return;
+	}
+	if (unshare(CLONE_NEWNET) < 0)
+		ck_abort_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+	/* lo up, for the control messages' sends */
+	{
+		struct ifreq ifr;
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		memset(&ifr, 0, sizeof(ifr));
+		strcpy(ifr.ifr_name, "lo");
+		ck_assert_int_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+		ifr.ifr_flags |= IFF_UP;
+		ck_assert_int_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+		close(s);
+	}
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(ch[0]);
+		khelper(ch[1]);
+	}
+	close(ch[1]);
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
+		for (size_t r = 0; r < ARRAY_SIZE(ranges); r++)
+			for (int o = ranges[r].first; o <= ranges[r].last; o++)
+				for (size_t v = 0; v < ARRAY_SIZE(values); v++) {
+					struct ktry t = { 0, ranges[r].level, o, values[v].len, { 0 } };
+					bool d;
+
+					memcpy(t.v, values[v].v, sizeof(values[v].v));
+					d = ktry_both(ch[0], &kinds[k], &t);
+					differ += d;
+					mark_differs += d && t.level == SOL_SOCKET && o == SO_MARK;
+				}
+	/* control messages on datagram sockets */
+	for (size_t k = 1; k < 4; k += 2)
+		for (int level = 0; level < 3; level++)
+			for (int type = 0; type <= 80; type++)
+				for (size_t v = 0; v < ARRAY_SIZE(values); v++) {
+					static const int levels[] = { SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6 };
+					struct ktry t = { 1, levels[level], type, values[v].len, { 0 } };
+
+					memcpy(t.v, values[v].v, sizeof(values[v].v));
+					differ += ktry_both(ch[0], &kinds[k], &t);
+				}
+	/* every netlink protocol this kernel has, every group */
+	for (int proto = 0; proto < 32; proto++) {
+		struct kkind nk = { "netlink", AF_NETLINK, SOCK_RAW, proto };
+		int probe = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+
+		if (probe < 0)
+			continue;
+		close(probe);
+		for (unsigned g = 1; g <= 64; g++) {
+			struct ktry t = { 0, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, sizeof(g), { 0 } };
+
+			memcpy(t.v, &g, sizeof(g));
+			differ += ktry_both(ch[0], &nk, &t);
+		}
+	}
+	close(ch[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the unprivileged helper failed (status %d)", st);
+	/* the comparison itself works: SO_MARK is the kernel's on every socket */
+	ck_assert_int_ge(mark_differs, 9);
+	ck_assert_int_gt(differ, 50);
 }
 END_TEST
 
@@ -1220,6 +1775,7 @@ static Suite *sockopt_suite(void)
 	Suite *s = suite_create("sockopt");
 	TCase *tc = tcase_create("options");
 	TCase *ta = tcase_create("ancdata");
+	TCase *tk = tcase_create("kernel");
 
 	tcase_add_test(tc, test_encode_ints);
 	tcase_add_test(tc, test_encode_structs);
@@ -1234,7 +1790,12 @@ static Suite *sockopt_suite(void)
 	tcase_add_test(tc, test_tcp_info);
 	tcase_add_test(tc, test_bindtodevice);
 	tcase_add_test(tc, test_decode_forms);
-	tcase_add_test(tc, test_default_len_and_privilege);
+	tcase_add_test(tc, test_default_len);
+	tcase_add_test(tc, test_privileged_listed);
+	tcase_add_test(tc, test_privileged_values);
+	tcase_add_test(tc, test_privileged_ip_options);
+	tcase_add_test(tc, test_privileged_netlink);
+	tcase_add_test(tc, test_privileged_cmsgs);
 	suite_add_tcase(s, tc);
 	tcase_add_test(ta, test_anc_unix_rights);
 	tcase_add_test(ta, test_anc_append);
@@ -1245,6 +1806,10 @@ static Suite *sockopt_suite(void)
 	tcase_add_test(ta, test_anc_malformed);
 	tcase_add_test(ta, test_anc_pidfd);
 	suite_add_tcase(s, ta);
+	/* some 100000 socket calls, half of them through a helper process */
+	tcase_set_timeout(tk, 120);
+	tcase_add_test(tk, test_privileged_against_kernel);
+	suite_add_tcase(s, tk);
 	return s;
 }
 

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "harness.h"
 #include "hx.h"
 
@@ -763,6 +764,98 @@ START_TEST(setsockopt_rule)
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_RCVBUFFORCE\",\"value\":65536}", h);
 	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_KEEPALIVE\",\"value\":1}", h);
 	tconn_close(&c);
+	hx_check_recovered(&d, base);
+	hx_stop(&d);
+	pdir_remove(&p);
+}
+END_TEST
+
+/* nobody may create and bind AF_INET6 datagram sockets, and set no
+ * privileged option. */
+static const char *policy_anycast(const struct pdir *p)
+{
+	return pfile(p, "policy.json",
+	             "{\"version\": 1,\n"
+	             " \"rules\": [\n"
+	             "  {\"name\": \"me\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"admin\"} ]},\n"
+	             "  {\"name\": \"nobody\", \"match\": {\"uid\": %u},\n"
+	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET6\", \"type\": \"SOCK_DGRAM\"},\n"
+	             "              {\"action\": \"bind\", \"family\": \"AF_INET6\", \"type\": \"SOCK_DGRAM\",\n"
+	             "               \"address\": \"::1\", \"port\": 0} ]}\n"
+	             "]}\n",
+	             (unsigned)getuid(), (unsigned)NOBODY);
+}
+
+#define ANYCAST_ADDR "fd00:99::5"
+#define ANYCAST_HEX "fd000099000000000000000000000005"   /* as /proc/net/anycast6 spells it */
+
+/* The anycast join, as nobody: refused by the policy before the kernel sees
+ * it (the daemon's CAP_NET_ADMIN would have let it through); an ordinary
+ * option on the same socket is set. */
+static void nobody_anycast(const struct sbd *d, void *arg)
+{
+	struct ipv6_mreq mreq = { .ipv6mr_interface = 1 };   /* lo */
+	char params[512], *b64;
+	struct tconn t;
+	json_object *j;
+	long long h;
+
+	(void)arg;
+	if (inet_pton(AF_INET6, ANYCAST_ADDR, &mreq.ipv6mr_multiaddr) != 1 ||
+	    !(b64 = b64_encode_alloc(&mreq, sizeof(mreq))))
+		hx_child_fail("cannot build the ipv6_mreq");
+	copen(&t, d);
+	j = ccall(&t, 0, "socket.create", "{\"family\":\"AF_INET6\",\"type\":\"SOCK_DGRAM\"}");
+	h = jpath_int(j, "result.handle", -1);
+	json_object_put(j);
+	if (h < 0)
+		hx_child_fail("no handle from socket.create");
+	snprintf(params, sizeof(params), "{\"handle\":%lld,\"address\":[\"::1\",0]}", h);
+	cok(&t, "socket.bind", params);
+	snprintf(params, sizeof(params),
+	         "{\"handle\":%lld,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_JOIN_ANYCAST\",\"value\":{\"data\":\"%s\"}}",
+	         h, b64);
+	free(b64);
+	j = ccall(&t, DENIED, "socket.setsockopt", params);
+	if (!strstr(json_object_to_json_string(j), "setsockopt"))
+		hx_child_fail("the denial does not name the action: %s", json_object_to_json_string(j));
+	json_object_put(j);
+	snprintf(params, sizeof(params),
+	         "{\"handle\":%lld,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_TCLASS\",\"value\":8}", h);
+	cok(&t, "socket.setsockopt", params);
+	tconn_close(&t);
+}
+
+/* Whether the host holds the anycast address (32 hex digits). */
+static bool anycast_joined(const char *hex)
+{
+	FILE *f = fopen("/proc/net/anycast6", "r");
+	char line[256];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, hex) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* IPV6_JOIN_ANYCAST needs CAP_NET_ADMIN in the kernel, so a setsockopt grant
+ * in the policy: without one, nobody is refused (-32010). */
+START_TEST(anycast_needs_setsockopt)
+{
+	struct pdir p;
+	struct sbd d;
+	int base;
+
+	if (!need_root("IPV6_JOIN_ANYCAST refused to nobody"))
+		return;
+	pdir_new(&p);
+	start_with(&d, policy_anycast(&p), NULL);
+	base = hx_baseline_fds(&d);
+	as_nobody(&d, nobody_anycast, NULL);
+	ck_assert_msg(!anycast_joined(ANYCAST_HEX), ANYCAST_ADDR " was joined");
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
 	pdir_remove(&p);
@@ -1938,6 +2031,7 @@ static Suite *suite(void)
 	tc = tcase(s, "checkpoints");
 	tcase_add_test(tc, checkpoints);
 	tcase_add_test(tc, setsockopt_rule);
+	tcase_add_test(tc, anycast_needs_setsockopt);
 	tcase_add_test(tc, host_pinning);
 	tc = tcase(s, "resolve");
 	tcase_add_test(tc, resolve_host_rule);
