@@ -766,6 +766,7 @@ static const struct {
 	long level;
 } opt_tables[] = {
 	{ SBC_SO, SOL_SOCKET }, { SBC_IP, IPPROTO_IP }, { SBC_IPV6, IPPROTO_IPV6 }, { SBC_TCP, IPPROTO_TCP },
+	{ SBC_NETLINK, SOL_NETLINK },
 };
 
 /* setsockopt options: a name (its level from the name's table, restricted to
