@@ -488,18 +488,23 @@ static int judge_netlink(struct call *call, const struct sock *sk, const unsigne
 	return 0;
 }
 
-/* Joining netlink multicast groups by bind: the kernel lets anyone join only
- * the groups of protocols made with NL_CFG_F_NONROOT_RECV (rtnetlink and
- * uevents, whose bind hooks ask nothing more); for the others it asks
- * CAP_NET_ADMIN, or per group. Judged as the NETLINK_ADD_MEMBERSHIP option. */
+/* Joining netlink multicast groups by bind (nl_groups: group n is bit n-1)
+ * is what NETLINK_ADD_MEMBERSHIP does, checked by the same kernel code on
+ * the binder's capabilities: judged as that option, group by group. */
 static int judge_netlink_bind(struct call *call, const struct sock *sk, const struct sbaddr *a)
 {
 	const struct sockaddr_nl *nl = (const struct sockaddr_nl *)&a->ss;
 
-	if (sk->family != AF_NETLINK || nl->nl_groups == 0 || sk->proto == NETLINK_ROUTE ||
-	    sk->proto == NETLINK_KOBJECT_UEVENT)
+	if (sk->family != AF_NETLINK)
 		return 0;
-	return gate_option(call, sk, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP);
+	for (int bit = 0; bit < 32; bit++) {
+		int group = bit + 1;
+		if ((nl->nl_groups & (1u << bit)) &&
+		    sockopt_value_privileged(sk->family, sk->type, sk->proto, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+		                             &group, sizeof(group)))
+			return gate_option(call, sk, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP);
+	}
+	return 0;
 }
 
 /* ---- AF_UNIX, as the caller ---- */
@@ -1731,6 +1736,11 @@ static int rpc_socket_getsockopt(struct call *call, void *params)
 	int option, rc = sock_get(call, p->handle, &sk);
 
 	if (rc || (rc = option_number(call, p->level, p->option, &option)))
+		return rc;
+	if (sockopt_get_refused(p->level, option))
+		return call_error_param(call, "option", "option: this getsockopt acts instead of reading (a new "
+		                                        "association's descriptor, or a connect): use the daemon's methods");
+	if (sockopt_get_privileged(p->level, option) && (rc = gate_option(call, sk, p->level, option)))
 		return rc;
 	len = p->buflen ? (socklen_t)p->buflen : sockopt_default_len(p->level, option);
 	if (len > sizeof(buf))

@@ -1003,6 +1003,25 @@ static const struct priv_entry priv_cmsgs[] = {
 	{ IPPROTO_SCTP, SCTP_DSTADDRV4, SCTP_DSTADDRV6, P_ALWAYS },
 };
 
+/* getsockopt(2): reads the kernel reserves to privilege (the firewall tables:
+ * nf_sockopt_ops get_optmin..get_optmax, each handler asking CAP_NET_ADMIN). */
+static const struct priv_entry priv_gets[] = {
+	{ IPPROTO_IP, IPT_SO_GET_INFO, IPT_SO_GET_MAX, P_ALWAYS },       /* net/ipv4/netfilter/ip_tables.c */
+	{ IPPROTO_IP, ARPT_SO_GET_INFO, ARPT_SO_GET_MAX, P_ALWAYS },     /* net/ipv4/netfilter/arp_tables.c */
+	{ IPPROTO_IP, EBT_SO_GET_INFO, EBT_SO_GET_MAX, P_ALWAYS },       /* net/bridge/netfilter/ebtables.c */
+	{ IPPROTO_IP, IP_VS_SO_GET_VERSION, IP_VS_SO_GET_MAX, P_ALWAYS },/* net/netfilter/ipvs/ip_vs_ctl.c */
+	{ IPPROTO_IPV6, IP6T_SO_GET_INFO, IP6T_SO_GET_MAX, P_ALWAYS },   /* net/ipv6/netfilter/ip6_tables.c */
+};
+
+/* getsockopt(2) options that act instead of reading: SCTP's peel-off installs
+ * a descriptor in the daemon that no handle would own, and CONNECTX3
+ * connects where no connect check looks. */
+static const struct priv_entry refused_gets[] = {
+	{ IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF, SCTP_SOCKOPT_PEELOFF, P_ALWAYS },
+	{ IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX3, SCTP_SOCKOPT_CONNECTX3, P_ALWAYS },
+	{ IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, SCTP_SOCKOPT_PEELOFF_FLAGS, P_ALWAYS },
+};
+
 static const struct priv_entry *priv_find(const struct priv_entry *t, size_t n, int level, int option)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1014,6 +1033,16 @@ static const struct priv_entry *priv_find(const struct priv_entry *t, size_t n, 
 int sockopt_privileged(int level, int option)
 {
 	return priv_find(priv_opts, ARRAY_SIZE(priv_opts), level, option) != NULL;
+}
+
+bool sockopt_get_privileged(int level, int option)
+{
+	return priv_find(priv_gets, ARRAY_SIZE(priv_gets), level, option) != NULL;
+}
+
+bool sockopt_get_refused(int level, int option)
+{
+	return priv_find(refused_gets, ARRAY_SIZE(refused_gets), level, option) != NULL;
 }
 
 int ancdata_privileged(int level, int type)

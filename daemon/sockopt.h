@@ -65,6 +65,14 @@ socklen_t sockopt_default_len(int level, int option);
  * policy's `setsockopt` action governs these. The list, where each check is in
  * the kernel and how it was derived: docs/privileged.md. */
 int sockopt_privileged(int level, int option);
+/* Whether getsockopt(level, option) is a read the kernel reserves to
+ * privilege (the iptables, ip6tables, arptables, ebtables and IPVS tables):
+ * governed as the `setsockopt` action of the same level and option. */
+bool sockopt_get_privileged(int level, int option);
+/* Whether getsockopt(level, option) does something the daemon never does for
+ * a client (SCTP peel-off makes a descriptor no handle owns; CONNECTX3
+ * connects past the connect check): refused outright. */
+bool sockopt_get_refused(int level, int option);
 /* An option as a request names it: a number, or a name of the level's table.
  * 0 or -EINVAL. */
 int sockopt_option_from_json(int level, json_object *j, int *option);

@@ -1770,6 +1770,27 @@ START_TEST(test_anc_pidfd)
 }
 END_TEST
 
+/* getsockopt: the firewall tables are read only with CAP_NET_ADMIN; SCTP's
+ * acting options are refused; ordinary reads are neither. */
+START_TEST(test_get_privileged)
+{
+	ck_assert(sockopt_get_privileged(IPPROTO_IP, IPT_SO_GET_INFO));
+	ck_assert(sockopt_get_privileged(IPPROTO_IP, IPT_SO_GET_ENTRIES));
+	ck_assert(sockopt_get_privileged(IPPROTO_IP, ARPT_SO_GET_INFO));
+	ck_assert(sockopt_get_privileged(IPPROTO_IP, EBT_SO_GET_INFO));
+	ck_assert(sockopt_get_privileged(IPPROTO_IP, IP_VS_SO_GET_VERSION));
+	ck_assert(sockopt_get_privileged(IPPROTO_IPV6, IP6T_SO_GET_ENTRIES));
+	ck_assert(!sockopt_get_privileged(IPPROTO_IP, IP_TOS));
+	ck_assert(!sockopt_get_privileged(SOL_SOCKET, SO_PEERCRED));
+	ck_assert(!sockopt_get_privileged(IPPROTO_TCP, TCP_INFO));
+	ck_assert(sockopt_get_refused(IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF));
+	ck_assert(sockopt_get_refused(IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS));
+	ck_assert(sockopt_get_refused(IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX3));
+	ck_assert(!sockopt_get_refused(IPPROTO_SCTP, SCTP_STATUS));
+	ck_assert(!sockopt_get_refused(IPPROTO_IP, IPT_SO_GET_INFO));
+}
+END_TEST
+
 static Suite *sockopt_suite(void)
 {
 	Suite *s = suite_create("sockopt");
@@ -1805,6 +1826,7 @@ static Suite *sockopt_suite(void)
 	tcase_add_test(ta, test_anc_ctrunc);
 	tcase_add_test(ta, test_anc_malformed);
 	tcase_add_test(ta, test_anc_pidfd);
+	tcase_add_test(ta, test_get_privileged);
 	suite_add_tcase(s, ta);
 	/* some 100000 socket calls, half of them through a helper process */
 	tcase_set_timeout(tk, 120);
