@@ -184,8 +184,9 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 		case OPT_MODE:
 			errno = 0;
 			v = strtoull(optarg, &end, 8);
-			if (errno || *end || !optarg[0] || v > 07777) {
-				fprintf(stderr, "sockbrokerd: --socket-mode: '%s' is not an octal mode\n", optarg);
+			/* Permission bits only: set-id and sticky bits mean nothing on a socket. */
+			if (errno || *end || !optarg[0] || v > 0777) {
+				fprintf(stderr, "sockbrokerd: --socket-mode: '%s' is not an octal mode of at most 0777\n", optarg);
 				return -EINVAL;
 			}
 			c->socket_mode = (mode_t)v;
