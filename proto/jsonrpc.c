@@ -75,10 +75,14 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Scans a string starting at s[*i] == '"'. */
-static bool scan_string(const char *s, size_t n, size_t *i, const char **why)
+/* Scans a string starting at s[*i] == '"'; *nul (when not NULL) tells
+ * whether it holds an escaped NUL (\u0000). */
+static bool scan_string(const char *s, size_t n, size_t *i, const char **why, bool *nul)
 {
 	size_t p = *i + 1;
+
+	if (nul)
+		*nul = false;
 
 	while (p < n) {
 		unsigned char c = (unsigned char)s[p];
@@ -99,6 +103,8 @@ static bool scan_string(const char *s, size_t n, size_t *i, const char **why)
 					*why = "bad \\u escape";
 					return false;
 				}
+				if (nul && memcmp(s + p + 2, "0000", 4) == 0)
+					*nul = true;
 				p += 6;
 				continue;
 			default:
@@ -202,7 +208,7 @@ static bool json_text_ok(const char *s, size_t n, int max_depth, const char **wh
 				i++;
 				st = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
 			} else if (c == '"') {
-				if (!scan_string(s, n, &i, why))
+				if (!scan_string(s, n, &i, why, NULL))
 					return false;
 				st = AFTER;
 			} else if (c == '-' || is_digit(c)) {
@@ -233,8 +239,17 @@ static bool json_text_ok(const char *s, size_t n, int max_depth, const char **wh
 				*why = "object member names must be strings";
 				return false;
 			}
-			if (!scan_string(s, n, &i, why))
-				return false;
+			{
+				bool nul;
+				if (!scan_string(s, n, &i, why, &nul))
+					return false;
+				/* json-c keeps member names as C strings: "method\u0000x"
+				 * would become "method". */
+				if (nul) {
+					*why = "a member name holds \\u0000";
+					return false;
+				}
+			}
 			st = COLON;
 			break;
 		case COLON:
@@ -361,6 +376,22 @@ int jrpc_parser_parse(struct jrpc_parser *p, const char *text, size_t len, json_
 	return 0;
 }
 
+/* Whether j is the JSON string lit, compared over its whole length: a C
+ * comparison would stop at a NUL inside it ("2.0\u0000x"). */
+static bool is_string_lit(json_object *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return json_object_is_type(j, json_type_string) && (size_t)json_object_get_string_len(j) == n &&
+	       memcmp(json_object_get_string(j), lit, n) == 0;
+}
+
+/* Whether the JSON string j holds a NUL byte. */
+static bool string_has_nul(json_object *j)
+{
+	return memchr(json_object_get_string(j), '\0', (size_t)json_object_get_string_len(j)) != NULL;
+}
+
 /* An acceptable id: string, number, or null (JSON-RPC 2.0 section 4). */
 static bool id_acceptable(json_object *id)
 {
@@ -411,8 +442,7 @@ int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const cha
 		*why = "unknown member in request (allowed: jsonrpc, method, params, id)";
 		goto invalid;
 	}
-	if (!jv || !json_object_is_type(jv, json_type_string) ||
-	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+	if (!jv || !is_string_lit(jv, "2.0")) {
 		*why = "jsonrpc must be exactly \"2.0\"";
 		goto invalid;
 	}
@@ -435,6 +465,12 @@ int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const cha
 	req->notification = !has_id;
 	req->method = json_object_get_string(jm);
 	req->params = jp;
+	/* A method name is a C string to every look-up: "admin.stats\u0000junk"
+	 * must not find admin.stats. No method holds a NUL. */
+	if (string_has_nul(jm)) {
+		*why = "no method name holds a NUL byte";
+		return JRPC_METHOD_NOT_FOUND;
+	}
 	return 0;
 
 invalid:
@@ -552,8 +588,7 @@ int jrpc_validate_response(json_object *elem, struct jrpc_response *resp, const 
 			return JRPC_INVALID_REQUEST;
 		}
 	}
-	if (!jv || !json_object_is_type(jv, json_type_string) ||
-	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+	if (!jv || !is_string_lit(jv, "2.0")) {
 		*why = "jsonrpc must be exactly \"2.0\"";
 		return JRPC_INVALID_REQUEST;
 	}
