@@ -301,6 +301,9 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(pol, "reloads", json_object_new_uint64(a->reloads));
 	json_object_object_add(pol, "reload_failures", json_object_new_uint64(a->reload_failures));
 	json_object_object_add(pol, "audit_log", json_string_or_null(s->cfg.audit_log_path));
+	json_object_object_add(pol, "audit_failure", json_object_new_string(s->cfg.audit_failure_allow ? "allow" : "refuse"));
+	json_object_object_add(pol, "audit_failures", json_object_new_uint64(a->audit_failures));
+	json_object_object_add(pol, "audit_refused", json_object_new_uint64(a->audit_refused));
 	json_object_object_add(r, "policy", pol);
 	for (size_t i = 1; i < a->ncounters; i++) {
 		json_object_array_add(rules, counts_json(a->counters[i].rule, a->counters[i].allowed,

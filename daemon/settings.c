@@ -105,6 +105,8 @@ static void usage(FILE *f)
 	        "                           and /etc/sockbroker/policy.d/*.json)\n"
 	        "  --check-policy           load the policy, print what it holds or what is wrong, exit\n"
 	        "  --audit-log FILE         also append every policy decision to FILE as a JSON line\n"
+	        "  --audit-failure WHAT     when a record cannot be written to the audit log: refuse\n"
+	        "                           the request (default) or allow it\n"
 	        "  --log-level LEVEL        err, warning, notice, info (default), debug, or 0-7\n",
 	        SBD_DEFAULT_SOCKET);
 	for (size_t i = 0; i < sbd_limits_n; i++) {
@@ -144,7 +146,8 @@ static char *default_socket_path(void)
 	return p;
 }
 
-enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_LOGLEVEL, OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
+enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_AUDIT_FAILURE, OPT_LOGLEVEL,
+       OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
@@ -157,6 +160,7 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "policy", required_argument, NULL, OPT_POLICY };
 	opts[n++] = (struct option){ "check-policy", no_argument, NULL, OPT_CHECK_POLICY };
 	opts[n++] = (struct option){ "audit-log", required_argument, NULL, OPT_AUDIT_LOG };
+	opts[n++] = (struct option){ "audit-failure", required_argument, NULL, OPT_AUDIT_FAILURE };
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
@@ -209,6 +213,16 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 			c->audit_log_path = strdup(optarg);
 			if (!c->audit_log_path)
 				return -ENOMEM;
+			break;
+		case OPT_AUDIT_FAILURE:
+			if (strcmp(optarg, "refuse") == 0) {
+				c->audit_failure_allow = false;
+			} else if (strcmp(optarg, "allow") == 0) {
+				c->audit_failure_allow = true;
+			} else {
+				fprintf(stderr, "sockbrokerd: --audit-failure: '%s' is neither refuse nor allow\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_LOGLEVEL: {
 			int lvl = log_parse_level(optarg);
