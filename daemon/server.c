@@ -133,6 +133,9 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	probe_families(s);
+	/* The reserve never takes more than half: ordinary clients keep the rest
+	 * (daemon.info shows what is in force). */
+	s->cfg.admin_reserve = SB_MIN(s->cfg.admin_reserve, s->cfg.max_connections / 2);
 
 	s->info_limits = json_object_new_object();
 	for (size_t i = 0; i < sbd_limits_n; i++)
@@ -612,12 +615,28 @@ static int read_identity(struct server *s, int fd, struct ucred *cred, gid_t **g
 	return 0;
 }
 
+/* Whether a client may take one of the connections kept for administrators:
+ * the policy would let it use the admin methods. Decided on its whole
+ * identity, neither audited nor counted (no request was made). */
+static bool policy_admin(struct server *s, const struct identity *id, const struct policy_subject *who)
+{
+	struct policy_request q = { .action = POLICY_ADMIN, .family = -1, .type = -1, .proto = -1 };
+	struct policy_decision d;
+
+	if (id->error)
+		return false;
+	authz_decide_as(s, who, &q, &d);
+	return d.allowed;
+}
+
 static void on_accept(struct loop_io *io, uint32_t revents)
 {
 	struct server *s = (struct server *)((char *)io - offsetof(struct server, listen_io));
+	unsigned open_to_all = s->cfg.max_connections - s->cfg.admin_reserve;
 
 	/* Bounded so one flood cannot hold the loop. */
 	for (int i = 0; i < 64; i++) {
+		bool privileged;
 		struct ucred cred;
 		gid_t *groups = NULL;
 		size_t ngroups = 0;
@@ -642,11 +661,14 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			return;
 		}
 		r = read_identity(s, fd, &cred, &groups, &ngroups, &pidfd);
+		/* Root and the daemon's own user may take the reserve: the kernel's
+		 * credentials say so, at no cost. */
+		privileged = r == 0 && (cred.uid == 0 || cred.uid == s->self_uid);
 		if (r == 0 && s->nconns >= s->cfg.max_connections) {
 			/* Before the /proc reads: a flood past the limit costs no more than this. */
 			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)cred.uid,
 			            (int)cred.pid, s->nconns);
-			refuse(s, fd, "connections", s->cfg.max_connections,
+			refuse(s, fd, "connections", privileged ? s->cfg.max_connections : open_to_all,
 			       "limit reached: the daemon has as many connections as it accepts");
 			free(groups);
 			safe_close(pidfd);
@@ -665,6 +687,17 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			log_warning("client uid %u pid %d: identity incomplete (%s); it may only introspect",
 			            (unsigned)id.uid, (int)id.pid, id.error);
 		authz_subject_from(&id, &who);
+		/* The reserve: past what is open to all, only the policy's
+		 * administrators, judged on the identity just read (what any
+		 * accepted client costs; past the total, nobody gets this far). */
+		if (!privileged && s->nconns >= open_to_all && !policy_admin(s, &id, &who)) {
+			log_warning("refusing uid %u pid %d: %u connections, the last %u kept for administrators",
+			            (unsigned)id.uid, (int)id.pid, s->nconns, s->cfg.admin_reserve);
+			refuse(s, fd, "connections", open_to_all,
+			       "limit reached: the remaining connections are kept for administrators");
+			identity_free(&id);
+			continue;
+		}
 		per_uid = authz_connection_limit(s, &who);
 		u = uid_slot(s, id.uid, true);
 		if (!u || u->n >= per_uid) {

@@ -19,6 +19,8 @@
 const struct sbd_limit_desc sbd_limits[] = {
 	LIMIT("max-connections", "connections", max_connections, 1, 1000000,
 	      "client connections in total"),
+	LIMIT("admin-reserve", "admin_reserve", admin_reserve, 0, 1000000,
+	      "of those, kept for root, the daemon's user and policy admins (at most half)"),
 	LIMIT("max-connections-per-uid", "connections_per_uid", max_connections_per_uid, 1, 1000000,
 	      "client connections of one user"),
 	LIMIT("max-message-bytes", "message_bytes", max_message_bytes, 256, 256u << 20,
@@ -71,6 +73,7 @@ void config_defaults(struct sbd_config *c)
 	c->socket_mode = 0666;
 	c->log_level = LOG_INFO;
 	c->max_connections = 4096;
+	c->admin_reserve = 4;
 	c->max_connections_per_uid = 256;
 	c->max_message_bytes = 1 << 20;
 	c->max_fds = 16;

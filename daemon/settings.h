@@ -18,6 +18,7 @@ struct sbd_config {
 	bool check_policy;          /* --check-policy: validate, print, exit */
 	int log_level;
 	unsigned max_connections;
+	unsigned admin_reserve;     /* of max_connections, kept for administrators (at most half) */
 	unsigned max_connections_per_uid;
 	size_t max_message_bytes;
 	unsigned max_fds;           /* descriptors per message */
