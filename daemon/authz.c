@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -27,6 +28,9 @@
 #include "server.h"
 #include "settings.h"
 #include "util.h"
+
+/* While audit records fail, one warning per this many seconds. */
+#define AUDIT_WARN_INTERVAL_S 10
 
 static const char *source_of(const char *path, const struct policy *p)
 {
@@ -102,6 +106,7 @@ int authz_init(struct server *s)
 	int r;
 
 	a->audit_fd = -1;
+	a->audit_warn = (struct log_ratelimit)LOG_RATELIMIT_INIT(AUDIT_WARN_INTERVAL_S);
 	a->strict_owner = geteuid() == 0;
 	r = policy_load(s->cfg.policy_path, a->strict_owner, &a->policy, &err);
 	if (r < 0) {
@@ -349,8 +354,52 @@ static void quote(char *out, size_t len, const char *s)
 	out[o] = 0;
 }
 
-static void audit_json(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
-                       const struct policy_decision *d, const char *addr, int port)
+/* Appends one record, whole or not at all: a write cut short (ENOSPC, a
+ * quota, the file size limit) is cut back off the file, so that the next
+ * record never continues a partial line. The file's end before the write is
+ * where it is cut back to; that holds while the daemon is its only writer
+ * (rotation by rename and reload, not copytruncate: a truncation under us is
+ * seen and left alone). 0 or -errno. */
+static int audit_append(int fd, struct iovec *iov, int niov)
+{
+	size_t total = 0, done = 0;
+	off_t end = lseek(fd, 0, SEEK_END);
+	int e;
+
+	for (int i = 0; i < niov; i++)
+		total += iov[i].iov_len;
+	while (done < total) {
+		ssize_t w = writev(fd, iov, niov);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			e = w < 0 ? errno : EIO;
+			goto partial;
+		}
+		done += (size_t)w;
+		/* A short write: retry the rest once more, to learn why it stopped. */
+		while (niov && (size_t)w >= iov[0].iov_len) {
+			w -= (ssize_t)iov[0].iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov) {
+			iov[0].iov_base = (char *)iov[0].iov_base + w;
+			iov[0].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+partial:
+	if (done && end >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size == end + (off_t)done && ftruncate(fd, end) < 0)
+			log_err("--audit-log: cannot cut back a partial record: %s", strerror(errno));
+	}
+	return -e;
+}
+
+static int audit_json(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
+                      const struct policy_decision *d, const char *addr, int port)
 {
 	json_object *o = json_object_new_object();
 	struct timespec ts;
@@ -359,8 +408,10 @@ static void audit_json(struct server *s, const struct conn *c, const char *metho
 	const char *line;
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
 
+	int r;
+
 	if (!o)
-		return;
+		return -ENOMEM;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -394,22 +445,56 @@ static void audit_json(struct server *s, const struct conn *c, const char *metho
 		json_object_object_add(o, "option", json_object_new_int(q->option));
 	}
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	iov[0] = (struct iovec){ (void *)line, strlen(line) };
-	/* One write per record, so records never interleave (O_APPEND). */
-	if (writev(s->authz.audit_fd, iov, 2) < 0)
-		log_warning("--audit-log: %s", strerror(errno));
+	r = line ? 0 : -ENOMEM;
+	if (line) {
+		iov[0] = (struct iovec){ (void *)line, strlen(line) };
+		/* One write per record, so records never interleave (O_APPEND). */
+		r = audit_append(s->authz.audit_fd, iov, 2);
+	}
 	json_object_put(o);
+	return r;
 }
 
-static void audit(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
-                  const struct policy_decision *d)
+/* Counts a record that could not be written and says so, at most once per
+ * AUDIT_WARN_INTERVAL_S with the number held back meanwhile. */
+static void audit_failed(struct server *s, int r)
+{
+	struct authz *a = &s->authz;
+	uint64_t held;
+
+	a->audit_failures++;
+	a->audit_failing = true;
+	if (!log_ratelimit(&a->audit_warn, &held))
+		return;
+	log_warning("--audit-log %s: a record could not be written: %s; governed requests %s until one can "
+	            "(%llu more failures since the last warning)",
+	            s->cfg.audit_log_path, strerror(-r),
+	            s->cfg.audit_failure_allow ? "run without records (--audit-failure=allow)" : "are refused",
+	            (unsigned long long)held);
+}
+
+static void audit_recovered(struct server *s)
+{
+	struct authz *a = &s->authz;
+
+	if (!a->audit_failing)
+		return;
+	a->audit_failing = false;
+	log_notice("--audit-log %s: records are written again (%llu could not be, in all)", s->cfg.audit_log_path,
+	           (unsigned long long)a->audit_failures);
+}
+
+/* Logs the decision and writes its record to --audit-log. 0, or -errno when
+ * the record could not be written there. */
+static int audit(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
+                 const struct policy_decision *d)
 {
 	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "", qrule[300], qexe[600],
 	     qunit[300], qreason[700], qhost[300], where[sizeof(addr) + 40] = "", opt[48] = "";
 	const char *fam = q->family >= 0 ? sbc_name(SBC_AF, q->family) : NULL;
 	const char *typ = q->type >= 0 ? sbc_name(SBC_SOCK, q->type) : NULL;
 	bool has_addr;
-	int port;
+	int port, r;
 
 	has_addr = request_address(q, addr, sizeof(addr), &port);
 	quote(qrule, sizeof(qrule), d->rule);
@@ -432,8 +517,14 @@ static void audit(struct server *s, const struct conn *c, const char *method, co
 	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)c->id.uid,
 	           (unsigned)c->id.gid, (int)c->id.pid, qexe, qunit, method, policy_action_name(q->action),
 	           or_dash(fam), or_dash(typ), q->proto, where, qhost, opt, qreason);
-	if (s->authz.audit_fd >= 0)
-		audit_json(s, c, method, q, d, has_addr ? addr : NULL, port);
+	if (s->authz.audit_fd < 0)
+		return 0;
+	r = audit_json(s, c, method, q, d, has_addr ? addr : NULL, port);
+	if (r < 0)
+		audit_failed(s, r);
+	else
+		audit_recovered(s);
+	return r;
 }
 
 static void count(struct authz *a, const struct policy_decision *d)
@@ -458,22 +549,43 @@ static int deny_error(struct call *call, const char *rule, const char *reason)
 	return call_error(call, SB_ERR_DENIED, data, "denied by policy: %s", reason);
 }
 
+/* -32000 for an allowed request refused because its record could not be
+ * written: an OS error of the daemon's, which the caller may retry. */
+static int audit_error(struct call *call, int e)
+{
+	json_object *data = json_object_new_object();
+	const char *name = sbc_errno_name(e);
+
+	json_object_object_add(data, "errno", json_object_new_int(e));
+	if (name)
+		json_object_object_add(data, "name", json_object_new_string(name));
+	json_object_object_add(data, "audit", json_object_new_boolean(true));
+	return call_error(call, SB_ERR_OS, data, "refused: its audit record could not be written (%s)", strerror(e));
+}
+
 int authz_check(struct call *call, const struct policy_request *q)
 {
 	struct conn *c = call->conn;
 	struct server *s = c->srv;
 	struct policy_subject who;
 	struct policy_decision d;
+	int r;
 
 	/* A caller without an established identity never gets here: authz_gate
 	 * denies it everything but introspection. */
 	authz_subject_from(&c->id, &who);
 	policy_decide(s->authz.policy, &who, q, &d);
-	audit(s, c, call->method->name, q, &d);
+	r = audit(s, c, call->method->name, q, &d);
 	count(&s->authz, &d);
-	if (d.allowed)
-		return 0;
-	return deny_error(call, d.rule, d.reason);
+	if (!d.allowed)
+		return deny_error(call, d.rule, d.reason);
+	/* Fail closed: nothing governed happens without its record, unless the
+	 * administrator chose otherwise. */
+	if (r < 0 && !s->cfg.audit_failure_allow) {
+		s->authz.audit_refused++;
+		return audit_error(call, -r);
+	}
+	return 0;
 }
 
 int authz_refuse(struct call *call, const struct policy_request *q, const char *reason)

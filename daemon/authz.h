@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "log.h"
 #include "policy.h"
 
 struct server;
@@ -37,6 +38,10 @@ struct authz {
 	uint64_t generation;        /* 1 at start, +1 per successful reload */
 	uint64_t reloads, reload_failures;
 	int audit_fd;               /* --audit-log, O_APPEND; -1 when none */
+	uint64_t audit_failures;    /* records that could not be written */
+	uint64_t audit_refused;     /* allowed requests refused for that (--audit-failure=refuse) */
+	bool audit_failing;         /* the last record failed: the next success is logged */
+	struct log_ratelimit audit_warn;   /* one warning per 10 s while writes fail */
 };
 
 /* Loads the policy given by cfg.policy_path (NULL: /etc/sockbroker) and opens
@@ -60,7 +65,9 @@ void authz_subject_from(const struct identity *id, struct policy_subject *out);
 void authz_conn_update(struct conn *c);
 
 /* Decides q for the call's connection, audits and counts it. 0 when allowed,
- * else the value of call_error() with -32010 {reason, rule}. */
+ * else the value of call_error() with -32010 {reason, rule}, or -32000
+ * {errno, name, audit: true} when the policy allowed it but its record could
+ * not be written to --audit-log (unless --audit-failure=allow). */
 int authz_check(struct call *call, const struct policy_request *q);
 
 /* A refusal that no rule decides (the kernel made another socket than the

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -59,4 +60,22 @@ void log_msg(int prio, const char *fmt, ...)
 		/* nowhere left to report it */
 	}
 	errno = saved;
+}
+
+bool log_ratelimit(struct log_ratelimit *rl, uint64_t *suppressed)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	/* +1: a clock that reads 0 is still "a message went out". */
+	if (rl->last_ns && now + 1 - rl->last_ns < rl->interval_ns) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->last_ns = now + 1;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
 }

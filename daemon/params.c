@@ -77,6 +77,13 @@ static int parse_bytes(const struct param_desc *d, json_object *jdata, json_obje
 	return 0;
 }
 
+/* A JSON string with a NUL byte inside (C look-ups would stop at it). */
+static bool has_nul(json_object *v)
+{
+	return json_object_is_type(v, json_type_string) &&
+	       memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v));
+}
+
 static int parse_one(const struct param_desc *d, json_object *v, char *field,
                      struct param_error *err)
 {
@@ -137,6 +144,8 @@ static int parse_one(const struct param_desc *d, json_object *v, char *field,
 	case PT_CONST: {
 		long x;
 		int r = sbc_from_json(d->kind, v, &x);
+		if (r == -ENOENT && has_nul(v))
+			return fail(err, d->name, "%s must not contain a NUL byte", d->name);
 		if (r == -ENOENT)
 			return fail(err, d->name, "%s: unknown name '%s'", d->name, json_object_get_string(v));
 		if (r < 0)

@@ -302,6 +302,9 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(pol, "reloads", json_object_new_uint64(a->reloads));
 	json_object_object_add(pol, "reload_failures", json_object_new_uint64(a->reload_failures));
 	json_object_object_add(pol, "audit_log", json_string_or_null(s->cfg.audit_log_path));
+	json_object_object_add(pol, "audit_failure", json_object_new_string(s->cfg.audit_failure_allow ? "allow" : "refuse"));
+	json_object_object_add(pol, "audit_failures", json_object_new_uint64(a->audit_failures));
+	json_object_object_add(pol, "audit_refused", json_object_new_uint64(a->audit_refused));
 	json_object_object_add(r, "policy", pol);
 	for (size_t i = 1; i < a->ncounters; i++) {
 		json_object_array_add(rules, counts_json(a->counters[i].rule, a->counters[i].allowed,
@@ -474,6 +477,8 @@ static int group_item(struct call *call, json_object *v, size_t i, gid_t *out)
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return call_error_param(call, path, "%s must be a gid or a group name", path);
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return call_error_param(call, path, "%s must not contain a NUL byte", path);
 	r = policy_lookup_group(json_object_get_string(v), out);
 	if (r == -ENOENT)
 		return call_error_param(call, path, "%s: no group named '%.100s' in the group database", path,
@@ -948,6 +953,10 @@ static int plan_connect_to(struct call *call, struct check *ck, const struct req
 	    json_object_get_string_len(jh) > 1024)
 		return call_error_param(call, "request.params.address",
 		                        "request.params.address must be [host, port] with a host name or literal and a port 0-65535");
+	/* The resolver takes a C string: "localhost\u0000x" would be judged as localhost. */
+	if (strlen(json_object_get_string(jh)) != (size_t)json_object_get_string_len(jh))
+		return call_error_param(call, "request.params.address",
+		                        "request.params.address: the host must not contain a NUL byte");
 	ck->host = strdup(json_object_get_string(jh));
 	if (!ck->host)
 		return -ENOMEM;
@@ -1059,6 +1068,9 @@ static int plan_handler(struct call *call, struct check *ck, enum judge j, const
 		if (jv && !json_object_is_type(jv, json_type_string))
 			return call_error_param(call, "request.params.host",
 			                        "request.params.host must be a string (a name or a numeric address) or null");
+		if (jv && strlen(json_object_get_string(jv)) != (size_t)json_object_get_string_len(jv))
+			return call_error_param(call, "request.params.host",
+			                        "request.params.host must not contain a NUL byte");
 		name = jv ? json_object_get_string(jv) : NULL;
 		goto resolve;
 	case J_RESOLVE_HOSTNAME:

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,9 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	probe_families(s);
+	/* The reserve never takes more than half: ordinary clients keep the rest
+	 * (daemon.info shows what is in force). */
+	s->cfg.admin_reserve = SB_MIN(s->cfg.admin_reserve, s->cfg.max_connections / 2);
 
 	s->info_limits = json_object_new_object();
 	for (size_t i = 0; i < sbd_limits_n; i++)
@@ -192,6 +196,108 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
+/* Whether a user other than root and us may write the directory st: such a
+ * user could rename our socket away and put theirs, or a symlink, in its
+ * place. A sticky directory owned by root (/tmp) lets nobody rename or remove
+ * another user's entries, so its other write bits are fine (the policy
+ * loader's rule for its directories, with the daemon's own user added). */
+static int check_socket_dir_stat(const char *dir, const struct stat *st)
+{
+	uid_t self = geteuid();
+
+	if (!S_ISDIR(st->st_mode)) {
+		log_err("%s, above the control socket, is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if ((st->st_mode & S_ISVTX) && st->st_uid == 0)
+		return 0;
+	if (st->st_uid != 0 && st->st_uid != self) {
+		log_err("refusing the control socket under %s: owned by uid %u, who could replace it", dir,
+		        (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if (st->st_mode & S_IWOTH) {
+		log_err("refusing the control socket under %s: writable by every user (mode %04o)", dir,
+		        (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0) {
+		log_err("refusing the control socket under %s: writable by group %u (mode %04o)", dir,
+		        (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Every directory above the absolute path abs, up to /. */
+static int check_socket_ancestors(const char *abs)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(abs);
+	struct stat st;
+	int r;
+
+	if (len >= sizeof(dir) || abs[0] != '/')
+		return -ENAMETOOLONG;
+	memcpy(dir, abs, len + 1);
+	for (;;) {
+		char *slash;
+		while (len > 1 && dir[len - 1] == '/')
+			dir[--len] = '\0';
+		slash = strrchr(dir, '/');
+		if (!slash || len == 1)
+			return 0;
+		len = slash == dir ? 1 : (size_t)(slash - dir);
+		dir[len] = '\0';
+		if (stat(dir, &st) < 0) {
+			r = -errno;
+			log_err("cannot check %s, above the control socket: %s", dir, strerror(-r));
+			return r;
+		}
+		r = check_socket_dir_stat(dir, &st);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The directories above the socket's path as written (a writable one could
+ * swap a symlink on the way) and above where its directory really is after
+ * every symlink (a writable one could swap the directory itself). */
+static int check_socket_location(const char *path)
+{
+	char abs[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+	char *slash;
+	int r;
+
+	if (path[0] != '/') {
+		size_t cl;
+		if (!getcwd(abs, sizeof(abs)) || (cl = strlen(abs)) + 1 + strlen(path) >= sizeof(abs)) {
+			log_err("cannot make %s an absolute path to check the directories above it", path);
+			return -ENAMETOOLONG;
+		}
+		snprintf(abs + cl, sizeof(abs) - cl, "%s%s", cl > 1 ? "/" : "", path);
+	} else {
+		snprintf(abs, sizeof(abs), "%s", path);
+	}
+	r = check_socket_ancestors(abs);
+	if (r < 0)
+		return r;
+	memcpy(dir, abs, sizeof(dir));
+	slash = strrchr(dir, '/');
+	slash[slash == dir ? 1 : 0] = '\0';
+	if (!realpath(dir, real)) {
+		r = -errno;
+		log_err("cannot resolve %s: %s", dir, strerror(-r));
+		return r;
+	}
+	/* check_socket_ancestors checks what is above its argument: a name
+	 * under the real directory makes it check that directory too. */
+	if (strlen(real) + 2 >= sizeof(real))
+		return -ENAMETOOLONG;
+	strcat(real, real[1] ? "/x" : "x");
+	return check_socket_ancestors(real);
+}
+
 /* Refuses a path where a live daemon answers or that is not a socket; removes
  * a socket nobody listens on. */
 static int clear_stale_socket(const char *path)
@@ -246,8 +352,8 @@ int server_listen(struct server *s)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = s->cfg.socket_path;
 	_cleanup_close_ int fd = -1;
+	mode_t mode = s->cfg.socket_mode & 0777, old_umask;
 	struct stat st;
-	mode_t old_umask;
 	int n, r;
 
 	n = sd_listen_fds_take();
@@ -283,6 +389,9 @@ int server_listen(struct server *s)
 		log_err("cannot create the directory of %s: %s", path, strerror(-r));
 		return r;
 	}
+	r = check_socket_location(path);
+	if (r < 0)
+		return r;
 	r = clear_stale_socket(path);
 	if (r < 0)
 		return r;
@@ -290,8 +399,12 @@ int server_listen(struct server *s)
 	if (fd < 0)
 		return -errno;
 	memcpy(sa.sun_path, path, strlen(path));
-	/* Created closed, then opened to the configured mode: never wider than asked. */
-	old_umask = umask(0777);
+	/* The socket is born with its mode: bind takes it from the umask, and no
+	 * chmod(path) follows, which would follow a symlink put there meanwhile.
+	 * The umask is the process's: the only other threads now are the
+	 * resolver's workers, idle (no client is connected yet), and they create
+	 * no files; the mode is checked below all the same. */
+	old_umask = umask(~mode & 0777);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);
 	if (r < 0) {
@@ -299,10 +412,26 @@ int server_listen(struct server *s)
 		log_err("cannot bind %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (chmod(path, s->cfg.socket_mode) < 0 || stat(path, &st) < 0) {
+	/* No link is followed: what is there now is ours (nobody else may write
+	 * the directory). */
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = -errno;
-		unlink(path);
+		log_err("cannot stat %s after binding it: %s", path, strerror(-r));
 		return r;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s is no longer our socket after binding it; refusing to start", path);
+		return -EEXIST;
+	}
+	if ((st.st_mode & 0777) != mode) {
+		/* A default ACL on the directory overrides the umask. Not a link
+		 * (checked above), and glibc's emulation opens it O_PATH|O_NOFOLLOW. */
+		if (fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			log_err("cannot set the mode of %s to %04o: %s", path, (unsigned)mode, strerror(-r));
+			unlink(path);
+			return r;
+		}
 	}
 	s->sock_dev = st.st_dev;
 	s->sock_ino = st.st_ino;
@@ -489,12 +618,28 @@ static int read_identity(struct server *s, int fd, struct ucred *cred, gid_t **g
 	return 0;
 }
 
+/* Whether a client may take one of the connections kept for administrators:
+ * the policy would let it use the admin methods. Decided on its whole
+ * identity, neither audited nor counted (no request was made). */
+static bool policy_admin(struct server *s, const struct identity *id, const struct policy_subject *who)
+{
+	struct policy_request q = { .action = POLICY_ADMIN, .family = -1, .type = -1, .proto = -1 };
+	struct policy_decision d;
+
+	if (id->error)
+		return false;
+	authz_decide_as(s, who, &q, &d);
+	return d.allowed;
+}
+
 static void on_accept(struct loop_io *io, uint32_t revents)
 {
 	struct server *s = (struct server *)((char *)io - offsetof(struct server, listen_io));
+	unsigned open_to_all = s->cfg.max_connections - s->cfg.admin_reserve;
 
 	/* Bounded so one flood cannot hold the loop. */
 	for (int i = 0; i < 64; i++) {
+		bool privileged;
 		struct ucred cred;
 		gid_t *groups = NULL;
 		size_t ngroups = 0;
@@ -530,11 +675,14 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			safe_close(fd);
 			continue;
 		}
+		/* Root and the daemon's own user may take the reserve: the kernel's
+		 * credentials say so, at no cost. */
+		privileged = r == 0 && (cred.uid == 0 || cred.uid == s->self_uid);
 		if (r == 0 && s->nconns >= s->cfg.max_connections) {
 			/* Before the /proc reads: a flood past the limit costs no more than this. */
 			log_warning("refusing uid %u pid %d: %u connections in total", (unsigned)cred.uid,
 			            (int)cred.pid, s->nconns);
-			refuse(s, fd, "connections", s->cfg.max_connections,
+			refuse(s, fd, "connections", privileged ? s->cfg.max_connections : open_to_all,
 			       "limit reached: the daemon has as many connections as it accepts");
 			free(groups);
 			safe_close(pidfd);
@@ -553,6 +701,17 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			log_warning("client uid %u pid %d: identity incomplete (%s); it may only introspect",
 			            (unsigned)id.uid, (int)id.pid, id.error);
 		authz_subject_from(&id, &who);
+		/* The reserve: past what is open to all, only the policy's
+		 * administrators, judged on the identity just read (what any
+		 * accepted client costs; past the total, nobody gets this far). */
+		if (!privileged && s->nconns >= open_to_all && !policy_admin(s, &id, &who)) {
+			log_warning("refusing uid %u pid %d: %u connections, the last %u kept for administrators",
+			            (unsigned)id.uid, (int)id.pid, s->nconns, s->cfg.admin_reserve);
+			refuse(s, fd, "connections", open_to_all,
+			       "limit reached: the remaining connections are kept for administrators");
+			identity_free(&id);
+			continue;
+		}
 		per_uid = authz_connection_limit(s, &who);
 		u = uid_slot(s, id.uid, true);
 		if (!u || u->n >= per_uid) {
@@ -650,7 +809,7 @@ void server_free(struct server *s)
 	if (s->own_socket && s->listen_path) {
 		struct stat st;
 		/* Only our own socket: another daemon may have replaced it since. */
-		if (stat(s->listen_path, &st) == 0 && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+		if (lstat(s->listen_path, &st) == 0 && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
 			unlink(s->listen_path);
 	}
 	if (s->listen_fd >= 0)

@@ -19,6 +19,8 @@
 const struct sbd_limit_desc sbd_limits[] = {
 	LIMIT("max-connections", "connections", max_connections, 1, 1000000,
 	      "client connections in total"),
+	LIMIT("admin-reserve", "admin_reserve", admin_reserve, 0, 1000000,
+	      "of those, kept for root, the daemon's user and policy admins (at most half)"),
 	LIMIT("max-connections-per-uid", "connections_per_uid", max_connections_per_uid, 1, 1000000,
 	      "client connections of one user"),
 	LIMIT("max-message-bytes", "message_bytes", max_message_bytes, 256, 256u << 20,
@@ -73,6 +75,7 @@ void config_defaults(struct sbd_config *c)
 	c->socket_mode = 0666;
 	c->log_level = LOG_INFO;
 	c->max_connections = 4096;
+	c->admin_reserve = 4;
 	c->max_connections_per_uid = 256;
 	c->max_message_bytes = 1 << 20;
 	c->max_fds = 16;
@@ -108,6 +111,8 @@ static void usage(FILE *f)
 	        "                           and /etc/sockbroker/policy.d/*.json)\n"
 	        "  --check-policy           load the policy, print what it holds or what is wrong, exit\n"
 	        "  --audit-log FILE         also append every policy decision to FILE as a JSON line\n"
+	        "  --audit-failure WHAT     when a record cannot be written to the audit log: refuse\n"
+	        "                           the request (default) or allow it\n"
 	        "  --log-level LEVEL        err, warning, notice, info (default), debug, or 0-7\n",
 	        SBD_DEFAULT_SOCKET);
 	for (size_t i = 0; i < sbd_limits_n; i++) {
@@ -147,7 +152,8 @@ static char *default_socket_path(void)
 	return p;
 }
 
-enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_LOGLEVEL, OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
+enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_AUDIT_FAILURE, OPT_LOGLEVEL,
+       OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
@@ -160,6 +166,7 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "policy", required_argument, NULL, OPT_POLICY };
 	opts[n++] = (struct option){ "check-policy", no_argument, NULL, OPT_CHECK_POLICY };
 	opts[n++] = (struct option){ "audit-log", required_argument, NULL, OPT_AUDIT_LOG };
+	opts[n++] = (struct option){ "audit-failure", required_argument, NULL, OPT_AUDIT_FAILURE };
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
@@ -187,8 +194,9 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 		case OPT_MODE:
 			errno = 0;
 			v = strtoull(optarg, &end, 8);
-			if (errno || *end || !optarg[0] || v > 07777) {
-				fprintf(stderr, "sockbrokerd: --socket-mode: '%s' is not an octal mode\n", optarg);
+			/* Permission bits only: set-id and sticky bits mean nothing on a socket. */
+			if (errno || *end || !optarg[0] || v > 0777) {
+				fprintf(stderr, "sockbrokerd: --socket-mode: '%s' is not an octal mode of at most 0777\n", optarg);
 				return -EINVAL;
 			}
 			c->socket_mode = (mode_t)v;
@@ -211,6 +219,16 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 			c->audit_log_path = strdup(optarg);
 			if (!c->audit_log_path)
 				return -ENOMEM;
+			break;
+		case OPT_AUDIT_FAILURE:
+			if (strcmp(optarg, "refuse") == 0) {
+				c->audit_failure_allow = false;
+			} else if (strcmp(optarg, "allow") == 0) {
+				c->audit_failure_allow = true;
+			} else {
+				fprintf(stderr, "sockbrokerd: --audit-failure: '%s' is neither refuse nor allow\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_LOGLEVEL: {
 			int lvl = log_parse_level(optarg);

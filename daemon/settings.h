@@ -14,9 +14,11 @@ struct sbd_config {
 	mode_t socket_mode;
 	char *policy_path;          /* NULL: /etc/sockbroker/policy.json and policy.d */
 	char *audit_log_path;       /* --audit-log: JSON lines; NULL: none */
+	bool audit_failure_allow;   /* --audit-failure=allow: run governed requests whose record cannot be written */
 	bool check_policy;          /* --check-policy: validate, print, exit */
 	int log_level;
 	unsigned max_connections;
+	unsigned admin_reserve;     /* of max_connections, kept for administrators (at most half) */
 	unsigned max_connections_per_uid;
 	size_t max_message_bytes;
 	unsigned max_fds;           /* descriptors per message */

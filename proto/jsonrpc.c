@@ -75,10 +75,14 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Scans a string starting at s[*i] == '"'. */
-static bool scan_string(const char *s, size_t n, size_t *i, const char **why)
+/* Scans a string starting at s[*i] == '"'; *nul (when not NULL) tells
+ * whether it holds an escaped NUL (\u0000). */
+static bool scan_string(const char *s, size_t n, size_t *i, const char **why, bool *nul)
 {
 	size_t p = *i + 1;
+
+	if (nul)
+		*nul = false;
 
 	while (p < n) {
 		unsigned char c = (unsigned char)s[p];
@@ -99,6 +103,8 @@ static bool scan_string(const char *s, size_t n, size_t *i, const char **why)
 					*why = "bad \\u escape";
 					return false;
 				}
+				if (nul && memcmp(s + p + 2, "0000", 4) == 0)
+					*nul = true;
 				p += 6;
 				continue;
 			default:
@@ -202,7 +208,7 @@ static bool json_text_ok(const char *s, size_t n, int max_depth, const char **wh
 				i++;
 				st = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
 			} else if (c == '"') {
-				if (!scan_string(s, n, &i, why))
+				if (!scan_string(s, n, &i, why, NULL))
 					return false;
 				st = AFTER;
 			} else if (c == '-' || is_digit(c)) {
@@ -233,8 +239,17 @@ static bool json_text_ok(const char *s, size_t n, int max_depth, const char **wh
 				*why = "object member names must be strings";
 				return false;
 			}
-			if (!scan_string(s, n, &i, why))
-				return false;
+			{
+				bool nul;
+				if (!scan_string(s, n, &i, why, &nul))
+					return false;
+				/* json-c keeps member names as C strings: "method\u0000x"
+				 * would become "method". */
+				if (nul) {
+					*why = "a member name holds \\u0000";
+					return false;
+				}
+			}
 			st = COLON;
 			break;
 		case COLON:
@@ -310,6 +325,184 @@ int jrpc_parse(const char *text, size_t len, int max_depth, json_object **root,
 	return r;
 }
 
+/* ---- ids echoed as sent ----
+ *
+ * json-c keeps the text of every number it reads as a double, but reads
+ * integers into 64 bits: 123456789012345678901234567890 becomes
+ * 18446744073709551615, -1234...890 INT64_MIN, and -0 becomes 0. An id whose
+ * value may have lost its text gets a serializer that prints the token as it
+ * came, found in the raw text (which json_text_ok has checked). */
+
+/* Whether json-c's integer j may differ from the text it was read from. */
+static bool int_may_be_lossy(json_object *j)
+{
+	int64_t v;
+
+	if (!json_object_is_type(j, json_type_int))
+		return false;
+	v = json_object_get_int64(j);
+	return v == 0 || v == INT64_MIN || (v == INT64_MAX && json_object_get_uint64(j) == UINT64_MAX);
+}
+
+static json_object *member_id(json_object *o)
+{
+	json_object *id = NULL;
+
+	if (json_object_is_type(o, json_type_object))
+		json_object_object_get_ex(o, "id", &id);
+	return id;
+}
+
+/* Whether the member name s[at..end) (with its quotes) means "id", escapes
+ * decoded ("\u0069d" is "id" too). */
+static bool key_is_id(const char *s, size_t at, size_t end)
+{
+	char got[3];
+	size_t n = 0;
+
+	for (size_t p = at + 1; p + 1 < end; ) {
+		char c = s[p];
+		if (n == sizeof(got) - 1)
+			return false;
+		if (c == '\\') {
+			unsigned v = 0;
+			if (s[p + 1] != 'u')
+				return false;   /* \n, \" and the like are not 'i' or 'd' */
+			for (int k = 2; k < 6; k++)
+				v = v * 16 + (unsigned)(is_digit(s[p + k]) ? s[p + k] - '0' : (s[p + k] | 0x20) - 'a' + 10);
+			if (v >= 0x80)
+				return false;
+			c = (char)v;
+			p += 6;
+		} else {
+			p++;
+		}
+		got[n++] = c;
+	}
+	return n == 2 && got[0] == 'i' && got[1] == 'd';
+}
+
+struct id_span {
+	size_t at, len;     /* len 0: the last "id" member held no number */
+};
+
+/* For the top-level object (spans[0]) or each object of a top-level array
+ * (spans[k] for element k < nspans): where the number of its last "id"
+ * member sits in the text. The text is valid JSON (json_text_ok). */
+static void find_id_spans(const char *s, size_t n, struct id_span *spans, size_t nspans)
+{
+	char stack[256];
+	int depth = 0;
+	size_t i = 0, elem = 0;
+	bool want_key = false, id_value = false;
+	const char *why;
+
+	while (i < n) {
+		char c = s[i];
+		bool is_id_level;
+
+		if (is_json_space(c) || c == ':') {
+			i++;
+			continue;
+		}
+		/* Directly in the top-level object, or in an object of the top array. */
+		is_id_level = depth >= 1 && stack[depth - 1] == '{' &&
+		              (depth == 1 || (depth == 2 && stack[0] == '['));
+		if (c == ',') {
+			want_key = stack[depth - 1] == '{';
+			if (depth == 1 && stack[0] == '[')
+				elem++;
+			i++;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			id_value = false;
+			if (depth < (int)sizeof(stack))
+				stack[depth] = c;
+			depth++;
+			want_key = c == '{';
+			i++;
+			continue;
+		}
+		if (c == '}' || c == ']') {
+			depth--;
+			want_key = false;
+			i++;
+			continue;
+		}
+		if (c == '"') {
+			size_t at = i;
+			if (!scan_string(s, n, &i, &why, NULL))
+				return;
+			if (want_key) {
+				want_key = false;
+				id_value = is_id_level && key_is_id(s, at, i);
+				if (id_value && elem < nspans)
+					spans[elem].len = 0;
+			} else {
+				id_value = false;
+			}
+			continue;
+		}
+		if (c == '-' || is_digit(c)) {
+			size_t at = i;
+			if (!scan_number(s, n, &i, &why))
+				return;
+			if (id_value && elem < nspans)
+				spans[elem] = (struct id_span){ at, i - at };
+			id_value = false;
+			continue;
+		}
+		/* true, false, null */
+		id_value = false;
+		while (i < n && s[i] >= 'a' && s[i] <= 'z')
+			i++;
+	}
+}
+
+/* Makes id print text[sp] from now on. */
+static void keep_id_text(json_object *id, const char *text, const struct id_span *sp)
+{
+	char *t;
+
+	if (!sp->len)
+		return;
+	t = strndup(text + sp->at, sp->len);
+	if (t)
+		json_object_set_serializer(id, json_object_userdata_to_json_string, t, json_object_free_userdata);
+}
+
+static int keep_id_texts(json_object *root, const char *text, size_t len)
+{
+	struct id_span one = { 0, 0 }, *spans = &one;
+	size_t n = 1;
+	bool any = false;
+
+	if (json_object_is_type(root, json_type_array)) {
+		n = json_object_array_length(root);
+		for (size_t k = 0; k < n && !any; k++)
+			any = int_may_be_lossy(member_id(json_object_array_get_idx(root, k)));
+		if (!any)
+			return 0;
+		spans = calloc(n, sizeof(*spans));
+		if (!spans)
+			return -1;
+		find_id_spans(text, len, spans, n);
+		for (size_t k = 0; k < n; k++) {
+			json_object *id = member_id(json_object_array_get_idx(root, k));
+			if (int_may_be_lossy(id))
+				keep_id_text(id, text, &spans[k]);
+		}
+		free(spans);
+		return 0;
+	}
+	if (!int_may_be_lossy(member_id(root)))
+		return 0;
+	find_id_spans(text, len, &one, 1);
+	keep_id_text(member_id(root), text, &one);
+	return 0;
+}
+
 int jrpc_parser_parse(struct jrpc_parser *p, const char *text, size_t len, json_object **root,
                       const char **why)
 {
@@ -318,6 +511,7 @@ int jrpc_parser_parse(struct jrpc_parser *p, const char *text, size_t len, json_
 	json_object *obj;
 	enum json_tokener_error jerr;
 	char *copy = NULL;
+	int r;
 
 	*root = NULL;
 	if (len > INT32_MAX - 2) {
@@ -349,16 +543,39 @@ int jrpc_parser_parse(struct jrpc_parser *p, const char *text, size_t len, json_
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	json_tokener_reset(tok);
-	free(copy);
 	if (jerr != json_tokener_success) {
 		/* The grammar check passed, so this is json-c's own limit. */
+		free(copy);
 		json_object_put(obj);
 		*why = jerr == json_tokener_error_depth ? "nesting too deep" : json_tokener_error_desc(jerr);
+		return JRPC_PARSE_ERROR;
+	}
+	r = keep_id_texts(obj, text, len);
+	free(copy);
+	if (r < 0) {
+		json_object_put(obj);
+		*why = "out of memory";
 		return JRPC_PARSE_ERROR;
 	}
 	/* A top-level null is valid JSON (json-c's NULL); it is an invalid request. */
 	*root = obj;
 	return 0;
+}
+
+/* Whether j is the JSON string lit, compared over its whole length: a C
+ * comparison would stop at a NUL inside it ("2.0\u0000x"). */
+static bool is_string_lit(json_object *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return json_object_is_type(j, json_type_string) && (size_t)json_object_get_string_len(j) == n &&
+	       memcmp(json_object_get_string(j), lit, n) == 0;
+}
+
+/* Whether the JSON string j holds a NUL byte. */
+static bool string_has_nul(json_object *j)
+{
+	return memchr(json_object_get_string(j), '\0', (size_t)json_object_get_string_len(j)) != NULL;
 }
 
 /* An acceptable id: string, number, or null (JSON-RPC 2.0 section 4). */
@@ -411,8 +628,7 @@ int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const cha
 		*why = "unknown member in request (allowed: jsonrpc, method, params, id)";
 		goto invalid;
 	}
-	if (!jv || !json_object_is_type(jv, json_type_string) ||
-	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+	if (!jv || !is_string_lit(jv, "2.0")) {
 		*why = "jsonrpc must be exactly \"2.0\"";
 		goto invalid;
 	}
@@ -435,6 +651,12 @@ int jrpc_validate_request(json_object *elem, struct jrpc_request *req, const cha
 	req->notification = !has_id;
 	req->method = json_object_get_string(jm);
 	req->params = jp;
+	/* A method name is a C string to every look-up: "admin.stats\u0000junk"
+	 * must not find admin.stats. No method holds a NUL. */
+	if (string_has_nul(jm)) {
+		*why = "no method name holds a NUL byte";
+		return JRPC_METHOD_NOT_FOUND;
+	}
 	return 0;
 
 invalid:
@@ -552,8 +774,7 @@ int jrpc_validate_response(json_object *elem, struct jrpc_response *resp, const 
 			return JRPC_INVALID_REQUEST;
 		}
 	}
-	if (!jv || !json_object_is_type(jv, json_type_string) ||
-	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+	if (!jv || !is_string_lit(jv, "2.0")) {
 		*why = "jsonrpc must be exactly \"2.0\"";
 		return JRPC_INVALID_REQUEST;
 	}

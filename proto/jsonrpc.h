@@ -30,7 +30,8 @@ const char *jrpc_code_name(int code);
 
 /* Parses one message's text. On success returns 0 and *root (owned by caller).
  * On failure returns JRPC_PARSE_ERROR and a static description in *why:
- * invalid JSON, invalid UTF-8, nesting deeper than max_depth, trailing data. */
+ * invalid JSON, invalid UTF-8, nesting deeper than max_depth, trailing data,
+ * a member name holding \u0000 (json-c would cut it at the NUL). */
 int jrpc_parse(const char *text, size_t len, int max_depth, json_object **root,
                const char **why);
 
@@ -53,7 +54,9 @@ struct jrpc_request {
  * Returns 0 with *req filled, or an error code with a static sentence in *why:
  * JRPC_INVALID_REQUEST (not an object, wrong "jsonrpc", method not a string,
  * id of a wrong type, unknown member, params neither object nor array),
- * JRPC_INVALID_PARAMS (params is an array: this protocol takes named params).
+ * JRPC_INVALID_PARAMS (params is an array: this protocol takes named params),
+ * JRPC_METHOD_NOT_FOUND (the method name holds a NUL byte, which no method
+ * has: req is filled as on success, so a notification gets no reply).
  * On error req->id is the request's id when it was an acceptable id (so the
  * error can be answered to it), else NULL meaning "reply with id null";
  * req->notification tells whether the element had no id at all (a valid-shaped
