@@ -399,6 +399,8 @@ static void find_id_spans(const char *s, size_t n, struct id_span *spans, size_t
 
 	while (i < n) {
 		char c = s[i];
+		/* Deeper than the stack: no id level, and only the depth counts. */
+		char top = depth >= 1 && depth <= (int)sizeof(stack) ? stack[depth - 1] : 0;
 		bool is_id_level;
 
 		if (is_json_space(c) || c == ':') {
@@ -406,10 +408,9 @@ static void find_id_spans(const char *s, size_t n, struct id_span *spans, size_t
 			continue;
 		}
 		/* Directly in the top-level object, or in an object of the top array. */
-		is_id_level = depth >= 1 && stack[depth - 1] == '{' &&
-		              (depth == 1 || (depth == 2 && stack[0] == '['));
+		is_id_level = top == '{' && (depth == 1 || (depth == 2 && stack[0] == '['));
 		if (c == ',') {
-			want_key = stack[depth - 1] == '{';
+			want_key = top == '{';
 			if (depth == 1 && stack[0] == '[')
 				elem++;
 			i++;
