@@ -1302,6 +1302,10 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 		                  "address must be [host, port] with a host name or literal and a port 0-65535");
 	}
 	host = json_object_get_string(jh);
+	if (strlen(host) != (size_t)json_object_get_string_len(jh)) {
+		free(st);
+		return call_error_param(call, "address", "address: a host name holds no NUL");
+	}
 	{
 		/* Before any look-up: a name no rule could allow costs nothing. */
 		struct policy_request q = {

@@ -244,7 +244,9 @@ static int parse_in4(json_object *j, struct in_addr *a)
 {
 	const char *s;
 
-	if (!json_object_is_type(j, json_type_string))
+	/* A NUL inside would cut the address short: "224.0.0.1\u0000x" is no address. */
+	if (!json_object_is_type(j, json_type_string) ||
+	    strlen(json_object_get_string(j)) != (size_t)json_object_get_string_len(j))
 		return -EINVAL;
 	s = json_object_get_string(j);
 	if (!*s) {
@@ -256,7 +258,8 @@ static int parse_in4(json_object *j, struct in_addr *a)
 
 static int parse_in6(json_object *j, struct in6_addr *a)
 {
-	if (!json_object_is_type(j, json_type_string))
+	if (!json_object_is_type(j, json_type_string) ||
+	    strlen(json_object_get_string(j)) != (size_t)json_object_get_string_len(j))
 		return -EINVAL;
 	return inet_pton(AF_INET6, json_object_get_string(j), a) == 1 ? 0 : -EINVAL;
 }

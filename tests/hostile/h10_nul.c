@@ -140,6 +140,7 @@ START_TEST(host_with_nul)
 	expect_nul_error(req("socket.sendto", hx_fmt("{\"handle\":%lld,\"data\":\"\",\"address\":[\"localhost\\u0000x\",9]}",
 	                                             handle_udp)),
 	                 -32602, "address");
+	expect_nul_error(req("socket.connect_to", "{\"address\":[\"localhost\\u0000x\",1]}"), -32602, "address");
 }
 END_TEST
 
@@ -158,6 +159,16 @@ START_TEST(option_string_with_nul)
 	                                     "\"level\":\"SOL_SOCKET\",\"option\":\"SO_BINDTODEVICE\","
 	                                     "\"value\":\"lo\\u0000x\"}}}"),
 	                 -32602, "request.params.value");
+	/* Addresses in typed option values. */
+	hx_expect_error(&C, req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"IPPROTO_IP\","
+	                                                    "\"option\":\"IP_ADD_MEMBERSHIP\","
+	                                                    "\"value\":{\"multiaddr\":\"224.0.0.1\\u0000x\"}}",
+	                                                    handle_udp)),
+	                -32602, "7");
+	hx_expect_error(&C, req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"IPPROTO_IP\","
+	                                                    "\"option\":\"IP_MULTICAST_IF\",\"value\":\"127.0.0.1\\u0000x\"}",
+	                                                    handle_udp)),
+	                -32602, "7");
 	/* Names of constants: "AF_INET\u0000x" is no name. */
 	expect_nul_error(req("socket.create", "{\"family\":\"AF_INET\\u0000x\"}"), -32602, "family");
 	expect_nul_error(req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"SOL_SOCKET\\u0000x\","
