@@ -707,6 +707,33 @@ static int unix_job_own_rights(struct unix_job *j)
 	return 0;
 }
 
+/* A message to a UNIX address: the path is opened, and the message sent, as
+ * the caller. data and cbuf taken; the call is parked (or the error). */
+static int unix_send_as_caller(struct call *call, struct sock *sk, const struct sbaddr *to, unsigned char *data,
+                               size_t len, unsigned char *cbuf, size_t clen, int flags)
+{
+	struct unix_job *j;
+	int rc = unix_job_on(call, sk, UNIX_SEND, &j);
+
+	if (rc) {
+		free(data);
+		free(cbuf);
+		return rc;
+	}
+	j->addr = *to;
+	j->has_addr = true;
+	j->data = data;
+	j->len = len;
+	j->cbuf = cbuf;
+	j->clen = clen;
+	j->flags = flags;
+	if ((rc = unix_job_own_rights(j))) {
+		unix_job_free(j);
+		return rc;
+	}
+	return call_park_resolve(call, &j->job);
+}
+
 /* The caller's credentials on a message the daemon sends on a UNIX socket,
  * so that a peer with SO_PASSCRED sees the caller and not root. None when the
  * daemon is the caller. The kernel refuses (EPERM) a daemon that may not
@@ -1942,18 +1969,10 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 		return rc;
 	}
 	if (sk->family == AF_UNIX && st->has_addr) {
-		/* A path is opened, and the datagram sent, as the caller. */
-		struct unix_job *j;
-		rc = unix_job_on(call, sk, UNIX_SEND, &j);
-		if (rc == 0) {
-			j->addr = st->addr;
-			j->has_addr = true;
-			j->data = TAKE_PTR(p->data.buf);
-			j->len = p->data.len;
-			j->flags = p->flags & ~MSG_DONTWAIT;
-		}
+		rc = unix_send_as_caller(call, sk, &st->addr, TAKE_PTR(p->data.buf), p->data.len, NULL, 0,
+		                         p->flags & ~MSG_DONTWAIT);
 		free(st);
-		return rc ? rc : call_park_resolve(call, &j->job);
+		return rc;
 	}
 	if ((rc = add_caller_creds(call, sk, &st->cbuf, &st->clen))) {
 		free(st);
@@ -2268,22 +2287,10 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 	}
 	st->flags = p->flags & ~MSG_DONTWAIT;
 	if (sk->family == AF_UNIX && st->has_addr) {
-		struct unix_job *j;
-		rc = unix_job_on(call, sk, UNIX_SEND, &j);
-		if (rc == 0) {
-			j->addr = st->addr;
-			j->has_addr = true;
-			j->data = TAKE_PTR(st->data);
-			j->len = st->len;
-			j->cbuf = TAKE_PTR(st->cbuf);
-			j->clen = st->clen;
-			j->flags = st->flags;
-			rc = unix_job_own_rights(j);
-			if (rc)
-				unix_job_free(j);
-		}
+		rc = unix_send_as_caller(call, sk, &st->addr, TAKE_PTR(st->data), st->len, TAKE_PTR(st->cbuf), st->clen,
+		                         st->flags);
 		sendmsg_state_free(st);
-		return rc ? rc : call_park_resolve(call, &j->job);
+		return rc;
 	}
 	if ((rc = add_caller_creds(call, sk, &st->cbuf, &st->clen))) {
 		sendmsg_state_free(st);

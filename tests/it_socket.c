@@ -849,6 +849,52 @@ START_TEST(unix_listener_and_abstract)
 }
 END_TEST
 
+/* A datagram with a descriptor to a UNIX path: sent as the caller, off the
+ * loop, with the daemon's own duplicate of the descriptor, which it closes
+ * once the message is out (the pipe reaches EOF when ours and the receiver's
+ * copies close). */
+START_TEST(unix_sendmsg_to_path_passes_fd)
+{
+	int base = fd_base();
+	json_object *r;
+	long long hr, hs;
+	int p[2], got;
+	char c = 0;
+	const char *path = hx_fmt("%s/dgram.sock", D.dir);
+
+	hr = new_handle(&C, "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_DGRAM\"}");
+	OK(&C, "socket.bind", "{\"handle\":%lld,\"address\":{\"path\":\"%s\"}}", hr, path);
+	hs = new_handle(&C, "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_DGRAM\"}");
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	send_req_fds(&C, "smp", "socket.sendmsg",
+	             hx_fmt("{\"handle\":%lld,\"buffers\":[\"eA==\"],\"address\":{\"path\":\"%s\"},\"fds\":1}", hs, path),
+	             &p[1], 1);
+	r = expect_ok(await_reply(&C, "smp"), "sendmsg to a path with a descriptor");
+	ck_assert_int_eq(geti(r, "sent"), 1);
+	close(p[1]);
+	r = OK(&C, "socket.recvmsg", "{\"handle\":%lld,\"bufsize\":16,\"ancbufsize\":64}", hr);
+	expect_str(r, "data", "eA==");
+	ck_assert_int_eq(geti(r, "fds"), 1);
+	got = take_fd(&C);
+	ck_assert_int_eq(write(got, "Z", 1), 1);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'Z');
+	close(got);
+	/* No copy left in the daemon. */
+	wait_fd(p[0], POLLIN);
+	ck_assert_int_eq(read(p[0], &c, 1), 0);
+	close(p[0]);
+	/* Relative and non-canonical paths are refused before anything is sent. */
+	ERR(&C, -32602, "socket.sendto", "{\"handle\":%lld,\"text\":\"x\",\"address\":{\"path\":\"%s/../dgram.sock\"}}",
+	    hs, D.dir);
+	ERR(&C, -32602, "socket.connect", "{\"handle\":%lld,\"address\":{\"path\":\"dgram.sock\"}}", hs);
+	close_handle(&C, hs);
+	close_handle(&C, hr);
+	unlink(path);
+	fd_back(base);
+}
+END_TEST
+
 /* ---- 4. UDP sendto / recvfrom ---- */
 
 START_TEST(udp_sendto_recvfrom)
@@ -2452,6 +2498,7 @@ static Suite *suite(void)
 	tcase_add_test(seeds, close_in_same_batch);
 	tcase_add_test(seeds, reset_socket_stays_quiet);
 	tcase_add_test(seeds, unix_listener_and_abstract);
+	tcase_add_test(seeds, unix_sendmsg_to_path_passes_fd);
 	tcase_add_test(seeds, udp_sendto_recvfrom);
 	tcase_add_test(seeds, unix_pair_passes_fd);
 	tcase_add_test(seeds, netlink_getlink);
