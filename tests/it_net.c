@@ -901,6 +901,28 @@ START_TEST(leave_with_running_lookups)
 }
 END_TEST
 
+/* Sends a ping and counts the replies that come before its answer, each of
+ * which must be -32012 with that limit and max. */
+static int limited_before_ping(struct tconn *t, const char *limit, int max)
+{
+	int limited = 0;
+
+	ck_assert_int_eq(tconn_send(t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"ping\"}"), 0);
+	for (;;) {
+		json_object *j = tconn_recv_json(t, T_MS);
+		ck_assert_ptr_nonnull(j);
+		if (jpath_str(j, "id") && strcmp(jpath_str(j, "id"), "ping") == 0) {
+			json_object_put(j);
+			return limited;
+		}
+		ck_assert_msg(reply_error_code(j) == -32012, "%s", json_object_to_json_string(j));
+		ck_assert_str_eq(jpath_str(j, "error.data.limit"), limit);
+		ck_assert_int_eq(jpath_int(j, "error.data.max", 0), max);
+		limited++;
+		json_object_put(j);
+	}
+}
+
 START_TEST(resolver_queue_limit)
 {
 	static const char *const args[] = { "--resolver-threads", "1", "--max-resolver-queue", "4",
@@ -908,7 +930,7 @@ START_TEST(resolver_queue_limit)
 	int dns = silent_dns("the resolver queue limit");
 	struct sbd d;
 	struct tconn t;
-	int base, limited = 0, replies = 0;
+	int base;
 
 	if (dns < 0)
 		return;
@@ -923,23 +945,7 @@ START_TEST(resolver_queue_limit)
 		ck_assert_int_eq(tconn_send(&t, line), 0);
 	}
 	/* The refusals are immediate: every reply before the ping's is one. */
-	ck_assert_int_eq(tconn_send(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"ping\"}"), 0);
-	for (;;) {
-		json_object *j = tconn_recv_json(&t, T_MS);
-		ck_assert_ptr_nonnull(j);
-		if (jpath_str(j, "id") && strcmp(jpath_str(j, "id"), "ping") == 0) {
-			json_object_put(j);
-			break;
-		}
-		replies++;
-		ck_assert_msg(reply_error_code(j) == -32012, "%s", json_object_to_json_string(j));
-		ck_assert_str_eq(jpath_str(j, "error.data.limit"), "resolver_queue");
-		ck_assert_int_eq(jpath_int(j, "error.data.max", 0), 4);
-		limited++;
-		json_object_put(j);
-	}
-	ck_assert_int_eq(limited, 3);
-	ck_assert_int_eq(replies, 3);
+	ck_assert_int_eq(limited_before_ping(&t, "resolver_queue", 4), 3);
 	tconn_close(&t);
 	check_recovered(&d, base, 10000);
 	ck_assert_int_eq(sbd_stop(&d), 0);
@@ -956,7 +962,7 @@ START_TEST(resolver_share_limit)
 	int dns = silent_dns("one user's share of the resolver queue");
 	struct sbd d;
 	struct tconn t;
-	int base, limited = 0;
+	int base;
 
 	if (dns < 0)
 		return;
@@ -969,21 +975,7 @@ START_TEST(resolver_share_limit)
 		         "\"params\":{\"host\":\"share%d.example\",\"port\":80},\"id\":%d}", i, i);
 		ck_assert_int_eq(tconn_send(&t, line), 0);
 	}
-	ck_assert_int_eq(tconn_send(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"ping\"}"), 0);
-	for (;;) {
-		json_object *j = tconn_recv_json(&t, T_MS);
-		ck_assert_ptr_nonnull(j);
-		if (jpath_str(j, "id") && strcmp(jpath_str(j, "id"), "ping") == 0) {
-			json_object_put(j);
-			break;
-		}
-		ck_assert_msg(reply_error_code(j) == -32012, "%s", json_object_to_json_string(j));
-		ck_assert_str_eq(jpath_str(j, "error.data.limit"), "resolver_share");
-		ck_assert_int_eq(jpath_int(j, "error.data.max", 0), 2);
-		limited++;
-		json_object_put(j);
-	}
-	ck_assert_int_eq(limited, 3);
+	ck_assert_int_eq(limited_before_ping(&t, "resolver_share", 2), 3);
 	tconn_close(&t);
 	check_recovered(&d, base, 10000);
 	ck_assert_int_eq(sbd_stop(&d), 0);
