@@ -228,6 +228,28 @@ void authz_conn_update(struct conn *c)
 	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, NULL, 0);
 }
 
+const struct identity *authz_call_identity(struct call *call, size_t *nrules)
+{
+	struct conn *c = call->conn;
+	struct conn_sender *w = call->sender;
+	struct policy_subject who;
+
+	if (!w) {
+		if (nrules)
+			*nrules = c->nrules_matching;
+		return &c->id;
+	}
+	/* A writer's rules are counted when first asked under each policy. */
+	if (w->generation != c->srv->authz.generation) {
+		authz_subject_from(&w->id, &who);
+		w->nrules_matching = w->id.error ? 0 : policy_matching_rules(c->srv->authz.policy, &who, NULL, 0);
+		w->generation = c->srv->authz.generation;
+	}
+	if (nrules)
+		*nrules = w->nrules_matching;
+	return &w->id;
+}
+
 void authz_identity_json(json_object *o, const struct identity *id)
 {
 	json_object *groups = json_object_new_array();
@@ -248,15 +270,20 @@ void authz_identity_json(json_object *o, const struct identity *id)
 
 json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total)
 {
+	return authz_rules_json_for(s, &c->id, max, total);
+}
+
+json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total)
+{
 	json_object *arr = json_object_new_array();
 	struct policy_subject who;
 	const char **names;
 	size_t n;
 
 	*total = 0;
-	if (!arr || c->id.error)
+	if (!arr || id->error)
 		return arr;
-	authz_subject_from(&c->id, &who);
+	authz_subject_from(id, &who);
 	n = SB_MIN(policy_matching_rules(s->authz.policy, &who, NULL, 0), max);
 	if (!n)
 		return arr;
@@ -349,8 +376,8 @@ static void quote(char *out, size_t len, const char *s)
 	out[o] = 0;
 }
 
-static void audit_json(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
-                       const struct policy_decision *d, const char *addr, int port)
+static void audit_json(struct server *s, const struct conn *c, const struct identity *id, const char *method,
+                       const struct policy_request *q, const struct policy_decision *d, const char *addr, int port)
 {
 	json_object *o = json_object_new_object();
 	struct timespec ts;
@@ -370,11 +397,11 @@ static void audit_json(struct server *s, const struct conn *c, const char *metho
 	json_object_object_add(o, "rule", d->rule ? json_object_new_string(d->rule) : NULL);
 	json_object_object_add(o, "reason", json_object_new_string(d->reason));
 	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
-	json_object_object_add(o, "uid", json_object_new_int64(c->id.uid));
-	json_object_object_add(o, "gid", json_object_new_int64(c->id.gid));
-	json_object_object_add(o, "pid", json_object_new_int64(c->id.pid));
-	json_object_object_add(o, "exe", c->id.exe ? json_object_new_string(c->id.exe) : NULL);
-	json_object_object_add(o, "unit", c->id.unit ? json_object_new_string(c->id.unit) : NULL);
+	json_object_object_add(o, "uid", json_object_new_int64(id->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(id->gid));
+	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+	json_object_object_add(o, "exe", id->exe ? json_object_new_string(id->exe) : NULL);
+	json_object_object_add(o, "unit", id->unit ? json_object_new_string(id->unit) : NULL);
 	json_object_object_add(o, "method", json_object_new_string(method));
 	json_object_object_add(o, "action", json_object_new_string(policy_action_name(q->action)));
 	if (q->family >= 0)
@@ -401,8 +428,8 @@ static void audit_json(struct server *s, const struct conn *c, const char *metho
 	json_object_put(o);
 }
 
-static void audit(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
-                  const struct policy_decision *d)
+static void audit(struct server *s, const struct conn *c, const struct identity *id, const char *method,
+                  const struct policy_request *q, const struct policy_decision *d)
 {
 	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "", qrule[300], qexe[600],
 	     qunit[300], qreason[700], qhost[300], where[sizeof(addr) + 40] = "", opt[48] = "";
@@ -413,8 +440,8 @@ static void audit(struct server *s, const struct conn *c, const char *method, co
 
 	has_addr = request_address(q, addr, sizeof(addr), &port);
 	quote(qrule, sizeof(qrule), d->rule);
-	quote(qexe, sizeof(qexe), c->id.exe);
-	quote(qunit, sizeof(qunit), c->id.unit);
+	quote(qexe, sizeof(qexe), id->exe);
+	quote(qunit, sizeof(qunit), id->unit);
 	quote(qreason, sizeof(qreason), d->reason);
 	quote(qhost, sizeof(qhost), q->host);
 	if (has_addr) {
@@ -429,11 +456,11 @@ static void audit(struct server *s, const struct conn *c, const char *method, co
 		snprintf(opt, sizeof(opt), " level=%d option=%d", q->level, q->option);
 	log_notice("audit: %s rule=%s conn=%llu uid=%u gid=%u pid=%d exe=%s unit=%s method=%s action=%s "
 	           "family=%s type=%s proto=%d%s host=%s%s reason=%s",
-	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)c->id.uid,
-	           (unsigned)c->id.gid, (int)c->id.pid, qexe, qunit, method, policy_action_name(q->action),
+	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)id->uid,
+	           (unsigned)id->gid, (int)id->pid, qexe, qunit, method, policy_action_name(q->action),
 	           or_dash(fam), or_dash(typ), q->proto, where, qhost, opt, qreason);
 	if (s->authz.audit_fd >= 0)
-		audit_json(s, c, method, q, d, has_addr ? addr : NULL, port);
+		audit_json(s, c, id, method, q, d, has_addr ? addr : NULL, port);
 }
 
 static void count(struct authz *a, const struct policy_decision *d)
@@ -462,14 +489,15 @@ int authz_check(struct call *call, const struct policy_request *q)
 {
 	struct conn *c = call->conn;
 	struct server *s = c->srv;
+	const struct identity *id = authz_call_identity(call, NULL);
 	struct policy_subject who;
 	struct policy_decision d;
 
 	/* A caller without an established identity never gets here: authz_gate
 	 * denies it everything but introspection. */
-	authz_subject_from(&c->id, &who);
+	authz_subject_from(id, &who);
 	policy_decide(s->authz.policy, &who, q, &d);
-	audit(s, c, call->method->name, q, &d);
+	audit(s, c, id, call->method->name, q, &d);
 	count(&s->authz, &d);
 	if (d.allowed)
 		return 0;
@@ -479,13 +507,15 @@ int authz_check(struct call *call, const struct policy_request *q)
 int authz_require_rule(struct call *call)
 {
 	struct conn *c = call->conn;
+	size_t nrules;
+	const struct identity *id = authz_call_identity(call, &nrules);
 	char reason[600];
 
 	/* A caller no rule matches may only introspect (the embedded default's
 	 * "everyone else"). */
-	if (c->nrules_matching)
+	if (nrules)
 		return 0;
-	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)c->id.uid,
+	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)id->uid,
 	         policy_is_default(c->srv->authz.policy)
 	             ? " (no policy file: the embedded default allows only introspection)" : "");
 	return deny_error(call, policy_is_default(c->srv->authz.policy) ? POLICY_DEFAULT_RULE : NULL, reason);
@@ -494,14 +524,15 @@ int authz_require_rule(struct call *call)
 int authz_gate(struct call *call)
 {
 	const struct rpc_method *m = call->method;
-	struct conn *c = call->conn;
 	struct policy_request q = { .family = -1, .type = -1, .proto = -1 };
+	const struct identity *id;
 	char reason[600];
 
 	if (m->flags & RPC_INTROSPECT)
 		return 0;
-	if (c->id.error) {
-		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", c->id.error);
+	id = authz_call_identity(call, NULL);
+	if (id->error) {
+		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", id->error);
 		return deny_error(call, NULL, reason);
 	}
 	switch (m->gate) {

@@ -313,6 +313,10 @@ int server_listen(struct server *s)
 listening:
 	if (!s->listen_path)
 		return -ENOMEM;
+	/* Accepted sockets inherit them: every byte carries its writer (conn.h). */
+	r = conn_socket_setup(fd);
+	if (r < 0)
+		return r;
 	r = loop_io_add(s->loop, &s->listen_io, fd, EPOLLIN, on_accept);
 	if (r < 0)
 		return r;

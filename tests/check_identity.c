@@ -1,9 +1,11 @@
-/* Unit tests of daemon/identity.c: the pure parsers (pidfd fdinfo, the cgroup
- * file, systemd unit names, /proc/<pid>/stat), and identity_read on real
- * sockets: ourselves, a peer that exec'd another program, a peer that exited
- * (reaped or zombie) before its identity was read, with and without a pidfd,
- * and a reader that may not see the peer's executable. Every case that opens
- * descriptors checks they are back to their count at the end. */
+/* Unit tests of daemon/identity.c: the pure parsers (pidfd fdinfo and its
+ * NSpid, the cgroup file, systemd unit names, /proc/<pid>/stat and status),
+ * identity_read on real sockets: ourselves, a peer that exec'd another
+ * program, a peer that exited (reaped or zombie) before its identity was
+ * read, with and without a pidfd, and a reader that may not see the peer's
+ * executable; identity_read_sender for the writer of bytes (ourselves, ids
+ * that changed, no pidfd, a writer in a nested pid namespace). Every case that opens descriptors
+ * checks they are back to their count at the end. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -14,6 +16,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,6 +34,7 @@
 #include <unistd.h>
 
 #include "daemon/identity.h"
+#include "fdpass.h"
 #include "unit.h"
 
 #ifndef SO_PEERPIDFD
@@ -814,6 +820,251 @@ START_TEST(read_no_pid)
 }
 END_TEST
 
+/* ------------------------------------------------------------ NSpid, status */
+
+START_TEST(nspid_depth)
+{
+	unsigned d = 0;
+
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t5\nNSpid:\t5\n", &d), 0);
+	ck_assert_uint_eq(d, 1);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t5\nNSpid:\t5\t3\t1\n", &d), 0);
+	ck_assert_uint_eq(d, 3);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid: 17 1", &d), 0);
+	ck_assert_uint_eq(d, 2);
+	/* An exited process: "-1", one namespace. */
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t-1\nNSpid:\t-1\n", &d), 0);
+	ck_assert_uint_eq(d, 1);
+	d = 99;
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t5\n", &d), -ENOENT);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid:\n", &d), -EINVAL);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid:\t5 x\n", &d), -EINVAL);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid:\t99999999999\n", &d), -EINVAL);
+	ck_assert_uint_eq(d, 99);
+}
+END_TEST
+
+START_TEST(status_text)
+{
+	uid_t u = 1;
+	gid_t g = 1, *groups = NULL;
+	size_t n = 9;
+
+	ck_assert_int_eq(identity_status_parse("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\n"
+	                                       "Groups:\t4 24 27 \nNSpid:\t7\n", &u, &g, &groups, &n), 0);
+	ck_assert_uint_eq(u, 1000);
+	ck_assert_uint_eq(g, 100);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(groups[0], 4);
+	ck_assert_uint_eq(groups[2], 27);
+	free(groups);
+	/* No supplementary groups: an empty line. */
+	ck_assert_int_eq(identity_status_parse("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n", &u, &g, &groups, &n),
+	                 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(groups);
+	ck_assert_int_eq(identity_status_parse("Uid:\t4294967295\t0\t0\t0\nGid:\t1\nGroups:\n", &u, &g, &groups, &n),
+	                 0);
+	ck_assert_uint_eq(u, 4294967295u);
+	free(groups);
+}
+END_TEST
+
+START_TEST(status_garbage)
+{
+	static const char *const bad[] = {
+		"Gid:\t0\nGroups:\t\n",                             /* no Uid */
+		"Uid:\t0\nGroups:\t\n",                             /* no Gid */
+		"Uid:\t0\nGid:\t0\n",                               /* no Groups */
+		"Uid:\t0\nUid:\t1\nGid:\t0\nGroups:\n",             /* which one? */
+		"Uid:\tx\nGid:\t0\nGroups:\n",
+		"Uid:\t-1\nGid:\t0\nGroups:\n",
+		"Uid:\t4294967296\nGid:\t0\nGroups:\n",
+		"Uid:\t0\nGid:\t0\nGroups:\t1 two\n",
+		"Uid:\t0\nGid:\t0\nGroups:\t99999999999\n",
+		"Uid:\t0\nGid:\t0\nGroups:\t1\nGroups:\t2\n",
+	};
+	uid_t u = 7;
+	gid_t g = 7, *groups = (gid_t *)&g;
+	size_t n = 7;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(identity_status_parse(bad[i], &u, &g, &groups, &n) == -EINVAL, "accepted \"%s\"", bad[i]);
+	ck_assert_uint_eq(u, 7);
+	ck_assert_ptr_eq(groups, &g);
+}
+END_TEST
+
+/* ------------------------------------------------------------ writers */
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+
+/* sv[1] reads with its writers attached; fails without pidfds under CI. */
+static bool writer_pair(int sv[2])
+{
+	int one = 1;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	if (setsockopt(sv[1], SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0)
+		return true;
+	if (ci())
+		ck_abort_msg("SO_PASSPIDFD is not supported by this kernel, and CI=true requires it");
+	printf("SKIP (writer part): SO_PASSPIDFD not supported by this kernel\n");
+	close(sv[0]);
+	close(sv[1]);
+	return false;
+}
+
+/* One read from sv[1] of what the writer wrote: its credentials and pidfd. */
+static struct fdpass_sender read_writer(int fd)
+{
+	struct fdpass_sender who;
+	char buf[64];
+
+	ck_assert_int_gt(fdpass_recv_from(fd, buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who), 0);
+	ck_assert(who.have_cred);
+	ck_assert_int_ge(who.pidfd, 0);
+	return who;
+}
+
+START_TEST(read_sender_self)
+{
+	int before = count_fds(), sv[2], n;
+	struct fdpass_sender who;
+	struct ucred cred;
+	struct identity id;
+	gid_t groups[256];
+
+	if (!writer_pair(sv))
+		return;
+	ck_assert_int_eq(write(sv[0], "x", 1), 1);
+	who = read_writer(sv[1]);
+	cred = (struct ucred){ .pid = who.pid, .uid = who.uid, .gid = who.gid };
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, "the socket's label", &id), 0);
+	ck_assert_msg(id.error == NULL, "error: %s", id.error);
+	ck_assert_int_eq(id.pid, getpid());
+	ck_assert_int_eq(id.peer_pid, getpid());
+	ck_assert_uint_eq(id.uid, getuid());
+	ck_assert_uint_eq(id.gid, getgid());
+	ck_assert_str_eq(id.exe, link_of("/proc/self/exe"));
+	ck_assert_str_eq(id.label, "the socket's label");
+	ck_assert_int_eq(id.pidfd, who.pidfd);
+	n = getgroups(256, groups);
+	ck_assert_int_ge(n, 0);
+	ck_assert_uint_eq(id.ngroups, (size_t)n);
+	for (int i = 0; i < n; i++)
+		ck_assert_uint_eq(id.groups[i], groups[i]);
+	identity_free(&id);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* The ids are the kernel's, from the time of writing: a process whose ids
+ * are not those now (a set-user-ID program exec'd after writing) is not
+ * identified. Without a pidfd nothing is. */
+START_TEST(read_sender_ids_changed_or_no_pidfd)
+{
+	int before = count_fds(), sv[2];
+	struct fdpass_sender who;
+	struct ucred cred;
+	struct identity id;
+
+	if (!writer_pair(sv))
+		return;
+	ck_assert_int_eq(write(sv[0], "x", 1), 1);
+	who = read_writer(sv[1]);
+	cred = (struct ucred){ .pid = who.pid, .uid = who.uid + 1, .gid = who.gid };
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_msg(strstr(id.error, "changed its user or group"), "error: %s", id.error);
+	ck_assert_ptr_null(id.groups);
+	identity_free(&id);
+
+	cred.uid = getuid();
+	ck_assert_int_eq(identity_read_sender(&cred, -1, NULL, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_msg(strstr(id.error, "no pidfd"), "error: %s", id.error);
+	identity_free(&id);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A writer in a pid namespace nested below ours could be named by any
+ * process with CAP_SYS_ADMIN over that namespace: not identified. */
+START_TEST(read_sender_nested_pidns)
+{
+	int before = count_fds(), sv[2], st, hold[2];
+	struct fdpass_sender who;
+	struct ucred cred;
+	struct identity id;
+	pid_t child;
+	char c;
+
+	if (!writer_pair(sv))
+		return;
+	ck_assert_int_eq(pipe2(hold, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pid_t inner;
+
+		close(hold[1]);
+		/* As root a new pid namespace will do; otherwise a user namespace first. */
+		if (unshare(CLONE_NEWPID) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0)
+			_exit(2);
+		inner = fork();
+		if (inner < 0)
+			_exit(3);
+		if (inner == 0) {
+			/* pid 1 of the new namespace writes, then lives until the
+			 * test closes its end of hold. */
+			if (write(sv[0], "x", 1) != 1)
+				_exit(4);
+			(void)!read(hold[0], &c, 1);
+			_exit(0);
+		}
+		waitpid(inner, NULL, 0);
+		_exit(0);
+	}
+	close(hold[0]);
+	close(sv[0]);
+	{
+		struct pollfd pfd = { .fd = sv[1], .events = POLLIN };
+
+		/* The child's exit (status 2) means no namespace could be made. */
+		while (poll(&pfd, 1, 100) == 0) {
+			if (waitpid(child, &st, WNOHANG) == child) {
+				ck_assert(WIFEXITED(st));
+				if (WEXITSTATUS(st) == 2 && !ci()) {
+					printf("SKIP (nested pid namespace): cannot make one here\n");
+					close(hold[1]);
+					close(sv[1]);
+					return;
+				}
+				ck_abort_msg("the namespace child exited with %d", WEXITSTATUS(st));
+			}
+		}
+	}
+	who = read_writer(sv[1]);
+	cred = (struct ucred){ .pid = who.pid, .uid = who.uid, .gid = who.gid };
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_msg(strstr(id.error, "pid namespace nested"), "error: %s", id.error);
+	identity_free(&id);
+	close(hold[1]);
+	reap(child);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("identity");
@@ -830,6 +1081,9 @@ int main(void)
 	tcase_add_test(parse, unit_edges);
 	tcase_add_test(parse, unit_name_length);
 	tcase_add_test(parse, stat_text);
+	tcase_add_test(parse, nspid_depth);
+	tcase_add_test(parse, status_text);
+	tcase_add_test(parse, status_garbage);
 	suite_add_tcase(s, parse);
 	tcase_add_test(live, free_is_safe);
 	tcase_add_test(live, read_self);
@@ -841,6 +1095,9 @@ int main(void)
 	tcase_add_test(live, read_peer_exe_unreadable);
 	tcase_add_test(live, read_label_error);
 	tcase_add_test(live, read_no_pid);
+	tcase_add_test(live, read_sender_self);
+	tcase_add_test(live, read_sender_ids_changed_or_no_pidfd);
+	tcase_add_test(live, read_sender_nested_pidns);
 	suite_add_tcase(s, live);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
