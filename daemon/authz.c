@@ -23,6 +23,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
+#include "policy-lint.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "settings.h"
@@ -87,6 +88,38 @@ static int audit_open(struct server *s)
 	return 0;
 }
 
+static void warnings_free(char **w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(w[i]);
+	free(w);
+}
+
+/* policy_lint_rule for every rule of p: NULL entries where there is none. */
+static int warnings_build(const struct policy *p, char ***out, size_t *nout)
+{
+	size_t n = policy_nrules(p);
+	char **w = calloc(n ? n : 1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (policy_lint_rule(p, i, &w[i]) < 0) {
+			warnings_free(w, n);
+			return -ENOMEM;
+		}
+	*out = w;
+	*nout = n;
+	return 0;
+}
+
+static void warnings_log(char **w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i])
+			log_warning("policy: %s", w[i]);
+}
+
 /* An explicit --policy directory without a *.json file is not an error (an
  * empty policy.d is how a package ships it), but it is rarely meant. */
 static void warn_if_empty(const char *path, const struct policy *p)
@@ -114,6 +147,9 @@ int authz_init(struct server *s)
 	r = counters_build(a->policy, NULL, &a->counters, &a->ncounters);
 	if (r < 0)
 		return r;
+	r = warnings_build(a->policy, &a->warnings, &a->nwarnings);
+	if (r < 0)
+		return r;
 	a->generation = 1;
 	r = audit_open(s);
 	if (r < 0) {
@@ -123,6 +159,7 @@ int authz_init(struct server *s)
 	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
 	           a->source);
 	warn_if_empty(s->cfg.policy_path, a->policy);
+	warnings_log(a->warnings, a->nwarnings);
 	return 0;
 }
 
@@ -133,6 +170,7 @@ void authz_free(struct server *s)
 	if (a->policy)
 		policy_free(a->policy);
 	counters_free(a->counters, a->ncounters);
+	warnings_free(a->warnings, a->nwarnings);
 	free(a->source);
 	if (a->audit_fd >= 0)
 		safe_close(a->audit_fd);
@@ -144,8 +182,9 @@ int authz_reload(struct server *s, struct policy_error *err)
 {
 	struct authz *a = &s->authz;
 	struct policy *p = NULL;
-	struct authz_counter *counters;
-	size_t ncounters;
+	struct authz_counter *counters = NULL;
+	size_t ncounters = 0, nwarnings = 0;
+	char **warnings = NULL;
 	char *source;
 	int r;
 
@@ -160,6 +199,11 @@ int authz_reload(struct server *s, struct policy_error *err)
 	}
 	source = strdup(source_of(s->cfg.policy_path, p));
 	r = source ? counters_build(p, a, &counters, &ncounters) : -ENOMEM;
+	if (r == 0) {
+		r = warnings_build(p, &warnings, &nwarnings);
+		if (r < 0)
+			counters_free(counters, ncounters);
+	}
 	if (r < 0) {
 		free(source);
 		policy_free(p);
@@ -178,6 +222,9 @@ int authz_reload(struct server *s, struct policy_error *err)
 	counters_free(a->counters, a->ncounters);
 	a->counters = counters;
 	a->ncounters = ncounters;
+	warnings_free(a->warnings, a->nwarnings);
+	a->warnings = warnings;
+	a->nwarnings = nwarnings;
 	free(a->source);
 	a->source = source;
 	a->generation++;
@@ -191,6 +238,7 @@ int authz_reload(struct server *s, struct policy_error *err)
 	log_notice("policy reloaded: %zu rule%s from %s (generation %llu)", policy_nrules(p),
 	           policy_nrules(p) == 1 ? "" : "s", a->source, (unsigned long long)a->generation);
 	warn_if_empty(s->cfg.policy_path, p);
+	warnings_log(a->warnings, a->nwarnings);
 	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
 	           (unsigned long long)a->generation);
 	return 0;
@@ -271,6 +319,36 @@ void authz_identity_json(json_object *o, const struct identity *id)
 json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total)
 {
 	return authz_rules_json_for(s, &c->id, max, total);
+}
+
+json_object *authz_warnings_json(struct server *s, const struct identity *id)
+{
+	json_object *arr = json_object_new_array();
+	struct policy_subject who;
+	const char **names;
+	size_t n;
+
+	if (!arr || id->error)
+		return arr;
+	authz_subject_from(id, &who);
+	n = policy_matching_rules(s->authz.policy, &who, NULL, 0);
+	if (!n)
+		return arr;
+	names = calloc(n, sizeof(*names));
+	if (!names) {
+		json_object_put(arr);
+		return NULL;
+	}
+	policy_matching_rules(s->authz.policy, &who, names, n);
+	/* Names are unique, and both lists are in policy order. */
+	for (size_t i = 0, k = 0; i < n; i++) {
+		while (k < s->authz.nwarnings && strcmp(policy_rule_name(s->authz.policy, k), names[i]))
+			k++;
+		if (k < s->authz.nwarnings && s->authz.warnings[k])
+			json_object_array_add(arr, json_object_new_string(s->authz.warnings[k]));
+	}
+	free(names);
+	return arr;
 }
 
 json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total)
@@ -569,6 +647,18 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 	       policy_nrules(p) == 1 ? "" : "s");
 	for (size_t i = 0; i < policy_nrules(p); i++)
 		printf("  %s\n", policy_rule_name(p, i));
+	fflush(stdout);
+	for (size_t i = 0; i < policy_nrules(p); i++) {
+		_cleanup_free_ char *w = NULL;
+
+		if (policy_lint_rule(p, i, &w) < 0) {
+			fprintf(stderr, "out of memory\n");
+			policy_free(p);
+			return 1;
+		}
+		if (w)
+			fprintf(stderr, "warning: %s\n", w);
+	}
 	policy_free(p);
 	return 0;
 }

@@ -37,6 +37,8 @@ struct authz {
 	uint64_t generation;        /* 1 at start, +1 per successful reload */
 	uint64_t reloads, reload_failures;
 	int audit_fd;               /* --audit-log, O_APPEND; -1 when none */
+	char **warnings;            /* per rule in policy order: policy_lint_rule's, or NULL */
+	size_t nwarnings;
 };
 
 /* Loads the policy given by cfg.policy_path (NULL: /etc/sockbroker) and opens
@@ -88,6 +90,10 @@ void authz_identity_json(json_object *o, const struct identity *id);
 json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total);
 /* The same for an identity. */
 json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total);
+
+/* The load-time warnings (policy-lint.h) of the rules that match id, in
+ * policy order: [] when none. NULL on ENOMEM. */
+json_object *authz_warnings_json(struct server *s, const struct identity *id);
 
 /* A decision without auditing or counting, for policy.check. */
 void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,

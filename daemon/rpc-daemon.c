@@ -133,7 +133,7 @@ static int rpc_daemon_whoami(struct call *call, void *params)
 {
 	struct conn *c = call->conn;
 	struct server *s = srv_of(call);
-	json_object *r = call_result(call), *rules;
+	json_object *r = call_result(call), *rules, *warnings;
 	const struct identity *id;
 	size_t total;
 
@@ -153,6 +153,10 @@ static int rpc_daemon_whoami(struct call *call, void *params)
 	json_object_object_add(r, "rules", rules);
 	if (total > WHOAMI_MAX_RULES)
 		json_object_object_add(r, "rules_total", json_object_new_uint64(total));
+	warnings = authz_warnings_json(s, id);
+	if (!warnings)
+		return -ENOMEM;
+	json_object_object_add(r, "warnings", warnings);
 	json_object_object_add(r, "limits", limits_json(c, id));
 	return 0;
 }
@@ -245,6 +249,7 @@ static const struct rpc_method methods[] = {
 	  "\"pidfd\":{\"type\":\"boolean\"},\"connection\":{\"type\":\"integer\"},"
 	  "\"opened_connection\":{\"type\":\"boolean\"},"
 	  "\"privileged\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	  "\"exe\":{\"type\":[\"string\",\"null\"]},\"cgroup\":{\"type\":[\"string\",\"null\"]},"
 	  "\"unit\":{\"type\":[\"string\",\"null\"]},\"label\":{\"type\":[\"string\",\"null\"]},"
 	  "\"identity_error\":{\"type\":\"string\"},\"limits\":{\"type\":\"object\"}}}",

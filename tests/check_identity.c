@@ -4,7 +4,8 @@
  * program, a peer that exited (reaped or zombie) before its identity was
  * read, with and without a pidfd, and a reader that may not see the peer's
  * executable; identity_read_sender for the writer of bytes (ourselves, ids
- * that changed, no pidfd, a writer in a nested pid namespace). Every case that opens descriptors
+ * that changed, no pidfd, a writer in a nested pid namespace);
+ * and the policy lint of daemon/policy-lint.c. Every case that opens descriptors
  * checks they are back to their count at the end. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "daemon/identity.h"
+#include "daemon/policy-lint.h"
 #include "fdpass.h"
 #include "unit.h"
 
@@ -1065,6 +1067,92 @@ START_TEST(read_sender_nested_pidns)
 }
 END_TEST
 
+/* ------------------------------------------------------------ lint */
+
+START_TEST(lint_delegated)
+{
+	ck_assert(policy_lint_cgroup_delegated("/user.slice/user-1000.slice/user@1000.service/app.slice/x.service"));
+	ck_assert(policy_lint_cgroup_delegated("/user.slice/user-1000.slice/user@1000.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/user.slice/user-1000.slice/session-3.scope"));
+	ck_assert(!policy_lint_cgroup_delegated("/system.slice/nginx.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/system.slice/xuser@1000.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/user@.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/"));
+	ck_assert(policy_lint_unit_delegated("user@1000.service"));
+	ck_assert(!policy_lint_unit_delegated("user-runtime-dir@1000.service"));
+	ck_assert(!policy_lint_unit_delegated("nginx.service"));
+	ck_assert(!policy_lint_unit_delegated("user@.service"));
+}
+END_TEST
+
+/* Which rules get a warning, and what it says. */
+START_TEST(lint_rules)
+{
+	static const char text[] =
+	    "{\"version\": 1, \"rules\": ["
+	    "{\"name\": \"exe\", \"match\": {\"uid\": 65534, \"exe\": \"/usr/bin/sleep\"}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe anyone\", \"match\": {\"exe\": \"/usr/bin/sleep\"}, \"allow\": [{\"action\": \"resolve\"}, {\"action\": \"admin\"}]},"
+	    "{\"name\": \"user cgroup\", \"match\": {\"uid\": 1000, \"cgroup\": \"/user.slice/user-1000.slice/user@1000.service/app.slice\"}, \"allow\": [{\"action\": \"resolve\"}]},"
+	    "{\"name\": \"user unit\", \"match\": {\"uid\": 1000, \"unit\": \"user@1000.service\"}, \"allow\": [{\"action\": \"resolve\"}]},"
+	    "{\"name\": \"exe and label\", \"match\": {\"exe\": \"/usr/bin/sleep\", \"label\": \"x_t\"}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe and system unit\", \"match\": {\"exe\": \"/usr/bin/sleep\", \"unit\": \"a.service\"}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe and one user cgroup\", \"match\": {\"exe\": \"/usr/bin/sleep\", \"cgroup\": [\"/system.slice/a.service\", \"/user.slice/user-1000.slice/user@1000.service\"]}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe deny only\", \"match\": {\"exe\": \"/usr/bin/sleep\"}, \"deny\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"uid only\", \"match\": {\"uid\": 65534}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"session scope\", \"match\": {\"uid\": 1000, \"cgroup\": \"/user.slice/user-1000.slice/session-3.scope\"}, \"allow\": [{\"action\": \"admin\"}]}"
+	    "]}";
+	static const struct {
+		const char *name;
+		const char *want;   /* NULL: no warning */
+	} cases[] = {
+		{ "exe", "allows admin to callers it tells apart, beyond user and group, only by their executable (exe)" },
+		{ "exe anyone", "to every process of every user" },
+		{ "user cgroup", "a cgroup below a user manager" },
+		{ "user unit", "a user manager's unit" },
+		{ "exe and label", NULL },
+		{ "exe and system unit", NULL },
+		{ "exe and one user cgroup", "their executable (exe) and a cgroup below a user manager" },
+		{ "exe deny only", NULL },
+		{ "uid only", NULL },
+		{ "session scope", NULL },
+	};
+	char dir[] = "/tmp/check-identity-lint.XXXXXX", path[64];
+	struct policy_error err;
+	struct policy *p = NULL;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.json", dir);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_msg(policy_load(path, false, &p, &err) == 0, "%s", err.text);
+	ck_assert_uint_eq(policy_nrules(p), sizeof(cases) / sizeof(cases[0]));
+	for (size_t i = 0; i < policy_nrules(p); i++) {
+		char *w = (char *)"untouched";
+
+		ck_assert_str_eq(policy_rule_name(p, i), cases[i].name);
+		ck_assert_int_eq(policy_lint_rule(p, i, &w), 0);
+		if (!cases[i].want) {
+			ck_assert_msg(w == NULL, "rule \"%s\": %s", cases[i].name, w);
+			continue;
+		}
+		ck_assert_msg(w && strstr(w, cases[i].want), "rule \"%s\": %s", cases[i].name, w ? w : "(none)");
+		ck_assert(strstr(w, "section 9"));
+		free(w);
+	}
+	{
+		char *w = (char *)"untouched";
+
+		ck_assert_int_eq(policy_lint_rule(p, policy_nrules(p), &w), -ENOENT);
+		ck_assert_ptr_null(w);
+	}
+	policy_free(p);
+	rm_rf(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("identity");
@@ -1084,6 +1172,8 @@ int main(void)
 	tcase_add_test(parse, nspid_depth);
 	tcase_add_test(parse, status_text);
 	tcase_add_test(parse, status_garbage);
+	tcase_add_test(parse, lint_delegated);
+	tcase_add_test(parse, lint_rules);
 	suite_add_tcase(s, parse);
 	tcase_add_test(live, free_is_safe);
 	tcase_add_test(live, read_self);
