@@ -602,12 +602,17 @@ int authz_require_rule(struct call *call)
 int authz_gate(struct call *call)
 {
 	const struct rpc_method *m = call->method;
+	struct conn *c = call->conn;
 	struct policy_request q = { .family = -1, .type = -1, .proto = -1 };
 	const struct identity *id;
 	char reason[600];
 
 	if (m->flags & RPC_INTROSPECT)
 		return 0;
+	/* An identity the daemon was too short of descriptors to read is read
+	 * now, so a flood leaves nobody crippled for good. */
+	if (!call->sender)
+		conn_identity_retry(c);
 	id = authz_call_identity(call, NULL);
 	if (id->error) {
 		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", id->error);

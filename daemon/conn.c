@@ -208,9 +208,10 @@ static uint64_t conn_classify(void *ctx, struct fdpass_sender *who)
 		e = c->senders[i];
 		if (e->id.peer_pid != who->pid)
 			continue;
-		/* Dead: the pid is another process's now. Other ids than it
-		 * had: read again. */
-		if (e->id.uid != who->uid || e->id.gid != who->gid || identity_pidfd_alive(e->id.pidfd) != 1) {
+		/* Dead: the pid is another process's now. Unfinished, or other
+		 * ids than it had: read again. */
+		if (e->id.retry || e->id.uid != who->uid || e->id.gid != who->gid ||
+		    identity_pidfd_alive(e->id.pidfd) != 1) {
 			sender_evict(c, i);
 			break;
 		}
@@ -295,6 +296,25 @@ int conn_message_sender(struct conn *c, const struct frame_msg *msg, struct conn
 	}
 	*out = sender_stand_in(why);
 	return *out ? 0 : -ENOMEM;
+}
+
+void conn_identity_retry(struct conn *c)
+{
+	struct identity id;
+	int r;
+
+	if (!c->id.error || !c->id.retry || c->dead)
+		return;
+	r = identity_read_socket(c->fd, c->id.pidfd, &id);
+	if (r < 0)
+		return;
+	c->id.pidfd = -1;   /* in id now */
+	if (!id.error)
+		log_info("client %llu (uid %u pid %d): identity established on a later reading (it was: %s)",
+		         (unsigned long long)c->serial, (unsigned)id.uid, (int)id.pid, c->id.error);
+	identity_free(&c->id);
+	c->id = id;
+	authz_conn_update(c);
 }
 
 void conn_call_remove(struct conn *c, struct call *call)

@@ -1,6 +1,7 @@
-/* A client connection: its identity (read at accept), the identities of
- * other processes that write on it, its framed input and output, its
- * requests in flight, and its limits.
+/* A client connection: its identity (read at accept, again while the daemon
+ * was too short of descriptors to read it whole), the identities of other
+ * processes that write on it, its framed input and output, its requests in
+ * flight, and its limits.
  *
  * Every request is judged as the process that wrote it: the control socket
  * has SO_PASSCRED, so the kernel attaches its writer (pid, uid, gid) to every
@@ -111,6 +112,10 @@ void conn_check_done(struct conn *c);
  * stand-in whose id.error says why its writer is not known. 0 or -ENOMEM. */
 int conn_message_sender(struct conn *c, const struct frame_msg *msg, struct conn_sender **out);
 void conn_sender_unref(struct conn_sender *s);
+
+/* Reads the connection's identity again when it failed for the daemon's own
+ * shortage of descriptors (id.retry), and recomputes what depends on it. */
+void conn_identity_retry(struct conn *c);
 
 /* Sets what a connection socket needs for conn_new: SO_PASSCRED (a listening
  * socket passes it on to the sockets it accepts, so bytes written before

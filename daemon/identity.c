@@ -21,7 +21,9 @@
  *   closes it.
  *
  * Whatever cannot be read is not a failure of the accept: id->error says what,
- * and the policy denies every governed action for such a client.
+ * and the policy denies every governed action for such a client. An error
+ * that is the daemon's own shortage (out of descriptors) sets id->retry: the
+ * connection reads the identity again when it next needs it.
  *
  * The writer of a message (identity_read_sender) is read the same way through
  * the pidfd the kernel attached to its bytes; its uid and gid are those the
@@ -48,6 +50,9 @@
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
+#endif
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
 #endif
 
 #define FDINFO_MAX (16 * 1024)
@@ -80,8 +85,15 @@ static int set_error(struct identity *id, const char *fmt, ...)
 	return 0;
 }
 
+/* Whether errno value e (positive) is the daemon's own shortage rather than
+ * something about the client. */
+static bool shortage(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
 /* set_error for a failure with errno value e (positive): the message ends with
- * strerror(e). */
+ * strerror(e), and a shortage marks the identity worth reading again. */
 __attribute__((format(printf, 3, 4)))
 static int set_error_e(struct identity *id, int e, const char *fmt, ...)
 {
@@ -93,6 +105,7 @@ static int set_error_e(struct identity *id, int e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	id->retry = shortage(e);
 	return set_error(id, "%s: %s", what, strerror(e));
 }
 
@@ -768,6 +781,51 @@ int identity_read(int fd, const struct ucred *cred, gid_t *groups, size_t ngroup
 		return r;
 	}
 	return 0;
+}
+
+int identity_read_socket(int fd, int pidfd, struct identity *id)
+{
+	struct ucred cred;
+	socklen_t l = sizeof(cred), gl = 16 * sizeof(gid_t);
+	_cleanup_free_ gid_t *g = NULL;
+
+	*id = (struct identity){ .pidfd = -1 };
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
+		return -errno;
+	for (int tries = 0;; tries++) {
+		gid_t *ng = realloc(g, gl ? gl : sizeof(gid_t));
+
+		if (!ng)
+			return -ENOMEM;
+		g = ng;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &gl) == 0)
+			break;
+		/* ERANGE: gl now holds the size needed (the peer's groups are
+		 * fixed at connect, so a second try suffices; a third is slack). */
+		if (errno != ERANGE || tries == 2)
+			return -errno;
+	}
+	if (pidfd < 0) {
+		l = sizeof(pidfd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0) {
+			pidfd = -1;
+			/* Not a shortage of ours: the kernel has no pidfds, or the
+			 * peer is gone (read_process says which). */
+			if (errno != ENOPROTOOPT && errno != ESRCH && errno != EINVAL) {
+				int e = errno;
+				int r = identity_read(fd, &cred, TAKE_PTR(g), gl / sizeof(gid_t), -1, id);
+
+				/* Without the pidfd this kernel can give, the identity
+				 * is less than it could be: not established yet. */
+				if (r == 0 && set_error_e(id, e, "cannot get a pidfd for the client") < 0) {
+					identity_free(id);
+					return -ENOMEM;
+				}
+				return r;
+			}
+		}
+	}
+	return identity_read(fd, &cred, TAKE_PTR(g), gl / sizeof(gid_t), pidfd, id);
 }
 
 int identity_read_sender(const struct ucred *cred, int pidfd, const char *label, struct identity *id)

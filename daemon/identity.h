@@ -24,6 +24,8 @@ struct identity {
 	char *label;        /* SO_PEERSEC LSM label; NULL when there is no LSM label */
 	char *error;        /* NULL when established; else one sentence saying what could not
 	                     * be read, and the policy denies every governed action */
+	bool retry;         /* error is the daemon's own shortage (descriptors, memory): reading
+	                     * again later may succeed */
 };
 
 /* Reads the identity of the peer of the connected AF_UNIX socket fd. cred and
@@ -33,6 +35,13 @@ struct identity {
  * Returns 0, or -ENOMEM with *id empty (identity_free on it is harmless). */
 int identity_read(int fd, const struct ucred *cred, gid_t *groups, size_t ngroups, int pidfd,
                   struct identity *id);
+/* Reads the peer's credentials (SO_PEERCRED, SO_PEERGROUPS) and, when pidfd is
+ * -1, its pidfd (SO_PEERPIDFD) from the connected socket fd, then as
+ * identity_read: for reading an identity again (id->retry). pidfd is taken
+ * when 0 is returned; -errno (the caller keeps pidfd) when the credentials
+ * cannot be read. */
+int identity_read_socket(int fd, int pidfd, struct identity *id);
+
 /* The identity of a process that wrote on a connection without being the one
  * that opened it, from what the kernel attached to its bytes: uid and gid
  * from cred (SCM_CREDENTIALS: the real ids when it wrote), the process from

@@ -60,3 +60,17 @@ void log_msg(int prio, const char *fmt, ...)
 	}
 	errno = saved;
 }
+
+bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned long *held)
+{
+	if (rl->next_ns && now_ns < rl->next_ns) {
+		rl->held++;
+		return false;
+	}
+	*held = rl->held;
+	rl->held = 0;
+	rl->next_ns = now_ns + rl->interval_ns;
+	if (rl->next_ns == 0)
+		rl->next_ns = 1;
+	return true;
+}

@@ -140,6 +140,8 @@ static int rpc_daemon_whoami(struct call *call, void *params)
 	if (!r)
 		return -ENOMEM;
 	/* The process that wrote this request, as every other request is judged. */
+	if (!call->sender)
+		conn_identity_retry(c);
 	id = authz_call_identity(call, NULL);
 	authz_identity_json(r, id);
 	json_object_object_add(r, "pidfd", json_object_new_boolean(id->pidfd >= 0));

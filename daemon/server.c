@@ -345,13 +345,24 @@ static struct uid_count *uid_slot(struct server *s, uid_t uid, bool create)
 
 static void on_accept_timer(struct loop_timer *t);
 
+/* A flood pauses and resumes many times a second: one line per 10 s. */
+static struct log_ratelimit pause_log = { .interval_ns = 10000000000ull };
+
 /* Stops polling the listening socket for a while: used when descriptors run
  * out, so that pending connections wait in the backlog instead of waking us
  * at once again. */
 static void accept_pause(struct server *s)
 {
+	unsigned long held;
+
 	if (!s->accept_paused) {
-		log_warning("out of descriptors; pausing accepts");
+		if (log_ratelimit_ok(&pause_log, loop_now(), &held)) {
+			if (held)
+				log_warning("out of descriptors; pausing accepts (%lu more pauses since the last "
+				            "such line)", held);
+			else
+				log_warning("out of descriptors; pausing accepts");
+		}
 		s->stats.accept_pauses++;
 	}
 	s->accept_paused = true;
@@ -540,8 +551,9 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			continue;
 		}
 		if (id.error)
-			log_warning("client uid %u pid %d: identity incomplete (%s); it may only introspect",
-			            (unsigned)id.uid, (int)id.pid, id.error);
+			log_warning("client uid %u pid %d: identity incomplete (%s); %s", (unsigned)id.uid,
+			            (int)id.pid, id.error,
+			            id.retry ? "it is read again at its next request" : "it may only introspect");
 		authz_subject_from(&id, &who);
 		per_uid = authz_connection_limit(s, &who);
 		u = uid_slot(s, id.uid, true);

@@ -5,7 +5,8 @@
  * read, with and without a pidfd, and a reader that may not see the peer's
  * executable; identity_read_sender for the writer of bytes (ourselves, ids
  * that changed, no pidfd, a writer in a nested pid namespace);
- * and the policy lint of daemon/policy-lint.c. Every case that opens descriptors
+ * identity_read_socket when out of descriptors and again after; and the
+ * policy lint of daemon/policy-lint.c. Every case that opens descriptors
  * checks they are back to their count at the end. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -991,6 +992,7 @@ START_TEST(read_sender_ids_changed_or_no_pidfd)
 	ck_assert_int_eq(identity_read_sender(&cred, -1, NULL, &id), 0);
 	ck_assert_ptr_nonnull(id.error);
 	ck_assert_msg(strstr(id.error, "no pidfd"), "error: %s", id.error);
+	ck_assert(!id.retry);
 	identity_free(&id);
 	close(sv[0]);
 	close(sv[1]);
@@ -1064,6 +1066,63 @@ START_TEST(read_sender_nested_pidns)
 	reap(child);
 	close(sv[1]);
 	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* Out of descriptors, the identity is incomplete but marked for reading
+ * again; once descriptors are free, identity_read_socket completes it. */
+START_TEST(read_socket_retry)
+{
+	int sv[2], st;
+	pid_t child;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct identity id;
+		struct rlimit rl, old;
+		int fd, spare[64], n = 0;
+
+		if (getrlimit(RLIMIT_NOFILE, &old) < 0)
+			_exit(10);
+		rl.rlim_cur = (rlim_t)count_fds() + 8;
+		rl.rlim_max = old.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(11);
+		/* Leave one descriptor: enough for the pidfd, not for /proc. */
+		while ((fd = dup(0)) >= 0 && n < 64)
+			spare[n++] = fd;
+		if (n == 0)
+			_exit(12);
+		close(spare[--n]);
+		if (identity_read_socket(sv[0], -1, &id) != 0)
+			_exit(13);
+		if (!id.error || !id.retry || !strstr(id.error, "Too many open files")) {
+			fprintf(stderr, "error: %s retry %d\n", id.error ? id.error : "none", id.retry);
+			_exit(14);
+		}
+		/* Descriptors back: the same reading now succeeds, pidfd kept (the
+		 * pair was made by the test process: that is the peer). */
+		while (n)
+			close(spare[--n]);
+		fd = id.pidfd;
+		id.pidfd = -1;
+		identity_free(&id);
+		if (identity_read_socket(sv[0], fd, &id) != 0)
+			_exit(15);
+		if (id.error || id.retry || id.pid != getppid() || id.pidfd != fd) {
+			fprintf(stderr, "error: %s\n", id.error ? id.error : "none");
+			_exit(16);
+		}
+		identity_free(&id);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 
@@ -1188,6 +1247,7 @@ int main(void)
 	tcase_add_test(live, read_sender_self);
 	tcase_add_test(live, read_sender_ids_changed_or_no_pidfd);
 	tcase_add_test(live, read_sender_nested_pidns);
+	tcase_add_test(live, read_socket_retry);
 	suite_add_tcase(s, live);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
