@@ -24,6 +24,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
+#include "policy-lint.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "settings.h"
@@ -91,6 +92,38 @@ static int audit_open(struct server *s)
 	return 0;
 }
 
+static void warnings_free(char **w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(w[i]);
+	free(w);
+}
+
+/* policy_lint_rule for every rule of p: NULL entries where there is none. */
+static int warnings_build(const struct policy *p, char ***out, size_t *nout)
+{
+	size_t n = policy_nrules(p);
+	char **w = calloc(n ? n : 1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (policy_lint_rule(p, i, &w[i]) < 0) {
+			warnings_free(w, n);
+			return -ENOMEM;
+		}
+	*out = w;
+	*nout = n;
+	return 0;
+}
+
+static void warnings_log(char **w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i])
+			log_warning("policy: %s", w[i]);
+}
+
 /* An explicit --policy directory without a *.json file is not an error (an
  * empty policy.d is how a package ships it), but it is rarely meant. */
 static void warn_if_empty(const char *path, const struct policy *p)
@@ -119,6 +152,9 @@ int authz_init(struct server *s)
 	r = counters_build(a->policy, NULL, &a->counters, &a->ncounters);
 	if (r < 0)
 		return r;
+	r = warnings_build(a->policy, &a->warnings, &a->nwarnings);
+	if (r < 0)
+		return r;
 	a->generation = 1;
 	r = audit_open(s);
 	if (r < 0) {
@@ -128,6 +164,7 @@ int authz_init(struct server *s)
 	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
 	           a->source);
 	warn_if_empty(s->cfg.policy_path, a->policy);
+	warnings_log(a->warnings, a->nwarnings);
 	return 0;
 }
 
@@ -138,6 +175,7 @@ void authz_free(struct server *s)
 	if (a->policy)
 		policy_free(a->policy);
 	counters_free(a->counters, a->ncounters);
+	warnings_free(a->warnings, a->nwarnings);
 	free(a->source);
 	if (a->audit_fd >= 0)
 		safe_close(a->audit_fd);
@@ -149,8 +187,9 @@ int authz_reload(struct server *s, struct policy_error *err)
 {
 	struct authz *a = &s->authz;
 	struct policy *p = NULL;
-	struct authz_counter *counters;
-	size_t ncounters;
+	struct authz_counter *counters = NULL;
+	size_t ncounters = 0, nwarnings = 0;
+	char **warnings = NULL;
 	char *source;
 	int r;
 
@@ -165,6 +204,11 @@ int authz_reload(struct server *s, struct policy_error *err)
 	}
 	source = strdup(source_of(s->cfg.policy_path, p));
 	r = source ? counters_build(p, a, &counters, &ncounters) : -ENOMEM;
+	if (r == 0) {
+		r = warnings_build(p, &warnings, &nwarnings);
+		if (r < 0)
+			counters_free(counters, ncounters);
+	}
 	if (r < 0) {
 		free(source);
 		policy_free(p);
@@ -183,6 +227,9 @@ int authz_reload(struct server *s, struct policy_error *err)
 	counters_free(a->counters, a->ncounters);
 	a->counters = counters;
 	a->ncounters = ncounters;
+	warnings_free(a->warnings, a->nwarnings);
+	a->warnings = warnings;
+	a->nwarnings = nwarnings;
 	free(a->source);
 	a->source = source;
 	a->generation++;
@@ -196,6 +243,7 @@ int authz_reload(struct server *s, struct policy_error *err)
 	log_notice("policy reloaded: %zu rule%s from %s (generation %llu)", policy_nrules(p),
 	           policy_nrules(p) == 1 ? "" : "s", a->source, (unsigned long long)a->generation);
 	warn_if_empty(s->cfg.policy_path, p);
+	warnings_log(a->warnings, a->nwarnings);
 	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
 	           (unsigned long long)a->generation);
 	return 0;
@@ -233,6 +281,28 @@ void authz_conn_update(struct conn *c)
 	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, NULL, 0);
 }
 
+const struct identity *authz_call_identity(struct call *call, size_t *nrules)
+{
+	struct conn *c = call->conn;
+	struct conn_sender *w = call->sender;
+	struct policy_subject who;
+
+	if (!w) {
+		if (nrules)
+			*nrules = c->nrules_matching;
+		return &c->id;
+	}
+	/* A writer's rules are counted when first asked under each policy. */
+	if (w->generation != c->srv->authz.generation) {
+		authz_subject_from(&w->id, &who);
+		w->nrules_matching = w->id.error ? 0 : policy_matching_rules(c->srv->authz.policy, &who, NULL, 0);
+		w->generation = c->srv->authz.generation;
+	}
+	if (nrules)
+		*nrules = w->nrules_matching;
+	return &w->id;
+}
+
 void authz_identity_json(json_object *o, const struct identity *id)
 {
 	json_object *groups = json_object_new_array();
@@ -253,15 +323,50 @@ void authz_identity_json(json_object *o, const struct identity *id)
 
 json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total)
 {
+	return authz_rules_json_for(s, &c->id, max, total);
+}
+
+json_object *authz_warnings_json(struct server *s, const struct identity *id)
+{
+	json_object *arr = json_object_new_array();
+	struct policy_subject who;
+	const char **names;
+	size_t n;
+
+	if (!arr || id->error)
+		return arr;
+	authz_subject_from(id, &who);
+	n = policy_matching_rules(s->authz.policy, &who, NULL, 0);
+	if (!n)
+		return arr;
+	names = calloc(n, sizeof(*names));
+	if (!names) {
+		json_object_put(arr);
+		return NULL;
+	}
+	policy_matching_rules(s->authz.policy, &who, names, n);
+	/* Names are unique, and both lists are in policy order. */
+	for (size_t i = 0, k = 0; i < n; i++) {
+		while (k < s->authz.nwarnings && strcmp(policy_rule_name(s->authz.policy, k), names[i]))
+			k++;
+		if (k < s->authz.nwarnings && s->authz.warnings[k])
+			json_object_array_add(arr, json_object_new_string(s->authz.warnings[k]));
+	}
+	free(names);
+	return arr;
+}
+
+json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total)
+{
 	json_object *arr = json_object_new_array();
 	struct policy_subject who;
 	const char **names;
 	size_t n;
 
 	*total = 0;
-	if (!arr || c->id.error)
+	if (!arr || id->error)
 		return arr;
-	authz_subject_from(&c->id, &who);
+	authz_subject_from(id, &who);
 	n = SB_MIN(policy_matching_rules(s->authz.policy, &who, NULL, 0), max);
 	if (!n)
 		return arr;
@@ -398,8 +503,8 @@ partial:
 	return -e;
 }
 
-static int audit_json(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
-                      const struct policy_decision *d, const char *addr, int port)
+static int audit_json(struct server *s, const struct conn *c, const struct identity *id, const char *method,
+                      const struct policy_request *q, const struct policy_decision *d, const char *addr, int port)
 {
 	json_object *o = json_object_new_object();
 	struct timespec ts;
@@ -421,11 +526,11 @@ static int audit_json(struct server *s, const struct conn *c, const char *method
 	json_object_object_add(o, "rule", d->rule ? json_object_new_string(d->rule) : NULL);
 	json_object_object_add(o, "reason", json_object_new_string(d->reason));
 	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
-	json_object_object_add(o, "uid", json_object_new_int64(c->id.uid));
-	json_object_object_add(o, "gid", json_object_new_int64(c->id.gid));
-	json_object_object_add(o, "pid", json_object_new_int64(c->id.pid));
-	json_object_object_add(o, "exe", c->id.exe ? json_object_new_string(c->id.exe) : NULL);
-	json_object_object_add(o, "unit", c->id.unit ? json_object_new_string(c->id.unit) : NULL);
+	json_object_object_add(o, "uid", json_object_new_int64(id->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(id->gid));
+	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+	json_object_object_add(o, "exe", id->exe ? json_object_new_string(id->exe) : NULL);
+	json_object_object_add(o, "unit", id->unit ? json_object_new_string(id->unit) : NULL);
 	json_object_object_add(o, "method", json_object_new_string(method));
 	json_object_object_add(o, "action", json_object_new_string(policy_action_name(q->action)));
 	if (q->family >= 0)
@@ -486,8 +591,8 @@ static void audit_recovered(struct server *s)
 
 /* Logs the decision and writes its record to --audit-log. 0, or -errno when
  * the record could not be written there. */
-static int audit(struct server *s, const struct conn *c, const char *method, const struct policy_request *q,
-                 const struct policy_decision *d)
+static int audit(struct server *s, const struct conn *c, const struct identity *id, const char *method,
+                 const struct policy_request *q, const struct policy_decision *d)
 {
 	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "", qrule[300], qexe[600],
 	     qunit[300], qreason[700], qhost[300], where[sizeof(addr) + 40] = "", opt[48] = "";
@@ -498,8 +603,8 @@ static int audit(struct server *s, const struct conn *c, const char *method, con
 
 	has_addr = request_address(q, addr, sizeof(addr), &port);
 	quote(qrule, sizeof(qrule), d->rule);
-	quote(qexe, sizeof(qexe), c->id.exe);
-	quote(qunit, sizeof(qunit), c->id.unit);
+	quote(qexe, sizeof(qexe), id->exe);
+	quote(qunit, sizeof(qunit), id->unit);
 	quote(qreason, sizeof(qreason), d->reason);
 	quote(qhost, sizeof(qhost), q->host);
 	if (has_addr) {
@@ -514,12 +619,12 @@ static int audit(struct server *s, const struct conn *c, const char *method, con
 		snprintf(opt, sizeof(opt), " level=%d option=%d", q->level, q->option);
 	log_notice("audit: %s rule=%s conn=%llu uid=%u gid=%u pid=%d exe=%s unit=%s method=%s action=%s "
 	           "family=%s type=%s proto=%d%s host=%s%s reason=%s",
-	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)c->id.uid,
-	           (unsigned)c->id.gid, (int)c->id.pid, qexe, qunit, method, policy_action_name(q->action),
+	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)id->uid,
+	           (unsigned)id->gid, (int)id->pid, qexe, qunit, method, policy_action_name(q->action),
 	           or_dash(fam), or_dash(typ), q->proto, where, qhost, opt, qreason);
 	if (s->authz.audit_fd < 0)
 		return 0;
-	r = audit_json(s, c, method, q, d, has_addr ? addr : NULL, port);
+	r = audit_json(s, c, id, method, q, d, has_addr ? addr : NULL, port);
 	if (r < 0)
 		audit_failed(s, r);
 	else
@@ -567,15 +672,16 @@ int authz_check(struct call *call, const struct policy_request *q)
 {
 	struct conn *c = call->conn;
 	struct server *s = c->srv;
+	const struct identity *id = authz_call_identity(call, NULL);
 	struct policy_subject who;
 	struct policy_decision d;
 	int r;
 
 	/* A caller without an established identity never gets here: authz_gate
 	 * denies it everything but introspection. */
-	authz_subject_from(&c->id, &who);
+	authz_subject_from(id, &who);
 	policy_decide(s->authz.policy, &who, q, &d);
-	r = audit(s, c, call->method->name, q, &d);
+	r = audit(s, c, id, call->method->name, q, &d);
 	count(&s->authz, &d);
 	if (!d.allowed)
 		return deny_error(call, d.rule, d.reason);
@@ -594,7 +700,8 @@ int authz_refuse(struct call *call, const struct policy_request *q, const char *
 	struct policy_decision d = { .allowed = false, .rule = NULL, .rule_index = -1 };
 
 	snprintf(d.reason, sizeof(d.reason), "%s", reason);
-	audit(c->srv, c, call->method->name, q, &d);
+	/* A denial stands whether or not its record could be written. */
+	(void)audit(c->srv, c, authz_call_identity(call, NULL), call->method->name, q, &d);
 	count(&c->srv->authz, &d);
 	return deny_error(call, NULL, d.reason);
 }
@@ -604,7 +711,7 @@ bool authz_allows(struct call *call, const struct policy_request *q)
 	struct policy_subject who;
 	struct policy_decision d;
 
-	authz_subject_from(&call->conn->id, &who);
+	authz_subject_from(authz_call_identity(call, NULL), &who);
 	return policy_decide(call->conn->srv->authz.policy, &who, q, &d) == 0 && d.allowed;
 }
 
@@ -613,7 +720,7 @@ int authz_check_unresolved(struct call *call, const struct policy_request *q, in
 	struct policy_subject who;
 	char reason[600];
 
-	authz_subject_from(&call->conn->id, &who);
+	authz_subject_from(authz_call_identity(call, NULL), &who);
 	if (policy_may_allow(call->conn->srv->authz.policy, &who, q, port))
 		return 0;
 	snprintf(reason, sizeof(reason), "no rule could allow %s to \"%.300s\" port %d for uid %u, whatever it resolves to",
@@ -624,13 +731,15 @@ int authz_check_unresolved(struct call *call, const struct policy_request *q, in
 int authz_require_rule(struct call *call)
 {
 	struct conn *c = call->conn;
+	size_t nrules;
+	const struct identity *id = authz_call_identity(call, &nrules);
 	char reason[600];
 
 	/* A caller no rule matches may only introspect (the embedded default's
 	 * "everyone else"). */
-	if (c->nrules_matching)
+	if (nrules)
 		return 0;
-	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)c->id.uid,
+	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)id->uid,
 	         policy_is_default(c->srv->authz.policy)
 	             ? " (no policy file: the embedded default allows only introspection)" : "");
 	return deny_error(call, policy_is_default(c->srv->authz.policy) ? POLICY_DEFAULT_RULE : NULL, reason);
@@ -641,12 +750,18 @@ int authz_gate(struct call *call)
 	const struct rpc_method *m = call->method;
 	struct conn *c = call->conn;
 	struct policy_request q = { .family = -1, .type = -1, .proto = -1 };
+	const struct identity *id;
 	char reason[600];
 
 	if (m->flags & RPC_INTROSPECT)
 		return 0;
-	if (c->id.error) {
-		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", c->id.error);
+	/* An identity the daemon was too short of descriptors to read is read
+	 * now, so a flood leaves nobody crippled for good. */
+	if (!call->sender)
+		conn_identity_retry(c);
+	id = authz_call_identity(call, NULL);
+	if (id->error) {
+		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", id->error);
 		return deny_error(call, NULL, reason);
 	}
 	switch (m->gate) {
@@ -683,6 +798,18 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 	       policy_nrules(p) == 1 ? "" : "s");
 	for (size_t i = 0; i < policy_nrules(p); i++)
 		printf("  %s\n", policy_rule_name(p, i));
+	fflush(stdout);
+	for (size_t i = 0; i < policy_nrules(p); i++) {
+		_cleanup_free_ char *w = NULL;
+
+		if (policy_lint_rule(p, i, &w) < 0) {
+			fprintf(stderr, "out of memory\n");
+			policy_free(p);
+			return 1;
+		}
+		if (w)
+			fprintf(stderr, "warning: %s\n", w);
+	}
 	policy_free(p);
 	return 0;
 }

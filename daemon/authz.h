@@ -42,6 +42,8 @@ struct authz {
 	uint64_t audit_refused;     /* allowed requests refused for that (--audit-failure=refuse) */
 	bool audit_failing;         /* the last record failed: the next success is logged */
 	struct log_ratelimit audit_warn;   /* one warning per 10 s while writes fail */
+	char **warnings;            /* per rule in policy order: policy_lint_rule's, or NULL */
+	size_t nwarnings;
 };
 
 /* Loads the policy given by cfg.policy_path (NULL: /etc/sockbroker) and opens
@@ -63,6 +65,11 @@ void authz_subject_from(const struct identity *id, struct policy_subject *out);
 /* Recomputes a connection's limits and matching rules from the current policy
  * (at accept and after each reload). */
 void authz_conn_update(struct conn *c);
+
+/* The identity call is judged as: that of the process that wrote it (its
+ * connection's, or another writer's, conn.h), and in *nrules (may be NULL)
+ * how many rules of the current policy match it. */
+const struct identity *authz_call_identity(struct call *call, size_t *nrules);
 
 /* Decides q for the call's connection, audits and counts it. 0 when allowed,
  * else the value of call_error() with -32010 {reason, rule}, or -32000
@@ -102,6 +109,12 @@ void authz_identity_json(json_object *o, const struct identity *id);
  * ([] for a caller without an identity: it may only introspect); *total says
  * how many match in all. NULL on ENOMEM. */
 json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total);
+/* The same for an identity. */
+json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total);
+
+/* The load-time warnings (policy-lint.h) of the rules that match id, in
+ * policy order: [] when none. NULL on ENOMEM. */
+json_object *authz_warnings_json(struct server *s, const struct identity *id);
 
 /* A decision without auditing or counting, for policy.check. */
 void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,

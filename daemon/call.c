@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "call.h"
 #include "conn.h"
 #include "consts.h"
@@ -222,7 +223,7 @@ int call_park_resolve(struct call *call, struct resolve_job *job)
 	struct resolver *r = call->conn->srv->resolver;
 	int rc;
 
-	job->owner = call->conn->id.uid;
+	job->owner = authz_call_identity(call, NULL)->uid;
 	rc = resolver_submit(r, job);
 	if (rc < 0) {
 		job->destroy(job);

@@ -17,6 +17,7 @@
 #define CALL_ERR_SET (-100000)
 
 struct conn;
+struct conn_sender;
 struct batch;
 
 struct call {
@@ -44,6 +45,8 @@ struct call {
 	void (*cancel)(struct call *call);  /* set by a handler that parks */
 	void *park;                 /* the parking handler's state */
 	struct call *prev, *next;   /* the connection's in-flight list */
+	struct conn_sender *sender; /* own reference: the process that wrote the request, when
+	                             * not the one that connected (conn.h); NULL otherwise */
 };
 
 /* The result object, created on first use (NULL only on ENOMEM). */

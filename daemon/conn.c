@@ -3,13 +3,19 @@
 #endif
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "authz.h"
 #include "call.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "fdpass.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "server.h"
@@ -19,6 +25,13 @@
 /* Bytes one read takes: large enough for throughput, small enough that one
  * busy client cannot hold the loop for long. */
 #define CONN_READ_CHUNK 65536
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 static void conn_on_io(struct loop_io *io, uint32_t revents);
 static void conn_on_idle(struct loop_timer *t);
@@ -51,13 +64,29 @@ static void arm_idle(struct conn *c)
 		               c->last_active + (uint64_t)idle * 1000000000ull);
 }
 
+int conn_socket_setup(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
 int conn_new(struct server *srv, int fd, struct identity *id, struct conn **out)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 	int r;
 
+	/* Inherited from the listening socket as a rule; set here too, for a
+	 * listener that was handed to us without them. */
+	r = conn_socket_setup(fd);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->next_token = CONN_TOKEN_SELF;
 	c->srv = srv;
 	c->fd = fd;
 	c->id = *id;
@@ -99,6 +128,195 @@ void conn_call_add(struct conn *c, struct call *call)
 	c->pending++;
 }
 
+void conn_sender_unref(struct conn_sender *s)
+{
+	if (!s || --s->refs > 0)
+		return;
+	identity_free(&s->id);
+	free(s);
+}
+
+/* Forgets cached writer i (calls judged as it keep their reference). */
+static void sender_evict(struct conn *c, unsigned i)
+{
+	conn_sender_unref(c->senders[i]);
+	memmove(c->senders + i, c->senders + i + 1, (c->nsenders - i - 1) * sizeof(*c->senders));
+	c->senders[--c->nsenders] = NULL;
+}
+
+static void senders_clear(struct conn *c)
+{
+	while (c->nsenders)
+		sender_evict(c, c->nsenders - 1);
+}
+
+/* The pidfd of the process that wrote bytes the kernel attached no pidfd to:
+ * those of the first read from a writer other than the process that
+ * connected, before SO_PASSPIDFD was on. From then on the kernel attaches a
+ * pidfd to every read of this connection (it costs a descriptor made and
+ * closed per read, so a connection only one process writes on never pays it).
+ * The pid may have been reused since the writer wrote: identity_read_sender
+ * accepts the process only if it holds the uid and gid the kernel attached to
+ * the bytes (so it is of the same user) and lives in our pid namespace. */
+static int sender_pidfd_late(struct conn *c, const struct fdpass_sender *who)
+{
+	int one = 1, fd;
+
+	if (!c->pass_pidfd) {
+		if (setsockopt(c->fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0)
+			c->pass_pidfd = true;
+		else if (errno != ENOPROTOOPT)
+			log_warning("client %llu: SO_PASSPIDFD: %s", (unsigned long long)c->serial, strerror(errno));
+	}
+	fd = (int)syscall(SYS_pidfd_open, who->pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* pidfd_open descriptors are close-on-exec already. */
+	return fd;
+}
+
+/* The frame reader's token for the writer of one read's bytes (who->pidfd
+ * taken). Bytes of the process that connected cost nothing: the kernel's
+ * pid, uid and gid of the writer are compared with those of the connection.
+ * (Only a process of the same uid and gid holding a socket the connecting
+ * process shared could pass for it, by getting its pid after it died.)
+ * Another writer is looked up in the cache, its pidfd proving it is still
+ * the same process, or read through the pidfd the kernel attached. */
+static uint64_t conn_classify(void *ctx, struct fdpass_sender *who)
+{
+	struct conn *c = ctx;
+	_cleanup_close_ int pidfd = TAKE_FD(who->pidfd);
+	struct conn_sender *e;
+	struct ucred cred;
+	int r;
+
+	if (!who->have_cred) {
+		snprintf(c->unknown_why, sizeof(c->unknown_why),
+		         "the kernel attached no writer to the bytes of this request");
+		return CONN_TOKEN_UNKNOWN;
+	}
+	if (who->pid == c->id.peer_pid) {
+		if (who->uid == c->id.uid && who->gid == c->id.gid)
+			return CONN_TOKEN_SELF;
+		/* The kernel attaches the real ids, SO_PEERCRED gave the effective
+		 * ones: a set-user-ID client, or one that changed ids since. It
+		 * is still the process that connected if that one lives. */
+		if (c->id.pidfd < 0 || identity_pidfd_alive(c->id.pidfd) == 1)
+			return CONN_TOKEN_SELF;
+	}
+	for (unsigned i = 0; i < c->nsenders; i++) {
+		e = c->senders[i];
+		if (e->id.peer_pid != who->pid)
+			continue;
+		/* Dead: the pid is another process's now. Unfinished, or other
+		 * ids than it had: read again. */
+		if (e->id.retry || e->id.uid != who->uid || e->id.gid != who->gid ||
+		    identity_pidfd_alive(e->id.pidfd) != 1) {
+			sender_evict(c, i);
+			break;
+		}
+		memmove(c->senders + 1, c->senders, i * sizeof(*c->senders));
+		c->senders[0] = e;
+		return e->token;
+	}
+	if (pidfd < 0 && !who->pidfd_error)
+		pidfd = sender_pidfd_late(c, who);
+	if (pidfd < 0) {
+		int err = who->pidfd_error ? -who->pidfd_error : -pidfd;
+
+		if (err == ESRCH)
+			snprintf(c->unknown_why, sizeof(c->unknown_why),
+			         "pid %d, not the process that opened the connection, wrote this request and exited "
+			         "before it could be identified", (int)who->pid);
+		else
+			snprintf(c->unknown_why, sizeof(c->unknown_why),
+			         "pid %d, not the process that opened the connection, wrote this request, and no "
+			         "pidfd could be had to identify it: %s", (int)who->pid, strerror(err));
+		return CONN_TOKEN_UNKNOWN;
+	}
+	e = calloc(1, sizeof(*e));
+	cred = (struct ucred){ .pid = who->pid, .uid = who->uid, .gid = who->gid };
+	if (!e || (r = identity_read_sender(&cred, TAKE_FD(pidfd), c->id.label, &e->id)) < 0) {
+		free(e);
+		snprintf(c->unknown_why, sizeof(c->unknown_why), "out of memory identifying pid %d, which wrote "
+		         "this request", (int)who->pid);
+		return CONN_TOKEN_UNKNOWN;
+	}
+	e->refs = 1;
+	e->token = ++c->next_token;
+	if (c->nsenders == CONN_SENDERS_MAX)
+		sender_evict(c, c->nsenders - 1);
+	memmove(c->senders + 1, c->senders, c->nsenders * sizeof(*c->senders));
+	c->senders[0] = e;
+	c->nsenders++;
+	log_debug("client %llu (pid %d): pid %d (uid %u exe %s) writes on it too%s%s",
+	          (unsigned long long)c->serial, (int)c->id.pid, (int)e->id.pid, (unsigned)e->id.uid,
+	          e->id.exe ? e->id.exe : "-", e->id.error ? "; not identified: " : "",
+	          e->id.error ? e->id.error : "");
+	return e->token;
+}
+
+/* A writer that is not known, standing in for the process whose bytes these
+ * were: every governed request is denied with why as the reason. */
+static struct conn_sender *sender_stand_in(const char *why)
+{
+	struct conn_sender *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->refs = 1;
+	s->id = (struct identity){ .uid = (uid_t)-1, .gid = (gid_t)-1, .pidfd = -1 };
+	s->id.error = strdup(why);
+	if (!s->id.error) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int conn_message_sender(struct conn *c, const struct frame_msg *msg, struct conn_sender **out)
+{
+	const char *why = c->unknown_why;
+
+	*out = NULL;
+	if (msg->mixed_senders) {
+		why = "the bytes of this request were written by more than one process; "
+		      "each request must be written whole by one";
+	} else if (msg->sender == CONN_TOKEN_SELF) {
+		return 0;
+	} else if (msg->sender != CONN_TOKEN_UNKNOWN) {
+		for (unsigned i = 0; i < c->nsenders; i++)
+			if (c->senders[i]->token == msg->sender) {
+				c->senders[i]->refs++;
+				*out = c->senders[i];
+				return 0;
+			}
+		why = "the daemon no longer knows the process that wrote this request: more "
+		      "processes wrote on this connection at once than it keeps track of";
+	}
+	*out = sender_stand_in(why);
+	return *out ? 0 : -ENOMEM;
+}
+
+void conn_identity_retry(struct conn *c)
+{
+	struct identity id;
+	int r;
+
+	if (!c->id.error || !c->id.retry || c->dead)
+		return;
+	r = identity_read_socket(c->fd, c->id.pidfd, &id);
+	if (r < 0)
+		return;
+	c->id.pidfd = -1;   /* in id now */
+	if (!id.error)
+		log_info("client %llu (uid %u pid %d): identity established on a later reading (it was: %s)",
+		         (unsigned long long)c->serial, (unsigned)id.uid, (int)id.pid, c->id.error);
+	identity_free(&c->id);
+	c->id = id;
+	authz_conn_update(c);
+}
+
 void conn_call_remove(struct conn *c, struct call *call)
 {
 	if (call->prev)
@@ -108,6 +326,7 @@ void conn_call_remove(struct conn *c, struct call *call)
 	if (call->next)
 		call->next->prev = call->prev;
 	call->prev = call->next = NULL;
+	conn_sender_unref(TAKE_PTR(call->sender));
 	c->pending--;
 	c->last_active = loop_now();
 }
@@ -208,7 +427,7 @@ static void conn_oversize(struct conn *c)
 
 static void conn_read(struct conn *c)
 {
-	ssize_t r = frame_reader_fill(&c->rd, c->fd, CONN_READ_CHUNK);
+	ssize_t r = frame_reader_fill_from(&c->rd, c->fd, CONN_READ_CHUNK, conn_classify, c);
 
 	if (r == -EAGAIN || r == -EINTR)
 		return;
@@ -311,6 +530,7 @@ void conn_close(struct conn *c, const char *why)
 	c->fd = safe_close(c->fd);
 	/* Free every descriptor now: accepting may resume in server_conn_gone. */
 	c->id.pidfd = safe_close(c->id.pidfd);
+	senders_clear(c);
 	server_conn_gone(c->srv, c);
 	/* Events for this connection may still be in the current epoll batch. */
 	loop_defer(c->srv->loop, &c->free_defer);

@@ -1,5 +1,17 @@
-/* A client connection: its identity (read once at accept), its framed input
- * and output, its requests in flight, and its limits. */
+/* A client connection: its identity (read at accept, again while the daemon
+ * was too short of descriptors to read it whole), the identities of other
+ * processes that write on it, its framed input and output, its requests in
+ * flight, and its limits.
+ *
+ * Every request is judged as the process that wrote it: the control socket
+ * has SO_PASSCRED, so the kernel attaches its writer (pid, uid, gid) to every
+ * read and never returns two writers' bytes from one read. Bytes of the
+ * process that connected are judged with the connection's identity (c->id);
+ * bytes of another process (one that shares the socket after a fork, say)
+ * with that process's own identity, read through its pidfd (SO_PASSPIDFD,
+ * turned on when a second writer first shows up) and kept in a small cache
+ * (struct conn_sender). A request whose bytes came from more than one
+ * process is refused. */
 #ifndef SBD_CONN_H
 #define SBD_CONN_H
 
@@ -17,13 +29,30 @@ struct server;
 struct call;
 struct sock;
 
+/* Writers a connection remembers at once; a further one evicts the one that
+ * wrote least recently (read again if it writes again). Each holds a pidfd. */
+#define CONN_SENDERS_MAX 4
+
+/* Tokens of the frame reader for a read's writer (frame_reader_fill_from). */
+#define CONN_TOKEN_UNKNOWN 0    /* no writer could be told (c->unknown_why says why) */
+#define CONN_TOKEN_SELF 1       /* the process that connected */
+
+/* A process other than the one that connected, that wrote on the connection. */
+struct conn_sender {
+	unsigned refs;              /* the cache's, and one per call judged as it */
+	uint64_t token;             /* > CONN_TOKEN_SELF; CONN_TOKEN_UNKNOWN for a stand-in */
+	struct identity id;         /* its pidfd tells whether the process is still the same */
+	size_t nrules_matching;     /* as of policy generation `generation` */
+	uint64_t generation;
+};
+
 struct conn {
 	struct server *srv;
 	struct conn *prev, *next;
 	uint64_t serial;
 	int fd;
 	struct loop_io io;
-	struct identity id;         /* established at accept (identity.h) */
+	struct identity id;         /* of the process that connected (identity.h) */
 	/* From the policy for this identity, recomputed on reload (authz.c). */
 	unsigned lim_handles, lim_pending;
 	size_t nrules_matching;     /* 0: only introspection */
@@ -45,6 +74,11 @@ struct conn {
 	double default_timeout_s;
 	bool dead;
 	uint64_t requests;
+	bool pass_pidfd;            /* SO_PASSPIDFD is on: since a second process wrote */
+	struct conn_sender *senders[CONN_SENDERS_MAX];  /* most recent writer first */
+	unsigned nsenders;
+	uint64_t next_token;
+	char unknown_why[256];      /* why the last CONN_TOKEN_UNKNOWN read was one */
 };
 
 /* Takes fd (connected, non-blocking, CLOEXEC) and the identity read from it
@@ -72,5 +106,20 @@ void conn_stop_reading(struct conn *c);
 /* Called when something finished: closes a half-closed connection that has
  * nothing left to do. */
 void conn_check_done(struct conn *c);
+
+/* Who the bytes of msg are judged as: *out NULL for the process that
+ * connected, else a reference to a writer (conn_sender_unref), possibly a
+ * stand-in whose id.error says why its writer is not known. 0 or -ENOMEM. */
+int conn_message_sender(struct conn *c, const struct frame_msg *msg, struct conn_sender **out);
+void conn_sender_unref(struct conn_sender *s);
+
+/* Reads the connection's identity again when it failed for the daemon's own
+ * shortage of descriptors (id.retry), and recomputes what depends on it. */
+void conn_identity_retry(struct conn *c);
+
+/* Sets what a connection socket needs for conn_new: SO_PASSCRED (a listening
+ * socket passes it on to the sockets it accepts, so bytes written before
+ * accept() returns carry their writer too). 0 or -errno. */
+int conn_socket_setup(int fd);
 
 #endif

@@ -125,9 +125,10 @@ static int check_fds(struct call *call, json_object *params, bool fd_error)
 	return 0;
 }
 
-/* Runs one request (a message or a batch element). fds are taken. */
-static void dispatch_one(struct conn *c, json_object *elem, struct batch *b, size_t idx,
-                         int *fds, size_t nfds, bool fd_error)
+/* Runs one request (a message or a batch element) written by sender (NULL:
+ * the process that connected; else a reference is taken). fds are taken. */
+static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object *elem, struct batch *b,
+                         size_t idx, int *fds, size_t nfds, bool fd_error)
 {
 	struct jrpc_request req;
 	struct param_error perr;
@@ -151,6 +152,10 @@ static void dispatch_one(struct conn *c, json_object *elem, struct batch *b, siz
 	call->batch = b;
 	call->batch_idx = idx;
 	conn_call_add(c, call);
+	if (sender) {
+		sender->refs++;
+		call->sender = sender;
+	}
 
 	call->request = json_object_get(elem);
 	rc = jrpc_validate_request(elem, &req, &why);
@@ -233,7 +238,7 @@ static bool batch_split_fds(json_object *arr, size_t nfds, size_t *counts)
 	return sum == nfds;
 }
 
-static void dispatch_batch(struct conn *c, json_object *arr, struct frame_msg *msg)
+static void dispatch_batch(struct conn *c, struct conn_sender *sender, json_object *arr, struct frame_msg *msg)
 {
 	size_t n = json_object_array_length(arr), off = 0;
 	_cleanup_free_ size_t *counts = NULL;
@@ -283,7 +288,7 @@ static void dispatch_batch(struct conn *c, json_object *arr, struct frame_msg *m
 		}
 		/* Descriptors that do not add up poison every element: none can
 		 * be sure which descriptors are its own. */
-		dispatch_one(c, json_object_array_get_idx(arr, i), b, i, fds, k,
+		dispatch_one(c, sender, json_object_array_get_idx(arr, i), b, i, fds, k,
 		             !fds_ok && (msg->nfds || msg->fd_error));
 	}
 }
@@ -291,6 +296,7 @@ static void dispatch_batch(struct conn *c, json_object *arr, struct frame_msg *m
 void dispatch_message(struct conn *c, struct frame_msg *msg)
 {
 	_cleanup_json_ json_object *root = NULL;
+	struct conn_sender *sender = NULL;
 	const char *why;
 
 	if (blank(msg->data, msg->len)) {
@@ -303,8 +309,14 @@ void dispatch_message(struct conn *c, struct frame_msg *msg)
 		send_error(c, NULL, JRPC_PARSE_ERROR, text, NULL);
 		return;
 	}
+	/* Who wrote it: each of its requests is judged as that process. */
+	if (conn_message_sender(c, msg, &sender) < 0) {
+		send_error(c, NULL, JRPC_INTERNAL_ERROR, "out of memory", NULL);
+		return;
+	}
 	if (json_object_is_type(root, json_type_array)) {
-		dispatch_batch(c, root, msg);
+		dispatch_batch(c, sender, root, msg);
+		conn_sender_unref(sender);
 		return;
 	}
 	{
@@ -314,6 +326,7 @@ void dispatch_message(struct conn *c, struct frame_msg *msg)
 			fds = TAKE_PTR(msg->fds);
 			msg->nfds = 0;
 		}
-		dispatch_one(c, root, NULL, 0, fds, n, msg->fd_error);
+		dispatch_one(c, sender, root, NULL, 0, fds, n, msg->fd_error);
 	}
+	conn_sender_unref(sender);
 }

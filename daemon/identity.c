@@ -21,7 +21,14 @@
  *   closes it.
  *
  * Whatever cannot be read is not a failure of the accept: id->error says what,
- * and the policy denies every governed action for such a client. */
+ * and the policy denies every governed action for such a client. An error
+ * that is the daemon's own shortage (out of descriptors) sets id->retry: the
+ * connection reads the identity again when it next needs it.
+ *
+ * The writer of a message (identity_read_sender) is read the same way through
+ * the pidfd the kernel attached to its bytes; its uid and gid are those the
+ * kernel attached (at the time of writing), not what /proc says later, when a
+ * set-user-ID program may have replaced the writer. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -44,10 +51,15 @@
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 #define FDINFO_MAX (16 * 1024)
 #define CGROUP_MAX (64 * 1024)
 #define STAT_MAX 4096
+/* "Groups:" holds up to NGROUPS_MAX (65536) numbers. */
+#define STATUS_MAX (1024 * 1024)
 #define LABEL_MAX 4096
 #define UNIT_NAME_MAX 255
 
@@ -71,6 +83,30 @@ static int set_error(struct identity *id, const char *fmt, ...)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* Whether errno value e (positive) is the daemon's own shortage rather than
+ * something about the client. */
+static bool shortage(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+/* set_error for a failure with errno value e (positive): the message ends with
+ * strerror(e), and a shortage marks the identity worth reading again. */
+__attribute__((format(printf, 3, 4)))
+static int set_error_e(struct identity *id, int e, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	if (id->error)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	id->retry = shortage(e);
+	return set_error(id, "%s: %s", what, strerror(e));
 }
 
 /* All of name (relative to dirfd) as a NUL-terminated malloc'd string. More
@@ -197,6 +233,121 @@ int identity_pid_from_fdinfo(const char *text, pid_t *pid)
 	if (v < 0)
 		return -EINVAL;
 	*pid = (pid_t)v;
+	return 0;
+}
+
+int identity_nspid_depth_from_fdinfo(const char *text, unsigned *depth)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+
+		if (!strncmp(line, "NSpid:", 6)) {
+			const char *p = line + 6;
+			unsigned n = 0;
+
+			for (;;) {
+				long long v;
+
+				p += strspn(p, " \t");
+				if (*p == '\n' || *p == '\0')
+					break;
+				if (parse_int(&p, &v) < 0 || v < -1 || n == 64)
+					return -EINVAL;
+				n++;
+			}
+			if (n == 0)
+				return -EINVAL;
+			*depth = n;
+			return 0;
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+/* The first number of a "Uid:"/"Gid:" line's value (the real id). */
+static int status_first_id(const char *p, unsigned long *id)
+{
+	unsigned long long v = 0;
+	const char *s = p + strspn(p, " \t");
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v > 0xffffffffull)
+			return -EINVAL;
+	}
+	if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\0')
+		return -EINVAL;
+	*id = (unsigned long)v;
+	return 0;
+}
+
+int identity_status_parse(const char *text, uid_t *uid, gid_t *gid, gid_t **groups, size_t *ngroups)
+{
+	const char *line = text, *groups_line = NULL;
+	unsigned long u = 0, g = 0;
+	bool have_u = false, have_g = false;
+	gid_t *v = NULL;
+	size_t n = 0, cap = 0;
+
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+
+		if (!strncmp(line, "Uid:", 4)) {
+			if (have_u || status_first_id(line + 4, &u) < 0)
+				return -EINVAL;
+			have_u = true;
+		} else if (!strncmp(line, "Gid:", 4)) {
+			if (have_g || status_first_id(line + 4, &g) < 0)
+				return -EINVAL;
+			have_g = true;
+		} else if (!strncmp(line, "Groups:", 7)) {
+			if (groups_line)
+				return -EINVAL;
+			groups_line = line + 7;
+		}
+		line = next ? next + 1 : NULL;
+	}
+	if (!have_u || !have_g || !groups_line)
+		return -EINVAL;
+	for (const char *p = groups_line;;) {
+		unsigned long long x = 0;
+
+		p += strspn(p, " \t");
+		if (*p == '\n' || *p == '\0')
+			break;
+		if (*p < '0' || *p > '9') {
+			free(v);
+			return -EINVAL;
+		}
+		for (; *p >= '0' && *p <= '9'; p++) {
+			x = x * 10 + (unsigned)(*p - '0');
+			if (x > 0xffffffffull) {
+				free(v);
+				return -EINVAL;
+			}
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			gid_t *nv = reallocarray(v, ncap, sizeof(*nv));
+
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = (gid_t)x;
+	}
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	*groups = v;
+	*ngroups = n;
 	return 0;
 }
 
@@ -385,7 +536,7 @@ static bool exited_at(int dirfd)
 /* 1 when the pidfd's process is alive (a zombie counts: its pid is not free),
  * 0 when it is gone, or -errno. Signal 0 only checks; EPERM means it exists
  * but is not ours to signal. */
-static int pidfd_alive(int pidfd)
+int identity_pidfd_alive(int pidfd)
 {
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
 		return 1;
@@ -396,8 +547,9 @@ static int pidfd_alive(int pidfd)
 	return -errno;
 }
 
-/* The pid a pidfd refers to, in the pid namespace of our /proc. */
-static int pidfd_pid(int pidfd, pid_t *pid)
+/* The pid a pidfd refers to, in the pid namespace of our /proc, and when depth
+ * is not NULL the number of pid namespaces it has a pid in, from that one down. */
+static int pidfd_pid(int pidfd, pid_t *pid, unsigned *depth)
 {
 	_cleanup_free_ char *text = NULL;
 	char path[64];
@@ -407,7 +559,10 @@ static int pidfd_pid(int pidfd, pid_t *pid)
 	r = read_text_at(AT_FDCWD, path, FDINFO_MAX, &text);
 	if (r < 0)
 		return r;
-	return identity_pid_from_fdinfo(text, pid);
+	r = identity_pid_from_fdinfo(text, pid);
+	if (r == 0 && depth)
+		r = identity_nspid_depth_from_fdinfo(text, depth);
+	return r;
 }
 
 /* The LSM label of the peer. No LSM (ENOPROTOOPT, EINVAL) or an empty label
@@ -436,7 +591,7 @@ static int read_label(int fd, struct identity *id)
 		if (errno == ENOPROTOOPT || errno == EINVAL)
 			return 0;
 		if (errno != ERANGE)
-			return set_error(id, "cannot read the security label of the client: %s", strerror(errno));
+			return set_error_e(id, errno, "cannot read the security label of the client");
 		/* len now holds the size the label needs. */
 		if (len <= size || len > LABEL_MAX)
 			return set_error(id, "the security label of the client is longer than %d bytes", LABEL_MAX);
@@ -452,24 +607,50 @@ static int cgroup_error(struct identity *id, int r)
 		return set_error(id, "the cgroup file of pid %d is malformed", (int)id->pid);
 	if (r == -EFBIG)
 		return set_error(id, "the cgroup file of pid %d is larger than %d bytes", (int)id->pid, CGROUP_MAX);
-	return set_error(id, "cannot read the cgroup of pid %d: %s", (int)id->pid, strerror(-r));
+	return set_error_e(id, -r, "cannot read the cgroup of pid %d", (int)id->pid);
 }
 
-/* exe, cgroup and unit of the peer process, confirmed to belong to it. */
-static int read_process(struct identity *id)
+/* The supplementary groups of a writer, from status text, provided the real
+ * uid and gid there are still those the kernel attached to its bytes. */
+static int sender_groups(struct identity *id, const char *status, gid_t **groups, size_t *ngroups)
+{
+	uid_t uid;
+	gid_t gid;
+	int r = identity_status_parse(status, &uid, &gid, groups, ngroups);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_error(id, "the status file of pid %d is malformed", (int)id->pid);
+	if (uid != id->uid || gid != id->gid) {
+		free(*groups);
+		*groups = NULL;
+		return set_error(id, "pid %d changed its user or group after it wrote (uid %u gid %u then, "
+		                     "%u and %u now)", (int)id->pid, (unsigned)id->uid, (unsigned)id->gid,
+		                 (unsigned)uid, (unsigned)gid);
+	}
+	return 0;
+}
+
+/* exe, cgroup and unit of the peer process (and for a writer, sender: its
+ * groups), confirmed to belong to it. */
+static int read_process(struct identity *id, bool sender)
 {
 	_cleanup_close_ int dirfd = -1;
-	_cleanup_free_ char *exe = NULL, *cgtext = NULL, *cgroup = NULL, *unit = NULL;
+	_cleanup_free_ char *exe = NULL, *cgtext = NULL, *cgroup = NULL, *unit = NULL, *status = NULL;
+	_cleanup_free_ gid_t *groups = NULL;
+	size_t ngroups = 0;
 	unsigned long long start = 0, start2 = 0;
 	char path[64], state;
-	int r, exe_r, cg_r;
+	int r, exe_r, cg_r, st_r = 0;
 
 	if (id->pidfd >= 0) {
+		unsigned depth = 1;
 		pid_t pid;
 
 		/* The pidfd names the process; SO_PEERCRED's pid is in our pid
 		 * namespace, the fdinfo one in that of our /proc, the one that counts. */
-		r = pidfd_pid(id->pidfd, &pid);
+		r = pidfd_pid(id->pidfd, &pid, sender ? &depth : NULL);
 		if (r == -ENOMEM)
 			return r;
 		if (r == -ESRCH)
@@ -477,8 +658,18 @@ static int read_process(struct identity *id)
 		if (r == -EREMOTE)
 			return set_error(id, "the client process is in a pid namespace this daemon cannot see");
 		if (r < 0)
-			return set_error(id, "cannot read the pid of the client's pidfd: %s", strerror(-r));
+			return set_error_e(id, -r, "cannot read the pid of the client's pidfd");
+		/* A process with CAP_SYS_ADMIN over its pid namespace may name any
+		 * process of that namespace as the writer (SCM_CREDENTIALS), and an
+		 * unprivileged user gets that in a user namespace of its own. In our
+		 * namespace that takes root. */
+		if (depth != 1)
+			return set_error(id, "pid %d, which wrote this request, runs in a pid namespace nested below "
+			                     "the daemon's, where any process may claim to be it; there only the "
+			                     "process that opened a connection may use it", (int)pid);
 		id->pid = pid;
+	} else if (sender) {
+		return set_error(id, "no pidfd came with the bytes of pid %d", (int)id->pid);
 	} else if (id->pid <= 0) {
 		return set_error(id, "the kernel gave no pid for the client "
 		                     "(it is in a pid namespace this daemon cannot see)");
@@ -491,9 +682,9 @@ static int read_process(struct identity *id)
 
 		/* ENOENT is "gone", unless /proc hides other users' processes
 		 * (hidepid=): a live pidfd tells the two apart. */
-		if ((e == ENOENT || e == ESRCH) && (id->pidfd < 0 || pidfd_alive(id->pidfd) == 0))
+		if ((e == ENOENT || e == ESRCH) && (id->pidfd < 0 || identity_pidfd_alive(id->pidfd) == 0))
 			return set_error(id, EXITED);
-		return set_error(id, "cannot open %s: %s", path, strerror(e));
+		return set_error_e(id, e, "cannot open %s", path);
 	}
 	if (id->pidfd < 0) {
 		r = stat_at(dirfd, &state, &start);
@@ -502,7 +693,7 @@ static int read_process(struct identity *id)
 		if (r == -ENOENT || r == -ESRCH)
 			return set_error(id, EXITED);
 		if (r < 0)
-			return set_error(id, "cannot read the start time of pid %d: %s", (int)id->pid, strerror(-r));
+			return set_error_e(id, -r, "cannot read the start time of pid %d", (int)id->pid);
 	}
 
 	exe_r = readlink_alloc_at(dirfd, "exe", &exe);
@@ -519,15 +710,19 @@ static int read_process(struct identity *id)
 	}
 	if (cg_r == -ENOMEM)
 		return cg_r;
+	if (sender) {
+		st_r = read_text_at(dirfd, "status", STATUS_MAX, &status);
+		if (st_r == -ENOMEM)
+			return st_r;
+	}
 
 	/* Only now: is what we read the client's? */
 	if (id->pidfd >= 0) {
-		r = pidfd_alive(id->pidfd);
+		r = identity_pidfd_alive(id->pidfd);
 		if (r == 0)
 			return set_error(id, EXITED);
 		if (r < 0)
-			return set_error(id, "cannot confirm that pid %d is still the client: %s", (int)id->pid,
-			                 strerror(-r));
+			return set_error_e(id, -r, "cannot confirm that pid %d is still the client", (int)id->pid);
 	} else {
 		r = stat_at(dirfd, &state, &start2);
 		if (r == -ENOMEM)
@@ -535,16 +730,20 @@ static int read_process(struct identity *id)
 		if (r == -ENOENT || r == -ESRCH || (r == 0 && start2 != start))
 			return set_error(id, EXITED);
 		if (r < 0)
-			return set_error(id, "cannot read the start time of pid %d: %s", (int)id->pid, strerror(-r));
+			return set_error_e(id, -r, "cannot read the start time of pid %d", (int)id->pid);
 	}
 
 	/* A zombie has no exe; say that it exited rather than what failed. */
-	if ((exe_r < 0 || cg_r < 0) && exited_at(dirfd))
+	if ((exe_r < 0 || cg_r < 0 || st_r < 0) && exited_at(dirfd))
 		return set_error(id, EXITED);
 	if (exe_r < 0)
-		r = set_error(id, "cannot read the executable of pid %d: %s", (int)id->pid, strerror(-exe_r));
+		r = set_error_e(id, -exe_r, "cannot read the executable of pid %d", (int)id->pid);
 	else if (cg_r < 0)
 		r = cgroup_error(id, cg_r);
+	else if (st_r < 0)
+		r = set_error_e(id, -st_r, "cannot read the status of pid %d", (int)id->pid);
+	else if (sender)
+		r = sender_groups(id, status, &groups, &ngroups);
 	else
 		r = 0;
 	if (r < 0)
@@ -552,6 +751,10 @@ static int read_process(struct identity *id)
 	id->exe = TAKE_PTR(exe);
 	id->cgroup = TAKE_PTR(cgroup);
 	id->unit = TAKE_PTR(unit);
+	if (sender) {
+		id->groups = TAKE_PTR(groups);
+		id->ngroups = ngroups;
+	}
 	return 0;
 }
 
@@ -565,13 +768,84 @@ int identity_read(int fd, const struct ucred *cred, gid_t *groups, size_t ngroup
 		.uid = cred->uid,
 		.gid = cred->gid,
 		.pid = cred->pid,
+		.peer_pid = cred->pid,
 		.groups = groups,
 		.ngroups = groups ? ngroups : 0,
 		.pidfd = pidfd,
 	};
 	r = read_label(fd, id);
 	if (r >= 0)
-		r = read_process(id);
+		r = read_process(id, false);
+	if (r < 0) {
+		identity_free(id);
+		return r;
+	}
+	return 0;
+}
+
+int identity_read_socket(int fd, int pidfd, struct identity *id)
+{
+	struct ucred cred;
+	socklen_t l = sizeof(cred), gl = 16 * sizeof(gid_t);
+	_cleanup_free_ gid_t *g = NULL;
+
+	*id = (struct identity){ .pidfd = -1 };
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
+		return -errno;
+	for (int tries = 0;; tries++) {
+		gid_t *ng = realloc(g, gl ? gl : sizeof(gid_t));
+
+		if (!ng)
+			return -ENOMEM;
+		g = ng;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &gl) == 0)
+			break;
+		/* ERANGE: gl now holds the size needed (the peer's groups are
+		 * fixed at connect, so a second try suffices; a third is slack). */
+		if (errno != ERANGE || tries == 2)
+			return -errno;
+	}
+	if (pidfd < 0) {
+		l = sizeof(pidfd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0) {
+			pidfd = -1;
+			/* Not a shortage of ours: the kernel has no pidfds, or the
+			 * peer is gone (read_process says which). */
+			if (errno != ENOPROTOOPT && errno != ESRCH && errno != EINVAL) {
+				int e = errno;
+				int r = identity_read(fd, &cred, TAKE_PTR(g), gl / sizeof(gid_t), -1, id);
+
+				/* Without the pidfd this kernel can give, the identity
+				 * is less than it could be: not established yet. */
+				if (r == 0 && set_error_e(id, e, "cannot get a pidfd for the client") < 0) {
+					identity_free(id);
+					return -ENOMEM;
+				}
+				return r;
+			}
+		}
+	}
+	return identity_read(fd, &cred, TAKE_PTR(g), gl / sizeof(gid_t), pidfd, id);
+}
+
+int identity_read_sender(const struct ucred *cred, int pidfd, const char *label, struct identity *id)
+{
+	int r = 0;
+
+	*id = (struct identity){
+		.uid = cred->uid,
+		.gid = cred->gid,
+		.pid = cred->pid,
+		.peer_pid = cred->pid,
+		.pidfd = pidfd,
+	};
+	if (label) {
+		id->label = strdup(label);
+		if (!id->label)
+			r = -ENOMEM;
+	}
+	if (r == 0)
+		r = read_process(id, true);
 	if (r < 0) {
 		identity_free(id);
 		return r;

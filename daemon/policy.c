@@ -2438,3 +2438,31 @@ size_t policy_matching_rules(const struct policy *p, const struct policy_subject
 		}
 	return n;
 }
+
+/* ---- a read-only view of a rule's match, for policy-lint.c ---- */
+
+int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *out)
+{
+	const struct rule *r;
+
+	if (i >= p->nrules)
+		return -ENOENT;
+	r = &p->rules[i];
+	*out = (struct policy_rule_view){ .name = r->name };
+	for (size_t k = 0; k < r->nallow; k++)
+		out->allow_actions |= 1u << r->allow[k].action;
+	for (size_t k = 0; k < r->nconds; k++) {
+		const struct cond *c = &r->conds[k];
+
+		switch (c->kind) {
+		case C_UID: out->uid = true; break;
+		case C_GID: out->gid = true; break;
+		case C_EXE: out->exe = (const char *const *)c->strs; out->nexe = c->n; break;
+		case C_UNIT: out->unit = (const char *const *)c->strs; out->nunit = c->n; break;
+		case C_CGROUP: out->cgroup = (const char *const *)c->strs; out->ncgroup = c->n; break;
+		case C_LABEL: out->label = (const char *const *)c->strs; out->nlabel = c->n; break;
+		default: break;
+		}
+	}
+	return 0;
+}

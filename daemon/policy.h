@@ -197,4 +197,17 @@ int policy_lookup_group(const char *name, gid_t *gid);
 size_t policy_matching_rules(const struct policy *p, const struct policy_subject *who,
                              const char **names, size_t max);
 
+/* ---- a read-only view of a rule's match, for policy-lint.c ---- */
+
+/* What rule i matches on and what it allows. Strings are the policy's. */
+struct policy_rule_view {
+	const char *name;
+	unsigned allow_actions;         /* 1u << action for each action of its allow entries */
+	bool uid, gid;                  /* user/uid, group/gid given */
+	const char *const *exe, *const *unit, *const *cgroup, *const *label;
+	size_t nexe, nunit, ncgroup, nlabel;    /* 0: the member is not given */
+};
+/* 0, or -ENOENT when there is no rule i. */
+int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *out);
+
 #endif

@@ -117,12 +117,12 @@ static int rpc_daemon_info(struct call *call, void *params)
 /* Rule names daemon.whoami lists; rules_total says how many match beyond. */
 #define WHOAMI_MAX_RULES 64
 
-static json_object *limits_json(const struct conn *c)
+static json_object *limits_json(const struct conn *c, const struct identity *id)
 {
 	json_object *l = json_object_new_object();
 	struct policy_subject who;
 
-	authz_subject_from(&c->id, &who);
+	authz_subject_from(id, &who);
 	json_object_object_add(l, "handles", json_object_new_int64(c->lim_handles));
 	json_object_object_add(l, "pending", json_object_new_int64(c->lim_pending));
 	json_object_object_add(l, "connections", json_object_new_int64(authz_connection_limit(c->srv, &who)));
@@ -133,23 +133,33 @@ static int rpc_daemon_whoami(struct call *call, void *params)
 {
 	struct conn *c = call->conn;
 	struct server *s = srv_of(call);
-	json_object *r = call_result(call), *rules;
+	json_object *r = call_result(call), *rules, *warnings;
+	const struct identity *id;
 	size_t total;
 
 	if (!r)
 		return -ENOMEM;
-	authz_identity_json(r, &c->id);
-	json_object_object_add(r, "pidfd", json_object_new_boolean(c->id.pidfd >= 0));
+	/* The process that wrote this request, as every other request is judged. */
+	if (!call->sender)
+		conn_identity_retry(c);
+	id = authz_call_identity(call, NULL);
+	authz_identity_json(r, id);
+	json_object_object_add(r, "pidfd", json_object_new_boolean(id->pidfd >= 0));
 	json_object_object_add(r, "connection", json_object_new_uint64(c->serial));
+	json_object_object_add(r, "opened_connection", json_object_new_boolean(!call->sender));
 	/* Whether the embedded default would let this caller do everything. */
-	json_object_object_add(r, "privileged", json_object_new_boolean(c->id.uid == 0 || c->id.uid == s->self_uid));
-	rules = authz_rules_json(s, c, WHOAMI_MAX_RULES, &total);
+	json_object_object_add(r, "privileged", json_object_new_boolean(id->uid == 0 || id->uid == s->self_uid));
+	rules = authz_rules_json_for(s, id, WHOAMI_MAX_RULES, &total);
 	if (!rules)
 		return -ENOMEM;
 	json_object_object_add(r, "rules", rules);
 	if (total > WHOAMI_MAX_RULES)
 		json_object_object_add(r, "rules_total", json_object_new_uint64(total));
-	json_object_object_add(r, "limits", limits_json(c));
+	warnings = authz_warnings_json(s, id);
+	if (!warnings)
+		return -ENOMEM;
+	json_object_object_add(r, "warnings", warnings);
+	json_object_object_add(r, "limits", limits_json(c, id));
 	return 0;
 }
 
@@ -239,7 +249,9 @@ static const struct rpc_method methods[] = {
 	  "\"properties\":{\"uid\":{\"type\":\"integer\"},\"gid\":{\"type\":\"integer\"},"
 	  "\"pid\":{\"type\":\"integer\"},\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
 	  "\"pidfd\":{\"type\":\"boolean\"},\"connection\":{\"type\":\"integer\"},"
+	  "\"opened_connection\":{\"type\":\"boolean\"},"
 	  "\"privileged\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	  "\"exe\":{\"type\":[\"string\",\"null\"]},\"cgroup\":{\"type\":[\"string\",\"null\"]},"
 	  "\"unit\":{\"type\":[\"string\",\"null\"]},\"label\":{\"type\":[\"string\",\"null\"]},"
 	  "\"identity_error\":{\"type\":\"string\"},\"limits\":{\"type\":\"object\"}}}",

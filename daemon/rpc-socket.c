@@ -104,9 +104,11 @@ static int give_socket(struct call *call, json_object *r, int fd, const struct k
 	return 0;
 }
 
-static void caller_cred(const struct call *call, struct ascaller_cred *cr)
+static void caller_cred(struct call *call, struct ascaller_cred *cr)
 {
-	ascaller_cred_from(&call->conn->id, cr);
+	/* The process that wrote the request, which is not always the one
+	 * that connected. */
+	ascaller_cred_from(authz_call_identity(call, NULL), cr);
 }
 
 static void add_kind(json_object *r, int family, int type, int proto)
@@ -738,7 +740,7 @@ static int unix_send_as_caller(struct call *call, struct sock *sk, const struct 
  * so that a peer with SO_PASSCRED sees the caller and not root. None when the
  * daemon is the caller. The kernel refuses (EPERM) a daemon that may not
  * vouch for another user: the message is not sent as root instead. */
-static int add_caller_creds(const struct call *call, const struct sock *sk, unsigned char **cbuf, size_t *clen)
+static int add_caller_creds(struct call *call, const struct sock *sk, unsigned char **cbuf, size_t *clen)
 {
 	struct ascaller_cred cr;
 	struct ucred uc;
@@ -919,7 +921,7 @@ static int rpc_socket_adopt(struct call *call, void *params)
 	}
 	add_kind(r, k.family, k.type, k.proto);
 	/* The client made it: its owner is whoever did. */
-	return give_socket(call, r, fd, &k, st.st_uid == call->conn->id.uid, false);
+	return give_socket(call, r, fd, &k, st.st_uid == authz_call_identity(call, NULL)->uid, false);
 }
 
 /* An IPv6 socket that is not IPV6_V6ONLY also carries IPv4: bound to the

@@ -445,6 +445,10 @@ int server_listen(struct server *s)
 listening:
 	if (!s->listen_path)
 		return -ENOMEM;
+	/* Accepted sockets inherit them: every byte carries its writer (conn.h). */
+	r = conn_socket_setup(fd);
+	if (r < 0)
+		return r;
 	r = loop_io_add(s->loop, &s->listen_io, fd, EPOLLIN, on_accept);
 	if (r < 0)
 		return r;
@@ -473,13 +477,24 @@ static struct uid_count *uid_slot(struct server *s, uid_t uid, bool create)
 
 static void on_accept_timer(struct loop_timer *t);
 
+/* A flood pauses and resumes many times a second: one line per 10 s. */
+static struct log_ratelimit pause_log = LOG_RATELIMIT_INIT(10);
+
 /* Stops polling the listening socket for a while: used when descriptors run
  * out, so that pending connections wait in the backlog instead of waking us
  * at once again. */
 static void accept_pause(struct server *s)
 {
+	uint64_t held;
+
 	if (!s->accept_paused) {
-		log_warning("out of descriptors; pausing accepts");
+		if (log_ratelimit(&pause_log, &held)) {
+			if (held)
+				log_warning("out of descriptors; pausing accepts (%llu more pauses since the last "
+				            "such line)", (unsigned long long)held);
+			else
+				log_warning("out of descriptors; pausing accepts");
+		}
 		s->stats.accept_pauses++;
 	}
 	s->accept_paused = true;
@@ -698,8 +713,9 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			continue;
 		}
 		if (id.error)
-			log_warning("client uid %u pid %d: identity incomplete (%s); it may only introspect",
-			            (unsigned)id.uid, (int)id.pid, id.error);
+			log_warning("client uid %u pid %d: identity incomplete (%s); %s", (unsigned)id.uid,
+			            (int)id.pid, id.error,
+			            id.retry ? "it is read again at its next request" : "it may only introspect");
 		authz_subject_from(&id, &who);
 		/* The reserve: past what is open to all, only the policy's
 		 * administrators, judged on the identity just read (what any

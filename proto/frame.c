@@ -34,6 +34,16 @@ struct frame_fdset {
 	bool too_long;  /* open record only: the message passed max_msg, reader is dead */
 };
 
+/* The writer of the complete messages that begin at off or later, up to the
+ * next record (or the open message). mixed applies to the message that
+ * begins exactly at off: records for several messages are only ever merged
+ * when none of them is mixed. */
+struct frame_seg {
+	size_t off;
+	uint64_t sender;
+	bool mixed;
+};
+
 static size_t add_sat(size_t a, size_t b)
 {
 	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
@@ -107,6 +117,17 @@ static void reader_compact(struct frame_reader *r)
 	memmove(r->buf, r->buf + d, r->len - d);
 	for (size_t i = 0; i < r->nfdsets; i++)
 		r->fdsets[i].off -= d;
+	/* The first record may begin before start (it covers messages from
+	 * there on): it now begins at 0. */
+	for (size_t i = 0; i < r->nsegs; i++) {
+		if (r->segs[i].off < d) {
+			/* The message it began with is gone: only its writer stays. */
+			r->segs[i].off = 0;
+			r->segs[i].mixed = false;
+		} else {
+			r->segs[i].off -= d;
+		}
+	}
 	r->len -= d;
 	r->scan -= d;
 	r->start = 0;
@@ -130,6 +151,15 @@ static int reader_reserve(struct frame_reader *r, size_t n)
 			return -ENOMEM;
 		r->fdsets = s;
 		r->capfdsets = c;
+	}
+	if (r->capsegs - r->nsegs < 2) {
+		size_t c = r->capsegs ? r->capsegs * 2 : 4;
+		struct frame_seg *s = reallocarray(r->segs, c, sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		r->segs = s;
+		r->capsegs = c;
 	}
 
 	live = r->len - r->start;
@@ -173,8 +203,46 @@ static int reader_reserve(struct frame_reader *r, size_t n)
 
 /* Accounts for n new bytes already placed at buf[len..len+n) and the
  * descriptors that came with them (protocol section 2). */
+/* Appends a record for complete messages from off on, merged into the last
+ * one when it says the same and this one is not mixed. Room is reserved. */
+static void seg_push(struct frame_reader *r, size_t off, uint64_t sender, bool mixed)
+{
+	if (!mixed && r->nsegs > 0 && r->segs[r->nsegs - 1].sender == sender)
+		return;
+	r->segs[r->nsegs++] = (struct frame_seg){ .off = off, .sender = sender, .mixed = mixed };
+}
+
+/* The writer of the bytes at buf[old..old+n): the open message's first, or
+ * another; the messages they complete get records. open_off is where the
+ * open message began before these bytes, next where it begins after them. */
+static void reader_note_sender(struct frame_reader *r, size_t open_off, size_t old, size_t n,
+                               size_t next, uint64_t sender)
+{
+	const char *nl;
+
+	if (n == 0)
+		return;
+	if (!r->open_started) {
+		r->open_started = true;
+		r->open_sender = sender;
+	} else if (r->open_sender != sender) {
+		r->open_mixed = true;
+	}
+	nl = memchr(r->buf + old, '\n', n);
+	if (!nl)
+		return;
+	/* The open message ends at the first '\n'; every message begun after it
+	 * in these bytes is this writer's alone. */
+	seg_push(r, open_off, r->open_sender, r->open_mixed);
+	if ((size_t)(nl - r->buf) + 1 < next)
+		seg_push(r, (size_t)(nl - r->buf) + 1, sender, false);
+	r->open_started = next < old + n;
+	r->open_sender = sender;
+	r->open_mixed = false;
+}
+
 static int reader_commit(struct frame_reader *r, size_t n, int *fds, size_t nfds,
-                         bool truncated)
+                         bool truncated, uint64_t sender)
 {
 	struct frame_fdset *open = &r->fdsets[r->nfdsets - 1];
 	size_t old = r->len, end = old + n, target, next;
@@ -196,6 +264,7 @@ static int reader_commit(struct frame_reader *r, size_t n, int *fds, size_t nfds
 	else
 		next = target;
 
+	reader_note_sender(r, open->off, old, n, next, sender);
 	if (nfds > 0 || truncated)
 		fdset_add(r, reader_open_at(r, target), fds, nfds, truncated);
 	open = reader_open_at(r, next);
@@ -228,12 +297,13 @@ void frame_reader_free(struct frame_reader *r)
 	for (size_t i = 0; i < r->nfdsets; i++)
 		fdset_clear(&r->fdsets[i]);
 	free(r->fdsets);
+	free(r->segs);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 }
 
-int frame_reader_feed(struct frame_reader *r, const void *data, size_t n,
-                      int *fds, size_t nfds, bool truncated)
+int frame_reader_feed_from(struct frame_reader *r, const void *data, size_t n,
+                           int *fds, size_t nfds, bool truncated, uint64_t sender)
 {
 	int ret = reader_reserve(r, n);
 
@@ -243,14 +313,23 @@ int frame_reader_feed(struct frame_reader *r, const void *data, size_t n,
 	}
 	if (n > 0)
 		memcpy(r->buf + r->len, data, n);
-	return reader_commit(r, n, fds, nfds, truncated);
+	return reader_commit(r, n, fds, nfds, truncated, sender);
 }
 
-ssize_t frame_reader_fill(struct frame_reader *r, int sock, size_t chunk)
+int frame_reader_feed(struct frame_reader *r, const void *data, size_t n,
+                      int *fds, size_t nfds, bool truncated)
+{
+	return frame_reader_feed_from(r, data, n, fds, nfds, truncated, 0);
+}
+
+ssize_t frame_reader_fill_from(struct frame_reader *r, int sock, size_t chunk,
+                               frame_sender_fn fn, void *ctx)
 {
 	int fds[FDPASS_MAX_FDS];
 	size_t nfds = 0;
 	bool truncated = false;
+	struct fdpass_sender who;
+	uint64_t sender = 0;
 	ssize_t n;
 	int ret;
 
@@ -260,17 +339,27 @@ ssize_t frame_reader_fill(struct frame_reader *r, int sock, size_t chunk)
 	if (ret < 0)
 		return ret;
 	/* Read straight into the buffer's free space: no copy. With max_fds 0
-	 * there is no control buffer, so descriptors arrive as truncated. */
-	n = fdpass_recv(sock, r->buf + r->len, chunk, MSG_DONTWAIT, fds,
-	                SB_MIN(r->max_fds, (size_t)FDPASS_MAX_FDS), &nfds, &truncated);
+	 * descriptors arrive as truncated. */
+	n = fdpass_recv_from(sock, r->buf + r->len, chunk, MSG_DONTWAIT, fds,
+	                     SB_MIN(r->max_fds, (size_t)FDPASS_MAX_FDS), &nfds, &truncated,
+	                     fn ? &who : NULL);
 	if (n < 0)
 		return n;
 	if (n == 0) {
 		close_fds(fds, nfds); /* a stream cannot carry them without bytes */
+		if (fn)
+			safe_close(who.pidfd);
 		return 0;
 	}
-	ret = reader_commit(r, (size_t)n, fds, nfds, truncated);
+	if (fn)
+		sender = fn(ctx, &who);
+	ret = reader_commit(r, (size_t)n, fds, nfds, truncated, sender);
 	return ret < 0 ? ret : n;
+}
+
+ssize_t frame_reader_fill(struct frame_reader *r, int sock, size_t chunk)
+{
+	return frame_reader_fill_from(r, sock, chunk, NULL, NULL);
 }
 
 int frame_reader_next(struct frame_reader *r, struct frame_msg *msg)
@@ -297,6 +386,15 @@ int frame_reader_next(struct frame_reader *r, struct frame_msg *msg)
 
 	msg->data = r->buf + r->start;
 	msg->len = end - r->start;
+	/* Records before the one that covers this message are done with. */
+	while (r->nsegs > 1 && r->segs[1].off <= r->start) {
+		memmove(r->segs, r->segs + 1, (r->nsegs - 1) * sizeof(*r->segs));
+		r->nsegs--;
+	}
+	if (r->nsegs > 0 && r->segs[0].off <= r->start) {
+		msg->sender = r->segs[0].sender;
+		msg->mixed_senders = r->segs[0].mixed && r->segs[0].off == r->start;
+	}
 	/* The open record is never this message (it is terminated). */
 	if (r->nfdsets > 1 && r->fdsets[0].off == r->start) {
 		struct frame_fdset *s = &r->fdsets[0];

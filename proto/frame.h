@@ -6,7 +6,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+struct fdpass_sender;
 
 /* ---- reader ---- */
 
@@ -16,9 +19,12 @@ struct frame_msg {
 	int *fds;           /* malloc'd, owned by the msg until taken (slot set to -1) */
 	size_t nfds;
 	bool fd_error;      /* descriptors were lost (MSG_CTRUNC, too many): reject with -32602 */
+	uint64_t sender;    /* the writer of its bytes, as the feeder named it (0 when not told) */
+	bool mixed_senders; /* its bytes came from more than one writer; sender names the first */
 };
 
 struct frame_fdset;         /* descriptors waiting for their message to complete */
+struct frame_seg;           /* writers of complete messages not yet popped */
 
 struct frame_reader {
 	char *buf;
@@ -30,6 +36,11 @@ struct frame_reader {
 	size_t max_fds;     /* most descriptors one message may carry */
 	struct frame_fdset *fdsets; /* ordered by message start offset */
 	size_t nfdsets, capfdsets;
+	struct frame_seg *segs;     /* ordered by offset */
+	size_t nsegs, capsegs;
+	/* The writer of the open (unterminated) message. */
+	uint64_t open_sender;
+	bool open_started, open_mixed;
 };
 
 /* max_msg: message size limit; max_fds: per-message descriptor limit. 0 or -ENOMEM. */
@@ -46,9 +57,26 @@ void frame_reader_free(struct frame_reader *r);
 int frame_reader_feed(struct frame_reader *r, const void *data, size_t n,
                       int *fds, size_t nfds, bool truncated);
 
+/* frame_reader_feed() of bytes written by `sender`, a token of the caller's
+ * choosing (equal tokens: the same writer). Each message popped later carries
+ * the token of its first byte's writer, and mixed_senders when another token
+ * wrote any other of its bytes (its '\n' included). */
+int frame_reader_feed_from(struct frame_reader *r, const void *data, size_t n,
+                           int *fds, size_t nfds, bool truncated, uint64_t sender);
+
 /* One fdpass_recv() of up to `chunk` bytes from sock into the reader, then
  * frame_reader_feed(). Returns bytes read, 0 at EOF, -EAGAIN, -EMSGSIZE, -errno. */
 ssize_t frame_reader_fill(struct frame_reader *r, int sock, size_t chunk);
+
+/* Maps the writer the kernel attached to one read's bytes to a token for
+ * frame_reader_feed_from(); takes who->pidfd. */
+typedef uint64_t (*frame_sender_fn)(void *ctx, struct fdpass_sender *who);
+
+/* frame_reader_fill() through fdpass_recv_from(): for a socket with
+ * SO_PASSCRED (and SO_PASSPIDFD), whose reads each return one writer's bytes.
+ * When bytes arrive, fn names their writer before they are fed. */
+ssize_t frame_reader_fill_from(struct frame_reader *r, int sock, size_t chunk,
+                               frame_sender_fn fn, void *ctx);
 
 /* Pops the next complete message. Returns 1 (msg filled), 0 (none complete),
  * -EMSGSIZE (a complete message is longer than max_msg). */

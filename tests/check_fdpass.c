@@ -6,14 +6,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdpass.h"
 #include "unit.h"
+#include "util.h"
 
 static void make_pair(int sv[2])
 {
@@ -336,6 +340,217 @@ START_TEST(test_passcred)
 }
 END_TEST
 
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+
+/* A receiving socket that gets its writer with every read (the daemon's
+ * control connections). has_pidfd: the kernel has SO_PASSPIDFD. */
+static void make_cred_pair(int sv[2], bool *has_pidfd)
+{
+	int one = 1;
+
+	make_pair(sv);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	*has_pidfd = setsockopt(sv[1], SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0;
+}
+
+/* The "Pid:" of a pidfd's fdinfo. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[256];
+	FILE *f;
+	int pid = -2;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+/* Credentials and pidfd come with the bytes, and room for them is kept after
+ * as many descriptors as maxfds allows. */
+START_TEST(test_recv_from_self)
+{
+	int base = count_fds(), sv[2], p[2], out[4], in[4];
+	struct fdpass_sender who;
+	char buf[8];
+	size_t nfds;
+	bool trunc, has_pidfd;
+
+	make_cred_pair(sv, &has_pidfd);
+	make_pipe(p);
+	for (int i = 0; i < 4; i++)
+		out[i] = p[1];
+	for (size_t n = 0; n <= 4; n += 4) {
+		ck_assert_int_eq(fdpass_send(sv[0], "ab", 2, 0, n ? out : NULL, n), 2);
+		ck_assert_int_eq(fdpass_recv_from(sv[1], buf, sizeof(buf), 0, in, 4, &nfds, &trunc, &who), 2);
+		ck_assert(!trunc);
+		ck_assert_uint_eq(nfds, n);
+		close_fds(in, nfds);
+		ck_assert(who.have_cred);
+		ck_assert_int_eq(who.pid, getpid());
+		ck_assert_uint_eq(who.uid, getuid());
+		ck_assert_uint_eq(who.gid, getgid());
+		ck_assert_int_eq(who.pidfd_error, 0);
+		if (has_pidfd) {
+			ck_assert_int_ge(who.pidfd, 0);
+			ck_assert(is_cloexec(who.pidfd));
+			ck_assert_int_eq(pidfd_pid(who.pidfd), getpid());
+			close(who.pidfd);
+		} else {
+			ck_assert_int_eq(who.pidfd, -1);
+		}
+	}
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
+/* Bytes of two writers never come back from one read, and each names its own. */
+START_TEST(test_recv_from_two_writers)
+{
+	int base = count_fds(), sv[2], status;
+	struct fdpass_sender who;
+	char buf[16];
+	bool has_pidfd;
+	pid_t child;
+
+	make_cred_pair(sv, &has_pidfd);
+	ck_assert_int_eq(fdpass_send(sv[0], "p1", 2, 0, NULL, 0), 2);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(fdpass_send(sv[0], "c", 1, 0, NULL, 0) == 1 ? 0 : 1);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(fdpass_send(sv[0], "p2", 2, 0, NULL, 0), 2);
+
+	ck_assert_int_eq(fdpass_recv_from(sv[1], buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who), 2);
+	ck_assert(memcmp(buf, "p1", 2) == 0);
+	ck_assert_int_eq(who.pid, getpid());
+	safe_close(who.pidfd);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who), 1);
+	ck_assert_int_eq(buf[0], 'c');
+	ck_assert(who.have_cred);
+	ck_assert_int_eq(who.pid, child);
+	/* The writer is gone (reaped): a kernel may still give a pidfd for it,
+	 * or none; either way nothing leaks. */
+	safe_close(who.pidfd);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who), 2);
+	ck_assert(memcmp(buf, "p2", 2) == 0);
+	ck_assert_int_eq(who.pid, getpid());
+	safe_close(who.pidfd);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
+/* Without SO_PASSCRED nothing names the writer. */
+START_TEST(test_recv_from_no_passcred)
+{
+	int base = count_fds(), sv[2];
+	struct fdpass_sender who;
+	char buf[8];
+
+	make_pair(sv);
+	ck_assert_int_eq(fdpass_send(sv[0], "ab", 2, 0, NULL, 0), 2);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who), 2);
+	ck_assert(!who.have_cred);
+	ck_assert_int_eq(who.pidfd, -1);
+	ck_assert_int_eq(who.pidfd_error, 0);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
+/* More descriptors than maxfds: all of them dropped and the read marked
+ * truncated, but the writer's credentials still come, and any pidfd that
+ * came is the caller's to close. */
+START_TEST(test_recv_from_too_many_fds)
+{
+	int base = count_fds(), sv[2], p[2], out[8], in[2];
+	struct fdpass_sender who;
+	char buf[8];
+	size_t nfds;
+	bool trunc, has_pidfd;
+
+	make_cred_pair(sv, &has_pidfd);
+	make_pipe(p);
+	for (int i = 0; i < 8; i++)
+		out[i] = p[1];
+	ck_assert_int_eq(fdpass_send(sv[0], "ab", 2, 0, out, 8), 2);
+	close(p[1]);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], buf, sizeof(buf), 0, in, 2, &nfds, &trunc, &who), 2);
+	ck_assert(trunc);
+	ck_assert_uint_eq(nfds, 0);
+	ck_assert(who.have_cred);
+	ck_assert_int_eq(who.pid, getpid());
+	safe_close(who.pidfd);
+	/* every copy of the write end was closed */
+	ck_assert_int_eq(read(p[0], buf, 1), 0);
+	close(p[0]);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
+/* Out of descriptors, the kernel cannot make the pidfd: it says so with
+ * -EMFILE, the bytes and credentials still come. */
+START_TEST(test_recv_from_emfile)
+{
+	int sv[2], status;
+	bool has_pidfd;
+	pid_t child;
+
+	make_cred_pair(sv, &has_pidfd);
+	if (!has_pidfd)
+		return; /* nothing to run out of */
+	ck_assert_int_eq(fdpass_send(sv[0], "ab", 2, 0, NULL, 0), 2);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct fdpass_sender who;
+		struct rlimit rl;
+		char buf[8];
+		int fd;
+
+		/* Fill the table up to a limit just above what is open. */
+		fd = dup(0);
+		if (fd < 0)
+			_exit(10);
+		close(fd);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)count_fds() + 2;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(11);
+		while (dup(0) >= 0)
+			;
+		if (errno != EMFILE)
+			_exit(12);
+		if (fdpass_recv_from(sv[1], buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who) != 2)
+			_exit(13);
+		if (!who.have_cred || who.pid != getppid() || who.pidfd != -1 || who.pidfd_error != -EMFILE)
+			_exit(14);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *fdpass_suite(void)
 {
 	Suite *s = suite_create("fdpass");
@@ -353,6 +568,11 @@ static Suite *fdpass_suite(void)
 	tcase_add_test(tc, test_read_stops_after_fds);
 	tcase_add_test(tc, test_null_outputs);
 	tcase_add_test(tc, test_passcred);
+	tcase_add_test(tc, test_recv_from_self);
+	tcase_add_test(tc, test_recv_from_two_writers);
+	tcase_add_test(tc, test_recv_from_no_passcred);
+	tcase_add_test(tc, test_recv_from_too_many_fds);
+	tcase_add_test(tc, test_recv_from_emfile);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdpass.h"
 #include "frame.h"
 #include "unit.h"
+#include "util.h"
 
 #define MAXFDS_T 8
 
@@ -1233,6 +1235,164 @@ START_TEST(test_writer_bounded)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- writers */
+
+/* Pops one message and checks its text and writer. */
+static void expect_writer(struct frame_reader *r, const char *text, uint64_t sender, bool mixed)
+{
+	struct frame_msg m;
+
+	ck_assert_int_eq(frame_reader_next(r, &m), 1);
+	ck_assert_uint_eq(m.len, strlen(text));
+	ck_assert(memcmp(m.data, text, m.len) == 0);
+	ck_assert_uint_eq(m.sender, sender);
+	ck_assert_int_eq(m.mixed_senders, mixed);
+	frame_msg_release(&m);
+}
+
+START_TEST(test_senders_basic)
+{
+	struct frame_reader r;
+	struct frame_msg m;
+
+	ck_assert_int_eq(frame_reader_init(&r, 64, 0), 0);
+	ck_assert_int_eq(frame_reader_feed_from(&r, "a\nb", 3, NULL, 0, false, 7), 0);
+	ck_assert_int_eq(frame_reader_feed_from(&r, "c\nd\ne", 5, NULL, 0, false, 9), 0);
+	/* a newline written by another is a byte of the message too */
+	ck_assert_int_eq(frame_reader_feed_from(&r, "\n", 1, NULL, 0, false, 7), 0);
+	ck_assert_int_eq(frame_reader_feed_from(&r, "f\n", 2, NULL, 0, false, 7), 0);
+	expect_writer(&r, "a", 7, false);
+	expect_writer(&r, "bc", 7, true);
+	expect_writer(&r, "d", 9, false);
+	expect_writer(&r, "e", 9, true);
+	expect_writer(&r, "f", 7, false);
+	ck_assert_int_eq(frame_reader_next(&r, &m), 0);
+	/* plain feeds name no writer */
+	ck_assert_int_eq(frame_reader_feed(&r, "g\n", 2, NULL, 0, false), 0);
+	expect_writer(&r, "g", 0, false);
+	frame_reader_free(&r);
+}
+END_TEST
+
+/* Random reads of random writers, popped now and then: every message names
+ * the writer of its first byte, and is mixed exactly when another wrote any
+ * of its other bytes. One writer's stream keeps the records few. */
+START_TEST(test_senders_random)
+{
+	enum { LEN = 20000 };
+	struct frame_reader r;
+	char *stream = malloc(LEN);
+	uint64_t *who = malloc(LEN * sizeof(*who));
+	size_t got = 0, mstart = 0;
+
+	ck_assert(stream && who);
+	rng_state = 0x5eed5;
+	for (size_t i = 0; i < LEN; i++)
+		stream[i] = rng() % 6 == 0 ? '\n' : 'x';
+	stream[LEN - 1] = '\n';
+	ck_assert_int_eq(frame_reader_init(&r, LEN, 0), 0);
+	for (size_t pos = 0; pos < LEN;) {
+		size_t end = SB_MIN(pos + 1 + rng() % 20, (size_t)LEN);
+		uint64_t w = 1 + rng() % 3;
+		struct frame_msg m;
+
+		for (size_t i = pos; i < end; i++)
+			who[i] = w;
+		ck_assert_int_eq(frame_reader_feed_from(&r, stream + pos, end - pos, NULL, 0, false, w), 0);
+		pos = end;
+		if (rng() % 3 == 0)
+			continue;
+		while (frame_reader_next(&r, &m) == 1) {
+			size_t mend = mstart + m.len;
+			bool mixed = false;
+
+			for (size_t i = mstart + 1; i <= mend; i++)
+				mixed = mixed || who[i] != who[mstart];
+			ck_assert_uint_eq(m.sender, who[mstart]);
+			ck_assert_int_eq(m.mixed_senders, mixed);
+			frame_msg_release(&m);
+			mstart = mend + 1;
+			got++;
+		}
+	}
+	ck_assert_uint_gt(got, 1000);
+	ck_assert_uint_eq(frame_reader_partial(&r), 0);
+	frame_reader_free(&r);
+
+	/* one writer: at most one record however much it sends */
+	ck_assert_int_eq(frame_reader_init(&r, LEN, 0), 0);
+	for (size_t pos = 0; pos < LEN; pos += 7) {
+		ck_assert_int_eq(frame_reader_feed_from(&r, stream + pos, SB_MIN((size_t)7, LEN - pos), NULL, 0,
+		                                        false, 5), 0);
+		ck_assert_uint_le(r.nsegs, 1);
+	}
+	frame_reader_free(&r);
+	free(stream);
+	free(who);
+}
+END_TEST
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+
+struct fill_log {
+	pid_t pids[8];
+	size_t n;
+	int pidfds;
+};
+
+/* The writer's pid as its token; the pidfd is counted and closed. */
+static uint64_t note_writer(void *ctx, struct fdpass_sender *who)
+{
+	struct fill_log *l = ctx;
+
+	if (who->pidfd >= 0)
+		l->pidfds++;
+	safe_close(who->pidfd);
+	who->pidfd = -1;
+	if (l->n < 8)
+		l->pids[l->n++] = who->pid;
+	return who->have_cred ? (uint64_t)who->pid : 0;
+}
+
+/* A real socket: the kernel's writers become the messages' senders. */
+START_TEST(test_senders_fill)
+{
+	struct fill_log log = { .n = 0 };
+	struct frame_reader r;
+	int sv[2], one = 1, status;
+	bool pidfds;
+	pid_t child;
+
+	make_pair(sv);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	pidfds = setsockopt(sv[1], SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0;
+	ck_assert_int_eq(write(sv[0], "mine\nhalf", 9), 9);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(write(sv[0], " theirs\nchild\n", 14) == 14 ? 0 : 1);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(frame_reader_init(&r, 64, 4), 0);
+	/* one read per writer, however large the chunk */
+	ck_assert_int_eq(frame_reader_fill_from(&r, sv[1], 4096, note_writer, &log), 9);
+	ck_assert_int_eq(frame_reader_fill_from(&r, sv[1], 4096, note_writer, &log), 14);
+	ck_assert_uint_eq(log.n, 2);
+	ck_assert_int_eq(log.pids[0], getpid());
+	ck_assert_int_eq(log.pids[1], child);
+	if (pidfds)
+		ck_assert_int_eq(log.pidfds, 2);
+	expect_writer(&r, "mine", (uint64_t)getpid(), false);
+	expect_writer(&r, "half theirs", (uint64_t)getpid(), true);
+	expect_writer(&r, "child", (uint64_t)child, false);
+	frame_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *frame_suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -1268,6 +1428,9 @@ static Suite *frame_suite(void)
 	tcase_add_test(tr, test_bounded_memory);
 	tcase_add_test(tr, test_random_stream);
 	tcase_add_test(tr, test_reader_errors);
+	tcase_add_test(tr, test_senders_basic);
+	tcase_add_test(tr, test_senders_random);
+	tcase_add_test(tr, test_senders_fill);
 	suite_add_tcase(s, tr);
 
 	tcase_add_test(tw, test_writer_order);

@@ -1,9 +1,13 @@
-/* Unit tests of daemon/identity.c: the pure parsers (pidfd fdinfo, the cgroup
- * file, systemd unit names, /proc/<pid>/stat), and identity_read on real
- * sockets: ourselves, a peer that exec'd another program, a peer that exited
- * (reaped or zombie) before its identity was read, with and without a pidfd,
- * and a reader that may not see the peer's executable. Every case that opens
- * descriptors checks they are back to their count at the end. */
+/* Unit tests of daemon/identity.c: the pure parsers (pidfd fdinfo and its
+ * NSpid, the cgroup file, systemd unit names, /proc/<pid>/stat and status),
+ * identity_read on real sockets: ourselves, a peer that exec'd another
+ * program, a peer that exited (reaped or zombie) before its identity was
+ * read, with and without a pidfd, and a reader that may not see the peer's
+ * executable; identity_read_sender for the writer of bytes (ourselves, ids
+ * that changed, no pidfd, a writer in a nested pid namespace);
+ * identity_read_socket when out of descriptors and again after; and the
+ * policy lint of daemon/policy-lint.c. Every case that opens descriptors
+ * checks they are back to their count at the end. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -14,6 +18,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,6 +36,8 @@
 #include <unistd.h>
 
 #include "daemon/identity.h"
+#include "daemon/policy-lint.h"
+#include "fdpass.h"
 #include "unit.h"
 
 #ifndef SO_PEERPIDFD
@@ -814,6 +823,395 @@ START_TEST(read_no_pid)
 }
 END_TEST
 
+/* ------------------------------------------------------------ NSpid, status */
+
+START_TEST(nspid_depth)
+{
+	unsigned d = 0;
+
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t5\nNSpid:\t5\n", &d), 0);
+	ck_assert_uint_eq(d, 1);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t5\nNSpid:\t5\t3\t1\n", &d), 0);
+	ck_assert_uint_eq(d, 3);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid: 17 1", &d), 0);
+	ck_assert_uint_eq(d, 2);
+	/* An exited process: "-1", one namespace. */
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t-1\nNSpid:\t-1\n", &d), 0);
+	ck_assert_uint_eq(d, 1);
+	d = 99;
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("Pid:\t5\n", &d), -ENOENT);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid:\n", &d), -EINVAL);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid:\t5 x\n", &d), -EINVAL);
+	ck_assert_int_eq(identity_nspid_depth_from_fdinfo("NSpid:\t99999999999\n", &d), -EINVAL);
+	ck_assert_uint_eq(d, 99);
+}
+END_TEST
+
+START_TEST(status_text)
+{
+	uid_t u = 1;
+	gid_t g = 1, *groups = NULL;
+	size_t n = 9;
+
+	ck_assert_int_eq(identity_status_parse("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\n"
+	                                       "Groups:\t4 24 27 \nNSpid:\t7\n", &u, &g, &groups, &n), 0);
+	ck_assert_uint_eq(u, 1000);
+	ck_assert_uint_eq(g, 100);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(groups[0], 4);
+	ck_assert_uint_eq(groups[2], 27);
+	free(groups);
+	/* No supplementary groups: an empty line. */
+	ck_assert_int_eq(identity_status_parse("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n", &u, &g, &groups, &n),
+	                 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(groups);
+	ck_assert_int_eq(identity_status_parse("Uid:\t4294967295\t0\t0\t0\nGid:\t1\nGroups:\n", &u, &g, &groups, &n),
+	                 0);
+	ck_assert_uint_eq(u, 4294967295u);
+	free(groups);
+}
+END_TEST
+
+START_TEST(status_garbage)
+{
+	static const char *const bad[] = {
+		"Gid:\t0\nGroups:\t\n",                             /* no Uid */
+		"Uid:\t0\nGroups:\t\n",                             /* no Gid */
+		"Uid:\t0\nGid:\t0\n",                               /* no Groups */
+		"Uid:\t0\nUid:\t1\nGid:\t0\nGroups:\n",             /* which one? */
+		"Uid:\tx\nGid:\t0\nGroups:\n",
+		"Uid:\t-1\nGid:\t0\nGroups:\n",
+		"Uid:\t4294967296\nGid:\t0\nGroups:\n",
+		"Uid:\t0\nGid:\t0\nGroups:\t1 two\n",
+		"Uid:\t0\nGid:\t0\nGroups:\t99999999999\n",
+		"Uid:\t0\nGid:\t0\nGroups:\t1\nGroups:\t2\n",
+	};
+	uid_t u = 7;
+	gid_t g = 7, *groups = (gid_t *)&g;
+	size_t n = 7;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(identity_status_parse(bad[i], &u, &g, &groups, &n) == -EINVAL, "accepted \"%s\"", bad[i]);
+	ck_assert_uint_eq(u, 7);
+	ck_assert_ptr_eq(groups, &g);
+}
+END_TEST
+
+/* ------------------------------------------------------------ writers */
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+
+/* sv[1] reads with its writers attached; fails without pidfds under CI. */
+static bool writer_pair(int sv[2])
+{
+	int one = 1;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	if (setsockopt(sv[1], SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0)
+		return true;
+	if (ci())
+		ck_abort_msg("SO_PASSPIDFD is not supported by this kernel, and CI=true requires it");
+	printf("SKIP (writer part): SO_PASSPIDFD not supported by this kernel\n");
+	close(sv[0]);
+	close(sv[1]);
+	return false;
+}
+
+/* One read from sv[1] of what the writer wrote: its credentials and pidfd. */
+static struct fdpass_sender read_writer(int fd)
+{
+	struct fdpass_sender who;
+	char buf[64];
+
+	ck_assert_int_gt(fdpass_recv_from(fd, buf, sizeof(buf), 0, NULL, 0, NULL, NULL, &who), 0);
+	ck_assert(who.have_cred);
+	ck_assert_int_ge(who.pidfd, 0);
+	return who;
+}
+
+START_TEST(read_sender_self)
+{
+	int before = count_fds(), sv[2], n;
+	struct fdpass_sender who;
+	struct ucred cred;
+	struct identity id;
+	gid_t groups[256];
+
+	if (!writer_pair(sv))
+		return;
+	ck_assert_int_eq(write(sv[0], "x", 1), 1);
+	who = read_writer(sv[1]);
+	cred = (struct ucred){ .pid = who.pid, .uid = who.uid, .gid = who.gid };
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, "the socket's label", &id), 0);
+	ck_assert_msg(id.error == NULL, "error: %s", id.error);
+	ck_assert_int_eq(id.pid, getpid());
+	ck_assert_int_eq(id.peer_pid, getpid());
+	ck_assert_uint_eq(id.uid, getuid());
+	ck_assert_uint_eq(id.gid, getgid());
+	ck_assert_str_eq(id.exe, link_of("/proc/self/exe"));
+	ck_assert_str_eq(id.label, "the socket's label");
+	ck_assert_int_eq(id.pidfd, who.pidfd);
+	n = getgroups(256, groups);
+	ck_assert_int_ge(n, 0);
+	ck_assert_uint_eq(id.ngroups, (size_t)n);
+	for (int i = 0; i < n; i++)
+		ck_assert_uint_eq(id.groups[i], groups[i]);
+	identity_free(&id);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* The ids are the kernel's, from the time of writing: a process whose ids
+ * are not those now (a set-user-ID program exec'd after writing) is not
+ * identified. Without a pidfd nothing is. */
+START_TEST(read_sender_ids_changed_or_no_pidfd)
+{
+	int before = count_fds(), sv[2];
+	struct fdpass_sender who;
+	struct ucred cred;
+	struct identity id;
+
+	if (!writer_pair(sv))
+		return;
+	ck_assert_int_eq(write(sv[0], "x", 1), 1);
+	who = read_writer(sv[1]);
+	cred = (struct ucred){ .pid = who.pid, .uid = who.uid + 1, .gid = who.gid };
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_msg(strstr(id.error, "changed its user or group"), "error: %s", id.error);
+	ck_assert_ptr_null(id.groups);
+	identity_free(&id);
+
+	cred.uid = getuid();
+	ck_assert_int_eq(identity_read_sender(&cred, -1, NULL, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_msg(strstr(id.error, "no pidfd"), "error: %s", id.error);
+	ck_assert(!id.retry);
+	identity_free(&id);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A writer in a pid namespace nested below ours could be named by any
+ * process with CAP_SYS_ADMIN over that namespace: not identified. */
+START_TEST(read_sender_nested_pidns)
+{
+	int before = count_fds(), sv[2], st, hold[2];
+	struct fdpass_sender who;
+	struct ucred cred;
+	struct identity id;
+	pid_t child;
+	char c;
+
+	if (!writer_pair(sv))
+		return;
+	ck_assert_int_eq(pipe2(hold, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pid_t inner;
+
+		close(hold[1]);
+		/* As root a new pid namespace will do; otherwise a user namespace first. */
+		if (unshare(CLONE_NEWPID) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0)
+			_exit(2);
+		inner = fork();
+		if (inner < 0)
+			_exit(3);
+		if (inner == 0) {
+			/* pid 1 of the new namespace writes, then lives until the
+			 * test closes its end of hold. */
+			if (write(sv[0], "x", 1) != 1)
+				_exit(4);
+			(void)!read(hold[0], &c, 1);
+			_exit(0);
+		}
+		waitpid(inner, NULL, 0);
+		_exit(0);
+	}
+	close(hold[0]);
+	close(sv[0]);
+	{
+		struct pollfd pfd = { .fd = sv[1], .events = POLLIN };
+
+		/* The child's exit (status 2) means no namespace could be made. */
+		while (poll(&pfd, 1, 100) == 0) {
+			if (waitpid(child, &st, WNOHANG) == child) {
+				ck_assert(WIFEXITED(st));
+				if (WEXITSTATUS(st) == 2 && !ci()) {
+					printf("SKIP (nested pid namespace): cannot make one here\n");
+					close(hold[1]);
+					close(sv[1]);
+					return;
+				}
+				ck_abort_msg("the namespace child exited with %d", WEXITSTATUS(st));
+			}
+		}
+	}
+	who = read_writer(sv[1]);
+	cred = (struct ucred){ .pid = who.pid, .uid = who.uid, .gid = who.gid };
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, &id), 0);
+	ck_assert_ptr_nonnull(id.error);
+	ck_assert_msg(strstr(id.error, "pid namespace nested"), "error: %s", id.error);
+	identity_free(&id);
+	close(hold[1]);
+	reap(child);
+	close(sv[1]);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* Out of descriptors, the identity is incomplete but marked for reading
+ * again; once descriptors are free, identity_read_socket completes it. */
+START_TEST(read_socket_retry)
+{
+	int sv[2], st;
+	pid_t child;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct identity id;
+		struct rlimit rl, old;
+		int fd, spare[64], n = 0;
+
+		if (getrlimit(RLIMIT_NOFILE, &old) < 0)
+			_exit(10);
+		rl.rlim_cur = (rlim_t)count_fds() + 8;
+		rl.rlim_max = old.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(11);
+		/* Leave one descriptor: enough for the pidfd, not for /proc. */
+		while ((fd = dup(0)) >= 0 && n < 64)
+			spare[n++] = fd;
+		if (n == 0)
+			_exit(12);
+		close(spare[--n]);
+		if (identity_read_socket(sv[0], -1, &id) != 0)
+			_exit(13);
+		if (!id.error || !id.retry || !strstr(id.error, "Too many open files")) {
+			fprintf(stderr, "error: %s retry %d\n", id.error ? id.error : "none", id.retry);
+			_exit(14);
+		}
+		/* Descriptors back: the same reading now succeeds, pidfd kept (the
+		 * pair was made by the test process: that is the peer). */
+		while (n)
+			close(spare[--n]);
+		fd = id.pidfd;
+		id.pidfd = -1;
+		identity_free(&id);
+		if (identity_read_socket(sv[0], fd, &id) != 0)
+			_exit(15);
+		if (id.error || id.retry || id.pid != getppid() || id.pidfd != fd) {
+			fprintf(stderr, "error: %s\n", id.error ? id.error : "none");
+			_exit(16);
+		}
+		identity_free(&id);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ lint */
+
+START_TEST(lint_delegated)
+{
+	ck_assert(policy_lint_cgroup_delegated("/user.slice/user-1000.slice/user@1000.service/app.slice/x.service"));
+	ck_assert(policy_lint_cgroup_delegated("/user.slice/user-1000.slice/user@1000.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/user.slice/user-1000.slice/session-3.scope"));
+	ck_assert(!policy_lint_cgroup_delegated("/system.slice/nginx.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/system.slice/xuser@1000.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/user@.service"));
+	ck_assert(!policy_lint_cgroup_delegated("/"));
+	ck_assert(policy_lint_unit_delegated("user@1000.service"));
+	ck_assert(!policy_lint_unit_delegated("user-runtime-dir@1000.service"));
+	ck_assert(!policy_lint_unit_delegated("nginx.service"));
+	ck_assert(!policy_lint_unit_delegated("user@.service"));
+}
+END_TEST
+
+/* Which rules get a warning, and what it says. */
+START_TEST(lint_rules)
+{
+	static const char text[] =
+	    "{\"version\": 1, \"rules\": ["
+	    "{\"name\": \"exe\", \"match\": {\"uid\": 65534, \"exe\": \"/usr/bin/sleep\"}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe anyone\", \"match\": {\"exe\": \"/usr/bin/sleep\"}, \"allow\": [{\"action\": \"resolve\"}, {\"action\": \"admin\"}]},"
+	    "{\"name\": \"user cgroup\", \"match\": {\"uid\": 1000, \"cgroup\": \"/user.slice/user-1000.slice/user@1000.service/app.slice\"}, \"allow\": [{\"action\": \"resolve\"}]},"
+	    "{\"name\": \"user unit\", \"match\": {\"uid\": 1000, \"unit\": \"user@1000.service\"}, \"allow\": [{\"action\": \"resolve\"}]},"
+	    "{\"name\": \"exe and label\", \"match\": {\"exe\": \"/usr/bin/sleep\", \"label\": \"x_t\"}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe and system unit\", \"match\": {\"exe\": \"/usr/bin/sleep\", \"unit\": \"a.service\"}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe and one user cgroup\", \"match\": {\"exe\": \"/usr/bin/sleep\", \"cgroup\": [\"/system.slice/a.service\", \"/user.slice/user-1000.slice/user@1000.service\"]}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"exe deny only\", \"match\": {\"exe\": \"/usr/bin/sleep\"}, \"deny\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"uid only\", \"match\": {\"uid\": 65534}, \"allow\": [{\"action\": \"admin\"}]},"
+	    "{\"name\": \"session scope\", \"match\": {\"uid\": 1000, \"cgroup\": \"/user.slice/user-1000.slice/session-3.scope\"}, \"allow\": [{\"action\": \"admin\"}]}"
+	    "]}";
+	static const struct {
+		const char *name;
+		const char *want;   /* NULL: no warning */
+	} cases[] = {
+		{ "exe", "allows admin to callers it tells apart, beyond user and group, only by their executable (exe)" },
+		{ "exe anyone", "to every process of every user" },
+		{ "user cgroup", "a cgroup below a user manager" },
+		{ "user unit", "a user manager's unit" },
+		{ "exe and label", NULL },
+		{ "exe and system unit", NULL },
+		{ "exe and one user cgroup", "their executable (exe) and a cgroup below a user manager" },
+		{ "exe deny only", NULL },
+		{ "uid only", NULL },
+		{ "session scope", NULL },
+	};
+	char dir[] = "/tmp/check-identity-lint.XXXXXX", path[64];
+	struct policy_error err;
+	struct policy *p = NULL;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.json", dir);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_msg(policy_load(path, false, &p, &err) == 0, "%s", err.text);
+	ck_assert_uint_eq(policy_nrules(p), sizeof(cases) / sizeof(cases[0]));
+	for (size_t i = 0; i < policy_nrules(p); i++) {
+		char *w = (char *)"untouched";
+
+		ck_assert_str_eq(policy_rule_name(p, i), cases[i].name);
+		ck_assert_int_eq(policy_lint_rule(p, i, &w), 0);
+		if (!cases[i].want) {
+			ck_assert_msg(w == NULL, "rule \"%s\": %s", cases[i].name, w);
+			continue;
+		}
+		ck_assert_msg(w && strstr(w, cases[i].want), "rule \"%s\": %s", cases[i].name, w ? w : "(none)");
+		ck_assert(strstr(w, "section 9"));
+		free(w);
+	}
+	{
+		char *w = (char *)"untouched";
+
+		ck_assert_int_eq(policy_lint_rule(p, policy_nrules(p), &w), -ENOENT);
+		ck_assert_ptr_null(w);
+	}
+	policy_free(p);
+	rm_rf(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("identity");
@@ -830,6 +1228,11 @@ int main(void)
 	tcase_add_test(parse, unit_edges);
 	tcase_add_test(parse, unit_name_length);
 	tcase_add_test(parse, stat_text);
+	tcase_add_test(parse, nspid_depth);
+	tcase_add_test(parse, status_text);
+	tcase_add_test(parse, status_garbage);
+	tcase_add_test(parse, lint_delegated);
+	tcase_add_test(parse, lint_rules);
 	suite_add_tcase(s, parse);
 	tcase_add_test(live, free_is_safe);
 	tcase_add_test(live, read_self);
@@ -841,6 +1244,10 @@ int main(void)
 	tcase_add_test(live, read_peer_exe_unreadable);
 	tcase_add_test(live, read_label_error);
 	tcase_add_test(live, read_no_pid);
+	tcase_add_test(live, read_sender_self);
+	tcase_add_test(live, read_sender_ids_changed_or_no_pidfd);
+	tcase_add_test(live, read_sender_nested_pidns);
+	tcase_add_test(live, read_socket_retry);
 	suite_add_tcase(s, live);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
