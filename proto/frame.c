@@ -470,8 +470,11 @@ static void writer_compact(struct frame_writer *w)
 
 	if (d == 0 && k == 0)
 		return;
-	memmove(w->buf, w->buf + d, w->len - d);
-	memmove(w->marks, w->marks + k, (w->nmarks - k) * sizeof(*w->marks));
+	/* memmove wants real pointers even for 0 bytes: marks may be NULL. */
+	if (w->len > d)
+		memmove(w->buf, w->buf + d, w->len - d);
+	if (w->nmarks > k)
+		memmove(w->marks, w->marks + k, (w->nmarks - k) * sizeof(*w->marks));
 	w->nmarks -= k;
 	w->firstmark = 0;
 	for (size_t i = 0; i < w->nmarks; i++)
