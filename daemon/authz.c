@@ -326,27 +326,41 @@ json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max
 	return authz_rules_json_for(s, &c->id, max, total);
 }
 
-json_object *authz_warnings_json(struct server *s, const struct identity *id)
+/* The names of the rules that match id, in policy order (*names malloc'd, or
+ * NULL when none match, as for a caller without an identity): how many match
+ * in all, or -ENOMEM. */
+static long matching_rule_names(struct server *s, const struct identity *id, const char ***names)
 {
-	json_object *arr = json_object_new_array();
 	struct policy_subject who;
-	const char **names;
 	size_t n;
 
-	if (!arr || id->error)
-		return arr;
+	*names = NULL;
+	if (id->error)
+		return 0;
 	authz_subject_from(id, &who);
 	n = policy_matching_rules(s->authz.policy, &who, NULL, 0);
 	if (!n)
-		return arr;
-	names = calloc(n, sizeof(*names));
-	if (!names) {
+		return 0;
+	*names = calloc(n, sizeof(**names));
+	if (!*names)
+		return -ENOMEM;
+	policy_matching_rules(s->authz.policy, &who, *names, n);
+	return (long)n;
+}
+
+json_object *authz_warnings_json(struct server *s, const struct identity *id)
+{
+	json_object *arr = json_object_new_array();
+	const char **names;
+	long n = matching_rule_names(s, id, &names);
+
+	if (!arr || n < 0) {
 		json_object_put(arr);
+		free(names);
 		return NULL;
 	}
-	policy_matching_rules(s->authz.policy, &who, names, n);
 	/* Names are unique, and both lists are in policy order. */
-	for (size_t i = 0, k = 0; i < n; i++) {
+	for (size_t i = 0, k = 0; i < (size_t)n; i++) {
 		while (k < s->authz.nwarnings && strcmp(policy_rule_name(s->authz.policy, k), names[i]))
 			k++;
 		if (k < s->authz.nwarnings && s->authz.warnings[k])
@@ -359,24 +373,17 @@ json_object *authz_warnings_json(struct server *s, const struct identity *id)
 json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total)
 {
 	json_object *arr = json_object_new_array();
-	struct policy_subject who;
 	const char **names;
-	size_t n;
+	long n = matching_rule_names(s, id, &names);
 
 	*total = 0;
-	if (!arr || id->error)
-		return arr;
-	authz_subject_from(id, &who);
-	n = SB_MIN(policy_matching_rules(s->authz.policy, &who, NULL, 0), max);
-	if (!n)
-		return arr;
-	names = calloc(n, sizeof(*names));
-	if (!names) {
+	if (!arr || n < 0) {
 		json_object_put(arr);
+		free(names);
 		return NULL;
 	}
-	*total = policy_matching_rules(s->authz.policy, &who, names, n);
-	for (size_t i = 0; i < n; i++)
+	*total = (size_t)n;
+	for (size_t i = 0; i < SB_MIN((size_t)n, max); i++)
 		json_object_array_add(arr, json_object_new_string(names[i]));
 	free(names);
 	return arr;
