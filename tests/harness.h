@@ -15,6 +15,7 @@ struct sbd {
 	char dir[256];
 	char sock[300];
 	char log[300];
+	char policy_dir[300];   /* <dir>/policy.d, when the caller gave no --policy */
 	int notify_fd;
 };
 

@@ -244,17 +244,7 @@ set_policy <<EOF
 }
 EOF
 
-# sbd_start runs "$SBD" --socket PATH: a wrapper adds the policy and the audit
-# log, and execs, so that $daemon_pid is the daemon's own pid.
-real_sbd=$SBD
-cat >"$dir/sbd-wrapper" <<EOF
-#!/bin/sh
-exec "$real_sbd" --policy "$policy" --audit-log "$audit" "\$@"
-EOF
-chmod 0755 "$dir/sbd-wrapper"
-SBD="$dir/sbd-wrapper"
-sbd_start
-SBD=$real_sbd
+sbd_start --policy "$policy" --audit-log "$audit"
 
 # ---------------------------------------------------------------- 1. port 80 for nobody
 

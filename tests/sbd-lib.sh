@@ -56,7 +56,10 @@ sbd_setup() {
 
 }
 
-# sbd_start: runs "$SBD" on $sock and waits for its READY=1 (30 s at most).
+# sbd_start [ARGS...]: runs "$SBD" --socket $sock ARGS and waits for its
+# READY=1 (30 s at most). Without --policy among ARGS, the daemon gets an
+# empty policy directory of its own (the embedded default), never the host's
+# /etc/sockbroker.
 sbd_start() {
 
 
@@ -84,7 +87,15 @@ while True:
 	fi
 
 	unset LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
-	NOTIFY_SOCKET="$dir/notify.sock" "$SBD" --socket "$sock" 2>"$dir/daemon.log" &
+	_sbd_policy=
+	for _sbd_arg in "$@"; do
+		[ "$_sbd_arg" = --policy ] && _sbd_policy=given
+	done
+	if [ -z "$_sbd_policy" ]; then
+		mkdir -p "$dir/policy.d" || exit 99
+		set -- "$@" --policy "$dir/policy.d"
+	fi
+	NOTIFY_SOCKET="$dir/notify.sock" "$SBD" --socket "$sock" "$@" 2>"$dir/daemon.log" &
 	daemon_pid=$!
 
 	# The listener exits on READY=1, or timeout ends it after 30 s. With bash >=
@@ -232,6 +243,16 @@ ctl_cleanup() {
 ctl_start_daemon() {
 	mkfifo "$dir/err.fifo" || exit 99
 	unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+	# Hermetic: unless the test gives a policy, a directory of our own (empty:
+	# the embedded default), never the host's /etc/sockbroker.
+	_ctl_policy=
+	for _ctl_arg in "$@"; do
+		[ "$_ctl_arg" = --policy ] && _ctl_policy=given
+	done
+	if [ -z "$_ctl_policy" ]; then
+		mkdir -p "$dir/policy.d" || exit 99
+		set -- "$@" --policy "$dir/policy.d"
+	fi
 	# Under timeout: the daemon's life is bounded even if it ignores SIGTERM (a
 	# leak guard, generous: a whole script runs near 2 minutes in a loaded
 	# sanitizer build); timeout forwards our SIGTERM and exits with the

@@ -111,13 +111,13 @@ hostile_start() {
 	# Word splitting of $_ns and of the quoted "$@" below is meant.
 	{
 		echo '#!/bin/sh'
-		printf 'exec unshare %s -- %s %s --policy %s' "$_ns" "'$dir/ns-init'" "'$real_sbd'" "'$policy'"
+		printf 'exec unshare %s -- %s %s' "$_ns" "'$dir/ns-init'" "'$real_sbd'"
 		for _a in "$@"; do printf " '%s'" "$_a"; done
 		echo ' "$@"'
 	} >"$dir/sbd-wrapper"
 	chmod 0755 "$dir/sbd-wrapper"
 	SBD="$dir/sbd-wrapper"
-	sbd_start
+	sbd_start --policy "$policy"
 	SBD=$real_sbd
 	_dns_ns=$(readlink "/proc/$daemon_pid/ns/net")
 	if [ "$_dns_ns" != "$(readlink /proc/self/ns/net)" ]; then
