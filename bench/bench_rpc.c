@@ -87,6 +87,8 @@ static void cleanup(void)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/control.sock", cleanup_dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/policy.d", cleanup_dir);
+	rmdir(path);
 	rmdir(cleanup_dir);
 }
 

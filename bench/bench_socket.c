@@ -113,6 +113,11 @@ static void cleanup(void)
 	unlink(cleanup_notify);
 	if (cleanup_helper[0])
 		unlink(cleanup_helper);
+	{
+		char pd[sizeof(cleanup_dir) + 16];
+		snprintf(pd, sizeof(pd), "%s/policy.d", cleanup_dir);
+		rmdir(pd);
+	}
 	rmdir(cleanup_dir);
 	cleanup_dir[0] = '\0';
 }

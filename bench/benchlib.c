@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -126,8 +127,24 @@ pid_t bench_daemon_start(const char *exe, const char *sock, const char *notify,
 	bool ready = false;
 	pid_t pid;
 
-	for (size_t i = 0; extra_args && extra_args[i] && argc < 31; i++)
+	static char policy_dir[200];
+	bool own_policy = false;
+
+	for (size_t i = 0; extra_args && extra_args[i] && argc < 29; i++) {
+		own_policy |= !strcmp(extra_args[i], "--policy");
 		argv[argc++] = extra_args[i];
+	}
+	/* Never the host's /etc/sockbroker: an empty directory of our own beside
+	 * the notify socket (the embedded default) unless the caller gives one. */
+	if (!own_policy) {
+		const char *slash = strrchr(notify, '/');
+		snprintf(policy_dir, sizeof(policy_dir), "%.*s/policy.d", slash ? (int)(slash - notify) : 1,
+		         slash ? notify : ".");
+		if (mkdir(policy_dir, 0700) < 0 && errno != EEXIST)
+			bench_die("make the private policy directory");
+		argv[argc++] = "--policy";
+		argv[argc++] = policy_dir;
+	}
 	argv[argc] = NULL;
 	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify);
 	nfd = bench_unix_bind(notify, SOCK_DGRAM);

@@ -16,7 +16,9 @@ int bench_cmp_u64(const void *a, const void *b);
 
 /* Starts the daemon under test on sock (plus extra_args, NULL-terminated; may
  * be NULL), pinned to cpu (-1: not pinned), and waits for READY=1 on the
- * private NOTIFY_SOCKET notify. Exits the program if it does not come. */
+ * private NOTIFY_SOCKET notify. Without --policy in extra_args, the daemon
+ * gets an empty policy.d beside notify (the caller removes it). Exits the
+ * program if it does not come. */
 pid_t bench_daemon_start(const char *exe, const char *sock, const char *notify,
                          const char *const *extra_args, int cpu);
 /* SIGTERM and wait: 0 on a clean exit 0, -1 otherwise. */
