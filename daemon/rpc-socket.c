@@ -287,34 +287,10 @@ static int unix_policy_path(struct call *call, const struct sbaddr *a, char *out
 	return r;
 }
 
-/* Asks the policy about action on a socket of family/type/proto, at address a
- * (NULL: none) that the daemon resolved from name host (NULL: a literal). */
-static int gate(struct call *call, enum policy_action action, int family, int type, int proto,
-                const struct sbaddr *a, const char *host)
-{
-	struct policy_request q = {
-		.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
-		.host = host, .level = -1, .option = -1,
-	};
-	char path[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int rc;
-
-	if (a) {
-		q.have_addr = true;
-		memcpy(&q.addr, &a->ss, sizeof(q.addr));
-		if (family == AF_UNIX) {
-			if ((rc = unix_policy_path(call, a, path, sizeof(path))))
-				return rc;
-			q.path = path;
-		}
-	}
-	return authz_check(call, &q);
-}
-
-/* Whether the policy would allow it, asked quietly (no audit): for choices the
- * daemon makes itself, such as forcing IPV6_V6ONLY. */
-static bool would_allow(struct call *call, enum policy_action action, int family, int type, int proto,
-                        const struct sbaddr *a)
+/* The policy's question about action on a socket of family/type/proto, at
+ * address a (NULL: none). */
+static struct policy_request address_request(enum policy_action action, int family, int type, int proto,
+                                             const struct sbaddr *a)
 {
 	struct policy_request q = {
 		.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
@@ -325,6 +301,34 @@ static bool would_allow(struct call *call, enum policy_action action, int family
 		q.have_addr = true;
 		memcpy(&q.addr, &a->ss, sizeof(q.addr));
 	}
+	return q;
+}
+
+/* Asks the policy about action on a socket of family/type/proto, at address a
+ * (NULL: none) that the daemon resolved from name host (NULL: a literal). */
+static int gate(struct call *call, enum policy_action action, int family, int type, int proto,
+                const struct sbaddr *a, const char *host)
+{
+	struct policy_request q = address_request(action, family, type, proto, a);
+	char path[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int rc;
+
+	q.host = host;
+	if (a && family == AF_UNIX) {
+		if ((rc = unix_policy_path(call, a, path, sizeof(path))))
+			return rc;
+		q.path = path;
+	}
+	return authz_check(call, &q);
+}
+
+/* Whether the policy would allow it, asked quietly (no audit): for choices the
+ * daemon makes itself, such as forcing IPV6_V6ONLY. */
+static bool would_allow(struct call *call, enum policy_action action, int family, int type, int proto,
+                        const struct sbaddr *a)
+{
+	struct policy_request q = address_request(action, family, type, proto, a);
+
 	return authz_allows(call, &q);
 }
 
@@ -926,19 +930,28 @@ static int rpc_socket_adopt(struct call *call, void *params)
 
 /* An IPv6 socket that is not IPV6_V6ONLY also carries IPv4: bound to the
  * unspecified address, it takes IPv4 connections on the same port. That
- * needs what an IPv4 socket bound there would need. */
-static int gate_v4_reach(struct call *call, enum policy_action action, int type, int proto, const struct sbaddr *a)
+ * needs what an IPv4 socket bound there would need: the IPv4 address it
+ * also reaches, into *v4; false when a reaches no IPv4 that way. */
+static bool v4_reach_of(const struct sbaddr *a, struct sbaddr *v4)
 {
-	struct sbaddr v4 = { .len = sizeof(struct sockaddr_in) };
-	struct sockaddr_in *in = (struct sockaddr_in *)&v4.ss;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&v4->ss;
 
 	if (a->ss.ss_family != AF_INET6 || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
-		return 0;
+		return false;
+	memset(v4, 0, sizeof(*v4));
+	v4->len = sizeof(*in);
 	in->sin_family = AF_INET;
 	in->sin_port = in6->sin6_port;
 	in->sin_addr.s_addr = htonl(INADDR_ANY);
-	return gate(call, action, AF_INET, type, proto, &v4, NULL);
+	return true;
+}
+
+static int gate_v4_reach(struct call *call, enum policy_action action, int type, int proto, const struct sbaddr *a)
+{
+	struct sbaddr v4;
+
+	return v4_reach_of(a, &v4) ? gate(call, action, AF_INET, type, proto, &v4, NULL) : 0;
 }
 
 /* The same, asked quietly: a socket whose caller may not reach IPv4 there is
@@ -946,22 +959,15 @@ static int gate_v4_reach(struct call *call, enum policy_action action, int type,
 static int v6only_unless_v4(struct call *call, const struct sock *sk, enum policy_action action,
                             const struct sbaddr *a)
 {
-	struct sbaddr v4 = { .len = sizeof(struct sockaddr_in) };
-	struct sockaddr_in *in = (struct sockaddr_in *)&v4.ss;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+	struct sbaddr v4;
 	int v6only = 1, one = 1;
 	socklen_t l = sizeof(v6only);
 
-	if (sk->family != AF_INET6 || a->ss.ss_family != AF_INET6 || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+	if (sk->family != AF_INET6 || !v4_reach_of(a, &v4))
 		return 0;
 	if (getsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0)
 		return -errno;
-	if (v6only)
-		return 0;
-	in->sin_family = AF_INET;
-	in->sin_port = in6->sin6_port;
-	in->sin_addr.s_addr = htonl(INADDR_ANY);
-	if (would_allow(call, action, AF_INET, sk->type, sk->proto, &v4))
+	if (v6only || would_allow(call, action, AF_INET, sk->type, sk->proto, &v4))
 		return 0;
 	return setsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ? -errno : 0;
 }
