@@ -27,6 +27,7 @@
 #include <linux/sock_diag.h>
 
 #include "consts.h"
+#include "pathwalk.h"
 #include "policy.h"
 #include "util.h"
 
@@ -1584,28 +1585,19 @@ static int check_dir(struct ld *l, const char *dir)
 	return r;
 }
 
+static int check_dir_step(const char *dir, void *l)
+{
+	return check_dir(l, dir);
+}
+
 /* Every directory above the absolute path abs, up to /. */
 static int check_ancestors(struct ld *l, const char *abs)
 {
-	char dir[PATH_MAX];
-	size_t len = strlen(abs);
-	int r;
+	int r = pathwalk_ancestors(abs, check_dir_step, l);
 
-	if (len >= sizeof(dir) || abs[0] != '/')
-		return fail(l, -ENAMETOOLONG, NULL, "cannot check the directories above %s", abs);
-	memcpy(dir, abs, len + 1);
-	for (;;) {
-		while (len > 1 && dir[len - 1] == '/')
-			dir[--len] = '\0';
-		char *slash = strrchr(dir, '/');
-		if (!slash || len == 1)
-			return 0;
-		len = slash == dir ? 1 : (size_t)(slash - dir);
-		dir[len] = '\0';
-		r = check_dir(l, dir);
-		if (r < 0)
-			return r;
-	}
+	if (r == -ENAMETOOLONG)
+		return fail(l, r, NULL, "cannot check the directories above %s", abs);
+	return r;
 }
 
 /* Where a policy file or directory (open as fd) sits: the directories above
@@ -1619,14 +1611,8 @@ static int check_location(struct ld *l, const char *path, int fd)
 
 	if (!l->strict_owner)
 		return 0;
-	if (path && path[0] != '/') {
-		size_t cl;
-		if (!getcwd(abs, sizeof(abs)) || (cl = strlen(abs)) + 1 + strlen(path) >= sizeof(abs))
-			return fail(l, -ENAMETOOLONG, NULL, "cannot check the directories above it");
-		snprintf(abs + cl, sizeof(abs) - cl, "%s%s", cl > 1 ? "/" : "", path);
-	} else if (path) {
-		snprintf(abs, sizeof(abs), "%s", path);
-	}
+	if (path && pathwalk_absolute(path, abs, sizeof(abs)) < 0)
+		return fail(l, -ENAMETOOLONG, NULL, "cannot check the directories above it");
 	if (path && (r = check_ancestors(l, abs)) < 0)
 		return r;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "sdnotify.h"
+#include "pathwalk.h"
 #include "server.h"
 #include "sock.h"
 #include "util.h"
@@ -229,35 +230,24 @@ static int check_socket_dir_stat(const char *dir, const struct stat *st)
 	return 0;
 }
 
-/* Every directory above the absolute path abs, up to /. */
-static int check_socket_ancestors(const char *abs)
+static int check_socket_dir(const char *dir, void *unused)
 {
-	char dir[PATH_MAX];
-	size_t len = strlen(abs);
 	struct stat st;
 	int r;
 
-	if (len >= sizeof(dir) || abs[0] != '/')
-		return -ENAMETOOLONG;
-	memcpy(dir, abs, len + 1);
-	for (;;) {
-		char *slash;
-		while (len > 1 && dir[len - 1] == '/')
-			dir[--len] = '\0';
-		slash = strrchr(dir, '/');
-		if (!slash || len == 1)
-			return 0;
-		len = slash == dir ? 1 : (size_t)(slash - dir);
-		dir[len] = '\0';
-		if (stat(dir, &st) < 0) {
-			r = -errno;
-			log_err("cannot check %s, above the control socket: %s", dir, strerror(-r));
-			return r;
-		}
-		r = check_socket_dir_stat(dir, &st);
-		if (r < 0)
-			return r;
+	(void)unused;
+	if (stat(dir, &st) < 0) {
+		r = -errno;
+		log_err("cannot check %s, above the control socket: %s", dir, strerror(-r));
+		return r;
 	}
+	return check_socket_dir_stat(dir, &st);
+}
+
+/* Every directory above the absolute path abs, up to /. */
+static int check_socket_ancestors(const char *abs)
+{
+	return pathwalk_ancestors(abs, check_socket_dir, NULL);
 }
 
 /* The directories above the socket's path as written (a writable one could
@@ -269,15 +259,9 @@ static int check_socket_location(const char *path)
 	char *slash;
 	int r;
 
-	if (path[0] != '/') {
-		size_t cl;
-		if (!getcwd(abs, sizeof(abs)) || (cl = strlen(abs)) + 1 + strlen(path) >= sizeof(abs)) {
-			log_err("cannot make %s an absolute path to check the directories above it", path);
-			return -ENAMETOOLONG;
-		}
-		snprintf(abs + cl, sizeof(abs) - cl, "%s%s", cl > 1 ? "/" : "", path);
-	} else {
-		snprintf(abs, sizeof(abs), "%s", path);
+	if (pathwalk_absolute(path, abs, sizeof(abs)) < 0) {
+		log_err("cannot make %s an absolute path to check the directories above it", path);
+		return -ENAMETOOLONG;
 	}
 	r = check_socket_ancestors(abs);
 	if (r < 0)
