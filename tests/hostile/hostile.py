@@ -1255,6 +1255,30 @@ def area_v6(args):
     c.close()
 
 
+def area_nocaps(args):
+    """A daemon without CAP_SETUID/CAP_SETGID cannot act as another user:
+    what needs it fails closed instead of running as root."""
+    sock, d = args[0], args[1]
+    c = Client(sock)
+    msg, h = unix_connect(c, d + "/nc/absent.sock")
+    err = (msg.get("error") or {}).get("data") or {}
+    check("socket.connect to a granted UNIX path fails with EPERM (not tried as root, which would say ENOENT)",
+          code(msg) == -32000 and err.get("name") == "EPERM", reply=msg)
+    h, msg = new_handle(c, {"family": "AF_UNIX", "type": "SOCK_DGRAM"})
+    if h:
+        msg = c.keep("socket.bind", {"handle": h, "address": d + "/nc/mine.sock"})
+    err = (msg.get("error") or {}).get("data") or {}
+    made = exists(d + "/nc/mine.sock")
+    check("socket.bind in a granted directory fails with EPERM and creates nothing",
+          code(msg) == -32000 and err.get("name") == "EPERM" and not made, reply=msg, created=made)
+    msg = c.keep("socket.listen_on", {"address": ["127.0.0.1", 0], "reuse_port": True})
+    check("socket.listen_on with reuse_port on a socket the daemon could not make the caller's is denied (-32010)",
+          denied(msg), reply=msg)
+    msg = c.keep("socket.listen_on", {"address": ["127.0.0.1", 0]})
+    check("socket.listen_on without reuse_port still works", "result" in msg, reply=msg)
+    c.close()
+
+
 def area_reload(args):
     """(root) daemon.reload; exit 0 when the daemon took the policy."""
     c = Client(args[0])
@@ -1281,6 +1305,7 @@ AREAS = {
     "reuse-victim": area_reuse_victim,
     "reuseport": area_reuseport,
     "v6": area_v6,
+    "nocaps": area_nocaps,
 }
 
 
