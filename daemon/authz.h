@@ -3,11 +3,10 @@
  * subject, asks the policy, writes the audit record of every decision, counts
  * allows and denies per rule, and turns a denial into the -32010 error.
  *
- * Where checks sit: methods whose parameters alone decide (admin, resolve
- * look-ups without a name, sethostname) are gated by the dispatcher from the
- * method table's `gate`; methods that create or aim sockets (RPC_GATE_HANDLER)
- * call authz_check() themselves at the point where the kernel would check,
- * with the socket's family, type and address, before any socket is made. */
+ * Where checks sit: each method's plan (plan.h) lists the questions its
+ * request asks; the framework decides them before the handler, or the
+ * handler does once it knows the address (RPC_PLAN_IN_HANDLER), before any
+ * socket is made. */
 #ifndef SBD_AUTHZ_H
 #define SBD_AUTHZ_H
 
@@ -91,9 +90,9 @@ bool authz_allows(struct call *call, const struct policy_request *q);
  * that a name no rule could allow costs no look-up. port: -1 when unknown. */
 int authz_check_unresolved(struct call *call, const struct policy_request *q, int port);
 
-/* The dispatcher's gate for call->method (before its params are parsed):
- * introspection passes, ungoverned methods need a matching rule, central
- * gates decide here. 0 or call_error()'s value. */
+/* The dispatcher's first gate for call->method (before its params are
+ * parsed): introspection passes; a caller whose identity could not be
+ * established is refused everything else. 0 or call_error()'s value. */
 int authz_gate(struct call *call);
 
 /* What the gate asks of an ungoverned method (some rule matches the caller),

@@ -19,6 +19,7 @@
 struct conn;
 struct conn_sender;
 struct batch;
+struct sock;
 
 struct call {
 	struct conn *conn;          /* NULL once cancelled */
@@ -30,6 +31,8 @@ struct call {
 	bool notification;
 	const struct rpc_method *method;
 	void *params;               /* the method's typed params struct */
+	struct sock *target;        /* the socket the params' handle names (rpc_method.target) */
+	bool planned;               /* the method's plan was decided (plan_run) */
 	int *fds;                   /* received with the request; -1 once taken */
 	size_t nfds;
 	int *out_fds;               /* to send with the reply */

@@ -204,7 +204,7 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 	}
 	if (rc < 0)
 		goto done;
-	rc = call->method->handler(call, call->params);
+	rc = rpc_run(call);
 	if (rc == CALL_PENDING)
 		return;
 done:

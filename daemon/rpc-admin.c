@@ -358,13 +358,14 @@ struct check_subject {
 	char *user;                 /* the user database's name, when known */
 };
 
-struct check_step {
-	struct policy_request q;
-	bool from_name;             /* the address comes from resolving check->host */
-	bool any;                   /* connect_to's candidates: one allowed suffices */
-	bool each_family;           /* once per family among the resolved addresses */
-	bool has_path;              /* an AF_UNIX address: q.path is path (set at decision time) */
-	char path[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
+/* What policy.check read of the request: the method's params (with the
+ * socket's family/type/proto in place of a handle), its address, and a host
+ * name to resolve as the method would. */
+struct req_view {
+	struct param_desc *descs;   /* terminated; NULL when the method has none */
+	char *buf;                  /* the method's params struct, then struct p_kind */
+	size_t kind_off;
+	bool kind;                  /* family/type/proto were read */
 };
 
 struct check {
@@ -372,9 +373,9 @@ struct check {
 	struct call *call;
 	const struct rpc_method *target;   /* the method judged */
 	struct check_subject subj;
-	struct check_step *steps;
-	size_t nsteps, capsteps;
-	const char *note;           /* why a request with no check is decided as it is */
+	struct req_view view;
+	struct plan_in in;          /* the request as its plan reads it */
+	struct sbaddr addr, source;
 	/* A host name to resolve: the first answer for the socket's family (every
 	 * method but connect_to), or every address (connect_to, `all`). */
 	char *host;
@@ -386,56 +387,17 @@ struct check {
 	int gai, err;
 };
 
+static void view_free(struct req_view *v);
+
 static void check_free(struct check *ck)
 {
 	if (!ck)
 		return;
 	free(ck->subj.groups);
 	free(ck->subj.user);
-	free(ck->steps);
+	view_free(&ck->view);
 	free(ck->host);
 	free(ck);
-}
-
-static struct check_step *add_step(struct check *ck, enum policy_action a, int family, int type, int proto)
-{
-	struct check_step *st;
-
-	if (ck->nsteps == ck->capsteps) {
-		size_t n = ck->capsteps ? ck->capsteps * 2 : 4;
-		struct check_step *v = realloc(ck->steps, n * sizeof(*v));
-		if (!v)
-			return NULL;
-		ck->steps = v;
-		ck->capsteps = n;
-	}
-	st = &ck->steps[ck->nsteps++];
-	memset(st, 0, sizeof(*st));
-	st->q = (struct policy_request){ .action = a, .family = family, .type = type < 0 ? -1 : type & ~TYPE_FLAGS,
-	                                 .proto = proto, .level = -1, .option = -1 };
-	return st;
-}
-
-/* 0, or -EINVAL for an AF_UNIX address the methods refuse (sbaddr_unix_name). */
-static int step_set_addr(struct check_step *st, const struct sbaddr *a)
-{
-	st->q.have_addr = true;
-	memcpy(&st->q.addr, &a->ss, sizeof(st->q.addr));
-	if (a->ss.ss_family != AF_UNIX)
-		return 0;
-	st->has_path = true;
-	return sbaddr_unix_name(a, st->path, sizeof(st->path));
-}
-
-/* A descriptor handed to the client needs an explicit create grant, as the
- * methods ask it (gate_hand_out in rpc-socket.c). */
-static struct check_step *add_hand_out(struct check *ck, int family, int type, int proto)
-{
-	struct check_step *st = add_step(ck, POLICY_CREATE, family, type, proto);
-
-	if (st)
-		st->q.explicit_create = true;
-	return st;
 }
 
 /* -- who: `as` -- */
@@ -607,56 +569,10 @@ static json_object *subject_json(const struct check_subject *s)
 
 /* -- what: `request` -- */
 
-/* How policy.check reads a request of a method the handler gates itself
- * (RPC_GATE_HANDLER); the other gates need only the method. */
-enum judge {
-	J_GATE,
-	J_CREATE,           /* create(family, type, proto) of its own params */
-	J_ADOPT,            /* adopt(family, type, proto) */
-	J_BIND,
-	J_LISTEN,           /* listen on the socket's bound address ("address", default any:0) */
-	J_CONNECT,
-	J_SENDTO,
-	J_SENDMSG,
-	J_SETSOCKOPT,
-	J_LISTEN_ON,
-	J_CONNECT_TO,
-	J_ACCEPT,           /* a hand-out when "pass" */
-	J_HAND_OUT,         /* socket.fd, socket.detach: the descriptor leaves */
-	J_RESOLVE_HOST,     /* net.getaddrinfo: "host", a string or null */
-	J_RESOLVE_HOSTNAME, /* "hostname" */
-	J_RESOLVE_FQDN,     /* "name"; empty means this host */
-};
-
-static const struct {
-	const char *method;
-	enum judge j;
-} judges[] = {
-	{ "socket.create", J_CREATE },
-	{ "socket.pair", J_CREATE },
-	{ "socket.adopt", J_ADOPT },
-	{ "socket.bind", J_BIND },
-	{ "socket.listen", J_LISTEN },
-	{ "socket.connect", J_CONNECT },
-	{ "socket.connect_ex", J_CONNECT },
-	{ "socket.sendto", J_SENDTO },
-	{ "socket.sendmsg", J_SENDMSG },
-	{ "socket.setsockopt", J_SETSOCKOPT },
-	{ "socket.listen_on", J_LISTEN_ON },
-	{ "socket.connect_to", J_CONNECT_TO },
-	{ "socket.accept", J_ACCEPT },
-	{ "socket.fd", J_HAND_OUT },
-	{ "socket.detach", J_HAND_OUT },
-	{ "net.getaddrinfo", J_RESOLVE_HOST },
-	{ "net.gethostbyname", J_RESOLVE_HOSTNAME },
-	{ "net.gethostbyname_ex", J_RESOLVE_HOSTNAME },
-	{ "net.getfqdn", J_RESOLVE_FQDN },
-};
-
 /* What policy.check adds to a method's params in place of its handle. */
 struct p_kind {
 	int family, type, proto;
-	json_object *address;       /* socket.listen: the bound address */
+	json_object *address;       /* a method whose params lack its .address (listen: where it is bound) */
 };
 
 static const struct param_desc kind_params[] = {
@@ -668,18 +584,8 @@ static const struct param_desc kind_params[] = {
 	  .doc = "the socket's protocol (default 0)" },
 };
 
-static const struct param_desc listen_address_param = {
+static const struct param_desc bound_address_param = {
 	"address", PT_ANY, offsetof(struct p_kind, address), 0, .doc = "the address the socket is bound to"
-};
-
-/* The method's params as policy.check reads them: its own parameter table
- * (the same checks, the same defaults), except that a "handle" becomes the
- * socket's family/type/proto and only what the decision needs stays required. */
-struct req_view {
-	struct param_desc *descs;   /* terminated; NULL when the method has none */
-	char *buf;                  /* the method's params struct, then struct p_kind */
-	size_t kind_off;
-	bool kind;                  /* family/type/proto were read */
 };
 
 static void view_free(struct req_view *v)
@@ -695,16 +601,26 @@ static bool keep_required(const char *name)
 	return !strcmp(name, "address") || !strcmp(name, "level") || !strcmp(name, "option");
 }
 
-static int view_build(const struct rpc_method *m, enum judge j, struct req_view *v)
+static const struct param_desc *view_desc(const struct req_view *v, const char *name)
+{
+	for (const struct param_desc *d = v->descs; d && d->name; d++)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
+/* The method's params as policy.check reads them: its own parameter table
+ * (the same checks, the same defaults), except that a socket the method
+ * works on becomes family/type/proto and only what the decision needs stays
+ * required. */
+static int view_build(const struct rpc_method *m, struct req_view *v)
 {
 	size_t n = 0, k = 0;
-	bool handle = false;
 
 	memset(v, 0, sizeof(*v));
-	for (const struct param_desc *d = m->params; d && d->name; d++, n++)
-		if (!strcmp(d->name, "handle"))
-			handle = true;
-	v->kind = handle || j == J_ADOPT;
+	for (const struct param_desc *d = m->params; d && d->name; d++)
+		n++;
+	v->kind = m->target != RPC_TARGET_NONE;
 	v->kind_off = (m->params_size + 15) & ~(size_t)15;
 	v->descs = calloc(n + ARRAY_SIZE(kind_params) + 2, sizeof(*v->descs));
 	v->buf = calloc(1, v->kind_off + sizeof(struct p_kind));
@@ -723,48 +639,20 @@ static int view_build(const struct rpc_method *m, enum judge j, struct req_view 
 			v->descs[k] = kind_params[i];
 			v->descs[k++].offset += v->kind_off;
 		}
-		if (j == J_LISTEN) {
-			v->descs[k] = listen_address_param;
-			v->descs[k++].offset += v->kind_off;
-		}
+	}
+	if (m->address && !view_desc(v, m->address)) {
+		v->descs[k] = bound_address_param;
+		v->descs[k++].offset += v->kind_off;
 	}
 	return 0;
-}
-
-static const struct param_desc *view_desc(const struct req_view *v, const char *name)
-{
-	for (const struct param_desc *d = v->descs; d && d->name; d++)
-		if (!strcmp(d->name, name))
-			return d;
-	return NULL;
 }
 
 static json_object *view_json(const struct req_view *v, const char *name)
 {
 	const struct param_desc *d = view_desc(v, name);
 
-	return d ? *(json_object **)(v->buf + d->offset) : NULL;
-}
-
-static int view_int(const struct req_view *v, const char *name, int dflt)
-{
-	const struct param_desc *d = view_desc(v, name);
-
-	return d && (d->type == PT_CONST || d->type == PT_FLAGS) ? *(int *)(v->buf + d->offset) : dflt;
-}
-
-static const char *view_str(const struct req_view *v, const char *name)
-{
-	const struct param_desc *d = view_desc(v, name);
-
-	return d && d->type == PT_STRING ? *(const char **)(v->buf + d->offset) : NULL;
-}
-
-static bool view_bool(const struct req_view *v, const char *name)
-{
-	const struct param_desc *d = view_desc(v, name);
-
-	return d && d->type == PT_BOOL ? *(bool *)(v->buf + d->offset) : false;
+	return d && (d->type == PT_ANY || d->type == PT_OBJECT || d->type == PT_ARRAY)
+	           ? *(json_object **)(v->buf + d->offset) : NULL;
 }
 
 static const struct p_kind *view_kind(const struct req_view *v)
@@ -772,8 +660,27 @@ static const struct p_kind *view_kind(const struct req_view *v)
 	return (const struct p_kind *)(v->buf + v->kind_off);
 }
 
-/* Decodes the address in member `member` for family as the method would: 0
- * (a literal in *a), 1 (a name: the check resolves it, first answer), or an
+/* A plan's error names a member of the method's params: as policy.check
+ * reads them, that is request.params.<member>. */
+static int in_request(struct call *call, int rc)
+{
+	json_object *jp;
+	char path[300], *msg;
+
+	if (rc != CALL_ERR_SET || call->err_code != JRPC_INVALID_PARAMS || !call->err_data ||
+	    !json_object_object_get_ex(call->err_data, "param", &jp))
+		return rc;
+	snprintf(path, sizeof(path), "request.params.%.200s", json_object_get_string(jp));
+	if (asprintf(&msg, "request.params.%s", call->err_msg ? call->err_msg : "") < 0)
+		return -ENOMEM;
+	json_object_object_add(call->err_data, "param", json_object_new_string(path));
+	free(call->err_msg);
+	call->err_msg = msg;
+	return rc;
+}
+
+/* Decodes the address in member for family as the method would: 0 (a
+ * literal in *a), 1 (a name: the check resolves it, first answer), or an
  * error value. name_ok false: a name is malformed there. */
 static int check_address(struct call *call, struct check *ck, const char *member, int family, json_object *j,
                          bool name_ok, struct sbaddr *a)
@@ -798,147 +705,32 @@ static int check_address(struct call *call, struct check *ck, const char *member
 	return r;
 }
 
-/* The option number of setsockopt's "option", as the method reads it. */
-static int check_option(struct call *call, int level, json_object *j, int *option)
+/* create_connection's address: a literal, or [host, port] whose every
+ * address the check resolves (of which one allowed suffices, as the method
+ * skips denied ones); and its numeric source_address. */
+static int read_candidates(struct call *call, struct check *ck, json_object *addr, json_object *src)
 {
-	if (sockopt_option_from_json(level, j, option) == 0)
-		return 0;
-	return call_error_param(call, "request.params.option",
-	                        "request.params.option: '%.60s' is not an option name of this level",
-	                        json_object_get_string(j));
-}
-
-/* The steps of a request that carries a socket address in `member` (bind,
- * connect, sendto, sendmsg): one check, whose address may come from a name. */
-static int plan_addressed(struct call *call, struct check *ck, enum policy_action a, const struct p_kind *k,
-                          const char *member, json_object *j)
-{
-	struct sbaddr addr;
-	struct check_step *st;
-	int r = check_address(call, ck, member, k->family, j, true, &addr);
-
-	if (r < 0)
-		return r;
-	st = add_step(ck, a, k->family, k->type, k->proto);
-	if (!st)
-		return -ENOMEM;
-	if (r == 1)
-		st->from_name = true;
-	else if (step_set_addr(st, &addr) < 0)
-		return call_error_param(call, member, "%s: a UNIX path through the daemon must be absolute and canonical, "
-		                                      "an abstract name printable", member);
-	return 0;
-}
-
-static int plan_sendmsg(struct call *call, struct check *ck, const struct req_view *v)
-{
-	const struct p_kind *k = view_kind(v);
-	json_object *addr = view_json(v, "address"), *anc = view_json(v, "ancdata");
-	unsigned char *cbuf = NULL;
-	size_t clen = 0;
-	char err[200] = "";
-	int r;
-
-	if (addr && (r = plan_addressed(call, ck, POLICY_CONNECT, k, "address", addr)))
-		return r;
-	r = ancdata_encode(anc, NULL, 0, &cbuf, &clen, err, sizeof(err));
-	if (r == -EINVAL || r == -E2BIG)
-		return call_error_param(call, "request.params.ancdata", "request.params.ancdata: %s", err);
-	if (r < 0)
-		return r;
-	/* As the method: control messages the kernel reserves to privilege are
-	 * the setsockopt action of the same level and type. */
-	struct msghdr mh = { .msg_control = cbuf, .msg_controllen = clen };
-	for (struct cmsghdr *cm = clen ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		struct check_step *st;
-		if (!cmsg_privileged(k->family, k->type, k->proto, cm))
-			continue;
-		st = add_step(ck, POLICY_SETSOCKOPT, k->family, k->type, k->proto);
-		if (!st) {
-			free(cbuf);
-			return -ENOMEM;
-		}
-		st->q.level = cm->cmsg_level;
-		st->q.option = cm->cmsg_type;
-	}
-	free(cbuf);
-	if (!ck->nsteps && !ck->host)
-		ck->note = "without a destination or ancillary data the kernel reserves to privilege, the policy "
-		           "does not govern it";
-	return 0;
-}
-
-/* socket.listen_on: bind and listen on the address (the family from the
- * params, else from the address, as the method picks it). */
-static int plan_listen_on(struct call *call, struct check *ck, const struct req_view *v)
-{
-	json_object *addr = view_json(v, "address");
-	int family = view_int(v, "family", AF_UNSPEC), r;
-	bool dual = view_bool(v, "dualstack_ipv6");
-	struct sbaddr a;
-	struct check_step *b, *l;
-
-	if (family == AF_UNSPEC) {
-		family = sbaddr_guess_family(addr);
-		if (family == AF_UNSPEC)
-			family = dual ? AF_INET6 : AF_INET;
-	}
-	if (dual && family != AF_INET6)
-		return call_error_param(call, "request.params.dualstack_ipv6",
-		                        "request.params.dualstack_ipv6: dualstack_ipv6 needs an AF_INET6 address");
-	r = check_address(call, ck, "address", family, addr, true, &a);
-	if (r < 0)
-		return r;
-	b = add_step(ck, POLICY_BIND, family, SOCK_STREAM, 0);
-	l = b ? add_step(ck, POLICY_LISTEN, family, SOCK_STREAM, 0) : NULL;
-	if (!l)
-		return -ENOMEM;
-	b = &ck->steps[ck->nsteps - 2];
-	b->from_name = l->from_name = r == 1;
-	if (r == 0 && (step_set_addr(b, &a) < 0 || step_set_addr(l, &a) < 0))
-		return call_error_param(call, "request.params.address",
-		                        "request.params.address: a UNIX path through the daemon must be absolute and "
-		                        "canonical, an abstract name printable");
-	if (view_bool(v, "pass") && !add_hand_out(ck, family, SOCK_STREAM, 0))
-		return -ENOMEM;
-	return 0;
-}
-
-/* socket.connect_to: the source bind, then a connect per address the name
- * resolves to (SOCK_STREAM), of which one allowed suffices, as the method
- * skips denied addresses. */
-static int plan_connect_to(struct call *call, struct check *ck, const struct req_view *v)
-{
-	json_object *addr = view_json(v, "address"), *src = view_json(v, "source_address"), *jh = NULL, *jp = NULL;
-	struct check_step *st;
-	struct sbaddr a;
+	json_object *jh = NULL, *jp = NULL;
 	int64_t port;
 	int fam, r;
 
+	ck->in.type = SOCK_STREAM;
+	ck->in.proto = 0;
 	if (src) {
 		fam = sbaddr_guess_family(src);
 		if (fam != AF_INET && fam != AF_INET6)
 			return call_error_param(call, "request.params.source_address",
 			                        "request.params.source_address must be a numeric [host, port]");
-		r = check_address(call, ck, "source_address", fam, src, false, &a);
-		if (r)
+		if ((r = check_address(call, ck, "source_address", fam, src, false, &ck->source)))
 			return r;
-		st = add_step(ck, POLICY_BIND, fam, SOCK_STREAM, 0);
-		if (!st)
-			return -ENOMEM;
-		step_set_addr(st, &a);
+		ck->in.source = &ck->source;
 	}
 	fam = sbaddr_guess_family(addr);
 	if (fam == AF_INET || fam == AF_INET6) {
-		r = check_address(call, ck, "address", fam, addr, false, &a);
-		if (r)
+		if ((r = check_address(call, ck, "address", fam, addr, false, &ck->addr)))
 			return r;
-		st = add_step(ck, POLICY_CONNECT, fam, SOCK_STREAM, 0);
-		if (!st)
-			return -ENOMEM;
-		step_set_addr(st, &a);
-		if (view_bool(v, "pass") && !add_hand_out(ck, fam, SOCK_STREAM, 0))
-			return -ENOMEM;
+		ck->in.family = fam;
+		ck->in.addr = &ck->addr;
 		return 0;
 	}
 	if (json_object_is_type(addr, json_type_array) && json_object_array_length(addr) == 2) {
@@ -962,134 +754,36 @@ static int plan_connect_to(struct call *call, struct check *ck, const struct req
 		return -ENOMEM;
 	ck->all = true;
 	snprintf(ck->port, sizeof(ck->port), "%d", (int)port);
-	st = add_step(ck, POLICY_CONNECT, AF_UNSPEC, SOCK_STREAM, 0);
-	if (!st)
-		return -ENOMEM;
-	st->from_name = true;
-	st->any = true;
-	if (view_bool(v, "pass")) {
-		/* The families of the addresses it may try must be ones it may hold. */
-		st = add_hand_out(ck, AF_UNSPEC, SOCK_STREAM, 0);
-		if (!st)
-			return -ENOMEM;
-		st->each_family = true;
-	}
 	return 0;
 }
 
-static int plan_handler(struct call *call, struct check *ck, enum judge j, const struct req_view *v)
+/* The request as its method's plan reads it: the socket, the address. */
+static int read_request(struct call *call, struct check *ck)
 {
-	const struct p_kind *k = view_kind(v);
-	struct check_step *st;
-	const char *name;
-	json_object *jv;
-	int r, option = 0;
+	const struct rpc_method *m = ck->target;
+	const struct p_kind *k = view_kind(&ck->view);
+	json_object *addr;
+	int r;
 
-	switch (j) {
-	case J_CREATE:
-		st = add_step(ck, POLICY_CREATE, view_int(v, "family", AF_INET), view_int(v, "type", SOCK_STREAM),
-		              view_int(v, "proto", 0));
-		if (st)
-			st->q.explicit_create = view_bool(v, "pass");
-		return st ? 0 : -ENOMEM;
-	case J_ACCEPT:
-	case J_HAND_OUT:
-		return add_hand_out(ck, k->family, k->type, k->proto) ? 0 : -ENOMEM;
-	case J_ADOPT:
-		return add_step(ck, POLICY_ADOPT, k->family, k->type, k->proto) ? 0 : -ENOMEM;
-	case J_BIND:
-		return plan_addressed(call, ck, POLICY_BIND, k, "address", view_json(v, "address"));
-	case J_CONNECT:
-	case J_SENDTO:
-		return plan_addressed(call, ck, POLICY_CONNECT, k, "address", view_json(v, "address"));
-	case J_LISTEN: {
-		struct sbaddr a;
-		memset(&a, 0, sizeof(a));
-		st = add_step(ck, POLICY_LISTEN, k->family, k->type, k->proto);
-		if (!st)
-			return -ENOMEM;
-		if (k->address) {
-			r = check_address(call, ck, "address", k->family, k->address, false, &a);
-			if (r)
-				return r;
-			if (step_set_addr(&ck->steps[ck->nsteps - 1], &a) < 0)
-				return call_error_param(call, "request.params.address",
-				                        "request.params.address: a UNIX path through the daemon must be "
-				                        "absolute and canonical, an abstract name printable");
-		} else if (k->family == AF_INET || k->family == AF_INET6) {
-			/* An unbound socket listens where the kernel puts it: any address, a port it picks. */
-			a.ss.ss_family = (sa_family_t)k->family;
-			step_set_addr(st, &a);
-		}
+	ck->in = (struct plan_in){ .call = call, .params = ck->view.buf, .family = -1, .type = -1, .proto = -1 };
+	if (ck->view.kind) {
+		ck->in.family = k->family;
+		ck->in.type = k->type;
+		ck->in.proto = k->proto;
+	} else if (m->family_of) {
+		ck->in.family = m->family_of(ck->view.buf);
+		ck->in.type = SOCK_STREAM;
+		ck->in.proto = 0;
+	}
+	if (!m->address || !(addr = view_json(&ck->view, m->address)))
 		return 0;
-	}
-	case J_SENDMSG:
-		return plan_sendmsg(call, ck, v);
-	case J_SETSOCKOPT: {
-		int level = view_int(v, "level", 0);
-		json_object *value = view_json(v, "value");
-		unsigned char buf[SOCKOPT_MAX_LEN];
-		socklen_t len = 0;
-		char err[200] = "";
-		r = check_option(call, level, view_json(v, "option"), &option);
-		if (r)
-			return r;
-		if (!sockopt_value_privileged(k->family, k->type, k->proto, level, option, NULL, 0)) {
-			ck->note = "this option is not one the kernel reserves to privilege on such a socket: the policy does not "
-			           "govern it";
-			return 0;
-		}
-		/* Without a value, judged as one that needs the privilege. */
-		if (value) {
-			r = sockopt_encode(level, option, value, buf, &len, err, sizeof(err));
-			if (r == -EINVAL)
-				return call_error_param(call, "request.params.value", "request.params.value: %s", err);
-			if (r < 0)
-				return r;
-			if (!sockopt_value_privileged(k->family, k->type, k->proto, level, option, buf, len)) {
-				ck->note = "this value is open to every user (the kernel checks no privilege): the policy "
-				           "does not govern it";
-				return 0;
-			}
-		}
-		st = add_step(ck, POLICY_SETSOCKOPT, k->family, k->type, k->proto);
-		if (!st)
-			return -ENOMEM;
-		st->q.level = level;
-		st->q.option = option;
-		return 0;
-	}
-	case J_LISTEN_ON:
-		return plan_listen_on(call, ck, v);
-	case J_CONNECT_TO:
-		return plan_connect_to(call, ck, v);
-	case J_RESOLVE_HOST:
-		jv = view_json(v, "host");
-		if (jv && !json_object_is_type(jv, json_type_string))
-			return call_error_param(call, "request.params.host",
-			                        "request.params.host must be a string (a name or a numeric address) or null");
-		if (jv && strlen(json_object_get_string(jv)) != (size_t)json_object_get_string_len(jv))
-			return call_error_param(call, "request.params.host",
-			                        "request.params.host must not contain a NUL byte");
-		name = jv ? json_object_get_string(jv) : NULL;
-		goto resolve;
-	case J_RESOLVE_HOSTNAME:
-		name = view_str(v, "hostname");
-		goto resolve;
-	case J_RESOLVE_FQDN:
-		name = view_str(v, "name");
-		if (name && !*name)
-			name = NULL;
-		goto resolve;
-	case J_GATE:
-		break;
-	}
-	return 0;
-resolve:
-	st = add_step(ck, POLICY_RESOLVE, -1, -1, -1);
-	if (!st)
-		return -ENOMEM;
-	st->q.host = name;
+	if (m->candidates)
+		return read_candidates(call, ck, addr, view_json(&ck->view, "source_address"));
+	r = check_address(call, ck, m->address, ck->in.family, addr, true, &ck->addr);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		ck->in.addr = &ck->addr;
 	return 0;
 }
 
@@ -1118,158 +812,134 @@ static json_object *check_json(const struct policy_request *q, const struct poli
 	return o;
 }
 
-/* Decides every step (a name's steps once per resolved address) and sets the
- * result: allowed when each check allows, where connect_to's candidates need
- * only one; rule and reason from the first denial, else the last allow. */
-static int check_decide(struct call *call, struct check *ck, const struct rpc_method *target)
+/* The answer for a request no plan question governs: as every method, some
+ * rule must match the caller. note says why nothing else is asked. */
+static int check_rule_only(struct call *call, struct check *ck, const char *note)
+{
+	struct server *s = srv_of(call);
+	json_object *r = call_result(call);
+	const char *first = NULL;
+	char reason[600];
+	size_t n;
+
+	if (!r)
+		return -ENOMEM;
+	n = policy_matching_rules(s->authz.policy, &ck->subj.who, &first, 1);
+	if (n && note) {
+		snprintf(reason, sizeof(reason), "rule \"%s\" matches uid %u, and %s", first, (unsigned)ck->subj.who.uid,
+		         note);
+	} else if (n) {
+		snprintf(reason, sizeof(reason),
+		         "rule \"%s\" matches uid %u: %s works on the caller's own handles or connection and is "
+		         "not otherwise governed", first, (unsigned)ck->subj.who.uid, ck->target->name);
+	} else {
+		snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)ck->subj.who.uid,
+		         policy_is_default(s->authz.policy)
+		             ? " (no policy file: the embedded default allows only introspection)" : "");
+		if (policy_is_default(s->authz.policy))
+			first = POLICY_DEFAULT_RULE;
+	}
+	json_object_object_add(r, "allowed", json_object_new_boolean(n > 0));
+	if (first)
+		json_object_object_add(r, "rule", json_object_new_string(first));
+	json_object_object_add(r, "reason", json_object_new_string(reason));
+	json_object_object_add(r, "checks", json_object_new_array());
+	json_object_object_add(r, "as", subject_json(&ck->subj));
+	return 0;
+}
+
+/* One candidate's verdict: its first denial, else its last allow. */
+struct verdict {
+	bool allowed, has_rule;
+	char rule[300];
+	char reason[sizeof(((struct policy_decision *)0)->reason)];
+};
+
+static void verdict_set(struct verdict *v, const struct policy_decision *d)
+{
+	v->allowed = d->allowed;
+	v->has_rule = d->rule != NULL;
+	snprintf(v->rule, sizeof(v->rule), "%s", d->rule ? d->rule : "");
+	snprintf(v->reason, sizeof(v->reason), "%s", d->reason);
+}
+
+/* Decides the method's plan, as the method would, for each address it could
+ * use (one, or each that connect_to's name resolves to, where the first
+ * allowed is the one tried): allowed when every gate of that plan allows.
+ * Choice steps are listed ("choice": true) but decide nothing. */
+static int check_decide(struct call *call, struct check *ck)
 {
 	struct server *s = srv_of(call);
 	json_object *r = call_result(call), *checks = json_object_new_array();
-	const char *rule = NULL;
-	char reason[sizeof(((struct policy_decision *)0)->reason)] = "";
-	bool allowed = true, deny_set = false, any_group = false, group_ok = false, group_first_set = false;
-	char group_rule[300] = "", group_reason[sizeof(reason)] = "";
-	bool group_has_rule = false, fam_tried[2] = { false, false };
-	char rulebuf[300];
+	size_t ncand = ck->host ? (ck->all ? ck->naddrs : SB_MIN(ck->naddrs, 1)) : 1, gates = 0;
+	struct verdict first = { 0 }, chosen = { 0 };
+	const char *note = NULL;
+	bool any = false;
+	int rc;
 
 	if (!r || !checks) {
 		json_object_put(checks);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < ck->nsteps; i++) {
-		struct check_step *st = &ck->steps[i];
-		size_t n = st->from_name ? (st->any ? ck->naddrs : SB_MIN(ck->naddrs, 1)) : 1;
+	for (size_t c = 0; c < ncand; c++) {
+		struct plan_in in = ck->in;
+		struct verdict v = { .allowed = true };
+		bool denied = false;
+		struct plan pl;
 
-		if (st->each_family)
-			n = 2;
-		for (size_t k = 0; k < n; k++) {
-			struct policy_request q = st->q;
+		if (ck->host) {
+			in.addr = &ck->addrs[c];
+			in.host = ck->host;
+			if (ck->all)
+				in.family = ck->addrs[c].ss.ss_family;
+		}
+		pl.n = 0;
+		pl.note = NULL;
+		rc = ck->target->plan(&pl, &in);
+		if (rc == -E2BIG)
+			rc = call_error_limit(call, "policy_questions", PLAN_MAX_STEPS);
+		if (rc) {
+			json_object_put(checks);
+			return in_request(call, rc);
+		}
+		note = pl.note;
+		for (size_t i = 0; i < pl.n; i++) {
+			struct plan_step *st = &pl.steps[i];
 			struct policy_decision d;
+			json_object *o;
 
-			if (st->has_path)
-				q.path = st->path;
-			if (st->each_family) {
-				/* Only the families of addresses the connect step lets it try. */
-				if (!fam_tried[k])
-					continue;
-				q.family = k ? AF_INET6 : AF_INET;
-			} else if (st->from_name) {
-				q.have_addr = true;
-				memcpy(&q.addr, &ck->addrs[k].ss, sizeof(q.addr));
-				q.host = ck->host;
-				if (st->any)
-					q.family = ck->addrs[k].ss.ss_family;
-			}
-			authz_decide_as(s, &ck->subj.who, &q, &d);
-			json_object_array_add(checks, check_json(&q, &d));
-			if (st->any) {
-				any_group = true;
-				/* connect_to: the first allowed address is the one tried; without
-				 * one, the first denial answers. */
-				if (d.allowed)
-					fam_tried[q.family == AF_INET6] = true;
-				if (d.allowed && !group_ok) {
-					group_ok = true;
-					group_has_rule = d.rule != NULL;
-					snprintf(group_rule, sizeof(group_rule), "%s", d.rule ? d.rule : "");
-					snprintf(group_reason, sizeof(group_reason), "%s", d.reason);
-				} else if (!d.allowed && !group_ok && !group_first_set) {
-					group_first_set = true;
-					group_has_rule = d.rule != NULL;
-					snprintf(group_rule, sizeof(group_rule), "%s", d.rule ? d.rule : "");
-					snprintf(group_reason, sizeof(group_reason), "%s", d.reason);
-				}
+			authz_decide_as(s, &ck->subj.who, &st->q, &d);
+			o = check_json(&st->q, &d);
+			if (st->use == PLAN_CHOICE)
+				json_object_object_add(o, "choice", json_object_new_boolean(true));
+			json_object_array_add(checks, o);
+			if (st->use == PLAN_CHOICE)
 				continue;
-			}
-			if (deny_set)
-				continue;
-			if (!d.allowed) {
-				allowed = false;
-				deny_set = true;
-			}
-			snprintf(rulebuf, sizeof(rulebuf), "%s", d.rule ? d.rule : "");
-			rule = d.rule ? rulebuf : NULL;
-			snprintf(reason, sizeof(reason), "%s", d.reason);
+			gates++;
+			if (!denied)
+				verdict_set(&v, &d);
+			denied = denied || !d.allowed;
+		}
+		if (c == 0)
+			first = v;
+		if (v.allowed && !any) {
+			any = true;
+			chosen = v;
 		}
 	}
-	if (any_group && !deny_set) {
-		allowed = group_ok;
-		rule = group_has_rule ? group_rule : NULL;
-		snprintf(reason, sizeof(reason), "%s", group_reason);
+	if (!gates) {
+		json_object_put(checks);
+		return check_rule_only(call, ck, note);
 	}
-	if (!json_object_array_length(checks) && !reason[0]) {
-		/* Nothing for the policy to decide at a check point. */
-		snprintf(reason, sizeof(reason), "%s: %s", target->name, ck->note ? ck->note : "not governed by the policy");
-	}
-	json_object_object_add(r, "allowed", json_object_new_boolean(allowed));
-	if (rule)
-		json_object_object_add(r, "rule", json_object_new_string(rule));
-	json_object_object_add(r, "reason", json_object_new_string(reason));
+	if (!any)
+		chosen = first;
+	json_object_object_add(r, "allowed", json_object_new_boolean(any));
+	if (chosen.has_rule)
+		json_object_object_add(r, "rule", json_object_new_string(chosen.rule));
+	json_object_object_add(r, "reason", json_object_new_string(chosen.reason));
 	json_object_object_add(r, "checks", checks);
 	json_object_object_add(r, "as", subject_json(&ck->subj));
 	return 0;
-}
-
-/* Requests the gate alone decides: introspection, methods on the caller's own
- * state (any matching rule), and the dispatcher's central gates. */
-static int check_gate(struct call *call, struct check *ck, const struct rpc_method *target, enum rpc_gate gate)
-{
-	struct server *s = srv_of(call);
-	json_object *r = call_result(call);
-	enum policy_action a;
-	const char *first = NULL;
-	size_t n;
-
-	if (!r)
-		return -ENOMEM;
-	if (target->flags & RPC_INTROSPECT) {
-		json_object_object_add(r, "allowed", json_object_new_boolean(true));
-		json_object_object_add(r, "reason", json_object_new_string("introspection is always allowed"));
-		json_object_object_add(r, "checks", json_object_new_array());
-		json_object_object_add(r, "as", subject_json(&ck->subj));
-		return 0;
-	}
-	switch (gate) {
-	case RPC_GATE_NONE: {
-		char reason[600];
-		n = policy_matching_rules(s->authz.policy, &ck->subj.who, &first, 1);
-		if (n && ck->note) {
-			snprintf(reason, sizeof(reason), "rule \"%s\" matches uid %u, and %s", first,
-			         (unsigned)ck->subj.who.uid, ck->note);
-		} else if (n) {
-			snprintf(reason, sizeof(reason),
-			         "rule \"%s\" matches uid %u: %s works on the caller's own handles or connection and is "
-			         "not otherwise governed", first, (unsigned)ck->subj.who.uid, target->name);
-		} else {
-			snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)ck->subj.who.uid,
-			         policy_is_default(s->authz.policy)
-			             ? " (no policy file: the embedded default allows only introspection)" : "");
-			if (policy_is_default(s->authz.policy))
-				first = POLICY_DEFAULT_RULE;
-		}
-		json_object_object_add(r, "allowed", json_object_new_boolean(n > 0));
-		if (first)
-			json_object_object_add(r, "rule", json_object_new_string(first));
-		json_object_object_add(r, "reason", json_object_new_string(reason));
-		json_object_object_add(r, "checks", json_object_new_array());
-		json_object_object_add(r, "as", subject_json(&ck->subj));
-		return 0;
-	}
-	case RPC_GATE_RESOLVE:
-		a = POLICY_RESOLVE;
-		break;
-	case RPC_GATE_SETHOSTNAME:
-		a = POLICY_SETHOSTNAME;
-		break;
-	case RPC_GATE_ADMIN:
-		a = POLICY_ADMIN;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (!add_step(ck, a, -1, -1, -1))
-		return -ENOMEM;
-	return check_decide(call, ck, target);
 }
 
 /* -- resolving a name, off the loop -- */
@@ -1343,7 +1013,7 @@ static void check_done(struct resolve_job *job)
 	else if (!ck->naddrs)
 		rc = call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", ck->host);
 	else
-		rc = check_decide(call, ck, ck->target);
+		rc = check_decide(call, ck);
 	check_free(ck);
 	call_finish(call, rc);
 }
@@ -1376,24 +1046,14 @@ static const char *const request_extra[] = { "jsonrpc", "id", NULL };
 /* Nor are the framework's. */
 static const char *const framework_extra[] = { "fds", NULL };
 
-static enum judge judge_of(const struct rpc_method *m)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(judges); i++)
-		if (!strcmp(judges[i].method, m->name))
-			return judges[i].j;
-	return J_GATE;
-}
-
 static int rpc_policy_check(struct call *call, void *params)
 {
 	struct p_check *p = params;
 	struct p_request rq = { 0 };
 	struct param_error perr;
-	struct req_view view = { 0 };
 	const struct rpc_method *target;
 	struct check *ck;
-	json_object *jp = NULL;
-	enum judge j;
+	json_object *jp = NULL, *r;
 	int rc;
 
 	ck = calloc(1, sizeof(*ck));
@@ -1416,52 +1076,50 @@ static int rpc_policy_check(struct call *call, void *params)
 		                      rq.method);
 		goto out;
 	}
+	ck->target = target;
 	if (json_object_object_get_ex(p->request, "params", &jp) && !json_object_is_type(jp, json_type_object)) {
 		rc = call_error_param(call, "request.params", "request.params must be an object (params by name)");
 		goto out;
 	}
-	j = judge_of(target);
-	if (target->gate == RPC_GATE_HANDLER && j == J_GATE) {
-		rc = call_error(call, JRPC_INTERNAL_ERROR, NULL, "policy.check does not know how %s is decided",
-		                target->name);
-		goto out;
-	}
 	/* The params as the method reads them: malformed ones are named. */
-	rc = view_build(target, j, &view);
+	rc = view_build(target, &ck->view);
 	if (rc < 0)
 		goto out;
-	rc = params_parse(view.descs, jp, framework_extra, view.buf, &perr);
+	rc = params_parse(ck->view.descs, jp, framework_extra, ck->view.buf, &perr);
 	if (rc == -EINVAL) {
 		rc = nested_param_error(call, "request.params", &perr);
 		goto out;
 	}
 	if (rc < 0)
 		goto out;
-	if (j == J_GATE || target->gate != RPC_GATE_HANDLER) {
-		rc = check_gate(call, ck, target, target->gate);
+	if (target->flags & RPC_INTROSPECT) {
+		if (!(r = call_result(call))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		json_object_object_add(r, "allowed", json_object_new_boolean(true));
+		json_object_object_add(r, "reason", json_object_new_string("introspection is always allowed"));
+		json_object_object_add(r, "checks", json_object_new_array());
+		json_object_object_add(r, "as", subject_json(&ck->subj));
 		goto out;
 	}
-	if (j == J_ACCEPT && !view_bool(&view, "pass")) {
-		/* Onto a new handle: only the caller's own state, like RPC_GATE_NONE. */
-		rc = check_gate(call, ck, target, RPC_GATE_NONE);
+	if (!target->plan) {
+		rc = check_rule_only(call, ck, NULL);
 		goto out;
 	}
-	rc = plan_handler(call, ck, j, &view);
+	rc = read_request(call, ck);
 	if (rc)
 		goto out;
 	if (!ck->host) {
-		/* Nothing the policy governs: as the method, some rule must match. */
-		rc = ck->nsteps ? check_decide(call, ck, target) : check_gate(call, ck, target, RPC_GATE_NONE);
+		rc = check_decide(call, ck);
 		goto out;
 	}
 	/* A name: resolved off the loop as the method would, then decided. */
 	ck->job.work = check_work;
 	ck->job.done = check_done;
 	ck->job.destroy = check_destroy;
-	ck->target = target;
 	rc = call_park_resolve(call, &TAKE_PTR(ck)->job);
 out:
-	view_free(&view);
 	check_free(ck);
 	return rc;
 }
@@ -1489,9 +1147,11 @@ static const struct param_desc no_params[] = { { 0 } };
 	"\"address\":{\"type\":\"object\"},\"host\":{\"type\":\"string\"}}}"
 
 static const struct rpc_method methods[] = {
-	{ "admin.clients", "Every client connection: identity, handles, pending requests, and the rules that match it.",
-	  rpc_admin_clients, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"clients\"],\"properties\":{\"clients\":{\"type\":\"array\","
+	{ .name = "admin.clients",
+	  .summary = "Every client connection: identity, handles, pending requests, and the rules that match it.",
+	  .handler = rpc_admin_clients,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"clients\"],\"properties\":{\"clients\":{\"type\":\"array\","
 	  "\"items\":{\"type\":\"object\",\"required\":[\"connection\",\"uid\",\"gid\",\"pid\",\"groups\",\"handles\","
 	  "\"pending\",\"requests\",\"rules\"],\"properties\":{\"connection\":{\"type\":\"integer\"},"
 	  "\"uid\":{\"type\":\"integer\"},\"gid\":{\"type\":\"integer\"},\"pid\":{\"type\":\"integer\"},"
@@ -1501,35 +1161,54 @@ static const struct rpc_method methods[] = {
 	  "\"identity_error\":{\"type\":\"string\"},\"handles\":{\"type\":\"integer\"},"
 	  "\"pending\":{\"type\":\"integer\"},\"requests\":{\"type\":\"integer\"},\"connected\":{\"type\":\"number\"},"
 	  "\"self\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}",
-	  0, RPC_GATE_ADMIN },
-	{ "admin.sockets", "Every socket of every client, as socket.info shows it, with its owner's connection and uid.",
-	  rpc_admin_sockets, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"sockets\"],\"properties\":{\"sockets\":{\"type\":\"array\","
+	  .plan = plan_admin, },
+	{ .name = "admin.sockets",
+	  .summary = "Every socket of every client, as socket.info shows it, with its owner's connection and uid.",
+	  .handler = rpc_admin_sockets,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"sockets\"],\"properties\":{\"sockets\":{\"type\":\"array\","
 	  "\"items\":{\"type\":\"object\",\"required\":[\"handle\",\"connection\",\"uid\"]}}}}",
-	  0, RPC_GATE_ADMIN },
-	{ "admin.close_client", "Disconnects another client; its requests are dropped and its sockets closed.",
-	  rpc_admin_close_client, close_client_params, sizeof(struct p_connection), S_EMPTY, 0, RPC_GATE_ADMIN },
-	{ "admin.close_socket", "Closes any client's socket; its owner then gets -32011 for the handle.",
-	  rpc_admin_close_socket, close_socket_params, sizeof(struct p_handle), S_EMPTY, 0, RPC_GATE_ADMIN },
-	{ "admin.stats", "Counters: the server's, the policy's (source, generation, reloads) and each rule's decisions.",
-	  rpc_admin_stats, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"server\",\"policy\",\"rules\",\"unmatched\"],"
+	  .plan = plan_admin, },
+	{ .name = "admin.close_client",
+	  .summary = "Disconnects another client; its requests are dropped and its sockets closed.",
+	  .handler = rpc_admin_close_client,
+	  .params = close_client_params, .params_size = sizeof(struct p_connection),
+	  .result_schema = S_EMPTY,
+	  .plan = plan_admin, },
+	{ .name = "admin.close_socket",
+	  .summary = "Closes any client's socket; its owner then gets -32011 for the handle.",
+	  .handler = rpc_admin_close_socket,
+	  .params = close_socket_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = S_EMPTY,
+	  .plan = plan_admin, },
+	{ .name = "admin.stats",
+	  .summary = "Counters: the server's, the policy's (source, generation, reloads) and each rule's decisions.",
+	  .handler = rpc_admin_stats,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"server\",\"policy\",\"rules\",\"unmatched\"],"
 	  "\"properties\":{\"server\":{\"type\":\"object\"},\"policy\":{\"type\":\"object\","
 	  "\"required\":[\"source\",\"rules\",\"generation\",\"reloads\",\"reload_failures\"]},"
 	  "\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"rule\",\"allowed\",\"denied\"]}},"
 	  "\"unmatched\":" S_COUNTS "}}",
-	  0, RPC_GATE_ADMIN },
-	{ "daemon.reload", "Loads the policy again and swaps it in whole; if it is invalid the old one stays (-32000 "
+	  .plan = plan_admin, },
+	{ .name = "daemon.reload",
+	  .summary = "Loads the policy again and swaps it in whole; if it is invalid the old one stays (-32000 "
 	  "with file, line, column, where and reason).",
-	  rpc_daemon_reload, no_params, 0, S_SUMMARY, 0, RPC_GATE_ADMIN },
-	{ "policy.check", "The policy's decision for a caller (as) sending a request: allowed, the deciding rule, the "
+	  .handler = rpc_daemon_reload,
+	  .params = no_params,
+	  .result_schema = S_SUMMARY,
+	  .plan = plan_admin, },
+	{ .name = "policy.check",
+	  .summary = "The policy's decision for a caller (as) sending a request: allowed, the deciding rule, the "
 	  "reason, and each check; a name is resolved as the method would.",
-	  rpc_policy_check, check_params, sizeof(struct p_check),
-	  "{\"type\":\"object\",\"required\":[\"allowed\",\"reason\",\"checks\"],"
+	  .handler = rpc_policy_check,
+	  .params = check_params, .params_size = sizeof(struct p_check),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"allowed\",\"reason\",\"checks\"],"
 	  "\"properties\":{\"allowed\":{\"type\":\"boolean\"},\"rule\":{\"type\":\"string\"},"
 	  "\"reason\":{\"type\":\"string\"},\"checks\":{\"type\":\"array\",\"items\":" S_CHECK "},"
 	  "\"as\":{\"type\":\"object\"}}}",
-	  RPC_MAY_BLOCK, RPC_GATE_ADMIN },
+	  .flags = RPC_MAY_BLOCK,
+	  .plan = plan_admin, },
 };
 
 const struct rpc_family rpc_admin_family = { methods, ARRAY_SIZE(methods) };

@@ -65,7 +65,9 @@ static json_object *method_doc(const struct rpc_method *m)
 	json_object_object_add(o, "result", result);
 	/* sockbroker's own facts about the method, as an OpenRPC extension. */
 	json_object_object_add(x, "introspection", json_object_new_boolean(m->flags & RPC_INTROSPECT));
-	json_object_object_add(x, "admin", json_object_new_boolean(m->gate == RPC_GATE_ADMIN));
+	json_object_object_add(x, "admin", json_object_new_boolean(m->plan == plan_admin));
+	json_object_object_add(x, "governed", json_object_new_string(m->flags & RPC_INTROSPECT ? "introspection"
+	                                                             : m->plan ? "plan" : "own_state"));
 	json_object_object_add(x, "takes_fds", json_object_new_boolean(m->flags & RPC_TAKES_FDS));
 	json_object_object_add(x, "returns_fds", json_object_new_boolean(m->flags & RPC_RETURNS_FDS));
 	json_object_object_add(x, "may_block", json_object_new_boolean(m->flags & RPC_MAY_BLOCK));
@@ -230,22 +232,28 @@ static const struct param_desc ping_params[] = {
 static const struct param_desc no_params[] = { { 0 } };
 
 static const struct rpc_method methods[] = {
-	{ "rpc.discover", "An OpenRPC document describing every method.",
-	  rpc_daemon_discover, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"openrpc\",\"info\",\"methods\"]}",
-	  RPC_INTROSPECT },
-	{ "daemon.info", "The daemon's version, protocol, pid, uptime, families and limits.",
-	  rpc_daemon_info, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"version\",\"protocol\",\"pid\",\"uptime\",\"families\","
+	{ .name = "rpc.discover",
+	  .summary = "An OpenRPC document describing every method.",
+	  .handler = rpc_daemon_discover,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"openrpc\",\"info\",\"methods\"]}",
+	  .flags = RPC_INTROSPECT, },
+	{ .name = "daemon.info",
+	  .summary = "The daemon's version, protocol, pid, uptime, families and limits.",
+	  .handler = rpc_daemon_info,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"version\",\"protocol\",\"pid\",\"uptime\",\"families\","
 	  "\"has_ipv6\",\"limits\"],\"properties\":{\"version\":{\"type\":\"string\"},"
 	  "\"protocol\":{\"const\":1},\"pid\":{\"type\":\"integer\"},\"uptime\":{\"type\":\"number\"},"
 	  "\"families\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	  "\"has_ipv6\":{\"type\":\"boolean\"},\"limits\":{\"type\":\"object\"},"
 	  "\"connections\":{\"type\":\"integer\"}}}",
-	  RPC_INTROSPECT },
-	{ "daemon.whoami", "The caller as the daemon sees it: uid, gid, pid, groups, and the rules that match it.",
-	  rpc_daemon_whoami, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"uid\",\"gid\",\"pid\",\"groups\"],"
+	  .flags = RPC_INTROSPECT, },
+	{ .name = "daemon.whoami",
+	  .summary = "The caller as the daemon sees it: uid, gid, pid, groups, and the rules that match it.",
+	  .handler = rpc_daemon_whoami,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"uid\",\"gid\",\"pid\",\"groups\"],"
 	  "\"properties\":{\"uid\":{\"type\":\"integer\"},\"gid\":{\"type\":\"integer\"},"
 	  "\"pid\":{\"type\":\"integer\"},\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
 	  "\"pidfd\":{\"type\":\"boolean\"},\"connection\":{\"type\":\"integer\"},"
@@ -255,11 +263,13 @@ static const struct rpc_method methods[] = {
 	  "\"exe\":{\"type\":[\"string\",\"null\"]},\"cgroup\":{\"type\":[\"string\",\"null\"]},"
 	  "\"unit\":{\"type\":[\"string\",\"null\"]},\"label\":{\"type\":[\"string\",\"null\"]},"
 	  "\"identity_error\":{\"type\":\"string\"},\"limits\":{\"type\":\"object\"}}}",
-	  RPC_INTROSPECT },
-	{ "daemon.ping", "Answers {pong: true}, after `delay` seconds if given (a parked request).",
-	  rpc_daemon_ping, ping_params, sizeof(struct ping_params),
-	  "{\"type\":\"object\",\"properties\":{\"pong\":{\"const\":true}}}",
-	  RPC_INTROSPECT | RPC_MAY_BLOCK },
+	  .flags = RPC_INTROSPECT, },
+	{ .name = "daemon.ping",
+	  .summary = "Answers {pong: true}, after `delay` seconds if given (a parked request).",
+	  .handler = rpc_daemon_ping,
+	  .params = ping_params, .params_size = sizeof(struct ping_params),
+	  .result_schema = "{\"type\":\"object\",\"properties\":{\"pong\":{\"const\":true}}}",
+	  .flags = RPC_INTROSPECT | RPC_MAY_BLOCK, },
 };
 
 const struct rpc_family rpc_daemon_family = { methods, ARRAY_SIZE(methods) };

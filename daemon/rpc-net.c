@@ -328,14 +328,18 @@ static int gai_build(struct call *call, struct net_job *j)
 	return 0;
 }
 
-/* The resolve action for a look-up of name (NULL: none, such as getaddrinfo's
- * null host): host selectors of resolve entries judge the name. */
-static int gate_resolve(struct call *call, const char *name)
+/* The resolve action for a look-up of the host (null: none): host selectors
+ * of resolve entries judge the name. Malformed hosts are named here, as the
+ * handler would, so policy.check says the same. */
+static int plan_getaddrinfo(struct plan *pl, const struct plan_in *in)
 {
-	struct policy_request q = { .action = POLICY_RESOLVE, .family = -1, .type = -1, .proto = -1,
-	                            .host = name, .level = -1, .option = -1 };
+	json_object *host = ((const struct gai_params *)in->params)->host;
 
-	return authz_check(call, &q);
+	if (host && !json_object_is_type(host, json_type_string))
+		return call_error_param(in->call, "host", "host must be a string (a name or a numeric address) or null");
+	if (host && strlen(json_object_get_string(host)) != (size_t)json_object_get_string_len(host))
+		return call_error_param(in->call, "host", "host must not contain a NUL byte");
+	return plan_resolve_name(pl, host ? json_object_get_string(host) : NULL);
 }
 
 static int rpc_net_getaddrinfo(struct call *call, void *params)
@@ -378,7 +382,7 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 	j->hints.ai_protocol = p->proto;
 	j->hints.ai_flags = p->flags;
 	/* Judged once the request is known good, so a refused one is never audited as allowed. */
-	rc = gate_resolve(call, j->host);
+	rc = plan_run_params(call);
 	if (rc)
 		goto fail;
 	return net_park(call, j);
@@ -564,12 +568,17 @@ static int park_host(struct call *call, const char *param, const char *s, bool j
 		return -ENOMEM;
 	rc = take_host(call, param, s, j);
 	if (!rc && judge)
-		rc = gate_resolve(call, *j->host ? j->host : NULL);
+		rc = plan_run_params(call);
 	if (rc) {
 		net_job_free(j);
 		return rc;
 	}
 	return net_park(call, j);
+}
+
+static int plan_hostname(struct plan *pl, const struct plan_in *in)
+{
+	return plan_resolve_name(pl, ((const struct hostname_params *)in->params)->hostname);
 }
 
 static int rpc_net_gethostbyname(struct call *call, void *params)
@@ -658,6 +667,14 @@ static int rpc_net_getfqdn(struct call *call, void *params)
 	const char *name = ((struct fqdn_params *)params)->name;
 
 	return park_host(call, "name", name ? name : "", true, fqdn_work, fqdn_build);
+}
+
+/* An empty name (or none) is this host: no name for the host selectors. */
+static int plan_fqdn(struct plan *pl, const struct plan_in *in)
+{
+	const char *name = ((const struct fqdn_params *)in->params)->name;
+
+	return plan_resolve_name(pl, name && *name ? name : NULL);
 }
 
 /* ---- net.gethostname, net.sethostname ---- */
@@ -1001,61 +1018,116 @@ static const struct param_desc no_params[] = { { 0 } };
 #define S_CONST "{\"type\":[\"string\",\"integer\"]}"
 
 static const struct rpc_method methods[] = {
-	{ "net.getaddrinfo", "Python's getaddrinfo: the addresses for a host and port, looked up off the event loop.",
-	  rpc_net_getaddrinfo, gai_params, sizeof(struct gai_params),
-	  "{\"type\":\"object\",\"required\":[\"results\"],\"properties\":{\"results\":{\"type\":\"array\","
+	{ .name = "net.getaddrinfo",
+	  .summary = "Python's getaddrinfo: the addresses for a host and port, looked up off the event loop.",
+	  .handler = rpc_net_getaddrinfo,
+	  .params = gai_params, .params_size = sizeof(struct gai_params),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"results\"],\"properties\":{\"results\":{\"type\":\"array\","
 	  "\"items\":{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\",\"canonname\",\"address\"],"
 	  "\"properties\":{\"family\":" S_CONST ",\"type\":" S_CONST ",\"proto\":" S_CONST ","
 	  "\"canonname\":{\"type\":\"string\"},\"address\":{\"type\":\"object\"}}}}}}",
-	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
-	{ "net.getnameinfo", "Python's getnameinfo: host and service names for a numeric address.",
-	  rpc_net_getnameinfo, gni_params, sizeof(struct gni_params),
-	  "{\"type\":\"object\",\"required\":[\"host\",\"service\"],"
+	  .flags = RPC_MAY_BLOCK | RPC_PLAN_IN_HANDLER,
+	  .plan = plan_getaddrinfo, },
+	{ .name = "net.getnameinfo",
+	  .summary = "Python's getnameinfo: host and service names for a numeric address.",
+	  .handler = rpc_net_getnameinfo,
+	  .params = gni_params, .params_size = sizeof(struct gni_params),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"host\",\"service\"],"
 	  "\"properties\":{\"host\":{\"type\":\"string\"},\"service\":{\"type\":\"string\"}}}",
-	  RPC_MAY_BLOCK, RPC_GATE_RESOLVE },
-	{ "net.gethostbyname", "Python's gethostbyname: one IPv4 address for a host name.",
-	  rpc_net_gethostbyname, hostname_params, sizeof(struct hostname_params),
-	  "{\"type\":\"object\",\"required\":[\"address\"],\"properties\":{\"address\":{\"type\":\"string\"}}}",
-	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
-	{ "net.gethostbyname_ex", "Python's gethostbyname_ex: a host's name, aliases and IPv4 addresses.",
-	  rpc_net_gethostbyname_ex, hostname_params, sizeof(struct hostname_params), S_HOSTENT,
-	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
-	{ "net.gethostbyaddr", "Python's gethostbyaddr: the name, aliases and addresses for an address.",
-	  rpc_net_gethostbyaddr, hostaddr_params, sizeof(struct hostaddr_params), S_HOSTENT,
-	  RPC_MAY_BLOCK, RPC_GATE_RESOLVE },
-	{ "net.getfqdn", "Python's getfqdn: a fully qualified name for name (default: this host), else name unchanged.",
-	  rpc_net_getfqdn, fqdn_params, sizeof(struct fqdn_params), S_NAME,
-	  RPC_MAY_BLOCK, RPC_GATE_HANDLER },
-	{ "net.gethostname", "The daemon's host name (Python's gethostname).",
-	  rpc_net_gethostname, no_params, 0, S_NAME, 0, RPC_GATE_RESOLVE },
-	{ "net.sethostname", "Sets the host name of the daemon's UTS namespace (Python's sethostname).",
-	  rpc_net_sethostname, sethostname_params, sizeof(struct sethostname_params), S_EMPTY,
-	  0, RPC_GATE_SETHOSTNAME },
-	{ "net.getprotobyname", "The number of a protocol by its /etc/protocols name.",
-	  rpc_net_getprotobyname, protoname_params, sizeof(struct protoname_params),
-	  "{\"type\":\"object\",\"required\":[\"proto\"],\"properties\":{\"proto\":{\"type\":\"integer\"}}}", 0, RPC_GATE_RESOLVE },
-	{ "net.getservbyname", "The port of a service by its /etc/services name.",
-	  rpc_net_getservbyname, servname_params, sizeof(struct servname_params),
-	  "{\"type\":\"object\",\"required\":[\"port\"],"
-	  "\"properties\":{\"port\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":65535}}}", 0, RPC_GATE_RESOLVE },
-	{ "net.getservbyport", "The /etc/services name of a port.",
-	  rpc_net_getservbyport, servport_params, sizeof(struct servport_params), S_NAME, 0, RPC_GATE_RESOLVE },
-	{ "net.if_nameindex", "The network interfaces: index and name of each.",
-	  rpc_net_if_nameindex, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"interfaces\"],\"properties\":{\"interfaces\":{\"type\":\"array\","
+	  .flags = RPC_MAY_BLOCK,
+	  .plan = plan_resolve, },
+	{ .name = "net.gethostbyname",
+	  .summary = "Python's gethostbyname: one IPv4 address for a host name.",
+	  .handler = rpc_net_gethostbyname,
+	  .params = hostname_params, .params_size = sizeof(struct hostname_params),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"address\"],\"properties\":{\"address\":{\"type\":\"string\"}}}",
+	  .flags = RPC_MAY_BLOCK | RPC_PLAN_IN_HANDLER,
+	  .plan = plan_hostname, },
+	{ .name = "net.gethostbyname_ex",
+	  .summary = "Python's gethostbyname_ex: a host's name, aliases and IPv4 addresses.",
+	  .handler = rpc_net_gethostbyname_ex,
+	  .params = hostname_params, .params_size = sizeof(struct hostname_params),
+	  .result_schema = S_HOSTENT,
+	  .flags = RPC_MAY_BLOCK | RPC_PLAN_IN_HANDLER,
+	  .plan = plan_hostname, },
+	{ .name = "net.gethostbyaddr",
+	  .summary = "Python's gethostbyaddr: the name, aliases and addresses for an address.",
+	  .handler = rpc_net_gethostbyaddr,
+	  .params = hostaddr_params, .params_size = sizeof(struct hostaddr_params),
+	  .result_schema = S_HOSTENT,
+	  .flags = RPC_MAY_BLOCK,
+	  .plan = plan_resolve, },
+	{ .name = "net.getfqdn",
+	  .summary = "Python's getfqdn: a fully qualified name for name (default: this host), else name unchanged.",
+	  .handler = rpc_net_getfqdn,
+	  .params = fqdn_params, .params_size = sizeof(struct fqdn_params),
+	  .result_schema = S_NAME,
+	  .flags = RPC_MAY_BLOCK | RPC_PLAN_IN_HANDLER,
+	  .plan = plan_fqdn, },
+	{ .name = "net.gethostname",
+	  .summary = "The daemon's host name (Python's gethostname).",
+	  .handler = rpc_net_gethostname,
+	  .params = no_params,
+	  .result_schema = S_NAME,
+	  .plan = plan_resolve, },
+	{ .name = "net.sethostname",
+	  .summary = "Sets the host name of the daemon's UTS namespace (Python's sethostname).",
+	  .handler = rpc_net_sethostname,
+	  .params = sethostname_params, .params_size = sizeof(struct sethostname_params),
+	  .result_schema = S_EMPTY,
+	  .plan = plan_sethostname, },
+	{ .name = "net.getprotobyname",
+	  .summary = "The number of a protocol by its /etc/protocols name.",
+	  .handler = rpc_net_getprotobyname,
+	  .params = protoname_params, .params_size = sizeof(struct protoname_params),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"proto\"],\"properties\":{\"proto\":{\"type\":\"integer\"}}}",
+	  .plan = plan_resolve, },
+	{ .name = "net.getservbyname",
+	  .summary = "The port of a service by its /etc/services name.",
+	  .handler = rpc_net_getservbyname,
+	  .params = servname_params, .params_size = sizeof(struct servname_params),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"port\"],"
+	  "\"properties\":{\"port\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":65535}}}",
+	  .plan = plan_resolve, },
+	{ .name = "net.getservbyport",
+	  .summary = "The /etc/services name of a port.",
+	  .handler = rpc_net_getservbyport,
+	  .params = servport_params, .params_size = sizeof(struct servport_params),
+	  .result_schema = S_NAME,
+	  .plan = plan_resolve, },
+	{ .name = "net.if_nameindex",
+	  .summary = "The network interfaces: index and name of each.",
+	  .handler = rpc_net_if_nameindex,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"interfaces\"],\"properties\":{\"interfaces\":{\"type\":\"array\","
 	  "\"items\":{\"type\":\"object\",\"required\":[\"index\",\"name\"],"
-	  "\"properties\":{\"index\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}}}}", 0, RPC_GATE_RESOLVE },
-	{ "net.if_nametoindex", "The index of a network interface by name.",
-	  rpc_net_if_nametoindex, ifname_params, sizeof(struct ifname_params),
-	  "{\"type\":\"object\",\"required\":[\"index\"],\"properties\":{\"index\":{\"type\":\"integer\"}}}", 0, RPC_GATE_RESOLVE },
-	{ "net.if_indextoname", "The name of a network interface by index.",
-	  rpc_net_if_indextoname, ifindex_params, sizeof(struct ifindex_params), S_NAME, 0, RPC_GATE_RESOLVE },
-	{ "net.getdefaulttimeout", "This connection's default timeout for new sockets (null: blocking).",
-	  rpc_net_getdefaulttimeout, no_params, 0,
-	  "{\"type\":\"object\",\"required\":[\"timeout\"],"
-	  "\"properties\":{\"timeout\":{\"type\":[\"number\",\"null\"],\"minimum\":0}}}", 0 },
-	{ "net.setdefaulttimeout", "Sets this connection's default timeout for new sockets (null: blocking).",
-	  rpc_net_setdefaulttimeout, settimeout_params, sizeof(struct settimeout_params), S_EMPTY, 0 },
+	  "\"properties\":{\"index\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}}}}",
+	  .plan = plan_resolve, },
+	{ .name = "net.if_nametoindex",
+	  .summary = "The index of a network interface by name.",
+	  .handler = rpc_net_if_nametoindex,
+	  .params = ifname_params, .params_size = sizeof(struct ifname_params),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"index\"],\"properties\":{\"index\":{\"type\":\"integer\"}}}",
+	  .plan = plan_resolve, },
+	{ .name = "net.if_indextoname",
+	  .summary = "The name of a network interface by index.",
+	  .handler = rpc_net_if_indextoname,
+	  .params = ifindex_params, .params_size = sizeof(struct ifindex_params),
+	  .result_schema = S_NAME,
+	  .plan = plan_resolve, },
+	{ .name = "net.getdefaulttimeout",
+	  .summary = "This connection's default timeout for new sockets (null: blocking).",
+	  .handler = rpc_net_getdefaulttimeout,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"timeout\"],"
+	  "\"properties\":{\"timeout\":{\"type\":[\"number\",\"null\"],\"minimum\":0}}}",
+	  .flags = RPC_OWN_STATE, },
+	{ .name = "net.setdefaulttimeout",
+	  .summary = "Sets this connection's default timeout for new sockets (null: blocking).",
+	  .handler = rpc_net_setdefaulttimeout,
+	  .params = settimeout_params, .params_size = sizeof(struct settimeout_params),
+	  .result_schema = S_EMPTY,
+	  .flags = RPC_OWN_STATE, },
 };
 
 const struct rpc_family rpc_net_family = { methods, ARRAY_SIZE(methods) };

@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "consts.h"
 #include "jsonrpc.h"
+#include "plan.h"
 #include "resolver.h"
 #include "server.h"
 #include "sock.h"
@@ -194,7 +195,7 @@ static void addr_done(struct resolve_job *job)
 	snprintf(((struct resolved_addr *)call->resolved)->host, NI_MAXHOST, "%s", j->host);
 	addr_job_free(j);
 	/* Again from the top: the socket may have gone meanwhile (-32011). */
-	rc = call->method->handler(call, call->params);
+	rc = rpc_rerun(call);
 	if (rc != CALL_PENDING)
 		call_finish(call, rc);
 }
@@ -205,28 +206,32 @@ static void addr_destroy(struct resolve_job *job)
 }
 
 
-static int sbaddr_port(const struct sbaddr *a)
+/* The plan input of a request on sk (NULL: none yet) at a (NULL: none). */
+static struct plan_in sock_in(struct call *call, const struct sock *sk, const struct sbaddr *a, const char *host)
 {
-	if (a->ss.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
-	if (a->ss.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-	return -1;
+	struct plan_in in = { .call = call, .params = call->params, .family = -1, .type = -1, .proto = -1,
+	                      .sk = sk, .addr = a, .host = host };
+
+	if (sk) {
+		in.family = sk->family;
+		in.type = sk->type;
+		in.proto = sk->proto;
+	}
+	return in;
 }
 
-/* Decodes an address for family. A host name parks the call on the resolver
- * (CALL_PENDING: the handler returns it after undoing its own work) and the
- * handler runs again with the answer; *name is then the name the daemon
- * resolved, else NULL (a literal). A name that no rule could allow for
- * action on a socket of type/proto is refused before any look-up: the
- * daemon's resolver is not a way out of a network-less sandbox. */
-static int decode_address(struct call *call, enum policy_action action, int family, int type, int proto,
-                          json_object *j, struct sbaddr *a, const char **name)
+/* Decodes an address for the socket in describes. A host name parks the
+ * call on the resolver (CALL_PENDING: the handler returns it after undoing
+ * its own work) and the handler runs again with the answer; *name is then the
+ * name the daemon resolved, else NULL (a literal). A name that no rule could
+ * allow for the method's plan is refused before any look-up: the daemon's
+ * resolver is not a way out of a network-less sandbox. */
+static int decode_address(struct call *call, const struct plan_in *in, json_object *j, struct sbaddr *a,
+                          const char **name)
 {
 	struct sbaddr_error err = { { 0 } };
 	char *host = NULL;
 	int r;
-	json_object *d;
 
 	*name = NULL;
 	if (call->resolved) {
@@ -234,17 +239,18 @@ static int decode_address(struct call *call, enum policy_action action, int fami
 		*name = ((struct resolved_addr *)call->resolved)->host;
 		return 0;
 	}
-	r = sbaddr_decode(family, j, a, &host, &err);
+	r = sbaddr_decode(in->family, j, a, &host, &err);
 	if (r == 0)
 		return 0;
 	if (r == SBADDR_NEEDS_RESOLVE) {
-		struct policy_request q = {
-			.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
-			.host = host, .level = -1, .option = -1,
-		};
+		struct plan_in unresolved = *in;
 		struct addr_job *job;
-		int rc = authz_check_unresolved(call, &q, sbaddr_port(a));
-		if (rc) {
+		int rc;
+
+		unresolved.addr = a;
+		unresolved.host = host;
+		unresolved.unresolved = true;
+		if ((rc = plan_run_unresolved(call, &unresolved))) {
 			free(host);
 			return rc;
 		}
@@ -261,111 +267,29 @@ static int decode_address(struct call *call, enum policy_action action, int fami
 		job->job.destroy = addr_destroy;
 		return call_park_resolve(call, &job->job);
 	}
-	d = json_object_new_object();
-	json_object_object_add(d, "param", json_object_new_string("address"));
 	if (r == -ENODEV || r == -ENAMETOOLONG || r == -EAFNOSUPPORT || r == -EINVAL)
-		return call_error(call, JRPC_INVALID_PARAMS, d, "%s",
-		                  err.msg[0] ? err.msg : "address: malformed for this family");
-	json_object_put(d);
+		return call_error_param(call, "address", "%s", err.msg[0] ? err.msg : "address: malformed for this family");
 	return r;
+}
+
+/* Decodes the request's address (a name parks the call) and decides the
+ * method's plan for sk at it: 0 with *a and *pl filled, or an error. */
+static int judge_at(struct call *call, const struct sock *sk, json_object *address, struct sbaddr *a, struct plan *pl)
+{
+	struct plan_in in = sock_in(call, sk, NULL, NULL);
+	const char *host;
+	int rc = decode_address(call, &in, address, a, &host);
+
+	if (rc)
+		return rc;
+	in.addr = a;
+	in.host = host;
+	return plan_run(call, &in, pl);
 }
 
 static json_object *encode_ss(const struct sockaddr_storage *ss, socklen_t len)
 {
 	return sbaddr_encode((const struct sockaddr *)ss, len);
-}
-
-/* The policy's name of an AF_UNIX address (sbaddr_unix_name), or -32602. */
-static int unix_policy_path(struct call *call, const struct sbaddr *a, char *out, size_t outlen)
-{
-	int r = sbaddr_unix_name(a, out, outlen);
-
-	if (r == -EINVAL)
-		return call_error_param(call, "address",
-		                        "address: a UNIX path through the daemon must be absolute and canonical (no "
-		                        "\".\", \"..\" or empty components), an abstract name printable");
-	return r;
-}
-
-/* The policy's question about action on a socket of family/type/proto, at
- * address a (NULL: none). */
-static struct policy_request address_request(enum policy_action action, int family, int type, int proto,
-                                             const struct sbaddr *a)
-{
-	struct policy_request q = {
-		.action = action, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
-		.level = -1, .option = -1,
-	};
-
-	if (a) {
-		q.have_addr = true;
-		memcpy(&q.addr, &a->ss, sizeof(q.addr));
-	}
-	return q;
-}
-
-/* Asks the policy about action on a socket of family/type/proto, at address a
- * (NULL: none) that the daemon resolved from name host (NULL: a literal). */
-static int gate(struct call *call, enum policy_action action, int family, int type, int proto,
-                const struct sbaddr *a, const char *host)
-{
-	struct policy_request q = address_request(action, family, type, proto, a);
-	char path[2 * sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int rc;
-
-	q.host = host;
-	if (a && family == AF_UNIX) {
-		if ((rc = unix_policy_path(call, a, path, sizeof(path))))
-			return rc;
-		q.path = path;
-	}
-	return authz_check(call, &q);
-}
-
-/* Whether the policy would allow it, asked quietly (no audit): for choices the
- * daemon makes itself, such as forcing IPV6_V6ONLY. */
-static bool would_allow(struct call *call, enum policy_action action, int family, int type, int proto,
-                        const struct sbaddr *a)
-{
-	struct policy_request q = address_request(action, family, type, proto, a);
-
-	return authz_allows(call, &q);
-}
-
-/* A destination (connect, sendto, sendmsg): decoded (a name parks the call)
- * and judged as a connect. */
-static int decode_destination(struct call *call, const struct sock *sk, json_object *address, struct sbaddr *out)
-{
-	const char *host;
-	int rc = decode_address(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, address, out, &host);
-
-	return rc ? rc : gate(call, POLICY_CONNECT, sk->family, sk->type, sk->proto, out, host);
-}
-
-/* A descriptor handed to the client (pass, socket.fd, socket.detach) escapes
- * every later check: its holder may connect or send it anywhere the daemon's
- * network namespace reaches (connect(AF_UNSPEC) even disconnects a TCP socket
- * or a listener). So it leaves only under a `create` entry that covers such a
- * socket; a bind or connect grant alone keeps it in the daemon, used through
- * its handle. Asked before anything is made, so a denial leaves nothing. */
-static int gate_hand_out(struct call *call, int family, int type, int proto)
-{
-	struct policy_request q = {
-		.action = POLICY_CREATE, .family = family, .type = type & ~TYPE_FLAGS, .proto = proto,
-		.level = -1, .option = -1, .explicit_create = true,
-	};
-
-	return authz_check(call, &q);
-}
-
-static int gate_option(struct call *call, const struct sock *sk, int level, int option)
-{
-	struct policy_request q = {
-		.action = POLICY_SETSOCKOPT, .family = sk->family, .type = sk->type, .proto = sk->proto,
-		.level = level, .option = option,
-	};
-
-	return authz_check(call, &q);
 }
 
 /* Protocol 0 of an INET stream or datagram socket is TCP or UDP, which the
@@ -423,94 +347,6 @@ static int make_socket(struct call *call, int family, int type, int proto, bool 
 		*fd = -1;
 	}
 	return rc;
-}
-
-/* ---- netlink ---- */
-
-/* Netlink requests are judged by the kernel against the capabilities of the
- * process that sends them, here the daemon's: so each message is judged as
- * the kernel would judge the caller's. Open to everyone: the control types
- * below NLMSG_MIN_TYPE, and rtnetlink's GET requests (rtnetlink_rcv_msg asks
- * CAP_NET_ADMIN of every other kind). Everything else, and anything sent to a
- * process or a multicast group rather than the kernel (the receiver sees the
- * daemon's credentials), needs a `send` grant naming the message. */
-static bool netlink_open_to_all(int proto, unsigned type)
-{
-	if (type < NLMSG_MIN_TYPE)
-		return true;
-	return proto == NETLINK_ROUTE && type >= RTM_BASE && (type & 3) == 2;
-}
-
-#define NETLINK_JUDGED_MAX 32   /* distinct types judged (and audited) once per request */
-
-static int judge_netlink(struct call *call, const struct sock *sk, const unsigned char *buf, size_t len,
-                         const struct sbaddr *dest)
-{
-	struct sockaddr_nl peer = { .nl_family = AF_NETLINK };
-	socklen_t pl = sizeof(peer);
-	unsigned judged[NETLINK_JUDGED_MAX];
-	size_t njudged = 0, off = 0;
-	bool to_kernel;
-
-	if (dest)
-		memcpy(&peer, &dest->ss, sizeof(peer));
-	else if (getpeername(sk->fd, (struct sockaddr *)&peer, &pl) < 0)
-		memset(&peer, 0, sizeof(peer));
-	to_kernel = peer.nl_pid == 0 && peer.nl_groups == 0;
-	/* As netlink_rcv_skb reads them: it stops at a header that does not fit. */
-	while (off + NLMSG_HDRLEN <= len) {
-		struct nlmsghdr h;
-		struct policy_request q = {
-			.action = POLICY_SEND, .family = sk->family, .type = sk->type, .proto = sk->proto,
-			.level = -1, .option = -1,
-		};
-		bool seen = false;
-		int rc;
-
-		memcpy(&h, buf + off, sizeof(h));
-		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
-			break;
-		off += NLMSG_ALIGN(h.nlmsg_len);
-		if (to_kernel && netlink_open_to_all(sk->proto, h.nlmsg_type))
-			continue;
-		for (size_t i = 0; i < njudged && !seen; i++)
-			seen = judged[i] == h.nlmsg_type;
-		if (seen)
-			continue;
-		if (njudged < NETLINK_JUDGED_MAX)
-			judged[njudged++] = h.nlmsg_type;
-		q.message = h.nlmsg_type;
-		if ((rc = authz_check(call, &q)))
-			return rc;
-	}
-	/* Bytes for a process are its to parse, whatever their shape. */
-	if (!to_kernel && njudged == 0) {
-		struct policy_request q = {
-			.action = POLICY_SEND, .family = sk->family, .type = sk->type, .proto = sk->proto,
-			.level = -1, .option = -1, .message = -1,
-		};
-		return authz_check(call, &q);
-	}
-	return 0;
-}
-
-/* Joining netlink multicast groups by bind (nl_groups: group n is bit n-1)
- * is what NETLINK_ADD_MEMBERSHIP does, checked by the same kernel code on
- * the binder's capabilities: judged as that option, group by group. */
-static int judge_netlink_bind(struct call *call, const struct sock *sk, const struct sbaddr *a)
-{
-	const struct sockaddr_nl *nl = (const struct sockaddr_nl *)&a->ss;
-
-	if (sk->family != AF_NETLINK)
-		return 0;
-	for (int bit = 0; bit < 32; bit++) {
-		int group = bit + 1;
-		if ((nl->nl_groups & (1u << bit)) &&
-		    sockopt_value_privileged(sk->family, sk->type, sk->proto, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
-		                             &group, sizeof(group)))
-			return gate_option(call, sk, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP);
-	}
-	return 0;
 }
 
 /* ---- AF_UNIX, as the caller ---- */
@@ -807,10 +643,6 @@ static int rpc_socket_create(struct call *call, void *params)
 	struct kind made;
 	bool owned;
 
-	rc = p->pass ? gate_hand_out(call, p->family, type, p->proto)
-	             : gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
-	if (rc)
-		return rc;
 	rc = make_socket(call, p->family, type, p->proto, p->pass, &fd, &made, &owned);
 	if (rc) {
 		int e = -rc;
@@ -847,17 +679,13 @@ static int rpc_socket_pair(struct call *call, void *params)
 {
 	struct p_create *p = params;
 	json_object *r = call_result(call), *handles;
-	int type = p->type & ~TYPE_FLAGS, sv[2], rc;
+	int type = p->type & ~TYPE_FLAGS, sv[2], rc = 0;
 	struct pair_args pa = { p->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, p->proto, { -1, -1 } };
 	struct ascaller_cred cr;
 	struct kind asked = { p->family, type, p->proto }, made;
 	bool owned = true;
 	struct sock *a, *b;
 
-	rc = p->pass ? gate_hand_out(call, p->family, type, p->proto)
-	             : gate(call, POLICY_CREATE, p->family, type, p->proto, NULL, NULL);
-	if (rc)
-		return rc;
 	caller_cred(call, &cr);
 	if (p->family == AF_UNIX)
 		rc = ascaller_run(&cr, pair_run, &pa);
@@ -905,6 +733,8 @@ static int rpc_socket_pair(struct call *call, void *params)
 static int rpc_socket_adopt(struct call *call, void *params)
 {
 	int fd = call_take_fd(call, 0), rc;
+	struct plan_in in = sock_in(call, NULL, NULL, NULL);
+	struct plan pl;
 	struct stat st;
 	struct kind k;
 	json_object *r = call_result(call);
@@ -918,7 +748,10 @@ static int rpc_socket_adopt(struct call *call, void *params)
 		safe_close(fd);
 		return rc;
 	}
-	rc = gate(call, POLICY_ADOPT, k.family, k.type, k.proto, NULL, NULL);
+	in.family = k.family;
+	in.type = k.type;
+	in.proto = k.proto;
+	rc = plan_run(call, &in, &pl);
 	if (rc) {
 		safe_close(fd);
 		return rc;
@@ -928,46 +761,14 @@ static int rpc_socket_adopt(struct call *call, void *params)
 	return give_socket(call, r, fd, &k, st.st_uid == authz_call_identity(call, NULL)->uid, false);
 }
 
-/* An IPv6 socket that is not IPV6_V6ONLY also carries IPv4: bound to the
- * unspecified address, it takes IPv4 connections on the same port. That
- * needs what an IPv4 socket bound there would need: the IPv4 address it
- * also reaches, into *v4; false when a reaches no IPv4 that way. */
-static bool v4_reach_of(const struct sbaddr *a, struct sbaddr *v4)
+/* An IPv6 socket whose caller may not also reach IPv4 at the unspecified
+ * address (the plan's PLAN_V4_REACH choice) is made IPV6_V6ONLY, before its
+ * bind or listen while the kernel lets it. */
+static int v6only_unless_v4(const struct sock *sk, const struct plan *pl)
 {
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
-	struct sockaddr_in *in = (struct sockaddr_in *)&v4->ss;
+	int one = 1;
 
-	if (a->ss.ss_family != AF_INET6 || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
-		return false;
-	memset(v4, 0, sizeof(*v4));
-	v4->len = sizeof(*in);
-	in->sin_family = AF_INET;
-	in->sin_port = in6->sin6_port;
-	in->sin_addr.s_addr = htonl(INADDR_ANY);
-	return true;
-}
-
-static int gate_v4_reach(struct call *call, enum policy_action action, int type, int proto, const struct sbaddr *a)
-{
-	struct sbaddr v4;
-
-	return v4_reach_of(a, &v4) ? gate(call, action, AF_INET, type, proto, &v4, NULL) : 0;
-}
-
-/* The same, asked quietly: a socket whose caller may not reach IPv4 there is
- * made IPV6_V6ONLY instead (before its bind, while the kernel lets it). */
-static int v6only_unless_v4(struct call *call, const struct sock *sk, enum policy_action action,
-                            const struct sbaddr *a)
-{
-	struct sbaddr v4;
-	int v6only = 1, one = 1;
-	socklen_t l = sizeof(v6only);
-
-	if (sk->family != AF_INET6 || !v4_reach_of(a, &v4))
-		return 0;
-	if (getsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0)
-		return -errno;
-	if (v6only || would_allow(call, action, AF_INET, sk->type, sk->proto, &v4))
+	if (plan_chose(pl, PLAN_V4_REACH))
 		return 0;
 	return setsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ? -errno : 0;
 }
@@ -1064,6 +865,38 @@ static int connect_result(struct sock_wait *w)
 	return 0;
 }
 
+/* Decides connect_to's plan for one address it may try (from name host, or
+ * a literal): the source bind, the connect, and a hand-out of its family. */
+static int judge_candidate(struct call *call, const struct connect_state *st, const struct sbaddr *cand,
+                           const char *host)
+{
+	struct plan_in in = sock_in(call, NULL, cand, host);
+	struct plan pl;
+
+	in.family = cand->ss.ss_family;
+	in.type = SOCK_STREAM;
+	in.proto = 0;
+	in.source = st->has_src ? &st->src : NULL;
+	return plan_run(call, &in, &pl);
+}
+
+/* Before looking host up: refused when no rule could allow a connect to it
+ * at port, whatever it resolves to. */
+static int judge_unresolved_name(struct call *call, const struct connect_state *st, const char *host, int port)
+{
+	struct plan_in in = sock_in(call, NULL, NULL, host);
+	struct sbaddr tmpl = { .len = sizeof(struct sockaddr_in6) };
+
+	((struct sockaddr_in6 *)&tmpl.ss)->sin6_family = AF_INET6;
+	((struct sockaddr_in6 *)&tmpl.ss)->sin6_port = htons((uint16_t)port);
+	in.type = SOCK_STREAM;
+	in.proto = 0;
+	in.addr = &tmpl;
+	in.unresolved = true;
+	in.source = st->has_src ? &st->src : NULL;
+	return plan_run_unresolved(call, &in);
+}
+
 /* Moves connect_to to its next candidate address: new socket (and source
  * bind), same handle. */
 static int connect_to_next(struct call *call, struct connect_state *st, struct sock *sk)
@@ -1139,22 +972,10 @@ static int connect_to_start(struct call *call, struct connect_state *st,
                             const struct param_timeout *timeout)
 {
 	int family = st->cands[0].ss.ss_family, fd, rc;
-	bool asked[2] = { false, false }, owned;
 	struct kind made;
+	bool owned;
 	struct sock *sk;
 
-	/* Every family the attempts may use must be one the client may hold. */
-	for (int i = 0; st->pass && i < st->ncands; i++) {
-		int f = st->cands[i].ss.ss_family;
-		if (asked[f == AF_INET6])
-			continue;
-		asked[f == AF_INET6] = true;
-		rc = gate_hand_out(call, f, SOCK_STREAM, 0);
-		if (rc) {
-			free(st);
-			return rc;
-		}
-	}
 	st->addr = st->cands[0];
 	st->cur = 0;
 	if ((rc = make_socket(call, family, SOCK_STREAM, 0, st->pass, &fd, &made, &owned))) {
@@ -1249,7 +1070,7 @@ static void connect_to_done(struct resolve_job *job)
 		memset(&cand, 0, sizeof(cand));
 		memcpy(&cand.ss, ai->ai_addr, ai->ai_addrlen);
 		cand.len = ai->ai_addrlen;
-		rc = gate(call, POLICY_CONNECT, ai->ai_family, SOCK_STREAM, 0, &cand, j->host);
+		rc = judge_candidate(call, st, &cand, j->host);
 		if (rc) {
 			/* Keep the first denial: it answers when no address is allowed. */
 			if (denied++ == 0)
@@ -1293,14 +1114,12 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	if (!st)
 		return -ENOMEM;
 	if (p->source_address) {
+		struct sbaddr_error err = { { 0 } };
 		int sf = sbaddr_guess_family(p->source_address);
-		const char *none;
-		rc = sf == AF_INET || sf == AF_INET6 ? decode_address(call, POLICY_BIND, sf, SOCK_STREAM, 0, p->source_address,
-		                                                      &st->src, &none)
-		                                    : call_error(call, JRPC_INVALID_PARAMS, NULL,
-		                                                 "source_address must be a numeric [host, port]");
-		if (!rc)
-			rc = gate(call, POLICY_BIND, sf, SOCK_STREAM, 0, &st->src, NULL);
+		rc = (sf != AF_INET && sf != AF_INET6) || sbaddr_decode(sf, p->source_address, &st->src, NULL, &err)
+		         ? call_error_param(call, "source_address", "source_address must be a numeric [host, port]%s%s",
+		                            err.msg[0] ? ": " : "", err.msg)
+		         : 0;
 		if (rc) {
 			free(st);
 			return rc;
@@ -1310,11 +1129,10 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	st->pass = p->pass;
 	/* A literal: no look-up. */
 	if (sbaddr_guess_family(p->address) == AF_INET || sbaddr_guess_family(p->address) == AF_INET6) {
-		const char *none;
-		rc = decode_address(call, POLICY_CONNECT, sbaddr_guess_family(p->address), SOCK_STREAM, 0, p->address,
-		                    &st->cands[0], &none);
-		if (!rc)
-			rc = gate(call, POLICY_CONNECT, st->cands[0].ss.ss_family, SOCK_STREAM, 0, &st->cands[0], NULL);
+		struct sbaddr_error err = { { 0 } };
+		rc = sbaddr_decode(sbaddr_guess_family(p->address), p->address, &st->cands[0], NULL, &err)
+		         ? call_error_param(call, "address", "%s", err.msg[0] ? err.msg : "address: malformed")
+		         : judge_candidate(call, st, &st->cands[0], NULL);
 		if (rc) {
 			free(st);
 			return rc;
@@ -1341,16 +1159,10 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 		free(st);
 		return call_error_param(call, "address", "address: a host name holds no NUL");
 	}
-	{
-		/* Before any look-up: a name no rule could allow costs nothing. */
-		struct policy_request q = {
-			.action = POLICY_CONNECT, .family = -1, .type = SOCK_STREAM, .proto = 0,
-			.host = host, .level = -1, .option = -1,
-		};
-		if ((rc = authz_check_unresolved(call, &q, (int)port))) {
-			free(st);
-			return rc;
-		}
+	/* Before any look-up: a name no rule could allow costs nothing. */
+	if ((rc = judge_unresolved_name(call, st, host, (int)port))) {
+		free(st);
+		return rc;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->host = strdup(host))) {
@@ -1389,12 +1201,26 @@ static const struct param_desc listen_on_params[] = {
 	{ 0 }
 };
 
+/* The family create_server makes: as asked, else by the address. */
+static int listen_on_family(const void *params)
+{
+	const struct p_listen_on *p = params;
+	int family = p->family;
+
+	if (family == AF_UNSPEC) {
+		family = sbaddr_guess_family(p->address);
+		if (family == AF_UNSPEC)
+			family = p->dualstack_ipv6 ? AF_INET6 : AF_INET;
+	}
+	return family;
+}
+
 /* Python's create_server. */
 static int rpc_socket_listen_on(struct call *call, void *params)
 {
 	struct p_listen_on *p = params;
 	json_object *r = call_result(call);
-	int family = p->family, one = 1, zero = 0, rc;
+	int family, one = 1, zero = 0, rc;
 	_cleanup_close_ int fd = -1;
 	const char *host;
 	struct sbaddr a;
@@ -1403,25 +1229,18 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	struct kind made;
 	bool owned;
 
-	if (family == AF_UNSPEC) {
-		family = sbaddr_guess_family(p->address);
-		if (family == AF_UNSPEC)
-			family = p->dualstack_ipv6 ? AF_INET6 : AF_INET;
-	}
-	if (p->dualstack_ipv6 && family != AF_INET6)
-		return call_error(call, JRPC_INVALID_PARAMS, NULL, "dualstack_ipv6 needs an AF_INET6 address");
-	rc = decode_address(call, POLICY_BIND, family, SOCK_STREAM, 0, p->address, &a, &host);
+	struct plan_in in = sock_in(call, NULL, NULL, NULL);
+	struct plan pl;
+
+	in.family = family = listen_on_family(p);
+	in.type = SOCK_STREAM;
+	in.proto = 0;
+	rc = decode_address(call, &in, p->address, &a, &host);
 	if (rc)
 		return rc;
-	rc = gate(call, POLICY_BIND, family, SOCK_STREAM, 0, &a, host);
-	if (rc)
-		return rc;
-	rc = gate(call, POLICY_LISTEN, family, SOCK_STREAM, 0, &a, host);
-	if (rc)
-		return rc;
-	if (p->dualstack_ipv6 && (rc = gate_v4_reach(call, POLICY_BIND, SOCK_STREAM, 0, &a)))
-		return rc;
-	if (p->pass && (rc = gate_hand_out(call, family, SOCK_STREAM, 0)))
+	in.addr = &a;
+	in.host = host;
+	if ((rc = plan_run(call, &in, &pl)))
 		return rc;
 	if ((rc = make_socket(call, family, SOCK_STREAM, 0, p->pass, &fd, &made, &owned)))
 		return rc;
@@ -1484,18 +1303,12 @@ static const struct param_desc addr_params[] = {
 static int rpc_socket_bind(struct call *call, void *params)
 {
 	struct p_addr *p = params;
-	struct sock *sk;
+	struct sock *sk = call->target;
+	struct plan pl;
 	struct sbaddr a;
-	const char *host;
-	int rc = sock_get(call, p->handle, &sk);
+	int rc;
 
-	if (rc)
-		return rc;
-	rc = decode_address(call, POLICY_BIND, sk->family, sk->type, sk->proto, p->address, &a, &host);
-	if (rc)
-		return rc;
-	rc = gate(call, POLICY_BIND, sk->family, sk->type, sk->proto, &a, host);
-	if (rc || (rc = judge_netlink_bind(call, sk, &a)) || (rc = v6only_unless_v4(call, sk, POLICY_BIND, &a)))
+	if ((rc = judge_at(call, sk, p->address, &a, &pl)) || (rc = v6only_unless_v4(sk, &pl)))
 		return rc;
 	if (sk->family == AF_UNIX) {
 		struct unix_job *j;
@@ -1526,20 +1339,20 @@ static const struct param_desc listen_params[] = {
 static int rpc_socket_listen(struct call *call, void *params)
 {
 	struct p_listen *p = params;
-	struct sock *sk;
+	struct sock *sk = call->target;
+	struct plan_in in;
+	struct plan pl;
 	struct sbaddr bound;
-	int rc = sock_get(call, p->handle, &sk);
+	int rc;
 
-	if (rc)
-		return rc;
 	memset(&bound, 0, sizeof(bound));
 	bound.len = sizeof(bound.ss);
 	/* An unbound socket listens on an address the kernel picks: judged as such. */
 	if (getsockname(sk->fd, (struct sockaddr *)&bound.ss, &bound.len) < 0)
 		return -errno;
-	rc = gate(call, POLICY_LISTEN, sk->family, sk->type, sk->proto, &bound, NULL);
+	in = sock_in(call, sk, &bound, NULL);
 	/* Unbound, it is bound now, to the unspecified address: as a bind there. */
-	if (rc || (rc = v6only_unless_v4(call, sk, POLICY_LISTEN, &bound)))
+	if ((rc = plan_run(call, &in, &pl)) || (rc = v6only_unless_v4(sk, &pl)))
 		return rc;
 	if (sk->family == AF_UNIX) {
 		struct unix_job *j;
@@ -1556,16 +1369,15 @@ static int rpc_socket_listen(struct call *call, void *params)
 
 static int connect_common(struct call *call, struct p_addr *p, bool ex)
 {
-	struct sock *sk;
+	struct sock *sk = call->target;
 	struct connect_state *st;
-	int rc = sock_get(call, p->handle, &sk);
+	struct plan pl;
+	int rc;
 
-	if (rc)
-		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	rc = decode_destination(call, sk, p->address, &st->addr);
+	rc = judge_at(call, sk, p->address, &st->addr, &pl);
 	if (rc) {
 		free(st);
 		return rc;
@@ -1649,16 +1461,10 @@ static int accept_try(struct sock_wait *w)
 static int rpc_socket_accept(struct call *call, void *params)
 {
 	struct p_accept *p = params;
-	struct sock *sk;
+	struct sock *sk = call->target;
 	bool *pass;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
-	/* Before accepting: a denial must not use up a pending connection. */
-	rc = p->pass ? gate_hand_out(call, sk->family, sk->type, sk->proto) : authz_require_rule(call);
-	if (rc)
-		return rc;
+	/* The plan was decided before accepting: a denial must not use up a
+	 * pending connection. */
 	pass = malloc(sizeof(*pass));
 	if (!pass)
 		return -ENOMEM;
@@ -1669,14 +1475,11 @@ static int rpc_socket_accept(struct call *call, void *params)
 
 static int name_common(struct call *call, void *params, bool peer)
 {
-	struct p_handle *p = params;
-	struct sock *sk;
+	struct sock *sk = call->target;
 	struct sockaddr_storage ss;
 	socklen_t l = sizeof(ss);
-	int rc = sock_get(call, p->handle, &sk);
 
-	if (rc)
-		return rc;
+	(void)params;
 	memset(&ss, 0, sizeof(ss));
 	if ((peer ? getpeername : getsockname)(sk->fd, (struct sockaddr *)&ss, &l) < 0)
 		return -errno;
@@ -1739,20 +1542,15 @@ static int rpc_socket_setsockopt(struct call *call, void *params)
 	unsigned char buf[SOCKOPT_MAX_LEN];
 	char err[200] = "";
 	socklen_t len = 0;
-	struct sock *sk;
-	int option, rc = sock_get(call, p->handle, &sk);
+	struct sock *sk = call->target;
+	int option, rc;
 
-	if (rc || (rc = option_number(call, p->level, p->option, &option)))
+	if ((rc = option_number(call, p->level, p->option, &option)))
 		return rc;
 	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
 	if (rc == -EINVAL)
 		return call_error_param(call, "value", "%s", err);
 	if (rc < 0)
-		return rc;
-	/* Values the kernel reserves to privilege: the daemon has it, the policy decides. */
-	rc = sockopt_value_privileged(sk->family, sk->type, sk->proto, p->level, option, buf, len)
-	             ? gate_option(call, sk, p->level, option) : authz_require_rule(call);
-	if (rc)
 		return rc;
 	if (p->level == SOL_SOCKET && option == SO_REUSEPORT && !sk->owned_by_caller && len >= sizeof(int) &&
 	    *(const int *)(const void *)buf != 0) {
@@ -1770,17 +1568,15 @@ static int rpc_socket_getsockopt(struct call *call, void *params)
 	struct p_sockopt *p = params;
 	unsigned char buf[SOCKOPT_MAX_LEN];
 	socklen_t len;
-	struct sock *sk;
+	struct sock *sk = call->target;
 	json_object *v;
-	int option, rc = sock_get(call, p->handle, &sk);
+	int option, rc;
 
-	if (rc || (rc = option_number(call, p->level, p->option, &option)))
+	if ((rc = option_number(call, p->level, p->option, &option)))
 		return rc;
 	if (sockopt_get_refused(p->level, option))
 		return call_error_param(call, "option", "option: this getsockopt acts instead of reading (a new "
 		                                        "association's descriptor, or a connect): use the daemon's methods");
-	if (sockopt_get_privileged(p->level, option) && (rc = gate_option(call, sk, p->level, option)))
-		return rc;
 	len = p->buflen ? (socklen_t)p->buflen : sockopt_default_len(p->level, option);
 	if (len > sizeof(buf))
 		len = sizeof(buf);
@@ -1834,11 +1630,7 @@ static const struct param_desc setblocking_params[] = {
 static int rpc_socket_settimeout(struct call *call, void *params)
 {
 	struct p_timeout *p = params;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
+	struct sock *sk = call->target;
 	sk->block = p->timeout.block;
 	sk->timeout_s = p->timeout.block ? 0 : p->timeout.seconds;
 	call_result(call);
@@ -1847,12 +1639,7 @@ static int rpc_socket_settimeout(struct call *call, void *params)
 
 static int rpc_socket_gettimeout(struct call *call, void *params)
 {
-	struct p_handle *p = params;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
+	struct sock *sk = call->target;
 	json_object_object_add(call_result(call), "timeout", sock_timeout_json(sk));
 	return 0;
 }
@@ -1860,11 +1647,7 @@ static int rpc_socket_gettimeout(struct call *call, void *params)
 static int rpc_socket_setblocking(struct call *call, void *params)
 {
 	struct p_timeout *p = params;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
+	struct sock *sk = call->target;
 	sk->block = p->flag;
 	sk->timeout_s = 0;
 	call_result(call);
@@ -1955,24 +1738,20 @@ static void send_timeout_data(struct sock_wait *w, json_object *d)
 static int send_common(struct call *call, struct p_send *p, bool all)
 {
 	struct send_state *st;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
+	struct sock *sk = call->target;
+	struct plan_in in = sock_in(call, sk, NULL, NULL);
+	struct plan pl;
+	int rc;
 
-	if (rc)
-		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	if (p->address) {
-		rc = decode_destination(call, sk, p->address, &st->addr);
-		if (rc) {
-			free(st);
-			return rc;
-		}
-		st->has_addr = true;
-	}
-	if (sk->family == AF_NETLINK &&
-	    (rc = judge_netlink(call, sk, p->data.buf, p->data.len, st->has_addr ? &st->addr : NULL))) {
+	st->has_addr = p->address != NULL;
+	if (st->has_addr)
+		rc = judge_at(call, sk, p->address, &st->addr, &pl);
+	else
+		rc = plan_run(call, &in, &pl);
+	if (rc) {
 		free(st);
 		return rc;
 	}
@@ -2120,11 +1899,8 @@ static int recv_try(struct sock_wait *w)
 static int recv_common(struct call *call, struct p_recv *p, enum recv_kind kind)
 {
 	struct recv_state *st;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
+	struct sock *sk = call->target;
 
-	if (rc)
-		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -2218,79 +1994,73 @@ static int sendmsg_try(struct sock_wait *w)
 	return 0;
 }
 
+/* sendmsg's buffers as one contiguous copy (the kernel sees the same bytes
+ * as with an iovec): 0 with *out malloc'd (NULL when empty), or an error. */
+static int join_buffers(struct call *call, json_object *buffers, unsigned char **out, size_t *len)
+{
+	size_t n = json_object_array_length(buffers);
+
+	*out = NULL;
+	*len = 0;
+	if (n > MAX_SEND_BUFFERS)
+		return call_error_param(call, "buffers", "buffers: at most %d", MAX_SEND_BUFFERS);
+	for (size_t i = 0; i < n; i++) {
+		json_object *b = json_object_array_get_idx(buffers, i);
+		unsigned char *dec, *nd;
+		size_t dlen;
+		if (!json_object_is_type(b, json_type_string) ||
+		    b64_decode_alloc(json_object_get_string(b), (size_t)json_object_get_string_len(b), &dec, &dlen) < 0) {
+			free(TAKE_PTR(*out));
+			return call_error_param(call, "buffers", "buffers[%zu] is not valid base64", i);
+		}
+		nd = dlen ? realloc(*out, *len + dlen) : *out;
+		if (dlen && !nd) {
+			free(dec);
+			free(TAKE_PTR(*out));
+			return -ENOMEM;
+		}
+		*out = nd;
+		if (dlen)
+			memcpy(*out + *len, dec, dlen);
+		*len += dlen;
+		free(dec);
+	}
+	return 0;
+}
+
 static int rpc_socket_sendmsg(struct call *call, void *params)
 {
 	struct p_sendmsg *p = params;
 	struct sendmsg_state *st;
-	struct sock *sk;
+	struct sock *sk = call->target;
+	struct plan_in in = sock_in(call, sk, NULL, NULL);
+	struct plan pl;
 	char err[200] = "";
-	size_t n = json_object_array_length(p->buffers), total = 0;
-	int rc = sock_get(call, p->handle, &sk);
+	int rc;
 
-	if (rc)
-		return rc;
-	if (n > MAX_SEND_BUFFERS)
-		return call_error(call, JRPC_INVALID_PARAMS, NULL, "buffers: at most %d", MAX_SEND_BUFFERS);
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	/* The destination first: a name parks the call, and the re-run judges
 	 * everything once, with the resolved address. */
-	if (p->address) {
-		rc = decode_destination(call, sk, p->address, &st->addr);
-		if (rc) {
-			sendmsg_state_free(st);
-			return rc;
-		}
-		st->has_addr = true;
-	} else if ((rc = authz_require_rule(call))) {
+	st->has_addr = p->address != NULL;
+	if (st->has_addr)
+		rc = judge_at(call, sk, p->address, &st->addr, &pl);
+	else
+		rc = plan_run(call, &in, &pl);
+	if (rc) {
 		sendmsg_state_free(st);
 		return rc;
 	}
-	/* One contiguous copy: the kernel sees the same bytes as with an iovec. */
-	for (size_t i = 0; i < n; i++) {
-		json_object *b = json_object_array_get_idx(p->buffers, i);
-		unsigned char *dec;
-		size_t dlen;
-		if (!json_object_is_type(b, json_type_string) ||
-		    b64_decode_alloc(json_object_get_string(b), (size_t)json_object_get_string_len(b), &dec, &dlen) < 0) {
-			sendmsg_state_free(st);
-			return call_error(call, JRPC_INVALID_PARAMS, NULL, "buffers[%zu] is not valid base64", i);
-		}
-		if (dlen) {
-			unsigned char *nd = realloc(st->data, total + dlen);
-			if (!nd) {
-				free(dec);
-				sendmsg_state_free(st);
-				return -ENOMEM;
-			}
-			st->data = nd;
-			memcpy(st->data + total, dec, dlen);
-			total += dlen;
-		}
-		free(dec);
+	if ((rc = join_buffers(call, p->buffers, &st->data, &st->len))) {
+		sendmsg_state_free(st);
+		return rc;
 	}
-	st->len = total;
 	rc = ancdata_encode(p->ancdata, call->fds, call->nfds, &st->cbuf, &st->clen, err, sizeof(err));
 	if (rc < 0) {
 		sendmsg_state_free(st);
 		if (rc == -EINVAL || rc == -E2BIG)
 			return call_error(call, JRPC_INVALID_PARAMS, NULL, "%s", err);
-		return rc;
-	}
-	/* Control messages the kernel reserves to privilege go through the
-	 * setsockopt action, as the option of the same name would. */
-	struct msghdr mh = { .msg_control = st->cbuf, .msg_controllen = st->clen };
-	for (struct cmsghdr *cm = st->clen ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cmsg_privileged(sk->family, sk->type, sk->proto, cm) &&
-		    (rc = gate_option(call, sk, cm->cmsg_level, cm->cmsg_type))) {
-			sendmsg_state_free(st);
-			return rc;
-		}
-	}
-	if (sk->family == AF_NETLINK &&
-	    (rc = judge_netlink(call, sk, st->data, st->len, st->has_addr ? &st->addr : NULL))) {
-		sendmsg_state_free(st);
 		return rc;
 	}
 	st->flags = p->flags & ~MSG_DONTWAIT;
@@ -2326,11 +2096,7 @@ static const struct param_desc shutdown_params[] = {
 static int rpc_socket_shutdown(struct call *call, void *params)
 {
 	struct p_shutdown *p = params;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
+	struct sock *sk = call->target;
 	if (shutdown(sk->fd, p->how) < 0)
 		return -errno;
 	call_result(call);
@@ -2339,12 +2105,7 @@ static int rpc_socket_shutdown(struct call *call, void *params)
 
 static int rpc_socket_close(struct call *call, void *params)
 {
-	struct p_handle *p = params;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
+	struct sock *sk = call->target;
 	sock_close(sk);
 	call_result(call);
 	return 0;
@@ -2352,12 +2113,10 @@ static int rpc_socket_close(struct call *call, void *params)
 
 static int rpc_socket_dup(struct call *call, void *params)
 {
-	struct p_handle *p = params;
-	struct sock *sk, *nsk;
-	int fd, rc = sock_get(call, p->handle, &sk);
+	struct sock *sk = call->target, *nsk;
+	int fd, rc;
 
-	if (rc)
-		return rc;
+	(void)params;
 	fd = fcntl(sk->fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return -errno;
@@ -2373,12 +2132,9 @@ static int rpc_socket_dup(struct call *call, void *params)
 
 static int rpc_socket_fd(struct call *call, void *params)
 {
-	struct p_handle *p = params;
-	struct sock *sk;
-	int fd, rc = sock_get(call, p->handle, &sk);
+	struct sock *sk = call->target;
+	int fd;
 
-	if (rc || (rc = gate_hand_out(call, sk->family, sk->type, sk->proto)))
-		return rc;
 	/* The duplicate shares the open file (and its O_NONBLOCK) with ours. */
 	fd = fcntl(sk->fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
@@ -2389,12 +2145,9 @@ static int rpc_socket_fd(struct call *call, void *params)
 
 static int rpc_socket_detach(struct call *call, void *params)
 {
-	struct p_handle *p = params;
-	struct sock *sk;
-	int fd, rc = sock_get(call, p->handle, &sk);
+	struct sock *sk = call->target;
+	int fd;
 
-	if (rc || (rc = gate_hand_out(call, sk->family, sk->type, sk->proto)))
-		return rc;
 	fd = sock_take_fd(sk);
 	if (fd < 0)
 		return fd;
@@ -2405,12 +2158,7 @@ static int rpc_socket_detach(struct call *call, void *params)
 
 static int rpc_socket_info(struct call *call, void *params)
 {
-	struct p_handle *p = params;
-	struct sock *sk;
-	int rc = sock_get(call, p->handle, &sk);
-
-	if (rc)
-		return rc;
+	struct sock *sk = call->target;
 	json_object_put(call->result);
 	call->result = sock_info(sk);
 	return 0;
@@ -2426,6 +2174,199 @@ static int rpc_socket_list(struct call *call, void *params)
 	return 0;
 }
 
+/* ---- the policy questions of each method (plan.h) ----
+ *
+ * The one coding of each decision: the handlers decide these plans and
+ * policy.check decides the same ones for a caller and socket it is told of. */
+
+static int plan_create(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_create *p = in->params;
+	struct plan_in made = *in;
+
+	made.family = p->family;
+	made.type = p->type;
+	made.proto = p->proto;
+	/* A descriptor handed to the client escapes every later check (its
+	 * holder may connect or send it anywhere the daemon's network namespace
+	 * reaches): only an explicit create grant lets one leave; a bind or
+	 * connect grant alone keeps it in the daemon, used through its handle. */
+	return p->pass ? plan_ask_hand_out(pl, p->family, p->type, p->proto) : plan_ask(pl, &made, POLICY_CREATE);
+}
+
+static int plan_adopt(struct plan *pl, const struct plan_in *in)
+{
+	return plan_ask(pl, in, POLICY_ADOPT);
+}
+
+static int plan_bind(struct plan *pl, const struct plan_in *in)
+{
+	int rc = plan_ask_at(pl, in, POLICY_BIND, in->addr);
+
+	if (!rc)
+		rc = plan_ask_netlink_groups(pl, in, in->addr);
+	if (!rc)
+		rc = plan_ask_v4_reach(pl, in, POLICY_BIND, in->addr, PLAN_CHOICE);
+	return rc;
+}
+
+/* Where the socket is bound (in->addr); unbound, the kernel binds it to the
+ * unspecified address and a port it picks, and that is what is judged. */
+static int plan_listen(struct plan *pl, const struct plan_in *in)
+{
+	const struct sbaddr *a = in->addr;
+	struct sbaddr any = { .len = sizeof(struct sockaddr_in6) };
+	int rc;
+
+	if (!a && (in->family == AF_INET || in->family == AF_INET6)) {
+		any.ss.ss_family = (sa_family_t)in->family;
+		a = &any;
+	}
+	if (!a)
+		return plan_ask(pl, in, POLICY_LISTEN);
+	rc = plan_ask_at(pl, in, POLICY_LISTEN, a);
+	return rc ? rc : plan_ask_v4_reach(pl, in, POLICY_LISTEN, a, PLAN_CHOICE);
+}
+
+static int plan_connect(struct plan *pl, const struct plan_in *in)
+{
+	return plan_ask_at(pl, in, POLICY_CONNECT, in->addr);
+}
+
+/* send, sendall, sendto: a destination is a connect; netlink messages are
+ * judged one by one. */
+static int plan_send(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_send *p = in->params;
+	int rc = in->addr ? plan_ask_at(pl, in, POLICY_CONNECT, in->addr) : 0;
+
+	return rc ? rc : plan_ask_netlink(pl, in, p->data.buf, p->data.len, in->addr);
+}
+
+/* The destination, control messages the kernel reserves to privilege (as
+ * the setsockopt of the same name), and netlink messages. */
+static int plan_sendmsg(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_sendmsg *p = in->params;
+	unsigned char *cbuf = NULL, *data = NULL;
+	size_t clen = 0, len = 0;
+	char err[200] = "";
+	int rc = in->addr ? plan_ask_at(pl, in, POLICY_CONNECT, in->addr) : 0;
+
+	if (rc)
+		return rc;
+	rc = ancdata_encode(p->ancdata, NULL, 0, &cbuf, &clen, err, sizeof(err));
+	if (rc == -EINVAL || rc == -E2BIG)
+		return call_error_param(in->call, "ancdata", "%s", err);
+	if (rc < 0)
+		return rc;
+	rc = plan_ask_cmsgs(pl, in, cbuf, clen);
+	free(cbuf);
+	if (rc || in->family != AF_NETLINK || in->unresolved)
+		return rc;
+	if ((rc = join_buffers(in->call, p->buffers, &data, &len)))
+		return rc;
+	rc = plan_ask_netlink(pl, in, data, len, in->addr);
+	free(data);
+	return rc;
+}
+
+/* Values the kernel reserves to privilege: the daemon has it, the policy
+ * decides. Any other value is the caller's own business. */
+static int plan_setsockopt(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_sockopt *p = in->params;
+	unsigned char buf[SOCKOPT_MAX_LEN];
+	socklen_t len = 0;
+	char err[200] = "";
+	int option, rc;
+
+	if ((rc = option_number(in->call, p->level, p->option, &option)))
+		return rc;
+	if (!sockopt_value_privileged(in->family, in->type, in->proto, p->level, option, NULL, 0)) {
+		pl->note = "this option is not one the kernel reserves to privilege on such a socket: the policy does not "
+		           "govern it";
+		return 0;
+	}
+	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
+	if (rc == -EINVAL)
+		return call_error_param(in->call, "value", "%s", err);
+	if (rc < 0)
+		return rc;
+	if (!sockopt_value_privileged(in->family, in->type, in->proto, p->level, option, buf, len)) {
+		pl->note = "this value is open to every user (the kernel checks no privilege): the policy does not govern it";
+		return 0;
+	}
+	return plan_ask_option(pl, in, p->level, option);
+}
+
+/* Reads the kernel reserves to privilege, as the option's setsockopt. */
+static int plan_getsockopt(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_sockopt *p = in->params;
+	int option, rc;
+
+	if ((rc = option_number(in->call, p->level, p->option, &option)))
+		return rc;
+	if (!sockopt_get_privileged(p->level, option)) {
+		pl->note = "reading this option needs no privilege: the policy does not govern it";
+		return 0;
+	}
+	return plan_ask_option(pl, in, p->level, option);
+}
+
+/* Onto a new handle it is the caller's own state; passed, a hand-out. */
+static int plan_accept(struct plan *pl, const struct plan_in *in)
+{
+	if (!((const struct p_accept *)in->params)->pass) {
+		pl->note = "accepted onto a new handle, the connection stays in the daemon: only the caller's own state";
+		return 0;
+	}
+	return plan_ask_hand_out(pl, in->family, in->type, in->proto);
+}
+
+/* socket.fd, socket.detach: the descriptor leaves. */
+static int plan_hand_out(struct plan *pl, const struct plan_in *in)
+{
+	return plan_ask_hand_out(pl, in->family, in->type, in->proto);
+}
+
+/* create_server: bind and listen at the address, IPv4 as well for a
+ * dual-stack socket, and a hand-out when passed. */
+static int plan_listen_on(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_listen_on *p = in->params;
+	int rc;
+
+	if (p->dualstack_ipv6 && in->family != AF_INET6)
+		return call_error_param(in->call, "dualstack_ipv6", "dualstack_ipv6 needs an AF_INET6 address");
+	if ((rc = plan_ask_at(pl, in, POLICY_BIND, in->addr)) || (rc = plan_ask_at(pl, in, POLICY_LISTEN, in->addr)))
+		return rc;
+	if (p->dualstack_ipv6 && (rc = plan_ask_v4_reach(pl, in, POLICY_BIND, in->addr, PLAN_GATE)))
+		return rc;
+	return p->pass ? plan_ask_hand_out(pl, in->family, SOCK_STREAM, 0) : 0;
+}
+
+/* create_connection, for one address it may try (in->addr, of in->family):
+ * the source bind, the connect, and a hand-out of that family when passed. */
+static int plan_connect_to(struct plan *pl, const struct plan_in *in)
+{
+	const struct p_connect_to *p = in->params;
+	int rc;
+
+	if (in->source) {
+		struct plan_in src = *in;
+		src.family = in->source->ss.ss_family;
+		src.host = NULL;
+		src.unresolved = false;
+		if ((rc = plan_ask_at(pl, &src, POLICY_BIND, in->source)))
+			return rc;
+	}
+	if ((rc = plan_ask_at(pl, in, POLICY_CONNECT, in->addr)))
+		return rc;
+	return p->pass && !in->unresolved ? plan_ask_hand_out(pl, in->family, SOCK_STREAM, 0) : 0;
+}
+
 /* ---- the table ---- */
 
 #define R_HANDLE "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"fds\":{\"const\":1}}}"
@@ -2435,79 +2376,240 @@ static int rpc_socket_list(struct call *call, void *params)
 #define B RPC_MAY_BLOCK
 
 static const struct rpc_method methods[] = {
-	{ "socket.create", "Python's socket(): a new socket of family, type and proto.",
-	  rpc_socket_create, create_params, sizeof(struct p_create),
-	  "{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\"]}", RPC_RETURNS_FDS, RPC_GATE_HANDLER },
-	{ "socket.pair", "Python's socketpair(): two connected sockets.",
-	  rpc_socket_pair, pair_params, sizeof(struct p_create),
-	  "{\"type\":\"object\",\"properties\":{\"handles\":{\"type\":\"array\"},\"fds\":{\"const\":2}}}",
-	  RPC_RETURNS_FDS, RPC_GATE_HANDLER },
-	{ "socket.connect_to", "Python's create_connection(): resolves the host, tries each address, a connected TCP socket.",
-	  rpc_socket_connect_to, connect_to_params, sizeof(struct p_connect_to),
-	  "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{},\"peer\":{}}}",
-	  RPC_RETURNS_FDS | B, RPC_GATE_HANDLER },
-	{ "socket.listen_on", "Python's create_server(): a bound, listening TCP (or UNIX) socket.",
-	  rpc_socket_listen_on, listen_on_params, sizeof(struct p_listen_on),
-	  "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{}}}", RPC_RETURNS_FDS, RPC_GATE_HANDLER },
-	{ "socket.adopt", "Makes a socket sent with the request (fds: 1) a handle.",
-	  rpc_socket_adopt, NULL, 0, R_HANDLE, RPC_TAKES_FDS, RPC_GATE_HANDLER },
-	{ "socket.bind", "Binds the socket to an address.", rpc_socket_bind, addr_params, sizeof(struct p_addr),
-	  R_EMPTY, 0, RPC_GATE_HANDLER },
-	{ "socket.listen", "Listens for connections.", rpc_socket_listen, listen_params, sizeof(struct p_listen),
-	  R_EMPTY, 0, RPC_GATE_HANDLER },
-	{ "socket.connect", "Connects, waiting as the socket's timeout says.", rpc_socket_connect, addr_params,
-	  sizeof(struct p_addr), R_EMPTY, B, RPC_GATE_HANDLER },
-	{ "socket.connect_ex", "Connects and answers the errno (0 on success) instead of an OS error.",
-	  rpc_socket_connect_ex, addr_params, sizeof(struct p_addr),
-	  "{\"type\":\"object\",\"required\":[\"errno\",\"name\"]}", B, RPC_GATE_HANDLER },
-	{ "socket.accept", "Accepts a connection: a new handle (or descriptor) and the peer's address.",
-	  rpc_socket_accept, accept_params, sizeof(struct p_accept),
-	  "{\"type\":\"object\",\"required\":[\"peer\"]}", RPC_RETURNS_FDS | B, RPC_GATE_HANDLER },
-	{ "socket.getsockname", "The socket's own address.", rpc_socket_getsockname, handle_params,
-	  sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"address\"]}", 0 },
-	{ "socket.getpeername", "The connected peer's address.", rpc_socket_getpeername, handle_params,
-	  sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"address\"]}", 0 },
-	{ "socket.setsockopt", "Sets an option; typed values for the options people use.",
-	  rpc_socket_setsockopt, setsockopt_params, sizeof(struct p_sockopt), R_EMPTY, 0, RPC_GATE_HANDLER },
-	{ "socket.getsockopt", "Reads an option: {value} typed, or {data} raw with buflen.",
-	  rpc_socket_getsockopt, getsockopt_params, sizeof(struct p_sockopt),
-	  "{\"type\":\"object\",\"properties\":{\"value\":{},\"data\":{\"type\":\"string\"}}}", 0 },
-	{ "socket.settimeout", "Python's settimeout: seconds, 0 (non-blocking) or null (block).",
-	  rpc_socket_settimeout, settimeout_params, sizeof(struct p_timeout), R_EMPTY, 0 },
-	{ "socket.gettimeout", "The socket's timeout.", rpc_socket_gettimeout, handle_params,
-	  sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"timeout\"]}", 0 },
-	{ "socket.setblocking", "Python's setblocking: true is timeout null, false is 0.",
-	  rpc_socket_setblocking, setblocking_params, sizeof(struct p_timeout), R_EMPTY, 0 },
-	{ "socket.send", "Sends what the socket takes at once (after waiting for room).", rpc_socket_send,
-	  send_params, sizeof(struct p_send), R_SENT, B },
-	{ "socket.sendall", "Sends everything, across partial writes; on timeout the error says what was sent.",
-	  rpc_socket_sendall, send_params, sizeof(struct p_send), R_SENT, B },
-	{ "socket.sendto", "Sends a datagram to an address.", rpc_socket_sendto, sendto_params,
-	  sizeof(struct p_send), R_SENT, B, RPC_GATE_HANDLER },
-	{ "socket.sendmsg", "sendmsg with buffers, ancillary data and the request's descriptors as SCM_RIGHTS.",
-	  rpc_socket_sendmsg, sendmsg_params, sizeof(struct p_sendmsg), R_SENT, RPC_TAKES_FDS | B, RPC_GATE_HANDLER },
-	{ "socket.recv", "Receives at most bufsize bytes.", rpc_socket_recv, recv_params, sizeof(struct p_recv),
-	  R_DATA, B },
-	{ "socket.recvfrom", "Receives bytes and the sender's address.", rpc_socket_recvfrom, recv_params,
-	  sizeof(struct p_recv), "{\"type\":\"object\",\"required\":[\"data\",\"address\"]}", B },
-	{ "socket.recvmsg", "recvmsg: bytes, ancillary data, flags, address; received descriptors come along.",
-	  rpc_socket_recvmsg, recvmsg_params, sizeof(struct p_recv),
-	  "{\"type\":\"object\",\"required\":[\"data\",\"ancdata\",\"msg_flags\",\"address\"]}",
-	  RPC_RETURNS_FDS | B },
-	{ "socket.shutdown", "Shuts down one or both directions.", rpc_socket_shutdown, shutdown_params,
-	  sizeof(struct p_shutdown), R_EMPTY, 0 },
-	{ "socket.close", "Closes the socket; operations waiting on it fail with EBADF.", rpc_socket_close,
-	  handle_params, sizeof(struct p_handle), R_EMPTY, 0 },
-	{ "socket.dup", "A second handle for the same socket.", rpc_socket_dup, handle_params,
-	  sizeof(struct p_handle), R_HANDLE, 0 },
-	{ "socket.fd", "A duplicate descriptor for direct use; the handle stays.", rpc_socket_fd,
-	  handle_params, sizeof(struct p_handle), R_HANDLE, RPC_RETURNS_FDS, RPC_GATE_HANDLER },
-	{ "socket.detach", "The descriptor itself (blocking mode); the handle is gone.", rpc_socket_detach,
-	  handle_params, sizeof(struct p_handle), R_HANDLE, RPC_RETURNS_FDS, RPC_GATE_HANDLER },
-	{ "socket.info", "The socket's state: family, type, addresses, timeout, counters, pending operations.",
-	  rpc_socket_info, handle_params, sizeof(struct p_handle), "{\"type\":\"object\",\"required\":[\"handle\"]}", 0 },
-	{ "socket.list", "The caller's sockets, as socket.info shows each.", rpc_socket_list, NULL, 0,
-	  "{\"type\":\"object\",\"required\":[\"sockets\"]}", 0 },
+	{ .name = "socket.create",
+	  .summary = "Python's socket(): a new socket of family, type and proto.",
+	  .handler = rpc_socket_create,
+	  .params = create_params, .params_size = sizeof(struct p_create),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\"]}",
+	  .flags = RPC_RETURNS_FDS,
+	  .plan = plan_create, },
+	{ .name = "socket.pair",
+	  .summary = "Python's socketpair(): two connected sockets.",
+	  .handler = rpc_socket_pair,
+	  .params = pair_params, .params_size = sizeof(struct p_create),
+	  .result_schema = "{\"type\":\"object\",\"properties\":{\"handles\":{\"type\":\"array\"},\"fds\":{\"const\":2}}}",
+	  .flags = RPC_RETURNS_FDS,
+	  .plan = plan_create, },
+	{ .name = "socket.connect_to",
+	  .summary = "Python's create_connection(): resolves the host, tries each address, a connected TCP socket.",
+	  .handler = rpc_socket_connect_to,
+	  .params = connect_to_params, .params_size = sizeof(struct p_connect_to),
+	  .result_schema = "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{},\"peer\":{}}}",
+	  .flags = RPC_RETURNS_FDS | B | RPC_PLAN_IN_HANDLER,
+	  .plan = plan_connect_to,
+	  .address = "address", .candidates = true, },
+	{ .name = "socket.listen_on",
+	  .summary = "Python's create_server(): a bound, listening TCP (or UNIX) socket.",
+	  .handler = rpc_socket_listen_on,
+	  .params = listen_on_params, .params_size = sizeof(struct p_listen_on),
+	  .result_schema = "{\"type\":\"object\",\"properties\":{\"handle\":{\"type\":\"integer\"},\"local\":{}}}",
+	  .flags = RPC_RETURNS_FDS | RPC_PLAN_IN_HANDLER,
+	  .plan = plan_listen_on,
+	  .address = "address", .family_of = listen_on_family, },
+	{ .name = "socket.adopt",
+	  .summary = "Makes a socket sent with the request (fds: 1) a handle.",
+	  .handler = rpc_socket_adopt,
+	  .result_schema = R_HANDLE,
+	  .flags = RPC_TAKES_FDS | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_RECEIVED,
+	  .plan = plan_adopt, },
+	{ .name = "socket.bind",
+	  .summary = "Binds the socket to an address.",
+	  .handler = rpc_socket_bind,
+	  .params = addr_params, .params_size = sizeof(struct p_addr),
+	  .result_schema = R_EMPTY,
+	  .flags = RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_bind,
+	  .address = "address", },
+	{ .name = "socket.listen",
+	  .summary = "Listens for connections.",
+	  .handler = rpc_socket_listen,
+	  .params = listen_params, .params_size = sizeof(struct p_listen),
+	  .result_schema = R_EMPTY,
+	  .flags = RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_listen,
+	  .address = "address", },
+	{ .name = "socket.connect",
+	  .summary = "Connects, waiting as the socket's timeout says.",
+	  .handler = rpc_socket_connect,
+	  .params = addr_params, .params_size = sizeof(struct p_addr),
+	  .result_schema = R_EMPTY,
+	  .flags = B | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_connect,
+	  .address = "address", },
+	{ .name = "socket.connect_ex",
+	  .summary = "Connects and answers the errno (0 on success) instead of an OS error.",
+	  .handler = rpc_socket_connect_ex,
+	  .params = addr_params, .params_size = sizeof(struct p_addr),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"errno\",\"name\"]}",
+	  .flags = B | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_connect,
+	  .address = "address", },
+	{ .name = "socket.accept",
+	  .summary = "Accepts a connection: a new handle (or descriptor) and the peer's address.",
+	  .handler = rpc_socket_accept,
+	  .params = accept_params, .params_size = sizeof(struct p_accept),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"peer\"]}",
+	  .flags = RPC_RETURNS_FDS | B,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_accept, },
+	{ .name = "socket.getsockname",
+	  .summary = "The socket's own address.",
+	  .handler = rpc_socket_getsockname,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"address\"]}",
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.getpeername",
+	  .summary = "The connected peer's address.",
+	  .handler = rpc_socket_getpeername,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"address\"]}",
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.setsockopt",
+	  .summary = "Sets an option; typed values for the options people use.",
+	  .handler = rpc_socket_setsockopt,
+	  .params = setsockopt_params, .params_size = sizeof(struct p_sockopt),
+	  .result_schema = R_EMPTY,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_setsockopt, },
+	{ .name = "socket.getsockopt",
+	  .summary = "Reads an option: {value} typed, or {data} raw with buflen.",
+	  .handler = rpc_socket_getsockopt,
+	  .params = getsockopt_params, .params_size = sizeof(struct p_sockopt),
+	  .result_schema = "{\"type\":\"object\",\"properties\":{\"value\":{},\"data\":{\"type\":\"string\"}}}",
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_getsockopt, },
+	{ .name = "socket.settimeout",
+	  .summary = "Python's settimeout: seconds, 0 (non-blocking) or null (block).",
+	  .handler = rpc_socket_settimeout,
+	  .params = settimeout_params, .params_size = sizeof(struct p_timeout),
+	  .result_schema = R_EMPTY,
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.gettimeout",
+	  .summary = "The socket's timeout.",
+	  .handler = rpc_socket_gettimeout,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"timeout\"]}",
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.setblocking",
+	  .summary = "Python's setblocking: true is timeout null, false is 0.",
+	  .handler = rpc_socket_setblocking,
+	  .params = setblocking_params, .params_size = sizeof(struct p_timeout),
+	  .result_schema = R_EMPTY,
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.send",
+	  .summary = "Sends what the socket takes at once (after waiting for room).",
+	  .handler = rpc_socket_send,
+	  .params = send_params, .params_size = sizeof(struct p_send),
+	  .result_schema = R_SENT,
+	  .flags = B | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_send, },
+	{ .name = "socket.sendall",
+	  .summary = "Sends everything, across partial writes; on timeout the error says what was sent.",
+	  .handler = rpc_socket_sendall,
+	  .params = send_params, .params_size = sizeof(struct p_send),
+	  .result_schema = R_SENT,
+	  .flags = B | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_send, },
+	{ .name = "socket.sendto",
+	  .summary = "Sends a datagram to an address.",
+	  .handler = rpc_socket_sendto,
+	  .params = sendto_params, .params_size = sizeof(struct p_send),
+	  .result_schema = R_SENT,
+	  .flags = B | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_send,
+	  .address = "address", },
+	{ .name = "socket.sendmsg",
+	  .summary = "sendmsg with buffers, ancillary data and the request's descriptors as SCM_RIGHTS.",
+	  .handler = rpc_socket_sendmsg,
+	  .params = sendmsg_params, .params_size = sizeof(struct p_sendmsg),
+	  .result_schema = R_SENT,
+	  .flags = RPC_TAKES_FDS | B | RPC_PLAN_IN_HANDLER,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_sendmsg,
+	  .address = "address", },
+	{ .name = "socket.recv",
+	  .summary = "Receives at most bufsize bytes.",
+	  .handler = rpc_socket_recv,
+	  .params = recv_params, .params_size = sizeof(struct p_recv),
+	  .result_schema = R_DATA,
+	  .flags = B | RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.recvfrom",
+	  .summary = "Receives bytes and the sender's address.",
+	  .handler = rpc_socket_recvfrom,
+	  .params = recv_params, .params_size = sizeof(struct p_recv),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"data\",\"address\"]}",
+	  .flags = B | RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.recvmsg",
+	  .summary = "recvmsg: bytes, ancillary data, flags, address; received descriptors come along.",
+	  .handler = rpc_socket_recvmsg,
+	  .params = recvmsg_params, .params_size = sizeof(struct p_recv),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"data\",\"ancdata\",\"msg_flags\",\"address\"]}",
+	  .flags = RPC_RETURNS_FDS | B | RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.shutdown",
+	  .summary = "Shuts down one or both directions.",
+	  .handler = rpc_socket_shutdown,
+	  .params = shutdown_params, .params_size = sizeof(struct p_shutdown),
+	  .result_schema = R_EMPTY,
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.close",
+	  .summary = "Closes the socket; operations waiting on it fail with EBADF.",
+	  .handler = rpc_socket_close,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = R_EMPTY,
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.dup",
+	  .summary = "A second handle for the same socket.",
+	  .handler = rpc_socket_dup,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = R_HANDLE,
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.fd",
+	  .summary = "A duplicate descriptor for direct use; the handle stays.",
+	  .handler = rpc_socket_fd,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = R_HANDLE,
+	  .flags = RPC_RETURNS_FDS,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_hand_out, },
+	{ .name = "socket.detach",
+	  .summary = "The descriptor itself (blocking mode); the handle is gone.",
+	  .handler = rpc_socket_detach,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = R_HANDLE,
+	  .flags = RPC_RETURNS_FDS,
+	  .target = RPC_TARGET_HANDLE,
+	  .plan = plan_hand_out, },
+	{ .name = "socket.info",
+	  .summary = "The socket's state: family, type, addresses, timeout, counters, pending operations.",
+	  .handler = rpc_socket_info,
+	  .params = handle_params, .params_size = sizeof(struct p_handle),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"handle\"]}",
+	  .flags = RPC_OWN_STATE,
+	  .target = RPC_TARGET_HANDLE, },
+	{ .name = "socket.list",
+	  .summary = "The caller's sockets, as socket.info shows each.",
+	  .handler = rpc_socket_list,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"sockets\"]}",
+	  .flags = RPC_OWN_STATE, },
 };
 
 const struct rpc_family rpc_socket_family = { methods, ARRAY_SIZE(methods) };

@@ -5,7 +5,11 @@
 
 #include <string.h>
 
+#include "call.h"
+#include "jsonrpc.h"
+#include "log.h"
 #include "rpc.h"
+#include "sock.h"
 #include "util.h"
 
 static const struct rpc_family *const families[] = {
@@ -32,4 +36,67 @@ const struct rpc_method *rpc_method_at(size_t i)
 		i -= families[f]->n;
 	}
 	return NULL;
+}
+
+/* The handle a method's "handle" member names, or 0 when it has none. */
+static const struct param_desc *handle_desc(const struct rpc_method *m)
+{
+	for (const struct param_desc *d = m->params; d && d->name; d++)
+		if (!strcmp(d->name, "handle"))
+			return d;
+	return NULL;
+}
+
+int rpc_find_target(struct call *call)
+{
+	const struct param_desc *d = handle_desc(call->method);
+
+	call->target = NULL;
+	if (call->method->target != RPC_TARGET_HANDLE || !d)
+		return 0;
+	return sock_get(call, *(const int64_t *)((const char *)call->params + d->offset), &call->target);
+}
+
+/* A handler that decides its own plan must have done so by the time it
+ * succeeds: anything else is a request nobody judged. (One that parks is
+ * decided where it finishes; the differential test covers those.) */
+static int run_handler(struct call *call)
+{
+	const struct rpc_method *m = call->method;
+	int rc = m->handler(call, call->params);
+
+	if (rc == 0 && (m->flags & RPC_PLAN_IN_HANDLER) && !call->planned) {
+		log_msg(LOG_ERR, "%s: the handler decided no plan; refused", m->name);
+		return call_error(call, JRPC_INTERNAL_ERROR, NULL, "%s: decided no policy (a daemon bug)", m->name);
+	}
+	return rc;
+}
+
+int rpc_run(struct call *call)
+{
+	const struct rpc_method *m = call->method;
+	int rc = rpc_find_target(call);
+
+	if (rc)
+		return rc;
+	if (!(m->flags & (RPC_INTROSPECT | RPC_PLAN_IN_HANDLER))) {
+		struct plan pl;
+		struct plan_in in = { .call = call, .params = call->params, .family = -1, .type = -1, .proto = -1 };
+		if (call->target) {
+			in.sk = call->target;
+			in.family = call->target->family;
+			in.type = call->target->type;
+			in.proto = call->target->proto;
+		}
+		if ((rc = plan_run(call, &in, &pl)))
+			return rc;
+	}
+	return run_handler(call);
+}
+
+int rpc_rerun(struct call *call)
+{
+	int rc = rpc_find_target(call);
+
+	return rc ? rc : run_handler(call);
 }

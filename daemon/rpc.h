@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "params.h"
+#include "plan.h"
 
 struct call;
 
@@ -17,21 +18,26 @@ typedef int (*rpc_handler_fn)(struct call *call, void *params);
 
 enum rpc_flags {
 	RPC_INTROSPECT   = 1u << 0,   /* not an action: anyone may call it */
+	RPC_OWN_STATE    = 1u << 1,   /* works only on the caller's own handles or connection: not
+	                               * governed beyond the caller matching some rule */
 	RPC_TAKES_FDS    = 1u << 2,   /* accepts descriptors with the request ("fds": n) */
 	RPC_RETURNS_FDS  = 1u << 3,   /* may answer with descriptors */
 	RPC_MAY_BLOCK    = 1u << 4,   /* may park (counts toward the pending limit while parked) */
+	RPC_PLAN_IN_HANDLER = 1u << 5, /* the plan needs what only the handler knows (a decoded,
+	                               * maybe resolved address; the kind of a received socket): the
+	                               * handler calls plan_run, and the framework checks it did */
 };
 
-/* How the policy governs a method (authz.h). */
-enum rpc_gate {
-	RPC_GATE_NONE = 0,       /* works on the caller's own handles or connection state:
-	                          * needs only that some rule match the caller */
-	RPC_GATE_HANDLER,        /* the handler calls authz_check where the kernel would check */
-	RPC_GATE_RESOLVE,        /* a look-up: action resolve, decided by the dispatcher */
-	RPC_GATE_SETHOSTNAME,    /* action sethostname, decided by the dispatcher */
-	RPC_GATE_ADMIN,          /* action admin, decided by the dispatcher */
+enum rpc_target {
+	RPC_TARGET_NONE = 0,
+	RPC_TARGET_HANDLE,     /* the params' "handle": the framework finds it (call->target)
+	                        * before the handler runs */
+	RPC_TARGET_RECEIVED,   /* the socket sent with the request (adopt) */
 };
 
+/* One method: name, summary, params, result schema, and how the policy
+ * governs it. Every method is RPC_INTROSPECT, RPC_OWN_STATE, or has a plan
+ * (check_methods walks the table). Written with designated initialisers. */
 struct rpc_method {
 	const char *name;
 	const char *summary;           /* one line, for rpc.discover and the docs */
@@ -40,7 +46,20 @@ struct rpc_method {
 	size_t params_size;            /* sizeof the handler's params struct */
 	const char *result_schema;     /* JSON Schema text of the result */
 	unsigned flags;
-	enum rpc_gate gate;
+	/* The socket the method works on; policy.check takes family/type/proto
+	 * in its place. */
+	enum rpc_target target;
+	/* The policy questions the request asks (plan.h). Without
+	 * RPC_PLAN_IN_HANDLER the framework decides them before the handler. */
+	plan_fn plan;
+	/* For policy.check: the member holding the request's address (decoded
+	 * for the socket's family, a name resolved as the method would), and for
+	 * a method that makes its socket, the family it makes from its params. */
+	const char *address;
+	int (*family_of)(const void *params);
+	/* create_connection: the address is [host, port] whose every address may
+	 * be tried (one allowed suffices), after binding "source_address". */
+	bool candidates;
 };
 
 struct rpc_family {
@@ -56,6 +75,15 @@ extern const struct rpc_family rpc_admin_family;
 
 /* Lookup by name over every family; NULL when unknown. */
 const struct rpc_method *rpc_lookup(const char *name);
+/* Runs call's method once its params are parsed: finds its target socket,
+ * decides its plan (unless the handler does, RPC_PLAN_IN_HANDLER), then the
+ * handler. The handler's value. */
+int rpc_run(struct call *call);
+/* The same for a handler that parked to resolve a name and runs again: the
+ * target found afresh (it may be gone), nothing decided twice. */
+int rpc_rerun(struct call *call);
+/* call->target from the "handle" param of a method with .target: 0 or -32011. */
+int rpc_find_target(struct call *call);
 /* Iteration for rpc.discover and the docs: i from 0 until NULL. */
 const struct rpc_method *rpc_method_at(size_t i);
 

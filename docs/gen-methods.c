@@ -32,19 +32,15 @@ static const char *gate_doc(const struct rpc_method *m)
 {
 	if (m->flags & RPC_INTROSPECT)
 		return "introspection, always allowed";
-	switch (m->gate) {
-	case RPC_GATE_HANDLER:
-		return "decided where the kernel would check, with the socket's family, type and address "
-		       "(see docs/policy.md)";
-	case RPC_GATE_RESOLVE:
-		return "action `resolve`";
-	case RPC_GATE_SETHOSTNAME:
-		return "action `sethostname`";
-	case RPC_GATE_ADMIN:
+	if (m->plan == plan_admin)
 		return "action `admin`";
-	case RPC_GATE_NONE:
-		break;
-	}
+	if (m->plan == plan_sethostname)
+		return "action `sethostname`";
+	if (m->plan == plan_resolve)
+		return "action `resolve`";
+	if (m->plan)
+		return "its plan: the questions the kernel would ask, decided with the socket's family, type, "
+		       "protocol and address (see docs/policy.md)";
 	return "not an action (works on the caller's own handles or connection): allowed when some rule "
 	       "matches the caller";
 }
@@ -65,7 +61,7 @@ int main(void)
 		       m->flags & RPC_TAKES_FDS ? "takes-fds " : "",
 		       m->flags & RPC_RETURNS_FDS ? "returns-fds " : "",
 		       m->flags & RPC_MAY_BLOCK ? "may-block " : "",
-		       m->flags ? "" : "none");
+		       m->flags & (RPC_INTROSPECT | RPC_TAKES_FDS | RPC_RETURNS_FDS | RPC_MAY_BLOCK) ? "" : "none");
 		printf("Policy: %s\n\n", gate_doc(m));
 		if (!m->params || !m->params[0].name) {
 			printf("Parameters: none.\n\n");
