@@ -420,7 +420,7 @@ static void conn_oversize(struct conn *c)
 		return;
 	/* Requests already running are cancelled: the stream is no longer trusted. */
 	while (c->calls)
-		call_cancel(c->calls);
+		call_abort(c->calls, CALL_GONE);
 	update_events(c);
 	conn_check_done(c);
 }
@@ -521,7 +521,7 @@ void conn_close(struct conn *c, const char *why)
 	log_debug("client %llu (uid %u pid %d): closed (%s)", (unsigned long long)c->serial,
 	          (unsigned)c->id.uid, (int)c->id.pid, why);
 	while (c->calls)
-		call_cancel(c->calls);
+		call_abort(c->calls, CALL_GONE);
 	/* Handles close with their connection (protocol section 5). */
 	sock_close_all(c);
 	loop_defer_cancel(c->srv->loop, &c->check_defer);

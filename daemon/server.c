@@ -743,6 +743,33 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 	}
 }
 
+static void call_resolve_cancel(struct call *call)
+{
+	struct resolve_job *job = call->park;
+
+	call->park = NULL;
+	resolver_cancel(call->conn->srv->resolver, job);
+}
+
+int call_park_resolve(struct call *call, struct resolve_job *job)
+{
+	struct resolver *r = call->conn->srv->resolver;
+	int rc;
+
+	/* The resolver shares its queue among users, not connections. */
+	job->owner = authz_call_identity(call, NULL)->uid;
+	rc = resolver_submit(r, job);
+	if (rc < 0) {
+		job->destroy(job);
+		if (rc == -EDQUOT)
+			return call_error_limit(call, "resolver_share", resolver_share(r));
+		return rc == -EAGAIN ? call_error_limit(call, "resolver_queue", resolver_max_queue(r)) : rc;
+	}
+	call->park = job;
+	call->cancel = call_resolve_cancel;
+	return CALL_PENDING;
+}
+
 static json_object *stopping_data(void)
 {
 	json_object *d = json_object_new_object();
@@ -767,12 +794,8 @@ static void server_stop(struct server *s)
 		conn_stop_reading(c);
 		while (!c->dead && c->calls) {
 			struct call *call = c->calls;
-			void (*cancel)(struct call *) = call->cancel;
-			call->cancel = NULL;
-			if (cancel)
-				cancel(call);
-			call_finish(call, call_error(call, SB_ERR_OS, stopping_data(),
-			                             "the daemon is stopping; the request was cancelled"));
+			call_abort(call, call_error(call, SB_ERR_OS, stopping_data(),
+			                            "the daemon is stopping; the request was cancelled"));
 		}
 	}
 	deadline = loop_now() + STOP_FLUSH_MS * 1000000ull;

@@ -82,6 +82,15 @@ void server_free(struct server *s);
 /* Connection bookkeeping used by conn.c. */
 void server_conn_gone(struct server *s, struct conn *c);
 
+struct call;
+struct resolve_job;
+/* Hands job to the daemon's resolver and parks the call on it (call->park is
+ * the job, which must be the first member of what its callbacks free); if the
+ * client leaves, the job is cancelled. The job is taken either way: on failure
+ * its destroy runs and the error (-32012 for a full queue) is returned;
+ * otherwise CALL_PENDING. Its done must clear call->park before finishing. */
+int call_park_resolve(struct call *call, struct resolve_job *job);
+
 /* Seconds since start. */
 double server_uptime(const struct server *s);
 
