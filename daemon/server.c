@@ -115,12 +115,51 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 	}
 }
 
-int server_init(struct server *s, struct sbd_config *cfg)
+static void conn_on_message(struct conn *c, struct frame_msg *msg)
+{
+	c->srv->on_message(c, msg);
+}
+
+static void conn_on_identity(struct conn *c)
+{
+	authz_conn_update(c);
+}
+
+static void conn_on_gone(struct conn *c)
+{
+	/* Handles close with their connection (protocol section 5). */
+	sock_close_all(c);
+	server_conn_gone(c->srv, c);
+}
+
+/* The connections' share of the server (conn.h): what conn.c needs, and the
+ * services the layers above it reach through a call's connection. */
+static void conn_env_init(struct server *s)
+{
+	s->conn_ops = (struct conn_ops){
+		.on_message = conn_on_message,
+		.on_identity = conn_on_identity,
+		.on_gone = conn_on_gone,
+	};
+	s->conn_env = (struct conn_env){
+		.loop = s->loop,
+		.ops = &s->conn_ops,
+		.cfg = &s->cfg,
+		.slow_disconnects = &s->stats.slow_disconnects,
+		.oversize_messages = &s->stats.oversize_messages,
+		.srv = s,
+		.authz = &s->authz,
+	};
+}
+
+int server_init(struct server *s, struct sbd_config *cfg,
+                void (*on_message)(struct conn *c, struct frame_msg *msg))
 {
 	sigset_t mask;
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	s->on_message = on_message;
 	s->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	s->listen_fd = -1;
@@ -154,6 +193,7 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
+	conn_env_init(s);
 	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue,
 	                 s->cfg.max_resolver_share ? s->cfg.max_resolver_share
 	                 : s->cfg.max_resolver_queue / 4 ? s->cfg.max_resolver_queue / 4 : 1,
@@ -722,7 +762,7 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			identity_free(&id);
 			continue;
 		}
-		r = conn_new(s, fd, &id, &c);
+		r = conn_new(&s->conn_env, fd, &id, &c);
 		if (r < 0) {
 			log_err("cannot set up a client: %s", strerror(-r));
 			safe_close(fd);

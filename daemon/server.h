@@ -10,13 +10,13 @@
 #include <json-c/json.h>
 
 #include "authz.h"
+#include "conn.h"
 #include "loop.h"
 #include "settings.h"
 
 struct jrpc_parser;
 struct resolver;
 
-struct conn;
 struct sock;
 
 struct uid_count {
@@ -52,7 +52,6 @@ struct server {
 	unsigned nconns;
 	struct uid_count *uids;
 	size_t nuids, capuids;
-	uint64_t next_serial;
 	uint64_t start_mono;
 	uid_t self_uid;
 	json_object *families;          /* probed at start: names of families the kernel has */
@@ -63,6 +62,11 @@ struct server {
 	bool has_ipv6;
 	bool stopping;
 	struct server_stats stats;
+	/* What every connection is lent: the loop, limits, counters, services,
+	 * and ops that hand its messages to on_message (main.c: dispatch). */
+	struct conn_env conn_env;
+	struct conn_ops conn_ops;
+	void (*on_message)(struct conn *c, struct frame_msg *msg);
 	struct authz authz;             /* the policy and its audit (authz.c) */
 	/* Daemon-owned sockets by handle (sock.c). Handles count up from 1 and are
 	 * never reused during one run. */
@@ -71,8 +75,11 @@ struct server {
 	uint64_t next_handle;
 };
 
-/* Sets up everything but the control socket. cfg is taken. */
-int server_init(struct server *s, struct sbd_config *cfg);
+/* Sets up everything but the control socket. cfg is taken. Complete
+ * messages of every connection go to on_message: the server accepts and
+ * keeps connections, and does not read what they say. */
+int server_init(struct server *s, struct sbd_config *cfg,
+                void (*on_message)(struct conn *c, struct frame_msg *msg));
 /* Takes the socket from socket activation, or binds cfg.socket_path. */
 int server_listen(struct server *s);
 /* Runs until SIGTERM/SIGINT, then stops cleanly. */
