@@ -42,6 +42,7 @@
 #define STOP_FLUSH_MS 2000
 
 static void on_accept(struct loop_io *io, uint32_t revents);
+static void server_conn_gone(struct server *s, struct conn *c);
 
 double server_uptime(const struct server *s)
 {
@@ -91,6 +92,19 @@ static void raise_nofile(void)
 	}
 }
 
+int server_reload_policy(struct server *s, struct policy_error *err)
+{
+	int r = authz_reload(&s->authz, err);
+
+	if (r < 0)
+		return r;
+	for (struct conn *c = s->conns; c; c = c->next)
+		authz_conn_update(c);
+	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
+	           (unsigned long long)s->authz.generation);
+	return 0;
+}
+
 static void on_signal(struct loop_io *io, uint32_t revents)
 {
 	struct server *s = (struct server *)((char *)io - offsetof(struct server, sig_io));
@@ -106,9 +120,9 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			break;
 		case SIGHUP: {
 			struct policy_error err;
-			/* authz_reload logs the outcome, and keeps the old policy on error. */
+			/* The reload logs the outcome, and keeps the old policy on error. */
 			log_notice("SIGHUP: reloading the policy");
-			authz_reload(s, &err);
+			server_reload_policy(s, &err);
 			break;
 		}
 		}
@@ -149,6 +163,7 @@ static void conn_env_init(struct server *s)
 		.oversize_messages = &s->stats.oversize_messages,
 		.srv = s,
 		.authz = &s->authz,
+		.socks = &s->socks,
 	};
 }
 
@@ -184,15 +199,17 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	prerender(s->info_limits);
 	prerender(s->families);
 	s->authz.audit_fd = -1;
-	r = authz_init(s);
+	r = authz_init(&s->authz, &s->cfg);
 	if (r < 0)
 		return r;
 	s->parser = jrpc_parser_new(JRPC_MAX_DEPTH);
-	if (!s->parser || sock_table_init(s) < 0)
+	if (!s->parser)
 		return -ENOMEM;
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
+	if (sock_table_init(&s->socks, s->loop) < 0)
+		return -ENOMEM;
 	conn_env_init(s);
 	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue,
 	                 s->cfg.max_resolver_share ? s->cfg.max_resolver_share
@@ -550,7 +567,8 @@ static void on_accept_timer(struct loop_timer *t)
 	accept_resume((struct server *)((char *)t - offsetof(struct server, accept_timer)));
 }
 
-void server_conn_gone(struct server *s, struct conn *c)
+/* c is closing: it no longer counts toward the connection limits. */
+static void server_conn_gone(struct server *s, struct conn *c)
 {
 	struct uid_count *u = uid_slot(s, c->id.uid, false);
 
@@ -667,7 +685,7 @@ static bool policy_admin(struct server *s, const struct identity *id, const stru
 
 	if (id->error)
 		return false;
-	authz_decide_as(s, who, &q, &d);
+	authz_decide_as(&s->authz, who, &q, &d);
 	return d.allowed;
 }
 
@@ -752,7 +770,7 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			identity_free(&id);
 			continue;
 		}
-		per_uid = authz_connection_limit(s, &who);
+		per_uid = authz_connection_limit(&s->authz, &who);
 		u = uid_slot(s, id.uid, true);
 		if (!u || u->n >= per_uid) {
 			log_warning("refusing uid %u pid %d: per-user connection limit %u", (unsigned)id.uid,
@@ -885,8 +903,8 @@ void server_free(struct server *s)
 	json_object_put(s->families);
 	json_object_put(s->info_limits);
 	jrpc_parser_free(s->parser);
-	sock_table_free(s);
-	authz_free(s);
+	sock_table_free(&s->socks);
+	authz_free(&s->authz);
 	free(s->uids);
 	free(s->listen_path);
 	config_free(&s->cfg);

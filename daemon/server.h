@@ -13,11 +13,11 @@
 #include "conn.h"
 #include "loop.h"
 #include "settings.h"
+#include "sock.h"
 
 struct jrpc_parser;
 struct resolver;
 
-struct sock;
 
 struct uid_count {
 	uid_t uid;
@@ -68,11 +68,7 @@ struct server {
 	struct conn_ops conn_ops;
 	void (*on_message)(struct conn *c, struct frame_msg *msg);
 	struct authz authz;             /* the policy and its audit (authz.c) */
-	/* Daemon-owned sockets by handle (sock.c). Handles count up from 1 and are
-	 * never reused during one run. */
-	struct sock **sock_buckets;
-	size_t sock_nbuckets, nsocks;
-	uint64_t next_handle;
+	struct sock_table socks;         /* daemon-owned sockets by handle (sock.c) */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete
@@ -86,8 +82,9 @@ int server_listen(struct server *s);
 int server_run(struct server *s);
 void server_free(struct server *s);
 
-/* Connection bookkeeping used by conn.c. */
-void server_conn_gone(struct server *s, struct conn *c);
+/* authz_reload, then every connection's limits follow the new policy and
+ * systemd hears the reload is done. 0 or -errno (err says why). */
+int server_reload_policy(struct server *s, struct policy_error *err);
 
 struct call;
 struct resolve_job;
