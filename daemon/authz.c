@@ -26,7 +26,6 @@
 #include "loop.h"
 #include "policy-lint.h"
 #include "sdnotify.h"
-#include "server.h"
 #include "settings.h"
 #include "util.h"
 
@@ -78,17 +77,17 @@ static int counters_build(const struct policy *p, const struct authz *old, struc
 	return 0;
 }
 
-static int audit_open(struct server *s)
+static int audit_open(struct authz *a)
 {
 	int fd;
 
-	if (!s->cfg.audit_log_path)
+	if (!a->cfg->audit_log_path)
 		return 0;
-	fd = open(s->cfg.audit_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	fd = open(a->cfg->audit_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0)
 		return -errno;
-	safe_close(s->authz.audit_fd);
-	s->authz.audit_fd = fd;
+	safe_close(a->audit_fd);
+	a->audit_fd = fd;
 	return 0;
 }
 
@@ -132,21 +131,21 @@ static void warn_if_empty(const char *path, const struct policy *p)
 		log_warning("policy: %s holds no *.json file, so the embedded default applies", path);
 }
 
-int authz_init(struct server *s)
+int authz_init(struct authz *a, const struct sbd_config *cfg)
 {
-	struct authz *a = &s->authz;
 	struct policy_error err;
 	int r;
 
+	a->cfg = cfg;
 	a->audit_fd = -1;
 	a->audit_warn = (struct log_ratelimit)LOG_RATELIMIT_INIT(AUDIT_WARN_INTERVAL_S);
 	a->strict_owner = geteuid() == 0;
-	r = policy_load(s->cfg.policy_path, a->strict_owner, &a->policy, &err);
+	r = policy_load(a->cfg->policy_path, a->strict_owner, &a->policy, &err);
 	if (r < 0) {
 		log_err("policy: %s", err.text);
 		return r;
 	}
-	a->source = strdup(source_of(s->cfg.policy_path, a->policy));
+	a->source = strdup(source_of(a->cfg->policy_path, a->policy));
 	if (!a->source)
 		return -ENOMEM;
 	r = counters_build(a->policy, NULL, &a->counters, &a->ncounters);
@@ -156,22 +155,20 @@ int authz_init(struct server *s)
 	if (r < 0)
 		return r;
 	a->generation = 1;
-	r = audit_open(s);
+	r = audit_open(a);
 	if (r < 0) {
-		log_err("--audit-log %s: %s", s->cfg.audit_log_path, strerror(-r));
+		log_err("--audit-log %s: %s", a->cfg->audit_log_path, strerror(-r));
 		return r;
 	}
 	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
 	           a->source);
-	warn_if_empty(s->cfg.policy_path, a->policy);
+	warn_if_empty(a->cfg->policy_path, a->policy);
 	warnings_log(a->warnings, a->nwarnings);
 	return 0;
 }
 
-void authz_free(struct server *s)
+void authz_free(struct authz *a)
 {
-	struct authz *a = &s->authz;
-
 	if (a->policy)
 		policy_free(a->policy);
 	counters_free(a->counters, a->ncounters);
@@ -183,10 +180,8 @@ void authz_free(struct server *s)
 	a->audit_fd = -1;
 }
 
-int authz_reload(struct server *s, struct policy_error *err)
-{
-	struct authz *a = &s->authz;
-	struct policy *p = NULL;
+int authz_reload(struct authz *a, struct policy_error *err)
+{	struct policy *p = NULL;
 	struct authz_counter *counters = NULL;
 	size_t ncounters = 0, nwarnings = 0;
 	char **warnings = NULL;
@@ -195,14 +190,14 @@ int authz_reload(struct server *s, struct policy_error *err)
 
 	/* systemd's reload protocol: RELOADING=1 with the time, READY=1 after. */
 	sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(loop_now() / 1000));
-	r = policy_load(s->cfg.policy_path, a->strict_owner, &p, err);
+	r = policy_load(a->cfg->policy_path, a->strict_owner, &p, err);
 	if (r < 0) {
 		a->reload_failures++;
 		log_err("policy reload failed, the old policy stays: %s", err->text);
 		sd_notifyf("READY=1\nSTATUS=Policy reload failed (old policy kept): %.200s", err->text);
 		return r;
 	}
-	source = strdup(source_of(s->cfg.policy_path, p));
+	source = strdup(source_of(a->cfg->policy_path, p));
 	r = source ? counters_build(p, a, &counters, &ncounters) : -ENOMEM;
 	if (r == 0) {
 		r = warnings_build(p, &warnings, &nwarnings);
@@ -234,18 +229,14 @@ int authz_reload(struct server *s, struct policy_error *err)
 	a->source = source;
 	a->generation++;
 	a->reloads++;
-	for (struct conn *c = s->conns; c; c = c->next)
-		authz_conn_update(c);
-	r = audit_open(s);
+	r = audit_open(a);
 	if (r < 0)
-		log_warning("--audit-log %s: cannot reopen: %s; writing to the old file", s->cfg.audit_log_path,
+		log_warning("--audit-log %s: cannot reopen: %s; writing to the old file", a->cfg->audit_log_path,
 		            strerror(-r));
 	log_notice("policy reloaded: %zu rule%s from %s (generation %llu)", policy_nrules(p),
 	           policy_nrules(p) == 1 ? "" : "s", a->source, (unsigned long long)a->generation);
-	warn_if_empty(s->cfg.policy_path, p);
+	warn_if_empty(a->cfg->policy_path, p);
 	warnings_log(a->warnings, a->nwarnings);
-	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
-	           (unsigned long long)a->generation);
 	return 0;
 }
 
@@ -270,15 +261,15 @@ static unsigned limit_or(long v, unsigned dflt)
 
 void authz_conn_update(struct conn *c)
 {
-	struct server *s = c->srv;
+	struct authz *a = c->env->authz;
 	struct policy_subject who;
 	struct policy_limits l;
 
 	authz_subject_from(&c->id, &who);
-	policy_limits(s->authz.policy, &who, &l);
-	c->lim_handles = limit_or(l.handles, s->cfg.max_handles);
-	c->lim_pending = limit_or(l.pending, s->cfg.max_pending);
-	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(s->authz.policy, &who, NULL, 0);
+	policy_limits(a->policy, &who, &l);
+	c->lim_handles = limit_or(l.handles, a->cfg->max_handles);
+	c->lim_pending = limit_or(l.pending, a->cfg->max_pending);
+	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(a->policy, &who, NULL, 0);
 }
 
 const struct identity *authz_call_identity(struct call *call, size_t *nrules)
@@ -293,10 +284,10 @@ const struct identity *authz_call_identity(struct call *call, size_t *nrules)
 		return &c->id;
 	}
 	/* A writer's rules are counted when first asked under each policy. */
-	if (w->generation != c->srv->authz.generation) {
+	if (w->generation != c->env->authz->generation) {
 		authz_subject_from(&w->id, &who);
-		w->nrules_matching = w->id.error ? 0 : policy_matching_rules(c->srv->authz.policy, &who, NULL, 0);
-		w->generation = c->srv->authz.generation;
+		w->nrules_matching = w->id.error ? 0 : policy_matching_rules(c->env->authz->policy, &who, NULL, 0);
+		w->generation = c->env->authz->generation;
 	}
 	if (nrules)
 		*nrules = w->nrules_matching;
@@ -321,15 +312,15 @@ void authz_identity_json(json_object *o, const struct identity *id)
 		json_object_object_add(o, "identity_error", json_object_new_string(id->error));
 }
 
-json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total)
+json_object *authz_rules_json(struct authz *a, const struct conn *c, size_t max, size_t *total)
 {
-	return authz_rules_json_for(s, &c->id, max, total);
+	return authz_rules_json_for(a, &c->id, max, total);
 }
 
 /* The names of the rules that match id, in policy order (*names malloc'd, or
  * NULL when none match, as for a caller without an identity): how many match
  * in all, or -ENOMEM. */
-static long matching_rule_names(struct server *s, const struct identity *id, const char ***names)
+static long matching_rule_names(struct authz *a, const struct identity *id, const char ***names)
 {
 	struct policy_subject who;
 	size_t n;
@@ -338,21 +329,21 @@ static long matching_rule_names(struct server *s, const struct identity *id, con
 	if (id->error)
 		return 0;
 	authz_subject_from(id, &who);
-	n = policy_matching_rules(s->authz.policy, &who, NULL, 0);
+	n = policy_matching_rules(a->policy, &who, NULL, 0);
 	if (!n)
 		return 0;
 	*names = calloc(n, sizeof(**names));
 	if (!*names)
 		return -ENOMEM;
-	policy_matching_rules(s->authz.policy, &who, *names, n);
+	policy_matching_rules(a->policy, &who, *names, n);
 	return (long)n;
 }
 
-json_object *authz_warnings_json(struct server *s, const struct identity *id)
+json_object *authz_warnings_json(struct authz *a, const struct identity *id)
 {
 	json_object *arr = json_object_new_array();
 	const char **names;
-	long n = matching_rule_names(s, id, &names);
+	long n = matching_rule_names(a, id, &names);
 
 	if (!arr || n < 0) {
 		json_object_put(arr);
@@ -361,20 +352,20 @@ json_object *authz_warnings_json(struct server *s, const struct identity *id)
 	}
 	/* Names are unique, and both lists are in policy order. */
 	for (size_t i = 0, k = 0; i < (size_t)n; i++) {
-		while (k < s->authz.nwarnings && strcmp(policy_rule_name(s->authz.policy, k), names[i]))
+		while (k < a->nwarnings && strcmp(policy_rule_name(a->policy, k), names[i]))
 			k++;
-		if (k < s->authz.nwarnings && s->authz.warnings[k])
-			json_object_array_add(arr, json_object_new_string(s->authz.warnings[k]));
+		if (k < a->nwarnings && a->warnings[k])
+			json_object_array_add(arr, json_object_new_string(a->warnings[k]));
 	}
 	free(names);
 	return arr;
 }
 
-json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total)
+json_object *authz_rules_json_for(struct authz *a, const struct identity *id, size_t max, size_t *total)
 {
 	json_object *arr = json_object_new_array();
 	const char **names;
-	long n = matching_rule_names(s, id, &names);
+	long n = matching_rule_names(a, id, &names);
 
 	*total = 0;
 	if (!arr || n < 0) {
@@ -389,18 +380,18 @@ json_object *authz_rules_json_for(struct server *s, const struct identity *id, s
 	return arr;
 }
 
-unsigned authz_connection_limit(struct server *s, const struct policy_subject *who)
+unsigned authz_connection_limit(struct authz *a, const struct policy_subject *who)
 {
 	struct policy_limits l;
 
-	policy_limits(s->authz.policy, who, &l);
-	return limit_or(l.connections, s->cfg.max_connections_per_uid);
+	policy_limits(a->policy, who, &l);
+	return limit_or(l.connections, a->cfg->max_connections_per_uid);
 }
 
-void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,
+void authz_decide_as(struct authz *a, const struct policy_subject *who, const struct policy_request *q,
                      struct policy_decision *out)
 {
-	policy_decide(s->authz.policy, who, q, out);
+	policy_decide(a->policy, who, q, out);
 }
 
 /* ---- audit ---- */
@@ -510,7 +501,7 @@ partial:
 	return -e;
 }
 
-static int audit_json(struct server *s, const struct conn *c, const struct identity *id, const char *method,
+static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
                       const struct policy_request *q, const struct policy_decision *d, const char *addr, int port)
 {
 	json_object *o = json_object_new_object();
@@ -561,7 +552,7 @@ static int audit_json(struct server *s, const struct conn *c, const struct ident
 	if (line) {
 		iov[0] = (struct iovec){ (void *)line, strlen(line) };
 		/* One write per record, so records never interleave (O_APPEND). */
-		r = audit_append(s->authz.audit_fd, iov, 2);
+		r = audit_append(a->audit_fd, iov, 2);
 	}
 	json_object_put(o);
 	return r;
@@ -569,9 +560,8 @@ static int audit_json(struct server *s, const struct conn *c, const struct ident
 
 /* Counts a record that could not be written and says so, at most once per
  * AUDIT_WARN_INTERVAL_S with the number held back meanwhile. */
-static void audit_failed(struct server *s, int r)
+static void audit_failed(struct authz *a, int r)
 {
-	struct authz *a = &s->authz;
 	uint64_t held;
 
 	a->audit_failures++;
@@ -580,25 +570,23 @@ static void audit_failed(struct server *s, int r)
 		return;
 	log_warning("--audit-log %s: a record could not be written: %s; governed requests %s until one can "
 	            "(%llu more failures since the last warning)",
-	            s->cfg.audit_log_path, strerror(-r),
-	            s->cfg.audit_failure_allow ? "run without records (--audit-failure=allow)" : "are refused",
+	            a->cfg->audit_log_path, strerror(-r),
+	            a->cfg->audit_failure_allow ? "run without records (--audit-failure=allow)" : "are refused",
 	            (unsigned long long)held);
 }
 
-static void audit_recovered(struct server *s)
+static void audit_recovered(struct authz *a)
 {
-	struct authz *a = &s->authz;
-
 	if (!a->audit_failing)
 		return;
 	a->audit_failing = false;
-	log_notice("--audit-log %s: records are written again (%llu could not be, in all)", s->cfg.audit_log_path,
+	log_notice("--audit-log %s: records are written again (%llu could not be, in all)", a->cfg->audit_log_path,
 	           (unsigned long long)a->audit_failures);
 }
 
 /* Logs the decision and writes its record to --audit-log. 0, or -errno when
  * the record could not be written there. */
-static int audit(struct server *s, const struct conn *c, const struct identity *id, const char *method,
+static int audit(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
                  const struct policy_request *q, const struct policy_decision *d)
 {
 	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "", qrule[300], qexe[600],
@@ -629,13 +617,13 @@ static int audit(struct server *s, const struct conn *c, const struct identity *
 	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)id->uid,
 	           (unsigned)id->gid, (int)id->pid, qexe, qunit, method, policy_action_name(q->action),
 	           or_dash(fam), or_dash(typ), q->proto, where, qhost, opt, qreason);
-	if (s->authz.audit_fd < 0)
+	if (a->audit_fd < 0)
 		return 0;
-	r = audit_json(s, c, id, method, q, d, has_addr ? addr : NULL, port);
+	r = audit_json(a, c, id, method, q, d, has_addr ? addr : NULL, port);
 	if (r < 0)
-		audit_failed(s, r);
+		audit_failed(a, r);
 	else
-		audit_recovered(s);
+		audit_recovered(a);
 	return r;
 }
 
@@ -678,7 +666,7 @@ static int audit_error(struct call *call, int e)
 int authz_check(struct call *call, const struct policy_request *q)
 {
 	struct conn *c = call->conn;
-	struct server *s = c->srv;
+	struct authz *a = c->env->authz;
 	const struct identity *id = authz_call_identity(call, NULL);
 	struct policy_subject who;
 	struct policy_decision d;
@@ -687,15 +675,15 @@ int authz_check(struct call *call, const struct policy_request *q)
 	/* A caller without an established identity never gets here: authz_gate
 	 * denies it everything but introspection. */
 	authz_subject_from(id, &who);
-	policy_decide(s->authz.policy, &who, q, &d);
-	r = audit(s, c, id, call->method->name, q, &d);
-	count(&s->authz, &d);
+	policy_decide(a->policy, &who, q, &d);
+	r = audit(a, c, id, call->method->name, q, &d);
+	count(a, &d);
 	if (!d.allowed)
 		return deny_error(call, d.rule, d.reason);
 	/* Fail closed: nothing governed happens without its record, unless the
 	 * administrator chose otherwise. */
-	if (r < 0 && !s->cfg.audit_failure_allow) {
-		s->authz.audit_refused++;
+	if (r < 0 && !a->cfg->audit_failure_allow) {
+		a->audit_refused++;
 		return audit_error(call, -r);
 	}
 	return 0;
@@ -708,8 +696,8 @@ int authz_refuse(struct call *call, const struct policy_request *q, const char *
 
 	snprintf(d.reason, sizeof(d.reason), "%s", reason);
 	/* A denial stands whether or not its record could be written. */
-	(void)audit(c->srv, c, authz_call_identity(call, NULL), call->method->name, q, &d);
-	count(&c->srv->authz, &d);
+	(void)audit(c->env->authz, c, authz_call_identity(call, NULL), call->method->name, q, &d);
+	count(c->env->authz, &d);
 	return deny_error(call, NULL, d.reason);
 }
 
@@ -719,7 +707,7 @@ bool authz_allows(struct call *call, const struct policy_request *q)
 	struct policy_decision d;
 
 	authz_subject_from(authz_call_identity(call, NULL), &who);
-	return policy_decide(call->conn->srv->authz.policy, &who, q, &d) == 0 && d.allowed;
+	return policy_decide(call->conn->env->authz->policy, &who, q, &d) == 0 && d.allowed;
 }
 
 int authz_check_unresolved(struct call *call, const struct policy_request *q, int port)
@@ -728,7 +716,7 @@ int authz_check_unresolved(struct call *call, const struct policy_request *q, in
 	char reason[600];
 
 	authz_subject_from(authz_call_identity(call, NULL), &who);
-	if (policy_may_allow(call->conn->srv->authz.policy, &who, q, port))
+	if (policy_may_allow(call->conn->env->authz->policy, &who, q, port))
 		return 0;
 	snprintf(reason, sizeof(reason), "no rule could allow %s to \"%.300s\" port %d for uid %u, whatever it resolves to",
 	         policy_action_name(q->action), q->host ? q->host : "", port, (unsigned)who.uid);
@@ -747,9 +735,9 @@ int authz_require_rule(struct call *call)
 	if (nrules)
 		return 0;
 	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)id->uid,
-	         policy_is_default(c->srv->authz.policy)
+	         policy_is_default(c->env->authz->policy)
 	             ? " (no policy file: the embedded default allows only introspection)" : "");
-	return deny_error(call, policy_is_default(c->srv->authz.policy) ? POLICY_DEFAULT_RULE : NULL, reason);
+	return deny_error(call, policy_is_default(c->env->authz->policy) ? POLICY_DEFAULT_RULE : NULL, reason);
 }
 
 int authz_gate(struct call *call)

@@ -18,9 +18,9 @@
 #include "log.h"
 #include "policy.h"
 
-struct server;
 struct conn;
 struct call;
+struct sbd_config;
 
 /* Allows and denies decided by one rule of the current policy. */
 struct authz_counter {
@@ -28,7 +28,10 @@ struct authz_counter {
 	uint64_t allowed, denied;
 };
 
+/* One per daemon (struct server's); connections reach it through their
+ * conn_env, so this file needs no server. */
 struct authz {
+	const struct sbd_config *cfg;   /* the paths and default limits it reads */
 	struct policy *policy;
 	char *source;               /* what was loaded: a path, or "embedded default" */
 	bool strict_owner;          /* running as root: refuse files others may write */
@@ -45,16 +48,17 @@ struct authz {
 	size_t nwarnings;
 };
 
-/* Loads the policy given by cfg.policy_path (NULL: /etc/sockbroker) and opens
- * the audit log. A policy that does not load is fatal at start: 0 or -errno,
- * the error logged. */
-int authz_init(struct server *s);
-void authz_free(struct server *s);
+/* Loads the policy given by cfg->policy_path (NULL: /etc/sockbroker) and opens
+ * the audit log; cfg outlives a. A policy that does not load is fatal at
+ * start: 0 or -errno, the error logged. */
+int authz_init(struct authz *a, const struct sbd_config *cfg);
+void authz_free(struct authz *a);
 
 /* Loads the policy again and swaps it in at once; on error the old policy
- * stays and err says what and where. Connections' limits follow the new
- * policy; the audit log is reopened (for log rotation). 0 or -errno. */
-int authz_reload(struct server *s, struct policy_error *err);
+ * stays and err says what and where. The audit log is reopened (for log
+ * rotation). Connections' limits are the caller's to recompute
+ * (authz_conn_update; server_reload_policy does both). 0 or -errno. */
+int authz_reload(struct authz *a, struct policy_error *err);
 
 struct identity;
 
@@ -107,24 +111,23 @@ void authz_identity_json(json_object *o, const struct identity *id);
 /* The names of the rules that match c, in policy order, at most max of them
  * ([] for a caller without an identity: it may only introspect); *total says
  * how many match in all. NULL on ENOMEM. */
-json_object *authz_rules_json(struct server *s, const struct conn *c, size_t max, size_t *total);
+json_object *authz_rules_json(struct authz *a, const struct conn *c, size_t max, size_t *total);
 /* The same for an identity. */
-json_object *authz_rules_json_for(struct server *s, const struct identity *id, size_t max, size_t *total);
+json_object *authz_rules_json_for(struct authz *a, const struct identity *id, size_t max, size_t *total);
 
 /* The load-time warnings (policy-lint.h) of the rules that match id, in
  * policy order: [] when none. NULL on ENOMEM. */
-json_object *authz_warnings_json(struct server *s, const struct identity *id);
+json_object *authz_warnings_json(struct authz *a, const struct identity *id);
 
 /* A decision without auditing or counting, for policy.check. */
-void authz_decide_as(struct server *s, const struct policy_subject *who, const struct policy_request *q,
+void authz_decide_as(struct authz *a, const struct policy_subject *who, const struct policy_request *q,
                      struct policy_decision *out);
 
 /* The per-user connection limit for a new connection of who. */
-unsigned authz_connection_limit(struct server *s, const struct policy_subject *who);
+unsigned authz_connection_limit(struct authz *a, const struct policy_subject *who);
 
 /* sockbrokerd --check-policy: loads the policy as the daemon would, prints a
  * summary or the error. The exit status: 0 valid, 1 invalid. */
-struct sbd_config;
 int authz_check_policy_cli(const struct sbd_config *cfg);
 
 #endif

@@ -8,14 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authz.h"
 #include "call.h"
-#include "conn.h"
 #include "consts.h"
-#include "dispatch.h"
 #include "jsonrpc.h"
-#include "resolver.h"
-#include "server.h"
 #include "util.h"
 
 json_object *call_result(struct call *call)
@@ -42,38 +37,39 @@ int call_error(struct call *call, int code, json_object *data, const char *fmt, 
 	return CALL_ERR_SET;
 }
 
-void call_error_keep(struct call *call)
+void call_saved_error_free(struct call_saved_error *saved)
 {
-	free(call->kept_msg);
-	json_object_put(call->kept_data);
-	call->kept_code = call->err_code;
-	call->kept_msg = TAKE_PTR(call->err_msg);
-	call->kept_data = TAKE_PTR(call->err_data);
+	free(saved->msg);
+	json_object_put(saved->data);
+	*saved = (struct call_saved_error){ 0 };
+}
+
+void call_error_save(struct call *call, struct call_saved_error *saved)
+{
+	call_saved_error_free(saved);
+	saved->code = call->err_code;
+	saved->msg = TAKE_PTR(call->err_msg);
+	saved->data = TAKE_PTR(call->err_data);
 	call->err_code = 0;
 }
 
-int call_error_restore(struct call *call)
+int call_error_restore(struct call *call, struct call_saved_error *saved)
 {
-	if (!call->kept_code)
+	if (!saved->code)
 		return -EPERM;
-	free(call->err_msg);
-	json_object_put(call->err_data);
-	call->err_code = call->kept_code;
-	call->err_msg = TAKE_PTR(call->kept_msg);
-	call->err_data = TAKE_PTR(call->kept_data);
-	call->kept_code = 0;
+	call_error_clear(call);
+	call->err_code = saved->code;
+	call->err_msg = TAKE_PTR(saved->msg);
+	call->err_data = TAKE_PTR(saved->data);
+	saved->code = 0;
 	return CALL_ERR_SET;
 }
 
 void call_error_clear(struct call *call)
 {
-	free(call->err_msg);
-	json_object_put(call->err_data);
-	free(call->kept_msg);
-	json_object_put(call->kept_data);
-	call->err_msg = call->kept_msg = NULL;
-	call->err_data = call->kept_data = NULL;
-	call->err_code = call->kept_code = 0;
+	free(TAKE_PTR(call->err_msg));
+	json_object_put(TAKE_PTR(call->err_data));
+	call->err_code = 0;
 }
 
 int call_error_param(struct call *call, const char *param, const char *fmt, ...)
@@ -167,86 +163,53 @@ static void call_free(struct call *call)
 	json_object_put(call->result);
 	json_object_put(call->err_data);
 	free(call->err_msg);
-	json_object_put(call->kept_data);
-	free(call->kept_msg);
-	free(call->resolved);
+	if (call->handler_state_free)
+		call->handler_state_free(call->handler_state);
 	free(call);
+}
+
+/* The reply for rc: the result (with "fds": n when descriptors go with it)
+ * or the error, whose descriptors are closed (an error carries none). */
+static json_object *call_reply(struct call *call, int rc)
+{
+	json_object *res;
+
+	if (rc != 0) {
+		if (call->out_fds)
+			close_fds(call->out_fds, call->n_out_fds);
+		call->n_out_fds = 0;
+		return call_error_response(call, rc);
+	}
+	res = call_result(call);
+	if (call->n_out_fds && json_object_is_type(res, json_type_object))
+		json_object_object_add(res, "fds", json_object_new_int((int)call->n_out_fds));
+	return jrpc_result_new(call->id, TAKE_PTR(call->result));
 }
 
 void call_finish(struct call *call, int rc)
 {
-	struct conn *c = call->conn;
 	json_object *resp = NULL;
+	int *fds = NULL;
+	size_t n = 0;
 
-	if (c)
-		conn_call_remove(c, call);
 	call->cancel = NULL;
-	if (c && !call->notification) {
-		if (rc == 0) {
-			json_object *res = call_result(call);
-			if (call->n_out_fds && json_object_is_type(res, json_type_object))
-				json_object_object_add(res, "fds", json_object_new_int((int)call->n_out_fds));
-			resp = jrpc_result_new(call->id, TAKE_PTR(call->result));
-		} else {
-			resp = call_error_response(call, rc);
-			call->n_out_fds = call->out_fds ? (close_fds(call->out_fds, call->n_out_fds), 0) : 0;
-		}
-		if (rc != 0)
-			c->srv->stats.errors++;
-	}
-	if (resp) {
-		int *fds = call->n_out_fds ? TAKE_PTR(call->out_fds) : NULL;
-		size_t n = call->n_out_fds;
+	if (!call->notification && rc != CALL_GONE)
+		resp = call_reply(call, rc);
+	if (resp && call->n_out_fds) {
+		fds = TAKE_PTR(call->out_fds);
+		n = call->n_out_fds;
 		call->n_out_fds = 0;
-		if (call->batch)
-			batch_put(call->batch, call->batch_idx, resp, fds, n);
-		else
-			conn_queue_reply(c, resp, fds, n);
-	} else if (call->batch) {
-		batch_put(call->batch, call->batch_idx, NULL, NULL, 0);
 	}
+	call->sink->put(call->sink, call, rc, resp, fds, n);
 	call_free(call);
-	if (c)
-		conn_check_done_later(c);
 }
 
-static void call_resolve_cancel(struct call *call)
-{
-	struct resolve_job *job = call->park;
-
-	call->park = NULL;
-	resolver_cancel(call->conn->srv->resolver, job);
-}
-
-int call_park_resolve(struct call *call, struct resolve_job *job)
-{
-	struct resolver *r = call->conn->srv->resolver;
-	int rc;
-
-	job->owner = authz_call_identity(call, NULL)->uid;
-	rc = resolver_submit(r, job);
-	if (rc < 0) {
-		job->destroy(job);
-		if (rc == -EDQUOT)
-			return call_error_limit(call, "resolver_share", resolver_share(r));
-		return rc == -EAGAIN ? call_error_limit(call, "resolver_queue", resolver_max_queue(r)) : rc;
-	}
-	call->park = job;
-	call->cancel = call_resolve_cancel;
-	return CALL_PENDING;
-}
-
-void call_cancel(struct call *call)
+void call_abort(struct call *call, int rc)
 {
 	void (*cancel)(struct call *) = call->cancel;
 
 	call->cancel = NULL;
 	if (cancel)
 		cancel(call);
-	if (call->conn)
-		conn_call_remove(call->conn, call);
-	call->conn = NULL;
-	if (call->batch)
-		batch_put(call->batch, call->batch_idx, NULL, NULL, 0);
-	call_free(call);
+	call_finish(call, rc);
 }

@@ -15,16 +15,29 @@
 #define CALL_PENDING 1
 /* Returned by call_error(): the call's err_* members hold the error. */
 #define CALL_ERR_SET (-100000)
+/* call_abort's rc for a call whose client is gone: nobody to answer. */
+#define CALL_GONE (-100001)
 
 struct conn;
 struct conn_sender;
-struct batch;
+struct call;
 struct sock;
 
+/* Where a call's reply goes when it ends: the call knows how to build its
+ * reply, not where it is sent (a connection on its own, or a batch that
+ * answers in one array). dispatch.c and batch.c make them. */
+struct reply_sink {
+	/* The call ended with rc: resp (taken) is its reply, NULL when there is
+	 * none (a notification, or rc CALL_GONE), with fds (taken). The call is
+	 * freed when put returns. */
+	void (*put)(struct reply_sink *sink, struct call *call, int rc, json_object *resp, int *fds,
+	            size_t nfds);
+};
+
 struct call {
-	struct conn *conn;          /* NULL once cancelled */
-	struct batch *batch;        /* NULL for a single request */
-	size_t batch_idx;
+	struct conn *conn;          /* the connection it came on; handlers reach the daemon here */
+	struct reply_sink *sink;    /* where call_finish delivers the reply */
+	size_t sink_idx;            /* the call's place in its sink (a batch's element) */
 	json_object *id;            /* own reference; NULL for id null */
 	json_object *request;       /* own reference: params point into it, and a parked
 	                             * call may read them again (a re-run after resolving) */
@@ -41,15 +54,22 @@ struct call {
 	int err_code;
 	char *err_msg;
 	json_object *err_data;
-	int kept_code;              /* call_error_keep() */
-	char *kept_msg;
-	json_object *kept_data;
-	void *resolved;             /* an address resolved for a re-run of the handler (rpc-socket.c) */
 	void (*cancel)(struct call *call);  /* set by a handler that parks */
 	void *park;                 /* the parking handler's state */
+	/* The handler's own state across a re-run of it (an address resolved
+	 * while parked, say): freed with the call by handler_state_free. */
+	void *handler_state;
+	void (*handler_state_free)(void *state);
 	struct call *prev, *next;   /* the connection's in-flight list */
 	struct conn_sender *sender; /* own reference: the process that wrote the request, when
 	                             * not the one that connected (conn.h); NULL otherwise */
+};
+
+/* An error set aside (call_error_save) while a handler tries alternatives. */
+struct call_saved_error {
+	int code;                   /* 0: none saved */
+	char *msg;
+	json_object *data;
 };
 
 /* The result object, created on first use (NULL only on ENOMEM). */
@@ -57,11 +77,14 @@ json_object *call_result(struct call *call);
 /* Sets a protocol error; data is taken. Returns CALL_ERR_SET for the handler to return. */
 int call_error(struct call *call, int code, json_object *data, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Set aside the error set last (keep), bring it back (restore: returns
- * CALL_ERR_SET, or -EPERM if none was kept), or forget any (clear): for a
- * handler that tries alternatives and answers with the first failure. */
-void call_error_keep(struct call *call);
-int call_error_restore(struct call *call);
+/* For a handler that tries alternatives and answers with the first failure:
+ * save moves the error set last into *saved (dropping what it held), restore
+ * moves it back (CALL_ERR_SET, or -EPERM when none was saved), free drops it.
+ * The saved error is the handler's, so it lives in the handler's state. */
+void call_error_save(struct call *call, struct call_saved_error *saved);
+int call_error_restore(struct call *call, struct call_saved_error *saved);
+void call_saved_error_free(struct call_saved_error *saved);
+/* Forgets the error set last. */
 void call_error_clear(struct call *call);
 /* -32602 with {"param": param} (the member at fault, as the params framework
  * names it); the message is the formatted text. */
@@ -79,23 +102,18 @@ int call_take_fd(struct call *call, size_t i);
  * (fd closed on error). */
 int call_push_fd(struct call *call, int fd);
 
-/* Ends a call with rc (0, -errno, or CALL_ERR_SET): builds and queues the reply
- * (nothing for a notification), closes untaken descriptors, frees the call. */
+/* Ends a call with rc (0, -errno, or CALL_ERR_SET): builds its reply (none
+ * for a notification), hands it to the call's sink, closes untaken
+ * descriptors, frees the call. */
 void call_finish(struct call *call, int rc);
 
 /* Maps a handler's rc into a JSON-RPC error response for id. */
 json_object *call_error_response(struct call *call, int rc);
 
-struct resolve_job;
-/* Hands job to the daemon's resolver and parks the call on it (call->park is
- * the job, which must be the first member of what its callbacks free); if the
- * client leaves, the job is cancelled. The job is taken either way: on failure
- * its destroy runs and the error (-32012 for a full queue) is returned;
- * otherwise CALL_PENDING. Its done must clear call->park before finishing. */
-int call_park_resolve(struct call *call, struct resolve_job *job);
-
-/* Frees a call that will never be answered (its connection is gone): runs the
- * cancel hook, closes descriptors. */
-void call_cancel(struct call *call);
+/* Ends a call that will not end by itself (its client went, the daemon
+ * stops): its cancel hook drops the parked work first, so nothing finishes
+ * it twice; then it ends as call_finish does with rc, or with no reply at
+ * all for CALL_GONE. */
+void call_abort(struct call *call, int rc);
 
 #endif

@@ -11,15 +11,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "authz.h"
 #include "call.h"
 #include "conn.h"
-#include "dispatch.h"
+#include "consts.h"
 #include "fdpass.h"
 #include "jsonrpc.h"
 #include "log.h"
-#include "server.h"
-#include "sock.h"
+#include "settings.h"
 #include "util.h"
 
 /* Bytes one read takes: large enough for throughput, small enough that one
@@ -52,15 +50,15 @@ static uint32_t wanted_events(struct conn *c)
 static void update_events(struct conn *c)
 {
 	if (!c->dead)
-		loop_io_mod(c->srv->loop, &c->io, wanted_events(c));
+		loop_io_mod(c->env->loop, &c->io, wanted_events(c));
 }
 
 static void arm_idle(struct conn *c)
 {
-	unsigned idle = c->srv->cfg.idle_timeout_s;
+	unsigned idle = c->env->cfg->idle_timeout_s;
 
 	if (idle && !loop_timer_armed(&c->idle_timer))
-		loop_timer_arm(c->srv->loop, &c->idle_timer,
+		loop_timer_arm(c->env->loop, &c->idle_timer,
 		               c->last_active + (uint64_t)idle * 1000000000ull);
 }
 
@@ -73,7 +71,7 @@ int conn_socket_setup(int fd)
 	return 0;
 }
 
-int conn_new(struct server *srv, int fd, struct identity *id, struct conn **out)
+int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **out)
 {
 	struct conn *c;
 	int r;
@@ -87,23 +85,24 @@ int conn_new(struct server *srv, int fd, struct identity *id, struct conn **out)
 	if (!c)
 		return -ENOMEM;
 	c->next_token = CONN_TOKEN_SELF;
-	c->srv = srv;
+	c->env = env;
+	c->srv = env->srv;
 	c->fd = fd;
 	c->id = *id;
 	memset(id, 0, sizeof(*id));
 	id->pidfd = -1;
 	c->connected = wall_now();
-	c->serial = ++srv->next_serial;
+	c->serial = ++env->next_serial;
 	c->default_block = true;
 	c->idle_timer.cb = conn_on_idle;
 	c->free_defer.cb = conn_free_deferred;
 	c->check_defer.cb = conn_check_deferred;
 	c->last_active = loop_now();
 	frame_writer_init(&c->wr);
-	r = frame_reader_init(&c->rd, srv->cfg.max_message_bytes, srv->cfg.max_fds);
+	r = frame_reader_init(&c->rd, env->cfg->max_message_bytes, env->cfg->max_fds);
 	if (r < 0)
 		goto fail;
-	r = loop_io_add(srv->loop, &c->io, fd, EPOLLIN, conn_on_io);
+	r = loop_io_add(env->loop, &c->io, fd, EPOLLIN, conn_on_io);
 	if (r < 0)
 		goto fail;
 	arm_idle(c);
@@ -314,7 +313,7 @@ void conn_identity_retry(struct conn *c)
 		         (unsigned long long)c->serial, (unsigned)id.uid, (int)id.pid, c->id.error);
 	identity_free(&c->id);
 	c->id = id;
-	authz_conn_update(c);
+	c->env->ops->on_identity(c);
 }
 
 void conn_call_remove(struct conn *c, struct call *call)
@@ -368,11 +367,11 @@ void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds)
 	conn_flush(c);
 	if (c->dead)
 		return;
-	if (frame_writer_pending(&c->wr) > c->srv->cfg.max_queued_bytes) {
-		c->srv->stats.slow_disconnects++;
+	if (frame_writer_pending(&c->wr) > c->env->cfg->max_queued_bytes) {
+		(*c->env->slow_disconnects)++;
 		log_warning("client %llu (uid %u pid %d): more than %zu reply bytes queued; disconnecting",
 		            (unsigned long long)c->serial, (unsigned)c->id.uid, (int)c->id.pid,
-		            c->srv->cfg.max_queued_bytes);
+		            c->env->cfg->max_queued_bytes);
 		conn_close(c, "reader too slow");
 	}
 }
@@ -385,7 +384,7 @@ static void conn_check_deferred(struct loop_defer *d)
 void conn_check_done_later(struct conn *c)
 {
 	if (!c->dead)
-		loop_defer(c->srv->loop, &c->check_defer);
+		loop_defer(c->env->loop, &c->check_defer);
 }
 
 void conn_stop_reading(struct conn *c)
@@ -408,9 +407,9 @@ static void conn_oversize(struct conn *c)
 	json_object *d = json_object_new_object();
 	json_object *resp;
 
-	c->srv->stats.oversize_messages++;
+	(*c->env->oversize_messages)++;
 	json_object_object_add(d, "limit", json_object_new_string("message_bytes"));
-	json_object_object_add(d, "max", json_object_new_uint64(c->srv->cfg.max_message_bytes));
+	json_object_object_add(d, "max", json_object_new_uint64(c->env->cfg->max_message_bytes));
 	resp = jrpc_error_new(NULL, SB_ERR_LIMIT,
 	                      "message too long: the limit is max bytes; the connection will be closed", d);
 	c->read_done = true;
@@ -420,7 +419,7 @@ static void conn_oversize(struct conn *c)
 		return;
 	/* Requests already running are cancelled: the stream is no longer trusted. */
 	while (c->calls)
-		call_cancel(c->calls);
+		call_abort(c->calls, CALL_GONE);
 	update_events(c);
 	conn_check_done(c);
 }
@@ -454,7 +453,7 @@ static void conn_read(struct conn *c)
 		if (n <= 0)
 			break;
 		c->last_active = loop_now();
-		dispatch_message(c, &msg);
+		c->env->ops->on_message(c, &msg);
 		frame_msg_release(&msg);
 		if (c->dead || c->read_done)
 			break;
@@ -495,7 +494,7 @@ static void conn_on_io(struct loop_io *io, uint32_t revents)
 static void conn_on_idle(struct loop_timer *t)
 {
 	struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, idle_timer));
-	uint64_t idle_ns = (uint64_t)c->srv->cfg.idle_timeout_s * 1000000000ull;
+	uint64_t idle_ns = (uint64_t)c->env->cfg->idle_timeout_s * 1000000000ull;
 	uint64_t now = loop_now();
 
 	if (c->pending) {
@@ -509,7 +508,7 @@ static void conn_on_idle(struct loop_timer *t)
 		return;
 	}
 	log_info("client %llu (uid %u): idle for %u s; closing", (unsigned long long)c->serial,
-	         (unsigned)c->id.uid, c->srv->cfg.idle_timeout_s);
+	         (unsigned)c->id.uid, c->env->cfg->idle_timeout_s);
 	conn_close(c, "idle");
 }
 
@@ -521,19 +520,18 @@ void conn_close(struct conn *c, const char *why)
 	log_debug("client %llu (uid %u pid %d): closed (%s)", (unsigned long long)c->serial,
 	          (unsigned)c->id.uid, (int)c->id.pid, why);
 	while (c->calls)
-		call_cancel(c->calls);
-	/* Handles close with their connection (protocol section 5). */
-	sock_close_all(c);
-	loop_defer_cancel(c->srv->loop, &c->check_defer);
-	loop_timer_disarm(c->srv->loop, &c->idle_timer);
-	loop_io_del(c->srv->loop, &c->io);
+		call_abort(c->calls, CALL_GONE);
+	loop_defer_cancel(c->env->loop, &c->check_defer);
+	loop_timer_disarm(c->env->loop, &c->idle_timer);
+	loop_io_del(c->env->loop, &c->io);
 	c->fd = safe_close(c->fd);
-	/* Free every descriptor now: accepting may resume in server_conn_gone. */
+	/* Free every descriptor now: accepting may resume in on_gone, which
+	 * also closes the connection's handles (protocol section 5). */
 	c->id.pidfd = safe_close(c->id.pidfd);
 	senders_clear(c);
-	server_conn_gone(c->srv, c);
+	c->env->ops->on_gone(c);
 	/* Events for this connection may still be in the current epoll batch. */
-	loop_defer(c->srv->loop, &c->free_defer);
+	loop_defer(c->env->loop, &c->free_defer);
 }
 
 static void conn_free_deferred(struct loop_defer *d)

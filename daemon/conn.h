@@ -28,6 +28,42 @@
 struct server;
 struct call;
 struct sock;
+struct authz;
+struct sock_table;
+struct sbd_config;
+struct conn;
+
+/* What a connection hands up to its owner: conn.c frames bytes and queues
+ * replies, and knows nothing of what a message means or who keeps count of
+ * connections. */
+struct conn_ops {
+	/* A complete message arrived; what it needs of msg's descriptors it takes. */
+	void (*on_message)(struct conn *c, struct frame_msg *msg);
+	/* The identity was read again (conn_identity_retry): what depends on it
+	 * (limits, matching rules) is to be recomputed. */
+	void (*on_identity)(struct conn *c);
+	/* The connection is closing: its calls are gone and its descriptor is
+	 * closed; the owner lets go of what hangs on it (handles) and unlinks it.
+	 * It is freed after the current loop iteration. */
+	void (*on_gone)(struct conn *c);
+};
+
+/* What an owner lends all of its connections alike (one, shared). conn.c uses
+ * the loop, the limits, the counters and the ops. The rest are the daemon's
+ * services, which the layers above conn (authz.c, sock.c, the handlers)
+ * reach through a call's connection without knowing the server; conn.c does
+ * not look at them. */
+struct conn_env {
+	struct loop *loop;
+	const struct conn_ops *ops;
+	const struct sbd_config *cfg;   /* idle_timeout_s, max_message_bytes, max_fds, max_queued_bytes */
+	uint64_t *slow_disconnects;     /* the owner's counters */
+	uint64_t *oversize_messages;
+	uint64_t next_serial;
+	struct server *srv;
+	struct authz *authz;
+	struct sock_table *socks;
+};
 
 /* Writers a connection remembers at once; a further one evicts the one that
  * wrote least recently (read again if it writes again). Each holds a pidfd. */
@@ -47,7 +83,8 @@ struct conn_sender {
 };
 
 struct conn {
-	struct server *srv;
+	const struct conn_env *env;
+	struct server *srv;         /* env->srv, for the handlers */
 	struct conn *prev, *next;
 	uint64_t serial;
 	int fd;
@@ -82,14 +119,15 @@ struct conn {
 };
 
 /* Takes fd (connected, non-blocking, CLOEXEC) and the identity read from it
- * (its contents are moved; *id is left empty). */
-int conn_new(struct server *srv, int fd, struct identity *id, struct conn **out);
+ * (its contents are moved; *id is left empty). env outlives the connection;
+ * its next_serial counts. */
+int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **out);
 
 /* Queues one reply message (taken) with descriptors (taken) and tries to send. */
 void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds);
 
-/* Tears the connection down: cancels its calls, closes its socket, frees it
- * after the current loop iteration. */
+/* Tears the connection down: cancels its calls, closes its socket, tells its
+ * owner (ops->on_gone), frees it after the current loop iteration. */
 void conn_close(struct conn *c, const char *why);
 
 /* Links/unlinks a call in the in-flight list (pending counts it). */
@@ -114,7 +152,8 @@ int conn_message_sender(struct conn *c, const struct frame_msg *msg, struct conn
 void conn_sender_unref(struct conn_sender *s);
 
 /* Reads the connection's identity again when it failed for the daemon's own
- * shortage of descriptors (id.retry), and recomputes what depends on it. */
+ * shortage of descriptors (id.retry); ops->on_identity recomputes what
+ * depends on it. */
 void conn_identity_retry(struct conn *c);
 
 /* Sets what a connection socket needs for conn_new: SO_PASSCRED (a listening

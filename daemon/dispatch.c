@@ -15,18 +15,9 @@
 #include "fdpass.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "reply.h"
 #include "server.h"
 #include "util.h"
-
-/* A batch collects its elements' replies in request order and sends them as
- * one array once the last element is done. */
-struct batch {
-	struct conn *conn;
-	size_t n, remaining;
-	json_object **replies;      /* NULL for notifications */
-	int **fds;
-	size_t *nfds;
-};
 
 /* Members of params the framework owns, not the method. */
 static const char *const framework_params[] = { "fds", NULL };
@@ -38,63 +29,6 @@ static void send_error(struct conn *c, json_object *id, int code, const char *ms
 	c->srv->stats.errors++;
 	if (resp)
 		conn_queue_reply(c, resp, NULL, 0);
-}
-
-static void batch_free(struct batch *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		json_object_put(b->replies[i]);
-		if (b->fds[i])
-			close_fds(b->fds[i], b->nfds[i]);
-		free(b->fds[i]);
-	}
-	free(b->replies);
-	free(b->fds);
-	free(b->nfds);
-	free(b);
-}
-
-static void batch_send(struct batch *b)
-{
-	json_object *arr = json_object_new_array();
-	size_t total = 0, k = 0;
-	int *fds = NULL;
-
-	for (size_t i = 0; i < b->n; i++)
-		total += b->nfds[i];
-	if (total)
-		fds = malloc(total * sizeof(int));
-	if (!arr || (total && !fds)) {
-		json_object_put(arr);
-		free(fds);
-		return;
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (!b->replies[i])
-			continue;
-		json_object_array_add(arr, TAKE_PTR(b->replies[i]));
-		for (size_t j = 0; j < b->nfds[i]; j++)
-			fds[k++] = TAKE_FD(b->fds[i][j]);
-	}
-	/* A batch of notifications only gets nothing back (JSON-RPC 2.0 section 6). */
-	if (json_object_array_length(arr) == 0) {
-		json_object_put(arr);
-		free(fds);
-		return;
-	}
-	conn_queue_reply(b->conn, arr, fds, k);
-}
-
-void batch_put(struct batch *b, size_t idx, json_object *resp, int *fds, size_t nfds)
-{
-	b->replies[idx] = resp;
-	b->fds[idx] = fds;
-	b->nfds[idx] = nfds;
-	if (--b->remaining > 0)
-		return;
-	if (!b->conn->dead)
-		batch_send(b);
-	batch_free(b);
 }
 
 /* Checks the descriptors that came with a request against its "fds" member and
@@ -144,13 +78,13 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 			close_fds(fds, nfds);
 		free(fds);
 		if (b)
-			batch_put(b, idx, NULL, NULL, 0);
+			batch_skip(b, idx);
 		return;
 	}
 	call->fds = fds;
 	call->nfds = nfds;
-	call->batch = b;
-	call->batch_idx = idx;
+	call->sink = b ? batch_sink(b) : reply_conn_sink();
+	call->sink_idx = idx;
 	conn_call_add(c, call);
 	if (sender) {
 		sender->refs++;
@@ -257,20 +191,11 @@ static void dispatch_batch(struct conn *c, struct conn_sender *sender, json_obje
 		return;
 	}
 	counts = calloc(n, sizeof(size_t));
-	b = calloc(1, sizeof(*b));
-	if (b) {
-		b->replies = calloc(n, sizeof(*b->replies));
-		b->fds = calloc(n, sizeof(*b->fds));
-		b->nfds = calloc(n, sizeof(*b->nfds));
-	}
-	if (!counts || !b || !b->replies || !b->fds || !b->nfds) {
-		if (b)
-			batch_free(b);
+	b = counts ? batch_new(c, n) : NULL;
+	if (!b) {
 		send_error(c, NULL, JRPC_INTERNAL_ERROR, "out of memory", NULL);
 		return;
 	}
-	b->conn = c;
-	b->n = b->remaining = n;
 	fds_ok = !msg->fd_error && batch_split_fds(arr, msg->nfds, counts);
 	if (!fds_ok && msg->nfds)
 		close_fds(msg->fds, msg->nfds);

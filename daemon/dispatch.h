@@ -10,12 +10,8 @@
 #include "frame.h"
 
 struct conn;
-struct batch;
 
 /* Handles one complete message; takes what it needs of msg's descriptors. */
 void dispatch_message(struct conn *c, struct frame_msg *msg);
-
-/* A batch element is done: resp (taken, NULL for none) with fds (taken). */
-void batch_put(struct batch *b, size_t idx, json_object *resp, int *fds, size_t nfds);
 
 #endif

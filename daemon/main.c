@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "dispatch.h"
 #include "log.h"
 #include "server.h"
 #include "settings.h"
@@ -30,7 +31,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return r;
 	}
-	r = server_init(&srv, &cfg);
+	/* The server keeps connections; dispatch reads what they say. */
+	r = server_init(&srv, &cfg, dispatch_message);
 	if (r >= 0)
 		r = server_listen(&srv);
 	if (r < 0) {

@@ -108,7 +108,7 @@ static json_object *client_json(struct server *s, const struct conn *c, const st
 	json_object_object_add(o, "requests", json_object_new_uint64(c->requests));
 	json_object_object_add(o, "connected", json_seconds(c->connected));
 	json_object_object_add(o, "self", json_object_new_boolean(c == self));
-	rules = authz_rules_json(s, c, SIZE_MAX, &total);
+	rules = authz_rules_json(&s->authz, c, SIZE_MAX, &total);
 	if (!rules) {
 		json_object_put(o);
 		return NULL;
@@ -158,14 +158,14 @@ static int rpc_admin_sockets(struct call *call, void *params)
 	struct sock **v;
 	size_t n = 0;
 
-	v = calloc(s->nsocks ? s->nsocks : 1, sizeof(*v));
+	v = calloc(s->socks.n ? s->socks.n : 1, sizeof(*v));
 	if (!r || !arr || !v) {
 		free(v);
 		json_object_put(arr);
 		return -ENOMEM;
 	}
 	for (struct conn *c = s->conns; c; c = c->next)
-		for (struct sock *sk = c->dead ? NULL : c->socks; sk && n < s->nsocks; sk = sk->conn_next)
+		for (struct sock *sk = c->dead ? NULL : c->socks; sk && n < s->socks.n; sk = sk->conn_next)
 			v[n++] = sk;
 	qsort(v, n, sizeof(*v), cmp_sock);
 	for (size_t i = 0; i < n; i++) {
@@ -231,7 +231,7 @@ static const struct param_desc close_socket_params[] = {
 static int rpc_admin_close_socket(struct call *call, void *params)
 {
 	struct p_handle *p = params;
-	struct sock *found = sock_find(srv_of(call), p->handle);
+	struct sock *found = sock_find(&srv_of(call)->socks, p->handle);
 	json_object *d;
 
 	if (!found) {
@@ -286,7 +286,7 @@ static int rpc_admin_stats(struct call *call, void *params)
 	}
 	json_object_object_add(srv, "uptime", json_seconds(server_uptime(s)));
 	json_object_object_add(srv, "connections", json_object_new_uint64(s->nconns));
-	json_object_object_add(srv, "sockets", json_object_new_uint64(s->nsocks));
+	json_object_object_add(srv, "sockets", json_object_new_uint64(s->socks.n));
 	json_object_object_add(srv, "connections_accepted", json_object_new_uint64(st->connections_accepted));
 	json_object_object_add(srv, "connections_refused", json_object_new_uint64(st->connections_refused));
 	json_object_object_add(srv, "requests", json_object_new_uint64(st->requests));
@@ -326,7 +326,7 @@ static int rpc_daemon_reload(struct call *call, void *params)
 	json_object *d;
 	int r;
 
-	r = authz_reload(s, &err);
+	r = server_reload_policy(s, &err);
 	if (r < 0) {
 		const char *name = sbc_errno_name(-r);
 		d = json_object_new_object();
@@ -908,7 +908,7 @@ static int check_decide(struct call *call, struct check *ck)
 			struct policy_decision d;
 			json_object *o;
 
-			authz_decide_as(s, &ck->subj.who, &st->q, &d);
+			authz_decide_as(&s->authz, &ck->subj.who, &st->q, &d);
 			o = check_json(&st->q, &d);
 			if (st->use == PLAN_CHOICE)
 				json_object_object_add(o, "choice", json_object_new_boolean(true));

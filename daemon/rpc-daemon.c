@@ -127,7 +127,7 @@ static json_object *limits_json(const struct conn *c, const struct identity *id)
 	authz_subject_from(id, &who);
 	json_object_object_add(l, "handles", json_object_new_int64(c->lim_handles));
 	json_object_object_add(l, "pending", json_object_new_int64(c->lim_pending));
-	json_object_object_add(l, "connections", json_object_new_int64(authz_connection_limit(c->srv, &who)));
+	json_object_object_add(l, "connections", json_object_new_int64(authz_connection_limit(&c->srv->authz, &who)));
 	return l;
 }
 
@@ -151,13 +151,13 @@ static int rpc_daemon_whoami(struct call *call, void *params)
 	json_object_object_add(r, "opened_connection", json_object_new_boolean(!call->sender));
 	/* Whether the embedded default would let this caller do everything. */
 	json_object_object_add(r, "privileged", json_object_new_boolean(id->uid == 0 || id->uid == s->self_uid));
-	rules = authz_rules_json_for(s, id, WHOAMI_MAX_RULES, &total);
+	rules = authz_rules_json_for(&s->authz, id, WHOAMI_MAX_RULES, &total);
 	if (!rules)
 		return -ENOMEM;
 	json_object_object_add(r, "rules", rules);
 	if (total > WHOAMI_MAX_RULES)
 		json_object_object_add(r, "rules_total", json_object_new_uint64(total));
-	warnings = authz_warnings_json(s, id);
+	warnings = authz_warnings_json(&s->authz, id);
 	if (!warnings)
 		return -ENOMEM;
 	json_object_object_add(r, "warnings", warnings);

@@ -121,7 +121,7 @@ static void add_kind(json_object *r, int family, int type, int proto)
 
 /* A host name in bind/connect/sendto/sendmsg: resolved off the loop as
  * CPython's setipaddr does (getaddrinfo with the socket's family, the first
- * answer), then the handler runs again with the address in call->resolved. */
+ * answer), then the handler runs again with the address in call->handler_state. */
 struct addr_job {
 	struct resolve_job job;
 	struct call *call;
@@ -130,7 +130,7 @@ struct addr_job {
 	int gai, err;
 };
 
-/* What a re-run finds in call->resolved: the address and the name it came
+/* What a re-run finds in call->handler_state: the address and the name it came
  * from, which the policy's host selectors judge (host pinning). */
 struct resolved_addr {
 	struct sbaddr a;
@@ -165,6 +165,7 @@ static void addr_done(struct resolve_job *job)
 {
 	struct addr_job *j = (struct addr_job *)job;
 	struct call *call = j->call;
+	struct resolved_addr *ra;
 	int rc;
 
 	call->park = NULL;
@@ -185,14 +186,16 @@ static void addr_done(struct resolve_job *job)
 		call_finish(call, rc);
 		return;
 	}
-	call->resolved = calloc(1, sizeof(struct resolved_addr));
-	if (!call->resolved) {
+	ra = calloc(1, sizeof(*ra));
+	if (!ra) {
 		addr_job_free(j);
 		call_finish(call, -ENOMEM);
 		return;
 	}
-	((struct resolved_addr *)call->resolved)->a = j->addr;
-	snprintf(((struct resolved_addr *)call->resolved)->host, NI_MAXHOST, "%s", j->host);
+	ra->a = j->addr;
+	snprintf(ra->host, NI_MAXHOST, "%s", j->host);
+	call->handler_state = ra;
+	call->handler_state_free = free;
 	addr_job_free(j);
 	/* Again from the top: the socket may have gone meanwhile (-32011). */
 	rc = rpc_rerun(call);
@@ -234,9 +237,11 @@ static int decode_address(struct call *call, const struct plan_in *in, json_obje
 	int r;
 
 	*name = NULL;
-	if (call->resolved) {
-		*a = ((struct resolved_addr *)call->resolved)->a;
-		*name = ((struct resolved_addr *)call->resolved)->host;
+	/* Only addr_done sets it, before it runs the handler again. */
+	if (call->handler_state) {
+		const struct resolved_addr *ra = call->handler_state;
+		*a = ra->a;
+		*name = ra->host;
 		return 0;
 	}
 	r = sbaddr_decode(in->family, j, a, &host, &err);
@@ -1039,6 +1044,7 @@ static void connect_to_done(struct resolve_job *job)
 	struct connect_to_job *j = (struct connect_to_job *)job;
 	struct call *call = j->call;
 	struct connect_state *st = j->st;
+	struct call_saved_error first_denial = { 0 };
 	int rc;
 
 	call->park = NULL;
@@ -1074,7 +1080,7 @@ static void connect_to_done(struct resolve_job *job)
 		if (rc) {
 			/* Keep the first denial: it answers when no address is allowed. */
 			if (denied++ == 0)
-				call_error_keep(call);
+				call_error_save(call, &first_denial);
 			continue;
 		}
 		st->cands[st->ncands++] = cand;
@@ -1082,12 +1088,13 @@ static void connect_to_done(struct resolve_job *job)
 	j->st = NULL;
 	if (!st->ncands) {
 		free(st);
-		rc = found ? call_error_restore(call)
+		rc = found ? call_error_restore(call, &first_denial)
 		           : call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
 	} else {
 		call_error_clear(call);
 		rc = connect_to_start(call, st, &j->timeout);
 	}
+	call_saved_error_free(&first_denial);
 	connect_to_job_free(j);
 	if (rc != CALL_PENDING)
 		call_finish(call, rc);

@@ -42,6 +42,7 @@
 #define STOP_FLUSH_MS 2000
 
 static void on_accept(struct loop_io *io, uint32_t revents);
+static void server_conn_gone(struct server *s, struct conn *c);
 
 double server_uptime(const struct server *s)
 {
@@ -91,6 +92,19 @@ static void raise_nofile(void)
 	}
 }
 
+int server_reload_policy(struct server *s, struct policy_error *err)
+{
+	int r = authz_reload(&s->authz, err);
+
+	if (r < 0)
+		return r;
+	for (struct conn *c = s->conns; c; c = c->next)
+		authz_conn_update(c);
+	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
+	           (unsigned long long)s->authz.generation);
+	return 0;
+}
+
 static void on_signal(struct loop_io *io, uint32_t revents)
 {
 	struct server *s = (struct server *)((char *)io - offsetof(struct server, sig_io));
@@ -106,21 +120,61 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			break;
 		case SIGHUP: {
 			struct policy_error err;
-			/* authz_reload logs the outcome, and keeps the old policy on error. */
+			/* The reload logs the outcome, and keeps the old policy on error. */
 			log_notice("SIGHUP: reloading the policy");
-			authz_reload(s, &err);
+			server_reload_policy(s, &err);
 			break;
 		}
 		}
 	}
 }
 
-int server_init(struct server *s, struct sbd_config *cfg)
+static void conn_on_message(struct conn *c, struct frame_msg *msg)
+{
+	c->srv->on_message(c, msg);
+}
+
+static void conn_on_identity(struct conn *c)
+{
+	authz_conn_update(c);
+}
+
+static void conn_on_gone(struct conn *c)
+{
+	/* Handles close with their connection (protocol section 5). */
+	sock_close_all(c);
+	server_conn_gone(c->srv, c);
+}
+
+/* The connections' share of the server (conn.h): what conn.c needs, and the
+ * services the layers above it reach through a call's connection. */
+static void conn_env_init(struct server *s)
+{
+	s->conn_ops = (struct conn_ops){
+		.on_message = conn_on_message,
+		.on_identity = conn_on_identity,
+		.on_gone = conn_on_gone,
+	};
+	s->conn_env = (struct conn_env){
+		.loop = s->loop,
+		.ops = &s->conn_ops,
+		.cfg = &s->cfg,
+		.slow_disconnects = &s->stats.slow_disconnects,
+		.oversize_messages = &s->stats.oversize_messages,
+		.srv = s,
+		.authz = &s->authz,
+		.socks = &s->socks,
+	};
+}
+
+int server_init(struct server *s, struct sbd_config *cfg,
+                void (*on_message)(struct conn *c, struct frame_msg *msg))
 {
 	sigset_t mask;
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	s->on_message = on_message;
 	s->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	s->listen_fd = -1;
@@ -145,15 +199,18 @@ int server_init(struct server *s, struct sbd_config *cfg)
 	prerender(s->info_limits);
 	prerender(s->families);
 	s->authz.audit_fd = -1;
-	r = authz_init(s);
+	r = authz_init(&s->authz, &s->cfg);
 	if (r < 0)
 		return r;
 	s->parser = jrpc_parser_new(JRPC_MAX_DEPTH);
-	if (!s->parser || sock_table_init(s) < 0)
+	if (!s->parser)
 		return -ENOMEM;
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
+	if (sock_table_init(&s->socks, s->loop) < 0)
+		return -ENOMEM;
+	conn_env_init(s);
 	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue,
 	                 s->cfg.max_resolver_share ? s->cfg.max_resolver_share
 	                 : s->cfg.max_resolver_queue / 4 ? s->cfg.max_resolver_queue / 4 : 1,
@@ -510,7 +567,8 @@ static void on_accept_timer(struct loop_timer *t)
 	accept_resume((struct server *)((char *)t - offsetof(struct server, accept_timer)));
 }
 
-void server_conn_gone(struct server *s, struct conn *c)
+/* c is closing: it no longer counts toward the connection limits. */
+static void server_conn_gone(struct server *s, struct conn *c)
 {
 	struct uid_count *u = uid_slot(s, c->id.uid, false);
 
@@ -627,7 +685,7 @@ static bool policy_admin(struct server *s, const struct identity *id, const stru
 
 	if (id->error)
 		return false;
-	authz_decide_as(s, who, &q, &d);
+	authz_decide_as(&s->authz, who, &q, &d);
 	return d.allowed;
 }
 
@@ -712,7 +770,7 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			identity_free(&id);
 			continue;
 		}
-		per_uid = authz_connection_limit(s, &who);
+		per_uid = authz_connection_limit(&s->authz, &who);
 		u = uid_slot(s, id.uid, true);
 		if (!u || u->n >= per_uid) {
 			log_warning("refusing uid %u pid %d: per-user connection limit %u", (unsigned)id.uid,
@@ -722,7 +780,7 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 			identity_free(&id);
 			continue;
 		}
-		r = conn_new(s, fd, &id, &c);
+		r = conn_new(&s->conn_env, fd, &id, &c);
 		if (r < 0) {
 			log_err("cannot set up a client: %s", strerror(-r));
 			safe_close(fd);
@@ -741,6 +799,33 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 		          (unsigned)c->id.uid, (unsigned)c->id.gid, (int)c->id.pid, c->id.exe ? c->id.exe : "-",
 		          c->id.unit ? c->id.unit : "-");
 	}
+}
+
+static void call_resolve_cancel(struct call *call)
+{
+	struct resolve_job *job = call->park;
+
+	call->park = NULL;
+	resolver_cancel(call->conn->srv->resolver, job);
+}
+
+int call_park_resolve(struct call *call, struct resolve_job *job)
+{
+	struct resolver *r = call->conn->srv->resolver;
+	int rc;
+
+	/* The resolver shares its queue among users, not connections. */
+	job->owner = authz_call_identity(call, NULL)->uid;
+	rc = resolver_submit(r, job);
+	if (rc < 0) {
+		job->destroy(job);
+		if (rc == -EDQUOT)
+			return call_error_limit(call, "resolver_share", resolver_share(r));
+		return rc == -EAGAIN ? call_error_limit(call, "resolver_queue", resolver_max_queue(r)) : rc;
+	}
+	call->park = job;
+	call->cancel = call_resolve_cancel;
+	return CALL_PENDING;
 }
 
 static json_object *stopping_data(void)
@@ -767,12 +852,8 @@ static void server_stop(struct server *s)
 		conn_stop_reading(c);
 		while (!c->dead && c->calls) {
 			struct call *call = c->calls;
-			void (*cancel)(struct call *) = call->cancel;
-			call->cancel = NULL;
-			if (cancel)
-				cancel(call);
-			call_finish(call, call_error(call, SB_ERR_OS, stopping_data(),
-			                             "the daemon is stopping; the request was cancelled"));
+			call_abort(call, call_error(call, SB_ERR_OS, stopping_data(),
+			                            "the daemon is stopping; the request was cancelled"));
 		}
 	}
 	deadline = loop_now() + STOP_FLUSH_MS * 1000000ull;
@@ -822,8 +903,8 @@ void server_free(struct server *s)
 	json_object_put(s->families);
 	json_object_put(s->info_limits);
 	jrpc_parser_free(s->parser);
-	sock_table_free(s);
-	authz_free(s);
+	sock_table_free(&s->socks);
+	authz_free(&s->authz);
 	free(s->uids);
 	free(s->listen_path);
 	config_free(&s->cfg);

@@ -10,14 +10,14 @@
 #include <json-c/json.h>
 
 #include "authz.h"
+#include "conn.h"
 #include "loop.h"
 #include "settings.h"
+#include "sock.h"
 
 struct jrpc_parser;
 struct resolver;
 
-struct conn;
-struct sock;
 
 struct uid_count {
 	uid_t uid;
@@ -52,7 +52,6 @@ struct server {
 	unsigned nconns;
 	struct uid_count *uids;
 	size_t nuids, capuids;
-	uint64_t next_serial;
 	uint64_t start_mono;
 	uid_t self_uid;
 	json_object *families;          /* probed at start: names of families the kernel has */
@@ -63,24 +62,38 @@ struct server {
 	bool has_ipv6;
 	bool stopping;
 	struct server_stats stats;
+	/* What every connection is lent: the loop, limits, counters, services,
+	 * and ops that hand its messages to on_message (main.c: dispatch). */
+	struct conn_env conn_env;
+	struct conn_ops conn_ops;
+	void (*on_message)(struct conn *c, struct frame_msg *msg);
 	struct authz authz;             /* the policy and its audit (authz.c) */
-	/* Daemon-owned sockets by handle (sock.c). Handles count up from 1 and are
-	 * never reused during one run. */
-	struct sock **sock_buckets;
-	size_t sock_nbuckets, nsocks;
-	uint64_t next_handle;
+	struct sock_table socks;         /* daemon-owned sockets by handle (sock.c) */
 };
 
-/* Sets up everything but the control socket. cfg is taken. */
-int server_init(struct server *s, struct sbd_config *cfg);
+/* Sets up everything but the control socket. cfg is taken. Complete
+ * messages of every connection go to on_message: the server accepts and
+ * keeps connections, and does not read what they say. */
+int server_init(struct server *s, struct sbd_config *cfg,
+                void (*on_message)(struct conn *c, struct frame_msg *msg));
 /* Takes the socket from socket activation, or binds cfg.socket_path. */
 int server_listen(struct server *s);
 /* Runs until SIGTERM/SIGINT, then stops cleanly. */
 int server_run(struct server *s);
 void server_free(struct server *s);
 
-/* Connection bookkeeping used by conn.c. */
-void server_conn_gone(struct server *s, struct conn *c);
+/* authz_reload, then every connection's limits follow the new policy and
+ * systemd hears the reload is done. 0 or -errno (err says why). */
+int server_reload_policy(struct server *s, struct policy_error *err);
+
+struct call;
+struct resolve_job;
+/* Hands job to the daemon's resolver and parks the call on it (call->park is
+ * the job, which must be the first member of what its callbacks free); if the
+ * client leaves, the job is cancelled. The job is taken either way: on failure
+ * its destroy runs and the error (-32012 for a full queue) is returned;
+ * otherwise CALL_PENDING. Its done must clear call->park before finishing. */
+int call_park_resolve(struct call *call, struct resolve_job *job);
 
 /* Seconds since start. */
 double server_uptime(const struct server *s);

@@ -17,42 +17,42 @@
 #include "consts.h"
 #include "jsonrpc.h"
 #include "log.h"
-#include "server.h"
 #include "sock.h"
 #include "util.h"
 
 /* ---- the handle table: chained hash, power-of-two buckets ---- */
 
-int sock_table_init(struct server *s)
+int sock_table_init(struct sock_table *t, struct loop *loop)
 {
-	s->sock_buckets = calloc(64, sizeof(*s->sock_buckets));
-	if (!s->sock_buckets)
+	*t = (struct sock_table){ .loop = loop };
+	t->buckets = calloc(64, sizeof(*t->buckets));
+	if (!t->buckets)
 		return -ENOMEM;
-	s->sock_nbuckets = 64;
+	t->nbuckets = 64;
 	return 0;
 }
 
-void sock_table_free(struct server *s)
+void sock_table_free(struct sock_table *t)
 {
-	free(s->sock_buckets);
-	s->sock_buckets = NULL;
-	s->sock_nbuckets = 0;
+	free(t->buckets);
+	t->buckets = NULL;
+	t->nbuckets = 0;
 }
 
-static size_t bucket_of(const struct server *s, uint64_t h)
+static size_t bucket_of(const struct sock_table *t, uint64_t h)
 {
-	return (size_t)(h * 0x9E3779B97F4A7C15ull >> 17) & (s->sock_nbuckets - 1);
+	return (size_t)(h * 0x9E3779B97F4A7C15ull >> 17) & (t->nbuckets - 1);
 }
 
-static void table_grow(struct server *s)
+static void table_grow(struct sock_table *t)
 {
-	size_t n = s->sock_nbuckets * 2;
+	size_t n = t->nbuckets * 2;
 	struct sock **b = calloc(n, sizeof(*b));
 
 	if (!b)
 		return; /* longer chains, still correct */
-	for (size_t i = 0; i < s->sock_nbuckets; i++) {
-		struct sock *sk = s->sock_buckets[i], *next;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct sock *sk = t->buckets[i], *next;
 		for (; sk; sk = next) {
 			size_t k = (size_t)(sk->handle * 0x9E3779B97F4A7C15ull >> 17) & (n - 1);
 			next = sk->hash_next;
@@ -60,31 +60,31 @@ static void table_grow(struct server *s)
 			b[k] = sk;
 		}
 	}
-	free(s->sock_buckets);
-	s->sock_buckets = b;
-	s->sock_nbuckets = n;
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
 }
 
-static void table_add(struct server *s, struct sock *sk)
+static void table_add(struct sock_table *t, struct sock *sk)
 {
 	size_t k;
 
-	if (s->nsocks + 1 > s->sock_nbuckets)
-		table_grow(s);
-	k = bucket_of(s, sk->handle);
-	sk->hash_next = s->sock_buckets[k];
-	s->sock_buckets[k] = sk;
-	s->nsocks++;
+	if (t->n + 1 > t->nbuckets)
+		table_grow(t);
+	k = bucket_of(t, sk->handle);
+	sk->hash_next = t->buckets[k];
+	t->buckets[k] = sk;
+	t->n++;
 }
 
-static void table_del(struct server *s, struct sock *sk)
+static void table_del(struct sock_table *t, struct sock *sk)
 {
-	struct sock **pp = &s->sock_buckets[bucket_of(s, sk->handle)];
+	struct sock **pp = &t->buckets[bucket_of(t, sk->handle)];
 
 	for (; *pp; pp = &(*pp)->hash_next)
 		if (*pp == sk) {
 			*pp = sk->hash_next;
-			s->nsocks--;
+			t->n--;
 			return;
 		}
 }
@@ -93,7 +93,7 @@ static void table_del(struct server *s, struct sock *sk)
 
 int sock_new(struct conn *c, int fd, int family, int type, int proto, struct sock **out)
 {
-	struct server *s = c->srv;
+	struct sock_table *t = c->env->socks;
 	struct sock *sk;
 	int fl;
 
@@ -112,12 +112,12 @@ int sock_new(struct conn *c, int fd, int family, int type, int proto, struct soc
 		safe_close(fd);
 		return -ENOMEM;
 	}
-	sk->handle = ++s->next_handle;
+	sk->handle = ++t->next_handle;
 	sk->fd = fd;
 	sk->family = family;
 	sk->type = type;
 	sk->proto = proto;
-	sk->srv = s;
+	sk->table = t;
 	sk->owner = c;
 	sk->block = c->default_block;
 	sk->timeout_s = c->default_timeout_s;
@@ -128,16 +128,16 @@ int sock_new(struct conn *c, int fd, int family, int type, int proto, struct soc
 		c->socks->conn_prev = sk;
 	c->socks = sk;
 	c->nsocks++;
-	table_add(s, sk);
+	table_add(t, sk);
 	*out = sk;
 	return 0;
 }
 
-struct sock *sock_find(struct server *s, int64_t handle)
+struct sock *sock_find(struct sock_table *t, int64_t handle)
 {
 	if (handle <= 0)
 		return NULL;
-	for (struct sock *sk = s->sock_buckets[bucket_of(s, (uint64_t)handle)]; sk; sk = sk->hash_next)
+	for (struct sock *sk = t->buckets[bucket_of(t, (uint64_t)handle)]; sk; sk = sk->hash_next)
 		if (sk->handle == (uint64_t)handle)
 			return sk;
 	return NULL;
@@ -145,7 +145,7 @@ struct sock *sock_find(struct server *s, int64_t handle)
 
 struct sock *sock_lookup(struct conn *c, int64_t handle)
 {
-	struct sock *sk = sock_find(c->srv, handle);
+	struct sock *sk = sock_find(c->env->socks, handle);
 
 	return sk && sk->owner == c ? sk : NULL;
 }
@@ -179,7 +179,7 @@ static void sock_free_deferred(struct loop_defer *d)
 static void sock_free(struct sock *sk)
 {
 	sk->free_defer.cb = sock_free_deferred;
-	loop_defer(sk->srv->loop, &sk->free_defer);
+	loop_defer(sk->table->loop, &sk->free_defer);
 }
 
 /* Keeps sk's memory while code that may close it runs (finishing or freeing
@@ -212,17 +212,17 @@ static void sock_update_interest(struct sock *sk)
 		/* Out of epoll, not merely interest 0: EPOLLERR and EPOLLHUP come
 		 * regardless, and a reset socket nobody waits on would spin the loop. */
 		if (sk->io_added) {
-			loop_io_del(sk->srv->loop, &sk->io);
+			loop_io_del(sk->table->loop, &sk->io);
 			sk->io_added = false;
 		}
 		return;
 	}
 	if (!sk->io_added) {
-		if (loop_io_add(sk->srv->loop, &sk->io, sk->fd, ev, sock_on_io) == 0)
+		if (loop_io_add(sk->table->loop, &sk->io, sk->fd, ev, sock_on_io) == 0)
 			sk->io_added = true;
 		return;
 	}
-	loop_io_mod(sk->srv->loop, &sk->io, ev);
+	loop_io_mod(sk->table->loop, &sk->io, ev);
 }
 
 static void wait_unlink(struct sock_wait *w)
@@ -239,7 +239,7 @@ static void wait_unlink(struct sock_wait *w)
 			break;
 		}
 	w->next = NULL;
-	loop_timer_disarm(sk->srv->loop, &w->timer);
+	loop_timer_disarm(sk->table->loop, &w->timer);
 }
 
 static void wait_free(struct sock_wait *w)
@@ -350,7 +350,7 @@ int sock_op(struct call *call, struct sock *sk, uint32_t events, bool nowait, so
 	if (!sk->block) {
 		/* A deadline for the whole call, however many retries it takes. */
 		w->timer.deadline = loop_now() + (uint64_t)(sk->timeout_s * 1e9);
-		if (loop_timer_arm(sk->srv->loop, &w->timer, w->timer.deadline) < 0) {
+		if (loop_timer_arm(sk->table->loop, &w->timer, w->timer.deadline) < 0) {
 			wait_free(w);
 			return -ENOMEM;
 		}
@@ -385,10 +385,10 @@ static void sock_unlink(struct sock *sk)
 	struct conn *c = sk->owner;
 
 	if (sk->io_added) {
-		loop_io_del(sk->srv->loop, &sk->io);
+		loop_io_del(sk->table->loop, &sk->io);
 		sk->io_added = false;
 	}
-	table_del(sk->srv, sk);
+	table_del(sk->table, sk);
 	if (c) {
 		if (sk->conn_prev)
 			sk->conn_prev->conn_next = sk->conn_next;
@@ -444,7 +444,7 @@ void sock_replace_fd(struct sock *sk, int fd, int family)
 {
 	/* epoll forgets a closed descriptor by itself; our flag must agree. */
 	if (sk->io_added) {
-		loop_io_del(sk->srv->loop, &sk->io);
+		loop_io_del(sk->table->loop, &sk->io);
 		sk->io_added = false;
 	}
 	safe_close(sk->fd);

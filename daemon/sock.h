@@ -14,15 +14,23 @@
 
 struct call;
 struct conn;
-struct server;
 struct sock_wait;
+
+/* Every connection's handles by number (a chained hash). Handles count up
+ * from 1 and are never reused during one run. */
+struct sock_table {
+	struct loop *loop;          /* the handles' descriptors are watched on it */
+	struct sock **buckets;      /* a power of two of them */
+	size_t nbuckets, n;
+	uint64_t next_handle;
+};
 
 struct sock {
 	uint64_t handle;
 	int fd;                     /* O_NONBLOCK, CLOEXEC */
 	int family, type, proto;    /* as the kernel reads them back (SO_DOMAIN, SO_TYPE, SO_PROTOCOL) */
 	bool owned_by_caller;       /* made with the caller's fs uid: the kernel's owner checks apply */
-	struct server *srv;
+	struct sock_table *table;
 	struct conn *owner;
 	struct sock *conn_prev, *conn_next;
 	struct sock *hash_next;
@@ -60,15 +68,15 @@ struct sock_wait {
 	struct sock_wait *next;
 };
 
-/* Handle table of the server. */
-int sock_table_init(struct server *s);
-void sock_table_free(struct server *s);
+/* The server's one table. 0 or -ENOMEM. */
+int sock_table_init(struct sock_table *t, struct loop *loop);
+void sock_table_free(struct sock_table *t);
 
-/* Makes fd (taken; closed on error) a handle of c with the connection's default
- * timeout. -EMFILE-like limits: -EDQUOT when c has max handles. */
+/* Makes fd (taken; closed on error) a handle of c, in its env's table, with
+ * the connection's default timeout. -EMFILE-like limits: -EDQUOT when c has max handles. */
 int sock_new(struct conn *c, int fd, int family, int type, int proto, struct sock **out);
 /* Any connection's socket by handle (admin); NULL when there is none. */
-struct sock *sock_find(struct server *s, int64_t handle);
+struct sock *sock_find(struct sock_table *t, int64_t handle);
 /* The caller's socket with that handle, or NULL (other connections' handles
  * are invisible). */
 struct sock *sock_lookup(struct conn *c, int64_t handle);
