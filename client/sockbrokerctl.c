@@ -1079,17 +1079,36 @@ static int build_bind(const struct ctl *ctl, const struct action *a, int argc, c
 	return 0;
 }
 
-/* connect SPEC: tcp is socket.connect_to with pass (a name: each address in
- * turn, as create_connection), with the -t timeout for each attempt; udp and
- * unix make the socket, connect it and detach it. */
+/* connect SPEC | connect HOST PORT (tcp:HOST:PORT): tcp is socket.connect_to
+ * with pass (a name: each address in turn, as create_connection), with the -t
+ * timeout for each attempt; udp and unix make the socket, connect it and
+ * detach it. */
 static int build_connect(const struct ctl *ctl, const struct action *a, int argc, char **argv,
                          struct plan *pl)
 {
+	const char *arg = argv[0];
+	char spec[300];
 	struct sb_spec sp;
 	json_object *p;
-	int r = spec_parse(a->word, argv[0], &sp);
+	int r;
 
-	(void)argc;
+	if (argc == 2) {
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || port < 0 || port > 65535 || !isdigit((unsigned char)*argv[1]))
+			return usage_error("%s: PORT must be a number 0-65535, not '%s'", a->word, argv[1]);
+		if (!*argv[0])
+			return usage_error("%s: HOST must not be empty", a->word);
+		/* An IPv6 literal is bracketed in a SPEC (unless it came so). */
+		if (snprintf(spec, sizeof(spec), strchr(argv[0], ':') && argv[0][0] != '[' ? "tcp:[%s]:%ld"
+		             : "tcp:%s:%ld", argv[0], port) >= (int)sizeof(spec))
+			return usage_error("%s: '%s': the host is too long", a->word, argv[0]);
+		arg = spec;
+	}
+	r = spec_parse(a->word, arg, &sp);
 	if (r)
 		return r;
 	if (sp.family == AF_UNIX || sp.type == SOCK_DGRAM) {
@@ -1165,7 +1184,7 @@ static int build_call(const struct ctl *ctl, const struct action *a, int argc, c
 
 static const struct action actions[] = {
 	{ "bind", "SPEC", 1, 1, "socket.bind", .build = build_bind },
-	{ "connect", "SPEC", 1, 1, "socket.connect_to", .build = build_connect },
+	{ "connect", "SPEC | HOST PORT", 1, 2, "socket.connect_to", .build = build_connect },
 	{ "listen", "SPEC [BACKLOG]", 1, 2, "socket.listen_on", .build = build_listen },
 	{ "create", "FAMILY [TYPE [PROTO]]", 1, 3, "socket.create", NULL,
 	  { "family", "type", "proto" }, ARG_NAME_OR_NUMBER },
@@ -1353,28 +1372,11 @@ static int cmd_listen(struct ctl *ctl, int argc, char **argv)
 	return run_action(ctl, "listen", argc, argv, false);
 }
 
-/* connect SPEC | connect HOST PORT: the connect action for real (HOST PORT is
- * tcp:HOST:PORT), described and closed */
+/* connect SPEC | connect HOST PORT: the connect action for real, described
+ * and closed */
 static int cmd_connect(struct ctl *ctl, int argc, char **argv)
 {
-	char spec[1200], *args[1] = { spec };
-	char *end;
-	long port;
-
-	if (argc == 1)
-		return run_action(ctl, "connect", argc, argv, true);
-	errno = 0;
-	port = strtol(argv[1], &end, 10);
-	if (errno || end == argv[1] || *end || port < 0 || port > 65535 || !isdigit((unsigned char)*argv[1]))
-		return usage_error("PORT must be a number 0-65535, not '%s'", argv[1]);
-	if (!*argv[0])
-		return usage_error("HOST must not be empty");
-	if (strlen(argv[0]) > 1024)
-		return usage_error("HOST is too long");
-	/* An IPv6 literal is bracketed in a SPEC (unless it came so). */
-	snprintf(spec, sizeof(spec), strchr(argv[0], ':') && argv[0][0] != '[' ? "tcp:[%s]:%ld" : "tcp:%s:%ld",
-	         argv[0], port);
-	return run_action(ctl, "connect", 1, args, true);
+	return run_action(ctl, "connect", argc, argv, true);
 }
 
 /* ---------------------------------------------------------------- policy check */
