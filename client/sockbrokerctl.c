@@ -59,6 +59,7 @@ struct ctl_cmd {
 };
 
 static const struct ctl_cmd cmd_table[];
+static void print_actions(FILE *f);
 
 /* ---------------------------------------------------------------- messages */
 
@@ -121,11 +122,13 @@ static void print_help(FILE *f)
 	        "policy check asks the daemon what it would decide for a caller:\n"
 	        "  WHO     --uid N | --user NAME (default: our own uid), --gid N | --group NAME\n"
 	        "          (default: the user's), --groups G1,G2 (default: the user's groups),\n"
-	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL\n"
-	        "  ACTION  bind SPEC | connect SPEC | listen SPEC | resolve [NAME] | admin |\n"
-	        "          create FAMILY [TYPE [PROTO]] | sethostname NAME |\n"
-	        "          setsockopt LEVEL OPTION [FAMILY [TYPE]] | call METHOD [JSON-PARAMS]\n"
-	        "  It exits 0 when the request would be allowed and 1 when it would be denied.\n"
+	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL\n");
+	print_actions(f);
+	fprintf(f,
+	        "  listen and connect judge exactly the requests the listen and connect\n"
+	        "  commands send, which ask for the descriptor (a hand-out: it needs an\n"
+	        "  explicit create grant). It exits 0 when every request would be allowed\n"
+	        "  and 1 when one would be denied.\n"
 	        "\n"
 	        "Exit status:\n"
 	        "  0  success (policy check: allowed)\n"
@@ -727,19 +730,6 @@ static json_object *fd_address(int fd, bool peer)
 	return o;
 }
 
-/* Reports a helper's failure: the daemon's error (exit 1) or the exchange's
- * (exit 3). Frees err. */
-static int helper_failed(const char *what, int rc, sb_reply *err)
-{
-	if (err) {
-		print_reply_error(err);
-		sb_reply_free(err);
-		return EXIT_REPLY_ERROR;
-	}
-	errmsg("%s: %s", what, sb_strerror(rc));
-	return EXIT_CONNECTION;
-}
-
 /* Prints what a descriptor is: family, type, local (and peer) address. */
 static void print_descriptor(struct ctl *ctl, int fd, bool with_peer)
 {
@@ -764,64 +754,6 @@ static void print_descriptor(struct ctl *ctl, int fd, bool with_peer)
 		json_object_object_add(o, "peer", a);
 	print_result(ctl, o, fields, false);
 	json_object_put(o);
-}
-
-/* listen SPEC [BACKLOG]: a listener through sb_listen, described and closed */
-static int cmd_listen(struct ctl *ctl, int argc, char **argv)
-{
-	struct sb_spec sp;
-	sb_reply *err = NULL;
-	long backlog = -1;
-	int fd, r;
-
-	r = sb_parse_spec(argv[0], &sp);
-	if (r == -ENAMETOOLONG)
-		return usage_error("'%s': the host or path is too long", argv[0]);
-	if (r < 0)
-		return usage_error("'%s' is not an address: use tcp:HOST:PORT, udp:HOST:PORT, "
-		                   "tcp:[IPV6]:PORT, unix:/PATH or unix:@NAME (PORT 0-65535)", argv[0]);
-	if (argc > 1) {
-		char *end;
-		errno = 0;
-		backlog = strtol(argv[1], &end, 10);
-		if (errno || end == argv[1] || *end || backlog < 0 || backlog > 65535)
-			return usage_error("BACKLOG must be 0-65535, not '%s'", argv[1]);
-	}
-	r = ctl_connect(ctl);
-	if (r)
-		return r;
-	fd = sb_listen(ctl->client, argv[0], (int)backlog, &err);
-	if (fd < 0)
-		return helper_failed("listen", fd, err);
-	print_descriptor(ctl, fd, false);
-	close(fd);
-	return EXIT_OK;
-}
-
-/* connect HOST PORT: a TCP connection through sb_connect_tcp, described and closed */
-static int cmd_connect(struct ctl *ctl, int argc, char **argv)
-{
-	sb_reply *err = NULL;
-	char *end;
-	long port;
-	int fd, r;
-
-	errno = 0;
-	port = strtol(argv[1], &end, 10);
-	if (errno || end == argv[1] || *end || port < 0 || port > 65535 || !isdigit((unsigned char)*argv[1]))
-		return usage_error("PORT must be a number 0-65535, not '%s'", argv[1]);
-	if (!*argv[0])
-		return usage_error("HOST must not be empty");
-	r = ctl_connect(ctl);
-	if (r)
-		return r;
-	fd = sb_connect_tcp(ctl->client, argv[0], (int)port,
-	                    ctl->timeout_ms > 0 ? ctl->timeout_ms / 1000.0 : 0, &err);
-	if (fd < 0)
-		return helper_failed("connect", fd, err);
-	print_descriptor(ctl, fd, true);
-	close(fd);
-	return EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- administration */
@@ -980,7 +912,75 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ---------------------------------------------------------------- policy check */
+/* ---------------------------------------------------------------- actions
+ *
+ * An action is what one word of `policy check` stands for, and `listen` and
+ * `connect` are the same words done for real: both go through the one row of
+ * actions[] for their word, so the requests `policy check` judges are the
+ * requests the command sends, params and all. A row names its method and maps
+ * each argument to a param; words whose arguments are not one param each (a
+ * SPEC, a method name) have a build function instead. `listen` and `connect`
+ * ask for the descriptor (a hand-out, "pass": true): a hand-out needs an
+ * explicit create grant beyond bind or connect (docs/policy.md section 4). */
+
+/* The most requests one action makes: udp listen is create, setsockopt,
+ * bind, detach. */
+#define PLAN_MAX 4
+
+/* One request of an action, with params as policy.check takes them: for a
+ * method on a socket (on_handle) the socket's family and type stand in for
+ * the handle, which the request sent for real carries instead. */
+struct plan_req {
+	const char *method;
+	json_object *params;
+	bool on_handle;
+};
+
+/* The requests of one action, in the order they are sent. */
+struct plan {
+	struct plan_req req[PLAN_MAX];
+	int n;
+};
+
+enum arg_conv {
+	ARG_TEXT,               /* a JSON string */
+	ARG_NAME_OR_NUMBER,     /* "7" a JSON integer, anything else a string */
+};
+
+struct action {
+	const char *word;
+	const char *args;               /* synopsis of the arguments after the word */
+	int min_args, max_args;
+	const char *method;             /* the method of the (first) request */
+	const char *defaults;           /* params before the arguments (JSON), or NULL */
+	const char *keys[4];            /* the param each argument fills, in order */
+	enum arg_conv conv;
+	/* The whole plan, for arguments that are not one param each; NULL: one
+	 * request of method with defaults and keys. 0 or EXIT_USAGE (printed). */
+	int (*build)(const struct ctl *ctl, const struct action *a, int argc, char **argv,
+	             struct plan *pl);
+};
+
+static void plan_free(struct plan *pl)
+{
+	for (int i = 0; i < pl->n; i++)
+		json_object_put(pl->req[i].params);
+	pl->n = 0;
+}
+
+/* Appends a request of method with empty params; those params (the plan owns
+ * them). Aborts past PLAN_MAX or without memory: both are bugs here. */
+static json_object *plan_add(struct plan *pl, const char *method, bool on_handle)
+{
+	json_object *p = json_object_new_object();
+
+	if (!p || pl->n == PLAN_MAX) {
+		errmsg("internal error: cannot add %s to the plan", method);
+		abort();
+	}
+	pl->req[pl->n++] = (struct plan_req){ method, p, on_handle };
+	return p;
+}
 
 /* A number ("7") as a JSON integer, anything else as a string (a name). */
 static json_object *name_or_number(const char *s)
@@ -995,143 +995,391 @@ static json_object *name_or_number(const char *s)
 	return json_object_new_string(s);
 }
 
-/* A SPEC as the object a method's "address" takes, with its family and type. */
-static int spec_params(const char *arg, struct sb_spec *sp, json_object *params, bool with_kind)
+/* Parses a SPEC for word. 0 or EXIT_USAGE (printed). */
+static int spec_parse(const char *word, const char *arg, struct sb_spec *sp)
 {
-	json_object *a;
 	int r = sb_parse_spec(arg, sp);
 
 	if (r == -ENAMETOOLONG)
-		return usage_error("'%s': the host or path is too long", arg);
+		return usage_error("%s: '%s': the host or path is too long", word, arg);
 	if (r < 0)
-		return usage_error("'%s' is not an address: use tcp:HOST:PORT, udp:HOST:PORT, "
-		                   "tcp:[IPV6]:PORT, unix:/PATH or unix:@NAME (PORT 0-65535)", arg);
-	if (sp->family == AF_UNIX) {
-		if (sp->abstract) {
-			a = json_object_new_object();
-			json_object_object_add(a, "abstract", json_object_new_string(sp->path));
-		} else {
-			a = json_object_new_string(sp->path);
-		}
-	} else {
-		a = json_object_new_array();
-		json_object_array_add(a, json_object_new_string(sp->host));
-		json_object_array_add(a, json_object_new_int(sp->port));
-	}
-	if (with_kind) {
-		/* A name resolves as the socket's family would; Python's default is AF_INET. */
-		json_object_object_add(params, "family", json_object_new_string(
-			sp->family == AF_UNIX ? "AF_UNIX" : sp->family == AF_INET6 ? "AF_INET6" : "AF_INET"));
-		json_object_object_add(params, "type", json_object_new_string(
-			sp->type == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_STREAM"));
-	}
-	json_object_object_add(params, "address", a);
+		return usage_error("%s: '%s' is not an address: use tcp:HOST:PORT, udp:HOST:PORT, "
+		                   "tcp:[IPV6]:PORT, unix:/PATH or unix:@NAME (PORT 0-65535)", word, arg);
 	return 0;
 }
 
-/* The request an ACTION ARGS line of `policy check` stands for: *method and
- * params set. 0 or EXIT_USAGE (message printed). */
-static int policy_request_of(int argc, char **argv, const char **method, json_object *params)
+/* A SPEC's address as the methods take it: [host, port], {"path": P} or
+ * {"abstract": N}. */
+static json_object *spec_address(const struct sb_spec *sp)
 {
-	const char *act = argv[0];
+	json_object *a;
+
+	if (sp->family == AF_UNIX) {
+		a = json_object_new_object();
+		json_object_object_add(a, sp->abstract ? "abstract" : "path", json_object_new_string(sp->path));
+		return a;
+	}
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(sp->host));
+	json_object_array_add(a, json_object_new_int(sp->port));
+	return a;
+}
+
+/* The family a SPEC's socket is made with: a host name as Python's default,
+ * AF_INET. */
+static const char *spec_family(const struct sb_spec *sp)
+{
+	return sp->family == AF_UNIX ? "AF_UNIX" : sp->family == AF_INET6 ? "AF_INET6" : "AF_INET";
+}
+
+/* Adds the family and type of SPEC's socket to params. */
+static void add_kind(json_object *params, const struct sb_spec *sp)
+{
+	json_object_object_add(params, "family", json_object_new_string(spec_family(sp)));
+	json_object_object_add(params, "type", json_object_new_string(sp->type == SOCK_DGRAM ? "SOCK_DGRAM"
+	                                                                                     : "SOCK_STREAM"));
+}
+
+/* A socket made, given its address by method (socket.bind or socket.connect)
+ * and handed out: socket.create, (IPV6_V6ONLY for IPv6, as sb_listen sets on
+ * a datagram socket,) method, socket.detach. */
+static void plan_create_then(struct plan *pl, const struct sb_spec *sp, const char *method, bool v6only)
+{
+	json_object *p;
+
+	add_kind(plan_add(pl, "socket.create", false), sp);
+	if (v6only && sp->family == AF_INET6) {
+		p = plan_add(pl, "socket.setsockopt", true);
+		add_kind(p, sp);
+		json_object_object_add(p, "level", json_object_new_string("IPPROTO_IPV6"));
+		json_object_object_add(p, "option", json_object_new_string("IPV6_V6ONLY"));
+		json_object_object_add(p, "value", json_object_new_int(1));
+	}
+	p = plan_add(pl, method, true);
+	add_kind(p, sp);
+	json_object_object_add(p, "address", spec_address(sp));
+	add_kind(plan_add(pl, "socket.detach", true), sp);
+}
+
+/* bind SPEC: socket.bind of a socket of SPEC's family and type (a handle's). */
+static int build_bind(const struct ctl *ctl, const struct action *a, int argc, char **argv,
+                      struct plan *pl)
+{
 	struct sb_spec sp;
+	json_object *p;
+	int r = spec_parse(a->word, argv[0], &sp);
+
+	(void)ctl;
+	(void)argc;
+	if (r)
+		return r;
+	p = plan_add(pl, a->method, true);
+	add_kind(p, &sp);
+	json_object_object_add(p, "address", spec_address(&sp));
+	return 0;
+}
+
+/* connect SPEC | connect HOST PORT (tcp:HOST:PORT): tcp is socket.connect_to
+ * with pass (a name: each address in turn, as create_connection), with the -t
+ * timeout for each attempt; udp and unix make the socket, connect it and
+ * detach it. */
+static int build_connect(const struct ctl *ctl, const struct action *a, int argc, char **argv,
+                         struct plan *pl)
+{
+	const char *arg = argv[0];
+	char spec[300];
+	struct sb_spec sp;
+	json_object *p;
 	int r;
 
-#define NARGS(lo, hi, syn) \
-	do { \
-		if (argc - 1 < (lo) || argc - 1 > (hi)) \
-			return usage_error("policy check %s: usage: %s", act, syn); \
-	} while (0)
-	if (strcmp(act, "bind") == 0) {
-		NARGS(1, 1, "bind SPEC");
-		*method = "socket.bind";
-		return spec_params(argv[1], &sp, params, true);
+	if (argc == 2) {
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || port < 0 || port > 65535 || !isdigit((unsigned char)*argv[1]))
+			return usage_error("%s: PORT must be a number 0-65535, not '%s'", a->word, argv[1]);
+		if (!*argv[0])
+			return usage_error("%s: HOST must not be empty", a->word);
+		/* An IPv6 literal is bracketed in a SPEC (unless it came so). */
+		if (snprintf(spec, sizeof(spec), strchr(argv[0], ':') && argv[0][0] != '[' ? "tcp:[%s]:%ld"
+		             : "tcp:%s:%ld", argv[0], port) >= (int)sizeof(spec))
+			return usage_error("%s: '%s': the host is too long", a->word, argv[0]);
+		arg = spec;
 	}
-	if (strcmp(act, "connect") == 0) {
-		NARGS(1, 1, "connect SPEC");
-		r = spec_params(argv[1], &sp, params, true);
-		if (r)
-			return r;
-		*method = "socket.connect";
-		if (sp.family == AF_UNSPEC && sp.type == SOCK_STREAM) {
-			/* A name over TCP is what create_connection does: every address
-			 * the name has, one allowed suffices. */
-			json_object_object_del(params, "family");
-			json_object_object_del(params, "type");
-			*method = "socket.connect_to";
-		}
+	r = spec_parse(a->word, arg, &sp);
+	if (r)
+		return r;
+	if (sp.family == AF_UNIX || sp.type == SOCK_DGRAM) {
+		plan_create_then(pl, &sp, "socket.connect", false);
 		return 0;
 	}
-	if (strcmp(act, "listen") == 0) {
-		NARGS(1, 1, "listen SPEC");
-		r = spec_params(argv[1], &sp, params, false);
-		if (r)
-			return r;
-		if (sp.type != SOCK_STREAM)
-			return usage_error("policy check listen: a stream address, tcp: or unix:");
-		if (sp.family == AF_UNIX)
-			json_object_object_add(params, "family", json_object_new_string("AF_UNIX"));
-		*method = "socket.listen_on";
+	p = plan_add(pl, a->method, false);
+	json_object_object_add(p, "address", spec_address(&sp));
+	if (ctl->timeout_ms > 0)
+		json_object_object_add(p, "timeout", json_object_new_double(ctl->timeout_ms / 1000.0));
+	json_object_object_add(p, "pass", json_object_new_boolean(1));
+	return 0;
+}
+
+/* listen SPEC [BACKLOG]: tcp and unix are socket.listen_on with pass (a name:
+ * resolved by the daemon, each address in turn); udp makes a bound datagram
+ * socket (create, bind, detach), where BACKLOG means nothing. */
+static int build_listen(const struct ctl *ctl, const struct action *a, int argc, char **argv,
+                        struct plan *pl)
+{
+	struct sb_spec sp;
+	json_object *p;
+	long backlog = -1;
+	int r = spec_parse(a->word, argv[0], &sp);
+
+	(void)ctl;
+	if (r)
+		return r;
+	if (argc > 1) {
+		char *end;
+		errno = 0;
+		backlog = strtol(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || backlog < 0 || backlog > 65535)
+			return usage_error("%s: BACKLOG must be 0-65535, not '%s'", a->word, argv[1]);
+	}
+	if (sp.type == SOCK_DGRAM) {
+		plan_create_then(pl, &sp, "socket.bind", true);
 		return 0;
 	}
-	if (strcmp(act, "create") == 0) {
-		static const char *const keys[] = { "family", "type", "proto" };
-		NARGS(1, 3, "create FAMILY [TYPE [PROTO]]");
-		for (int i = 1; i < argc; i++)
-			json_object_object_add(params, keys[i - 1], name_or_number(argv[i]));
-		*method = "socket.create";
-		return 0;
-	}
-	if (strcmp(act, "resolve") == 0) {
-		NARGS(0, 1, "resolve [NAME]");
-		json_object_object_add(params, "host", argc > 1 ? json_object_new_string(argv[1]) : NULL);
-		json_object_object_add(params, "port", NULL);
-		*method = "net.getaddrinfo";
-		return 0;
-	}
-	if (strcmp(act, "sethostname") == 0) {
-		NARGS(1, 1, "sethostname NAME");
-		json_object_object_add(params, "name", json_object_new_string(argv[1]));
-		*method = "net.sethostname";
-		return 0;
-	}
-	if (strcmp(act, "setsockopt") == 0) {
-		NARGS(2, 4, "setsockopt LEVEL OPTION [FAMILY [TYPE]]");
-		json_object_object_add(params, "level", name_or_number(argv[1]));
-		json_object_object_add(params, "option", name_or_number(argv[2]));
-		if (argc > 3)
-			json_object_object_add(params, "family", name_or_number(argv[3]));
-		if (argc > 4)
-			json_object_object_add(params, "type", name_or_number(argv[4]));
-		*method = "socket.setsockopt";
-		return 0;
-	}
-	if (strcmp(act, "admin") == 0) {
-		NARGS(0, 0, "admin");
-		*method = "admin.stats";
-		return 0;
-	}
-	if (strcmp(act, "call") == 0) {
-		enum json_tokener_error jerr;
-		json_object *p;
-		NARGS(1, 2, "call METHOD [JSON-PARAMS]");
-		*method = argv[1];
-		if (argc < 3)
-			return 0;
-		p = json_tokener_parse_verbose(argv[2], &jerr);
+	p = plan_add(pl, a->method, false);
+	json_object_object_add(p, "address", spec_address(&sp));
+	/* A name's family is left to the daemon: each address has its own. */
+	if (sp.family != AF_UNSPEC)
+		json_object_object_add(p, "family", json_object_new_string(spec_family(&sp)));
+	if (backlog >= 0)
+		json_object_object_add(p, "backlog", json_object_new_int((int)backlog));
+	json_object_object_add(p, "pass", json_object_new_boolean(1));
+	return 0;
+}
+
+/* call METHOD [JSON-PARAMS]: any request as written. */
+static int build_call(const struct ctl *ctl, const struct action *a, int argc, char **argv,
+                      struct plan *pl)
+{
+	enum json_tokener_error jerr;
+	json_object *p = NULL;
+
+	(void)ctl;
+	if (argc > 1) {
+		p = json_tokener_parse_verbose(argv[1], &jerr);
 		if (!json_object_is_type(p, json_type_object)) {
 			json_object_put(p);
-			return usage_error("policy check call: JSON-PARAMS must be a JSON object, such as '{}'");
+			return usage_error("%s: JSON-PARAMS must be a JSON object, such as '{}'", a->word);
 		}
-		json_object_object_foreach(p, k, v)
-			json_object_object_add(params, k, json_object_get(v));
-		json_object_put(p);
-		return 0;
 	}
-#undef NARGS
-	return usage_error("policy check: unknown action '%s' (bind, connect, listen, create, resolve, "
-	                   "sethostname, setsockopt, admin, call)", act);
+	plan_add(pl, argv[0], false);
+	if (p) {
+		json_object_put(pl->req[pl->n - 1].params);
+		pl->req[pl->n - 1].params = p;
+	}
+	return 0;
 }
+
+static const struct action actions[] = {
+	{ "bind", "SPEC", 1, 1, "socket.bind", .build = build_bind },
+	{ "connect", "SPEC | HOST PORT", 1, 2, "socket.connect_to", .build = build_connect },
+	{ "listen", "SPEC [BACKLOG]", 1, 2, "socket.listen_on", .build = build_listen },
+	{ "create", "FAMILY [TYPE [PROTO]]", 1, 3, "socket.create", NULL,
+	  { "family", "type", "proto" }, ARG_NAME_OR_NUMBER },
+	{ "resolve", "[NAME]", 0, 1, "net.getaddrinfo", "{\"host\": null, \"port\": null}",
+	  { "host" }, ARG_TEXT },
+	{ "sethostname", "NAME", 1, 1, "net.sethostname", NULL, { "name" }, ARG_TEXT },
+	{ "setsockopt", "LEVEL OPTION [FAMILY [TYPE]]", 2, 4, "socket.setsockopt", NULL,
+	  { "level", "option", "family", "type" }, ARG_NAME_OR_NUMBER },
+	{ "admin", "", 0, 0, "admin.stats" },
+	{ "call", "METHOD [JSON-PARAMS]", 1, 2, NULL, .build = build_call },
+};
+
+/* Prints the ACTION lines of the help, from actions[]. */
+static void print_actions(FILE *f)
+{
+	size_t col = 0;
+
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		const struct action *a = &actions[i];
+		size_t len = strlen(a->word) + (*a->args ? 1 + strlen(a->args) : 0);
+
+		if (col == 0 || col + 3 + len > 78) {
+			fprintf(f, "%s%s", col ? " |\n" : "", col ? "          " : "  ACTION  ");
+			col = 10;
+		} else {
+			fputs(" | ", f);
+			col += 3;
+		}
+		fprintf(f, "%s%s%s", a->word, *a->args ? " " : "", a->args);
+		col += len;
+	}
+	fputc('\n', f);
+}
+
+/* The plan of word with its arguments (after the word). 0 or EXIT_USAGE
+ * (printed); on failure the plan is empty. */
+static int plan_of(const struct ctl *ctl, const char *word, int argc, char **argv, struct plan *pl)
+{
+	const struct action *a = NULL;
+	json_object *p;
+	int r;
+
+	pl->n = 0;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].word, word) == 0)
+			a = &actions[i];
+	if (!a) {
+		char words[128] = "";
+		for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+			snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s", i ? ", " : "",
+			         actions[i].word);
+		return usage_error("policy check: unknown action '%s' (%s)", word, words);
+	}
+	if (argc < a->min_args || argc > a->max_args)
+		return usage_error("%s: usage: %s%s%s", a->word, a->word, *a->args ? " " : "", a->args);
+	if (a->build) {
+		r = a->build(ctl, a, argc, argv, pl);
+		if (r)
+			plan_free(pl);
+		return r;
+	}
+	p = plan_add(pl, a->method, false);
+	if (a->defaults) {
+		json_object *d = json_tokener_parse(a->defaults);
+		json_object_object_foreach(d, k, v)
+			json_object_object_add(p, k, json_object_get(v));
+		json_object_put(d);
+	}
+	for (int i = 0; i < argc; i++)
+		json_object_object_add(p, a->keys[i], a->conv == ARG_TEXT ? json_object_new_string(argv[i])
+		                                                          : name_or_number(argv[i]));
+	return 0;
+}
+
+/* Sends one request of a plan as it is, except that a method on a socket
+ * gets handle in place of the socket's family and type. The reply in *out
+ * (a result, or an error: see sb_reply_ok), or -errno for the exchange. */
+static int send_req(struct ctl *ctl, const struct plan_req *rq, long long handle, sb_reply **out)
+{
+	json_object *p = NULL;
+	int r;
+
+	if (json_object_deep_copy(rq->params, &p, NULL) < 0)
+		return -ENOMEM;
+	if (rq->on_handle) {
+		json_object_object_del(p, "family");
+		json_object_object_del(p, "type");
+		json_object_object_del(p, "proto");
+		json_object_object_add(p, "handle", json_object_new_int64(handle));
+	}
+	r = sb_call(ctl->client, rq->method, json_object_to_json_string_ext(p, JSON_COMPACT), NULL, 0, out);
+	json_object_put(p);
+	return r;
+}
+
+/* Does the plan: each request in turn, the first one's handle given to the
+ * rest; the last hands out exactly one descriptor, which is returned (>= 0).
+ * On failure, an error reply in *err (exit 1) or -errno (exit 3), and the
+ * handle, if one was made, is closed. */
+static int plan_run(struct ctl *ctl, const struct plan *pl, sb_reply **err)
+{
+	long long handle = 0;
+	sb_reply *r = NULL;
+	int fd = -1, rc = 0;
+
+	*err = NULL;
+	for (int i = 0; i < pl->n && rc == 0; i++) {
+		json_object *res = NULL, *jh;
+
+		rc = send_req(ctl, &pl->req[i], handle, &r);
+		if (rc < 0)
+			break;
+		if (!sb_reply_ok(r)) {
+			*err = r;
+			r = NULL;
+			rc = -EPERM;       /* stands for the error reply in *err */
+			break;
+		}
+		if (i == 0 && pl->n > 1) {
+			res = json_tokener_parse(sb_reply_result(r));
+			if (json_object_object_get_ex(res, "handle", &jh) && json_object_is_type(jh, json_type_int))
+				handle = json_object_get_int64(jh);
+			json_object_put(res);
+			if (handle <= 0)
+				rc = -EPROTO;
+		}
+		if (i == pl->n - 1) {
+			if (sb_reply_nfds(r) == 1)
+				fd = sb_reply_take_fd(r, 0);
+			else
+				rc = -EPROTO;
+		}
+		sb_reply_free(r);
+		r = NULL;
+	}
+	if (rc < 0 && handle > 0) {
+		/* Best effort: the handle would live as long as the connection anyway. */
+		char params[64];
+		snprintf(params, sizeof(params), "{\"handle\":%lld}", handle);
+		if (sb_call(ctl->client, "socket.close", params, NULL, 0, &r) == 0)
+			sb_reply_free(r);
+	}
+	return rc < 0 ? rc : fd;
+}
+
+/* Reports a failed plan_run: the daemon's error (exit 1) or the exchange's
+ * (exit 3). Frees err. */
+static int run_failed(const char *what, int rc, sb_reply *err)
+{
+	if (err) {
+		print_reply_error(err);
+		sb_reply_free(err);
+		return EXIT_REPLY_ERROR;
+	}
+	errmsg("%s: %s", what, sb_strerror(rc));
+	return EXIT_CONNECTION;
+}
+
+/* Runs the action word for real and describes the descriptor it hands out. */
+static int run_action(struct ctl *ctl, const char *word, int argc, char **argv, bool with_peer)
+{
+	struct plan pl = { .n = 0 };
+	sb_reply *err = NULL;
+	int fd, r = plan_of(ctl, word, argc, argv, &pl);
+
+	if (r)
+		return r;
+	r = ctl_connect(ctl);
+	if (r == 0) {
+		fd = plan_run(ctl, &pl, &err);
+		if (fd < 0)
+			r = run_failed(word, fd, err);
+		else {
+			print_descriptor(ctl, fd, with_peer);
+			close(fd);
+		}
+	}
+	plan_free(&pl);
+	return r;
+}
+
+/* listen SPEC [BACKLOG]: the listen action for real, described and closed */
+static int cmd_listen(struct ctl *ctl, int argc, char **argv)
+{
+	return run_action(ctl, "listen", argc, argv, false);
+}
+
+/* connect SPEC | connect HOST PORT: the connect action for real, described
+ * and closed */
+static int cmd_connect(struct ctl *ctl, int argc, char **argv)
+{
+	return run_action(ctl, "connect", argc, argv, true);
+}
+
+/* ---------------------------------------------------------------- policy check */
 
 /* Prints one check of a policy.check result: "  allow  bind  <reason>". */
 static void print_check(json_object *c)
@@ -1142,9 +1390,71 @@ static void print_check(json_object *c)
 	printf("  %-5s  %-11s %s\n", ok ? "allow" : "deny", cell(c, "action"), cell(c, "reason"));
 }
 
+/* Prints a policy.check decision: "allowed by rule ...", or "denied: ...",
+ * after prefix, and one line per check when there are several. */
+static void print_decision(const char *prefix, json_object *result, bool allowed)
+{
+	json_object *rule = NULL, *checks = NULL;
+
+	fputs(prefix, stdout);
+	json_object_object_get_ex(result, "rule", &rule);
+	if (allowed && rule)
+		printf("allowed by rule \"%s\": %s\n", json_object_get_string(rule), cell(result, "reason"));
+	else if (allowed)
+		printf("allowed: %s\n", cell(result, "reason"));
+	else if (rule)
+		printf("denied: %s (rule: \"%s\")\n", cell(result, "reason"), json_object_get_string(rule));
+	else
+		printf("denied: %s (rule: none)\n", cell(result, "reason"));
+	/* Several checks (bind then listen, each address of a name): each one. */
+	if (json_object_object_get_ex(result, "checks", &checks) && json_object_is_type(checks, json_type_array) &&
+	    json_object_array_length(checks) > 1)
+		for (size_t k = 0; k < json_object_array_length(checks); k++)
+			print_check(json_object_array_get_idx(checks, k));
+}
+
+/* Judges each request of a plan for as with policy.check and prints the
+ * decisions: one request as before; several, each as "METHOD: decision", and
+ * with --json an array of the results. EXIT_OK when every one is allowed. */
+static int judge_plan(struct ctl *ctl, json_object *as, const struct plan *pl)
+{
+	json_object *all = json_object_new_array();
+	bool allowed_all = true;
+	int r = EXIT_OK;
+
+	for (int i = 0; i < pl->n; i++) {
+		json_object *p = json_object_new_object(), *req = json_object_new_object(), *result = NULL, *v;
+		bool allowed;
+		char prefix[96] = "";
+
+		json_object_object_add(req, "method", json_object_new_string(pl->req[i].method));
+		json_object_object_add(req, "params", json_object_get(pl->req[i].params));
+		json_object_object_add(p, "as", json_object_get(as));
+		json_object_object_add(p, "request", req);
+		r = ctl_call(ctl, "policy.check", json_object_to_json_string_ext(p, JSON_COMPACT), &result);
+		json_object_put(p);
+		if (r)
+			break;
+		allowed = json_object_object_get_ex(result, "allowed", &v) && json_object_get_boolean(v);
+		allowed_all = allowed_all && allowed;
+		if (pl->n > 1)
+			snprintf(prefix, sizeof(prefix), "%s: ", pl->req[i].method);
+		if (!ctl->json)
+			print_decision(prefix, result, allowed);
+		json_object_array_add(all, result);
+	}
+	if (r == EXIT_OK && ctl->json)
+		print_result(ctl, pl->n == 1 ? json_object_array_get_idx(all, 0) : all, NULL, false);
+	json_object_put(all);
+	if (r)
+		return r;
+	return allowed_all ? EXIT_OK : EXIT_REPLY_ERROR;
+}
+
 /* policy check [--uid N|--user U] [--gid N|--group G] [--groups G1,G2] [--exe P]
- * [--unit U] [--cgroup C] [--label L] ACTION ARGS: policy.check. Exit 0 when
- * allowed, 1 when denied (or an error reply). */
+ * [--unit U] [--cgroup C] [--label L] ACTION ARGS: policy.check of each
+ * request the action makes. Exit 0 when allowed, 1 when denied (or an error
+ * reply). */
 static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct {
@@ -1155,10 +1465,8 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 		{ "--group", "group", false }, { "--groups", "groups", false }, { "--exe", "exe", false },
 		{ "--unit", "unit", false }, { "--cgroup", "cgroup", false }, { "--label", "label", false },
 	};
-	json_object *as = json_object_new_object(), *req = json_object_new_object(),
-	            *params = json_object_new_object(), *p = json_object_new_object(), *result = NULL, *v;
-	const char *method = NULL;
-	bool allowed;
+	json_object *as = json_object_new_object();
+	struct plan pl = { .n = 0 };
 	int i, r = EXIT_OK;
 
 	for (i = 0; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -1212,43 +1520,12 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 	/* Without --uid or --user: as ourselves. */
 	if (!json_object_object_get_ex(as, "uid", NULL) && !json_object_object_get_ex(as, "user", NULL))
 		json_object_object_add(as, "uid", json_object_new_int64(getuid()));
-	r = policy_request_of(argc - i, argv + i, &method, params);
-	if (r)
-		goto out;
-	json_object_object_add(req, "method", json_object_new_string(method));
-	json_object_object_add(req, "params", json_object_get(params));
-	json_object_object_add(p, "as", json_object_get(as));
-	json_object_object_add(p, "request", json_object_get(req));
-	r = ctl_call(ctl, "policy.check", json_object_to_json_string_ext(p, JSON_COMPACT), &result);
-	if (r)
-		goto out;
-	allowed = json_object_object_get_ex(result, "allowed", &v) && json_object_get_boolean(v);
-	if (ctl->json) {
-		print_result(ctl, result, NULL, false);
-	} else {
-		json_object *rule = NULL, *checks = NULL;
-		json_object_object_get_ex(result, "rule", &rule);
-		if (allowed && rule)
-			printf("allowed by rule \"%s\": %s\n", json_object_get_string(rule), cell(result, "reason"));
-		else if (allowed)
-			printf("allowed: %s\n", cell(result, "reason"));
-		else if (rule)
-			printf("denied: %s (rule: \"%s\")\n", cell(result, "reason"), json_object_get_string(rule));
-		else
-			printf("denied: %s (rule: none)\n", cell(result, "reason"));
-		/* Several checks (bind then listen, each address of a name): each one. */
-		if (json_object_object_get_ex(result, "checks", &checks) && json_object_is_type(checks, json_type_array) &&
-		    json_object_array_length(checks) > 1)
-			for (size_t k = 0; k < json_object_array_length(checks); k++)
-				print_check(json_object_array_get_idx(checks, k));
-	}
-	r = allowed ? EXIT_OK : EXIT_REPLY_ERROR;
+	r = plan_of(ctl, argv[i], argc - i - 1, argv + i + 1, &pl);
+	if (r == 0)
+		r = judge_plan(ctl, as, &pl);
 out:
-	json_object_put(result);
+	plan_free(&pl);
 	json_object_put(as);
-	json_object_put(req);
-	json_object_put(params);
-	json_object_put(p);
 	return r;
 }
 
@@ -1282,8 +1559,10 @@ static const struct ctl_cmd cmd_table[] = {
 	  1, 2, cmd_resolve },
 	{ "sockets", "[--all]", "list this connection's sockets; --all: every client's", 0, 1, cmd_sockets },
 	{ "socket info", "HANDLE", "show a socket's state (socket.info)", 1, 1, cmd_socket_info },
-	{ "listen", "SPEC [BACKLOG]", "get a listener on SPEC and show its address", 1, 2, cmd_listen },
-	{ "connect", "HOST PORT", "connect to HOST:PORT over TCP and show both ends", 2, 2, cmd_connect },
+	{ "listen", "SPEC [BACKLOG]", "get a listener on SPEC (handed out) and show its address",
+	  1, 2, cmd_listen },
+	{ "connect", "SPEC | HOST PORT", "connect to SPEC (HOST PORT: over TCP), show both ends",
+	  1, 2, cmd_connect },
 	{ "clients", "", "list every client: identity, handles, rules (admin)",
 	  0, 0, cmd_clients },
 	{ "close-client", "CONNECTION", "disconnect another client (admin)",

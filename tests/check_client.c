@@ -853,6 +853,9 @@ START_TEST(test_call_explicit_path)
 	ck_assert_ptr_null(sb_reply_error_data(r));
 	ck_assert_uint_eq(sb_reply_nfds(r), 0);
 	ck_assert_int_eq(sb_reply_take_fd(r, 0), -1);
+	/* The text is made once and kept: the same string every time. */
+	ck_assert_ptr_nonnull(sb_reply_result(r));
+	ck_assert_ptr_eq(sb_reply_result(r), sb_reply_result(r));
 	res = json_tokener_parse(sb_reply_result(r));
 	ck_assert_ptr_nonnull(res);
 	ck_assert_str_eq(jstr(res, "method"), "daemon.info");
@@ -915,10 +918,14 @@ START_TEST(test_error_reply)
 	ck_assert_ptr_null(sb_reply_result(r));
 	ck_assert_int_eq(sb_reply_error_code(r), SB_OS_ERROR);
 	ck_assert_str_eq(sb_reply_error_message(r), "Address already in use.");
+	ck_assert_ptr_eq(sb_reply_error_data(r), sb_reply_error_data(r));
+	ck_assert_str_eq(sb_reply_error_data(r), "{\"errno\":98,\"name\":\"EADDRINUSE\"}");
 	d = json_tokener_parse(sb_reply_error_data(r));
 	ck_assert_int_eq(jint(d, "errno", 0), 98);
 	ck_assert_str_eq(jstr(d, "name"), "EADDRINUSE");
 	json_object_put(d);
+	/* sb_reply_errno reads data.errno from the parsed reply. */
+	ck_assert_int_eq(sb_reply_errno(r), -EADDRINUSE);
 	sb_reply_free(r);
 
 	ck_assert_int_eq(sb_call(c, "fail2", NULL, NULL, 0, &r), 0);

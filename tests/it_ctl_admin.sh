@@ -83,8 +83,14 @@ ctl --json policy check --uid "$me" bind tcp:0.0.0.0:81
 expect_rc 1 "--json policy check of a denial exits 1"
 if json_check 'd["allowed"] is False and "rule" not in d'; then pass "--json denial has no rule"; else fail "--json denial"; fi
 
+# The connect word is what `sockbrokerctl connect` sends: connect_to with the
+# descriptor handed out, which the host grant alone does not cover.
 ctl policy check --uid "$other" connect tcp:localhost:443
-expect_rc 0 "policy check connect to a host name the rule names"
+expect_rc 1 "policy check connect judges the hand-out: a connect grant is not enough"
+expect_out '^  allow  connect .*for "localhost" to ' "$dir/out" "the connect check names the host"
+expect_out '^  deny   create ' "$dir/out" "the hand-out shows as a create check"
+ctl policy check --uid "$other" call socket.connect_to '{"address": ["localhost", 443]}'
+expect_rc 0 "policy check connect_to a host name the rule names, kept as a handle"
 expect_out '^allowed by rule "api by name": .*for "localhost" to ' "$dir/out" "the decision names the host"
 ctl policy check --uid "$other" connect tcp:127.0.0.1:443
 expect_rc 1 "a host grant does not cover the numeric address"
@@ -96,9 +102,12 @@ ctl policy check --uid "$other" create AF_INET SOCK_RAW IPPROTO_ICMP
 expect_rc 1 "policy check create of a raw socket"
 expect_out '^denied: no rule allows create of AF_INET SOCK_RAW' "$dir/out" "the raw socket is denied"
 ctl policy check --uid "$other" listen tcp:0.0.0.0:80
-expect_rc 0 "policy check listen: a bind grant implies the listen"
+expect_rc 1 "policy check listen judges the hand-out: a bind grant is not enough"
 expect_out '^  allow  bind ' "$dir/out" "listen shows its bind check"
 expect_out '^  allow  listen ' "$dir/out" "listen shows its listen check"
+expect_out '^  deny   create ' "$dir/out" "listen shows the create check of its hand-out"
+ctl policy check --uid "$other" call socket.listen_on '{"address": ["0.0.0.0", 80]}'
+expect_rc 0 "policy check listen_on kept as a handle: a bind grant implies the listen"
 ctl policy check --uid "$other" call socket.listen_on '{"address": ["0.0.0.0", 80], "pass": true}'
 expect_rc 1 "policy check listen_on with pass: the descriptor needs a create grant"
 expect_out '^  deny   create ' "$dir/out" "the hand-out shows as a create check"
