@@ -126,7 +126,13 @@ int plan_ask_v4_reach(struct plan *pl, const struct plan_in *in, enum policy_act
 	struct plan_step *st;
 	struct sbaddr v4;
 
+	int v6only = 0;
+	socklen_t l = sizeof(v6only);
+
 	if (in->family != AF_INET6 || in->unresolved || !plan_v4_reach_of(a, &v4))
+		return 0;
+	/* Already IPV6_V6ONLY: it reaches no IPv4. */
+	if (in->sk && getsockopt(in->sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) == 0 && v6only)
 		return 0;
 	v4in.family = AF_INET;
 	v4in.host = NULL;
