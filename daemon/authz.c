@@ -215,7 +215,7 @@ int authz_reload(struct server *s, struct policy_error *err)
 		a->reload_failures++;
 		memset(err, 0, sizeof(*err));
 		snprintf(err->text, sizeof(err->text), "out of memory");
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		decode_fail(&err->at, -ENOMEM, NULL, "out of memory");
 		log_err("policy reload failed, the old policy stays: out of memory");
 		sd_notify_send("READY=1\nSTATUS=Policy reload failed (old policy kept): out of memory");
 		return r;

@@ -335,7 +335,7 @@ static int rpc_daemon_reload(struct call *call, void *params)
 		json_object_object_add(d, "file", json_object_new_string(err.file));
 		json_object_object_add(d, "line", json_object_new_int(err.line));
 		json_object_object_add(d, "column", json_object_new_int(err.column));
-		json_object_object_add(d, "where", json_object_new_string(err.where));
+		json_object_object_add(d, "where", json_object_new_string(err.at.path));
 		json_object_object_add(d, "reason", json_object_new_string(err.text));
 		return call_error(call, SB_ERR_OS, d, "policy reload failed, the old policy stays: %s", err.text);
 	}
