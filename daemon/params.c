@@ -374,6 +374,14 @@ static int conv_nested(const struct param_desc *d, json_object *v, void *field, 
 	return params_parse_ctx(d->fields, v, NULL, ctx, field, err);
 }
 
+/* Absent: the sub-table's own defaults, as for an empty object. */
+static void default_nested(const struct param_desc *d, void *field)
+{
+	for (const struct param_desc *f = d->fields; f && f->name; f++)
+		if (f->conv->set_default)
+			f->conv->set_default(f, FIELD(field, f));
+}
+
 static void free_nested(const struct param_desc *d, void *field)
 {
 	params_free(d->fields, field);
@@ -399,7 +407,8 @@ static void schema_nested(const struct param_desc *d, json_object *s)
 }
 
 const struct param_converter param_conv_nested = {
-	.name = "object", .decode = conv_nested, .free = free_nested, .schema = schema_nested,
+	.name = "object", .decode = conv_nested, .set_default = default_nested, .free = free_nested,
+	.schema = schema_nested,
 };
 
 static void free_list(const struct param_desc *d, void *field)

@@ -455,6 +455,7 @@ static int decode_unix(struct ctx *c, const struct vals *v, struct sbaddr *out, 
 	switch (which) {
 	case UN_PATH:
 	case UN_ABSTRACT:
+		c->member = unix_fields[which].name;   /* for the checks of unix_path/unix_abstract too */
 		if (!json_object_is_type(j, json_type_string))
 			return fail(c, -EINVAL, "%s must be a string, got %s", unix_fields[which].name,
 			            describe(c, j));
@@ -463,9 +464,11 @@ static int decode_unix(struct ctx *c, const struct vals *v, struct sbaddr *out, 
 		return unix_abstract(c, json_object_get_string(j), (size_t)json_object_get_string_len(j), out);
 	case UN_PATH_DATA:
 		r = get_b64(c, "path_data", j, buf, sizeof(buf) - 1, -ENAMETOOLONG, &len);
+		c->member = "path_data";
 		return r < 0 ? r : unix_path(c, buf, len, out);
 	default:
 		r = get_b64(c, "abstract_data", j, buf, sizeof(buf) - 1, -ENAMETOOLONG, &len);
+		c->member = "abstract_data";
 		return r < 0 ? r : unix_abstract(c, buf, len, out);
 	}
 }

@@ -298,6 +298,25 @@ START_TEST(nested_and_lists_decode)
 }
 END_TEST
 
+START_TEST(absent_nested_gets_its_defaults)
+{
+	static const struct param_desc with_def[] = {
+		{ "port", PT_INT, offsetof(struct inner, port), 0, 0, 65535, 8080 },
+		{ 0 }
+	};
+	static const struct param_desc outer_def[] = {
+		{ "at", PT_NESTED, 0, 0, .fields = with_def },
+		{ 0 }
+	};
+	struct decode_error err;
+	struct inner in;
+
+	memset(&in, 0, sizeof(in));
+	ck_assert_int_eq(params_parse(outer_def, NULL, NULL, &in, &err), 0);
+	ck_assert_int_eq(in.port, 8080);
+}
+END_TEST
+
 START_TEST(nested_errors_carry_a_path)
 {
 	static const struct { const char *text; const char *path; const char *says; } bad[] = {
@@ -588,6 +607,7 @@ int main(void)
 	tcase_add_test(tc, required_members);
 	tcase_add_test(tc, schema_for_discover);
 	tcase_add_test(tc, nested_and_lists_decode);
+	tcase_add_test(tc, absent_nested_gets_its_defaults);
 	tcase_add_test(tc, nested_errors_carry_a_path);
 	tcase_add_test(tc, error_prefixes);
 	tcase_add_test(tc, address_for_the_context_family);
