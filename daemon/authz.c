@@ -210,7 +210,7 @@ int authz_reload(struct authz *a, struct policy_error *err)
 		a->reload_failures++;
 		memset(err, 0, sizeof(*err));
 		snprintf(err->text, sizeof(err->text), "out of memory");
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		decode_fail(&err->at, -ENOMEM, NULL, "out of memory");
 		log_err("policy reload failed, the old policy stays: out of memory");
 		sd_notify_send("READY=1\nSTATUS=Policy reload failed (old policy kept): out of memory");
 		return r;
@@ -653,14 +653,11 @@ static int deny_error(struct call *call, const char *rule, const char *reason)
  * written: an OS error of the daemon's, which the caller may retry. */
 static int audit_error(struct call *call, int e)
 {
-	json_object *data = json_object_new_object();
-	const char *name = sbc_errno_name(e);
+	int rc = call_error_os(call, -e, "refused: its audit record could not be written (%s)", strerror(e));
 
-	json_object_object_add(data, "errno", json_object_new_int(e));
-	if (name)
-		json_object_object_add(data, "name", json_object_new_string(name));
-	json_object_object_add(data, "audit", json_object_new_boolean(true));
-	return call_error(call, SB_ERR_OS, data, "refused: its audit record could not be written (%s)", strerror(e));
+	if (call->err_data)
+		json_object_object_add(call->err_data, "audit", json_object_new_boolean(true));
+	return rc;
 }
 
 int authz_check(struct call *call, const struct policy_request *q)

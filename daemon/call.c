@@ -3,6 +3,7 @@
 #endif
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,18 +73,63 @@ void call_error_clear(struct call *call)
 	call->err_code = 0;
 }
 
-int call_error_param(struct call *call, const char *param, const char *fmt, ...)
+int call_error_param(struct call *call, const char *path, const char *fmt, ...)
 {
-	json_object *d = json_object_new_object();
+	json_object *d = NULL;
 	char msg[600];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (d)
-		json_object_object_add(d, "param", json_object_new_string(param));
+	if (path && path[0]) {
+		d = json_object_new_object();
+		if (d)
+			json_object_object_add(d, "param", json_object_new_string(path));
+	}
 	return call_error(call, JRPC_INVALID_PARAMS, d, "%s", msg);
+}
+
+int call_error_decode(struct call *call, const struct decode_error *e)
+{
+	if (strpbrk(e->path, ".["))
+		return call_error_param(call, e->path, "%s: %s", e->path, e->msg);
+	return call_error_param(call, e->path, "%s", e->msg);
+}
+
+static json_object *os_error_data(int e);
+
+int call_error_os(struct call *call, int neg_errno, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return call_error(call, SB_ERR_OS, os_error_data(-neg_errno), "%s", msg);
+}
+
+int call_error_gai(struct call *call, int gai, int e, const char *fmt, ...)
+{
+	json_object *d;
+	const char *name;
+	char msg[600];
+	va_list ap;
+
+	if (gai == EAI_SYSTEM)
+		return e > 0 ? -e : -EIO;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d = json_object_new_object();
+	name = sbc_name(SBC_EAI, gai);
+	if (d) {
+		json_object_object_add(d, "gai", json_object_new_int(gai));
+		if (name)
+			json_object_object_add(d, "name", json_object_new_string(name));
+	}
+	return call_error(call, SB_ERR_GAI, d, "%s: %s", msg, gai_strerror(gai));
 }
 
 int call_error_limit(struct call *call, const char *limit, unsigned long long max)

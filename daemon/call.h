@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "decerr.h"
 #include "rpc.h"
 
 #define CALL_PENDING 1
@@ -86,10 +87,26 @@ int call_error_restore(struct call *call, struct call_saved_error *saved);
 void call_saved_error_free(struct call_saved_error *saved);
 /* Forgets the error set last. */
 void call_error_clear(struct call *call);
-/* -32602 with {"param": param} (the member at fault, as the params framework
- * names it); the message is the formatted text. */
-int call_error_param(struct call *call, const char *param, const char *fmt, ...)
+/* -32602 with {"param": path} (the member at fault as a JSON path from the
+ * params object, "address.port", as struct decode_error carries it; NULL or ""
+ * for the params as a whole: no data); the message is the formatted text. The
+ * one place that builds {"param": ...}. */
+int call_error_param(struct call *call, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* call_error_param for a decoder's error (params_parse, sbaddr_decode, ...):
+ * data.param is e->path; the message is e->msg, after the path when that goes
+ * below a top-level member ("as.groups[2]: no group named ..."). */
+int call_error_decode(struct call *call, const struct decode_error *e);
+/* -32000 with {"errno": e, "name": "E..."} for neg_errno (-e), with a message
+ * that says what failed (the framework's own for a bare -errno only names the
+ * method). */
+int call_error_os(struct call *call, int neg_errno, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The resolver's error: -32001 with {"gai": code, "name": "EAI_..."} and the
+ * message "<formatted text>: <gai_strerror>". EAI_SYSTEM is the OS error e it
+ * carries: returns -e (-EIO if e is 0) for the framework's -32000. */
+int call_error_gai(struct call *call, int gai, int e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* -32012 with {"limit": name, "max": max}. */
 int call_error_limit(struct call *call, const char *limit, unsigned long long max);

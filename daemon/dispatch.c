@@ -65,7 +65,7 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
                          size_t idx, int *fds, size_t nfds, bool fd_error)
 {
 	struct jrpc_request req;
-	struct param_error perr;
+	struct decode_error perr;
 	const char *why = NULL;
 	struct call *call;
 	int rc;
@@ -128,12 +128,7 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 	}
 	rc = params_parse(call->method->params, req.params, framework_params, call->params, &perr);
 	if (rc == -EINVAL) {
-		json_object *d = NULL;
-		if (perr.param) {
-			d = json_object_new_object();
-			json_object_object_add(d, "param", json_object_new_string(perr.param));
-		}
-		rc = call_error(call, JRPC_INVALID_PARAMS, d, "%s", perr.msg);
+		rc = call_error_decode(call, &perr);
 		goto done;
 	}
 	if (rc < 0)

@@ -354,16 +354,16 @@ struct ld {
 
 static void err_fill(struct policy_error *err)
 {
-	if (err->line > 0 && err->where[0])
+	if (err->line > 0 && err->at.path[0])
 		snprintf(err->text, sizeof(err->text), "%s:%d:%d: %s: %s", err->file, err->line, err->column,
-		         err->where, err->msg);
+		         err->at.path, err->at.msg);
 	else if (err->line > 0)
 		snprintf(err->text, sizeof(err->text), "%s:%d:%d: %s", err->file, err->line, err->column,
-		         err->msg);
-	else if (err->where[0])
-		snprintf(err->text, sizeof(err->text), "%s: %s: %s", err->file, err->where, err->msg);
+		         err->at.msg);
+	else if (err->at.path[0])
+		snprintf(err->text, sizeof(err->text), "%s: %s: %s", err->file, err->at.path, err->at.msg);
 	else
-		snprintf(err->text, sizeof(err->text), "%s: %s", err->file, err->msg);
+		snprintf(err->text, sizeof(err->text), "%s: %s", err->file, err->at.msg);
 }
 
 /* Records an error about the value at JSON path `where` (may be NULL); returns r. */
@@ -377,9 +377,8 @@ static int fail(struct ld *l, int r, const char *where, const char *fmt, ...)
 		return r;
 	memset(err, 0, sizeof(*err));
 	snprintf(err->file, sizeof(err->file), "%s", l->file ? l->file : "");
-	snprintf(err->where, sizeof(err->where), "%s", where ? where : "");
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	decode_vfail(&err->at, r, where, fmt, ap);
 	va_end(ap);
 	err_fill(err);
 	return r;
@@ -1542,7 +1541,7 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 	}
 	r = parse_top(l, top);
 	if (r < 0 && l->err && l->err->line == 0) {
-		size_t at = find_path(buf, len, l->err->where);
+		size_t at = find_path(buf, len, l->err->at.path);
 		if (at != SIZE_MAX)
 			locate(l->err, buf, at);
 	}

@@ -49,6 +49,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "decerr.h"
+
 #define POLICY_DEFAULT_FILE "/etc/sockbroker/policy.json"
 #define POLICY_DEFAULT_DIR  "/etc/sockbroker/policy.d"
 #define POLICY_DEFAULT_RULE "embedded default"   /* the embedded rule's name (protocol -32010 data) */
@@ -83,16 +85,15 @@ struct policy;
 
 /* Where a load failed: file ("" when none), line and column (1-based, in
  * characters; 0 only for errors about a file as a whole: missing, owner,
- * size), `where` the JSON path of the member at fault for errors about values
- * ("rules[2].allow[0].port", "" for syntax errors), what is wrong, and all of
+ * size), `at.path` the JSON path of the member at fault for errors about values
+ * ("rules[2].allow[0].port", "" for syntax errors), `at.msg` what is wrong, and all of
  * it as one line in `text`: "policy.json:7:26: rules[2].allow[0].port: port
  * 70000 is out of range 0-65535". Duplicate members are errors too (json-c
  * would keep only the last). */
 struct policy_error {
 	char file[4096];
 	int line, column;
-	char where[256];
-	char msg[512];
+	struct decode_error at;   /* at.path: `where`; at.msg: what is wrong */
 	char text[5120];
 };
 

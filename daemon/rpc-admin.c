@@ -46,17 +46,12 @@ static struct server *srv_of(struct call *call)
 	return call->conn->srv;
 }
 
-/* A params_parse failure inside a nested object: data.param is the member's
- * whole path ("request.params.family"), or the object's own for the object. */
-static int nested_param_error(struct call *call, const char *prefix, const struct param_error *e)
+/* A decoder's failure inside the member `prefix`: data.param is the whole
+ * path ("request.params.family"), or prefix itself for the value as a whole. */
+static int nested_param_error(struct call *call, const char *prefix, struct decode_error *e)
 {
-	char path[300];
-
-	if (e->param)
-		snprintf(path, sizeof(path), "%s.%.200s", prefix, e->param);
-	else
-		snprintf(path, sizeof(path), "%s", prefix);
-	return call_error_param(call, path, "in %s: %s", prefix, e->msg);
+	decode_error_prefix(e, prefix);
+	return call_error_decode(call, e);
 }
 
 /* Connections in the order they came (the server's list holds the newest first). */
@@ -335,7 +330,7 @@ static int rpc_daemon_reload(struct call *call, void *params)
 		json_object_object_add(d, "file", json_object_new_string(err.file));
 		json_object_object_add(d, "line", json_object_new_int(err.line));
 		json_object_object_add(d, "column", json_object_new_int(err.column));
-		json_object_object_add(d, "where", json_object_new_string(err.where));
+		json_object_object_add(d, "where", json_object_new_string(err.at.path));
 		json_object_object_add(d, "reason", json_object_new_string(err.text));
 		return call_error(call, SB_ERR_OS, d, "policy reload failed, the old policy stays: %s", err.text);
 	}
@@ -405,8 +400,50 @@ static void check_free(struct check *ck)
 struct p_as {
 	int64_t uid, gid;
 	const char *user, *group, *exe, *unit, *cgroup, *label;
-	json_object *groups;
+	struct param_list groups;   /* of gid_t */
 };
+
+/* Converter of one of as.groups: a numeric id or a name of the group
+ * database (gid_t). */
+static int conv_gid(const struct param_desc *d, json_object *v, void *field, const void *base,
+                    const struct param_ctx *ctx, struct decode_error *err)
+{
+	int r;
+
+	(void)d, (void)base, (void)ctx;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t x = json_object_get_int64(v);
+		if (x < 0 || x > ID_MAX)
+			return decode_fail(err, -EINVAL, NULL, "a gid must be in 0-%lld", ID_MAX);
+		*(gid_t *)field = (gid_t)x;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return decode_fail(err, -EINVAL, NULL, "a group must be a gid or a group name");
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return decode_fail(err, -EINVAL, NULL, "a group name must not contain a NUL byte");
+	r = policy_lookup_group(json_object_get_string(v), field);
+	if (r == -ENOENT)
+		return decode_fail(err, -EINVAL, NULL, "no group named '%.100s' in the group database",
+		                   json_object_get_string(v));
+	return r;
+}
+
+static void schema_gid(const struct param_desc *d, json_object *s)
+{
+	json_object *t = json_object_new_array();
+
+	(void)d;
+	json_object_array_add(t, json_object_new_string("integer"));
+	json_object_array_add(t, json_object_new_string("string"));
+	json_object_object_add(s, "type", t);
+}
+
+static const struct param_converter conv_group = {
+	.name = "gid or group name", .decode = conv_gid, .schema = schema_gid,
+};
+
+static const struct param_desc group_item = { "groups", &conv_group, 0, 0 };
 
 static const struct param_desc as_params[] = {
 	{ "uid", PT_INT, offsetof(struct p_as, uid), 0, 0, ID_MAX, -1, .doc = "the caller's uid (or user)" },
@@ -414,8 +451,8 @@ static const struct param_desc as_params[] = {
 	{ "gid", PT_INT, offsetof(struct p_as, gid), 0, 0, ID_MAX, -1,
 	  .doc = "primary gid (default: the user's, from the user database)" },
 	{ "group", PT_STRING, offsetof(struct p_as, group), 0, .doc = "primary group by name (or gid)" },
-	{ "groups", PT_ARRAY, offsetof(struct p_as, groups), 0,
-	  .doc = "supplementary groups, numbers or names (default: the user's, from the group database)" },
+	{ "groups", PT_LIST, offsetof(struct p_as, groups), 0, .max = CHECK_MAX_GROUPS, .fields = &group_item,
+	  .size = sizeof(gid_t), .doc = "supplementary groups, numbers or names (default: the user's, from the group database)" },
 	{ "exe", PT_STRING, offsetof(struct p_as, exe), 0, .doc = "the executable's path" },
 	{ "unit", PT_STRING, offsetof(struct p_as, unit), 0, .doc = "the systemd unit" },
 	{ "cgroup", PT_STRING, offsetof(struct p_as, cgroup), 0, .doc = "the cgroup path" },
@@ -423,51 +460,19 @@ static const struct param_desc as_params[] = {
 	{ 0 }
 };
 
-/* A numeric id or a name of the group database, for as.groups[i]. */
-static int group_item(struct call *call, json_object *v, size_t i, gid_t *out)
-{
-	char path[48];
-	int r;
-
-	snprintf(path, sizeof(path), "as.groups[%zu]", i);
-	if (json_object_is_type(v, json_type_int)) {
-		int64_t x = json_object_get_int64(v);
-		if (x < 0 || x > ID_MAX)
-			return call_error_param(call, path, "%s: a gid must be in 0-%lld", path, ID_MAX);
-		*out = (gid_t)x;
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return call_error_param(call, path, "%s must be a gid or a group name", path);
-	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
-		return call_error_param(call, path, "%s must not contain a NUL byte", path);
-	r = policy_lookup_group(json_object_get_string(v), out);
-	if (r == -ENOENT)
-		return call_error_param(call, path, "%s: no group named '%.100s' in the group database", path,
-		                        json_object_get_string(v));
-	return r;
-}
-
 /* Fills the subject from `as`. Names are looked up in the user and group
  * databases here, on the loop: for the local files that is a read of
  * /etc/passwd and /etc/group, and policy.check is an administrator's tool,
  * not a path clients take. 0, or call_error()'s value / -errno. */
-static int subject_parse(struct call *call, json_object *as, struct check_subject *out)
+static int subject_parse(struct call *call, const struct p_as *as, struct check_subject *out)
 {
-	struct p_as p;
-	struct param_error perr;
+	const struct p_as p = *as;
 	struct passwd pw;
 	_cleanup_free_ char *pwbuf = NULL;
 	bool have_pw = false;
 	int r;
 
-	memset(&p, 0, sizeof(p));
 	memset(out, 0, sizeof(*out));
-	r = params_parse(as_params, as, NULL, &p, &perr);
-	if (r == -EINVAL)
-		return nested_param_error(call, "as", &perr);
-	if (r < 0)
-		return r;
 	if (p.user && p.uid >= 0)
 		return call_error_param(call, "as.user", "as: give uid or user, not both");
 	if (!p.user && p.uid < 0)
@@ -503,19 +508,12 @@ static int subject_parse(struct call *call, json_object *as, struct check_subjec
 		/* A uid the user database does not know: its user-private group. */
 		out->who.gid = have_pw ? pw.pw_gid : (gid_t)out->who.uid;
 	}
-	if (p.groups) {
-		size_t n = json_object_array_length(p.groups);
-		if (n > CHECK_MAX_GROUPS)
-			return call_error_param(call, "as.groups", "as.groups: at most %d groups", CHECK_MAX_GROUPS);
-		out->groups = calloc(n ? n : 1, sizeof(gid_t));
+	if (p.groups.items) {
+		out->groups = calloc(p.groups.n ? p.groups.n : 1, sizeof(gid_t));
 		if (!out->groups)
 			return -ENOMEM;
-		for (size_t i = 0; i < n; i++) {
-			r = group_item(call, json_object_array_get_idx(p.groups, i), i, &out->groups[i]);
-			if (r)
-				return r;
-		}
-		out->who.ngroups = n;
+		memcpy(out->groups, p.groups.items, p.groups.n * sizeof(gid_t));
+		out->who.ngroups = p.groups.n;
 	} else if (have_pw) {
 		/* As a login session would have them (initgroups). */
 		int n = 64;
@@ -651,7 +649,7 @@ static json_object *view_json(const struct req_view *v, const char *name)
 {
 	const struct param_desc *d = view_desc(v, name);
 
-	return d && (d->type == PT_ANY || d->type == PT_OBJECT || d->type == PT_ARRAY)
+	return d && (d->conv == PT_ANY || d->conv == PT_OBJECT || d->conv == PT_ARRAY)
 	           ? *(json_object **)(v->buf + d->offset) : NULL;
 }
 
@@ -685,7 +683,7 @@ static int in_request(struct call *call, int rc)
 static int check_address(struct call *call, struct check *ck, const char *member, int family, json_object *j,
                          bool name_ok, struct sbaddr *a)
 {
-	struct sbaddr_error err = { { 0 } };
+	struct decode_error err;
 	char path[64], *host = NULL;
 	int r;
 
@@ -699,9 +697,12 @@ static int check_address(struct call *call, struct check *ck, const char *member
 		ck->tmpl = *a;
 		return 1;
 	}
-	if (r == -ENODEV || r == -ENAMETOOLONG || r == -EAFNOSUPPORT || r == -EINVAL)
-		return call_error_param(call, path, "%s: %s", path,
-		                        err.msg[0] ? err.msg : name_ok ? "malformed for this family" : "must be a numeric address");
+	if (r == -ENODEV || r == -ENAMETOOLONG || r == -EAFNOSUPPORT || r == -EINVAL) {
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof(err.msg), "%s", name_ok ? "malformed for this family" : "must be a numeric address");
+		decode_error_prefix(&err, path);
+		return call_error_decode(call, &err);
+	}
 	return r;
 }
 
@@ -987,17 +988,7 @@ static void check_work(struct resolve_job *job)
 /* The method's own answer to a name that does not resolve (-32001). */
 static int check_gai_error(struct call *call, struct check *ck)
 {
-	json_object *d;
-	const char *name;
-
-	if (ck->gai == EAI_SYSTEM)
-		return -(ck->err ? ck->err : EIO);
-	d = json_object_new_object();
-	name = sbc_name(SBC_EAI, ck->gai);
-	json_object_object_add(d, "gai", json_object_new_int(ck->gai));
-	if (name)
-		json_object_object_add(d, "name", json_object_new_string(name));
-	return call_error(call, SB_ERR_GAI, d, "getaddrinfo('%.200s'): %s", ck->host, gai_strerror(ck->gai));
+	return call_error_gai(call, ck->gai, ck->err, "getaddrinfo('%.200s')", ck->host);
 }
 
 static void check_done(struct resolve_job *job)
@@ -1026,7 +1017,7 @@ static void check_destroy(struct resolve_job *job)
 /* -- policy.check -- */
 
 struct p_check {
-	json_object *as;
+	struct p_as as;
 	json_object *request;
 };
 
@@ -1050,7 +1041,7 @@ static int rpc_policy_check(struct call *call, void *params)
 {
 	struct p_check *p = params;
 	struct p_request rq = { 0 };
-	struct param_error perr;
+	struct decode_error perr;
 	const struct rpc_method *target;
 	struct check *ck;
 	json_object *jp = NULL, *r;
@@ -1060,7 +1051,7 @@ static int rpc_policy_check(struct call *call, void *params)
 	if (!ck)
 		return -ENOMEM;
 	ck->call = call;
-	rc = subject_parse(call, p->as, &ck->subj);
+	rc = subject_parse(call, &p->as, &ck->subj);
 	if (rc)
 		goto out;
 	rc = params_parse(request_params, p->request, request_extra, &rq, &perr);
@@ -1127,7 +1118,7 @@ out:
 /* ---- the table ---- */
 
 static const struct param_desc check_params[] = {
-	{ "as", PT_OBJECT, offsetof(struct p_check, as), PF_REQUIRED,
+	{ "as", PT_NESTED, offsetof(struct p_check, as), PF_REQUIRED, .fields = as_params,
 	  .doc = "the caller to judge: {uid | user, gid | group, groups, exe, unit, cgroup, label}" },
 	{ "request", PT_OBJECT, offsetof(struct p_check, request), PF_REQUIRED,
 	  .doc = "the request to judge: {method, params}; a socket is given by family/type/proto instead of a handle" },

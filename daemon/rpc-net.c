@@ -42,39 +42,25 @@
 #define NET_BUF_MAX (1024 * 1024)
 
 
-/* A JSON string without NUL bytes and at most max bytes, copied. 0, -ENOMEM or
- * the call_error value. */
-static int dup_string(struct call *call, const char *param, json_object *j, size_t max, char **out)
+/* A JSON string without NUL bytes and at most max bytes. 0 or -EINVAL. */
+static int check_string(const struct param_desc *d, json_object *j, size_t max, struct decode_error *err)
 {
 	const char *s = json_object_get_string(j);
 	size_t n = (size_t)json_object_get_string_len(j);
 
 	if (strlen(s) != n)
-		return call_error_param(call, param, "%s must not contain a NUL byte", param);
+		return decode_fail(err, -EINVAL, NULL, "%s must not contain a NUL byte", d->name);
 	if (n > max)
-		return call_error_param(call, param, "%s is %zu bytes long; at most %zu are accepted", param, n, max);
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
+		return decode_fail(err, -EINVAL, NULL, "%s is %zu bytes long; at most %zu are accepted", d->name, n, max);
+	return 0;
 }
 
-/* gaierror (-32001) {"gai", "name"}; EAI_SYSTEM is the OS error it carries. */
+/* gaierror (-32001) about what (and the name it was asked for, if any). */
 static int net_gai_error(struct call *call, int gai, int err, const char *what, const char *subject)
 {
-	json_object *d;
-	const char *name;
-
-	if (gai == EAI_SYSTEM)
-		return err > 0 ? -err : -EIO;
-	d = json_object_new_object();
-	name = sbc_name(SBC_EAI, gai);
-	if (d) {
-		json_object_object_add(d, "gai", json_object_new_int(gai));
-		if (name)
-			json_object_object_add(d, "name", json_object_new_string(name));
-	}
 	if (subject)
-		return call_error(call, SB_ERR_GAI, d, "%s '%.200s': %s", what, subject, gai_strerror(gai));
-	return call_error(call, SB_ERR_GAI, d, "%s: %s", what, gai_strerror(gai));
+		return call_error_gai(call, gai, err, "%s '%.200s'", what, subject);
+	return call_error_gai(call, gai, err, "%s", what);
 }
 
 /* herror (-32002) {"h_errno", "name"}. */
@@ -281,9 +267,92 @@ static int build_hostent(struct call *call, struct net_job *j, const char *what,
 
 /* ---- net.getaddrinfo ---- */
 
+/* getaddrinfo's service: a port number or a name, or none (null). */
+struct gai_serv {
+	bool given;
+	char s[NET_MAX_SERV + 1];
+};
+
 struct gai_params {
-	json_object *host, *port;
+	const char *host;          /* NULL for null */
+	struct gai_serv port;
 	int family, type, proto, flags;
+};
+
+/* Converter of getaddrinfo's host: a string, or null (const char *, NULL). */
+static int conv_gai_host(const struct param_desc *d, json_object *v, void *field, const void *base,
+                         const struct param_ctx *ctx, struct decode_error *err)
+{
+	int r;
+
+	(void)base, (void)ctx;
+	*(const char **)field = NULL;
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return decode_fail(err, -EINVAL, NULL, "host must be a string (a name or a numeric address) or null");
+	r = check_string(d, v, NET_MAX_HOST, err);
+	if (r == 0)
+		*(const char **)field = json_object_get_string(v);
+	return r;
+}
+
+static void schema_gai_host(const struct param_desc *d, json_object *s)
+{
+	json_object *t = json_object_new_array();
+
+	(void)d;
+	json_object_array_add(t, json_object_new_string("string"));
+	json_object_array_add(t, json_object_new_string("null"));
+	json_object_object_add(s, "type", t);
+}
+
+static const struct param_converter conv_host = {
+	.name = "string or null", .decode = conv_gai_host, .schema = schema_gai_host, .null_ok = true,
+};
+
+/* Converter of getaddrinfo's port: 0-65535, a service as a string, or null
+ * (struct gai_serv, given false). */
+static int conv_gai_port(const struct param_desc *d, json_object *v, void *field, const void *base,
+                         const struct param_ctx *ctx, struct decode_error *err)
+{
+	struct gai_serv *sv = field;
+	int r;
+
+	(void)base, (void)ctx;
+	if (!v)
+		return 0;   /* null: no service, as Python's None */
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t port = json_object_get_int64(v);
+		if (port < 0 || port > 65535)
+			return decode_fail(err, -EINVAL, NULL, "port must be in 0-65535, got %lld", (long long)port);
+		snprintf(sv->s, sizeof(sv->s), "%d", (int)port);
+	} else if (json_object_is_type(v, json_type_string)) {
+		r = check_string(d, v, NET_MAX_SERV, err);
+		if (r)
+			return r;
+		memcpy(sv->s, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+	} else {
+		return decode_fail(err, -EINVAL, NULL,
+		                   "port must be an integer 0-65535, a service name or number as a string, or null");
+	}
+	sv->given = true;
+	return 0;
+}
+
+static void schema_gai_port(const struct param_desc *d, json_object *s)
+{
+	json_object *t = json_object_new_array();
+
+	(void)d;
+	json_object_array_add(t, json_object_new_string("integer"));
+	json_object_array_add(t, json_object_new_string("string"));
+	json_object_array_add(t, json_object_new_string("null"));
+	json_object_object_add(s, "type", t);
+}
+
+static const struct param_converter conv_port = {
+	.name = "integer, string or null", .decode = conv_gai_port, .schema = schema_gai_port, .null_ok = true,
 };
 
 static void gai_work(struct resolve_job *job)
@@ -329,17 +398,10 @@ static int gai_build(struct call *call, struct net_job *j)
 }
 
 /* The resolve action for a look-up of the host (null: none): host selectors
- * of resolve entries judge the name. Malformed hosts are named here, as the
- * handler would, so policy.check says the same. */
+ * of resolve entries judge the name. */
 static int plan_getaddrinfo(struct plan *pl, const struct plan_in *in)
 {
-	json_object *host = ((const struct gai_params *)in->params)->host;
-
-	if (host && !json_object_is_type(host, json_type_string))
-		return call_error_param(in->call, "host", "host must be a string (a name or a numeric address) or null");
-	if (host && strlen(json_object_get_string(host)) != (size_t)json_object_get_string_len(host))
-		return call_error_param(in->call, "host", "host must not contain a NUL byte");
-	return plan_resolve_name(pl, host ? json_object_get_string(host) : NULL);
+	return plan_resolve_name(pl, ((const struct gai_params *)in->params)->host);
 }
 
 static int rpc_net_getaddrinfo(struct call *call, void *params)
@@ -348,43 +410,17 @@ static int rpc_net_getaddrinfo(struct call *call, void *params)
 	struct net_job *j;
 	int rc = 0;
 
-	if (p->host && !json_object_is_type(p->host, json_type_string))
-		return call_error_param(call, "host", "host must be a string (a name or a numeric address) or null");
 	j = net_job_new(gai_work, gai_build);
 	if (!j)
 		return -ENOMEM;
-	if (p->host)
-		rc = dup_string(call, "host", p->host, NET_MAX_HOST, &j->host);
-	if (rc)
+	if ((p->host && !(j->host = strdup(p->host))) || (p->port.given && !(j->serv = strdup(p->port.s)))) {
+		rc = -ENOMEM;
 		goto fail;
-	if (!p->port) {
-		/* null: no service, as Python's None */
-	} else if (json_object_is_type(p->port, json_type_int)) {
-		int64_t port = json_object_get_int64(p->port);
-		char buf[16];
-		if (port < 0 || port > 65535) {
-			rc = call_error_param(call, "port", "port must be in 0-65535, got %lld", (long long)port);
-			goto fail;
-		}
-		snprintf(buf, sizeof(buf), "%d", (int)port);
-		j->serv = strdup(buf);
-		if (!j->serv)
-			rc = -ENOMEM;
-	} else if (json_object_is_type(p->port, json_type_string)) {
-		rc = dup_string(call, "port", p->port, NET_MAX_SERV, &j->serv);
-	} else {
-		rc = call_error_param(call, "port", "port must be an integer 0-65535, a service name or number as a string, or null");
 	}
-	if (rc)
-		goto fail;
 	j->hints.ai_family = p->family;
 	j->hints.ai_socktype = p->type;
 	j->hints.ai_protocol = p->proto;
 	j->hints.ai_flags = p->flags;
-	/* Judged once the request is known good, so a refused one is never audited as allowed. */
-	rc = plan_run_params(call);
-	if (rc)
-		goto fail;
 	return net_park(call, j);
 fail:
 	net_job_free(j);
@@ -394,7 +430,7 @@ fail:
 /* ---- net.getnameinfo ---- */
 
 struct gni_params {
-	json_object *address;
+	struct param_address address;
 	int flags;
 };
 
@@ -440,36 +476,34 @@ static int gni_family(json_object *a)
 	return AF_UNSPEC;
 }
 
+/* gni_family, for the address converter: only the families getnameinfo takes. */
+static int gni_inet_family(json_object *a)
+{
+	int fam = gni_family(a);
+
+	return fam == AF_INET || fam == AF_INET6 ? fam : AF_UNSPEC;
+}
+
+static const struct param_address_arg gni_address = {
+	.family_of = gni_inet_family,
+	.unknown = "getnameinfo takes an AF_INET or AF_INET6 address "
+	           "({\"host\": \"127.0.0.1\", \"port\": 22} or [\"::1\", 22])",
+};
+
 static int rpc_net_getnameinfo(struct call *call, void *params)
 {
 	struct gni_params *p = params;
-	struct sbaddr_error aerr = { "" };
 	struct net_job *j;
-	char *name = NULL;
-	int fam = gni_family(p->address), rc;
 
-	if (fam != AF_INET && fam != AF_INET6)
-		return call_error_param(call, "address", "getnameinfo takes an AF_INET or AF_INET6 address "
-		                        "({\"host\": \"127.0.0.1\", \"port\": 22} or [\"::1\", 22])");
+	/* Python resolves the host with AI_NUMERICHOST: a name is EAI_NONAME. */
+	if (p->address.host)
+		return net_gai_error(call, EAI_NONAME, 0, "getnameinfo needs a numeric host, not", p->address.host);
 	j = net_job_new(gni_work, gni_build);
 	if (!j)
 		return -ENOMEM;
-	rc = sbaddr_decode(fam, p->address, &j->addr, &name, &aerr);
-	if (rc == SBADDR_NEEDS_RESOLVE) {
-		/* Python resolves the host with AI_NUMERICHOST: a name is EAI_NONAME. */
-		rc = net_gai_error(call, EAI_NONAME, 0, "getnameinfo needs a numeric host, not", name);
-		free(name);
-		goto fail;
-	}
-	if (rc == -EINVAL)
-		rc = call_error_param(call, "address", "%s", aerr.msg);
-	if (rc < 0)
-		goto fail;
+	j->addr = p->address.a;
 	j->flags = p->flags;
 	return net_park(call, j);
-fail:
-	net_job_free(j);
-	return rc;
 }
 
 /* ---- net.gethostbyname, net.gethostbyname_ex, net.gethostbyaddr ---- */
@@ -724,28 +758,6 @@ struct servport_params {
 	const char *proto;
 };
 
-/* -32000 for errno e with a message that names what failed (the framework's
- * generic one only names the method). */
-static int os_error(struct call *call, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int os_error(struct call *call, int e, const char *fmt, ...)
-{
-	json_object *d = json_object_new_object();
-	const char *name = sbc_errno_name(e);
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (d) {
-		json_object_object_add(d, "errno", json_object_new_int(e));
-		if (name)
-			json_object_object_add(d, "name", json_object_new_string(name));
-	}
-	return call_error(call, SB_ERR_OS, d, "%s", msg);
-}
-
 static int rpc_net_getprotobyname(struct call *call, void *params)
 {
 	const char *name = ((struct protoname_params *)params)->name;
@@ -768,7 +780,7 @@ static int rpc_net_getprotobyname(struct call *call, void *params)
 	if (!pp)
 		/* Python raises a bare OSError here; the protocol's OS errors carry an
 		 * errno, so nothing found is ENOENT. */
-		return os_error(call, ENOENT, "protocol not found: '%.100s'", name);
+		return call_error_os(call, -ENOENT, "protocol not found: '%.100s'", name);
 	json_object_object_add(call_result(call), "proto", json_object_new_int(pe.p_proto));
 	return 0;
 }
@@ -803,7 +815,7 @@ static int rpc_net_getservbyname(struct call *call, void *params)
 	if (rc < 0)
 		return rc;
 	if (!sp)
-		return os_error(call, ENOENT, "service/proto not found: '%.100s'%s%.20s", p->name,
+		return call_error_os(call, -ENOENT, "service/proto not found: '%.100s'%s%.20s", p->name,
 		                 p->proto ? " for " : "", p->proto ? p->proto : "");
 	json_object_object_add(call_result(call), "port", json_object_new_int(ntohs((uint16_t)se.s_port)));
 	return 0;
@@ -819,7 +831,7 @@ static int rpc_net_getservbyport(struct call *call, void *params)
 	if (rc < 0)
 		return rc;
 	if (!sp)
-		return os_error(call, ENOENT, "port/proto not found: %lld%s%.20s", (long long)p->port,
+		return call_error_os(call, -ENOENT, "port/proto not found: %lld%s%.20s", (long long)p->port,
 		                 p->proto ? " for " : "", p->proto ? p->proto : "");
 	json_object_object_add(call_result(call), "name", json_object_new_string(se.s_name));
 	return 0;
@@ -869,7 +881,7 @@ static int rpc_net_if_nametoindex(struct call *call, void *params)
 	idx = if_nametoindex(name);
 	if (!idx) {
 		int e = errno ? errno : ENODEV;
-		return os_error(call, e, "no interface named '%.40s' (%s)", name, strerror(e));
+		return call_error_os(call, -e, "no interface named '%.40s' (%s)", name, strerror(e));
 	}
 	json_object_object_add(call_result(call), "index", json_object_new_int64(idx));
 	return 0;
@@ -883,7 +895,7 @@ static int rpc_net_if_indextoname(struct call *call, void *params)
 	errno = 0;
 	if (!if_indextoname((unsigned)idx, buf)) {
 		int e = errno ? errno : ENXIO;
-		return os_error(call, e, "no interface with index %lld (%s)", (long long)idx, strerror(e));
+		return call_error_os(call, -e, "no interface with index %lld (%s)", (long long)idx, strerror(e));
 	}
 	json_object_object_add(call_result(call), "name", json_object_new_string(buf));
 	return 0;
@@ -921,9 +933,9 @@ static int rpc_net_setdefaulttimeout(struct call *call, void *params)
 #define F(type, member) offsetof(struct type, member)
 
 static const struct param_desc gai_params[] = {
-	{ "host", PT_ANY, F(gai_params, host), PF_REQUIRED,
+	{ "host", &conv_host, F(gai_params, host), PF_REQUIRED,
 	  .doc = "a host name or numeric address (string), or null for the local/wildcard address" },
-	{ "port", PT_ANY, F(gai_params, port), PF_REQUIRED,
+	{ "port", &conv_port, F(gai_params, port), PF_REQUIRED,
 	  .doc = "a port number 0-65535, a service name or number as a string, or null" },
 	{ "family", PT_CONST, F(gai_params, family), 0, .def = AF_UNSPEC, .kind = SBC_AF,
 	  .doc = "address family (AF_UNSPEC: any)" },
@@ -937,7 +949,7 @@ static const struct param_desc gai_params[] = {
 };
 
 static const struct param_desc gni_params[] = {
-	{ "address", PT_ANY, F(gni_params, address), PF_REQUIRED,
+	{ "address", PT_ADDRESS, F(gni_params, address), PF_REQUIRED, .arg = &gni_address,
 	  .doc = "an AF_INET or AF_INET6 address with a numeric host (object or tuple form)" },
 	{ "flags", PT_FLAGS, F(gni_params, flags), 0, .def = 0, .kind = SBC_NI,
 	  .doc = "NI_* flags" },
@@ -1026,7 +1038,7 @@ static const struct rpc_method methods[] = {
 	  "\"items\":{\"type\":\"object\",\"required\":[\"family\",\"type\",\"proto\",\"canonname\",\"address\"],"
 	  "\"properties\":{\"family\":" S_CONST ",\"type\":" S_CONST ",\"proto\":" S_CONST ","
 	  "\"canonname\":{\"type\":\"string\"},\"address\":{\"type\":\"object\"}}}}}}",
-	  .flags = RPC_MAY_BLOCK | RPC_PLAN_IN_HANDLER,
+	  .flags = RPC_MAY_BLOCK,
 	  .plan = plan_getaddrinfo, },
 	{ .name = "net.getnameinfo",
 	  .summary = "Python's getnameinfo: host and service names for a numeric address.",

@@ -369,14 +369,7 @@ static void fail_waits(struct sock *sk)
 {
 	while (sk->waits) {
 		struct sock_wait *w = sk->waits;
-		int rc = call_error(w->call, SB_ERR_OS, NULL, "the socket was closed while the operation waited");
-		json_object *d = json_object_new_object();
-
-		json_object_object_add(d, "errno", json_object_new_int(EBADF));
-		json_object_object_add(d, "name", json_object_new_string("EBADF"));
-		json_object_put(w->call->err_data);
-		w->call->err_data = d;
-		wait_finish(w, rc);
+		wait_finish(w, call_error_os(w->call, -EBADF, "the socket was closed while the operation waited"));
 	}
 }
 

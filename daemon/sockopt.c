@@ -157,17 +157,16 @@ static const char *kind_takes(enum okind k)
 }
 
 /* Writes a sentence into err (which may be NULL) and returns -EINVAL. */
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 2, 3)))
+static int fail(struct decode_error *err, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
+	va_start(ap, fmt);
+	r = decode_vfail(err, -EINVAL, NULL, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* The option's name for messages: "SO_LINGER", else "option 99 at level 6". */
@@ -266,7 +265,7 @@ static int parse_in6(json_object *j, struct in6_addr *a)
 
 /* {"data": base64} for any option: at most SOCKOPT_MAX_LEN bytes. */
 static int encode_data(const char *name, json_object *value, unsigned char *buf, socklen_t *len,
-                       char *err, size_t errlen)
+                       struct decode_error *err)
 {
 	static const char *const allowed[] = { "data", NULL };
 	json_object *d = json_object_object_get(value, "data");
@@ -276,18 +275,18 @@ static int encode_data(const char *name, json_object *value, unsigned char *buf,
 	ssize_t n;
 
 	if (bad)
-		return fail(err, errlen, "%s: {\"data\": base64} has no other members, but \"%s\" was given", name, bad);
+		return fail(err, "%s: {\"data\": base64} has no other members, but \"%s\" was given", name, bad);
 	if (!json_object_is_type(d, json_type_string))
-		return fail(err, errlen, "%s: \"data\" must be a base64 string, not %s", name, json_kind(d));
+		return fail(err, "%s: \"data\" must be a base64 string, not %s", name, json_kind(d));
 	s = json_object_get_string(d);
 	slen = (size_t)json_object_get_string_len(d);
 	if (b64_decoded_maxlen(slen) > SOCKOPT_MAX_LEN + 2) /* +2: padding makes maxlen overestimate */
-		return fail(err, errlen, "%s: \"data\" is longer than %d bytes", name, SOCKOPT_MAX_LEN);
+		return fail(err, "%s: \"data\" is longer than %d bytes", name, SOCKOPT_MAX_LEN);
 	n = b64_decode(s, slen, buf, SOCKOPT_MAX_LEN);
 	if (n == -ENOBUFS)
-		return fail(err, errlen, "%s: \"data\" is longer than %d bytes", name, SOCKOPT_MAX_LEN);
+		return fail(err, "%s: \"data\" is longer than %d bytes", name, SOCKOPT_MAX_LEN);
 	if (n < 0)
-		return fail(err, errlen, "%s: \"data\" is not valid base64", name);
+		return fail(err, "%s: \"data\" is not valid base64", name);
 	*len = (socklen_t)n;
 	return 0;
 }
@@ -332,6 +331,19 @@ static int parse_seconds(json_object *j, int64_t *sec, int64_t *usec)
 int sockopt_encode(int level, int option, json_object *value, unsigned char *buf,
                    socklen_t *len, char *err, size_t errlen)
 {
+	struct decode_error e;
+	int r;
+
+	decode_error_clear(&e);
+	r = sockopt_encode_value(level, option, value, buf, len, &e);
+	if (r < 0 && e.msg[0] && err && errlen)
+		snprintf(err, errlen, "%s", e.msg);
+	return r;
+}
+
+int sockopt_encode_value(int level, int option, json_object *value, unsigned char *buf,
+                         socklen_t *len, struct decode_error *err)
+{
 	char tmp[64];
 	const char *name = opt_name(level, option, tmp, sizeof(tmp));
 	enum okind k = opt_kind(level, option);
@@ -341,7 +353,7 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 
 	*len = 0;
 	if (json_object_is_type(value, json_type_object) && json_object_object_get_ex(value, "data", NULL))
-		return encode_data(name, value, buf, len, err, errlen);
+		return encode_data(name, value, buf, len, err);
 
 	switch (k) {
 	case K_LINGER: {
@@ -352,16 +364,16 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 		int64_t o;
 
 		if (!json_object_is_type(value, json_type_object))
-			return fail(err, errlen, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
+			return fail(err, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
 		if ((bad = unknown_member(value, allowed)))
-			return fail(err, errlen, "%s takes %s: \"%s\" is not a member", name, takes, bad);
+			return fail(err, "%s takes %s: \"%s\" is not a member", name, takes, bad);
 		if (!json_object_object_get_ex(value, "onoff", &on) || !json_object_object_get_ex(value, "linger", &sec))
-			return fail(err, errlen, "%s takes %s: \"%s\" is missing", name, takes,
+			return fail(err, "%s takes %s: \"%s\" is missing", name, takes,
 			            json_object_object_get_ex(value, "onoff", NULL) ? "linger" : "onoff");
 		if (json_int(on, true, INT_MIN, INT_MAX, &o) < 0)
-			return fail(err, errlen, "%s takes %s: \"onoff\" must be a boolean or an integer", name, takes);
+			return fail(err, "%s takes %s: \"onoff\" must be a boolean or an integer", name, takes);
 		if (json_int(sec, false, 0, INT_MAX, &v) < 0)
-			return fail(err, errlen, "%s takes %s: \"linger\" must be a whole number of seconds, 0 or more", name, takes);
+			return fail(err, "%s takes %s: \"linger\" must be a whole number of seconds, 0 or more", name, takes);
 		l.l_onoff = (int)o;
 		l.l_linger = (int)v;
 		memcpy(buf, &l, sizeof(l));
@@ -374,13 +386,13 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 		size_t n;
 
 		if (!json_object_is_type(value, json_type_string))
-			return fail(err, errlen, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
+			return fail(err, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
 		s = json_object_get_string(value);
 		n = (size_t)json_object_get_string_len(value);
 		if (strlen(s) != n)
-			return fail(err, errlen, "%s takes %s: the name holds a NUL", name, takes);
+			return fail(err, "%s takes %s: the name holds a NUL", name, takes);
 		if (n >= 16)   /* IFNAMSIZ, TCP_CA_NAME_MAX and TCP_ULP_NAME_MAX are all 16 */
-			return fail(err, errlen, "%s takes %s: \"%s\" is %zu bytes long", name, takes, s, n);
+			return fail(err, "%s takes %s: \"%s\" is %zu bytes long", name, takes, s, n);
 		/* the interface name goes with its NUL, as getsockopt returns it;
 		 * "" is then one NUL byte, which unbinds. Congestion names go without,
 		 * as Python programs pass them (the kernel copies at most optlen). */
@@ -394,9 +406,9 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 
 		r = parse_seconds(value, &sec, &usec);
 		if (r == -ERANGE)
-			return fail(err, errlen, "%s takes %s: the number is negative or too large", name, takes);
+			return fail(err, "%s takes %s: the number is negative or too large", name, takes);
 		if (r < 0)
-			return fail(err, errlen, "%s takes %s, not %s", name, takes, json_kind(value));
+			return fail(err, "%s takes %s, not %s", name, takes, json_kind(value));
 		if (k == K_TIMEVAL) {
 			struct timeval tv = { .tv_sec = (time_t)sec, .tv_usec = (suseconds_t)usec };
 
@@ -425,31 +437,31 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 
 		if (k == K_MCAST_IF && json_object_is_type(value, json_type_string)) {
 			if (parse_in4(value, &iface) < 0)
-				return fail(err, errlen, "%s takes %s: \"%s\" is not an IPv4 address", name, takes,
+				return fail(err, "%s takes %s: \"%s\" is not an IPv4 address", name, takes,
 				            json_object_get_string(value));
 			memcpy(buf, &iface, sizeof(iface));
 			*len = sizeof(iface);
 			return 0;
 		}
 		if (!json_object_is_type(value, json_type_object))
-			return fail(err, errlen, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
+			return fail(err, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
 		if ((bad = unknown_member(value, allowed)))
-			return fail(err, errlen, "%s takes %s: \"%s\" is not a member", name, takes, bad);
+			return fail(err, "%s takes %s: \"%s\" is not a member", name, takes, bad);
 		if (k != K_MCAST_IF) {
 			if (!json_object_object_get_ex(value, "multiaddr", &j))
-				return fail(err, errlen, "%s takes %s: \"multiaddr\" is missing", name, takes);
+				return fail(err, "%s takes %s: \"multiaddr\" is missing", name, takes);
 			if (parse_in4(j, &group) < 0)
-				return fail(err, errlen, "%s takes %s: \"multiaddr\" is not an IPv4 address", name, takes);
+				return fail(err, "%s takes %s: \"multiaddr\" is not an IPv4 address", name, takes);
 		}
 		if (json_object_object_get_ex(value, ifmember, &j) && parse_in4(j, &iface) < 0)
-			return fail(err, errlen, "%s takes %s: \"%s\" is not an IPv4 address", name, takes, ifmember);
+			return fail(err, "%s takes %s: \"%s\" is not an IPv4 address", name, takes, ifmember);
 		if (k == K_MREQ_SRC) {
 			struct ip_mreq_source m = { 0 };
 
 			if (!json_object_object_get_ex(value, "sourceaddr", &j))
-				return fail(err, errlen, "%s takes %s: \"sourceaddr\" is missing", name, takes);
+				return fail(err, "%s takes %s: \"sourceaddr\" is missing", name, takes);
 			if (parse_in4(j, &source) < 0)
-				return fail(err, errlen, "%s takes %s: \"sourceaddr\" is not an IPv4 address", name, takes);
+				return fail(err, "%s takes %s: \"sourceaddr\" is not an IPv4 address", name, takes);
 			m.imr_multiaddr = group;
 			m.imr_interface = iface;
 			m.imr_sourceaddr = source;
@@ -459,7 +471,7 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 		}
 		has_index = json_object_object_get_ex(value, "ifindex", &j);
 		if (has_index && json_int(j, false, 0, INT_MAX, &v) < 0)
-			return fail(err, errlen, "%s takes %s: \"ifindex\" must be an integer 0 or more", name, takes);
+			return fail(err, "%s takes %s: \"ifindex\" must be an integer 0 or more", name, takes);
 		if (has_index || k == K_MCAST_IF) {
 			/* ip_mreqn: the kernel tells it from ip_mreq by its length */
 			struct ip_mreqn m = { 0 };
@@ -486,16 +498,16 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 		const char *bad;
 
 		if (!json_object_is_type(value, json_type_object))
-			return fail(err, errlen, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
+			return fail(err, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
 		if ((bad = unknown_member(value, allowed)))
-			return fail(err, errlen, "%s takes %s: \"%s\" is not a member", name, takes, bad);
+			return fail(err, "%s takes %s: \"%s\" is not a member", name, takes, bad);
 		if (!json_object_object_get_ex(value, "multiaddr", &j))
-			return fail(err, errlen, "%s takes %s: \"multiaddr\" is missing", name, takes);
+			return fail(err, "%s takes %s: \"multiaddr\" is missing", name, takes);
 		if (parse_in6(j, &m.ipv6mr_multiaddr) < 0)
-			return fail(err, errlen, "%s takes %s: \"multiaddr\" is not an IPv6 address", name, takes);
+			return fail(err, "%s takes %s: \"multiaddr\" is not an IPv6 address", name, takes);
 		if (json_object_object_get_ex(value, "ifindex", &j)) {
 			if (json_int(j, false, 0, UINT_MAX, &v) < 0)
-				return fail(err, errlen, "%s takes %s: \"ifindex\" must be an integer 0 or more", name, takes);
+				return fail(err, "%s takes %s: \"ifindex\" must be an integer 0 or more", name, takes);
 			m.ipv6mr_interface = (unsigned)v;
 		}
 		memcpy(buf, &m, sizeof(m));
@@ -509,10 +521,10 @@ int sockopt_encode(int level, int option, json_object *value, unsigned char *buf
 
 		r = json_int(value, true, INT_MIN, UINT_MAX, &v);
 		if (r == -ERANGE)
-			return fail(err, errlen, "%s takes an integer or a boolean: %s is out of the range of a C int",
+			return fail(err, "%s takes an integer or a boolean: %s is out of the range of a C int",
 			            name, json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
 		if (r < 0)
-			return fail(err, errlen, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
+			return fail(err, "%s takes %s or {\"data\": base64}, not %s", name, takes, json_kind(value));
 		u = (uint32_t)v;   /* the int's bit pattern, for negative values too */
 		memcpy(buf, &u, sizeof(u));
 		*len = sizeof(int);
@@ -1240,7 +1252,7 @@ struct anc_entry {
 
 /* One ancdata entry, {"level", "type", "data"} or [level, type, data] ->
  * *e (data malloc'd). budget: control bytes still allowed. */
-static int parse_entry(json_object *j, size_t idx, size_t budget, struct anc_entry *e, char *err, size_t errlen)
+static int parse_entry(json_object *j, size_t idx, size_t budget, struct anc_entry *e, struct decode_error *err)
 {
 	static const char *const allowed[] = { "level", "type", "data", NULL };
 	json_object *jl = NULL, *jt = NULL, *jd = NULL;
@@ -1255,46 +1267,47 @@ static int parse_entry(json_object *j, size_t idx, size_t budget, struct anc_ent
 		jd = json_object_array_get_idx(j, 2);
 	} else if (json_object_is_type(j, json_type_object)) {
 		if ((bad = unknown_member(j, allowed)))
-			return fail(err, errlen, "ancdata[%zu] has an unknown member \"%s\" (it takes level, type, data)",
+			return fail(err, "ancdata[%zu] has an unknown member \"%s\" (it takes level, type, data)",
 			            idx, bad);
 		json_object_object_get_ex(j, "level", &jl);
 		json_object_object_get_ex(j, "type", &jt);
 		json_object_object_get_ex(j, "data", &jd);
 		if (!jl || !jt || !jd)
-			return fail(err, errlen, "ancdata[%zu] lacks \"%s\" (it takes level, type, data)", idx,
+			return fail(err, "ancdata[%zu] lacks \"%s\" (it takes level, type, data)", idx,
 			            !jl ? "level" : !jt ? "type" : "data");
 	} else {
-		return fail(err, errlen, "ancdata[%zu] must be {\"level\", \"type\", \"data\"} or [level, type, data]", idx);
+		return fail(err, "ancdata[%zu] must be {\"level\", \"type\", \"data\"} or [level, type, data]", idx);
 	}
 	r = sbc_from_json(SBC_SOL, jl, &v);
 	if (r < 0)
-		return fail(err, errlen, "ancdata[%zu]: level must be a level name (\"SOL_SOCKET\", \"IPPROTO_IP\", ...) "
+		return fail(err, "ancdata[%zu]: level must be a level name (\"SOL_SOCKET\", \"IPPROTO_IP\", ...) "
 		            "or an integer", idx);
 	e->level = (int)v;
 	r = type_from_json(e->level, jt, &v);
 	if (r < 0)
-		return fail(err, errlen, "ancdata[%zu]: type must be a known name for its level or an integer", idx);
+		return fail(err, "ancdata[%zu]: type must be a known name for its level or an integer", idx);
 	e->type = (int)v;
 	if (e->level == SOL_SOCKET && e->type == SCM_RIGHTS)
-		return fail(err, errlen, "ancdata[%zu]: SCM_RIGHTS cannot be written as data; send the descriptors "
+		return fail(err, "ancdata[%zu]: SCM_RIGHTS cannot be written as data; send the descriptors "
 		            "with the request (\"fds\") and they go out as SCM_RIGHTS", idx);
 	if (e->level == SOL_SOCKET && e->type == SCM_CREDENTIALS)
-		return fail(err, errlen, "ancdata[%zu]: SCM_CREDENTIALS is refused: the daemon would vouch for "
+		return fail(err, "ancdata[%zu]: SCM_CREDENTIALS is refused: the daemon would vouch for "
 		            "credentials it has not checked (set SO_PASSCRED on the receiver instead)", idx);
 	if (!json_object_is_type(jd, json_type_string))
-		return fail(err, errlen, "ancdata[%zu]: data must be a base64 string", idx);
+		return fail(err, "ancdata[%zu]: data must be a base64 string", idx);
 	s = json_object_get_string(jd);
 	slen = (size_t)json_object_get_string_len(jd);
 	if (b64_decoded_maxlen(slen) > budget + 2) /* +2: the bound counts padding as bytes */
 		return -E2BIG;
 	r = b64_decode_alloc(s, slen, &e->data, &e->len);
 	if (r == -EINVAL)
-		return fail(err, errlen, "ancdata[%zu]: data is not valid base64", idx);
+		return fail(err, "ancdata[%zu]: data is not valid base64", idx);
 	return r;
 }
 
-int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned char **buf,
-                   size_t *len, char *err, size_t errlen)
+/* ancdata_encode, reporting through the decoders' one error value. */
+static int anc_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned char **buf,
+                      size_t *len, struct decode_error *err)
 {
 	struct anc_entry ents[ANCDATA_MAX_ENTRIES];
 	size_t n = 0, done = 0, total = 0, off = 0;
@@ -1306,15 +1319,15 @@ int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned c
 	memset(ents, 0, sizeof(ents));
 	if (ancdata && !json_object_is_type(ancdata, json_type_null)) {
 		if (!json_object_is_type(ancdata, json_type_array))
-			return fail(err, errlen, "ancdata must be an array of {\"level\", \"type\", \"data\"}");
+			return fail(err, "ancdata must be an array of {\"level\", \"type\", \"data\"}");
 		n = json_object_array_length(ancdata);
 	}
 	if (n > ANCDATA_MAX_ENTRIES) {
-		fail(err, errlen, "ancdata has %zu entries; at most %d are allowed", n, ANCDATA_MAX_ENTRIES);
+		fail(err, "ancdata has %zu entries; at most %d are allowed", n, ANCDATA_MAX_ENTRIES);
 		return -E2BIG;
 	}
 	if (nfds > ANCDATA_MAX_FDS) {
-		fail(err, errlen, "%zu descriptors cannot go in one message; the kernel takes at most %d",
+		fail(err, "%zu descriptors cannot go in one message; the kernel takes at most %d",
 		     nfds, ANCDATA_MAX_FDS);
 		return -E2BIG;
 	}
@@ -1322,7 +1335,7 @@ int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned c
 		total = CMSG_SPACE(nfds * sizeof(int));
 	for (; done < n; done++) {
 		r = parse_entry(json_object_array_get_idx(ancdata, done), done, ANCDATA_MAX_LEN - total,
-		                &ents[done], err, errlen);
+		                &ents[done], err);
 		if (r == 0 && CMSG_SPACE(ents[done].len) > ANCDATA_MAX_LEN - total)
 			r = -E2BIG;
 		if (r < 0) {
@@ -1359,7 +1372,7 @@ int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned c
 	*len = total;
 out:
 	if (r == -E2BIG)
-		fail(err, errlen, "ancillary data beyond %d bytes is refused", ANCDATA_MAX_LEN);
+		fail(err, "ancillary data beyond %d bytes is refused", ANCDATA_MAX_LEN);
 	for (size_t i = 0; i < done; i++)
 		free(ents[i].data);
 	return r;
@@ -1463,4 +1476,17 @@ json_object *ancdata_decode(const struct msghdr *mh, int **fds, size_t *nfds)
 		return NULL;
 	}
 	return arr;
+}
+
+int ancdata_encode(json_object *ancdata, const int *fds, size_t nfds, unsigned char **buf,
+                   size_t *len, char *err, size_t errlen)
+{
+	struct decode_error e;
+	int r;
+
+	decode_error_clear(&e);
+	r = anc_encode(ancdata, fds, nfds, buf, len, &e);
+	if (r < 0 && e.msg[0] && err && errlen)
+		snprintf(err, errlen, "%s", e.msg);
+	return r;
 }

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <json-c/json.h>
 
+#include "decerr.h"
+
 #define SOCKOPT_MAX_LEN 1024     /* longest option value we build or read */
 
 /* JSON value -> option bytes for setsockopt(level, option). buf has
@@ -34,6 +36,9 @@
  *  - IPV6_JOIN_GROUP/LEAVE_GROUP {"multiaddr": "ff02::1", "ifindex"? = 0}
  *    (struct ipv6_mreq); IPV6_MULTICAST_IF is an integer ifindex.
  * Typed objects refuse unknown members. */
+int sockopt_encode_value(int level, int option, json_object *value, unsigned char *buf,
+                         socklen_t *len, struct decode_error *err);
+/* The same, with the sentence copied into err (errlen bytes; may be NULL). */
 int sockopt_encode(int level, int option, json_object *value, unsigned char *buf,
                    socklen_t *len, char *err, size_t errlen);
 

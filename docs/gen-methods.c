@@ -11,20 +11,7 @@
 
 static const char *type_name(const struct param_desc *d)
 {
-	switch (d->type) {
-	case PT_STRING: return "string";
-	case PT_INT: return "integer";
-	case PT_BOOL: return "boolean";
-	case PT_NUMBER: return "number";
-	case PT_TIMEOUT: return "seconds or null";
-	case PT_CONST: return "name or integer";
-	case PT_FLAGS: return "array of names, or integer";
-	case PT_BYTES: return "base64 `data` or UTF-8 `text`";
-	case PT_OBJECT: return "object";
-	case PT_ARRAY: return "array";
-	case PT_ANY: return "any";
-	}
-	return "?";
+	return d->conv->name;
 }
 
 /* How the policy governs m (docs/policy.md has the whole table). */
@@ -69,7 +56,7 @@ int main(void)
 			printf("| parameter | type | required | meaning |\n|---|---|---|---|\n");
 			for (const struct param_desc *d = m->params; d->name; d++) {
 				printf("| `%s` | %s", d->name, type_name(d));
-				if (d->type == PT_INT && d->min < d->max)
+				if (d->conv == PT_INT && d->min < d->max)
 					printf(" %lld-%lld", d->min, d->max);
 				printf(" | %s | %s |\n", d->flags & PF_REQUIRED ? "yes" : "no", d->doc ? d->doc : "");
 			}

@@ -9,7 +9,9 @@
  * writes the object form. The shape checks common to every family (object or
  * array, unknown members, tuple length, missing members) happen once, in
  * collect(). Every error leaves a sentence in err->msg that starts with the
- * family ("AF_INET address: port must be an integer 0-65535, got 70000"). */
+ * family ("AF_INET address: port must be an integer 0-65535, got 70000") and,
+ * when one member is at fault, its path in err->path ("port", or "[1]" in the
+ * tuple form). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -38,6 +40,7 @@
 #include "addr.h"
 #include "base64.h"
 #include "consts.h"
+#include "decerr.h"
 #include "util.h"
 
 #define MAX_FIELDS 8
@@ -45,7 +48,10 @@
 
 struct ctx {
 	const char *fam;              /* "AF_INET": every message starts with it */
-	struct sbaddr_error *err;
+	const struct codec *cd;       /* NULL before the family's codec is known */
+	bool tuple;                   /* the value is in the tuple form */
+	const char *member;           /* the member the next fail() is about, if any */
+	struct decode_error *err;
 	char shown[SHOWN_MAX + 8];    /* the value describe() quoted last */
 };
 
@@ -79,21 +85,40 @@ struct codec {
 
 static int fail(struct ctx *c, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Fills err->msg with "<family> address: <sentence>" and returns r. */
+/* The path of member name in the value's form: "port", or "[1]" in a tuple. */
+static void member_path(const struct ctx *c, const char *name, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (!name || !c->cd)
+		return;
+	for (size_t i = 0; i < c->cd->nfields; i++) {
+		const struct field *f = &c->cd->fields[i];
+
+		if (strcmp(f->name, name) != 0)
+			continue;
+		if (!c->tuple)
+			snprintf(buf, size, "%s", name);
+		else if (f->pos >= 0 && !c->cd->tuple_map)
+			snprintf(buf, size, "[%d]", f->pos);
+		return;
+	}
+}
+
+/* Fills err with "<family> address: <sentence>" and the path of c->member
+ * (then forgotten), and returns r. */
 static int fail(struct ctx *c, int r, const char *fmt, ...)
 {
+	char path[SHOWN_MAX + 8], msg[DECERR_MSG_MAX];
 	va_list ap;
-	int n;
 
+	member_path(c, c->member, path, sizeof(path));
+	c->member = NULL;
 	if (!c->err)
 		return r;
-	n = snprintf(c->err->msg, sizeof(c->err->msg), "%s address: ", c->fam);
-	if (n < 0 || (size_t)n >= sizeof(c->err->msg))
-		return r;
 	va_start(ap, fmt);
-	vsnprintf(c->err->msg + n, sizeof(c->err->msg) - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return r;
+	return decode_fail(c->err, r, path, "%s address: %s", c->fam, msg);
 }
 
 /* Copies s[0..len) as printable ASCII (other bytes as \xHH), cut with "..." when long. */
@@ -154,6 +179,7 @@ static int get_uint(struct ctx *c, const char *what, json_object *v, uint64_t ma
 			}
 		}
 	}
+	c->member = what;
 	return fail(c, -EINVAL, "%s must be an integer 0-%" PRIu64 ", got %s", what, max,
 	            describe(c, v));
 }
@@ -174,12 +200,14 @@ static int get_str(struct ctx *c, const char *what, json_object *v, const char *
 {
 	*s = "";
 	*len = 0;
+	c->member = what;
 	if (!json_object_is_type(v, json_type_string))
 		return fail(c, -EINVAL, "%s must be a string, got %s", what, describe(c, v));
 	*s = json_object_get_string(v);
 	*len = (size_t)json_object_get_string_len(v);
 	if (memchr(*s, '\0', *len))
 		return fail(c, -EINVAL, "%s must not contain a NUL byte, got %s", what, describe(c, v));
+	c->member = NULL;
 	return 0;
 }
 
@@ -190,6 +218,7 @@ static int get_b64(struct ctx *c, const char *what, json_object *v, void *buf, s
 	ssize_t n;
 
 	*len = 0;
+	c->member = what;
 	if (!json_object_is_type(v, json_type_string))
 		return fail(c, -EINVAL, "%s must be a base64 string, got %s", what, describe(c, v));
 	n = b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), buf, max);
@@ -199,6 +228,7 @@ static int get_b64(struct ctx *c, const char *what, json_object *v, void *buf, s
 		return fail(c, -EINVAL, "%s is not valid base64 (RFC 4648, with padding), got %s", what,
 		            describe(c, v));
 	*len = (size_t)n;
+	c->member = NULL;
 	return 0;
 }
 
@@ -218,13 +248,16 @@ static int ifname_index(struct ctx *c, json_object *v, int *index)
 		*index = 0;
 		return 0;
 	}
+	c->member = "ifname";
 	if (len >= IF_NAMESIZE)
 		return fail(c, -EINVAL, "ifname must be shorter than %d bytes, got %s", IF_NAMESIZE,
 		            describe(c, v));
 	idx = if_nametoindex(s);
+	c->member = "ifname";
 	if (idx == 0 || idx > INT_MAX)
 		return fail(c, -ENODEV, "no network interface is named %s", describe(c, v));
 	*index = (int)idx;
+	c->member = NULL;
 	return 0;
 }
 
@@ -251,6 +284,7 @@ static int get_ifindex(struct ctx *c, const struct vals *v, size_t name_i, size_
 /* A host that is not a numeric literal: handed back to be resolved, or refused. */
 static int host_name(struct ctx *c, json_object *v, const char *s, size_t len, char **host)
 {
+	c->member = "host";
 	if (len >= NI_MAXHOST)
 		return fail(c, -EINVAL, "host name is longer than %d bytes", NI_MAXHOST - 1);
 	if (!host)
@@ -259,6 +293,7 @@ static int host_name(struct ctx *c, json_object *v, const char *s, size_t len, c
 	*host = strdup(s);
 	if (!*host)
 		return fail(c, -ENOMEM, "out of memory");
+	c->member = NULL;
 	return SBADDR_NEEDS_RESOLVE;
 }
 
@@ -420,6 +455,7 @@ static int decode_unix(struct ctx *c, const struct vals *v, struct sbaddr *out, 
 	switch (which) {
 	case UN_PATH:
 	case UN_ABSTRACT:
+		c->member = unix_fields[which].name;   /* for the checks of unix_path/unix_abstract too */
 		if (!json_object_is_type(j, json_type_string))
 			return fail(c, -EINVAL, "%s must be a string, got %s", unix_fields[which].name,
 			            describe(c, j));
@@ -428,9 +464,11 @@ static int decode_unix(struct ctx *c, const struct vals *v, struct sbaddr *out, 
 		return unix_abstract(c, json_object_get_string(j), (size_t)json_object_get_string_len(j), out);
 	case UN_PATH_DATA:
 		r = get_b64(c, "path_data", j, buf, sizeof(buf) - 1, -ENAMETOOLONG, &len);
+		c->member = "path_data";
 		return r < 0 ? r : unix_path(c, buf, len, out);
 	default:
 		r = get_b64(c, "abstract_data", j, buf, sizeof(buf) - 1, -ENAMETOOLONG, &len);
+		c->member = "abstract_data";
 		return r < 0 ? r : unix_abstract(c, buf, len, out);
 	}
 }
@@ -1068,6 +1106,8 @@ static const struct codec *find_codec(int family)
 /* Gathers the members of either form into v, checking the shape every family shares. */
 static int collect(const struct codec *cd, struct ctx *c, json_object *j, struct vals *v)
 {
+	int r;
+
 	memset(v, 0, sizeof(*v));
 	if (json_object_is_type(j, json_type_object)) {
 		json_object_object_foreach(j, key, val) {
@@ -1079,13 +1119,16 @@ static int collect(const struct codec *cd, struct ctx *c, json_object *j, struct
 				char k[SHOWN_MAX + 8];
 
 				ascii(key, strlen(key), k, sizeof(k));
-				return fail(c, -EINVAL, "unknown member \"%s\"", k);
+				r = fail(c, -EINVAL, "unknown member \"%s\"", k);
+				if (c->err)
+					snprintf(c->err->path, sizeof(c->err->path), "%s", k);
+				return r;
 			}
 			v->v[i] = val;
 			v->has[i] = true;
 		}
 		for (size_t i = 0; i < cd->nfields; i++)
-			if (cd->fields[i].required && !v->has[i])
+			if (cd->fields[i].required && !v->has[i] && (c->member = cd->fields[i].name))
 				return fail(c, -EINVAL, "member \"%s\" is missing", cd->fields[i].name);
 		return 0;
 	}
@@ -1107,13 +1150,14 @@ static int collect(const struct codec *cd, struct ctx *c, json_object *j, struct
 			v->has[i] = true;
 		}
 		v->tuple = true;
+		c->tuple = true;
 		return 0;
 	}
 	return fail(c, -EINVAL, "expected an object or %s, got %s", cd->tuple_form, describe(c, j));
 }
 
 int sbaddr_decode(int family, json_object *j, struct sbaddr *out, char **host,
-                  struct sbaddr_error *err)
+                  struct decode_error *err)
 {
 	struct ctx c = { .err = err };
 	const struct codec *cd = find_codec(family);
@@ -1122,8 +1166,7 @@ int sbaddr_decode(int family, json_object *j, struct sbaddr *out, char **host,
 
 	if (host)
 		*host = NULL;
-	if (err)
-		err->msg[0] = '\0';
+	decode_error_clear(err);
 	memset(out, 0, sizeof(*out));
 	if (!cd) {
 		const char *name = sbc_name(SBC_AF, family);
@@ -1137,6 +1180,7 @@ int sbaddr_decode(int family, json_object *j, struct sbaddr *out, char **host,
 		return fail(&c, -EAFNOSUPPORT, "this family has no address codec (supported: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_CAN, AF_VSOCK, AF_ALG, AF_TIPC)");
 	}
 	c.fam = cd->name;
+	c.cd = cd;
 	out->ss.ss_family = (sa_family_t)family;
 	if (family == AF_UNIX && json_object_is_type(j, json_type_string))
 		r = decode_unix_string(&c, j, out);

@@ -23,13 +23,18 @@ struct sbaddr {
  * event loop and fills the address in. */
 #define SBADDR_NEEDS_RESOLVE 1
 
-struct sbaddr_error {
-	char msg[160];   /* a sentence a person can act on, e.g. "port 70000 is out of range 0-65535" */
-};
+#include "decerr.h"
+
+/* The error of sbaddr_decode is the decoders' one error value: msg a sentence
+ * a person can act on ("AF_INET address: port must be an integer 0-65535, got
+ * 70000"), path the member at fault ("port"; "[1]" in the tuple form; "" when
+ * the value as a whole is). The old name stays for callers not yet moved to
+ * the params framework's PT_ADDRESS. */
+#define sbaddr_error decode_error
 
 /* Decodes j (object or tuple form) for `family` into *out.
  * Returns 0, SBADDR_NEEDS_RESOLVE (with *host set, if host != NULL; if host is
- * NULL a name is an error), or -EINVAL with err->msg filled (err may be NULL),
+ * NULL a name is an error), or -EINVAL with *err filled (err may be NULL),
  * -ENODEV for an unknown interface name, -ENAMETOOLONG, -EAFNOSUPPORT for a
  * family without a codec, -ENOMEM. *host is NULL unless the result is
  * SBADDR_NEEDS_RESOLVE; on an error *out is all zero.
@@ -38,7 +43,7 @@ struct sbaddr_error {
  * UNIX: a string is a path; {"path"}, {"abstract"} (UTF-8 name), {"abstract_data"} (base64);
  *       a path longer than sun_path is -ENAMETOOLONG. */
 int sbaddr_decode(int family, json_object *j, struct sbaddr *out, char **host,
-                  struct sbaddr_error *err);
+                  struct decode_error *err);
 
 /* Encodes a sockaddr (any family above; others as {"family": name or number,
  * "data": base64 of the bytes after sa_family}) into the object form. NULL on

@@ -735,6 +735,42 @@ START_TEST(test_long_values_in_messages)
 }
 END_TEST
 
+/* Errors name the member at fault: its name in the object form, its index
+ * in the tuple form, nothing when the value as a whole is wrong. */
+START_TEST(test_error_paths)
+{
+	static const struct { int family; const char *json; const char *path; } cases[] = {
+		{ AF_INET, "{\"host\": \"1.2.3.4\", \"port\": 70000}", "port" },
+		{ AF_INET, "[\"1.2.3.4\", 70000]", "[1]" },
+		{ AF_INET, "{\"host\": 5, \"port\": 1}", "host" },
+		{ AF_INET, "[5, 1]", "[0]" },
+		{ AF_INET, "{\"host\": \"1.2.3.4\"}", "port" },
+		{ AF_INET, "{\"host\": \"1.2.3.4\", \"port\": 1, \"zz\": 1}", "zz" },
+		{ AF_INET, "[\"1.2.3.4\"]", "" },
+		{ AF_INET, "7", "" },
+		{ AF_INET6, "[\"::1\", 1, 0, -1]", "[3]" },
+		{ AF_NETLINK, "{\"pid\": 0, \"groups\": -1}", "groups" },
+		{ AF_VSOCK, "[1, \"x\"]", "[1]" },
+		{ AF_PACKET, "{\"ifname\": \"nosuchif0\", \"proto\": 0}", "ifname" },
+		{ AF_UNIX, "{\"path\": 5}", "path" },
+		{ AF_ALG, "{\"type\": \"hash\", \"name\": 7}", "name" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *j = parse(cases[i].json);
+		struct sbaddr_error err;
+		struct sbaddr a;
+		char *host = NULL;
+
+		ck_assert_msg(sbaddr_decode(cases[i].family, j, &a, &host, &err) < 0, "%s", cases[i].json);
+		ck_assert_msg(strcmp(err.path, cases[i].path) == 0, "%s: path '%s', want '%s' (%s)", cases[i].json,
+		              err.path, cases[i].path, err.msg);
+		ck_assert_ptr_null(host);
+		json_object_put(j);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------ encoding */
 
 START_TEST(test_encode_unix)
@@ -966,6 +1002,7 @@ static Suite *addr_suite(void)
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_malformed, 0, ARRAY_SIZE(bad_cases));
 	tcase_add_test(tc, test_long_values_in_messages);
+	tcase_add_test(tc, test_error_paths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("encode");

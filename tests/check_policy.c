@@ -527,8 +527,8 @@ START_TEST(load_errors)
 	ck_assert_ptr_null(p);
 	ck_assert_str_eq(err.file, path);
 	ck_assert_msg(err.line > 0 && err.column > 0, "case %d: no position: %s", _i, err.text);
-	ck_assert_str_eq(err.where, bad[_i].where ? bad[_i].where : "");
-	ck_assert_msg(strstr(err.msg, bad[_i].msg), "case %d: \"%s\" lacks \"%s\"", _i, err.msg, bad[_i].msg);
+	ck_assert_str_eq(err.at.path, bad[_i].where ? bad[_i].where : "");
+	ck_assert_msg(strstr(err.at.msg, bad[_i].msg), "case %d: \"%s\" lacks \"%s\"", _i, err.at.msg, bad[_i].msg);
 	ck_assert_msg(!strncmp(err.text, path, strlen(path)) && err.text[strlen(path)] == ':', "%s", err.text);
 	if (bad[_i].where)
 		ck_assert_msg(strstr(err.text, bad[_i].where), "%s", err.text);
@@ -551,7 +551,7 @@ START_TEST(semantic_position)
 	char want[700];
 
 	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
-	ck_assert_str_eq(err.where, "rules[1].match.user[1]");
+	ck_assert_str_eq(err.at.path, "rules[1].match.user[1]");
 	ck_assert_msg(err.line == 4 && err.column == 47, "%s", err.text);
 	snprintf(want, sizeof(want), "%s:4:47: rules[1].match.user[1]: unknown user \"x\"", path);
 	ck_assert_str_eq(err.text, want);
@@ -564,7 +564,7 @@ START_TEST(semantic_position)
 	       "      \"port\": [1, \"2-3\", 70000]}]}]}\n";
 	path = write_file(NULL, text, 0644);
 	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
-	ck_assert_str_eq(err.where, "rules[1].allow[1].port[2]");
+	ck_assert_str_eq(err.at.path, "rules[1].allow[1].port[2]");
 	ck_assert_msg(err.line == 6 && err.column == 26, "%s", err.text);
 }
 END_TEST
@@ -592,7 +592,7 @@ START_TEST(syntax_errors)
 		ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
 		ck_assert_msg(err.line == cases[i].line && err.column == cases[i].column, "case %zu: %d:%d (%s)", i,
 		              err.line, err.column, err.text);
-		ck_assert_msg(strstr(err.msg, cases[i].msg), "%s", err.text);
+		ck_assert_msg(strstr(err.at.msg, cases[i].msg), "%s", err.text);
 		snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", path, cases[i].line, cases[i].column);
 		ck_assert_msg(!strncmp(err.text, prefix, strlen(prefix)), "%s", err.text);
 	}
@@ -616,7 +616,7 @@ START_TEST(file_errors)
 	ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
 	ck_assert_str_eq(err.file, f);
 	/* as root the mode is the reason; otherwise the owner already is */
-	ck_assert_msg(strstr(err.msg, geteuid() == 0 ? "writable by every user" : "not root"), "%s", err.text);
+	ck_assert_msg(strstr(err.at.msg, geteuid() == 0 ? "writable by every user" : "not root"), "%s", err.text);
 	ck_assert_int_eq(policy_load(f, false, &p, &err), 0);
 	policy_free(p);
 	ck_assert_int_eq(chmod(f, 0644), 0);
@@ -625,11 +625,11 @@ START_TEST(file_errors)
 		policy_free(p);
 		ck_assert_int_eq(chown(f, NOBODY, NOBODY), 0);
 		ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
-		ck_assert_msg(strstr(err.msg, "not root"), "%s", err.text);
+		ck_assert_msg(strstr(err.at.msg, "not root"), "%s", err.text);
 		ck_assert_int_eq(chmod(f, 0664), 0);
 		ck_assert_int_eq(chown(f, 0, NOBODY), 0);
 		ck_assert_int_eq(policy_load(f, true, &p, &err), -EPERM);
-		ck_assert_msg(strstr(err.msg, "writable by group"), "%s", err.text);
+		ck_assert_msg(strstr(err.at.msg, "writable by group"), "%s", err.text);
 		/* a good file in a directory someone else may write: they could rename
 		 * another file over it */
 		d = mkdir_new();
@@ -641,7 +641,7 @@ START_TEST(file_errors)
 		ck_assert_int_eq(chown(d, NOBODY, NOBODY), 0);
 		ck_assert_int_eq(policy_load(a, true, &p, &err), -EPERM);
 		ck_assert_str_eq(err.file, d);
-		ck_assert_msg(strstr(err.msg, "not root"), "%s", err.text);
+		ck_assert_msg(strstr(err.at.msg, "not root"), "%s", err.text);
 		/* every directory above counts, however the path is written */
 		{
 			char top[512], sub[600], file[700], slash[700], link[700], pd[600];
@@ -656,7 +656,7 @@ START_TEST(file_errors)
 			ck_assert_int_eq(chmod(top, 0777), 0);
 			ck_assert_int_eq(policy_load(file, true, &p, &err), -EPERM);
 			ck_assert_str_eq(err.file, top);
-			ck_assert_msg(strstr(err.msg, "writable by every user"), "%s", err.text);
+			ck_assert_msg(strstr(err.at.msg, "writable by every user"), "%s", err.text);
 			ck_assert_int_eq(policy_load(slash, true, &p, &err), -EPERM);
 			ck_assert_str_eq(err.file, top);
 			/* a symlink from a safe place to a file below the unsafe one */
@@ -703,7 +703,7 @@ START_TEST(file_errors)
 	ck_assert_int_eq(mkdir(a, 0755), 0);
 	ck_assert_int_eq(policy_load(d, false, &p, &err), -EINVAL);
 	ck_assert_str_eq(err.file, a);
-	ck_assert(strstr(err.msg, "not a regular file"));
+	ck_assert(strstr(err.at.msg, "not a regular file"));
 }
 END_TEST
 
@@ -765,7 +765,7 @@ START_TEST(bounds)
 		write_file(name, one, 0644);
 	}
 	ck_assert_int_eq(policy_load(d, false, &p, &err), -E2BIG);
-	ck_assert_msg(strstr(err.msg, "policy files"), "%s", err.text);
+	ck_assert_msg(strstr(err.at.msg, "policy files"), "%s", err.text);
 
 	big = malloc(cap);
 	o = (size_t)snprintf(big, cap, "{\"version\":1,\"rules\":[");
@@ -774,7 +774,7 @@ START_TEST(bounds)
 		                      i ? "," : "", i);
 	snprintf(big + o, cap - o, "]}");
 	ck_assert_int_eq(policy_load(write_file(NULL, big, 0644), false, &p, &err), -E2BIG);
-	ck_assert_str_eq(err.where, "rules[4096]");
+	ck_assert_str_eq(err.at.path, "rules[4096]");
 	free(big);
 }
 END_TEST
@@ -1182,7 +1182,7 @@ START_TEST(path_error_position)
 	char want[700];
 
 	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
-	ck_assert_str_eq(err.where, "rules[0].allow[0].path[1]");
+	ck_assert_str_eq(err.at.path, "rules[0].allow[0].path[1]");
 	ck_assert_msg(err.line == 4 && err.column == 39, "%s", err.text);
 	snprintf(want, sizeof(want), "%s:4:39: rules[0].allow[0].path[1]: \"/run/x/../y.sock\" has a \".\" or \"..\" "
 	         "component; write the path it means", path);

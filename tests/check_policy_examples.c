@@ -140,7 +140,7 @@ static void note_missing(const char *file, bool group, const char *name, long id
  * message the loader gives for an unknown name in a match member. */
 static bool unknown_name(const struct policy_error *err, char *name, size_t len, bool *group)
 {
-	const char *msg = err->msg, *q;
+	const char *msg = err->at.msg, *q;
 
 	if (!strncmp(msg, "unknown user \"", 14))
 		*group = false;
@@ -148,7 +148,7 @@ static bool unknown_name(const struct policy_error *err, char *name, size_t len,
 		*group = true;
 	else
 		return false;
-	if (!strstr(err->where, *group ? ".match.group" : ".match.user"))
+	if (!strstr(err->at.path, *group ? ".match.group" : ".match.user"))
 		return false;
 	msg = strchr(msg, '"') + 1;
 	q = strchr(msg, '"');

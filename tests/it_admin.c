@@ -786,7 +786,8 @@ START_TEST(policy_check_malformed)
 	    as);
 	bad(&a, "request.params", "policy.check", "{\"as\":%s,\"request\":{\"method\":\"socket.bind\",\"params\":null}}",
 	    as);
-	bad(&a, "request.params.address", "policy.check",
+	/* data.param names the member inside the address: its port, in the tuple form. */
+	bad(&a, "request.params.address[1]", "policy.check",
 	    "{\"as\":%s,\"request\":{\"method\":\"socket.bind\",\"params\":{\"address\":[\"1.2.3.4\",70000]}}}", as);
 	bad(&a, "request.params.address", "policy.check",
 	    "{\"as\":%s,\"request\":{\"method\":\"socket.bind\",\"params\":{}}}", as);

@@ -402,7 +402,10 @@ START_TEST(getnameinfo_errors)
 	json_object_put(r);
 	rpc_err(&C, "net.getnameinfo", "{\"address\":\"/run/x.sock\"}", -32602, "address");
 	rpc_err(&C, "net.getnameinfo", "{\"address\":{\"pid\":0,\"groups\":0}}", -32602, "address");
-	rpc_err(&C, "net.getnameinfo", "{\"address\":{\"host\":\"127.0.0.1\",\"port\":70000}}", -32602, "address");
+	/* data.param is the member at fault inside the address. */
+	rpc_err(&C, "net.getnameinfo", "{\"address\":{\"host\":\"127.0.0.1\",\"port\":70000}}", -32602,
+	        "address.port");
+	rpc_err(&C, "net.getnameinfo", "{\"address\":[\"127.0.0.1\",22,0,\"x\"]}", -32602, "address[3]");
 	rpc_err(&C, "net.getnameinfo", "{\"address\":[\"127.0.0.1\",22],\"flags\":[\"NI_BOGUS\"]}", -32602, "flags");
 	rpc_err(&C, "net.getnameinfo", "{\"flags\":0}", -32602, "address");
 	rpc_err(&C, "net.getnameinfo", "{\"address\":null}", -32602, "address");
