@@ -482,6 +482,11 @@ static int conv_address(const struct param_desc *d, json_object *v, void *field,
 	int r;
 
 	(void)base;
+	if (!ctx && (d->flags & PF_OF_SOCKET)) {
+		pa->pending = v;
+		pa->given = true;
+		return 0;
+	}
 	if (family == AF_UNSPEC)
 		family = a && a->family_of ? a->family_of(v) : sbaddr_guess_family(v);
 	if (family == AF_UNSPEC && a && a->unknown)
@@ -545,6 +550,29 @@ static void schema_sockopt(const struct param_desc *d, json_object *s)
 
 const struct param_converter param_conv_sockopt = {
 	.name = "option value", .decode = conv_sockopt, .schema = schema_sockopt, .null_ok = true,
+};
+
+static int conv_sockopt_name(const struct param_desc *d, json_object *v, void *field, const void *base,
+                             const struct param_ctx *ctx, struct decode_error *err)
+{
+	const struct param_sockopt_arg *a = d->arg;
+	int level = *(const int *)((const char *)base + a->level_offset);
+
+	(void)ctx;
+	if (sockopt_option_from_json(level, v, field) == 0)
+		return 0;
+	return decode_fail(err, -EINVAL, NULL, "%s: '%.60s' is not an option name of this level", d->name,
+	                   json_object_get_string(v));
+}
+
+static void schema_sockopt_name(const struct param_desc *d, json_object *s)
+{
+	(void)d;
+	json_object_object_add(s, "type", type_array("string", "integer"));
+}
+
+const struct param_converter param_conv_sockopt_name = {
+	.name = "option name or number", .decode = conv_sockopt_name, .schema = schema_sockopt_name,
 };
 
 /* ------------------------------------------------------------ the dispatcher */
@@ -633,6 +661,30 @@ int params_parse(const struct param_desc *descs, json_object *params,
                  const char *const *allow_extra, void *out, struct decode_error *err)
 {
 	return params_parse_ctx(descs, params, allow_extra, NULL, out, err);
+}
+
+int params_decode_late(const struct param_desc *descs, void *out, const struct param_ctx *ctx,
+                       struct decode_error *err)
+{
+	decode_error_clear(err);
+	for (const struct param_desc *d = descs; d && d->name; d++) {
+		struct param_address *pa = (struct param_address *)(void *)FIELD(out, d);
+		json_object *v;
+		int r;
+
+		if (d->conv != PT_ADDRESS || !(d->flags & PF_OF_SOCKET) || !pa->pending)
+			continue;
+		v = pa->pending;
+		pa->pending = NULL;
+		pa->given = false;
+		r = conv_address(d, v, pa, out, ctx, err);
+		if (r < 0) {
+			if (r != -ENOMEM)
+				decode_error_prefix(err, d->name);
+			return r;
+		}
+	}
+	return 0;
 }
 
 void params_free(const struct param_desc *descs, void *out)

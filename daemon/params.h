@@ -54,7 +54,7 @@ struct param_converter {
 extern const struct param_converter param_conv_string, param_conv_int, param_conv_bool,
 	param_conv_number, param_conv_timeout, param_conv_const, param_conv_flags, param_conv_bytes,
 	param_conv_object, param_conv_array, param_conv_any, param_conv_nested, param_conv_list,
-	param_conv_address, param_conv_sockopt;
+	param_conv_address, param_conv_sockopt, param_conv_sockopt_name;
 
 #define PT_STRING  (&param_conv_string)   /* const char * (borrowed from the request; no NUL inside) */
 #define PT_INT     (&param_conv_int)      /* int64_t, within [min, max] when min < max */
@@ -81,10 +81,16 @@ extern const struct param_converter param_conv_string, param_conv_int, param_con
  * for the level and option held by the rows .arg names (struct
  * param_sockopt_arg), which come above it in the table. */
 #define PT_SOCKOPT (&param_conv_sockopt)
+/* int: an option's name (or number) at the level held by the row .arg's
+ * level_offset names (struct param_sockopt_arg), which comes above it. */
+#define PT_SOCKOPT_NAME (&param_conv_sockopt_name)
 
 #define PF_REQUIRED 0x1
 #define PF_NONNEG   0x2
 #define PF_NONAME   0x4   /* PT_ADDRESS: a host name is an error, not a name to resolve */
+#define PF_OF_SOCKET 0x8  /* PT_ADDRESS: for the family of the socket the request is about;
+                           * parsed without a param_ctx, the value waits (pending) for
+                           * params_decode_late, once that socket is known */
 
 struct param_timeout {
 	bool given;       /* the member was present */
@@ -108,6 +114,7 @@ struct param_address {
 	struct sbaddr a;      /* the address; for a name: the port (and scope) with a zero host */
 	char *host;           /* non-NULL: a name the caller must resolve (SBADDR_NEEDS_RESOLVE);
 	                       * malloc'd, freed by params_free */
+	json_object *pending; /* PF_OF_SOCKET, not decoded yet (borrowed from the params) */
 };
 
 struct param_address_arg {
@@ -150,6 +157,12 @@ int params_parse(const struct param_desc *descs, json_object *params,
 int params_parse_ctx(const struct param_desc *descs, json_object *params,
                      const char *const *allow_extra, const struct param_ctx *ctx, void *out,
                      struct decode_error *err);
+
+/* Decodes the PF_OF_SOCKET addresses params_parse left pending, for the
+ * socket ctx describes. 0, -EINVAL with *err (path from the member), or
+ * -ENOMEM. */
+int params_decode_late(const struct param_desc *descs, void *out, const struct param_ctx *ctx,
+                       struct decode_error *err);
 
 /* Frees what params_parse allocated inside out (bytes, lists, host names). */
 void params_free(const struct param_desc *descs, void *out);

@@ -570,7 +570,7 @@ static json_object *subject_json(const struct check_subject *s)
 /* What policy.check adds to a method's params in place of its handle. */
 struct p_kind {
 	int family, type, proto;
-	json_object *address;       /* a method whose params lack its .address (listen: where it is bound) */
+	struct param_address address;  /* a method whose params lack its .address (listen: where it is bound) */
 };
 
 static const struct param_desc kind_params[] = {
@@ -583,7 +583,8 @@ static const struct param_desc kind_params[] = {
 };
 
 static const struct param_desc bound_address_param = {
-	"address", PT_ANY, offsetof(struct p_kind, address), 0, .doc = "the address the socket is bound to"
+	"address", PT_ADDRESS, offsetof(struct p_kind, address), PF_OF_SOCKET | PF_NONAME,
+	.doc = "the address the socket is bound to"
 };
 
 static void view_free(struct req_view *v)
@@ -653,6 +654,13 @@ static json_object *view_json(const struct req_view *v, const char *name)
 	           ? *(json_object **)(v->buf + d->offset) : NULL;
 }
 
+static const struct param_address *view_address(const struct req_view *v, const char *name)
+{
+	const struct param_desc *d = view_desc(v, name);
+
+	return d && d->conv == PT_ADDRESS ? (const struct param_address *)(v->buf + d->offset) : NULL;
+}
+
 static const struct p_kind *view_kind(const struct req_view *v)
 {
 	return (const struct p_kind *)(v->buf + v->kind_off);
@@ -709,7 +717,7 @@ static int check_address(struct call *call, struct check *ck, const char *member
 /* create_connection's address: a literal, or [host, port] whose every
  * address the check resolves (of which one allowed suffices, as the method
  * skips denied ones); and its numeric source_address. */
-static int read_candidates(struct call *call, struct check *ck, json_object *addr, json_object *src)
+static int read_candidates(struct call *call, struct check *ck, json_object *addr, const struct param_address *src)
 {
 	json_object *jh = NULL, *jp = NULL;
 	int64_t port;
@@ -717,13 +725,12 @@ static int read_candidates(struct call *call, struct check *ck, json_object *add
 
 	ck->in.type = SOCK_STREAM;
 	ck->in.proto = 0;
-	if (src) {
-		fam = sbaddr_guess_family(src);
+	if (src && src->given) {
+		fam = src->a.ss.ss_family;
 		if (fam != AF_INET && fam != AF_INET6)
 			return call_error_param(call, "request.params.source_address",
 			                        "request.params.source_address must be a numeric [host, port]");
-		if ((r = check_address(call, ck, "source_address", fam, src, false, &ck->source)))
-			return r;
+		ck->source = src->a;
 		ck->in.source = &ck->source;
 	}
 	fam = sbaddr_guess_family(addr);
@@ -763,6 +770,8 @@ static int read_request(struct call *call, struct check *ck)
 {
 	const struct rpc_method *m = ck->target;
 	const struct p_kind *k = view_kind(&ck->view);
+	const struct param_address *pa;
+	struct decode_error perr;
 	json_object *addr;
 	int r;
 
@@ -776,15 +785,30 @@ static int read_request(struct call *call, struct check *ck)
 		ck->in.type = SOCK_STREAM;
 		ck->in.proto = 0;
 	}
-	if (!m->address || !(addr = view_json(&ck->view, m->address)))
+	if (!m->address)
 		return 0;
 	if (m->candidates)
-		return read_candidates(call, ck, addr, view_json(&ck->view, "source_address"));
-	r = check_address(call, ck, m->address, ck->in.family, addr, true, &ck->addr);
+		return (addr = view_json(&ck->view, m->address))
+		           ? read_candidates(call, ck, addr, view_address(&ck->view, "source_address")) : 0;
+	/* As the framework does for the method: for the socket's family. */
+	r = params_decode_late(ck->view.descs, ck->view.buf,
+	                       &(struct param_ctx){ ck->in.family, ck->in.type, ck->in.proto }, &perr);
+	if (r == -EINVAL)
+		return nested_param_error(call, "request.params", &perr);
 	if (r < 0)
 		return r;
-	if (r == 0)
-		ck->in.addr = &ck->addr;
+	pa = view_address(&ck->view, m->address);
+	if (!pa || !pa->given)
+		return 0;
+	if (pa->host) {
+		/* A name: the check resolves it as the method would, first answer. */
+		if (!(ck->host = strdup(pa->host)))
+			return -ENOMEM;
+		ck->tmpl = pa->a;
+		return 0;
+	}
+	ck->addr = pa->a;
+	ck->in.addr = &ck->addr;
 	return 0;
 }
 

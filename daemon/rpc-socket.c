@@ -171,17 +171,7 @@ static void addr_done(struct resolve_job *job)
 	call->park = NULL;
 	call->cancel = NULL;
 	if (j->gai) {
-		json_object *d = json_object_new_object();
-		const char *name = sbc_name(SBC_EAI, j->gai);
-		json_object_object_add(d, "gai", json_object_new_int(j->gai));
-		if (name)
-			json_object_object_add(d, "name", json_object_new_string(name));
-		if (j->gai == EAI_SYSTEM) {
-			json_object_put(d);
-			rc = -(j->err ? j->err : EIO);
-		} else {
-			rc = call_error(call, SB_ERR_GAI, d, "getaddrinfo('%.200s'): %s", j->host, gai_strerror(j->gai));
-		}
+		rc = call_error_gai(call, j->gai, j->err, "getaddrinfo('%.200s')", j->host);
 		addr_job_free(j);
 		call_finish(call, rc);
 		return;
@@ -223,18 +213,19 @@ static struct plan_in sock_in(struct call *call, const struct sock *sk, const st
 	return in;
 }
 
-/* Decodes an address for the socket in describes. A host name parks the
- * call on the resolver (CALL_PENDING: the handler returns it after undoing
- * its own work) and the handler runs again with the answer; *name is then the
- * name the daemon resolved, else NULL (a literal). A name that no rule could
- * allow for the method's plan is refused before any look-up: the daemon's
- * resolver is not a way out of a network-less sandbox. */
-static int decode_address(struct call *call, const struct plan_in *in, json_object *j, struct sbaddr *a,
-                          const char **name)
+/* The request's address (decoded for the socket in describes by the
+ * params framework). A host name parks the call on the resolver
+ * (CALL_PENDING: the handler returns it after undoing its own work) and the
+ * handler runs again with the answer; *name is then the name the daemon
+ * resolved, else NULL (a literal). A name that no rule could allow for the
+ * method's plan is refused before any look-up: the daemon's resolver is not
+ * a way out of a network-less sandbox. */
+static int decode_address(struct call *call, const struct plan_in *in, const struct param_address *pa,
+                          struct sbaddr *a, const char **name)
 {
-	struct sbaddr_error err = { { 0 } };
-	char *host = NULL;
-	int r;
+	struct plan_in unresolved = *in;
+	struct addr_job *job;
+	int rc;
 
 	*name = NULL;
 	/* Only addr_done sets it, before it runs the handler again. */
@@ -244,42 +235,31 @@ static int decode_address(struct call *call, const struct plan_in *in, json_obje
 		*name = ra->host;
 		return 0;
 	}
-	r = sbaddr_decode(in->family, j, a, &host, &err);
-	if (r == 0)
+	*a = pa->a;
+	if (!pa->host)
 		return 0;
-	if (r == SBADDR_NEEDS_RESOLVE) {
-		struct plan_in unresolved = *in;
-		struct addr_job *job;
-		int rc;
-
-		unresolved.addr = a;
-		unresolved.host = host;
-		unresolved.unresolved = true;
-		if ((rc = plan_run_unresolved(call, &unresolved))) {
-			free(host);
-			return rc;
-		}
-		job = calloc(1, sizeof(*job));
-		if (!job) {
-			free(host);
-			return -ENOMEM;
-		}
-		job->host = host;
-		job->addr = *a;
-		job->call = call;
-		job->job.work = addr_work;
-		job->job.done = addr_done;
-		job->job.destroy = addr_destroy;
-		return call_park_resolve(call, &job->job);
+	unresolved.addr = a;
+	unresolved.host = pa->host;
+	unresolved.unresolved = true;
+	if ((rc = plan_run_unresolved(call, &unresolved)))
+		return rc;
+	job = calloc(1, sizeof(*job));
+	if (!job || !(job->host = strdup(pa->host))) {
+		free(job);
+		return -ENOMEM;
 	}
-	if (r == -ENODEV || r == -ENAMETOOLONG || r == -EAFNOSUPPORT || r == -EINVAL)
-		return call_error_param(call, "address", "%s", err.msg[0] ? err.msg : "address: malformed for this family");
-	return r;
+	job->addr = *a;
+	job->call = call;
+	job->job.work = addr_work;
+	job->job.done = addr_done;
+	job->job.destroy = addr_destroy;
+	return call_park_resolve(call, &job->job);
 }
 
 /* Decodes the request's address (a name parks the call) and decides the
  * method's plan for sk at it: 0 with *a and *pl filled, or an error. */
-static int judge_at(struct call *call, const struct sock *sk, json_object *address, struct sbaddr *a, struct plan *pl)
+static int judge_at(struct call *call, const struct sock *sk, const struct param_address *address, struct sbaddr *a,
+                    struct plan *pl)
 {
 	struct plan_in in = sock_in(call, sk, NULL, NULL);
 	const char *host;
@@ -650,15 +630,9 @@ static int rpc_socket_create(struct call *call, void *params)
 
 	rc = make_socket(call, p->family, type, p->proto, p->pass, &fd, &made, &owned);
 	if (rc) {
-		int e = -rc;
-		if (e == EAFNOSUPPORT) {
-			json_object *d = json_object_new_object();
-			const char *fam = sbc_name(SBC_AF, p->family);
-			json_object_object_add(d, "errno", json_object_new_int(e));
-			json_object_object_add(d, "name", json_object_new_string("EAFNOSUPPORT"));
-			return call_error(call, SB_ERR_OS, d, "address family %s is not supported by this kernel",
-			                  fam ? fam : "?");
-		}
+		const char *fam = sbc_name(SBC_AF, p->family);
+		if (rc == -EAFNOSUPPORT)
+			return call_error_os(call, rc, "address family %s is not supported by this kernel", fam ? fam : "?");
 		return rc;
 	}
 	add_kind(r, p->family, type, p->proto);
@@ -800,7 +774,7 @@ static int refuse_reuse_port(struct call *call, const struct kind *k)
 struct p_connect_to {
 	json_object *address;
 	struct param_timeout timeout;
-	json_object *source_address;
+	struct param_address source_address;
 	bool pass;
 };
 
@@ -809,7 +783,7 @@ static const struct param_desc connect_to_params[] = {
 	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
-	{ "source_address", PT_ANY, offsetof(struct p_connect_to, source_address), 0,
+	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), PF_NONAME,
 	  .doc = "[host, port] to bind before connecting" },
 	{ "pass", PT_BOOL, offsetof(struct p_connect_to, pass), 0, .doc = "answer with the descriptor" },
 	{ 0 }
@@ -1053,16 +1027,7 @@ static void connect_to_done(struct resolve_job *job)
 	call->park = NULL;
 	call->cancel = NULL;
 	if (j->gai) {
-		json_object *d = json_object_new_object();
-		const char *name = sbc_name(SBC_EAI, j->gai);
-		json_object_object_add(d, "gai", json_object_new_int(j->gai));
-		if (name)
-			json_object_object_add(d, "name", json_object_new_string(name));
-		rc = j->gai == EAI_SYSTEM ? -(j->err ? j->err : EIO)
-		                          : call_error(call, SB_ERR_GAI, d, "getaddrinfo('%.200s'): %s", j->host,
-		                                       gai_strerror(j->gai));
-		if (j->gai == EAI_SYSTEM)
-			json_object_put(d);
+		rc = call_error_gai(call, j->gai, j->err, "getaddrinfo('%.200s')", j->host);
 		connect_to_job_free(j);
 		call_finish(call, rc);
 		return;
@@ -1123,26 +1088,26 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 
 	if (!st)
 		return -ENOMEM;
-	if (p->source_address) {
-		struct sbaddr_error err = { { 0 } };
-		int sf = sbaddr_guess_family(p->source_address);
-		rc = (sf != AF_INET && sf != AF_INET6) || sbaddr_decode(sf, p->source_address, &st->src, NULL, &err)
-		         ? call_error_param(call, "source_address", "source_address must be a numeric [host, port]%s%s",
-		                            err.msg[0] ? ": " : "", err.msg)
-		         : 0;
-		if (rc) {
+	if (p->source_address.given) {
+		int sf = p->source_address.a.ss.ss_family;
+		if (sf != AF_INET && sf != AF_INET6) {
 			free(st);
-			return rc;
+			return call_error_param(call, "source_address", "source_address must be a numeric [host, port]");
 		}
+		st->src = p->source_address.a;
 		st->has_src = true;
 	}
 	st->pass = p->pass;
 	/* A literal: no look-up. */
 	if (sbaddr_guess_family(p->address) == AF_INET || sbaddr_guess_family(p->address) == AF_INET6) {
-		struct sbaddr_error err = { { 0 } };
-		rc = sbaddr_decode(sbaddr_guess_family(p->address), p->address, &st->cands[0], NULL, &err)
-		         ? call_error_param(call, "address", "%s", err.msg[0] ? err.msg : "address: malformed")
-		         : judge_candidate(call, st, &st->cands[0], NULL);
+		struct decode_error err;
+		decode_error_clear(&err);
+		if (sbaddr_decode(sbaddr_guess_family(p->address), p->address, &st->cands[0], NULL, &err) < 0) {
+			decode_error_prefix(&err, "address");
+			rc = call_error_decode(call, &err);
+		} else {
+			rc = judge_candidate(call, st, &st->cands[0], NULL);
+		}
 		if (rc) {
 			free(st);
 			return rc;
@@ -1191,14 +1156,14 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 }
 
 struct p_listen_on {
-	json_object *address;
+	struct param_address address;
 	int family;
 	int64_t backlog;
 	bool reuse_port, dualstack_ipv6, pass;
 };
 
 static const struct param_desc listen_on_params[] = {
-	{ "address", PT_ANY, offsetof(struct p_listen_on, address), PF_REQUIRED,
+	{ "address", PT_ADDRESS, offsetof(struct p_listen_on, address), PF_REQUIRED | PF_OF_SOCKET,
 	  .doc = "[host, port] or {host, port} to bind" },
 	{ "family", PT_CONST, offsetof(struct p_listen_on, family), 0, .def = AF_UNSPEC, .kind = SBC_AF,
 	  .doc = "AF_INET or AF_INET6 (default: by the address), or AF_UNIX" },
@@ -1217,11 +1182,14 @@ static int listen_on_family(const void *params)
 	const struct p_listen_on *p = params;
 	int family = p->family;
 
-	if (family == AF_UNSPEC) {
-		family = sbaddr_guess_family(p->address);
-		if (family == AF_UNSPEC)
-			family = p->dualstack_ipv6 ? AF_INET6 : AF_INET;
-	}
+	if (family != AF_UNSPEC)
+		return family;
+	/* Decoded already: for the family chosen here before. */
+	if (!p->address.pending)
+		return p->address.a.ss.ss_family;
+	family = sbaddr_guess_family(p->address.pending);
+	if (family == AF_UNSPEC)
+		family = p->dualstack_ipv6 ? AF_INET6 : AF_INET;
 	return family;
 }
 
@@ -1245,7 +1213,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	in.family = family = listen_on_family(p);
 	in.type = SOCK_STREAM;
 	in.proto = 0;
-	rc = decode_address(call, &in, p->address, &a, &host);
+	rc = decode_address(call, &in, &p->address, &a, &host);
 	if (rc)
 		return rc;
 	in.addr = &a;
@@ -1300,12 +1268,12 @@ static const struct param_desc handle_params[] = { HANDLE_PARAM(struct p_handle)
 
 struct p_addr {
 	int64_t handle;
-	json_object *address;
+	struct param_address address;
 };
 
 static const struct param_desc addr_params[] = {
 	HANDLE_PARAM(struct p_addr),
-	{ "address", PT_ANY, offsetof(struct p_addr, address), PF_REQUIRED,
+	{ "address", PT_ADDRESS, offsetof(struct p_addr, address), PF_REQUIRED | PF_OF_SOCKET,
 	  .doc = "an address of the socket's family, object or tuple form" },
 	{ 0 }
 };
@@ -1318,7 +1286,7 @@ static int rpc_socket_bind(struct call *call, void *params)
 	struct sbaddr a;
 	int rc;
 
-	if ((rc = judge_at(call, sk, p->address, &a, &pl)) || (rc = v6only_unless_v4(sk, &pl)))
+	if ((rc = judge_at(call, sk, &p->address, &a, &pl)) || (rc = v6only_unless_v4(sk, &pl)))
 		return rc;
 	if (sk->family == AF_UNIX) {
 		struct unix_job *j;
@@ -1387,7 +1355,7 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	rc = judge_at(call, sk, p->address, &st->addr, &pl);
+	rc = judge_at(call, sk, &p->address, &st->addr, &pl);
 	if (rc) {
 		free(st);
 		return rc;
@@ -1512,18 +1480,22 @@ static int rpc_socket_getpeername(struct call *call, void *params)
 struct p_sockopt {
 	int64_t handle;
 	int level;
-	json_object *option;
-	json_object *value;
+	int option;
+	struct param_sockopt value;
 	int64_t buflen;
+};
+
+static const struct param_sockopt_arg option_of_level = {
+	offsetof(struct p_sockopt, level), offsetof(struct p_sockopt, option),
 };
 
 static const struct param_desc setsockopt_params[] = {
 	HANDLE_PARAM(struct p_sockopt),
 	{ "level", PT_CONST, offsetof(struct p_sockopt, level), PF_REQUIRED, .kind = SBC_SOL,
 	  .doc = "SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6, ... or a number" },
-	{ "option", PT_ANY, offsetof(struct p_sockopt, option), PF_REQUIRED,
+	{ "option", PT_SOCKOPT_NAME, offsetof(struct p_sockopt, option), PF_REQUIRED, .arg = &option_of_level,
 	  .doc = "the option's name at that level, or a number" },
-	{ "value", PT_ANY, offsetof(struct p_sockopt, value), PF_REQUIRED,
+	{ "value", PT_SOCKOPT, offsetof(struct p_sockopt, value), PF_REQUIRED, .arg = &option_of_level,
 	  .doc = "integer, boolean, a typed form (see docs), or {\"data\": base64}" },
 	{ 0 }
 };
@@ -1532,42 +1504,24 @@ static const struct param_desc getsockopt_params[] = {
 	HANDLE_PARAM(struct p_sockopt),
 	{ "level", PT_CONST, offsetof(struct p_sockopt, level), PF_REQUIRED, .kind = SBC_SOL,
 	  .doc = "option level" },
-	{ "option", PT_ANY, offsetof(struct p_sockopt, option), PF_REQUIRED, .doc = "option name or number" },
+	{ "option", PT_SOCKOPT_NAME, offsetof(struct p_sockopt, option), PF_REQUIRED, .arg = &option_of_level,
+	  .doc = "option name or number" },
 	{ "buflen", PT_INT, offsetof(struct p_sockopt, buflen), 0, 0, SOCKOPT_MAX_LEN, 0,
 	  .doc = "bytes to read: answers {data} raw (default: the option's typed value)" },
 	{ 0 }
 };
 
-static int option_number(struct call *call, int level, json_object *j, int *option)
-{
-	if (sockopt_option_from_json(level, j, option) == 0)
-		return 0;
-	return call_error_param(call, "option", "option: '%.60s' is not an option name of this level",
-	                        json_object_get_string(j));
-}
-
 static int rpc_socket_setsockopt(struct call *call, void *params)
 {
 	struct p_sockopt *p = params;
-	unsigned char buf[SOCKOPT_MAX_LEN];
-	char err[200] = "";
-	socklen_t len = 0;
 	struct sock *sk = call->target;
-	int option, rc;
 
-	if ((rc = option_number(call, p->level, p->option, &option)))
-		return rc;
-	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
-	if (rc == -EINVAL)
-		return call_error_param(call, "value", "%s", err);
-	if (rc < 0)
-		return rc;
-	if (p->level == SOL_SOCKET && option == SO_REUSEPORT && !sk->owned_by_caller && len >= sizeof(int) &&
-	    *(const int *)(const void *)buf != 0) {
+	if (p->level == SOL_SOCKET && p->option == SO_REUSEPORT && !sk->owned_by_caller &&
+	    p->value.len >= sizeof(int) && *(const int *)(const void *)p->value.buf != 0) {
 		struct kind k = { sk->family, sk->type, sk->proto };
 		return refuse_reuse_port(call, &k);
 	}
-	if (setsockopt(sk->fd, p->level, option, buf, len) < 0)
+	if (setsockopt(sk->fd, p->level, p->option, p->value.buf, p->value.len) < 0)
 		return -errno;
 	call_result(call);
 	return 0;
@@ -1580,10 +1534,8 @@ static int rpc_socket_getsockopt(struct call *call, void *params)
 	socklen_t len;
 	struct sock *sk = call->target;
 	json_object *v;
-	int option, rc;
+	int option = p->option;
 
-	if ((rc = option_number(call, p->level, p->option, &option)))
-		return rc;
 	if (sockopt_get_refused(p->level, option))
 		return call_error_param(call, "option", "option: this getsockopt acts instead of reading (a new "
 		                                        "association's descriptor, or a connect): use the daemon's methods");
@@ -1670,7 +1622,7 @@ struct p_send {
 	int64_t handle;
 	struct param_bytes data;
 	int flags;
-	json_object *address;
+	struct param_address address;
 };
 
 static const struct param_desc send_params[] = {
@@ -1683,7 +1635,7 @@ static const struct param_desc send_params[] = {
 static const struct param_desc sendto_params[] = {
 	HANDLE_PARAM(struct p_send),
 	{ "data", PT_BYTES, offsetof(struct p_send, data), PF_REQUIRED, .doc = "the bytes (or text)" },
-	{ "address", PT_ANY, offsetof(struct p_send, address), PF_REQUIRED, .doc = "the destination" },
+	{ "address", PT_ADDRESS, offsetof(struct p_send, address), PF_REQUIRED | PF_OF_SOCKET, .doc = "the destination" },
 	{ "flags", PT_FLAGS, offsetof(struct p_send, flags), 0, .kind = SBC_MSG, .doc = "MSG_* flags" },
 	{ 0 }
 };
@@ -1756,9 +1708,9 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->has_addr = p->address != NULL;
+	st->has_addr = p->address.given;
 	if (st->has_addr)
-		rc = judge_at(call, sk, p->address, &st->addr, &pl);
+		rc = judge_at(call, sk, &p->address, &st->addr, &pl);
 	else
 		rc = plan_run(call, &in, &pl);
 	if (rc) {
@@ -1944,7 +1896,7 @@ struct p_sendmsg {
 	json_object *buffers;
 	json_object *ancdata;
 	int flags;
-	json_object *address;
+	struct param_address address;
 };
 
 static const struct param_desc sendmsg_params[] = {
@@ -1954,7 +1906,7 @@ static const struct param_desc sendmsg_params[] = {
 	{ "ancdata", PT_ARRAY, offsetof(struct p_sendmsg, ancdata), 0,
 	  .doc = "[{level, type, data}] ancillary data; descriptors go as the request's own fds" },
 	{ "flags", PT_FLAGS, offsetof(struct p_sendmsg, flags), 0, .kind = SBC_MSG, .doc = "MSG_* flags" },
-	{ "address", PT_ANY, offsetof(struct p_sendmsg, address), 0, .doc = "destination (unconnected sockets)" },
+	{ "address", PT_ADDRESS, offsetof(struct p_sendmsg, address), PF_OF_SOCKET, .doc = "destination (unconnected sockets)" },
 	{ 0 }
 };
 
@@ -2053,9 +2005,9 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 		return -ENOMEM;
 	/* The destination first: a name parks the call, and the re-run judges
 	 * everything once, with the resolved address. */
-	st->has_addr = p->address != NULL;
+	st->has_addr = p->address.given;
 	if (st->has_addr)
-		rc = judge_at(call, sk, p->address, &st->addr, &pl);
+		rc = judge_at(call, sk, &p->address, &st->addr, &pl);
 	else
 		rc = plan_run(call, &in, &pl);
 	if (rc) {
@@ -2286,43 +2238,31 @@ static int plan_sendmsg(struct plan *pl, const struct plan_in *in)
 static int plan_setsockopt(struct plan *pl, const struct plan_in *in)
 {
 	const struct p_sockopt *p = in->params;
-	unsigned char buf[SOCKOPT_MAX_LEN];
-	socklen_t len = 0;
-	char err[200] = "";
-	int option, rc;
 
-	if ((rc = option_number(in->call, p->level, p->option, &option)))
-		return rc;
-	if (!sockopt_value_privileged(in->family, in->type, in->proto, p->level, option, NULL, 0)) {
+	if (!sockopt_value_privileged(in->family, in->type, in->proto, p->level, p->option, NULL, 0)) {
 		pl->note = "this option is not one the kernel reserves to privilege on such a socket: the policy does not "
 		           "govern it";
 		return 0;
 	}
-	rc = sockopt_encode(p->level, option, p->value, buf, &len, err, sizeof(err));
-	if (rc == -EINVAL)
-		return call_error_param(in->call, "value", "%s", err);
-	if (rc < 0)
-		return rc;
-	if (!sockopt_value_privileged(in->family, in->type, in->proto, p->level, option, buf, len)) {
+	/* Without a value (policy.check may leave it out), judged as one that needs the privilege. */
+	if (p->value.given &&
+	    !sockopt_value_privileged(in->family, in->type, in->proto, p->level, p->option, p->value.buf, p->value.len)) {
 		pl->note = "this value is open to every user (the kernel checks no privilege): the policy does not govern it";
 		return 0;
 	}
-	return plan_ask_option(pl, in, p->level, option);
+	return plan_ask_option(pl, in, p->level, p->option);
 }
 
 /* Reads the kernel reserves to privilege, as the option's setsockopt. */
 static int plan_getsockopt(struct plan *pl, const struct plan_in *in)
 {
 	const struct p_sockopt *p = in->params;
-	int option, rc;
 
-	if ((rc = option_number(in->call, p->level, p->option, &option)))
-		return rc;
-	if (!sockopt_get_privileged(p->level, option)) {
+	if (!sockopt_get_privileged(p->level, p->option)) {
 		pl->note = "reading this option needs no privilege: the policy does not govern it";
 		return 0;
 	}
-	return plan_ask_option(pl, in, p->level, option);
+	return plan_ask_option(pl, in, p->level, p->option);
 }
 
 /* Onto a new handle it is the caller's own state; passed, a hand-out. */

@@ -4,6 +4,7 @@
 #endif
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "call.h"
 #include "jsonrpc.h"
@@ -72,12 +73,31 @@ static int run_handler(struct call *call)
 	return rc;
 }
 
+/* The addresses the params left for the socket the request is about (the
+ * target's family, or the one the method makes): decoded now. */
+static int decode_addresses(struct call *call)
+{
+	const struct rpc_method *m = call->method;
+	struct param_ctx ctx;
+	struct decode_error err;
+	int r;
+
+	if (call->target)
+		ctx = (struct param_ctx){ call->target->family, call->target->type, call->target->proto };
+	else if (m->family_of)
+		ctx = (struct param_ctx){ m->family_of(call->params), SOCK_STREAM, 0 };
+	else
+		return 0;
+	r = params_decode_late(m->params, call->params, &ctx, &err);
+	return r == -EINVAL ? call_error_decode(call, &err) : r;
+}
+
 int rpc_run(struct call *call)
 {
 	const struct rpc_method *m = call->method;
 	int rc = rpc_find_target(call);
 
-	if (rc)
+	if (rc || (rc = decode_addresses(call)))
 		return rc;
 	if (!(m->flags & (RPC_INTROSPECT | RPC_PLAN_IN_HANDLER))) {
 		struct plan pl;

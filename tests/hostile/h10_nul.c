@@ -136,10 +136,10 @@ START_TEST(host_with_nul)
 	expect_nul_error(req("net.gethostbyname", "{\"hostname\":\"localhost\\u0000x\"}"), -32602, "hostname");
 	expect_nul_error(req("socket.connect", hx_fmt("{\"handle\":%lld,\"address\":[\"localhost\\u0000x\",1]}",
 	                                              handle_tcp)),
-	                 -32602, "address");
+	                 -32602, "address[0]");
 	expect_nul_error(req("socket.sendto", hx_fmt("{\"handle\":%lld,\"data\":\"\",\"address\":[\"localhost\\u0000x\",9]}",
 	                                             handle_udp)),
-	                 -32602, "address");
+	                 -32602, "address[0]");
 	expect_nul_error(req("socket.connect_to", "{\"address\":[\"localhost\\u0000x\",1]}"), -32602, "address");
 }
 END_TEST
