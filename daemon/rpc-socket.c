@@ -2218,15 +2218,19 @@ static int plan_bind(struct plan *pl, const struct plan_in *in)
 }
 
 /* Where the socket is bound (in->addr); unbound, the kernel binds it to the
- * unspecified address and a port it picks, and that is what is judged. */
+ * unspecified address and a port it picks, and that is what is judged. An
+ * unbound AF_UNIX socket is at the unnamed address, as getsockname() tells
+ * the handler: policy.check told of no address judges the same. */
 static int plan_listen(struct plan *pl, const struct plan_in *in)
 {
 	const struct sbaddr *a = in->addr;
 	struct sbaddr any = { .len = sizeof(struct sockaddr_in6) };
 	int rc;
 
-	if (!a && (in->family == AF_INET || in->family == AF_INET6)) {
+	if (!a && (in->family == AF_INET || in->family == AF_INET6 || in->family == AF_UNIX)) {
 		any.ss.ss_family = (sa_family_t)in->family;
+		if (in->family == AF_UNIX)
+			any.len = offsetof(struct sockaddr_un, sun_path);
 		a = &any;
 	}
 	if (!a)
