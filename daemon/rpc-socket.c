@@ -771,9 +771,15 @@ static int rpc_socket_adopt(struct call *call, void *params)
  * bind or listen while the kernel lets it. */
 static int v6only_unless_v4(const struct sock *sk, const struct plan *pl)
 {
-	int one = 1;
+	int v6only = 0, one = 1;
+	socklen_t l = sizeof(v6only);
 
 	if (plan_chose(pl, PLAN_V4_REACH))
+		return 0;
+	/* Made so by its bind already: once bound, the kernel refuses the option (EINVAL). */
+	if (getsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0)
+		return -errno;
+	if (v6only)
 		return 0;
 	return setsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ? -errno : 0;
 }
