@@ -410,6 +410,16 @@ def check_params(case, out):
     return p
 
 
+def ipv6():
+    """Whether this host binds IPv6 at all (else no tcp6 case gets far)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::", 0))
+        return True
+    except OSError:
+        return False
+
+
 def main_run(d, sock):
     random.seed()
     lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -508,7 +518,7 @@ def main_run(d, sock):
         print("not ok - the matrix needs both allowed and denied outcomes (%d allowed, %d denied)" % (
             outcomes[True], outcomes[False]))
         bad = True
-    if not choices:
+    if not choices and ipv6():
         print("not ok - no case compared the v4-reach choice")
         bad = True
     if not bad:
