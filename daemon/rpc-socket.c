@@ -745,12 +745,15 @@ static int rpc_socket_adopt(struct call *call, void *params)
  * bind or listen while the kernel lets it. */
 static int v6only_unless_v4(const struct sock *sk, const struct plan *pl)
 {
-	int one = 1, v6only = 0;
+	int v6only = 0, one = 1;
 	socklen_t l = sizeof(v6only);
 
 	if (plan_chose(pl, PLAN_V4_REACH))
 		return 0;
-	if (getsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) == 0 && v6only)
+	/* Made so by its bind already: once bound, the kernel refuses the option (EINVAL). */
+	if (getsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0)
+		return -errno;
+	if (v6only)
 		return 0;
 	return setsockopt(sk->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ? -errno : 0;
 }
@@ -2173,15 +2176,19 @@ static int plan_bind(struct plan *pl, const struct plan_in *in)
 }
 
 /* Where the socket is bound (in->addr); unbound, the kernel binds it to the
- * unspecified address and a port it picks, and that is what is judged. */
+ * unspecified address and a port it picks, and that is what is judged. An
+ * unbound AF_UNIX socket is at the unnamed address, as getsockname() tells
+ * the handler: policy.check told of no address judges the same. */
 static int plan_listen(struct plan *pl, const struct plan_in *in)
 {
 	const struct sbaddr *a = in->addr;
 	struct sbaddr any = { .len = sizeof(struct sockaddr_in6) };
 	int rc;
 
-	if (!a && (in->family == AF_INET || in->family == AF_INET6)) {
+	if (!a && (in->family == AF_INET || in->family == AF_INET6 || in->family == AF_UNIX)) {
 		any.ss.ss_family = (sa_family_t)in->family;
+		if (in->family == AF_UNIX)
+			any.len = offsetof(struct sockaddr_un, sun_path);
 		a = &any;
 	}
 	if (!a)
