@@ -18,6 +18,7 @@ static const struct rpc_family *const families[] = {
 	&rpc_socket_family,
 	&rpc_net_family,
 	&rpc_admin_family,
+	&rpc_policy_family,
 };
 
 const struct rpc_method *rpc_lookup(const char *name)

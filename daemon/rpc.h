@@ -72,6 +72,7 @@ extern const struct rpc_family rpc_daemon_family;
 extern const struct rpc_family rpc_socket_family;
 extern const struct rpc_family rpc_net_family;
 extern const struct rpc_family rpc_admin_family;
+extern const struct rpc_family rpc_policy_family;
 
 /* Lookup by name over every family; NULL when unknown. */
 const struct rpc_method *rpc_lookup(const char *name);
