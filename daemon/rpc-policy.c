@@ -35,7 +35,6 @@
 #include "sockopt.h"
 #include "util.h"
 
-#define TYPE_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
 /* The largest uid/gid a person can mean: (uid_t)-1 is "no id" to the kernel. */
 #define ID_MAX 4294967294LL
 /* Addresses of one name policy.check judges (connect_to tries as many). */
