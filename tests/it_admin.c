@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 static struct sbd D;
 static char pdir[PATH_MAX];     /* the policy files' directory */

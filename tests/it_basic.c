@@ -350,7 +350,7 @@ static int run_daemon(const char *const *argv, int *status)
 START_TEST(refuses_second_daemon)
 {
 	struct sbd d2;
-	const char *sbd = getenv("SBD") ? getenv("SBD") : SBD_PATH;
+	const char *sbd = sbd_path();
 	const char *argv[] = { sbd, "--socket", D.sock, NULL };
 	int st;
 	json_object *r;
@@ -371,7 +371,7 @@ START_TEST(stale_socket_and_non_socket)
 	char dir[] = "/tmp/sbstale.XXXXXX", path[128];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, st;
-	const char *sbd = getenv("SBD") ? getenv("SBD") : SBD_PATH;
+	const char *sbd = sbd_path();
 	struct stat sb;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -446,7 +446,7 @@ END_TEST
 
 START_TEST(usage_errors)
 {
-	const char *sbd = getenv("SBD") ? getenv("SBD") : SBD_PATH;
+	const char *sbd = sbd_path();
 	const char *bad[][4] = {
 		{ sbd, "--no-such-option", NULL },
 		{ sbd, "--max-pending", "0", NULL },

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 #define T_MS 10000
 #define NOBODY 65534

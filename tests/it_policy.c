@@ -39,11 +39,6 @@
 
 #include "base64.h"
 #include "harness.h"
-#include "hx.h"
-
-#ifndef SBD_PATH
-#define SBD_PATH "daemon/sockbrokerd"
-#endif
 
 #define NOBODY 65534
 #define DENIED -32010
@@ -1608,13 +1603,6 @@ END_TEST
 
 /* ==================================================================== 9 */
 
-static const char *daemon_path(void)
-{
-	const char *p = getenv("SBD");
-
-	return p && *p ? p : SBD_PATH;
-}
-
 struct run {
 	int status;          /* exit status, 128+sig */
 	const char *out, *err;
@@ -1633,7 +1621,7 @@ static void run_daemon(const struct pdir *p, const char *const *args, struct run
 	char buf[4096];
 	pid_t pid;
 
-	argv[n++] = daemon_path();
+	argv[n++] = sbd_path();
 	for (size_t i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;

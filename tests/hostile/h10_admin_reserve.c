@@ -22,8 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
 #define NOBODY 65534
 #define MAXC 20

@@ -15,8 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 #include "jsonrpc.h"
 
 static const char *const tokens[] = {

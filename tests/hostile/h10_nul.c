@@ -17,8 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
 static struct sbd D;
 static struct tconn C;

@@ -25,8 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
 #define NOBODY 65534
 /* Restarts per test: the unfixed daemon lost the victim within about a
@@ -42,13 +41,6 @@ struct race {
 	pid_t kept;
 	int started, refused;
 };
-
-static const char *daemon_path(void)
-{
-	const char *p = getenv("SBD");
-
-	return p && *p ? p : SBD_PATH;
-}
 
 /* The racer: a symlink to the victim renamed onto the socket's path, then
  * removed so that the daemon finds the path free again, for ever. */
@@ -118,7 +110,7 @@ static void one_start(struct race *r)
 			dup2(lfd, STDERR_FILENO);
 		setenv("NOTIFY_SOCKET", r->notify, 1);
 		unsetenv("LISTEN_FDS");
-		execl(daemon_path(), daemon_path(), "--socket", r->sock, "--policy", r->pol, "--log-level", "warning",
+		execl(sbd_path(), sbd_path(), "--socket", r->sock, "--policy", r->pol, "--log-level", "warning",
 		      "--socket-mode", r->mode ? r->mode : "0666", (char *)NULL);
 		_exit(127);
 	}
