@@ -264,6 +264,34 @@ json_object *hx_bad_param(struct tconn *t, const char *param, const char *method
 	return e;
 }
 
+void hx_check_denial(json_object *data, const char *rule, const char *reason_has)
+{
+	const char *reason = jpath_str(data, "reason");
+
+	ck_assert_msg(reason && *reason, "a denial without a reason: %s", json_object_to_json_string(data));
+	if (rule)
+		ck_assert_msg(jpath_str(data, "rule") && strcmp(jpath_str(data, "rule"), rule) == 0,
+		              "want rule \"%s\": %s", rule, json_object_to_json_string(data));
+	else
+		ck_assert_msg(jpath(data, "rule") == NULL, "no rule decided, yet data.rule is set: %s",
+		              json_object_to_json_string(data));
+	if (reason_has)
+		ck_assert_msg(strstr(reason, reason_has), "reason \"%s\" does not mention \"%s\"", reason, reason_has);
+}
+
+json_object *hx_denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
+                       const char *pfmt, ...)
+{
+	json_object *j, *d;
+	const char *what;
+
+	HX_CALL(j, what, t, method, pfmt);
+	d = jpath(hx_expect_err(j, -32010, what), "data");
+	ck_assert_msg(d != NULL, "%.300s: a denial without data: %s", what, json_object_to_json_string(j));
+	hx_check_denial(d, rule, reason_has);
+	return d;
+}
+
 long long hx_geti(json_object *o, const char *path)
 {
 	json_object *v = jpath(o, path);
@@ -399,6 +427,17 @@ json_object *hx_requestv(struct tconn *t, const char *method, const char *pfmt, 
 	ck_assert_msg(jpath_int(j, "id", -1) == id, "reply to %s has the wrong id: %s", line,
 	              json_object_to_json_string(j));
 	free(line);
+	return j;
+}
+
+json_object *hx_request(struct tconn *t, const char *method, const char *pfmt, ...)
+{
+	va_list ap;
+	json_object *j;
+
+	va_start(ap, pfmt);
+	j = hx_requestv(t, method, pfmt, ap);
+	va_end(ap);
 	return j;
 }
 

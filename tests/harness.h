@@ -164,6 +164,9 @@ json_object *hx_rpcv(struct tconn *t, const char *method, const char *pfmt, va_l
  * caller owns (not held). */
 json_object *hx_requestv(struct tconn *t, const char *method, const char *pfmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* As hx_requestv: the next reply, which must answer this request. */
+json_object *hx_request(struct tconn *t, const char *method, const char *pfmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The reply is a result: returns it. what names the request in a failure. */
 json_object *hx_expect_ok(json_object *reply, const char *what);
 /* The reply is an error with code and a message: returns the error object. */
@@ -187,6 +190,13 @@ json_object *hx_os_err(struct tconn *t, const char *names, const char *method, c
 /* A call that must fail with -32602 whose data.param is param: the error. */
 json_object *hx_bad_param(struct tconn *t, const char *param, const char *method, const char *pfmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* data (of a -32010 denial) has a reason; rule: the deciding rule's name,
+ * or NULL when no rule decided (then data.rule must be absent); reason_has:
+ * what the reason must mention (NULL: anything). */
+void hx_check_denial(json_object *data, const char *rule, const char *reason_has);
+/* A call the policy must deny (-32010) as hx_check_denial says: its data. */
+json_object *hx_denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
+                       const char *pfmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The member at path, which must be there with that type. */
 long long hx_geti(json_object *o, const char *path);

@@ -46,98 +46,6 @@
 
 /* ---- JSON-RPC (replies are held until the teardown's hx_release_all) ---- */
 
-static json_object *rpc_v(struct tconn *t, const char *method, const char *pfmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
-static json_object *rpc_v(struct tconn *t, const char *method, const char *pfmt, va_list ap)
-{
-	return hx_hold(hx_requestv(t, method, pfmt, ap));
-}
-
-/* The whole reply. */
-static json_object *rpc(struct tconn *t, const char *method, const char *pfmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static json_object *rpc(struct tconn *t, const char *method, const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	return j;
-}
-
-/* The result of a call that must succeed. */
-static json_object *ok(struct tconn *t, const char *method, const char *pfmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static json_object *ok(struct tconn *t, const char *method, const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	ck_assert_msg(reply_error_code(j) == 0 && jpath(j, "result"), "%s failed: %s", method,
-	              json_object_to_json_string(j));
-	return jpath(j, "result");
-}
-
-/* The error data of a call that must fail with code (an empty object when
- * the error has no data). */
-static json_object *fails(struct tconn *t, int code, const char *method, const char *pfmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static json_object *fails(struct tconn *t, int code, const char *method, const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j, *d;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	ck_assert_msg(reply_error_code(j) == code, "%s: want error %d, got %s", method, code,
-	              json_object_to_json_string(j));
-	ck_assert_ptr_nonnull(jpath_str(j, "error.message"));
-	d = jpath(j, "error.data");
-	return d ? d : hx_hold(json_object_new_object());
-}
-
-/* A -32010 denial with a reason; rule: the deciding rule's name, or NULL
- * when no rule decided (then data.rule must be absent). */
-static void check_denial(json_object *data, const char *rule, const char *reason_has)
-{
-	const char *reason = jpath_str(data, "reason");
-
-	ck_assert_msg(reason && *reason, "a denial without a reason: %s", json_object_to_json_string(data));
-	if (rule)
-		ck_assert_msg(jpath_str(data, "rule") && strcmp(jpath_str(data, "rule"), rule) == 0,
-		              "want rule \"%s\": %s", rule, json_object_to_json_string(data));
-	else
-		ck_assert_msg(jpath(data, "rule") == NULL, "no rule decided, yet data.rule is set: %s",
-		              json_object_to_json_string(data));
-	if (reason_has)
-		ck_assert_msg(strstr(reason, reason_has), "reason \"%s\" does not mention \"%s\"", reason, reason_has);
-}
-
-static json_object *denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
-                           const char *pfmt, ...) __attribute__((format(printf, 5, 6)));
-static json_object *denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
-                           const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j, *d;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	ck_assert_msg(reply_error_code(j) == DENIED, "%s: want a denial (-32010), got %s", method,
-	              json_object_to_json_string(j));
-	d = jpath(j, "error.data");
-	ck_assert_msg(d != NULL, "a denial without data: %s", json_object_to_json_string(j));
-	check_denial(d, rule, reason_has);
-	return d;
-}
-
 static void limit_reached(json_object *data, const char *limit, long long max)
 {
 	ck_assert_msg(jpath_str(data, "limit") && strcmp(jpath_str(data, "limit"), limit) == 0,
@@ -147,7 +55,7 @@ static void limit_reached(json_object *data, const char *limit, long long max)
 
 static long long create(struct tconn *t, const char *family, const char *type)
 {
-	json_object *r = ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
+	json_object *r = hx_ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
 	long long h = jpath_int(r, "handle", -1);
 
 	ck_assert_int_gt(h, 0);
@@ -164,7 +72,7 @@ static int cmp_ll(const void *a, const void *b)
 /* The caller's handles, as "1,3,4" in ascending order. */
 static const char *handles(struct tconn *t)
 {
-	json_object *s = jpath(ok(t, "socket.list", "{}"), "sockets");
+	json_object *s = jpath(hx_ok(t, "socket.list", "{}"), "sockets");
 	long long h[64];
 	char buf[1024] = "";
 	size_t o = 0, n;
@@ -180,19 +88,6 @@ static const char *handles(struct tconn *t)
 	return hx_fmt("%s", buf);
 }
 
-static int local_port(json_object *result);
-
-/* The local port of handle h, from socket.list. */
-static int handle_port(struct tconn *t, long long h)
-{
-	json_object *s = jpath(ok(t, "socket.list", "{}"), "sockets");
-
-	for (size_t i = 0; s && i < json_object_array_length(s); i++)
-		if (jpath_int(json_object_array_get_idx(s, i), "handle", -1) == h)
-			return local_port(json_object_array_get_idx(s, i));
-	ck_abort_msg("handle %lld is not in socket.list", h);
-	return -1;
-}
 
 static const char *str_array(json_object *a)
 {
@@ -331,13 +226,6 @@ static int direct_connect(const char *ip, int port)
 	return r;
 }
 
-static int local_port(json_object *result)
-{
-	long long p = jpath_int(result, "local.port", -1);
-
-	ck_assert_msg(p > 0, "no local port in %s", json_object_to_json_string(result));
-	return (int)p;
-}
 
 /* ---- the daemon's log and the audit file ---- */
 
@@ -380,17 +268,6 @@ static json_object *audit_records(const char *path)
 
 /* ---- root-only parts: a child that is another user ---- */
 
-/* Under CI=true a part that needs root must run: its absence is a failure. */
-static bool need_root(const char *what)
-{
-	const char *ci = getenv("CI");
-
-	if (geteuid() == 0)
-		return true;
-	ck_assert_msg(!(ci && strcmp(ci, "true") == 0), "%s needs root, and CI must run it as root", what);
-	printf("SKIP: %s: needs root\n", what);
-	return false;
-}
 
 /* A call in the child: the reply (the caller frees it); code: the error it
  * must have (0: a result). */
@@ -585,37 +462,37 @@ START_TEST(checkpoints)
 	/* create: family and type. */
 	h_listen = create(&c, "AF_INET", "SOCK_STREAM");
 	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows create of AF_INET6", "socket.create", "{\"family\":\"AF_INET6\"}");
+	hx_denied(&c, NULL, "no rule allows create of AF_INET6", "socket.create", "{\"family\":\"AF_INET6\"}");
 	unchanged(&d, &c, b, "create AF_INET6");
-	denied(&c, NULL, "no rule allows create of AF_INET SOCK_RAW", "socket.create",
+	hx_denied(&c, NULL, "no rule allows create of AF_INET SOCK_RAW", "socket.create",
 	       "{\"family\":\"AF_INET\",\"type\":\"SOCK_RAW\",\"proto\":\"IPPROTO_ICMP\"}");
 	unchanged(&d, &c, b, "create SOCK_RAW");
-	denied(&c, NULL, NULL, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
+	hx_denied(&c, NULL, NULL, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
 	unchanged(&d, &c, b, "pair SOCK_SEQPACKET");
 
 	/* bind: address and port. A denied bind binds nothing: the allowed one
 	 * after it succeeds (a bound socket could not be bound again). */
-	denied(&c, NULL, "no rule allows bind", "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",80]}",
+	hx_denied(&c, NULL, "no rule allows bind", "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",80]}",
 	       h_listen);
 	unchanged(&d, &c, b, "bind port 80");
-	denied(&c, NULL, NULL, "socket.bind", "{\"handle\":%lld,\"address\":[\"0.0.0.0\",0]}", h_listen);
+	hx_denied(&c, NULL, NULL, "socket.bind", "{\"handle\":%lld,\"address\":[\"0.0.0.0\",0]}", h_listen);
 	unchanged(&d, &c, b, "bind 0.0.0.0");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h_listen);
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h_listen);
 
 	/* listen: judged by the bound address. Unbound, the socket would listen
 	 * on 0.0.0.0, which nothing grants. */
 	h_other = create(&c, "AF_INET", "SOCK_STREAM");
 	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows listen", "socket.listen", "{\"handle\":%lld}", h_other);
+	hx_denied(&c, NULL, "no rule allows listen", "socket.listen", "{\"handle\":%lld}", h_other);
 	unchanged(&d, &c, b, "listen unbound");
-	ok(&c, "socket.close", "{\"handle\":%lld}", h_other);
-	ok(&c, "socket.listen", "{\"handle\":%lld}", h_listen);
-	ck_assert_int_eq(direct_connect("127.0.0.1", handle_port(&c, h_listen)), 0);
+	hx_ok(&c, "socket.close", "{\"handle\":%lld}", h_other);
+	hx_ok(&c, "socket.listen", "{\"handle\":%lld}", h_listen);
+	ck_assert_int_eq(direct_connect("127.0.0.1", hx_listed_port(&c, h_listen)), 0);
 	h_other = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.2\",0]}", h_other);
-	port = handle_port(&c, h_other);
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.2\",0]}", h_other);
+	port = hx_listed_port(&c, h_other);
 	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", "denies listen", "socket.listen", "{\"handle\":%lld}", h_other);
+	hx_denied(&c, "checkpoints", "denies listen", "socket.listen", "{\"handle\":%lld}", h_other);
 	unchanged(&d, &c, b, "listen on 127.0.0.2");
 	/* Not listening: the kernel refuses a connection to it. */
 	ck_assert_int_eq(direct_connect("127.0.0.2", port), ECONNREFUSED);
@@ -623,39 +500,39 @@ START_TEST(checkpoints)
 	/* connect: an allowed port, and the deny rule's port (deny beats the
 	 * allow of 127/8). */
 	h_conn = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h_conn, p_ok);
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h_conn, p_ok);
 	ck_assert_msg(accepted(l_ok, hx_timeout_ms), "the allowed connect did not arrive");
 	h_conn2 = create(&c, "AF_INET", "SOCK_STREAM");
 	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
+	hx_denied(&c, "checkpoints", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
 	       h_conn2, p_deny);
 	unchanged(&d, &c, b, "connect to the denied port");
-	denied(&c, "checkpoints", NULL, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
+	hx_denied(&c, "checkpoints", NULL, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
 	       h_conn2, p_deny);
 	unchanged(&d, &c, b, "connect_ex to the denied port");
 	ck_assert_msg(!accepted(l_deny, 0), "a denied connect reached the listener");
 
 	/* connect_to with a literal. */
-	r = ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
+	r = hx_ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
 	ck_assert_int_gt(jpath_int(r, "handle", -1), 0);
 	ck_assert_msg(accepted(l_ok, hx_timeout_ms), "the allowed connect_to did not arrive");
 	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", NULL, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
+	hx_denied(&c, "checkpoints", NULL, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
 	unchanged(&d, &c, b, "connect_to the denied port");
 	/* An allowed destination with a source address the policy refuses. */
-	denied(&c, NULL, "no rule allows bind", "socket.connect_to",
+	hx_denied(&c, NULL, "no rule allows bind", "socket.connect_to",
 	       "{\"address\":[\"127.0.0.1\",%d],\"source_address\":[\"127.0.0.1\",80]}", p_ok);
 	unchanged(&d, &c, b, "connect_to from a denied source");
 	ck_assert_msg(!accepted(l_deny, 0) && !accepted(l_ok, 0), "a denied connect_to reached a listener");
 
 	/* sendto: the destination of a datagram. */
 	h_udp = create(&c, "AF_INET", "SOCK_DGRAM");
-	r = ok(&c, "socket.sendto", "{\"handle\":%lld,\"text\":\"ok\",\"address\":[\"127.0.0.1\",%d]}", h_udp, pu_ok);
+	r = hx_ok(&c, "socket.sendto", "{\"handle\":%lld,\"text\":\"ok\",\"address\":[\"127.0.0.1\",%d]}", h_udp, pu_ok);
 	ck_assert_int_eq(jpath_int(r, "sent", -1), 2);
 	ck_assert_int_eq(recv(u_ok, buf, sizeof(buf), MSG_DONTWAIT), 2);
 	ck_assert_int_eq(memcmp(buf, "ok", 2), 0);
 	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", NULL, "socket.sendto", "{\"handle\":%lld,\"text\":\"no\",\"address\":[\"127.0.0.1\",%d]}",
+	hx_denied(&c, "checkpoints", NULL, "socket.sendto", "{\"handle\":%lld,\"text\":\"no\",\"address\":[\"127.0.0.1\",%d]}",
 	       h_udp, pu_deny);
 	unchanged(&d, &c, b, "sendto the denied port");
 	/* Loopback delivers within sendto: had it been sent, it would be here. */
@@ -663,14 +540,14 @@ START_TEST(checkpoints)
 	ck_assert_int_eq(errno, EAGAIN);
 
 	/* listen_on: bind and listen, both decided before a socket exists. */
-	r = ok(&c, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
-	ck_assert_int_eq(direct_connect("127.0.0.1", local_port(r)), 0);
+	r = hx_ok(&c, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
+	ck_assert_int_eq(direct_connect("127.0.0.1", hx_result_local_port(r)), 0);
 	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", "denies listen", "socket.listen_on", "{\"address\":[\"127.0.0.2\",0]}");
+	hx_denied(&c, "checkpoints", "denies listen", "socket.listen_on", "{\"address\":[\"127.0.0.2\",0]}");
 	unchanged(&d, &c, b, "listen_on 127.0.0.2");
-	denied(&c, NULL, "no rule allows bind", "socket.listen_on", "{\"address\":[\"0.0.0.0\",0]}");
+	hx_denied(&c, NULL, "no rule allows bind", "socket.listen_on", "{\"address\":[\"0.0.0.0\",0]}");
 	unchanged(&d, &c, b, "listen_on 0.0.0.0");
-	denied(&c, NULL, NULL, "socket.listen_on", "{\"address\":[\"127.0.0.1\",80]}");
+	hx_denied(&c, NULL, NULL, "socket.listen_on", "{\"address\":[\"127.0.0.1\",80]}");
 	unchanged(&d, &c, b, "listen_on port 80");
 
 	/* adopt: an AF_UNIX stream socket is covered... */
@@ -682,7 +559,7 @@ START_TEST(checkpoints)
 	h = jpath_int(r, "result.handle", -1);
 	ck_assert_int_gt(h, 0);
 	close(sv[0]);
-	ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
+	hx_ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
 	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), 0), 2);
 	close(sv[1]);
 	/* ...a seqpacket one is not, and the daemon closes what it was sent: once
@@ -693,7 +570,7 @@ START_TEST(checkpoints)
 	                                           "\"params\":{\"fds\":1},\"id\":\"adopt2\"}"), &sv[0], 1), 0);
 	r = hx_hold(hx_recv_json(&c));
 	hx_check_error(r, DENIED, "\"adopt2\"");
-	check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
+	hx_check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
 	unchanged(&d, &c, b, "adopt of a seqpacket socket");
 	close(sv[0]);
 	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 0);
@@ -701,12 +578,12 @@ START_TEST(checkpoints)
 
 	/* setsockopt: a privileged option needs a rule; ordinary ones are not governed. */
 	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
+	hx_denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h_conn);
 	unchanged(&d, &c, b, "setsockopt SO_MARK");
-	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
+	hx_ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
 	   h_conn);
-	r = ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\"}", h_conn);
+	r = hx_ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\"}", h_conn);
 	ck_assert_msg(jpath_int(r, "value", -1) == 1 || json_object_get_boolean(jpath(r, "value")),
 	              "SO_REUSEADDR not set: %s", json_object_to_json_string(r));
 
@@ -745,19 +622,19 @@ START_TEST(setsockopt_rule)
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	j = rpc(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h);
+	j = hx_rpc(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h);
 	ck_assert_msg(reply_error_code(j) != DENIED, "SO_MARK denied despite the rule: %s", json_object_to_json_string(j));
 	if (reply_error_code(j) != 0) {
 		/* Only the kernel may refuse now. */
 		ck_assert_msg(reply_error_code(j) == -32000 && jpath_int(j, "error.data.errno", -1) == EPERM,
 		              "want success or the kernel's EPERM: %s", json_object_to_json_string(j));
 	} else {
-		j = ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\"}", h);
+		j = hx_ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\"}", h);
 		ck_assert_int_eq(jpath_int(j, "value", -1), 1);
 	}
-	denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
+	hx_denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_RCVBUFFORCE\",\"value\":65536}", h);
-	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_KEEPALIVE\",\"value\":1}", h);
+	hx_ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_KEEPALIVE\",\"value\":1}", h);
 	tconn_close(&c);
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
@@ -844,7 +721,7 @@ START_TEST(anycast_needs_setsockopt)
 	struct sbd d;
 	int base;
 
-	if (!need_root("IPV6_JOIN_ANYCAST refused to nobody"))
+	if (!hx_need_root("IPV6_JOIN_ANYCAST refused to nobody"))
 		return;
 	pdir_new(&p);
 	start_with(&d, policy_anycast(&p), NULL);
@@ -884,30 +761,30 @@ START_TEST(host_pinning)
 	hx_open_conn(&c, &d);
 
 	/* By the granted name: the daemon resolves it and may connect. */
-	r = ok(&c, "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port);
+	r = hx_ok(&c, "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port);
 	ck_assert_int_gt(jpath_int(r, "handle", -1), 0);
 	ck_assert_msg(accepted(l, hx_timeout_ms), "connect_to localhost did not arrive");
 	/* The same address resolved by the client itself: the host rule does not cover it. */
 	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows connect", "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", port);
+	hx_denied(&c, NULL, "no rule allows connect", "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", port);
 	unchanged(&d, &c, b, "connect_to 127.0.0.1");
 	/* The name on another port. */
-	denied(&c, NULL, "localhost", "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port == 65535 ? 1 : port + 1);
+	hx_denied(&c, NULL, "localhost", "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port == 65535 ? 1 : port + 1);
 	unchanged(&d, &c, b, "connect_to localhost on another port");
 	ck_assert_msg(!accepted(l, 0), "a denied connect_to reached the listener");
 
 	/* The same through socket.create + socket.connect. */
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
 	ck_assert_msg(accepted(l, hx_timeout_ms), "connect to localhost did not arrive");
 	h = create(&c, "AF_INET", "SOCK_STREAM");
 	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h,
+	hx_denied(&c, NULL, "no rule allows connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h,
 	       port);
 	unchanged(&d, &c, b, "connect 127.0.0.1");
 	ck_assert_msg(!accepted(l, 0), "a denied connect reached the listener");
 	/* The socket is still unconnected and usable for the allowed name. */
-	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
 	ck_assert_msg(accepted(l, hx_timeout_ms), "connect to localhost did not arrive");
 
 	tconn_close(&c);
@@ -940,14 +817,14 @@ START_TEST(resolve_host_rule)
 	           NULL);
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
-	r = ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"type\":\"SOCK_STREAM\"}");
+	r = hx_ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"type\":\"SOCK_STREAM\"}");
 	ck_assert_int_gt(json_object_array_length(jpath(r, "results")), 0);
 	/* Denied before any look-up. */
 	t0 = hx_mono_ms();
-	denied(&c, NULL, "example.invalid", "net.getaddrinfo", "{\"host\":\"example.invalid\",\"port\":80}");
+	hx_denied(&c, NULL, "example.invalid", "net.getaddrinfo", "{\"host\":\"example.invalid\",\"port\":80}");
 	ck_assert_msg(hx_mono_ms() - t0 < 2000, "the denial took %lld ms", hx_mono_ms() - t0);
 	/* A look-up without a name is not covered by a host selector. */
-	denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
+	hx_denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
 	tconn_close(&c);
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
@@ -973,11 +850,11 @@ START_TEST(resolve_plain_rule)
 	           NULL);
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
-	j = rpc(&c, "net.getservbyname", "{\"name\":\"http\",\"proto\":\"tcp\"}");
+	j = hx_rpc(&c, "net.getservbyname", "{\"name\":\"http\",\"proto\":\"tcp\"}");
 	ck_assert_msg(reply_error_code(j) != DENIED, "denied: %s", json_object_to_json_string(j));
 	if (access("/etc/services", R_OK) == 0)
 		ck_assert_msg(jpath_int(j, "result.port", -1) == 80, "getservbyname http: %s", json_object_to_json_string(j));
-	ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80}");
+	hx_ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80}");
 	tconn_close(&c);
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
@@ -1006,18 +883,18 @@ START_TEST(ungoverned_needs_a_rule)
 	           NULL);
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
-	denied(&c, NULL, hx_fmt("no rule of the policy matches uid %u", (unsigned)getuid()), "socket.list", "{}");
-	denied(&c, NULL, "no rule of the policy matches", "net.getdefaulttimeout", NULL);
-	denied(&c, NULL, "no rule of the policy matches", "net.setdefaulttimeout", "{\"timeout\":1}");
-	denied(&c, NULL, "no rule allows create", "socket.create", "{}");
+	hx_denied(&c, NULL, hx_fmt("no rule of the policy matches uid %u", (unsigned)getuid()), "socket.list", "{}");
+	hx_denied(&c, NULL, "no rule of the policy matches", "net.getdefaulttimeout", NULL);
+	hx_denied(&c, NULL, "no rule of the policy matches", "net.setdefaulttimeout", "{\"timeout\":1}");
+	hx_denied(&c, NULL, "no rule allows create", "socket.create", "{}");
 	/* Introspection stays open. */
-	r = ok(&c, "daemon.info", NULL);
+	r = hx_ok(&c, "daemon.info", NULL);
 	ck_assert_int_eq(jpath_int(r, "protocol", -1), 1);
-	r = ok(&c, "rpc.discover", NULL);
+	r = hx_ok(&c, "rpc.discover", NULL);
 	ck_assert_int_gt(json_object_array_length(jpath(r, "methods")), 10);
-	r = ok(&c, "daemon.ping", NULL);
+	r = hx_ok(&c, "daemon.ping", NULL);
 	ck_assert(json_object_get_boolean(jpath(r, "pong")));
-	r = ok(&c, "daemon.whoami", NULL);
+	r = hx_ok(&c, "daemon.whoami", NULL);
 	ck_assert_int_eq(jpath_int(r, "uid", -1), getuid());
 	ck_assert_str_eq(str_array(jpath(r, "rules")), "");
 	tconn_close(&c);
@@ -1049,12 +926,12 @@ START_TEST(whoami_lists_matching_rules)
 	           NULL);
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
-	r = ok(&c, "daemon.whoami", NULL);
+	r = hx_ok(&c, "daemon.whoami", NULL);
 	ck_assert_str_eq(str_array(jpath(r, "rules")), "mine|everyone|mine again");
 	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 100);
 	/* Ungoverned methods now work. */
 	ck_assert_str_eq(handles(&c), "");
-	ok(&c, "net.getdefaulttimeout", NULL);
+	hx_ok(&c, "net.getdefaulttimeout", NULL);
 	tconn_close(&c);
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
@@ -1087,7 +964,7 @@ START_TEST(whoami_identity)
 	           NULL);
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
-	r = ok(&c, "daemon.whoami", NULL);
+	r = hx_ok(&c, "daemon.whoami", NULL);
 	ck_assert_int_eq(jpath_int(r, "uid", -1), getuid());
 	ck_assert_int_eq(jpath_int(r, "gid", -1), getgid());
 	ck_assert_int_eq(jpath_int(r, "pid", -1), getpid());
@@ -1181,26 +1058,26 @@ START_TEST(limit_handles)
 	hx_open_conn(&c1, &d);
 	/* The baseline's connection is gone before a second one counts. */
 	hx_wait_connections(&c1, 1);
-	r = ok(&c1, "daemon.whoami", NULL);
+	r = hx_ok(&c1, "daemon.whoami", NULL);
 	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 2);
 	ck_assert_int_eq(jpath_int(r, "limits.pending", -1), 2);
 	ck_assert_int_eq(jpath_int(r, "limits.connections", -1), 2);
 	h1 = create(&c1, "AF_INET", "SOCK_STREAM");
 	h2 = create(&c1, "AF_INET", "SOCK_DGRAM");
-	limit_reached(fails(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
+	limit_reached(hx_err_data(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
 	ck_assert_str_eq(handles(&c1), hx_fmt("%lld,%lld", h1, h2));
 	/* Per connection: another connection of the same user has its own two. */
 	hx_open_conn(&c2, &d);
 	create(&c2, "AF_INET", "SOCK_STREAM");
 	create(&c2, "AF_INET", "SOCK_STREAM");
-	limit_reached(fails(&c2, LIMIT, "socket.create", "{}"), "handles", 2);
+	limit_reached(hx_err_data(&c2, LIMIT, "socket.create", "{}"), "handles", 2);
 	/* Another user is served throughout. */
-	if (need_root("another user served while a handle limit is reached"))
+	if (hx_need_root("another user served while a handle limit is reached"))
 		as_nobody(&d, nobody_handles, NULL);
 	/* Below the limit again: served. */
-	ok(&c1, "socket.close", "{\"handle\":%lld}", h1);
+	hx_ok(&c1, "socket.close", "{\"handle\":%lld}", h1);
 	create(&c1, "AF_INET", "SOCK_STREAM");
-	limit_reached(fails(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
+	limit_reached(hx_err_data(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
 	/* At most one closing connection when the recovery check connects. */
 	tconn_close(&c1);
 	hx_wait_connections(&c2, 1);
@@ -1249,11 +1126,11 @@ START_TEST(limit_pending)
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
 	hx_wait_connections(&c, 1);
-	ck_assert_int_eq(jpath_int(ok(&c, "daemon.whoami", NULL), "limits.pending", -1), 2);
-	pair = jpath(ok(&c, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}"), "handles");
+	ck_assert_int_eq(jpath_int(hx_ok(&c, "daemon.whoami", NULL), "limits.pending", -1), 2);
+	pair = jpath(hx_ok(&c, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}"), "handles");
 	ha = json_object_get_int64(json_object_array_get_idx(pair, 0));
 	hb = json_object_get_int64(json_object_array_get_idx(pair, 1));
-	ok(&c, "socket.fd", "{\"handle\":%lld}", hb);
+	hx_ok(&c, "socket.fd", "{\"handle\":%lld}", hb);
 	ck_assert_int_eq(c.nfds, 1);
 	bfd = c.fds[--c.nfds];
 	line = hx_fmt(two_recvs, ha, ha);
@@ -1262,14 +1139,14 @@ START_TEST(limit_pending)
 	j = hx_hold(hx_recv_json(&c));
 	hx_check_error(j, LIMIT, "\"p3\"");
 	limit_reached(jpath(j, "error.data"), "pending", 2);
-	limit_reached(fails(&c, LIMIT, "socket.create", "{}"), "pending", 2);
+	limit_reached(hx_err_data(&c, LIMIT, "socket.create", "{}"), "pending", 2);
 	/* Another connection of the same user is served meanwhile... */
 	hx_open_conn(&other, &d);
 	hx_info_ok(&other);
 	create(&other, "AF_INET", "SOCK_STREAM");
 	tconn_close(&other);
 	/* ...and so is another user. */
-	if (need_root("another user served while a pending limit is reached"))
+	if (hx_need_root("another user served while a pending limit is reached"))
 		as_nobody(&d, nobody_pending, NULL);
 	{
 		/* All of that happened while the recvs were still parked. */
@@ -1289,7 +1166,7 @@ START_TEST(limit_pending)
 	close(bfd);
 	/* Below the limit: served again. */
 	hx_info_ok(&c);
-	ok(&c, "socket.close", "{\"handle\":%lld}", hb);
+	hx_ok(&c, "socket.close", "{\"handle\":%lld}", hb);
 	create(&c, "AF_INET", "SOCK_STREAM");
 	hx_wait_connections(&c, 1);
 	tconn_close(&c);
@@ -1341,7 +1218,7 @@ START_TEST(limit_connections)
 	/* The two inside the limit are served. */
 	create(&c1, "AF_INET", "SOCK_STREAM");
 	create(&c2, "AF_INET", "SOCK_STREAM");
-	if (need_root("another user served while a connection limit is reached")) {
+	if (hx_need_root("another user served while a connection limit is reached")) {
 		as_nobody(&d, nobody_connections, NULL);
 		hx_wait_connections(&c1, 2);
 	}
@@ -1415,18 +1292,18 @@ START_TEST(match_variants)
 	create(&c, "AF_UNIX", "SOCK_STREAM");
 	/* gid: the caller's own, yes; another, no. */
 	create(&c, "AF_INET", "SOCK_DGRAM");
-	denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
+	hx_denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
 	/* Deny beats allow across two rules. */
-	ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
+	hx_ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
 	ck_assert(accepted(l_ok, hx_timeout_ms));
-	denied(&c, "not that port", "rule \"not that port\" denies connect", "socket.connect_to",
+	hx_denied(&c, "not that port", "rule \"not that port\" denies connect", "socket.connect_to",
 	       "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
 	ck_assert(!accepted(l_deny, 0));
 	/* exe: the caller's own executable, yes; another path, no. */
-	denied(&c, NULL, "no rule allows create of AF_UNIX SOCK_SEQPACKET", "socket.create",
+	hx_denied(&c, NULL, "no rule allows create of AF_UNIX SOCK_SEQPACKET", "socket.create",
 	       "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
 	create(&c, "AF_UNIX", "SOCK_DGRAM");
-	ck_assert_str_eq(str_array(jpath(ok(&c, "daemon.whoami", NULL), "rules")),
+	ck_assert_str_eq(str_array(jpath(hx_ok(&c, "daemon.whoami", NULL), "rules")),
 	                 "everyone|own exe|own gid|loopback|not that port");
 	tconn_close(&c);
 	close(l_ok);
@@ -1482,7 +1359,7 @@ START_TEST(match_supplementary_group)
 	struct sbd d;
 	int base;
 
-	if (!need_root("a rule on a supplementary group (a child with setgroups([4242]))"))
+	if (!hx_need_root("a rule on a supplementary group (a child with setgroups([4242]))"))
 		return;
 	pdir_new(&p);
 	start_with(&d, policy_match(&p, 9), NULL);
@@ -1558,11 +1435,11 @@ START_TEST(audit_trail)
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h);
-	port = handle_port(&c, h);
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h);
+	port = hx_listed_port(&c, h);
 	ck_assert_int_gt(port, 0);
 	h2 = create(&c, "AF_INET", "SOCK_STREAM");
-	denied(&c, hx_fmt("no port %d", p_deny), "denies connect", "socket.connect",
+	hx_denied(&c, hx_fmt("no port %d", p_deny), "denies connect", "socket.connect",
 	       "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h2, p_deny);
 
 	/* One record per decision: two creates, the bind, the connect. */
@@ -1582,15 +1459,15 @@ START_TEST(audit_trail)
 
 	/* Introspection and ungoverned methods are not audited. */
 	n = json_object_array_length(recs);
-	ok(&c, "daemon.info", NULL);
-	ok(&c, "daemon.whoami", NULL);
-	ok(&c, "daemon.ping", NULL);
-	ok(&c, "rpc.discover", NULL);
-	ok(&c, "socket.list", "{}");
-	ok(&c, "socket.getsockname", "{\"handle\":%lld}", h);
+	hx_ok(&c, "daemon.info", NULL);
+	hx_ok(&c, "daemon.whoami", NULL);
+	hx_ok(&c, "daemon.ping", NULL);
+	hx_ok(&c, "rpc.discover", NULL);
+	hx_ok(&c, "socket.list", "{}");
+	hx_ok(&c, "socket.getsockname", "{\"handle\":%lld}", h);
 	ck_assert_uint_eq(json_object_array_length(audit_records(audit)), n);
 	/* ...while every governed decision is, denied ones included. */
-	denied(&c, NULL, NULL, "socket.create", "{\"family\":\"AF_UNIX\"}");
+	hx_denied(&c, NULL, NULL, "socket.create", "{\"family\":\"AF_UNIX\"}");
 	ck_assert_uint_eq(json_object_array_length(audit_records(audit)), n + 1);
 
 	tconn_close(&c);
@@ -1779,7 +1656,7 @@ START_TEST(load_world_writable)
 	struct pdir p;
 	const char *path;
 
-	if (!need_root("refusal of a world-writable policy file (only a daemon running as root refuses it)"))
+	if (!hx_need_root("refusal of a world-writable policy file (only a daemon running as root refuses it)"))
 		return;
 	pdir_new(&p);
 	path = pfile(&p, "policy.json",
@@ -1842,10 +1719,10 @@ static void decides(struct tconn *t, int v)
 	const char *yes = v == 1 ? "SOCK_STREAM" : "SOCK_DGRAM", *no = v == 1 ? "SOCK_DGRAM" : "SOCK_STREAM";
 	long long h = create(t, "AF_INET", yes);
 
-	ok(t, "socket.close", "{\"handle\":%lld}", h);
-	denied(t, NULL, hx_fmt("no rule allows create of AF_INET %s", no), "socket.create",
+	hx_ok(t, "socket.close", "{\"handle\":%lld}", h);
+	hx_denied(t, NULL, hx_fmt("no rule allows create of AF_INET %s", no), "socket.create",
 	       "{\"family\":\"AF_INET\",\"type\":\"%s\"}", no);
-	ck_assert_str_eq(str_array(jpath(ok(t, "daemon.whoami", NULL), "rules")), hx_fmt("v%d", v));
+	ck_assert_str_eq(str_array(jpath(hx_ok(t, "daemon.whoami", NULL), "rules")), hx_fmt("v%d", v));
 }
 
 static void sighup_reload(struct sbd *d)
@@ -1918,30 +1795,30 @@ START_TEST(reload_orphans_handles)
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
 	tcp = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", tcp);
-	ok(&c, "socket.listen", "{\"handle\":%lld}", tcp);
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", tcp);
+	hx_ok(&c, "socket.listen", "{\"handle\":%lld}", tcp);
 	udp = create(&c, "AF_INET", "SOCK_DGRAM");
 	pfile(&p, "policy.json",
 	      "{\"version\": 1, \"rules\": [\n"
 	      "  {\"name\": \"someone else\", \"match\": {\"uid\": 4242}, \"allow\": [ {\"action\": \"create\"} ]}\n"
 	      "]}\n");
 	sighup_reload(&d);
-	denied(&c, NULL, "no rule of the policy matches", "socket.accept", "{\"handle\":%lld}", tcp);
-	denied(&c, NULL, "no rule of the policy matches", "socket.setsockopt",
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.accept", "{\"handle\":%lld}", tcp);
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.setsockopt",
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}", tcp);
-	denied(&c, NULL, "no rule of the policy matches", "socket.sendmsg",
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.sendmsg",
 	       "{\"handle\":%lld,\"buffers\":[\"aGk=\"]}", udp);
-	denied(&c, NULL, "no rule of the policy matches", "socket.info", "{\"handle\":%lld}", tcp);
-	ck_assert_str_eq(str_array(jpath(ok(&c, "daemon.whoami", NULL), "rules")), "");
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.info", "{\"handle\":%lld}", tcp);
+	ck_assert_str_eq(str_array(jpath(hx_ok(&c, "daemon.whoami", NULL), "rules")), "");
 	/* Matched again: the same handles serve. */
 	pfile(&p, "policy.json",
 	      "{\"version\": 1, \"rules\": [\n"
 	      "  {\"name\": \"mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]}\n"
 	      "]}\n", (unsigned)getuid());
 	sighup_reload(&d);
-	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
+	hx_ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
 	   tcp);
-	ok(&c, "socket.info", "{\"handle\":%lld}", udp);
+	hx_ok(&c, "socket.info", "{\"handle\":%lld}", udp);
 	tconn_close(&c);
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
@@ -1963,19 +1840,19 @@ START_TEST(reload_rpc)
 	start_with(&d, path, NULL);
 	base = hx_baseline_fds(&d);
 	hx_open_conn(&c, &d);
-	r = rpc(&c, "daemon.reload", NULL);
+	r = hx_rpc(&c, "daemon.reload", NULL);
 	ck_assert_msg(reply_error_code(r) != -32601, "daemon.reload is not in the method table yet: %s",
 	              json_object_to_json_string(r));
 	decides(&c, 1);
 	write_version(&p, 2, true);
-	r = ok(&c, "daemon.reload", NULL);
+	r = hx_ok(&c, "daemon.reload", NULL);
 	ck_assert_str_eq(jpath_str(r, "source"), path);
 	ck_assert_int_eq(jpath_int(r, "rules", -1), 1);
 	ck_assert_int_ge(jpath_int(r, "generation", -1), 2);
 	decides(&c, 2);
 	/* A broken file: -32000 with where and what; the old policy decides. */
 	pfile(&p, "policy.json", "%s", broken_text);
-	e = fails(&c, -32000, "daemon.reload", NULL);
+	e = hx_err_data(&c, -32000, "daemon.reload", NULL);
 	ck_assert_msg(jpath_str(e, "file") && !strcmp(jpath_str(e, "file"), path), "file: %s", json_object_to_json_string(e));
 	{
 		const char *pos = position(path, broken_text, "\"port\"");
@@ -1991,9 +1868,9 @@ START_TEST(reload_rpc)
 	decides(&c, 2);
 	/* A policy without the admin grant: loaded, and then reload is denied. */
 	write_version(&p, 1, false);
-	ok(&c, "daemon.reload", NULL);
+	hx_ok(&c, "daemon.reload", NULL);
 	decides(&c, 1);
-	denied(&c, NULL, "no rule allows admin", "daemon.reload", NULL);
+	hx_denied(&c, NULL, "no rule allows admin", "daemon.reload", NULL);
 	tconn_close(&c);
 	hx_check_recovered(&d, base);
 	hx_stop(&d);
@@ -2001,48 +1878,39 @@ START_TEST(reload_rpc)
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, hx_release_all);
-	suite_add_tcase(s, tc);
-	return tc;
-}
 
 static Suite *suite(void)
 {
 	Suite *s = suite_create("it_policy");
 	TCase *tc;
 
-	tc = tcase(s, "checkpoints");
+	tc = hx_tcase(s, "checkpoints", NULL, hx_release_all);
 	tcase_add_test(tc, checkpoints);
 	tcase_add_test(tc, setsockopt_rule);
 	tcase_add_test(tc, anycast_needs_setsockopt);
 	tcase_add_test(tc, host_pinning);
-	tc = tcase(s, "resolve");
+	tc = hx_tcase(s, "resolve", NULL, hx_release_all);
 	tcase_add_test(tc, resolve_host_rule);
 	tcase_add_test(tc, resolve_plain_rule);
-	tc = tcase(s, "ungoverned");
+	tc = hx_tcase(s, "ungoverned", NULL, hx_release_all);
 	tcase_add_test(tc, ungoverned_needs_a_rule);
 	tcase_add_test(tc, whoami_lists_matching_rules);
 	tcase_add_test(tc, whoami_identity);
-	tc = tcase(s, "limits");
+	tc = hx_tcase(s, "limits", NULL, hx_release_all);
 	tcase_add_test(tc, limit_handles);
 	tcase_add_test(tc, limit_pending);
 	tcase_add_test(tc, limit_connections);
-	tc = tcase(s, "match");
+	tc = hx_tcase(s, "match", NULL, hx_release_all);
 	tcase_add_test(tc, match_variants);
 	tcase_add_test(tc, match_supplementary_group);
-	tc = tcase(s, "audit");
+	tc = hx_tcase(s, "audit", NULL, hx_release_all);
 	tcase_add_test(tc, audit_trail);
-	tc = tcase(s, "loading");
+	tc = hx_tcase(s, "loading", NULL, hx_release_all);
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, load_symlink_loop);
 	tcase_add_test(tc, load_world_writable);
 	tcase_add_test(tc, check_policy_cli);
-	tc = tcase(s, "reload");
+	tc = hx_tcase(s, "reload", NULL, hx_release_all);
 	tcase_add_test(tc, reload_sighup);
 	tcase_add_test(tc, reload_rpc);
 	tcase_add_test(tc, reload_orphans_handles);
