@@ -257,6 +257,14 @@ void hx_note_dir(const char *dir, pid_t pid)
 		n = 0;
 }
 
+void hx_private_dir(char *path, size_t n, const char *name, mode_t mode)
+{
+	ck_assert_int_lt(snprintf(path, n, "/tmp/%s.XXXXXX", name), (int)n);
+	ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp %s: %s", path, strerror(errno));
+	hx_note_dir(path, 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
 /* Whether process pid runs with dir on its command line: the daemon we
  * started, not a process that reused its pid. */
 static bool runs_in(pid_t pid, const char *dir)

@@ -73,6 +73,10 @@ void hx_note_dir(const char *dir, pid_t pid);
  * failed before sbd_stop), stops its daemon when that pid still runs with
  * this directory on its command line, prints its log and removes it. */
 void hx_sweep_dirs(int fd);
+/* Makes a private directory /tmp/<name>.XXXXXX with mode (0755 lets a
+ * child dropped to another user, and a root daemon that refuses directories
+ * others may write, use it) into path (n bytes), noted for the sweep. */
+void hx_private_dir(char *path, size_t n, const char *name, mode_t mode);
 /* Removes dir and everything under it. */
 void hx_remove_tree(const char *dir);
 

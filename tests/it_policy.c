@@ -110,17 +110,8 @@ struct pdir {
 
 static void pdir_new(struct pdir *p)
 {
-	snprintf(p->path, sizeof(p->path), "/tmp/sbpolicy.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(p->path));
 	/* A child dropped to nobody may have to read the audit log's directory. */
-	ck_assert_int_eq(chmod(p->path, 0755), 0);
-	if (hx_dirlog_fd >= 0) {
-		/* Swept (with its files) by hx_main should the test fail before pdir_remove. */
-		char line[80];
-		int n = snprintf(line, sizeof(line), "%s\n", p->path);
-		if (write(hx_dirlog_fd, line, (size_t)n) < 0)
-			n = 0;
-	}
+	hx_private_dir(p->path, sizeof(p->path), "sbpolicy", 0755);
 }
 
 static void pdir_remove(struct pdir *p)

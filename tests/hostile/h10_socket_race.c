@@ -66,10 +66,8 @@ static void setup_race(struct race *r, bool hostile_dir, bool with_racer)
 	int fd;
 
 	memset(r, 0, sizeof(*r));
-	snprintf(r->dir, sizeof(r->dir), "/tmp/h10race.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(r->dir));
 	/* nobody must reach the socket's directory, and nothing else. */
-	ck_assert_int_eq(chmod(r->dir, 0711), 0);
+	hx_private_dir(r->dir, sizeof(r->dir), "h10race", 0711);
 	snprintf(r->sockdir, sizeof(r->sockdir), "%s/run", r->dir);
 	snprintf(r->sock, sizeof(r->sock), "%s/control.sock", r->sockdir);
 	snprintf(r->victim, sizeof(r->victim), "%s/victim", r->dir);
