@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "daemon/policy.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/check_policy.XXXXXX";

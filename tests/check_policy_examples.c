@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "daemon/policy.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/check_policy_examples.XXXXXX";

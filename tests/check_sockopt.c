@@ -46,7 +46,7 @@
 #include <linux/sctp.h>
 
 #include "base64.h"
-#include "sockopt.h"
+#include "daemon/sockopt.h"
 #include "unit.h"
 #include "util.h"
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #endif
 
+#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +23,13 @@
 
 #include "harness.h"
 
+int hx_dirlog_fd = -1;
+
 #ifndef SBD_PATH
 #define SBD_PATH "daemon/sockbrokerd"
 #endif
 
-static long long now_ms(void)
+long long hx_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -36,12 +39,12 @@ static long long now_ms(void)
 
 static int remaining(long long deadline)
 {
-	long long r = deadline - now_ms();
+	long long r = deadline - hx_mono_ms();
 
 	return r < 0 ? 0 : (int)r;
 }
 
-static const char *daemon_path(void)
+const char *sbd_path(void)
 {
 	const char *p = getenv("SBD");
 
@@ -50,7 +53,7 @@ static const char *daemon_path(void)
 
 int sbd_wait_notify(struct sbd *d, const char *what, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = hx_mono_ms() + timeout_ms;
 	char buf[4096];
 
 	for (;;) {
@@ -105,7 +108,7 @@ int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *con
 
 	for (size_t i = 0; prefix && prefix[i] && argc < 32; i++)
 		argv[argc++] = prefix[i];
-	argv[argc++] = daemon_path();
+	argv[argc++] = sbd_path();
 	argv[argc++] = "--socket";
 	argv[argc++] = d->sock;
 	for (size_t i = 0; extra_args && extra_args[i] && argc < 60; i++) {
@@ -140,6 +143,7 @@ int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *con
 			execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	hx_note_dir(d->dir, d->pid);
 	r = sbd_wait_notify(d, "READY=1", 30000);
 	if (r < 0) {
 		fprintf(stderr, "harness: the daemon did not become ready: %s\n", strerror(-r));
@@ -150,7 +154,7 @@ int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *con
 	return r;
 }
 
-static void remove_dir(const char *dir)
+void hx_remove_tree(const char *dir)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
@@ -164,7 +168,7 @@ static void remove_dir(const char *dir)
 		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
 		/* The private policy directory is empty (or holds what a test wrote). */
 		if (unlink(p) < 0 && (errno == EISDIR || errno == EPERM))
-			remove_dir(p);
+			hx_remove_tree(p);
 	}
 	closedir(dp);
 	rmdir(dir);
@@ -219,13 +223,117 @@ int sbd_kill_wait(struct sbd *d, int sig)
 	if (d->notify_fd >= 0)
 		close(d->notify_fd);
 	d->notify_fd = -1;
-	remove_dir(d->dir);
+	hx_remove_tree(d->dir);
 	return r;
 }
 
 int sbd_stop(struct sbd *d)
 {
 	return sbd_kill_wait(d, SIGTERM);
+}
+
+void hx_start(struct sbd *d, const char *const *args)
+{
+	int r = sbd_start(d, args);
+
+	ck_assert_msg(r == 0, "the daemon did not start: %s", strerror(-r));
+}
+
+void hx_stop(struct sbd *d)
+{
+	ck_assert_int_eq(sbd_stop(d), 0);
+}
+
+void hx_note_dir(const char *dir, pid_t pid)
+{
+	char line[320];
+	int n;
+
+	if (hx_dirlog_fd < 0 || !dir[0])
+		return;
+	n = snprintf(line, sizeof(line), "%d %s\n", (int)pid, dir);
+	/* One short write to a pipe is atomic; losing it only costs the sweep. */
+	if (n > 0 && n < (int)sizeof(line) && write(hx_dirlog_fd, line, (size_t)n) < 0)
+		n = 0;
+}
+
+void hx_private_dir(char *path, size_t n, const char *name, mode_t mode)
+{
+	ck_assert_int_lt(snprintf(path, n, "/tmp/%s.XXXXXX", name), (int)n);
+	ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp %s: %s", path, strerror(errno));
+	hx_note_dir(path, 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Whether process pid runs with dir on its command line: the daemon we
+ * started, not a process that reused its pid. */
+static bool runs_in(pid_t pid, const char *dir)
+{
+	char p[64], cmd[2048];
+	FILE *cf;
+	size_t k;
+
+	snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
+	cf = fopen(p, "re");
+	if (!cf)
+		return false;
+	k = fread(cmd, 1, sizeof(cmd) - 1, cf);
+	fclose(cf);
+	for (size_t i = 0; i < k; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	cmd[k] = '\0';
+	return k && strstr(cmd, dir);
+}
+
+void hx_sweep_dirs(int fd)
+{
+	static char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	char *save = NULL;
+
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *dir = strchr(line, ' ');
+		pid_t pid = (pid_t)atoi(line);
+		char p[600];
+		FILE *lf;
+
+		if (!dir)
+			continue;
+		dir++;
+		if (access(dir, F_OK) < 0)
+			continue; /* removed by its test */
+		/* Its test failed before stopping the daemon, which outlived the
+		 * test's process: stop it, by its pid. */
+		if (pid > 0 && runs_in(pid, dir))
+			kill(pid, SIGTERM);
+		snprintf(p, sizeof(p), "%s/daemon.log", dir);
+		lf = fopen(p, "re");
+		if (lf) {
+			char l[1024];
+			int k = 0;
+			fprintf(stderr, "---- daemon log of a failed test (%s) ----\n", dir);
+			while (k++ < 100 && fgets(l, sizeof(l), lf))
+				fputs(l, stderr);
+			fclose(lf);
+		}
+		hx_remove_tree(dir);
+	}
+}
+
+bool hx_need_root(const char *what)
+{
+	const char *ci = getenv("CI");
+
+	if (geteuid() == 0)
+		return true;
+	ck_assert_msg(!(ci && strcmp(ci, "true") == 0), "%s needs root, and CI must run it as root", what);
+	printf("SKIP: %s: needs root\n", what);
+	return false;
 }
 
 int sbd_fd_count(const struct sbd *d)
@@ -433,7 +541,7 @@ static ssize_t fill(struct tconn *t)
 
 char *tconn_recv_line(struct tconn *t, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = hx_mono_ms() + timeout_ms;
 
 	for (;;) {
 		char *nl = t->len ? memchr(t->buf, '\n', t->len) : NULL;
@@ -491,7 +599,7 @@ json_object *tconn_call(struct tconn *t, const char *line, int timeout_ms)
 
 bool tconn_wait_eof(struct tconn *t, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = hx_mono_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd p = { .fd = t->fd, .events = POLLIN };

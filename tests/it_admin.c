@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 static struct sbd D;
 static char pdir[PATH_MAX];     /* the policy files' directory */
@@ -102,10 +101,8 @@ static void setup(void)
 {
 	EUID = (unsigned)geteuid();
 	OTHER = EUID == 65534 ? 65533 : 65534;
-	snprintf(pdir, sizeof(pdir), "%s/it_admin.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_msg(mkdtemp(pdir) != NULL, "mkdtemp: %s", strerror(errno));
 	/* 0755: as root, the daemon refuses a directory others may write. */
-	ck_assert_int_eq(chmod(pdir, 0755), 0);
+	hx_private_dir(pdir, sizeof(pdir), "it_admin", 0755);
 	snprintf(ppath, sizeof(ppath), "%s/policy.json", pdir);
 }
 

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 
 /* Writes raw bytes in pieces of at most `piece` bytes, one write each. */

@@ -20,31 +20,14 @@
 
 #include "harness.h"
 
-#define T_MS 10000
-
-static struct sbd D;
-static struct tconn C;
-
-static void setup(void)
-{
-	ck_assert_int_eq(sbd_start(&D, NULL), 0);
-	ck_assert_int_eq(tconn_open(&C, D.sock), 0);
-}
-
-static void teardown(void)
-{
-	tconn_close(&C);
-	ck_assert_int_eq(sbd_stop(&D), 0);
-}
-
 /* Sends text and expects exactly `want` (compared as JSON) as the next line. */
 static void expect_reply(const char *text, const char *want)
 {
 	json_object *got, *exp = json_tokener_parse(want);
 
 	ck_assert_ptr_nonnull(exp);
-	ck_assert_int_eq(tconn_send(&C, text), 0);
-	got = tconn_recv_json(&C, T_MS);
+	ck_assert_int_eq(tconn_send(&hx_c, text), 0);
+	got = tconn_recv_json(&hx_c, hx_timeout_ms);
 	ck_assert_msg(got != NULL, "no reply to %s (errno %d)", text, errno);
 	/* Messages are sentences for people; compare everything but them. */
 	if (json_object_is_type(got, json_type_array)) {
@@ -69,8 +52,8 @@ static void expect_no_reply(const char *text)
 {
 	json_object *got;
 
-	ck_assert_int_eq(tconn_send(&C, text), 0);
-	got = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"marker\"}", T_MS);
+	ck_assert_int_eq(tconn_send(&hx_c, text), 0);
+	got = tconn_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":\"marker\"}", hx_timeout_ms);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(jpath_str(got, "id"), "marker");
 	json_object_put(got);
@@ -170,14 +153,14 @@ START_TEST(spec_mixed_batch)
 
 	/* The spec's example with this daemon's methods in place of sum and
 	 * get_data; the others as written. */
-	ck_assert_int_eq(tconn_send(&C,
+	ck_assert_int_eq(tconn_send(&hx_c,
 	    "[{\"jsonrpc\": \"2.0\", \"method\": \"daemon.ping\", \"params\": {}, \"id\": \"1\"},"
 	    "{\"jsonrpc\": \"2.0\", \"method\": \"notify_hello\", \"params\": [7]},"
 	    "{\"jsonrpc\": \"2.0\", \"method\": \"subtract\", \"params\": [42,23], \"id\": \"2\"},"
 	    "{\"foo\": \"boo\"},"
 	    "{\"jsonrpc\": \"2.0\", \"method\": \"foo.get\", \"params\": {\"name\": \"myself\"}, \"id\": \"5\"},"
 	    "{\"jsonrpc\": \"2.0\", \"method\": \"daemon.info\", \"id\": \"9\"}]"), 0);
-	got = tconn_recv_json(&C, T_MS);
+	got = tconn_recv_json(&hx_c, hx_timeout_ms);
 	ck_assert_ptr_nonnull(got);
 	ck_assert(json_object_is_type(got, json_type_array));
 	ck_assert_int_eq(json_object_array_length(got), 5);
@@ -217,13 +200,13 @@ END_TEST
 
 START_TEST(info_and_whoami)
 {
-	json_object *r = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", T_MS);
+	json_object *r = tconn_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":1}", hx_timeout_ms);
 	json_object *fams;
 
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(jpath_int(r, "result.protocol", 0), 1);
 	ck_assert_str_eq(jpath_str(r, "result.version"), PACKAGE_VERSION);
-	ck_assert_int_eq(jpath_int(r, "result.pid", 0), D.pid);
+	ck_assert_int_eq(jpath_int(r, "result.pid", 0), hx_d.pid);
 	ck_assert(jpath(r, "result.uptime") && json_object_get_double(jpath(r, "result.uptime")) >= 0);
 	fams = jpath(r, "result.families");
 	ck_assert(json_object_is_type(fams, json_type_array));
@@ -233,7 +216,7 @@ START_TEST(info_and_whoami)
 	ck_assert_int_eq(jpath_int(r, "result.limits.fds_per_message", 0), 16);
 	json_object_put(r);
 
-	r = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":2}", T_MS);
+	r = tconn_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":2}", hx_timeout_ms);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(jpath_int(r, "result.uid", -1), getuid());
 	ck_assert_int_eq(jpath_int(r, "result.gid", -1), getgid());
@@ -245,7 +228,7 @@ END_TEST
 
 START_TEST(discover_lists_the_table)
 {
-	json_object *r = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.discover\",\"id\":1}", T_MS);
+	json_object *r = tconn_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.discover\",\"id\":1}", hx_timeout_ms);
 	json_object *methods;
 	const char *want[] = { "rpc.discover", "daemon.info", "daemon.whoami", "daemon.ping" };
 	size_t found = 0;
@@ -280,20 +263,20 @@ START_TEST(split_and_glued_writes)
 
 	/* One byte at a time. */
 	for (size_t i = 0; req[i]; i++)
-		ck_assert_int_eq(tconn_write(&C, req + i, 1), 0);
-	r = tconn_recv_json(&C, T_MS);
+		ck_assert_int_eq(tconn_write(&hx_c, req + i, 1), 0);
+	r = tconn_recv_json(&hx_c, hx_timeout_ms);
 	ck_assert_int_eq(jpath_int(r, "id", 0), 77);
 	json_object_put(r);
 	/* Two messages in one write, and a blank line and CRLF between. */
 	{
 		const char *two = "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}\n\n"
 		                  "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":2}\r\n";
-		ck_assert_int_eq(tconn_write(&C, two, strlen(two)), 0);
+		ck_assert_int_eq(tconn_write(&hx_c, two, strlen(two)), 0);
 	}
-	r = tconn_recv_json(&C, T_MS);
+	r = tconn_recv_json(&hx_c, hx_timeout_ms);
 	ck_assert_int_eq(jpath_int(r, "id", 0), 1);
 	json_object_put(r);
-	r = tconn_recv_json(&C, T_MS);
+	r = tconn_recv_json(&hx_c, hx_timeout_ms);
 	ck_assert_int_eq(jpath_int(r, "id", 0), 2);
 	json_object_put(r);
 }
@@ -304,13 +287,13 @@ START_TEST(half_close_still_answers)
 	json_object *r;
 
 	/* As socat does after its stdin ends: shut down writing, wait for replies. */
-	ck_assert_int_eq(tconn_send(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":0.2},\"id\":5}"), 0);
-	ck_assert_int_eq(shutdown(C.fd, SHUT_WR), 0);
-	r = tconn_recv_json(&C, T_MS);
+	ck_assert_int_eq(tconn_send(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"params\":{\"delay\":0.2},\"id\":5}"), 0);
+	ck_assert_int_eq(shutdown(hx_c.fd, SHUT_WR), 0);
+	r = tconn_recv_json(&hx_c, hx_timeout_ms);
 	ck_assert_int_eq(jpath_int(r, "id", 0), 5);
 	ck_assert(jpath(r, "result.pong") != NULL);
 	json_object_put(r);
-	ck_assert(tconn_wait_eof(&C, T_MS));
+	ck_assert(tconn_wait_eof(&hx_c, hx_timeout_ms));
 }
 END_TEST
 
@@ -319,15 +302,15 @@ START_TEST(sighup_is_harmless)
 {
 	json_object *r;
 
-	kill(D.pid, SIGHUP);
+	kill(hx_d.pid, SIGHUP);
 	/* systemd's reload protocol tells when the reload is over. */
-	ck_assert_int_eq(sbd_wait_notify(&D, "RELOADING=1", T_MS), 0);
-	ck_assert_int_eq(sbd_wait_notify(&D, "READY=1", T_MS), 0);
-	r = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", T_MS);
+	ck_assert_int_eq(sbd_wait_notify(&hx_d, "RELOADING=1", hx_timeout_ms), 0);
+	ck_assert_int_eq(sbd_wait_notify(&hx_d, "READY=1", hx_timeout_ms), 0);
+	r = tconn_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", hx_timeout_ms);
 	ck_assert_ptr_nonnull(r);
 	json_object_put(r);
-	ck_assert(sbd_log_contains(&D, "SIGHUP"));
-	ck_assert(sbd_log_contains(&D, "policy reloaded"));
+	ck_assert(sbd_log_contains(&hx_d, "SIGHUP"));
+	ck_assert(sbd_log_contains(&hx_d, "policy reloaded"));
 }
 END_TEST
 
@@ -350,8 +333,8 @@ static int run_daemon(const char *const *argv, int *status)
 START_TEST(refuses_second_daemon)
 {
 	struct sbd d2;
-	const char *sbd = getenv("SBD") ? getenv("SBD") : SBD_PATH;
-	const char *argv[] = { sbd, "--socket", D.sock, NULL };
+	const char *sbd = sbd_path();
+	const char *argv[] = { sbd, "--socket", hx_d.sock, NULL };
 	int st;
 	json_object *r;
 
@@ -360,7 +343,7 @@ START_TEST(refuses_second_daemon)
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 1);
 	/* The first daemon still owns and serves its socket. */
-	r = tconn_call(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", T_MS);
+	r = tconn_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", hx_timeout_ms);
 	ck_assert_ptr_nonnull(r);
 	json_object_put(r);
 }
@@ -371,7 +354,7 @@ START_TEST(stale_socket_and_non_socket)
 	char dir[] = "/tmp/sbstale.XXXXXX", path[128];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, st;
-	const char *sbd = getenv("SBD") ? getenv("SBD") : SBD_PATH;
+	const char *sbd = sbd_path();
 	struct stat sb;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -411,16 +394,16 @@ START_TEST(stale_socket_and_non_socket)
 		json_object *r;
 		const char *extra[] = { "--socket", path, "--socket-mode", "0640", NULL };
 		/* The harness's --socket comes first; ours overrides it. */
-		ck_assert_int_eq(sbd_start(&d, extra), 0);
+		hx_start(&d, extra);
 		ck_assert_int_eq(stat(path, &sb), 0);
 		ck_assert(S_ISSOCK(sb.st_mode));
 		ck_assert_int_eq(sb.st_mode & 07777, 0640);
 		ck_assert_int_eq(tconn_open(&t, path), 0);
-		r = tconn_call(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", T_MS);
+		r = tconn_call(&t, "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":1}", hx_timeout_ms);
 		ck_assert_ptr_nonnull(r);
 		json_object_put(r);
 		tconn_close(&t);
-		ck_assert_int_eq(sbd_stop(&d), 0);
+		hx_stop(&d);
 		/* Removed on exit. */
 		ck_assert_int_ne(stat(path, &sb), 0);
 	}
@@ -433,20 +416,20 @@ START_TEST(socket_removed_on_exit)
 	struct stat sb;
 	char path[300];
 
-	snprintf(path, sizeof(path), "%s", D.sock);
-	tconn_close(&C);
+	snprintf(path, sizeof(path), "%s", hx_d.sock);
+	tconn_close(&hx_c);
 	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert_int_eq(sbd_kill_wait(&D, SIGINT), 0);
+	ck_assert_int_eq(sbd_kill_wait(&hx_d, SIGINT), 0);
 	ck_assert_int_ne(stat(path, &sb), 0);
 	/* teardown would stop it again */
-	ck_assert_int_eq(sbd_start(&D, NULL), 0);
-	ck_assert_int_eq(tconn_open(&C, D.sock), 0);
+	hx_start(&hx_d, NULL);
+	hx_open_conn(&hx_c, &hx_d);
 }
 END_TEST
 
 START_TEST(usage_errors)
 {
-	const char *sbd = getenv("SBD") ? getenv("SBD") : SBD_PATH;
+	const char *sbd = sbd_path();
 	const char *bad[][4] = {
 		{ sbd, "--no-such-option", NULL },
 		{ sbd, "--max-pending", "0", NULL },
@@ -476,7 +459,7 @@ static Suite *suite(void)
 	TCase *intro = tcase_create("introspection");
 	TCase *life = tcase_create("lifecycle");
 
-	tcase_add_checked_fixture(spec, setup, teardown);
+	tcase_add_checked_fixture(spec, hx_setup, hx_teardown);
 	tcase_add_test(spec, spec_positional_params);
 	tcase_add_test(spec, spec_named_params);
 	tcase_add_test(spec, spec_notifications);
@@ -492,7 +475,7 @@ static Suite *suite(void)
 	tcase_add_test(spec, ping_delay_limit);
 	suite_add_tcase(s, spec);
 
-	tcase_add_checked_fixture(intro, setup, teardown);
+	tcase_add_checked_fixture(intro, hx_setup, hx_teardown);
 	tcase_add_test(intro, info_and_whoami);
 	tcase_add_test(intro, discover_lists_the_table);
 	tcase_add_test(intro, split_and_glued_writes);
@@ -500,7 +483,7 @@ static Suite *suite(void)
 	tcase_add_test(intro, sighup_is_harmless);
 	suite_add_tcase(s, intro);
 
-	tcase_add_checked_fixture(life, setup, teardown);
+	tcase_add_checked_fixture(life, hx_setup, hx_teardown);
 	tcase_add_test(life, refuses_second_daemon);
 	tcase_add_test(life, stale_socket_and_non_socket);
 	tcase_add_test(life, socket_removed_on_exit);
@@ -511,11 +494,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return hx_main(suite());
 }

@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 
 static int write_str(struct tconn *t, const char *s)

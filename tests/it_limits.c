@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 /* ---- requests in flight ---- */
 

@@ -39,109 +39,12 @@
 
 #include "base64.h"
 #include "harness.h"
-#include "hx.h"
-
-#ifndef SBD_PATH
-#define SBD_PATH "daemon/sockbrokerd"
-#endif
 
 #define NOBODY 65534
 #define DENIED -32010
 #define LIMIT -32012
 
 /* ---- JSON-RPC (replies are held until the teardown's hx_release_all) ---- */
-
-static json_object *rpc_v(struct tconn *t, const char *method, const char *pfmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
-static json_object *rpc_v(struct tconn *t, const char *method, const char *pfmt, va_list ap)
-{
-	return hx_hold(hx_requestv(t, method, pfmt, ap));
-}
-
-/* The whole reply. */
-static json_object *rpc(struct tconn *t, const char *method, const char *pfmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static json_object *rpc(struct tconn *t, const char *method, const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	return j;
-}
-
-/* The result of a call that must succeed. */
-static json_object *ok(struct tconn *t, const char *method, const char *pfmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static json_object *ok(struct tconn *t, const char *method, const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	ck_assert_msg(reply_error_code(j) == 0 && jpath(j, "result"), "%s failed: %s", method,
-	              json_object_to_json_string(j));
-	return jpath(j, "result");
-}
-
-/* The error data of a call that must fail with code (an empty object when
- * the error has no data). */
-static json_object *fails(struct tconn *t, int code, const char *method, const char *pfmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static json_object *fails(struct tconn *t, int code, const char *method, const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j, *d;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	ck_assert_msg(reply_error_code(j) == code, "%s: want error %d, got %s", method, code,
-	              json_object_to_json_string(j));
-	ck_assert_ptr_nonnull(jpath_str(j, "error.message"));
-	d = jpath(j, "error.data");
-	return d ? d : hx_hold(json_object_new_object());
-}
-
-/* A -32010 denial with a reason; rule: the deciding rule's name, or NULL
- * when no rule decided (then data.rule must be absent). */
-static void check_denial(json_object *data, const char *rule, const char *reason_has)
-{
-	const char *reason = jpath_str(data, "reason");
-
-	ck_assert_msg(reason && *reason, "a denial without a reason: %s", json_object_to_json_string(data));
-	if (rule)
-		ck_assert_msg(jpath_str(data, "rule") && strcmp(jpath_str(data, "rule"), rule) == 0,
-		              "want rule \"%s\": %s", rule, json_object_to_json_string(data));
-	else
-		ck_assert_msg(jpath(data, "rule") == NULL, "no rule decided, yet data.rule is set: %s",
-		              json_object_to_json_string(data));
-	if (reason_has)
-		ck_assert_msg(strstr(reason, reason_has), "reason \"%s\" does not mention \"%s\"", reason, reason_has);
-}
-
-static json_object *denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
-                           const char *pfmt, ...) __attribute__((format(printf, 5, 6)));
-static json_object *denied(struct tconn *t, const char *rule, const char *reason_has, const char *method,
-                           const char *pfmt, ...)
-{
-	va_list ap;
-	json_object *j, *d;
-
-	va_start(ap, pfmt);
-	j = rpc_v(t, method, pfmt, ap);
-	va_end(ap);
-	ck_assert_msg(reply_error_code(j) == DENIED, "%s: want a denial (-32010), got %s", method,
-	              json_object_to_json_string(j));
-	d = jpath(j, "error.data");
-	ck_assert_msg(d != NULL, "a denial without data: %s", json_object_to_json_string(j));
-	check_denial(d, rule, reason_has);
-	return d;
-}
 
 static void limit_reached(json_object *data, const char *limit, long long max)
 {
@@ -152,7 +55,7 @@ static void limit_reached(json_object *data, const char *limit, long long max)
 
 static long long create(struct tconn *t, const char *family, const char *type)
 {
-	json_object *r = ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
+	json_object *r = hx_ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
 	long long h = jpath_int(r, "handle", -1);
 
 	ck_assert_int_gt(h, 0);
@@ -169,7 +72,7 @@ static int cmp_ll(const void *a, const void *b)
 /* The caller's handles, as "1,3,4" in ascending order. */
 static const char *handles(struct tconn *t)
 {
-	json_object *s = jpath(ok(t, "socket.list", "{}"), "sockets");
+	json_object *s = jpath(hx_ok(t, "socket.list", "{}"), "sockets");
 	long long h[64];
 	char buf[1024] = "";
 	size_t o = 0, n;
@@ -185,19 +88,6 @@ static const char *handles(struct tconn *t)
 	return hx_fmt("%s", buf);
 }
 
-static int local_port(json_object *result);
-
-/* The local port of handle h, from socket.list. */
-static int handle_port(struct tconn *t, long long h)
-{
-	json_object *s = jpath(ok(t, "socket.list", "{}"), "sockets");
-
-	for (size_t i = 0; s && i < json_object_array_length(s); i++)
-		if (jpath_int(json_object_array_get_idx(s, i), "handle", -1) == h)
-			return local_port(json_object_array_get_idx(s, i));
-	ck_abort_msg("handle %lld is not in socket.list", h);
-	return -1;
-}
 
 static const char *str_array(json_object *a)
 {
@@ -220,17 +110,8 @@ struct pdir {
 
 static void pdir_new(struct pdir *p)
 {
-	snprintf(p->path, sizeof(p->path), "/tmp/sbpolicy.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(p->path));
 	/* A child dropped to nobody may have to read the audit log's directory. */
-	ck_assert_int_eq(chmod(p->path, 0755), 0);
-	if (hx_dirlog_fd >= 0) {
-		/* Swept (with its files) by hx_main should the test fail before pdir_remove. */
-		char line[80];
-		int n = snprintf(line, sizeof(line), "%s\n", p->path);
-		if (write(hx_dirlog_fd, line, (size_t)n) < 0)
-			n = 0;
-	}
+	hx_private_dir(p->path, sizeof(p->path), "sbpolicy", 0755);
 }
 
 static void pdir_remove(struct pdir *p)
@@ -282,12 +163,44 @@ static void start_with(struct sbd *d, const char *policy, const char *audit)
 	hx_start(d, args);
 }
 
+/* ---- the fixture: a policy directory, and a daemon once the test starts it ----
+ * policy_setup makes the test's policy directory P; the test writes its
+ * policy there and starts D with policy_start, which takes D's baseline
+ * of descriptors. The teardown (reached only when the test passed) checks
+ * that D serves a fresh client with its descriptors back at that baseline,
+ * stops D (it must exit 0) and removes P. */
+
+static struct pdir P;
+static struct sbd D;
+static int base = -1;
+
+static void policy_setup(void)
+{
+	pdir_new(&P);
+	base = -1;
+}
+
+static void policy_start(const char *policy, const char *audit)
+{
+	start_with(&D, policy, audit);
+	base = hx_baseline_fds(&D);
+}
+
+static void policy_teardown(void)
+{
+	if (base >= 0) {
+		hx_check_recovered(&D, base);
+		hx_stop(&D);
+	}
+	pdir_remove(&P);
+	hx_release_all();
+}
+
 /* ---- sockets of the test process ---- */
 
 static int inet_sock(int type, const char *ip, int port, int *bound_port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	socklen_t l = sizeof(a);
 	int one = 1, fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -296,9 +209,8 @@ static int inet_sock(int type, const char *ip, int port, int *bound_port)
 	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s:%d: %s", ip, port, strerror(errno));
 	if (type == SOCK_STREAM)
 		ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
 	if (bound_port)
-		*bound_port = ntohs(a.sin_port);
+		*bound_port = hx_fd_port(fd);
 	return fd;
 }
 
@@ -336,13 +248,6 @@ static int direct_connect(const char *ip, int port)
 	return r;
 }
 
-static int local_port(json_object *result)
-{
-	long long p = jpath_int(result, "local.port", -1);
-
-	ck_assert_msg(p > 0, "no local port in %s", json_object_to_json_string(result));
-	return (int)p;
-}
 
 /* ---- the daemon's log and the audit file ---- */
 
@@ -385,17 +290,6 @@ static json_object *audit_records(const char *path)
 
 /* ---- root-only parts: a child that is another user ---- */
 
-/* Under CI=true a part that needs root must run: its absence is a failure. */
-static bool need_root(const char *what)
-{
-	const char *ci = getenv("CI");
-
-	if (geteuid() == 0)
-		return true;
-	ck_assert_msg(!(ci && strcmp(ci, "true") == 0), "%s needs root, and CI must run it as root", what);
-	printf("SKIP: %s: needs root\n", what);
-	return false;
-}
 
 /* A call in the child: the reply (the caller frees it); code: the error it
  * must have (0: a result). */
@@ -567,12 +461,10 @@ static void unchanged(const struct sbd *d, struct tconn *t, struct before b, con
 
 START_TEST(checkpoints)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	struct before b;
 	json_object *r;
-	int l_ok, l_deny, u_ok, u_deny, p_ok, p_deny, pu_ok, pu_deny, port, base, sv[2];
+	int l_ok, l_deny, u_ok, u_deny, p_ok, p_deny, pu_ok, pu_deny, port, sv[2];
 	long long h_listen, h_other, h_conn, h_conn2, h_udp, h;
 	char buf[16];
 
@@ -582,101 +474,99 @@ START_TEST(checkpoints)
 	l_deny = tcp_listener(&p_deny);
 	u_ok = inet_sock(SOCK_DGRAM, "127.0.0.1", 0, &pu_ok);
 	u_deny = inet_sock(SOCK_DGRAM, "127.0.0.1", 0, &pu_deny);
-	pdir_new(&p);
-	start_with(&d, policy_checkpoints(&p, p_deny, pu_deny), NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	policy_start(policy_checkpoints(&P, p_deny, pu_deny), NULL);
+	hx_open_conn(&c, &D);
 
 	/* create: family and type. */
 	h_listen = create(&c, "AF_INET", "SOCK_STREAM");
-	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows create of AF_INET6", "socket.create", "{\"family\":\"AF_INET6\"}");
-	unchanged(&d, &c, b, "create AF_INET6");
-	denied(&c, NULL, "no rule allows create of AF_INET SOCK_RAW", "socket.create",
+	b = snapshot(&D, &c);
+	hx_denied(&c, NULL, "no rule allows create of AF_INET6", "socket.create", "{\"family\":\"AF_INET6\"}");
+	unchanged(&D, &c, b, "create AF_INET6");
+	hx_denied(&c, NULL, "no rule allows create of AF_INET SOCK_RAW", "socket.create",
 	       "{\"family\":\"AF_INET\",\"type\":\"SOCK_RAW\",\"proto\":\"IPPROTO_ICMP\"}");
-	unchanged(&d, &c, b, "create SOCK_RAW");
-	denied(&c, NULL, NULL, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
-	unchanged(&d, &c, b, "pair SOCK_SEQPACKET");
+	unchanged(&D, &c, b, "create SOCK_RAW");
+	hx_denied(&c, NULL, NULL, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
+	unchanged(&D, &c, b, "pair SOCK_SEQPACKET");
 
 	/* bind: address and port. A denied bind binds nothing: the allowed one
 	 * after it succeeds (a bound socket could not be bound again). */
-	denied(&c, NULL, "no rule allows bind", "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",80]}",
+	hx_denied(&c, NULL, "no rule allows bind", "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",80]}",
 	       h_listen);
-	unchanged(&d, &c, b, "bind port 80");
-	denied(&c, NULL, NULL, "socket.bind", "{\"handle\":%lld,\"address\":[\"0.0.0.0\",0]}", h_listen);
-	unchanged(&d, &c, b, "bind 0.0.0.0");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h_listen);
+	unchanged(&D, &c, b, "bind port 80");
+	hx_denied(&c, NULL, NULL, "socket.bind", "{\"handle\":%lld,\"address\":[\"0.0.0.0\",0]}", h_listen);
+	unchanged(&D, &c, b, "bind 0.0.0.0");
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h_listen);
 
 	/* listen: judged by the bound address. Unbound, the socket would listen
 	 * on 0.0.0.0, which nothing grants. */
 	h_other = create(&c, "AF_INET", "SOCK_STREAM");
-	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows listen", "socket.listen", "{\"handle\":%lld}", h_other);
-	unchanged(&d, &c, b, "listen unbound");
-	ok(&c, "socket.close", "{\"handle\":%lld}", h_other);
-	ok(&c, "socket.listen", "{\"handle\":%lld}", h_listen);
-	ck_assert_int_eq(direct_connect("127.0.0.1", handle_port(&c, h_listen)), 0);
+	b = snapshot(&D, &c);
+	hx_denied(&c, NULL, "no rule allows listen", "socket.listen", "{\"handle\":%lld}", h_other);
+	unchanged(&D, &c, b, "listen unbound");
+	hx_ok(&c, "socket.close", "{\"handle\":%lld}", h_other);
+	hx_ok(&c, "socket.listen", "{\"handle\":%lld}", h_listen);
+	ck_assert_int_eq(direct_connect("127.0.0.1", hx_listed_port(&c, h_listen)), 0);
 	h_other = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.2\",0]}", h_other);
-	port = handle_port(&c, h_other);
-	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", "denies listen", "socket.listen", "{\"handle\":%lld}", h_other);
-	unchanged(&d, &c, b, "listen on 127.0.0.2");
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.2\",0]}", h_other);
+	port = hx_listed_port(&c, h_other);
+	b = snapshot(&D, &c);
+	hx_denied(&c, "checkpoints", "denies listen", "socket.listen", "{\"handle\":%lld}", h_other);
+	unchanged(&D, &c, b, "listen on 127.0.0.2");
 	/* Not listening: the kernel refuses a connection to it. */
 	ck_assert_int_eq(direct_connect("127.0.0.2", port), ECONNREFUSED);
 
 	/* connect: an allowed port, and the deny rule's port (deny beats the
 	 * allow of 127/8). */
 	h_conn = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h_conn, p_ok);
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h_conn, p_ok);
 	ck_assert_msg(accepted(l_ok, hx_timeout_ms), "the allowed connect did not arrive");
 	h_conn2 = create(&c, "AF_INET", "SOCK_STREAM");
-	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
+	b = snapshot(&D, &c);
+	hx_denied(&c, "checkpoints", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
 	       h_conn2, p_deny);
-	unchanged(&d, &c, b, "connect to the denied port");
-	denied(&c, "checkpoints", NULL, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
+	unchanged(&D, &c, b, "connect to the denied port");
+	hx_denied(&c, "checkpoints", NULL, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}",
 	       h_conn2, p_deny);
-	unchanged(&d, &c, b, "connect_ex to the denied port");
+	unchanged(&D, &c, b, "connect_ex to the denied port");
 	ck_assert_msg(!accepted(l_deny, 0), "a denied connect reached the listener");
 
 	/* connect_to with a literal. */
-	r = ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
+	r = hx_ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
 	ck_assert_int_gt(jpath_int(r, "handle", -1), 0);
 	ck_assert_msg(accepted(l_ok, hx_timeout_ms), "the allowed connect_to did not arrive");
-	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", NULL, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
-	unchanged(&d, &c, b, "connect_to the denied port");
+	b = snapshot(&D, &c);
+	hx_denied(&c, "checkpoints", NULL, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
+	unchanged(&D, &c, b, "connect_to the denied port");
 	/* An allowed destination with a source address the policy refuses. */
-	denied(&c, NULL, "no rule allows bind", "socket.connect_to",
+	hx_denied(&c, NULL, "no rule allows bind", "socket.connect_to",
 	       "{\"address\":[\"127.0.0.1\",%d],\"source_address\":[\"127.0.0.1\",80]}", p_ok);
-	unchanged(&d, &c, b, "connect_to from a denied source");
+	unchanged(&D, &c, b, "connect_to from a denied source");
 	ck_assert_msg(!accepted(l_deny, 0) && !accepted(l_ok, 0), "a denied connect_to reached a listener");
 
 	/* sendto: the destination of a datagram. */
 	h_udp = create(&c, "AF_INET", "SOCK_DGRAM");
-	r = ok(&c, "socket.sendto", "{\"handle\":%lld,\"text\":\"ok\",\"address\":[\"127.0.0.1\",%d]}", h_udp, pu_ok);
+	r = hx_ok(&c, "socket.sendto", "{\"handle\":%lld,\"text\":\"ok\",\"address\":[\"127.0.0.1\",%d]}", h_udp, pu_ok);
 	ck_assert_int_eq(jpath_int(r, "sent", -1), 2);
 	ck_assert_int_eq(recv(u_ok, buf, sizeof(buf), MSG_DONTWAIT), 2);
 	ck_assert_int_eq(memcmp(buf, "ok", 2), 0);
-	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", NULL, "socket.sendto", "{\"handle\":%lld,\"text\":\"no\",\"address\":[\"127.0.0.1\",%d]}",
+	b = snapshot(&D, &c);
+	hx_denied(&c, "checkpoints", NULL, "socket.sendto", "{\"handle\":%lld,\"text\":\"no\",\"address\":[\"127.0.0.1\",%d]}",
 	       h_udp, pu_deny);
-	unchanged(&d, &c, b, "sendto the denied port");
+	unchanged(&D, &c, b, "sendto the denied port");
 	/* Loopback delivers within sendto: had it been sent, it would be here. */
 	ck_assert_int_eq(recv(u_deny, buf, sizeof(buf), MSG_DONTWAIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 
 	/* listen_on: bind and listen, both decided before a socket exists. */
-	r = ok(&c, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
-	ck_assert_int_eq(direct_connect("127.0.0.1", local_port(r)), 0);
-	b = snapshot(&d, &c);
-	denied(&c, "checkpoints", "denies listen", "socket.listen_on", "{\"address\":[\"127.0.0.2\",0]}");
-	unchanged(&d, &c, b, "listen_on 127.0.0.2");
-	denied(&c, NULL, "no rule allows bind", "socket.listen_on", "{\"address\":[\"0.0.0.0\",0]}");
-	unchanged(&d, &c, b, "listen_on 0.0.0.0");
-	denied(&c, NULL, NULL, "socket.listen_on", "{\"address\":[\"127.0.0.1\",80]}");
-	unchanged(&d, &c, b, "listen_on port 80");
+	r = hx_ok(&c, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
+	ck_assert_int_eq(direct_connect("127.0.0.1", hx_result_local_port(r)), 0);
+	b = snapshot(&D, &c);
+	hx_denied(&c, "checkpoints", "denies listen", "socket.listen_on", "{\"address\":[\"127.0.0.2\",0]}");
+	unchanged(&D, &c, b, "listen_on 127.0.0.2");
+	hx_denied(&c, NULL, "no rule allows bind", "socket.listen_on", "{\"address\":[\"0.0.0.0\",0]}");
+	unchanged(&D, &c, b, "listen_on 0.0.0.0");
+	hx_denied(&c, NULL, NULL, "socket.listen_on", "{\"address\":[\"127.0.0.1\",80]}");
+	unchanged(&D, &c, b, "listen_on port 80");
 
 	/* adopt: an AF_UNIX stream socket is covered... */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -687,31 +577,31 @@ START_TEST(checkpoints)
 	h = jpath_int(r, "result.handle", -1);
 	ck_assert_int_gt(h, 0);
 	close(sv[0]);
-	ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
+	hx_ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
 	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), 0), 2);
 	close(sv[1]);
 	/* ...a seqpacket one is not, and the daemon closes what it was sent: once
 	 * the test closes its copy, the peer sees EOF at once. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	b = snapshot(&d, &c);
+	b = snapshot(&D, &c);
 	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
 	                                           "\"params\":{\"fds\":1},\"id\":\"adopt2\"}"), &sv[0], 1), 0);
 	r = hx_hold(hx_recv_json(&c));
 	hx_check_error(r, DENIED, "\"adopt2\"");
-	check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
-	unchanged(&d, &c, b, "adopt of a seqpacket socket");
+	hx_check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
+	unchanged(&D, &c, b, "adopt of a seqpacket socket");
 	close(sv[0]);
 	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 0);
 	close(sv[1]);
 
 	/* setsockopt: a privileged option needs a rule; ordinary ones are not governed. */
-	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
+	b = snapshot(&D, &c);
+	hx_denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h_conn);
-	unchanged(&d, &c, b, "setsockopt SO_MARK");
-	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
+	unchanged(&D, &c, b, "setsockopt SO_MARK");
+	hx_ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
 	   h_conn);
-	r = ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\"}", h_conn);
+	r = hx_ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\"}", h_conn);
 	ck_assert_msg(jpath_int(r, "value", -1) == 1 || json_object_get_boolean(jpath(r, "value")),
 	              "SO_REUSEADDR not set: %s", json_object_to_json_string(r));
 
@@ -720,9 +610,6 @@ START_TEST(checkpoints)
 	close(l_deny);
 	close(u_ok);
 	close(u_deny);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -730,16 +617,12 @@ END_TEST
  * decides (EPERM without CAP_NET_ADMIN). Other privileged options stay denied. */
 START_TEST(setsockopt_rule)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *j;
 	long long h;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"marks\", \"match\": {\"uid\": %u},\n"
 	                 "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"},\n"
@@ -747,26 +630,22 @@ START_TEST(setsockopt_rule)
 	                 "]}\n",
 	                 (unsigned)getuid()),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	hx_open_conn(&c, &D);
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	j = rpc(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h);
+	j = hx_rpc(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\",\"value\":1}", h);
 	ck_assert_msg(reply_error_code(j) != DENIED, "SO_MARK denied despite the rule: %s", json_object_to_json_string(j));
 	if (reply_error_code(j) != 0) {
 		/* Only the kernel may refuse now. */
 		ck_assert_msg(reply_error_code(j) == -32000 && jpath_int(j, "error.data.errno", -1) == EPERM,
 		              "want success or the kernel's EPERM: %s", json_object_to_json_string(j));
 	} else {
-		j = ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\"}", h);
+		j = hx_ok(&c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_MARK\"}", h);
 		ck_assert_int_eq(jpath_int(j, "value", -1), 1);
 	}
-	denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
+	hx_denied(&c, NULL, "no rule allows setsockopt", "socket.setsockopt",
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_RCVBUFFORCE\",\"value\":65536}", h);
-	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_KEEPALIVE\",\"value\":1}", h);
+	hx_ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_KEEPALIVE\",\"value\":1}", h);
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -845,20 +724,12 @@ static bool anycast_joined(const char *hex)
  * in the policy: without one, nobody is refused (-32010). */
 START_TEST(anycast_needs_setsockopt)
 {
-	struct pdir p;
-	struct sbd d;
-	int base;
 
-	if (!need_root("IPV6_JOIN_ANYCAST refused to nobody"))
+	if (!hx_need_root("IPV6_JOIN_ANYCAST refused to nobody"))
 		return;
-	pdir_new(&p);
-	start_with(&d, policy_anycast(&p), NULL);
-	base = hx_baseline_fds(&d);
-	as_nobody(&d, nobody_anycast, NULL);
+	policy_start(policy_anycast(&P), NULL);
+	as_nobody(&D, nobody_anycast, NULL);
 	ck_assert_msg(!anycast_joined(ANYCAST_HEX), ANYCAST_ADDR " was joined");
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -866,18 +737,15 @@ END_TEST
 
 START_TEST(host_pinning)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	struct before b;
 	json_object *r;
-	int l, port, base;
+	int l, port;
 	long long h;
 
 	l = tcp_listener(&port);
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"pinned\", \"match\": {\"uid\": %u},\n"
 	                 "   \"allow\": [ {\"action\": \"connect\", \"host\": \"localhost\", \"port\": %d},\n"
@@ -885,41 +753,37 @@ START_TEST(host_pinning)
 	                 "]}\n",
 	                 (unsigned)getuid(), port),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	hx_open_conn(&c, &D);
 
 	/* By the granted name: the daemon resolves it and may connect. */
-	r = ok(&c, "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port);
+	r = hx_ok(&c, "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port);
 	ck_assert_int_gt(jpath_int(r, "handle", -1), 0);
 	ck_assert_msg(accepted(l, hx_timeout_ms), "connect_to localhost did not arrive");
 	/* The same address resolved by the client itself: the host rule does not cover it. */
-	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows connect", "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", port);
-	unchanged(&d, &c, b, "connect_to 127.0.0.1");
+	b = snapshot(&D, &c);
+	hx_denied(&c, NULL, "no rule allows connect", "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", port);
+	unchanged(&D, &c, b, "connect_to 127.0.0.1");
 	/* The name on another port. */
-	denied(&c, NULL, "localhost", "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port == 65535 ? 1 : port + 1);
-	unchanged(&d, &c, b, "connect_to localhost on another port");
+	hx_denied(&c, NULL, "localhost", "socket.connect_to", "{\"address\":[\"localhost\",%d]}", port == 65535 ? 1 : port + 1);
+	unchanged(&D, &c, b, "connect_to localhost on another port");
 	ck_assert_msg(!accepted(l, 0), "a denied connect_to reached the listener");
 
 	/* The same through socket.create + socket.connect. */
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
 	ck_assert_msg(accepted(l, hx_timeout_ms), "connect to localhost did not arrive");
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	b = snapshot(&d, &c);
-	denied(&c, NULL, "no rule allows connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h,
+	b = snapshot(&D, &c);
+	hx_denied(&c, NULL, "no rule allows connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h,
 	       port);
-	unchanged(&d, &c, b, "connect 127.0.0.1");
+	unchanged(&D, &c, b, "connect 127.0.0.1");
 	ck_assert_msg(!accepted(l, 0), "a denied connect reached the listener");
 	/* The socket is still unconnected and usable for the allowed name. */
-	ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, port);
 	ck_assert_msg(accepted(l, hx_timeout_ms), "connect to localhost did not arrive");
 
 	tconn_close(&c);
 	close(l);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -927,66 +791,50 @@ END_TEST
 
 START_TEST(resolve_host_rule)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *r;
 	long long t0;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"local names\", \"match\": {\"uid\": %u},\n"
 	                 "   \"allow\": [ {\"action\": \"resolve\", \"host\": \"localhost\"} ]}\n"
 	                 "]}\n",
 	                 (unsigned)getuid()),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
-	r = ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"type\":\"SOCK_STREAM\"}");
+	hx_open_conn(&c, &D);
+	r = hx_ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"type\":\"SOCK_STREAM\"}");
 	ck_assert_int_gt(json_object_array_length(jpath(r, "results")), 0);
 	/* Denied before any look-up. */
 	t0 = hx_mono_ms();
-	denied(&c, NULL, "example.invalid", "net.getaddrinfo", "{\"host\":\"example.invalid\",\"port\":80}");
+	hx_denied(&c, NULL, "example.invalid", "net.getaddrinfo", "{\"host\":\"example.invalid\",\"port\":80}");
 	ck_assert_msg(hx_mono_ms() - t0 < 2000, "the denial took %lld ms", hx_mono_ms() - t0);
 	/* A look-up without a name is not covered by a host selector. */
-	denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
+	hx_denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
 START_TEST(resolve_plain_rule)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *j;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"look-ups\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"resolve\"} ]}\n"
 	                 "]}\n",
 	                 (unsigned)getuid()),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
-	j = rpc(&c, "net.getservbyname", "{\"name\":\"http\",\"proto\":\"tcp\"}");
+	hx_open_conn(&c, &D);
+	j = hx_rpc(&c, "net.getservbyname", "{\"name\":\"http\",\"proto\":\"tcp\"}");
 	ck_assert_msg(reply_error_code(j) != DENIED, "denied: %s", json_object_to_json_string(j));
 	if (access("/etc/services", R_OK) == 0)
 		ck_assert_msg(jpath_int(j, "result.port", -1) == 80, "getservbyname http: %s", json_object_to_json_string(j));
-	ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80}");
+	hx_ok(&c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80}");
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -994,56 +842,44 @@ END_TEST
 
 START_TEST(ungoverned_needs_a_rule)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *r;
 	unsigned other = getuid() == 4242 ? 4243 : 4242;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"someone else\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]}\n"
 	                 "]}\n",
 	                 other),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
-	denied(&c, NULL, hx_fmt("no rule of the policy matches uid %u", (unsigned)getuid()), "socket.list", "{}");
-	denied(&c, NULL, "no rule of the policy matches", "net.getdefaulttimeout", NULL);
-	denied(&c, NULL, "no rule of the policy matches", "net.setdefaulttimeout", "{\"timeout\":1}");
-	denied(&c, NULL, "no rule allows create", "socket.create", "{}");
+	hx_open_conn(&c, &D);
+	hx_denied(&c, NULL, hx_fmt("no rule of the policy matches uid %u", (unsigned)getuid()), "socket.list", "{}");
+	hx_denied(&c, NULL, "no rule of the policy matches", "net.getdefaulttimeout", NULL);
+	hx_denied(&c, NULL, "no rule of the policy matches", "net.setdefaulttimeout", "{\"timeout\":1}");
+	hx_denied(&c, NULL, "no rule allows create", "socket.create", "{}");
 	/* Introspection stays open. */
-	r = ok(&c, "daemon.info", NULL);
+	r = hx_ok(&c, "daemon.info", NULL);
 	ck_assert_int_eq(jpath_int(r, "protocol", -1), 1);
-	r = ok(&c, "rpc.discover", NULL);
+	r = hx_ok(&c, "rpc.discover", NULL);
 	ck_assert_int_gt(json_object_array_length(jpath(r, "methods")), 10);
-	r = ok(&c, "daemon.ping", NULL);
+	r = hx_ok(&c, "daemon.ping", NULL);
 	ck_assert(json_object_get_boolean(jpath(r, "pong")));
-	r = ok(&c, "daemon.whoami", NULL);
+	r = hx_ok(&c, "daemon.whoami", NULL);
 	ck_assert_int_eq(jpath_int(r, "uid", -1), getuid());
 	ck_assert_str_eq(str_array(jpath(r, "rules")), "");
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
 START_TEST(whoami_lists_matching_rules)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *r;
 	unsigned other = getuid() == 4242 ? 4243 : 4242;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"resolve\"} ]},\n"
 	                 "  {\"name\": \"not mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]},\n"
@@ -1052,18 +888,14 @@ START_TEST(whoami_lists_matching_rules)
 	                 "]}\n",
 	                 (unsigned)getuid(), other, other, (unsigned)getuid()),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
-	r = ok(&c, "daemon.whoami", NULL);
+	hx_open_conn(&c, &D);
+	r = hx_ok(&c, "daemon.whoami", NULL);
 	ck_assert_str_eq(str_array(jpath(r, "rules")), "mine|everyone|mine again");
 	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 100);
 	/* Ungoverned methods now work. */
 	ck_assert_str_eq(handles(&c), "");
-	ok(&c, "net.getdefaulttimeout", NULL);
+	hx_ok(&c, "net.getdefaulttimeout", NULL);
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1071,17 +903,14 @@ END_TEST
 
 START_TEST(whoami_identity)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *r, *groups;
 	gid_t g[NGROUPS_MAX + 1];
 	const char *cg = self_cgroup();
-	int n, base;
+	int n;
 
-	pdir_new(&p);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1,\n"
 	                 " \"limits\": {\"handles\": 7, \"pending\": 5, \"connections\": 9},\n"
 	                 " \"rules\": [\n"
@@ -1090,9 +919,8 @@ START_TEST(whoami_identity)
 	                 "]}\n",
 	                 (unsigned)getuid()),
 	           NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
-	r = ok(&c, "daemon.whoami", NULL);
+	hx_open_conn(&c, &D);
+	r = hx_ok(&c, "daemon.whoami", NULL);
 	ck_assert_int_eq(jpath_int(r, "uid", -1), getuid());
 	ck_assert_int_eq(jpath_int(r, "gid", -1), getgid());
 	ck_assert_int_eq(jpath_int(r, "pid", -1), getpid());
@@ -1123,9 +951,6 @@ START_TEST(whoami_identity)
 	ck_assert_int_eq(jpath_int(r, "limits.connections", -1), 9);
 	ck_assert_str_eq(str_array(jpath(r, "rules")), "me");
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1173,46 +998,38 @@ static void nobody_handles(const struct sbd *d, void *arg)
 
 START_TEST(limit_handles)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c1, c2;
 	json_object *r;
 	long long h1, h2;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d, policy_limits(&p), NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c1, &d);
+	policy_start(policy_limits(&P), NULL);
+	hx_open_conn(&c1, &D);
 	/* The baseline's connection is gone before a second one counts. */
 	hx_wait_connections(&c1, 1);
-	r = ok(&c1, "daemon.whoami", NULL);
+	r = hx_ok(&c1, "daemon.whoami", NULL);
 	ck_assert_int_eq(jpath_int(r, "limits.handles", -1), 2);
 	ck_assert_int_eq(jpath_int(r, "limits.pending", -1), 2);
 	ck_assert_int_eq(jpath_int(r, "limits.connections", -1), 2);
 	h1 = create(&c1, "AF_INET", "SOCK_STREAM");
 	h2 = create(&c1, "AF_INET", "SOCK_DGRAM");
-	limit_reached(fails(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
+	limit_reached(hx_err_data(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
 	ck_assert_str_eq(handles(&c1), hx_fmt("%lld,%lld", h1, h2));
 	/* Per connection: another connection of the same user has its own two. */
-	hx_open_conn(&c2, &d);
+	hx_open_conn(&c2, &D);
 	create(&c2, "AF_INET", "SOCK_STREAM");
 	create(&c2, "AF_INET", "SOCK_STREAM");
-	limit_reached(fails(&c2, LIMIT, "socket.create", "{}"), "handles", 2);
+	limit_reached(hx_err_data(&c2, LIMIT, "socket.create", "{}"), "handles", 2);
 	/* Another user is served throughout. */
-	if (need_root("another user served while a handle limit is reached"))
-		as_nobody(&d, nobody_handles, NULL);
+	if (hx_need_root("another user served while a handle limit is reached"))
+		as_nobody(&D, nobody_handles, NULL);
 	/* Below the limit again: served. */
-	ok(&c1, "socket.close", "{\"handle\":%lld}", h1);
+	hx_ok(&c1, "socket.close", "{\"handle\":%lld}", h1);
 	create(&c1, "AF_INET", "SOCK_STREAM");
-	limit_reached(fails(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
+	limit_reached(hx_err_data(&c1, LIMIT, "socket.create", "{}"), "handles", 2);
 	/* At most one closing connection when the recovery check connects. */
 	tconn_close(&c1);
 	hx_wait_connections(&c2, 1);
 	tconn_close(&c2);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1240,25 +1057,21 @@ START_TEST(limit_pending)
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"socket.recv\",\"params\":{\"handle\":%lld,\"bufsize\":1},\"id\":\"p1\"}\n"
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"socket.recv\",\"params\":{\"handle\":%lld,\"bufsize\":1},\"id\":\"p2\"}\n"
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":\"p3\"}\n";
-	struct pdir p;
-	struct sbd d;
 	struct tconn c, other;
 	json_object *j, *pair;
 	const char *line;
 	bool seen1 = false, seen2 = false;
 	long long ha, hb;
-	int base, bfd;
+	int bfd;
 
-	pdir_new(&p);
-	start_with(&d, policy_limits(&p), NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	policy_start(policy_limits(&P), NULL);
+	hx_open_conn(&c, &D);
 	hx_wait_connections(&c, 1);
-	ck_assert_int_eq(jpath_int(ok(&c, "daemon.whoami", NULL), "limits.pending", -1), 2);
-	pair = jpath(ok(&c, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}"), "handles");
+	ck_assert_int_eq(jpath_int(hx_ok(&c, "daemon.whoami", NULL), "limits.pending", -1), 2);
+	pair = jpath(hx_ok(&c, "socket.pair", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}"), "handles");
 	ha = json_object_get_int64(json_object_array_get_idx(pair, 0));
 	hb = json_object_get_int64(json_object_array_get_idx(pair, 1));
-	ok(&c, "socket.fd", "{\"handle\":%lld}", hb);
+	hx_ok(&c, "socket.fd", "{\"handle\":%lld}", hb);
 	ck_assert_int_eq(c.nfds, 1);
 	bfd = c.fds[--c.nfds];
 	line = hx_fmt(two_recvs, ha, ha);
@@ -1267,15 +1080,15 @@ START_TEST(limit_pending)
 	j = hx_hold(hx_recv_json(&c));
 	hx_check_error(j, LIMIT, "\"p3\"");
 	limit_reached(jpath(j, "error.data"), "pending", 2);
-	limit_reached(fails(&c, LIMIT, "socket.create", "{}"), "pending", 2);
+	limit_reached(hx_err_data(&c, LIMIT, "socket.create", "{}"), "pending", 2);
 	/* Another connection of the same user is served meanwhile... */
-	hx_open_conn(&other, &d);
+	hx_open_conn(&other, &D);
 	hx_info_ok(&other);
 	create(&other, "AF_INET", "SOCK_STREAM");
 	tconn_close(&other);
 	/* ...and so is another user. */
-	if (need_root("another user served while a pending limit is reached"))
-		as_nobody(&d, nobody_pending, NULL);
+	if (hx_need_root("another user served while a pending limit is reached"))
+		as_nobody(&D, nobody_pending, NULL);
 	{
 		/* All of that happened while the recvs were still parked. */
 		struct pollfd pf = { .fd = c.fd, .events = POLLIN };
@@ -1294,13 +1107,10 @@ START_TEST(limit_pending)
 	close(bfd);
 	/* Below the limit: served again. */
 	hx_info_ok(&c);
-	ok(&c, "socket.close", "{\"handle\":%lld}", hb);
+	hx_ok(&c, "socket.close", "{\"handle\":%lld}", hb);
 	create(&c, "AF_INET", "SOCK_STREAM");
 	hx_wait_connections(&c, 1);
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1329,42 +1139,34 @@ static void nobody_connections(const struct sbd *d, void *arg)
 
 START_TEST(limit_connections)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c1, c2, c3;
-	int base;
 
-	pdir_new(&p);
-	start_with(&d, policy_limits(&p), NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c1, &d);
+	policy_start(policy_limits(&P), NULL);
+	hx_open_conn(&c1, &D);
 	hx_wait_connections(&c1, 1);
-	hx_open_conn(&c2, &d);
+	hx_open_conn(&c2, &D);
 	hx_info_ok(&c2);
-	hx_expect_refused(&d, "connections_per_uid", 2);
-	hx_expect_refused(&d, "connections_per_uid", 2);
+	hx_expect_refused(&D, "connections_per_uid", 2);
+	hx_expect_refused(&D, "connections_per_uid", 2);
 	/* The two inside the limit are served. */
 	create(&c1, "AF_INET", "SOCK_STREAM");
 	create(&c2, "AF_INET", "SOCK_STREAM");
-	if (need_root("another user served while a connection limit is reached")) {
-		as_nobody(&d, nobody_connections, NULL);
+	if (hx_need_root("another user served while a connection limit is reached")) {
+		as_nobody(&D, nobody_connections, NULL);
 		hx_wait_connections(&c1, 2);
 	}
-	ck_assert(sbd_log_line_has(&d, hx_fmt("refusing uid %u ", (unsigned)getuid()), "per-user connection limit 2",
+	ck_assert(sbd_log_line_has(&D, hx_fmt("refusing uid %u ", (unsigned)getuid()), "per-user connection limit 2",
 	                           NULL));
 	/* One goes: room for exactly one more. */
 	tconn_close(&c1);
 	hx_wait_connections(&c2, 1);
-	hx_open_conn(&c3, &d);
+	hx_open_conn(&c3, &D);
 	hx_info_ok(&c3);
 	create(&c3, "AF_INET", "SOCK_STREAM");
-	hx_expect_refused(&d, "connections_per_uid", 2);
+	hx_expect_refused(&D, "connections_per_uid", 2);
 	tconn_close(&c3);
 	hx_wait_connections(&c2, 1);
 	tconn_close(&c2);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1405,40 +1207,33 @@ static const char *policy_match(const struct pdir *p, int deny_port)
 
 START_TEST(match_variants)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
-	int l_ok, l_deny, p_ok, p_deny, base;
+	int l_ok, l_deny, p_ok, p_deny;
 
 	l_ok = tcp_listener(&p_ok);
 	l_deny = tcp_listener(&p_deny);
-	pdir_new(&p);
-	start_with(&d, policy_match(&p, p_deny), NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	policy_start(policy_match(&P, p_deny), NULL);
+	hx_open_conn(&c, &D);
 	/* An empty match matches the caller. */
 	create(&c, "AF_UNIX", "SOCK_STREAM");
 	/* gid: the caller's own, yes; another, no. */
 	create(&c, "AF_INET", "SOCK_DGRAM");
-	denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
+	hx_denied(&c, NULL, "no rule allows resolve", "net.getservbyname", "{\"name\":\"http\"}");
 	/* Deny beats allow across two rules. */
-	ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
+	hx_ok(&c, "socket.connect_to", "{\"address\":[\"127.0.0.1\",%d]}", p_ok);
 	ck_assert(accepted(l_ok, hx_timeout_ms));
-	denied(&c, "not that port", "rule \"not that port\" denies connect", "socket.connect_to",
+	hx_denied(&c, "not that port", "rule \"not that port\" denies connect", "socket.connect_to",
 	       "{\"address\":[\"127.0.0.1\",%d]}", p_deny);
 	ck_assert(!accepted(l_deny, 0));
 	/* exe: the caller's own executable, yes; another path, no. */
-	denied(&c, NULL, "no rule allows create of AF_UNIX SOCK_SEQPACKET", "socket.create",
+	hx_denied(&c, NULL, "no rule allows create of AF_UNIX SOCK_SEQPACKET", "socket.create",
 	       "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_SEQPACKET\"}");
 	create(&c, "AF_UNIX", "SOCK_DGRAM");
-	ck_assert_str_eq(str_array(jpath(ok(&c, "daemon.whoami", NULL), "rules")),
+	ck_assert_str_eq(str_array(jpath(hx_ok(&c, "daemon.whoami", NULL), "rules")),
 	                 "everyone|own exe|own gid|loopback|not that port");
 	tconn_close(&c);
 	close(l_ok);
 	close(l_deny);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1483,20 +1278,12 @@ static void not_member_of_4242(const struct sbd *d, void *arg)
 START_TEST(match_supplementary_group)
 {
 	static const gid_t g4242[] = { 4242 };
-	struct pdir p;
-	struct sbd d;
-	int base;
 
-	if (!need_root("a rule on a supplementary group (a child with setgroups([4242]))"))
+	if (!hx_need_root("a rule on a supplementary group (a child with setgroups([4242]))"))
 		return;
-	pdir_new(&p);
-	start_with(&d, policy_match(&p, 9), NULL);
-	base = hx_baseline_fds(&d);
-	as_user(&d, NOBODY, NOBODY, g4242, 1, member_of_4242, NULL);
-	as_user(&d, NOBODY, NOBODY, NULL, 0, not_member_of_4242, NULL);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
+	policy_start(policy_match(&P, 9), NULL);
+	as_user(&D, NOBODY, NOBODY, g4242, 1, member_of_4242, NULL);
+	as_user(&D, NOBODY, NOBODY, NULL, 0, not_member_of_4242, NULL);
 }
 END_TEST
 
@@ -1538,20 +1325,17 @@ static void check_record(json_object *o, const char *decision, const char *rule,
 
 START_TEST(audit_trail)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *recs, *r;
 	const char *audit;
-	int l_deny, p_deny, port, base;
+	int l_deny, p_deny, port;
 	size_t n;
 	long long h, h2;
 
 	l_deny = tcp_listener(&p_deny);
-	pdir_new(&p);
-	audit = hx_fmt("%s/audit.jsonl", p.path);
-	start_with(&d,
-	           pfile(&p, "policy.json",
+	audit = hx_fmt("%s/audit.jsonl", P.path);
+	policy_start(
+	           pfile(&P, "policy.json",
 	                 "{\"version\": 1, \"rules\": [\n"
 	                 "  {\"name\": \"binder\", \"match\": {\"uid\": %u},\n"
 	                 "   \"allow\": [ {\"action\": \"bind\", \"family\": \"AF_INET\", \"type\": \"SOCK_STREAM\", \"address\": \"127.0.0.1\"} ]},\n"
@@ -1560,14 +1344,13 @@ START_TEST(audit_trail)
 	                 "]}\n",
 	                 (unsigned)getuid(), p_deny, (unsigned)getuid(), p_deny),
 	           audit);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	hx_open_conn(&c, &D);
 	h = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h);
-	port = handle_port(&c, h);
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", h);
+	port = hx_listed_port(&c, h);
 	ck_assert_int_gt(port, 0);
 	h2 = create(&c, "AF_INET", "SOCK_STREAM");
-	denied(&c, hx_fmt("no port %d", p_deny), "denies connect", "socket.connect",
+	hx_denied(&c, hx_fmt("no port %d", p_deny), "denies connect", "socket.connect",
 	       "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d]}", h2, p_deny);
 
 	/* One record per decision: two creates, the bind, the connect. */
@@ -1580,40 +1363,30 @@ START_TEST(audit_trail)
 	ck_assert_str_eq(jpath_str(r, "method"), "socket.create");
 	ck_assert_str_eq(jpath_str(r, "rule"), "binder");
 	/* The daemon's log has the same decisions. */
-	ck_assert(sbd_log_line_has(&d, "audit: allow", "action=bind", "rule=\"binder\""));
-	ck_assert(sbd_log_line_has(&d, "audit: allow", "action=bind", "address=\"127.0.0.1\" port=0"));
-	ck_assert(sbd_log_line_has(&d, "audit: deny", "action=connect", hx_fmt("port=%d", p_deny)));
-	ck_assert(sbd_log_line_has(&d, "audit: deny", "method=socket.connect", hx_fmt("pid=%d", (int)getpid())));
+	ck_assert(sbd_log_line_has(&D, "audit: allow", "action=bind", "rule=\"binder\""));
+	ck_assert(sbd_log_line_has(&D, "audit: allow", "action=bind", "address=\"127.0.0.1\" port=0"));
+	ck_assert(sbd_log_line_has(&D, "audit: deny", "action=connect", hx_fmt("port=%d", p_deny)));
+	ck_assert(sbd_log_line_has(&D, "audit: deny", "method=socket.connect", hx_fmt("pid=%d", (int)getpid())));
 
 	/* Introspection and ungoverned methods are not audited. */
 	n = json_object_array_length(recs);
-	ok(&c, "daemon.info", NULL);
-	ok(&c, "daemon.whoami", NULL);
-	ok(&c, "daemon.ping", NULL);
-	ok(&c, "rpc.discover", NULL);
-	ok(&c, "socket.list", "{}");
-	ok(&c, "socket.getsockname", "{\"handle\":%lld}", h);
+	hx_ok(&c, "daemon.info", NULL);
+	hx_ok(&c, "daemon.whoami", NULL);
+	hx_ok(&c, "daemon.ping", NULL);
+	hx_ok(&c, "rpc.discover", NULL);
+	hx_ok(&c, "socket.list", "{}");
+	hx_ok(&c, "socket.getsockname", "{\"handle\":%lld}", h);
 	ck_assert_uint_eq(json_object_array_length(audit_records(audit)), n);
 	/* ...while every governed decision is, denied ones included. */
-	denied(&c, NULL, NULL, "socket.create", "{\"family\":\"AF_UNIX\"}");
+	hx_denied(&c, NULL, NULL, "socket.create", "{\"family\":\"AF_UNIX\"}");
 	ck_assert_uint_eq(json_object_array_length(audit_records(audit)), n + 1);
 
 	tconn_close(&c);
 	close(l_deny);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
 /* ==================================================================== 9 */
-
-static const char *daemon_path(void)
-{
-	const char *p = getenv("SBD");
-
-	return p && *p ? p : SBD_PATH;
-}
 
 struct run {
 	int status;          /* exit status, 128+sig */
@@ -1633,7 +1406,7 @@ static void run_daemon(const struct pdir *p, const char *const *args, struct run
 	char buf[4096];
 	pid_t pid;
 
-	argv[n++] = daemon_path();
+	argv[n++] = sbd_path();
 	for (size_t i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -1740,83 +1513,72 @@ static void bad_member(const struct pdir *p, const char *text, const char *needl
 
 START_TEST(load_errors)
 {
-	struct pdir p;
 
-	pdir_new(&p);
-	bad_member(&p,
+	bad_member(&P,
 	           RULE_HEAD "   \"allow\": [ {\"action\": \"bind\", \"port\": 70000} ]}\n ]}\n",
 	           "\"port\"", "port 70000 is out of range");
-	bad_member(&p,
+	bad_member(&P,
 	           RULE_HEAD "   \"allow\": [ {\"action\": \"bind\", \"address\": \"10.0.0.0/33\"} ]}\n ]}\n",
 	           "\"address\"", "prefix length");
-	bad_member(&p,
+	bad_member(&P,
 	           RULE_HEAD "   \"colour\": 1,\n   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
 	           "\"colour\"", "unknown member \"colour\"");
-	bad_member(&p,
+	bad_member(&P,
 	           "{\"version\": \"1\",\n \"rules\": [ {\"name\": \"r\", \"match\": {}, \"allow\": [ {\"action\": \"create\"} ]} ]}\n",
 	           "\"version\"", "unsupported version");
-	bad_member(&p,
+	bad_member(&P,
 	           RULE_HEAD "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_NOPE\"} ]}\n ]}\n",
 	           "\"family\"", "unknown family \"AF_NOPE\"");
-	bad_member(&p,
+	bad_member(&P,
 	           "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\",\n   \"match\": {\"user\": \"no-such-user-xyz\"},\n"
 	           "   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
 	           "\"user\"", "unknown user \"no-such-user-xyz\"");
-	bad_member(&p,
+	bad_member(&P,
 	           "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\",\n   \"match\": {\"group\": \"no-such-group-xyz\"},\n"
 	           "   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
 	           "\"group\"", "unknown group \"no-such-group-xyz\"");
-	bad_member(&p, "{\"version\": 1,\n \"rules\": []\n}\n", "\"rules\"", "the rules list is empty");
+	bad_member(&P, "{\"version\": 1,\n \"rules\": []\n}\n", "\"rules\"", "the rules list is empty");
 	/* Whole-file errors: the file's name and what is wrong. */
-	refuses(&p, hx_fmt("%s/missing.json", p.path), hx_fmt("%s/missing.json:", p.path), "no such file");
-	pdir_remove(&p);
+	refuses(&P, hx_fmt("%s/missing.json", P.path), hx_fmt("%s/missing.json:", P.path), "no such file");
 }
 END_TEST
 
 START_TEST(load_symlink_loop)
 {
-	struct pdir p;
 
-	pdir_new(&p);
 	/* The directory is the policy: a.json -> b.json -> a.json. */
-	ck_assert_int_eq(symlink("b.json", hx_fmt("%s/a.json", p.path)), 0);
-	ck_assert_int_eq(symlink("a.json", hx_fmt("%s/b.json", p.path)), 0);
-	refuses(&p, p.path, hx_fmt("%s/a.json:", p.path), "symbolic links");
-	pdir_remove(&p);
+	ck_assert_int_eq(symlink("b.json", hx_fmt("%s/a.json", P.path)), 0);
+	ck_assert_int_eq(symlink("a.json", hx_fmt("%s/b.json", P.path)), 0);
+	refuses(&P, P.path, hx_fmt("%s/a.json:", P.path), "symbolic links");
 }
 END_TEST
 
 START_TEST(load_world_writable)
 {
-	struct pdir p;
 	const char *path;
 
-	if (!need_root("refusal of a world-writable policy file (only a daemon running as root refuses it)"))
+	if (!hx_need_root("refusal of a world-writable policy file (only a daemon running as root refuses it)"))
 		return;
-	pdir_new(&p);
-	path = pfile(&p, "policy.json",
+	path = pfile(&P, "policy.json",
 	             "{\"version\": 1, \"rules\": [ {\"name\": \"r\", \"match\": {}, \"allow\": [ {\"action\": \"create\"} ]} ]}\n");
 	ck_assert_int_eq(chmod(path, 0666), 0);
-	refuses(&p, path, hx_fmt("%s:", path), "writable by every user");
-	pdir_remove(&p);
+	refuses(&P, path, hx_fmt("%s:", path), "writable by every user");
 }
 END_TEST
 
 START_TEST(check_policy_cli)
 {
-	struct pdir p;
 	const char *path;
 	struct run r;
 
-	pdir_new(&p);
-	path = pfile(&p, "policy.json",
+	path = pfile(&P, "policy.json",
 	             "{\"version\": 1, \"rules\": [\n"
 	             "  {\"name\": \"first rule\", \"match\": {\"uid\": 0}, \"allow\": [ {\"action\": \"create\"} ]},\n"
 	             "  {\"name\": \"second rule\", \"match\": {}, \"deny\": [ {\"action\": \"connect\", \"port\": 25} ]}\n"
 	             "]}\n");
 	{
 		const char *args[] = { "--check-policy", "--policy", path, NULL };
-		run_daemon(&p, args, &r);
+		run_daemon(&P, args, &r);
 	}
 	ck_assert_msg(r.status == 0, "--check-policy of a valid file exited %d:\n%s", r.status, r.err);
 	ck_assert_msg(!r.ready, "--check-policy started a daemon");
@@ -1824,7 +1586,6 @@ START_TEST(check_policy_cli)
 	ck_assert_msg(strstr(r.out, "first rule") && strstr(r.out, "second rule") &&
 	              strstr(r.out, "first rule") < strstr(r.out, "second rule"),
 	              "the rule names, in order, on stdout:\n%s", r.out);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1854,10 +1615,10 @@ static void decides(struct tconn *t, int v)
 	const char *yes = v == 1 ? "SOCK_STREAM" : "SOCK_DGRAM", *no = v == 1 ? "SOCK_DGRAM" : "SOCK_STREAM";
 	long long h = create(t, "AF_INET", yes);
 
-	ok(t, "socket.close", "{\"handle\":%lld}", h);
-	denied(t, NULL, hx_fmt("no rule allows create of AF_INET %s", no), "socket.create",
+	hx_ok(t, "socket.close", "{\"handle\":%lld}", h);
+	hx_denied(t, NULL, hx_fmt("no rule allows create of AF_INET %s", no), "socket.create",
 	       "{\"family\":\"AF_INET\",\"type\":\"%s\"}", no);
-	ck_assert_str_eq(str_array(jpath(ok(t, "daemon.whoami", NULL), "rules")), hx_fmt("v%d", v));
+	ck_assert_str_eq(str_array(jpath(hx_ok(t, "daemon.whoami", NULL), "rules")), hx_fmt("v%d", v));
 }
 
 static void sighup_reload(struct sbd *d)
@@ -1869,41 +1630,33 @@ static void sighup_reload(struct sbd *d)
 
 START_TEST(reload_sighup)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c, fresh;
 	const char *path;
-	int base;
 
-	pdir_new(&p);
-	path = write_version(&p, 1, false);
-	start_with(&d, path, NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	path = write_version(&P, 1, false);
+	policy_start(path, NULL);
+	hx_open_conn(&c, &D);
 	decides(&c, 1);
 	/* A new policy: decisions switch, on connections already open too. */
-	write_version(&p, 2, false);
-	sighup_reload(&d);
+	write_version(&P, 2, false);
+	sighup_reload(&D);
 	decides(&c, 2);
-	hx_open_conn(&fresh, &d);
+	hx_open_conn(&fresh, &D);
 	decides(&fresh, 2);
 	tconn_close(&fresh);
-	ck_assert(sbd_log_line_has(&d, "policy reloaded: 1 rule from", path, "generation 2"));
+	ck_assert(sbd_log_line_has(&D, "policy reloaded: 1 rule from", path, "generation 2"));
 	/* A broken one: the old stays, the error is logged with its position. */
-	pfile(&p, "policy.json", "%s", broken_text);
-	sighup_reload(&d);
+	pfile(&P, "policy.json", "%s", broken_text);
+	sighup_reload(&D);
 	decides(&c, 2);
-	ck_assert_msg(sbd_log_line_has(&d, "policy reload failed, the old policy stays",
+	ck_assert_msg(sbd_log_line_has(&D, "policy reload failed, the old policy stays",
 	                               position(path, broken_text, "\"port\""), "out of range"),
 	              "no reload failure with its position in the log");
 	/* And a good one again. */
-	write_version(&p, 1, false);
-	sighup_reload(&d);
+	write_version(&P, 1, false);
+	sighup_reload(&D);
 	decides(&c, 1);
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
@@ -1912,82 +1665,69 @@ END_TEST
  * handle, an option open to everyone, sendmsg without a destination). */
 START_TEST(reload_orphans_handles)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	const char *mine;
 	long long tcp, udp;
-	int base;
 
-	pdir_new(&p);
-	mine = pfile(&p, "policy.json",
+	mine = pfile(&P, "policy.json",
 	             "{\"version\": 1, \"rules\": [\n"
 	             "  {\"name\": \"mine\", \"match\": {\"uid\": %u},\n"
 	             "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_INET\"},\n"
 	             "              {\"action\": \"bind\", \"address\": \"127.0.0.1/32\"} ]}\n"
 	             "]}\n", (unsigned)getuid());
-	start_with(&d, mine, NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
+	policy_start(mine, NULL);
+	hx_open_conn(&c, &D);
 	tcp = create(&c, "AF_INET", "SOCK_STREAM");
-	ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", tcp);
-	ok(&c, "socket.listen", "{\"handle\":%lld}", tcp);
+	hx_ok(&c, "socket.bind", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",0]}", tcp);
+	hx_ok(&c, "socket.listen", "{\"handle\":%lld}", tcp);
 	udp = create(&c, "AF_INET", "SOCK_DGRAM");
-	pfile(&p, "policy.json",
+	pfile(&P, "policy.json",
 	      "{\"version\": 1, \"rules\": [\n"
 	      "  {\"name\": \"someone else\", \"match\": {\"uid\": 4242}, \"allow\": [ {\"action\": \"create\"} ]}\n"
 	      "]}\n");
-	sighup_reload(&d);
-	denied(&c, NULL, "no rule of the policy matches", "socket.accept", "{\"handle\":%lld}", tcp);
-	denied(&c, NULL, "no rule of the policy matches", "socket.setsockopt",
+	sighup_reload(&D);
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.accept", "{\"handle\":%lld}", tcp);
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.setsockopt",
 	       "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}", tcp);
-	denied(&c, NULL, "no rule of the policy matches", "socket.sendmsg",
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.sendmsg",
 	       "{\"handle\":%lld,\"buffers\":[\"aGk=\"]}", udp);
-	denied(&c, NULL, "no rule of the policy matches", "socket.info", "{\"handle\":%lld}", tcp);
-	ck_assert_str_eq(str_array(jpath(ok(&c, "daemon.whoami", NULL), "rules")), "");
+	hx_denied(&c, NULL, "no rule of the policy matches", "socket.info", "{\"handle\":%lld}", tcp);
+	ck_assert_str_eq(str_array(jpath(hx_ok(&c, "daemon.whoami", NULL), "rules")), "");
 	/* Matched again: the same handles serve. */
-	pfile(&p, "policy.json",
+	pfile(&P, "policy.json",
 	      "{\"version\": 1, \"rules\": [\n"
 	      "  {\"name\": \"mine\", \"match\": {\"uid\": %u}, \"allow\": [ {\"action\": \"create\"} ]}\n"
 	      "]}\n", (unsigned)getuid());
-	sighup_reload(&d);
-	ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
+	sighup_reload(&D);
+	hx_ok(&c, "socket.setsockopt", "{\"handle\":%lld,\"level\":\"SOL_SOCKET\",\"option\":\"SO_REUSEADDR\",\"value\":1}",
 	   tcp);
-	ok(&c, "socket.info", "{\"handle\":%lld}", udp);
+	hx_ok(&c, "socket.info", "{\"handle\":%lld}", udp);
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
 START_TEST(reload_rpc)
 {
-	struct pdir p;
-	struct sbd d;
 	struct tconn c;
 	json_object *r, *e;
 	const char *path;
-	int base;
 
-	pdir_new(&p);
-	path = write_version(&p, 1, true);
-	start_with(&d, path, NULL);
-	base = hx_baseline_fds(&d);
-	hx_open_conn(&c, &d);
-	r = rpc(&c, "daemon.reload", NULL);
+	path = write_version(&P, 1, true);
+	policy_start(path, NULL);
+	hx_open_conn(&c, &D);
+	r = hx_rpc(&c, "daemon.reload", NULL);
 	ck_assert_msg(reply_error_code(r) != -32601, "daemon.reload is not in the method table yet: %s",
 	              json_object_to_json_string(r));
 	decides(&c, 1);
-	write_version(&p, 2, true);
-	r = ok(&c, "daemon.reload", NULL);
+	write_version(&P, 2, true);
+	r = hx_ok(&c, "daemon.reload", NULL);
 	ck_assert_str_eq(jpath_str(r, "source"), path);
 	ck_assert_int_eq(jpath_int(r, "rules", -1), 1);
 	ck_assert_int_ge(jpath_int(r, "generation", -1), 2);
 	decides(&c, 2);
 	/* A broken file: -32000 with where and what; the old policy decides. */
-	pfile(&p, "policy.json", "%s", broken_text);
-	e = fails(&c, -32000, "daemon.reload", NULL);
+	pfile(&P, "policy.json", "%s", broken_text);
+	e = hx_err_data(&c, -32000, "daemon.reload", NULL);
 	ck_assert_msg(jpath_str(e, "file") && !strcmp(jpath_str(e, "file"), path), "file: %s", json_object_to_json_string(e));
 	{
 		const char *pos = position(path, broken_text, "\"port\"");
@@ -2002,59 +1742,47 @@ START_TEST(reload_rpc)
 	              json_object_to_json_string(e));
 	decides(&c, 2);
 	/* A policy without the admin grant: loaded, and then reload is denied. */
-	write_version(&p, 1, false);
-	ok(&c, "daemon.reload", NULL);
+	write_version(&P, 1, false);
+	hx_ok(&c, "daemon.reload", NULL);
 	decides(&c, 1);
-	denied(&c, NULL, "no rule allows admin", "daemon.reload", NULL);
+	hx_denied(&c, NULL, "no rule allows admin", "daemon.reload", NULL);
 	tconn_close(&c);
-	hx_check_recovered(&d, base);
-	hx_stop(&d);
-	pdir_remove(&p);
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, hx_release_all);
-	suite_add_tcase(s, tc);
-	return tc;
-}
 
 static Suite *suite(void)
 {
 	Suite *s = suite_create("it_policy");
 	TCase *tc;
 
-	tc = tcase(s, "checkpoints");
+	tc = hx_tcase(s, "checkpoints", policy_setup, policy_teardown);
 	tcase_add_test(tc, checkpoints);
 	tcase_add_test(tc, setsockopt_rule);
 	tcase_add_test(tc, anycast_needs_setsockopt);
 	tcase_add_test(tc, host_pinning);
-	tc = tcase(s, "resolve");
+	tc = hx_tcase(s, "resolve", policy_setup, policy_teardown);
 	tcase_add_test(tc, resolve_host_rule);
 	tcase_add_test(tc, resolve_plain_rule);
-	tc = tcase(s, "ungoverned");
+	tc = hx_tcase(s, "ungoverned", policy_setup, policy_teardown);
 	tcase_add_test(tc, ungoverned_needs_a_rule);
 	tcase_add_test(tc, whoami_lists_matching_rules);
 	tcase_add_test(tc, whoami_identity);
-	tc = tcase(s, "limits");
+	tc = hx_tcase(s, "limits", policy_setup, policy_teardown);
 	tcase_add_test(tc, limit_handles);
 	tcase_add_test(tc, limit_pending);
 	tcase_add_test(tc, limit_connections);
-	tc = tcase(s, "match");
+	tc = hx_tcase(s, "match", policy_setup, policy_teardown);
 	tcase_add_test(tc, match_variants);
 	tcase_add_test(tc, match_supplementary_group);
-	tc = tcase(s, "audit");
+	tc = hx_tcase(s, "audit", policy_setup, policy_teardown);
 	tcase_add_test(tc, audit_trail);
-	tc = tcase(s, "loading");
+	tc = hx_tcase(s, "loading", policy_setup, policy_teardown);
 	tcase_add_test(tc, load_errors);
 	tcase_add_test(tc, load_symlink_loop);
 	tcase_add_test(tc, load_world_writable);
 	tcase_add_test(tc, check_policy_cli);
-	tc = tcase(s, "reload");
+	tc = hx_tcase(s, "reload", policy_setup, policy_teardown);
 	tcase_add_test(tc, reload_sighup);
 	tcase_add_test(tc, reload_rpc);
 	tcase_add_test(tc, reload_orphans_handles);

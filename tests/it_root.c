@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hx.h"
 
 #define NOBODY 65534
 

@@ -22,8 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
 #define NOBODY 65534
 #define MAXC 20
@@ -138,9 +137,7 @@ static void start(struct sbd *d, const char *policy)
 {
 	const char *args[] = { "--max-connections", "20", "--policy", poldir, NULL };
 
-	snprintf(poldir, sizeof(poldir), "/tmp/h10reserve.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(poldir));
-	ck_assert_int_eq(chmod(poldir, 0755), 0);
+	hx_private_dir(poldir, sizeof(poldir), "h10reserve", 0755);
 	if (policy) {
 		char path[128];
 		FILE *f;
@@ -156,11 +153,9 @@ static void start(struct sbd *d, const char *policy)
 
 static void finish(struct sbd *d)
 {
-	char cmd[128];
-
 	hx_stop(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", poldir);
-	ck_assert_int_eq(system(cmd), 0);
+	hx_remove_tree(poldir);
+	ck_assert_msg(access(poldir, F_OK) < 0, "%s was not removed", poldir);
 	hx_release_all();
 }
 
@@ -240,9 +235,7 @@ START_TEST(reserve_option)
 	const char *args0[] = { "--max-connections", "6", "--admin-reserve", "0", "--policy", NULL, NULL };
 	const char *args9[] = { "--max-connections", "6", "--admin-reserve", "9", "--policy", NULL, NULL };
 
-	snprintf(poldir, sizeof(poldir), "/tmp/h10reserve.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(poldir));
-	ck_assert_int_eq(chmod(poldir, 0755), 0);
+	hx_private_dir(poldir, sizeof(poldir), "h10reserve", 0755);
 	args0[5] = args9[5] = poldir;
 	hx_start(&d, args0);
 	child_start(&nobody, &d, NOBODY, 6, stats_req);

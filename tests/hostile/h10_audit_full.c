@@ -22,8 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
 static char base[64], fsdir[128], audit_path[160], filler[160], poldir[128];
 

@@ -15,8 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 #include "jsonrpc.h"
 
 static const char *const tokens[] = {
@@ -98,35 +97,14 @@ END_TEST
 
 /* ---- the real daemon ---- */
 
-static struct sbd D;
-static struct tconn C;
-static char poldir[64];
-
-static void setup(void)
-{
-	const char *args[] = { "--policy", poldir, NULL };
-
-	snprintf(poldir, sizeof(poldir), "/tmp/h10ids.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(poldir));
-	ck_assert_int_eq(chmod(poldir, 0755), 0);
-	hx_start(&D, args);
-	hx_open_conn(&C, &D);
-}
-
-static void teardown(void)
-{
-	tconn_close(&C);
-	hx_stop(&D);
-	rmdir(poldir);
-	hx_release_all();
-}
+/* The standard fixture: its daemon has an empty private policy. */
 
 static const char *raw_call(const char *line)
 {
 	char *r;
 
-	ck_assert_int_eq(tconn_send(&C, line), 0);
-	r = tconn_recv_line(&C, hx_timeout_ms);
+	ck_assert_int_eq(tconn_send(&hx_c, line), 0);
+	r = tconn_recv_line(&hx_c, hx_timeout_ms);
 	ck_assert_msg(r != NULL, "no reply to %s", line);
 	return hx_hold_mem(r);
 }
@@ -198,7 +176,7 @@ static Suite *suite(void)
 	tcase_add_test(u, envelope_echoes_id_text);
 	tcase_add_test(u, envelope_which_id);
 	suite_add_tcase(s, u);
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, hx_setup, hx_teardown);
 	tcase_add_test(t, daemon_echoes_every_id);
 	tcase_add_test(t, daemon_echoes_ids_in_batches);
 	suite_add_tcase(s, t);

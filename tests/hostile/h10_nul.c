@@ -17,29 +17,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
-static struct sbd D;
-static struct tconn C;
-static char poldir[64];
 static long long handle_tcp, handle_udp;
 
 static void setup(void)
 {
-	const char *args[] = { "--policy", poldir, NULL };
 	json_object *j;
 
-	snprintf(poldir, sizeof(poldir), "/tmp/h10nul.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(poldir));
-	ck_assert_int_eq(chmod(poldir, 0755), 0);
-	hx_start(&D, args);
-	hx_open_conn(&C, &D);
-	j = hx_call(&C, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"socket.create\","
+	/* The standard fixture: its daemon has an empty private policy. */
+	hx_setup();
+	j = hx_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"socket.create\","
 	                "\"params\":{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}}");
 	handle_tcp = jpath_int(j, "result.handle", -1);
 	json_object_put(j);
-	j = hx_call(&C, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"socket.create\","
+	j = hx_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"socket.create\","
 	                "\"params\":{\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}}");
 	handle_udp = jpath_int(j, "result.handle", -1);
 	json_object_put(j);
@@ -47,19 +39,11 @@ static void setup(void)
 	ck_assert_int_gt(handle_udp, 0);
 }
 
-static void teardown(void)
-{
-	tconn_close(&C);
-	hx_stop(&D);
-	rmdir(poldir);
-	hx_release_all();
-}
-
 /* The reply to line is error code with param (NULL: no param check) and a
  * message that says NUL. */
 static void expect_nul_error(const char *line, int code, const char *param)
 {
-	json_object *j = hx_hold(hx_call(&C, line));
+	json_object *j = hx_hold(hx_call(&hx_c, line));
 
 	hx_check_error(j, code, "7");
 	if (param)
@@ -82,12 +66,12 @@ START_TEST(method_with_nul)
 	expect_nul_error(req("admin.stats\\u0000junk", "{}"), -32601, NULL);
 	expect_nul_error(req("daemon.ping\\u0000", "{}"), -32601, NULL);
 	/* As a notification: no reply at all (the next reply is the ping's). */
-	ck_assert_int_eq(tconn_send(&C, "{\"jsonrpc\":\"2.0\",\"method\":\"admin.close_client\\u0000\","
+	ck_assert_int_eq(tconn_send(&hx_c, "{\"jsonrpc\":\"2.0\",\"method\":\"admin.close_client\\u0000\","
 	                                "\"params\":{\"connection\":1}}"), 0);
-	j = hx_hold(hx_call(&C, "{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"method\":\"daemon.ping\"}"));
+	j = hx_hold(hx_call(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"method\":\"daemon.ping\"}"));
 	ck_assert_str_eq(jpath_str(j, "id"), "after");
 	/* In a batch, only that element. */
-	j = hx_hold(hx_call(&C, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"admin.stats\\u0000\"},"
+	j = hx_hold(hx_call(&hx_c, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"admin.stats\\u0000\"},"
 	                        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"daemon.ping\"}]"));
 	ck_assert_int_eq(json_object_array_length(j), 2);
 	hx_check_error(json_object_array_get_idx(j, 0), -32601, "1");
@@ -98,19 +82,19 @@ END_TEST
 START_TEST(envelope_with_nul)
 {
 	/* "2.0\u0000x" is not "2.0". */
-	hx_expect_error(&C, "{\"jsonrpc\":\"2.0\\u0000x\",\"id\":7,\"method\":\"daemon.ping\"}", -32600, "7");
+	hx_expect_error(&hx_c, "{\"jsonrpc\":\"2.0\\u0000x\",\"id\":7,\"method\":\"daemon.ping\"}", -32600, "7");
 	/* json-c cuts member names at a NUL: "method\u0000x" would be the method. */
-	hx_expect_error(&C, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\\u0000x\":\"daemon.ping\"}", -32700, NULL);
-	hx_expect_error(&C, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"daemon.ping\",\"params\":{\"delay\\u0000x\":0}}",
+	hx_expect_error(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\\u0000x\":\"daemon.ping\"}", -32700, NULL);
+	hx_expect_error(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"daemon.ping\",\"params\":{\"delay\\u0000x\":0}}",
 	                -32700, NULL);
 	/* An escaped backslash before "u0000" is no NUL: an unknown parameter. */
-	hx_expect_error(&C, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"daemon.ping\",\"params\":{\"a\\\\u0000\":0}}",
+	hx_expect_error(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"daemon.ping\",\"params\":{\"a\\\\u0000\":0}}",
 	                -32602, "7");
 	/* A string id with a NUL is echoed whole. */
 	{
 		char *line;
-		ck_assert_int_eq(tconn_send(&C, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"daemon.ping\"}"), 0);
-		line = hx_hold_mem(tconn_recv_line(&C, hx_timeout_ms));
+		ck_assert_int_eq(tconn_send(&hx_c, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"daemon.ping\"}"), 0);
+		line = hx_hold_mem(tconn_recv_line(&hx_c, hx_timeout_ms));
 		ck_assert_msg(strstr(line, "\"id\":\"a\\u0000b\""), "id not echoed whole: %s", line);
 	}
 }
@@ -160,12 +144,12 @@ START_TEST(option_string_with_nul)
 	                                     "\"value\":\"lo\\u0000x\"}}}"),
 	                 -32602, "request.params.value");
 	/* Addresses in typed option values. */
-	hx_expect_error(&C, req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"IPPROTO_IP\","
+	hx_expect_error(&hx_c, req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"IPPROTO_IP\","
 	                                                    "\"option\":\"IP_ADD_MEMBERSHIP\","
 	                                                    "\"value\":{\"multiaddr\":\"224.0.0.1\\u0000x\"}}",
 	                                                    handle_udp)),
 	                -32602, "7");
-	hx_expect_error(&C, req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"IPPROTO_IP\","
+	hx_expect_error(&hx_c, req("socket.setsockopt", hx_fmt("{\"handle\":%lld,\"level\":\"IPPROTO_IP\","
 	                                                    "\"option\":\"IP_MULTICAST_IF\",\"value\":\"127.0.0.1\\u0000x\"}",
 	                                                    handle_udp)),
 	                -32602, "7");
@@ -183,7 +167,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("h10_nul");
 	TCase *t = tcase_create("nul");
 
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, setup, hx_teardown);
 	tcase_add_test(t, method_with_nul);
 	tcase_add_test(t, envelope_with_nul);
 	tcase_add_test(t, host_with_nul);

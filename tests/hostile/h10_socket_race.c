@@ -25,8 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "hx.h"
+#include "tests/harness.h"
 
 #define NOBODY 65534
 /* Restarts per test: the unfixed daemon lost the victim within about a
@@ -42,13 +41,6 @@ struct race {
 	pid_t kept;
 	int started, refused;
 };
-
-static const char *daemon_path(void)
-{
-	const char *p = getenv("SBD");
-
-	return p && *p ? p : SBD_PATH;
-}
 
 /* The racer: a symlink to the victim renamed onto the socket's path, then
  * removed so that the daemon finds the path free again, for ever. */
@@ -74,10 +66,8 @@ static void setup_race(struct race *r, bool hostile_dir, bool with_racer)
 	int fd;
 
 	memset(r, 0, sizeof(*r));
-	snprintf(r->dir, sizeof(r->dir), "/tmp/h10race.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(r->dir));
 	/* nobody must reach the socket's directory, and nothing else. */
-	ck_assert_int_eq(chmod(r->dir, 0711), 0);
+	hx_private_dir(r->dir, sizeof(r->dir), "h10race", 0711);
 	snprintf(r->sockdir, sizeof(r->sockdir), "%s/run", r->dir);
 	snprintf(r->sock, sizeof(r->sock), "%s/control.sock", r->sockdir);
 	snprintf(r->victim, sizeof(r->victim), "%s/victim", r->dir);
@@ -118,7 +108,7 @@ static void one_start(struct race *r)
 			dup2(lfd, STDERR_FILENO);
 		setenv("NOTIFY_SOCKET", r->notify, 1);
 		unsetenv("LISTEN_FDS");
-		execl(daemon_path(), daemon_path(), "--socket", r->sock, "--policy", r->pol, "--log-level", "warning",
+		execl(sbd_path(), sbd_path(), "--socket", r->sock, "--policy", r->pol, "--log-level", "warning",
 		      "--socket-mode", r->mode ? r->mode : "0666", (char *)NULL);
 		_exit(127);
 	}
