@@ -522,6 +522,61 @@ const struct param_converter param_conv_address = {
 	.name = "socket address", .decode = conv_address, .free = free_address, .schema = schema_address,
 };
 
+/* ------------------------------------------------------------ host and port */
+
+static int conv_host_port(const struct param_desc *d, json_object *v, void *field, const void *base,
+                          const struct param_ctx *ctx, struct decode_error *err)
+{
+	struct param_host_port *hp = field;
+	json_object *jh = NULL, *jp = NULL;
+	int family = sbaddr_guess_family(v);
+	int64_t port;
+
+	(void)base, (void)ctx;
+	if (family == AF_INET || family == AF_INET6) {
+		int r = sbaddr_decode(family, v, &hp->a, NULL, err);
+		if (r < 0)
+			return r == -ENOMEM ? r : -EINVAL;
+		hp->literal = true;
+		return 0;
+	}
+	if (json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2) {
+		jh = json_object_array_get_idx(v, 0);
+		jp = json_object_array_get_idx(v, 1);
+	} else if (json_object_is_type(v, json_type_object)) {
+		json_object_object_get_ex(v, "host", &jh);
+		json_object_object_get_ex(v, "port", &jp);
+	}
+	if (!jh || !json_object_is_type(jh, json_type_string) || !jp || !json_object_is_type(jp, json_type_int) ||
+	    (port = json_object_get_int64(jp)) < 0 || port > 65535 || json_object_get_string_len(jh) == 0 ||
+	    json_object_get_string_len(jh) > 1024)
+		return decode_fail(err, -EINVAL, NULL,
+		                   "%s must be [host, port] with a host name or literal and a port 0-65535", d->name);
+	/* The resolver takes a C string: "localhost\u0000x" would be looked up as localhost. */
+	if (strlen(json_object_get_string(jh)) != (size_t)json_object_get_string_len(jh))
+		return decode_fail(err, -EINVAL, NULL, "%s: a host name holds no NUL", d->name);
+	hp->host = strdup(json_object_get_string(jh));
+	hp->port = (int)port;
+	return hp->host ? 0 : -ENOMEM;
+}
+
+static void free_host_port(const struct param_desc *d, void *field)
+{
+	(void)d;
+	free(((struct param_host_port *)field)->host);
+	((struct param_host_port *)field)->host = NULL;
+}
+
+static void schema_host_port(const struct param_desc *d, json_object *s)
+{
+	(void)d;
+	json_object_object_add(s, "format", json_object_new_string("host-and-port"));
+}
+
+const struct param_converter param_conv_host_port = {
+	.name = "[host, port]", .decode = conv_host_port, .free = free_host_port, .schema = schema_host_port,
+};
+
 /* ------------------------------------------------------------ socket option values */
 
 static int conv_sockopt(const struct param_desc *d, json_object *v, void *field, const void *base,

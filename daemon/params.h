@@ -54,7 +54,7 @@ struct param_converter {
 extern const struct param_converter param_conv_string, param_conv_int, param_conv_bool,
 	param_conv_number, param_conv_timeout, param_conv_const, param_conv_flags, param_conv_bytes,
 	param_conv_object, param_conv_array, param_conv_any, param_conv_nested, param_conv_list,
-	param_conv_address, param_conv_sockopt, param_conv_sockopt_name;
+	param_conv_address, param_conv_sockopt, param_conv_sockopt_name, param_conv_host_port;
 
 #define PT_STRING  (&param_conv_string)   /* const char * (borrowed from the request; no NUL inside) */
 #define PT_INT     (&param_conv_int)      /* int64_t, within [min, max] when min < max */
@@ -81,6 +81,10 @@ extern const struct param_converter param_conv_string, param_conv_int, param_con
  * for the level and option held by the rows .arg names (struct
  * param_sockopt_arg), which come above it in the table. */
 #define PT_SOCKOPT (&param_conv_sockopt)
+/* struct param_host_port: a numeric [host, port] of AF_INET or AF_INET6, or
+ * [host, port] / {host, port} with a host name (1 to 1024 bytes, no NUL)
+ * to resolve, as Python's create_connection takes it. */
+#define PT_HOST_PORT (&param_conv_host_port)
 /* int: an option's name (or number) at the level held by the row .arg's
  * level_offset names (struct param_sockopt_arg), which comes above it. */
 #define PT_SOCKOPT_NAME (&param_conv_sockopt_name)
@@ -115,6 +119,13 @@ struct param_address {
 	char *host;           /* non-NULL: a name the caller must resolve (SBADDR_NEEDS_RESOLVE);
 	                       * malloc'd, freed by params_free */
 	json_object *pending; /* PF_OF_SOCKET, not decoded yet (borrowed from the params) */
+};
+
+struct param_host_port {
+	bool literal;         /* a numeric address, in a */
+	struct sbaddr a;
+	char *host;           /* a name, malloc'd (freed by params_free); NULL for a literal */
+	int port;
 };
 
 struct param_address_arg {

@@ -362,14 +362,6 @@ static int view_build(const struct rpc_method *m, struct req_view *v)
 	return 0;
 }
 
-static json_object *view_json(const struct req_view *v, const char *name)
-{
-	const struct param_desc *d = view_desc(v, name);
-
-	return d && (d->conv == PT_ANY || d->conv == PT_OBJECT || d->conv == PT_ARRAY)
-	           ? *(json_object **)(v->buf + d->offset) : NULL;
-}
-
 static const struct param_address *view_address(const struct req_view *v, const char *name)
 {
 	const struct param_desc *d = view_desc(v, name);
@@ -401,83 +393,35 @@ static int in_request(struct call *call, int rc)
 	return rc;
 }
 
-/* Decodes the address in member for family as the method would: 0 (a
- * literal in *a), 1 (a name: the check resolves it, first answer), or an
- * error value. name_ok false: a name is malformed there. */
-static int check_address(struct call *call, struct check *ck, const char *member, int family, json_object *j,
-                         bool name_ok, struct sbaddr *a)
-{
-	struct decode_error err;
-	char path[64], *host = NULL;
-	int r;
-
-	snprintf(path, sizeof(path), "request.params.%s", member);
-	r = sbaddr_decode(family, j, a, name_ok ? &host : NULL, &err);
-	if (r == 0)
-		return 0;
-	if (r == SBADDR_NEEDS_RESOLVE) {
-		free(ck->host);
-		ck->host = host;
-		ck->tmpl = *a;
-		return 1;
-	}
-	if (r == -ENODEV || r == -ENAMETOOLONG || r == -EAFNOSUPPORT || r == -EINVAL) {
-		if (!err.msg[0])
-			snprintf(err.msg, sizeof(err.msg), "%s", name_ok ? "malformed for this family" : "must be a numeric address");
-		decode_error_prefix(&err, path);
-		return call_error_decode(call, &err);
-	}
-	return r;
-}
-
 /* create_connection's address: a literal, or [host, port] whose every
  * address the check resolves (of which one allowed suffices, as the method
  * skips denied ones); and its numeric source_address. */
-static int read_candidates(struct call *call, struct check *ck, json_object *addr, const struct param_address *src)
+static int read_candidates(struct call *call, struct check *ck, const struct param_host_port *addr,
+                           const struct param_address *src)
 {
-	json_object *jh = NULL, *jp = NULL;
-	int64_t port;
-	int fam, r;
-
 	ck->in.type = SOCK_STREAM;
 	ck->in.proto = 0;
 	if (src && src->given) {
-		fam = src->a.ss.ss_family;
+		int fam = src->a.ss.ss_family;
 		if (fam != AF_INET && fam != AF_INET6)
 			return call_error_param(call, "request.params.source_address",
 			                        "request.params.source_address must be a numeric [host, port]");
 		ck->source = src->a;
 		ck->in.source = &ck->source;
 	}
-	fam = sbaddr_guess_family(addr);
-	if (fam == AF_INET || fam == AF_INET6) {
-		if ((r = check_address(call, ck, "address", fam, addr, false, &ck->addr)))
-			return r;
-		ck->in.family = fam;
+	if (addr->literal) {
+		ck->addr = addr->a;
+		ck->in.family = addr->a.ss.ss_family;
 		ck->in.addr = &ck->addr;
 		return 0;
 	}
-	if (json_object_is_type(addr, json_type_array) && json_object_array_length(addr) == 2) {
-		jh = json_object_array_get_idx(addr, 0);
-		jp = json_object_array_get_idx(addr, 1);
-	} else if (json_object_is_type(addr, json_type_object)) {
-		json_object_object_get_ex(addr, "host", &jh);
-		json_object_object_get_ex(addr, "port", &jp);
-	}
-	if (!jh || !json_object_is_type(jh, json_type_string) || !jp || !json_object_is_type(jp, json_type_int) ||
-	    (port = json_object_get_int64(jp)) < 0 || port > 65535 || json_object_get_string_len(jh) == 0 ||
-	    json_object_get_string_len(jh) > 1024)
-		return call_error_param(call, "request.params.address",
-		                        "request.params.address must be [host, port] with a host name or literal and a port 0-65535");
-	/* The resolver takes a C string: "localhost\u0000x" would be judged as localhost. */
-	if (strlen(json_object_get_string(jh)) != (size_t)json_object_get_string_len(jh))
-		return call_error_param(call, "request.params.address",
-		                        "request.params.address: the host must not contain a NUL byte");
-	ck->host = strdup(json_object_get_string(jh));
+	if (!addr->host)
+		return 0;
+	ck->host = strdup(addr->host);
 	if (!ck->host)
 		return -ENOMEM;
 	ck->all = true;
-	snprintf(ck->port, sizeof(ck->port), "%d", (int)port);
+	snprintf(ck->port, sizeof(ck->port), "%d", addr->port);
 	return 0;
 }
 
@@ -488,7 +432,6 @@ static int read_request(struct call *call, struct check *ck)
 	const struct p_kind *k = view_kind(&ck->view);
 	const struct param_address *pa;
 	struct decode_error perr;
-	json_object *addr;
 	int r;
 
 	ck->in = (struct plan_in){ .call = call, .params = ck->view.buf, .family = -1, .type = -1, .proto = -1 };
@@ -503,9 +446,13 @@ static int read_request(struct call *call, struct check *ck)
 	}
 	if (!m->address)
 		return 0;
-	if (m->candidates)
-		return (addr = view_json(&ck->view, m->address))
-		           ? read_candidates(call, ck, addr, view_address(&ck->view, "source_address")) : 0;
+	if (m->candidates) {
+		const struct param_desc *d = view_desc(&ck->view, m->address);
+		return d && d->conv == PT_HOST_PORT
+		           ? read_candidates(call, ck, (const struct param_host_port *)(const void *)(ck->view.buf + d->offset),
+		                             view_address(&ck->view, "source_address"))
+		           : 0;
+	}
 	/* As the framework does for the method: for the socket's family. */
 	r = params_decode_late(ck->view.descs, ck->view.buf,
 	                       &(struct param_ctx){ ck->in.family, ck->in.type, ck->in.proto }, &perr);

@@ -775,14 +775,14 @@ static int refuse_reuse_port(struct call *call, const struct kind *k)
 /* ---- connect_to / listen_on ---- */
 
 struct p_connect_to {
-	json_object *address;
+	struct param_host_port address;
 	struct param_timeout timeout;
 	struct param_address source_address;
 	bool pass;
 };
 
 static const struct param_desc connect_to_params[] = {
-	{ "address", PT_ANY, offsetof(struct p_connect_to, address), PF_REQUIRED,
+	{ "address", PT_HOST_PORT, offsetof(struct p_connect_to, address), PF_REQUIRED,
 	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
@@ -1084,10 +1084,8 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	struct p_connect_to *p = params;
 	struct connect_state *st = calloc(1, sizeof(*st));
 	struct connect_to_job *j;
-	json_object *jh = NULL, *jp = NULL;
 	const char *host;
-	int64_t port;
-	int rc;
+	int port, rc;
 
 	if (!st)
 		return -ENOMEM;
@@ -1102,43 +1100,19 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	}
 	st->pass = p->pass;
 	/* A literal: no look-up. */
-	if (sbaddr_guess_family(p->address) == AF_INET || sbaddr_guess_family(p->address) == AF_INET6) {
-		struct decode_error err;
-		decode_error_clear(&err);
-		if (sbaddr_decode(sbaddr_guess_family(p->address), p->address, &st->cands[0], NULL, &err) < 0) {
-			decode_error_prefix(&err, "address");
-			rc = call_error_decode(call, &err);
-		} else {
-			rc = judge_candidate(call, st, &st->cands[0], NULL);
-		}
-		if (rc) {
+	if (p->address.literal) {
+		st->cands[0] = p->address.a;
+		if ((rc = judge_candidate(call, st, &st->cands[0], NULL))) {
 			free(st);
 			return rc;
 		}
 		st->ncands = 1;
 		return connect_to_start(call, st, &p->timeout);
 	}
-	if (json_object_is_type(p->address, json_type_array) && json_object_array_length(p->address) == 2) {
-		jh = json_object_array_get_idx(p->address, 0);
-		jp = json_object_array_get_idx(p->address, 1);
-	} else if (json_object_is_type(p->address, json_type_object)) {
-		json_object_object_get_ex(p->address, "host", &jh);
-		json_object_object_get_ex(p->address, "port", &jp);
-	}
-	if (!jh || !json_object_is_type(jh, json_type_string) || !jp || !json_object_is_type(jp, json_type_int) ||
-	    (port = json_object_get_int64(jp)) < 0 || port > 65535 || json_object_get_string_len(jh) == 0 ||
-	    json_object_get_string_len(jh) > 1024) {
-		free(st);
-		return call_error(call, JRPC_INVALID_PARAMS, NULL,
-		                  "address must be [host, port] with a host name or literal and a port 0-65535");
-	}
-	host = json_object_get_string(jh);
-	if (strlen(host) != (size_t)json_object_get_string_len(jh)) {
-		free(st);
-		return call_error_param(call, "address", "address: a host name holds no NUL");
-	}
+	host = p->address.host;
+	port = p->address.port;
 	/* Before any look-up: a name no rule could allow costs nothing. */
-	if ((rc = judge_unresolved_name(call, st, host, (int)port))) {
+	if ((rc = judge_unresolved_name(call, st, host, port))) {
 		free(st);
 		return rc;
 	}
@@ -1148,7 +1122,7 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 		free(st);
 		return -ENOMEM;
 	}
-	snprintf(j->port, sizeof(j->port), "%d", (int)port);
+	snprintf(j->port, sizeof(j->port), "%d", port);
 	j->call = call;
 	j->st = st;
 	j->timeout = p->timeout;
