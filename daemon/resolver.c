@@ -3,14 +3,19 @@
 #endif
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "loop.h"
 #include "resolver.h"
 #include "util.h"
@@ -388,4 +393,42 @@ unsigned resolver_max_queue(const struct resolver *r)
 unsigned resolver_share(const struct resolver *r)
 {
 	return queue_share(r);
+}
+
+int resolve_first(const char *host, struct sbaddr *a, int *err)
+{
+	struct addrinfo hints = { .ai_family = a->ss.ss_family }, *res = NULL;
+	int gai = getaddrinfo(host, NULL, &hints, &res);
+
+	*err = errno;
+	if (gai)
+		return gai;
+	if (res->ai_family == AF_INET && a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->ss)->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	else if (res->ai_family == AF_INET6 && a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_addr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+	else
+		gai = EAI_ADDRFAMILY;
+	freeaddrinfo(res);
+	return gai;
+}
+
+int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, int *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int gai = getaddrinfo(host, port, &hints, &res);
+
+	*err = errno;
+	*n = 0;
+	if (gai)
+		return gai;
+	for (struct addrinfo *ai = res; ai && *n < max; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(out->ss))
+			continue;
+		memset(&out[*n], 0, sizeof(out[*n]));
+		memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
+		out[(*n)++].len = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	return 0;
 }

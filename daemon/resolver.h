@@ -6,6 +6,7 @@
 #define SBD_RESOLVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct loop;
@@ -46,5 +47,26 @@ unsigned resolver_max_queue(const struct resolver *r);
 /* Jobs held: waiting, running, or finished and not yet delivered (for
  * daemon.info and tests). */
 unsigned resolver_pending(const struct resolver *r);
+
+/* -- look-ups as the socket methods make them, for a job's work (they block) --
+ * One coding, so that policy.check resolves a name exactly as the method it
+ * judges would. Each returns 0 or a getaddrinfo code, with errno in *err. */
+
+struct sbaddr;
+
+/* The addresses of one name create_connection tries at most (and policy.check
+ * judges): the first this many IPv4 and IPv6 answers. */
+#define RESOLVE_STREAM_MAX 16
+
+/* CPython's setipaddr: host for the family of *a (AF_INET or AF_INET6),
+ * whose address is replaced by the first answer; EAI_ADDRFAMILY when the
+ * answer is of another family. */
+int resolve_first(const char *host, struct sbaddr *a, int *err);
+
+/* Python's create_connection: getaddrinfo(host, port, AF_UNSPEC,
+ * SOCK_STREAM), its IPv4 and IPv6 addresses in order, at most max of them
+ * into out (*n of them; EAI_NONAME-like 0 addresses are the caller's to
+ * report). */
+int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, int *err);
 
 #endif

@@ -37,8 +37,6 @@
 
 /* The largest uid/gid a person can mean: (uid_t)-1 is "no id" to the kernel. */
 #define ID_MAX 4294967294LL
-/* Addresses of one name policy.check judges (connect_to tries as many). */
-#define CHECK_MAX_ADDRS 16
 /* Supplementary groups policy.check accepts or reads for a user. */
 #define CHECK_MAX_GROUPS 65536
 
@@ -93,7 +91,7 @@ struct check {
 	bool all;
 	struct sbaddr tmpl;         /* family, port, flowinfo, scope of the first-answer form */
 	char port[8];
-	struct sbaddr addrs[CHECK_MAX_ADDRS];
+	struct sbaddr addrs[RESOLVE_STREAM_MAX];
 	size_t naddrs;
 	int gai, err;
 };
@@ -635,41 +633,14 @@ static int check_decide(struct call *call, struct check *ck)
 static void check_work(struct resolve_job *job)
 {
 	struct check *ck = (struct check *)job;
-	struct addrinfo hints = { 0 }, *res = NULL;
 
 	if (ck->all) {
-		/* As connect_to (Python's create_connection). */
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		ck->gai = getaddrinfo(ck->host, ck->port, &hints, &res);
-		ck->err = errno;
-		if (ck->gai)
-			return;
-		for (struct addrinfo *ai = res; ai && ck->naddrs < CHECK_MAX_ADDRS; ai = ai->ai_next) {
-			if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(ck->addrs[0].ss))
-				continue;
-			memcpy(&ck->addrs[ck->naddrs].ss, ai->ai_addr, ai->ai_addrlen);
-			ck->addrs[ck->naddrs++].len = ai->ai_addrlen;
-		}
-		freeaddrinfo(res);
+		ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, &ck->err);
 		return;
 	}
-	/* As the methods' own look-up (CPython's setipaddr): the socket's family, the first answer. */
-	hints.ai_family = ck->tmpl.ss.ss_family;
-	ck->gai = getaddrinfo(ck->host, NULL, &hints, &res);
-	ck->err = errno;
-	if (ck->gai)
-		return;
 	ck->addrs[0] = ck->tmpl;
-	if (res->ai_family == AF_INET && ck->tmpl.ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&ck->addrs[0].ss)->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	else if (res->ai_family == AF_INET6 && ck->tmpl.ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ck->addrs[0].ss)->sin6_addr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
-	else
-		ck->gai = EAI_ADDRFAMILY;
-	if (!ck->gai)
-		ck->naddrs = 1;
-	freeaddrinfo(res);
+	ck->gai = resolve_first(ck->host, &ck->addrs[0], &ck->err);
+	ck->naddrs = ck->gai ? 0 : 1;
 }
 
 /* The method's own answer to a name that does not resolve (-32001). */

@@ -146,19 +146,8 @@ static void addr_job_free(struct addr_job *j)
 static void addr_work(struct resolve_job *job)
 {
 	struct addr_job *j = (struct addr_job *)job;
-	struct addrinfo hints = { .ai_family = j->addr.ss.ss_family }, *res = NULL;
 
-	j->gai = getaddrinfo(j->host, NULL, &hints, &res);
-	j->err = errno;
-	if (j->gai)
-		return;
-	if (res->ai_family == AF_INET && j->addr.ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&j->addr.ss)->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	else if (res->ai_family == AF_INET6 && j->addr.ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&j->addr.ss)->sin6_addr = ((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
-	else
-		j->gai = EAI_ADDRFAMILY;
-	freeaddrinfo(res);
+	j->gai = resolve_first(j->host, &j->addr, &j->err);
 }
 
 static void addr_done(struct resolve_job *job)
@@ -792,13 +781,11 @@ static const struct param_desc connect_to_params[] = {
 	{ 0 }
 };
 
-/* Addresses connect_to tries, in getaddrinfo's order, as create_connection does. */
-#define CONNECT_TO_MAX_ADDRS 16
 
 struct connect_state {
 	struct sbaddr addr;
 	bool started;
-	struct sbaddr cands[CONNECT_TO_MAX_ADDRS];  /* connect_to: the next addresses */
+	struct sbaddr cands[RESOLVE_STREAM_MAX];  /* connect_to: the next addresses */
 	int ncands, cur;
 	bool has_src;
 	struct sbaddr src;
@@ -994,7 +981,8 @@ struct connect_to_job {
 	struct call *call;
 	char *host;
 	char port[8];
-	struct addrinfo *res;
+	struct sbaddr addrs[RESOLVE_STREAM_MAX];  /* what the name resolved to, in order */
+	size_t naddrs;
 	int gai, err;
 	struct connect_state *st;
 	struct param_timeout timeout;
@@ -1002,8 +990,6 @@ struct connect_to_job {
 
 static void connect_to_job_free(struct connect_to_job *j)
 {
-	if (j->res)
-		freeaddrinfo(j->res);
 	free(j->st);
 	free(j->host);
 	free(j);
@@ -1012,11 +998,8 @@ static void connect_to_job_free(struct connect_to_job *j)
 static void connect_to_work(struct resolve_job *job)
 {
 	struct connect_to_job *j = (struct connect_to_job *)job;
-	/* As Python's create_connection: getaddrinfo(host, port, 0, SOCK_STREAM). */
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 
-	j->gai = getaddrinfo(j->host, j->port, &hints, &j->res);
-	j->err = errno;
+	j->gai = resolve_stream(j->host, j->port, j->addrs, RESOLVE_STREAM_MAX, &j->naddrs, &j->err);
 }
 
 static void connect_to_done(struct resolve_job *job)
@@ -1037,29 +1020,21 @@ static void connect_to_done(struct resolve_job *job)
 	}
 	/* Only the addresses the policy allows for this name are tried: the
 	 * socket is pinned to what the daemon's own resolution returned. */
-	int denied = 0, found = 0;
-	for (struct addrinfo *ai = j->res; ai && st->ncands < CONNECT_TO_MAX_ADDRS; ai = ai->ai_next) {
-		struct sbaddr cand;
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    ai->ai_addrlen > sizeof(st->cands[0].ss))
-			continue;
-		found++;
-		memset(&cand, 0, sizeof(cand));
-		memcpy(&cand.ss, ai->ai_addr, ai->ai_addrlen);
-		cand.len = ai->ai_addrlen;
-		rc = judge_candidate(call, st, &cand, j->host);
+	int denied = 0;
+	for (size_t i = 0; i < j->naddrs; i++) {
+		rc = judge_candidate(call, st, &j->addrs[i], j->host);
 		if (rc) {
 			/* Keep the first denial: it answers when no address is allowed. */
 			if (denied++ == 0)
 				call_error_save(call, &first_denial);
 			continue;
 		}
-		st->cands[st->ncands++] = cand;
+		st->cands[st->ncands++] = j->addrs[i];
 	}
 	j->st = NULL;
 	if (!st->ncands) {
 		free(st);
-		rc = found ? call_error_restore(call, &first_denial)
+		rc = j->naddrs ? call_error_restore(call, &first_denial)
 		           : call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
 	} else {
 		call_error_clear(call);
