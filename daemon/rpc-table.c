@@ -16,6 +16,7 @@
 static const struct rpc_family *const families[] = {
 	&rpc_daemon_family,
 	&rpc_socket_family,
+	&rpc_socket_io_family,
 	&rpc_net_family,
 	&rpc_admin_family,
 	&rpc_policy_family,

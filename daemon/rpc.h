@@ -70,6 +70,7 @@ struct rpc_family {
 /* Each method family file exports one of these. */
 extern const struct rpc_family rpc_daemon_family;
 extern const struct rpc_family rpc_socket_family;
+extern const struct rpc_family rpc_socket_io_family;
 extern const struct rpc_family rpc_net_family;
 extern const struct rpc_family rpc_admin_family;
 extern const struct rpc_family rpc_policy_family;
