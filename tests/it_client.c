@@ -414,10 +414,8 @@ START_TEST(socket_raw_icmp)
 	sb_reply *err = NULL;
 	int fd;
 
-	if (geteuid() != 0) {
-		printf("SKIP socket_raw_icmp: a raw socket needs the daemon to run as root\n");
+	if (!hx_need_root("socket_raw_icmp: a raw socket from the daemon"))
 		return;
-	}
 	fd = sb_socket(C, AF_INET, SOCK_RAW, IPPROTO_ICMP, &err);
 	ck_assert_msg(fd >= 0, "sb_socket(raw): %s", sb_strerror(fd));
 	ck_assert_ptr_null(err);

@@ -109,10 +109,8 @@ START_TEST(raw_capture)
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char payload[64];
 
-	if (geteuid() != 0) {
-		printf("SKIP: raw capture needs root\n");
+	if (!hx_need_root("raw capture"))
 		return;
-	}
 	base = hx_fd_mark();
 	r = hx_ok(&hx_c, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_RAW\",\"proto\":\"IPPROTO_UDP\"}");
 	h = hx_geti(r, "handle");
@@ -208,8 +206,7 @@ START_TEST(can_vcan)
 	struct can_frame f, *g;
 	size_t len;
 
-	if (geteuid() != 0) {
-		printf("SKIP: AF_CAN on vcan0: creating vcan0 needs root\n");
+	if (!hx_need_root("AF_CAN on vcan0: creating vcan0")) {
 		hx_fd_back(base);
 		return;
 	}
