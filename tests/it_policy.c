@@ -55,8 +55,7 @@ static void limit_reached(json_object *data, const char *limit, long long max)
 
 static long long create(struct tconn *t, const char *family, const char *type)
 {
-	json_object *r = hx_ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
-	long long h = jpath_int(r, "handle", -1);
+	long long h = hx_new_handle(t, hx_fmt("{\"family\":\"%s\",\"type\":\"%s\"}", family, type));
 
 	ck_assert_int_gt(h, 0);
 	return h;
@@ -72,16 +71,10 @@ static int cmp_ll(const void *a, const void *b)
 /* The caller's handles, as "1,3,4" in ascending order. */
 static const char *handles(struct tconn *t)
 {
-	json_object *s = jpath(hx_ok(t, "socket.list", "{}"), "sockets");
 	long long h[64];
 	char buf[1024] = "";
-	size_t o = 0, n;
+	size_t o = 0, n = hx_list_handles(t, h, 64);
 
-	ck_assert_ptr_nonnull(s);
-	n = json_object_array_length(s);
-	ck_assert_uint_le(n, 64);
-	for (size_t i = 0; i < n; i++)
-		h[i] = jpath_int(json_object_array_get_idx(s, i), "handle", -1);
 	qsort(h, n, sizeof(h[0]), cmp_ll);
 	for (size_t i = 0; i < n; i++)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%lld", i ? "," : "", h[i]);
