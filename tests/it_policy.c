@@ -535,11 +535,8 @@ START_TEST(checkpoints)
 
 	/* adopt: an AF_UNIX stream socket is covered... */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
-	                                           "\"params\":{\"fds\":1},\"id\":\"adopt1\"}"), &sv[0], 1), 0);
-	r = hx_hold(hx_recv_json(&c));
-	ck_assert_msg(reply_error_code(r) == 0, "adopt: %s", json_object_to_json_string(r));
-	h = jpath_int(r, "result.handle", -1);
+	hx_send_fds(&c, "adopt1", "socket.adopt", "{\"fds\":1}", &sv[0], 1);
+	h = hx_geti(hx_expect_ok(hx_await(&c, "adopt1"), "adopt"), "handle");
 	ck_assert_int_gt(h, 0);
 	close(sv[0]);
 	hx_ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
@@ -549,9 +546,8 @@ START_TEST(checkpoints)
 	 * the test closes its copy, the peer sees EOF at once. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	b = snapshot(&D, &c);
-	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
-	                                           "\"params\":{\"fds\":1},\"id\":\"adopt2\"}"), &sv[0], 1), 0);
-	r = hx_hold(hx_recv_json(&c));
+	hx_send_fds(&c, "adopt2", "socket.adopt", "{\"fds\":1}", &sv[0], 1);
+	r = hx_await(&c, "adopt2");
 	hx_check_error(r, DENIED, "\"adopt2\"");
 	hx_check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
 	unchanged(&D, &c, b, "adopt of a seqpacket socket");
