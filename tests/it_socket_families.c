@@ -271,7 +271,7 @@ START_TEST(dualstack_accepts_ipv4)
 	r = hx_ok(&hx_c, "socket.listen_on", "{\"address\":[\"::\",0],\"dualstack_ipv6\":true}");
 	hl = hx_geti(r, "handle");
 	hx_expect_str(r, "local.host", "::");
-	port = (int)hx_geti(r, "local.port");
+	port = hx_result_local_port(r);
 	r = hx_ok(&hx_c, "socket.info", "{\"handle\":%lld}", hl);
 	hx_expect_str(r, "family", "AF_INET6");
 	r = hx_ok(&hx_c, "socket.getsockopt", "{\"handle\":%lld,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_V6ONLY\"}", hl);

@@ -29,7 +29,7 @@ START_TEST(connect_to_by_name_tries_every_address)
 
 	r = hx_ok(&hx_c, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
 	hl = hx_geti(r, "handle");
-	port = (int)hx_geti(r, "local.port");
+	port = hx_result_local_port(r);
 	r = hx_ok(&hx_c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":%d,\"type\":\"SOCK_STREAM\"}", port);
 	n = json_object_array_length(jpath(r, "results"));
 	ck_assert_int_ge(n, 1);
@@ -133,7 +133,7 @@ START_TEST(connect_to_falls_back_to_next_address)
 	ck_assert_int_eq(sbd_start_prefixed(&d2, prefix, NULL), 0);
 	ck_assert_int_eq(tconn_open(&t, d2.sock), 0);
 	r = hx_ok(&t, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}");
-	port = (int)hx_geti(r, "local.port");
+	port = hx_result_local_port(r);
 	r = hx_ok(&t, "net.getaddrinfo", "{\"host\":\"multi.test\",\"port\":%d,\"type\":\"SOCK_STREAM\"}", port);
 	ck_assert_int_eq(json_object_array_length(jpath(r, "results")), 2);
 	hx_expect_str(r, "results.0.address.host", "::1");
@@ -157,7 +157,7 @@ START_TEST(names_in_socket_methods)
 	r = hx_ok(&hx_c, "socket.listen_on", "{\"address\":[\"localhost\",0]}");
 	hl = hx_geti(r, "handle");
 	hx_expect_str(r, "local.host", "127.0.0.1");
-	port = (int)hx_geti(r, "local.port");
+	port = hx_result_local_port(r);
 	hc = hx_new_handle(&hx_c, "{}");
 	hx_ok(&hx_c, "socket.bind", "{\"handle\":%lld,\"address\":[\"localhost\",0]}", hc);
 	r = hx_ok(&hx_c, "socket.getsockname", "{\"handle\":%lld}", hc);
