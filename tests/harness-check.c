@@ -576,6 +576,48 @@ void hx_child_fail(const char *fmt, ...)
 	_exit(1);
 }
 
+void hx_child_open(struct tconn *t, const struct sbd *d)
+{
+	int r = tconn_open(t, d->sock);
+
+	if (r < 0)
+		hx_child_fail("uid %u: cannot connect to the daemon: %s", (unsigned)getuid(), strerror(-r));
+}
+
+json_object *hx_child_call(struct tconn *t, int code, const char *method, const char *pfmt, ...)
+{
+	char *params = NULL, *line = NULL;
+	long long id = (long long)++next_id;
+	json_object *j;
+	va_list ap;
+	int n = 0;
+
+	if (pfmt) {
+		va_start(ap, pfmt);
+		n = vasprintf(&params, pfmt, ap);
+		va_end(ap);
+	}
+	if (n < 0 || asprintf(&line, "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"%s%s,\"id\":%lld}", method,
+	                      params ? ",\"params\":" : "", params ? params : "", id) < 0)
+		hx_child_fail("uid %u: %s: out of memory", (unsigned)getuid(), method);
+	free(params);
+	hx_hold_mem(line);
+	j = hx_hold(tconn_call(t, line, hx_timeout_ms));
+	if (!j)
+		hx_child_fail("uid %u: no reply to %.300s (errno %d %s)", (unsigned)getuid(), line, errno,
+		              strerror(errno));
+	if (jpath_int(j, "id", -1) != id)
+		hx_child_fail("uid %u: the reply to %.300s has another id: %.600s", (unsigned)getuid(), line,
+		              json_object_to_json_string(j));
+	if (code == 0 && (reply_error_code(j) != 0 || !jpath(j, "result")))
+		hx_child_fail("uid %u: %.300s: want a result, got %.600s", (unsigned)getuid(), line,
+		              json_object_to_json_string(j));
+	if (code != 0 && (reply_error_code(j) != code || !jpath_str(j, "error.message")))
+		hx_child_fail("uid %u: %.300s: want error %d with a message, got %.600s", (unsigned)getuid(), line,
+		              code, json_object_to_json_string(j));
+	return j;
+}
+
 int hx_main(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -251,6 +251,13 @@ void hx_expect_refused(const struct sbd *d, const char *limit, long long max);
  * first failure there and exits 1. */
 extern int hx_child_report_fd;
 void hx_child_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* The call-and-check layer of a forked child, failing by hx_child_fail
+ * (naming the child's uid): connects t to d; a request under the next
+ * integer id whose reply must answer it with code (0: a result; an error
+ * must have a message). The reply is held as hx_rpc's are. */
+void hx_child_open(struct tconn *t, const struct sbd *d);
+json_object *hx_child_call(struct tconn *t, int code, const char *method, const char *pfmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Runs the suite; afterwards sweeps the daemons and directories of tests
  * that failed before cleaning up (hx_sweep_dirs). The exit status. */

@@ -68,18 +68,6 @@ static int sockopt_int(int fd, int level, int opt)
 	return v;
 }
 
-static int local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t l = sizeof(ss);
-
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &l), 0);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	ck_assert_int_eq(ss.ss_family, AF_INET);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 /* A listener of our own on 127.0.0.1, port chosen by the kernel. */
 static int own_listener(int *port)
 {
@@ -89,7 +77,7 @@ static int own_listener(int *port)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ck_assert_int_eq(listen(fd, 8), 0);
-	*port = local_port(fd);
+	*port = hx_fd_port(fd);
 	return fd;
 }
 
@@ -160,7 +148,7 @@ START_TEST(listen_tcp_accepts)
 	ck_assert_int_eq(sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
 	ck_assert_int_eq(sockopt_int(fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
 	ck_assert_int_eq(sockopt_int(fd, SOL_SOCKET, SO_REUSEADDR), 1);
-	port = local_port(fd);
+	port = hx_fd_port(fd);
 	ck_assert_int_gt(port, 0);
 	cl = own_connect(port);
 	sv = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -230,7 +218,7 @@ START_TEST(listen_udp_bound)
 	ck_assert_ptr_null(err);
 	check_fd(fd);
 	ck_assert_int_eq(sockopt_int(fd, SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
-	port = local_port(fd);
+	port = hx_fd_port(fd);
 	ck_assert_int_gt(port, 0);
 	cl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(cl, 0);
@@ -252,7 +240,7 @@ START_TEST(listen_udp_in_use)
 	char spec[64];
 
 	ck_assert_int_ge(fd, 0);
-	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%d", local_port(fd));
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%d", hx_fd_port(fd));
 	fd2 = sb_listen(C, spec, -1, &err);
 	ck_assert_int_eq(fd2, -EADDRINUSE);
 	check_err_name(err, SB_OS_ERROR, "EADDRINUSE");
@@ -411,7 +399,7 @@ START_TEST(socket_dgram)
 	ck_assert_int_eq(sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL), IPPROTO_UDP);
 	/* A real socket: it binds and talks to itself. */
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	sa.sin_port = htons((uint16_t)local_port(fd));
+	sa.sin_port = htons((uint16_t)hx_fd_port(fd));
 	ck_assert_int_eq(sendto(fd, "self", 4, 0, (struct sockaddr *)&sa, sizeof(sa)), 4);
 	{
 		char buf[8];
@@ -426,10 +414,8 @@ START_TEST(socket_raw_icmp)
 	sb_reply *err = NULL;
 	int fd;
 
-	if (geteuid() != 0) {
-		printf("SKIP socket_raw_icmp: a raw socket needs the daemon to run as root\n");
+	if (!hx_need_root("socket_raw_icmp: a raw socket from the daemon"))
 		return;
-	}
 	fd = sb_socket(C, AF_INET, SOCK_RAW, IPPROTO_ICMP, &err);
 	ck_assert_msg(fd >= 0, "sb_socket(raw): %s", sb_strerror(fd));
 	ck_assert_ptr_null(err);

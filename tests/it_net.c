@@ -181,11 +181,9 @@ START_TEST(getaddrinfo_numeric_and_passive)
 	ck_assert_int_eq(jpath_int(r, "results.0.address.scope_id", -1), 0);
 
 	/* A name with AI_NUMERICHOST: EAI_NONAME, without a look-up. */
-	r = hx_request(&hx_c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"flags\":[\"AI_NUMERICHOST\"]}");
-	ck_assert_int_eq(reply_error_code(r), -32001);
-	ck_assert_str_eq(jpath_str(r, "error.data.name"), "EAI_NONAME");
-	ck_assert_int_lt(jpath_int(r, "error.data.gai", 0), 0);
-	json_object_put(r);
+	r = hx_err(&hx_c, -32001, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"flags\":[\"AI_NUMERICHOST\"]}");
+	ck_assert_str_eq(jpath_str(r, "data.name"), "EAI_NONAME");
+	ck_assert_int_lt(jpath_int(r, "data.gai", 0), 0);
 
 	/* host null with AI_PASSIVE: the wildcard address. */
 	r = hx_ok(&hx_c, "net.getaddrinfo", "{\"host\":null,\"port\":8080,\"family\":\"AF_INET\","
@@ -201,10 +199,8 @@ START_TEST(getaddrinfo_numeric_and_passive)
 	/* Both null: EAI_NONAME. */
 	hx_err(&hx_c, -32001, "net.getaddrinfo", "{\"host\":null,\"port\":null}");
 	/* A family getaddrinfo does not do. */
-	r = hx_request(&hx_c, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"family\":\"AF_UNIX\"}");
-	ck_assert_int_eq(reply_error_code(r), -32001);
-	ck_assert_str_eq(jpath_str(r, "error.data.name"), "EAI_FAMILY");
-	json_object_put(r);
+	r = hx_err(&hx_c, -32001, "net.getaddrinfo", "{\"host\":\"localhost\",\"port\":80,\"family\":\"AF_UNIX\"}");
+	ck_assert_str_eq(jpath_str(r, "data.name"), "EAI_FAMILY");
 }
 END_TEST
 
@@ -294,10 +290,8 @@ START_TEST(getnameinfo_numeric)
 	if (hosts_has("127.0.0.1", "localhost"))
 		ck_assert_str_ne(jpath_str(r, "host"), "127.0.0.1");
 	/* NI_NAMEREQD with an address nobody names. */
-	r = hx_request(&hx_c, "net.getnameinfo", "{\"address\":[\"192.0.2.99\",1],\"flags\":[\"NI_NAMEREQD\"]}");
-	ck_assert_int_eq(reply_error_code(r), -32001);
-	ck_assert_ptr_nonnull(jpath_str(r, "error.data.name"));
-	json_object_put(r);
+	r = hx_err(&hx_c, -32001, "net.getnameinfo", "{\"address\":[\"192.0.2.99\",1],\"flags\":[\"NI_NAMEREQD\"]}");
+	ck_assert_ptr_nonnull(jpath_str(r, "data.name"));
 }
 END_TEST
 
@@ -306,10 +300,8 @@ START_TEST(getnameinfo_errors)
 	json_object *r;
 
 	/* Python resolves the host with AI_NUMERICHOST: a name is a gaierror. */
-	r = hx_request(&hx_c, "net.getnameinfo", "{\"address\":{\"host\":\"localhost\",\"port\":22}}");
-	ck_assert_int_eq(reply_error_code(r), -32001);
-	ck_assert_str_eq(jpath_str(r, "error.data.name"), "EAI_NONAME");
-	json_object_put(r);
+	r = hx_err(&hx_c, -32001, "net.getnameinfo", "{\"address\":{\"host\":\"localhost\",\"port\":22}}");
+	ck_assert_str_eq(jpath_str(r, "data.name"), "EAI_NONAME");
 	hx_bad_param(&hx_c, "address", "net.getnameinfo", "{\"address\":\"/run/x.sock\"}");
 	hx_bad_param(&hx_c, "address", "net.getnameinfo", "{\"address\":{\"pid\":0,\"groups\":0}}");
 	/* data.param is the member at fault inside the address. */
@@ -338,11 +330,9 @@ START_TEST(gethostbyname_family)
 	r = hx_ok(&hx_c, "net.gethostbyname", "{\"hostname\":\"10.1.2.3\"}");
 	ck_assert_str_eq(jpath_str(r, "address"), "10.1.2.3");
 	/* Python's gethostbyname goes through getaddrinfo: a gaierror. */
-	r = hx_request(&hx_c, "net.gethostbyname", "{\"hostname\":\"no-such-host.invalid\"}");
-	ck_assert_int_eq(reply_error_code(r), -32001);
-	name = jpath_str(r, "error.data.name");
+	r = hx_err(&hx_c, -32001, "net.gethostbyname", "{\"hostname\":\"no-such-host.invalid\"}");
+	name = jpath_str(r, "data.name");
 	ck_assert_msg(name && strncmp(name, "EAI_", 4) == 0, "%s", json_object_to_json_string(r));
-	json_object_put(r);
 	/* IPv4 only: an IPv6 literal is no IPv4 address. */
 	hx_err(&hx_c, -32001, "net.gethostbyname", "{\"hostname\":\"::1\"}");
 	hx_bad_param(&hx_c, "hostname", "net.gethostbyname", "{}");
@@ -352,9 +342,7 @@ START_TEST(gethostbyname_family)
 	ck_assert_ptr_nonnull(jpath_str(r, "hostname"));
 	ck_assert(json_object_is_type(jpath(r, "aliases"), json_type_array));
 	ck_assert_msg(array_has_str(jpath(r, "addresses"), "127.0.0.1"), "%s", json_object_to_json_string(j));
-	r = hx_request(&hx_c, "net.gethostbyname_ex", "{\"hostname\":\"no-such-host.invalid\"}");
-	ck_assert_int_eq(reply_error_code(r), -32001);
-	json_object_put(r);
+	hx_err(&hx_c, -32001, "net.gethostbyname_ex", "{\"hostname\":\"no-such-host.invalid\"}");
 
 	r = hx_ok(&hx_c, "net.gethostbyaddr", "{\"address\":\"127.0.0.1\"}");
 	ck_assert_ptr_nonnull(jpath_str(r, "hostname"));
@@ -367,11 +355,9 @@ START_TEST(gethostbyname_family)
 	r = hx_ok(&hx_c, "net.gethostbyaddr", "{\"address\":\"localhost\"}");
 	ck_assert(array_has_str(jpath(r, "addresses"), "127.0.0.1"));
 	/* No name for this address: herror. */
-	r = hx_request(&hx_c, "net.gethostbyaddr", "{\"address\":\"192.0.2.1\"}");
-	ck_assert_int_eq(reply_error_code(r), -32002);
-	ck_assert_int_gt(jpath_int(r, "error.data.h_errno", 0), 0);
-	ck_assert_ptr_nonnull(jpath_str(r, "error.data.name"));
-	json_object_put(r);
+	r = hx_err(&hx_c, -32002, "net.gethostbyaddr", "{\"address\":\"192.0.2.1\"}");
+	ck_assert_int_gt(jpath_int(r, "data.h_errno", 0), 0);
+	ck_assert_ptr_nonnull(jpath_str(r, "data.name"));
 	/* A name that does not resolve: gaierror from the forward step. */
 	hx_err(&hx_c, -32001, "net.gethostbyaddr", "{\"address\":\"no-such-host.invalid\"}");
 }

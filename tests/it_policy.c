@@ -55,8 +55,7 @@ static void limit_reached(json_object *data, const char *limit, long long max)
 
 static long long create(struct tconn *t, const char *family, const char *type)
 {
-	json_object *r = hx_ok(t, "socket.create", "{\"family\":\"%s\",\"type\":\"%s\"}", family, type);
-	long long h = jpath_int(r, "handle", -1);
+	long long h = hx_new_handle(t, hx_fmt("{\"family\":\"%s\",\"type\":\"%s\"}", family, type));
 
 	ck_assert_int_gt(h, 0);
 	return h;
@@ -72,16 +71,10 @@ static int cmp_ll(const void *a, const void *b)
 /* The caller's handles, as "1,3,4" in ascending order. */
 static const char *handles(struct tconn *t)
 {
-	json_object *s = jpath(hx_ok(t, "socket.list", "{}"), "sockets");
 	long long h[64];
 	char buf[1024] = "";
-	size_t o = 0, n;
+	size_t o = 0, n = hx_list_handles(t, h, 64);
 
-	ck_assert_ptr_nonnull(s);
-	n = json_object_array_length(s);
-	ck_assert_uint_le(n, 64);
-	for (size_t i = 0; i < n; i++)
-		h[i] = jpath_int(json_object_array_get_idx(s, i), "handle", -1);
 	qsort(h, n, sizeof(h[0]), cmp_ll);
 	for (size_t i = 0; i < n; i++)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%lld", i ? "," : "", h[i]);
@@ -290,34 +283,6 @@ static json_object *audit_records(const char *path)
 
 /* ---- root-only parts: a child that is another user ---- */
 
-
-/* A call in the child: the reply (the caller frees it); code: the error it
- * must have (0: a result). */
-static json_object *ccall(struct tconn *t, int code, const char *method, const char *params)
-{
-	char line[1024];
-	json_object *j;
-
-	snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\"%s%s,\"id\":7}", method,
-	         params ? ",\"params\":" : "", params ? params : "");
-	j = tconn_call(t, line, hx_timeout_ms);
-	if (!j)
-		hx_child_fail("uid %u: no reply to %s (errno %d)", (unsigned)getuid(), line, errno);
-	if (reply_error_code(j) != code)
-		hx_child_fail("uid %u: %s: want %d, got %s", (unsigned)getuid(), method, code, json_object_to_json_string(j));
-	return j;
-}
-
-static void cok(struct tconn *t, const char *method, const char *params)
-{
-	json_object_put(ccall(t, 0, method, params));
-}
-
-static void copen(struct tconn *t, const struct sbd *d)
-{
-	if (tconn_open(t, d->sock) < 0)
-		hx_child_fail("uid %u: cannot connect to the daemon: %s", (unsigned)getuid(), strerror(errno));
-}
 
 typedef void (*child_body)(const struct sbd *d, void *arg);
 
@@ -570,11 +535,8 @@ START_TEST(checkpoints)
 
 	/* adopt: an AF_UNIX stream socket is covered... */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
-	                                           "\"params\":{\"fds\":1},\"id\":\"adopt1\"}"), &sv[0], 1), 0);
-	r = hx_hold(hx_recv_json(&c));
-	ck_assert_msg(reply_error_code(r) == 0, "adopt: %s", json_object_to_json_string(r));
-	h = jpath_int(r, "result.handle", -1);
+	hx_send_fds(&c, "adopt1", "socket.adopt", "{\"fds\":1}", &sv[0], 1);
+	h = hx_geti(hx_expect_ok(hx_await(&c, "adopt1"), "adopt"), "handle");
 	ck_assert_int_gt(h, 0);
 	close(sv[0]);
 	hx_ok(&c, "socket.send", "{\"handle\":%lld,\"text\":\"hi\"}", h);
@@ -584,9 +546,8 @@ START_TEST(checkpoints)
 	 * the test closes its copy, the peer sees EOF at once. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	b = snapshot(&D, &c);
-	ck_assert_int_eq(tconn_send_fds(&c, hx_fmt("{\"jsonrpc\":\"2.0\",\"method\":\"socket.adopt\","
-	                                           "\"params\":{\"fds\":1},\"id\":\"adopt2\"}"), &sv[0], 1), 0);
-	r = hx_hold(hx_recv_json(&c));
+	hx_send_fds(&c, "adopt2", "socket.adopt", "{\"fds\":1}", &sv[0], 1);
+	r = hx_await(&c, "adopt2");
 	hx_check_error(r, DENIED, "\"adopt2\"");
 	hx_check_denial(jpath(r, "error.data"), NULL, "no rule allows adopt of AF_UNIX SOCK_SEQPACKET");
 	unchanged(&D, &c, b, "adopt of a seqpacket socket");
@@ -683,25 +644,23 @@ static void nobody_anycast(const struct sbd *d, void *arg)
 	if (inet_pton(AF_INET6, ANYCAST_ADDR, &mreq.ipv6mr_multiaddr) != 1 ||
 	    !(b64 = b64_encode_alloc(&mreq, sizeof(mreq))))
 		hx_child_fail("cannot build the ipv6_mreq");
-	copen(&t, d);
-	j = ccall(&t, 0, "socket.create", "{\"family\":\"AF_INET6\",\"type\":\"SOCK_DGRAM\"}");
+	hx_child_open(&t, d);
+	j = hx_child_call(&t, 0, "socket.create", "{\"family\":\"AF_INET6\",\"type\":\"SOCK_DGRAM\"}");
 	h = jpath_int(j, "result.handle", -1);
-	json_object_put(j);
 	if (h < 0)
 		hx_child_fail("no handle from socket.create");
 	snprintf(params, sizeof(params), "{\"handle\":%lld,\"address\":[\"::1\",0]}", h);
-	cok(&t, "socket.bind", params);
+	hx_child_call(&t, 0, "socket.bind", "%s", params);
 	snprintf(params, sizeof(params),
 	         "{\"handle\":%lld,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_JOIN_ANYCAST\",\"value\":{\"data\":\"%s\"}}",
 	         h, b64);
 	free(b64);
-	j = ccall(&t, DENIED, "socket.setsockopt", params);
+	j = hx_child_call(&t, DENIED, "socket.setsockopt", "%s", params);
 	if (!strstr(json_object_to_json_string(j), "setsockopt"))
 		hx_child_fail("the denial does not name the action: %s", json_object_to_json_string(j));
-	json_object_put(j);
 	snprintf(params, sizeof(params),
 	         "{\"handle\":%lld,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_TCLASS\",\"value\":8}", h);
-	cok(&t, "socket.setsockopt", params);
+	hx_child_call(&t, 0, "socket.setsockopt", "%s", params);
 	tconn_close(&t);
 }
 
@@ -980,19 +939,17 @@ static void nobody_handles(const struct sbd *d, void *arg)
 	struct tconn t;
 	json_object *j;
 
-	copen(&t, d);
-	cok(&t, "daemon.info", NULL);
-	j = ccall(&t, 0, "daemon.whoami", NULL);
+	hx_child_open(&t, d);
+	hx_child_call(&t, 0, "daemon.info", NULL);
+	j = hx_child_call(&t, 0, "daemon.whoami", NULL);
 	if (jpath_int(j, "result.limits.handles", -1) != 2 || jpath_int(j, "result.limits.pending", -1) != 1)
 		hx_child_fail("nobody's limits: %s", json_object_to_json_string(j));
-	json_object_put(j);
-	cok(&t, "socket.create", "{}");
-	cok(&t, "socket.create", "{}");
-	j = ccall(&t, LIMIT, "socket.create", "{}");
+	hx_child_call(&t, 0, "socket.create", "{}");
+	hx_child_call(&t, 0, "socket.create", "{}");
+	j = hx_child_call(&t, LIMIT, "socket.create", "{}");
 	if (!jpath_str(j, "error.data.limit") || strcmp(jpath_str(j, "error.data.limit"), "handles") ||
 	    jpath_int(j, "error.data.max", -1) != 2)
 		hx_child_fail("nobody's third handle: %s", json_object_to_json_string(j));
-	json_object_put(j);
 	tconn_close(&t);
 }
 
@@ -1038,13 +995,12 @@ static void nobody_pending(const struct sbd *d, void *arg)
 	struct tconn t;
 	json_object *j;
 
-	copen(&t, d);
-	j = ccall(&t, 0, "daemon.whoami", NULL);
+	hx_child_open(&t, d);
+	j = hx_child_call(&t, 0, "daemon.whoami", NULL);
 	if (jpath_int(j, "result.limits.pending", -1) != 1)
 		hx_child_fail("nobody's pending limit: %s", json_object_to_json_string(j));
-	json_object_put(j);
-	cok(&t, "daemon.info", NULL);
-	cok(&t, "socket.create", "{}");
+	hx_child_call(&t, 0, "daemon.info", NULL);
+	hx_child_call(&t, 0, "socket.create", "{}");
 	tconn_close(&t);
 }
 
@@ -1120,11 +1076,11 @@ static void nobody_connections(const struct sbd *d, void *arg)
 	json_object *j;
 
 	for (int i = 0; i < 2; i++) {
-		copen(&t[i], d);
-		cok(&t[i], "daemon.info", NULL);
-		cok(&t[i], "socket.create", "{}");
+		hx_child_open(&t[i], d);
+		hx_child_call(&t[i], 0, "daemon.info", NULL);
+		hx_child_call(&t[i], 0, "socket.create", "{}");
 	}
-	copen(&extra, d);
+	hx_child_open(&extra, d);
 	j = tconn_recv_json(&extra, hx_timeout_ms);
 	if (!j || reply_error_code(j) != LIMIT || !jpath_str(j, "error.data.limit") ||
 	    strcmp(jpath_str(j, "error.data.limit"), "connections_per_uid") || jpath_int(j, "error.data.max", -1) != 2)
@@ -1245,8 +1201,8 @@ static void member_of_4242(const struct sbd *d, void *arg)
 	json_object *j;
 	const char *rules;
 
-	copen(&t, d);
-	j = ccall(&t, 0, "daemon.whoami", NULL);
+	hx_child_open(&t, d);
+	j = hx_child_call(&t, 0, "daemon.whoami", NULL);
 	if (!json_object_is_type(jpath(j, "result.groups"), json_type_array) ||
 	    json_object_array_length(jpath(j, "result.groups")) != 1 ||
 	    json_object_get_int64(json_object_array_get_idx(jpath(j, "result.groups"), 0)) != 4242)
@@ -1254,9 +1210,8 @@ static void member_of_4242(const struct sbd *d, void *arg)
 	rules = json_object_to_json_string(jpath(j, "result.rules"));
 	if (!strstr(rules, "\"group 4242\"") || !strstr(rules, "\"everyone\"") || strstr(rules, "own gid"))
 		hx_child_fail("rules of a member of 4242: %s", json_object_to_json_string(j));
-	json_object_put(j);
-	cok(&t, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}");
-	json_object_put(ccall(&t, DENIED, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}"));
+	hx_child_call(&t, 0, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}");
+	hx_child_call(&t, DENIED, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}");
 	tconn_close(&t);
 }
 
@@ -1266,12 +1221,11 @@ static void not_member_of_4242(const struct sbd *d, void *arg)
 	struct tconn t;
 	json_object *j;
 
-	copen(&t, d);
-	j = ccall(&t, DENIED, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}");
+	hx_child_open(&t, d);
+	j = hx_child_call(&t, DENIED, "socket.create", "{\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}");
 	if (jpath(j, "error.data.rule"))
 		hx_child_fail("a denial no rule decided names one: %s", json_object_to_json_string(j));
-	json_object_put(j);
-	cok(&t, "socket.create", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}");
+	hx_child_call(&t, 0, "socket.create", "{\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\"}");
 	tconn_close(&t);
 }
 

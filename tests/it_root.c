@@ -25,16 +25,7 @@
 /* ---- the unprivileged child ---- */
 
 /* The child cannot use ck_assert (it is not the test process): it reports
- * its first failure with hx_child_fail. */
-static json_object *child_call(struct tconn *t, const char *line)
-{
-	json_object *j = tconn_call(t, line, hx_timeout_ms);
-
-	if (!j)
-		hx_child_fail("no reply to %s (errno %d)", line, errno);
-	return j;
-}
-
+ * its first failure with hx_child_fail, and calls through hx_child_call. */
 /* Drops to nobody, fills its per-uid quota, shows the refusal, then holds
  * its connections until the parent says "done" on go_fd. */
 static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
@@ -48,9 +39,8 @@ static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
 	if (getuid() != NOBODY || geteuid() != NOBODY)
 		hx_child_fail("still uid %u", (unsigned)geteuid());
 	for (int i = 0; i < max; i++) {
-		if (tconn_open(&t[i], d->sock) < 0)
-			hx_child_fail("connect %d: %s", i, strerror(errno));
-		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.whoami\",\"id\":1}");
+		hx_child_open(&t[i], d);
+		j = hx_child_call(&t[i], 0, "daemon.whoami", NULL);
 		if (jpath_int(j, "result.uid", -1) != NOBODY || jpath_int(j, "result.gid", -1) != NOBODY)
 			hx_child_fail("whoami: %s", json_object_to_json_string(j));
 		if (!jpath(j, "result.privileged") || json_object_get_boolean(jpath(j, "result.privileged")))
@@ -59,16 +49,13 @@ static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
 			hx_child_fail("whoami pid: %s", json_object_to_json_string(j));
 		if (json_object_array_length(jpath(j, "result.groups")) != 0)
 			hx_child_fail("groups after setgroups(0): %s", json_object_to_json_string(j));
-		json_object_put(j);
 		/* Introspection is open to everyone. */
-		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.info\",\"id\":2}");
+		j = hx_child_call(&t[i], 0, "daemon.info", NULL);
 		if (jpath_int(j, "result.protocol", 0) != 1)
 			hx_child_fail("daemon.info: %s", json_object_to_json_string(j));
-		json_object_put(j);
 	}
 	/* One more than the quota: refused with a reason, then closed. */
-	if (tconn_open(&extra, d->sock) < 0)
-		hx_child_fail("connect extra: %s", strerror(errno));
+	hx_child_open(&extra, d);
 	j = tconn_recv_json(&extra, hx_timeout_ms);
 	if (!j || reply_error_code(j) != -32012 || !jpath_str(j, "error.data.limit") ||
 	    strcmp(jpath_str(j, "error.data.limit"), "connections_per_uid") != 0 ||
@@ -85,8 +72,7 @@ static void child_main(const struct sbd *d, int ready_fd, int go_fd, int max)
 	if (read(go_fd, &c, 1) != 1)
 		hx_child_fail("go pipe closed early");
 	for (int i = 0; i < max; i++) {
-		j = child_call(&t[i], "{\"jsonrpc\":\"2.0\",\"method\":\"daemon.ping\",\"id\":3}");
-		json_object_put(j);
+		hx_child_call(&t[i], 0, "daemon.ping", NULL);
 		tconn_close(&t[i]);
 	}
 	_exit(0);

@@ -37,7 +37,7 @@ START_TEST(handle_limit)
 	base = sbd_fd_count(&d2);
 	r = hx_expect_ok(hx_rpc(&c2, "socket.listen_on", "{\"address\":[\"127.0.0.1\",0]}"), "listen_on");
 	hl = hx_geti(r, "handle");
-	port = (int)hx_geti(r, "local.port");
+	port = hx_result_local_port(r);
 	/* One left: a pair does not fit, and neither of its ends stays. */
 	e = hx_expect_err(hx_rpc(&c2, "socket.pair", "{}"), -32012, "pair over the limit");
 	hx_expect_str(e, "data.limit", "handles");
