@@ -132,6 +132,20 @@ int call_error_gai(struct call *call, int gai, int e, const char *fmt, ...)
 	return call_error(call, SB_ERR_GAI, d, "%s: %s", msg, gai_strerror(gai));
 }
 
+int call_error_handle(struct call *call, int64_t handle, const char *fmt, ...)
+{
+	json_object *d = json_object_new_object();
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d)
+		json_object_object_add(d, "handle", json_object_new_int64(handle));
+	return call_error(call, SB_ERR_NO_HANDLE, d, "%s", msg);
+}
+
 int call_error_limit(struct call *call, const char *limit, unsigned long long max)
 {
 	json_object *d = json_object_new_object();

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "decerr.h"
@@ -107,6 +108,10 @@ int call_error_os(struct call *call, int neg_errno, const char *fmt, ...)
  * carries: returns -e (-EIO if e is 0) for the framework's -32000. */
 int call_error_gai(struct call *call, int gai, int e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* -32011 with {"handle": handle}; the message is the formatted text. */
+int call_error_handle(struct call *call, int64_t handle, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* -32012 with {"limit": name, "max": max}. */
 int call_error_limit(struct call *call, const char *limit, unsigned long long max);

@@ -210,14 +210,10 @@ static int rpc_admin_close_socket(struct call *call, void *params)
 {
 	struct p_handle *p = params;
 	struct sock *found = sock_find(&srv_of(call)->socks, p->handle);
-	json_object *d;
 
-	if (!found) {
-		d = json_object_new_object();
-		json_object_object_add(d, "handle", json_object_new_int64(p->handle));
-		return call_error(call, SB_ERR_NO_HANDLE, d, "no socket with handle %lld (closed, or never made)",
-		                  (long long)p->handle);
-	}
+	if (!found)
+		return call_error_handle(call, p->handle, "no socket with handle %lld (closed, or never made)",
+		                         (long long)p->handle);
 	log_notice("socket %llu of client %llu (uid %u) closed by an administrator (client %llu, uid %u)",
 	           (unsigned long long)found->handle, (unsigned long long)found->owner->serial,
 	           (unsigned)found->owner->id.uid, (unsigned long long)call->conn->serial,
@@ -301,21 +297,20 @@ static int rpc_daemon_reload(struct call *call, void *params)
 {
 	struct server *s = srv_of(call);
 	struct policy_error err;
-	json_object *d;
 	int r;
 
 	r = server_reload_policy(s, &err);
 	if (r < 0) {
-		const char *name = sbc_errno_name(-r);
-		d = json_object_new_object();
-		json_object_object_add(d, "errno", json_object_new_int(-r));
-		json_object_object_add(d, "name", name ? json_object_new_string(name) : json_object_new_int(-r));
-		json_object_object_add(d, "file", json_object_new_string(err.file));
-		json_object_object_add(d, "line", json_object_new_int(err.line));
-		json_object_object_add(d, "column", json_object_new_int(err.column));
-		json_object_object_add(d, "where", json_object_new_string(err.at.path));
-		json_object_object_add(d, "reason", json_object_new_string(err.text));
-		return call_error(call, SB_ERR_OS, d, "policy reload failed, the old policy stays: %s", err.text);
+		/* The OS error, and where in which file the policy is wrong. */
+		r = call_error_os(call, r, "policy reload failed, the old policy stays: %s", err.text);
+		if (call->err_data) {
+			json_object_object_add(call->err_data, "file", json_object_new_string(err.file));
+			json_object_object_add(call->err_data, "line", json_object_new_int(err.line));
+			json_object_object_add(call->err_data, "column", json_object_new_int(err.column));
+			json_object_object_add(call->err_data, "where", json_object_new_string(err.at.path));
+			json_object_object_add(call->err_data, "reason", json_object_new_string(err.text));
+		}
+		return r;
 	}
 	json_object_put(call->result);
 	call->result = policy_summary(&s->authz);

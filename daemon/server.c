@@ -828,15 +828,6 @@ int call_park_resolve(struct call *call, struct resolve_job *job)
 	return CALL_PENDING;
 }
 
-static json_object *stopping_data(void)
-{
-	json_object *d = json_object_new_object();
-
-	json_object_object_add(d, "errno", json_object_new_int(ECANCELED));
-	json_object_object_add(d, "name", json_object_new_string("ECANCELED"));
-	return d;
-}
-
 /* Fails every request still in flight, then gives queued replies a bounded
  * time to leave. */
 static void server_stop(struct server *s)
@@ -852,8 +843,7 @@ static void server_stop(struct server *s)
 		conn_stop_reading(c);
 		while (!c->dead && c->calls) {
 			struct call *call = c->calls;
-			call_abort(call, call_error(call, SB_ERR_OS, stopping_data(),
-			                            "the daemon is stopping; the request was cancelled"));
+			call_abort(call, call_error_os(call, -ECANCELED, "the daemon is stopping; the request was cancelled"));
 		}
 	}
 	deadline = loop_now() + STOP_FLUSH_MS * 1000000ull;

@@ -152,16 +152,11 @@ struct sock *sock_lookup(struct conn *c, int64_t handle)
 
 int sock_get(struct call *call, int64_t handle, struct sock **out)
 {
-	json_object *d;
-
 	*out = sock_lookup(call->conn, handle);
 	if (*out)
 		return 0;
-	d = json_object_new_object();
-	json_object_object_add(d, "handle", json_object_new_int64(handle));
-	return call_error(call, SB_ERR_NO_HANDLE, d,
-	                  "no socket with handle %lld on this connection (closed, or another client's)",
-	                  (long long)handle);
+	return call_error_handle(call, handle, "no socket with handle %lld on this connection (closed, or another "
+	                                       "client's)", (long long)handle);
 }
 
 /* ---- parked operations ---- */
