@@ -140,6 +140,7 @@ int authz_init(struct authz *a, const struct sbd_config *cfg)
 	a->audit_fd = -1;
 	a->audit_warn = (struct log_ratelimit)LOG_RATELIMIT_INIT(AUDIT_WARN_INTERVAL_S);
 	a->strict_owner = geteuid() == 0;
+	a->daemon_uid = geteuid();
 	r = policy_load(a->cfg->policy_path, a->strict_owner, &a->policy, &err);
 	if (r < 0) {
 		log_err("policy: %s", err.text);
@@ -388,10 +389,27 @@ unsigned authz_connection_limit(struct authz *a, const struct policy_subject *wh
 	return limit_or(l.connections, a->cfg->max_connections_per_uid);
 }
 
+/* The policy's decision, and the one thing no policy decides: root and the
+ * daemon's own user keep `admin` (contract v1.1), so that an administrator
+ * who writes a rule for someone else does not lose reload, stats and
+ * policy.check. */
+static void decide(const struct authz *a, const struct policy_subject *who, const struct policy_request *q,
+                   struct policy_decision *out)
+{
+	policy_decide(a->policy, who, q, out);
+	if (out->allowed || q->action != POLICY_ADMIN || (who->uid != 0 && who->uid != a->daemon_uid))
+		return;
+	out->allowed = true;
+	out->rule = NULL;
+	out->rule_index = -1;
+	snprintf(out->reason, sizeof(out->reason), "uid %u keeps admin whatever the policy says (%s)",
+	         (unsigned)who->uid, who->uid == 0 ? "root" : "the daemon's own user");
+}
+
 void authz_decide_as(struct authz *a, const struct policy_subject *who, const struct policy_request *q,
                      struct policy_decision *out)
 {
-	policy_decide(a->policy, who, q, out);
+	decide(a, who, q, out);
 }
 
 /* ---- audit ---- */
@@ -672,7 +690,7 @@ int authz_check(struct call *call, const struct policy_request *q)
 	/* A caller without an established identity never gets here: authz_gate
 	 * denies it everything but introspection. */
 	authz_subject_from(id, &who);
-	policy_decide(a->policy, &who, q, &d);
+	decide(a, &who, q, &d);
 	r = audit(a, c, id, call->method->name, q, &d);
 	count(a, &d);
 	if (!d.allowed)
@@ -704,7 +722,8 @@ bool authz_allows(struct call *call, const struct policy_request *q)
 	struct policy_decision d;
 
 	authz_subject_from(authz_call_identity(call, NULL), &who);
-	return policy_decide(call->conn->env->authz->policy, &who, q, &d) == 0 && d.allowed;
+	decide(call->conn->env->authz, &who, q, &d);
+	return d.allowed;
 }
 
 int authz_check_unresolved(struct call *call, const struct policy_request *q, int port)

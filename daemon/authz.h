@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -35,6 +36,7 @@ struct authz {
 	struct policy *policy;
 	char *source;               /* what was loaded: a path, or "embedded default" */
 	bool strict_owner;          /* running as root: refuse files others may write */
+	uid_t daemon_uid;           /* the daemon's own user: it keeps `admin`, as root does */
 	struct authz_counter *counters;   /* [0] = no rule, then one per rule in policy order */
 	size_t ncounters;
 	uint64_t generation;        /* 1 at start, +1 per successful reload */

@@ -16,8 +16,7 @@ cat >"$dir/policy.d/policy.json" <<'EOF2'
 { "version": 1, "rules": [
   { "name": "the test's own netlink sends", "match": { "uid": 0 },
     "allow": [ { "action": "create", "family": "AF_NETLINK" },
-               { "action": "send", "family": "AF_NETLINK" },
-               { "action": "admin" } ] } ] }
+               { "action": "send", "family": "AF_NETLINK" } ] } ] }
 EOF2
 sbd_start --policy "$dir/policy.d"
 
