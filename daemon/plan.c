@@ -19,6 +19,19 @@
 
 #define TYPE_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
 
+struct plan_in plan_in_of(struct call *call, const struct sock *sk, const struct sbaddr *a, const char *host)
+{
+	struct plan_in in = { .call = call, .params = call->params, .family = -1, .type = -1, .proto = -1,
+	                      .sk = sk, .addr = a, .host = host };
+
+	if (sk) {
+		in.family = sk->family;
+		in.type = sk->type;
+		in.proto = sk->proto;
+	}
+	return in;
+}
+
 static struct plan_step *add(struct plan *pl, enum policy_action action, int family, int type, int proto)
 {
 	struct plan_step *st;
@@ -336,7 +349,7 @@ int plan_resolve_name(struct plan *pl, const char *name)
 int plan_run_params(struct call *call)
 {
 	struct plan pl;
-	struct plan_in in = { .call = call, .params = call->params, .family = -1, .type = -1, .proto = -1 };
+	struct plan_in in = plan_in_of(call, NULL, NULL, NULL);
 
 	return plan_run(call, &in, &pl);
 }

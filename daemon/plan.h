@@ -61,6 +61,10 @@ struct plan_in {
 	const struct sbaddr *source; /* connect_to's source_address; NULL when none */
 };
 
+/* The input of call's plan on sk (NULL: none, or none yet) at a (NULL:
+ * none), a resolved from host (NULL: a literal). */
+struct plan_in plan_in_of(struct call *call, const struct sock *sk, const struct sbaddr *a, const char *host);
+
 /* 0, CALL_ERR_SET (a param error set on in->call), or -errno. */
 typedef int (*plan_fn)(struct plan *pl, const struct plan_in *in);
 

@@ -110,7 +110,7 @@ static int send_common(struct call *call, struct p_send *p, bool all)
 {
 	struct send_state *st;
 	struct sock *sk = call->target;
-	struct plan_in in = sock_in(call, sk, NULL, NULL);
+	struct plan_in in = plan_in_of(call, sk, NULL, NULL);
 	struct plan pl;
 	int rc;
 
@@ -404,7 +404,7 @@ static int rpc_socket_sendmsg(struct call *call, void *params)
 	struct p_sendmsg *p = params;
 	struct sendmsg_state *st;
 	struct sock *sk = call->target;
-	struct plan_in in = sock_in(call, sk, NULL, NULL);
+	struct plan_in in = plan_in_of(call, sk, NULL, NULL);
 	struct plan pl;
 	char err[200] = "";
 	int rc;

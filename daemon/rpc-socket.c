@@ -189,20 +189,6 @@ static void addr_destroy(struct resolve_job *job)
 }
 
 
-/* The plan input of a request on sk (NULL: none yet) at a (NULL: none). */
-struct plan_in sock_in(struct call *call, const struct sock *sk, const struct sbaddr *a, const char *host)
-{
-	struct plan_in in = { .call = call, .params = call->params, .family = -1, .type = -1, .proto = -1,
-	                      .sk = sk, .addr = a, .host = host };
-
-	if (sk) {
-		in.family = sk->family;
-		in.type = sk->type;
-		in.proto = sk->proto;
-	}
-	return in;
-}
-
 /* The request's address (decoded for the socket in describes by the
  * params framework). A host name parks the call on the resolver
  * (CALL_PENDING: the handler returns it after undoing its own work) and the
@@ -251,7 +237,7 @@ static int decode_address(struct call *call, const struct plan_in *in, const str
 int judge_at(struct call *call, const struct sock *sk, const struct param_address *address, struct sbaddr *a,
                     struct plan *pl)
 {
-	struct plan_in in = sock_in(call, sk, NULL, NULL);
+	struct plan_in in = plan_in_of(call, sk, NULL, NULL);
 	const char *host;
 	int rc = decode_address(call, &in, address, a, &host);
 
@@ -702,7 +688,7 @@ static int rpc_socket_pair(struct call *call, void *params)
 static int rpc_socket_adopt(struct call *call, void *params)
 {
 	int fd = call_take_fd(call, 0), rc;
-	struct plan_in in = sock_in(call, NULL, NULL, NULL);
+	struct plan_in in = plan_in_of(call, NULL, NULL, NULL);
 	struct plan pl;
 	struct stat st;
 	struct kind k;
@@ -843,7 +829,7 @@ static int connect_result(struct sock_wait *w)
 static int judge_candidate(struct call *call, const struct connect_state *st, const struct sbaddr *cand,
                            const char *host)
 {
-	struct plan_in in = sock_in(call, NULL, cand, host);
+	struct plan_in in = plan_in_of(call, NULL, cand, host);
 	struct plan pl;
 
 	in.family = cand->ss.ss_family;
@@ -857,7 +843,7 @@ static int judge_candidate(struct call *call, const struct connect_state *st, co
  * at port, whatever it resolves to. */
 static int judge_unresolved_name(struct call *call, const struct connect_state *st, const char *host, int port)
 {
-	struct plan_in in = sock_in(call, NULL, NULL, host);
+	struct plan_in in = plan_in_of(call, NULL, NULL, host);
 	struct sbaddr tmpl = { .len = sizeof(struct sockaddr_in6) };
 
 	((struct sockaddr_in6 *)&tmpl.ss)->sin6_family = AF_INET6;
@@ -1160,7 +1146,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	struct kind made;
 	bool owned;
 
-	struct plan_in in = sock_in(call, NULL, NULL, NULL);
+	struct plan_in in = plan_in_of(call, NULL, NULL, NULL);
 	struct plan pl;
 
 	in.family = family = listen_on_family(p);
@@ -1279,7 +1265,7 @@ static int rpc_socket_listen(struct call *call, void *params)
 	/* An unbound socket listens on an address the kernel picks: judged as such. */
 	if (getsockname(sk->fd, (struct sockaddr *)&bound.ss, &bound.len) < 0)
 		return -errno;
-	in = sock_in(call, sk, &bound, NULL);
+	in = plan_in_of(call, sk, &bound, NULL);
 	/* Unbound, it is bound now, to the unspecified address: as a bind there. */
 	if ((rc = plan_run(call, &in, &pl)) || (rc = v6only_unless_v4(sk, &pl)))
 		return rc;

@@ -26,9 +26,6 @@ struct sock;
 	"\"contentEncoding\":\"base64\"}}}"
 #define B RPC_MAY_BLOCK
 
-/* The plan input of a request on sk (NULL: none yet) at a (NULL: none). */
-struct plan_in sock_in(struct call *call, const struct sock *sk, const struct sbaddr *a, const char *host);
-
 /* Reads the request's address (a name parks the call on the resolver and
  * the handler runs again) and decides the method's plan for sk at it: 0
  * with *a and *pl filled, CALL_PENDING, or an error. */

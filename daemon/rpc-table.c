@@ -41,7 +41,7 @@ const struct rpc_method *rpc_method_at(size_t i)
 	return NULL;
 }
 
-/* The handle a method's "handle" member names, or 0 when it has none. */
+/* The method's "handle" param, or NULL when it has none. */
 static const struct param_desc *handle_desc(const struct rpc_method *m)
 {
 	for (const struct param_desc *d = m->params; d && d->name; d++)
@@ -102,14 +102,9 @@ int rpc_run(struct call *call)
 	if (rc || (rc = decode_addresses(call)))
 		return rc;
 	if (!(m->flags & (RPC_INTROSPECT | RPC_PLAN_IN_HANDLER))) {
+		struct plan_in in = plan_in_of(call, call->target, NULL, NULL);
 		struct plan pl;
-		struct plan_in in = { .call = call, .params = call->params, .family = -1, .type = -1, .proto = -1 };
-		if (call->target) {
-			in.sk = call->target;
-			in.family = call->target->family;
-			in.type = call->target->type;
-			in.proto = call->target->proto;
-		}
+
 		if ((rc = plan_run(call, &in, &pl)))
 			return rc;
 	}
