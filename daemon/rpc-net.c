@@ -628,7 +628,7 @@ static int rpc_net_gethostbyname_ex(struct call *call, void *params)
 
 static int rpc_net_gethostbyaddr(struct call *call, void *params)
 {
-	/* Gated by the dispatcher (RPC_GATE_RESOLVE): an address is no name to judge. */
+	/* Decided by its plan before it runs (plan_resolve): an address is no name to judge. */
 	return park_host(call, "address", ((struct hostaddr_params *)params)->address, false, hba_work, hba_build);
 }
 
