@@ -52,17 +52,16 @@ static void action_list(unsigned mask, char *buf, size_t len)
 	}
 }
 
-int policy_lint_rule(const struct policy *p, size_t i, char **warning)
+/* A rule told apart by an identity member a process of the same user can
+ * put on: the warning, or NULL. */
+static int weak_warning(const struct policy_rule_view *vp, char **warning)
 {
-	struct policy_rule_view v;
+	struct policy_rule_view v = *vp;
 	bool weak_cgroup = false, weak_unit = false, strong;
 	char actions[200], by[200];
 	const char *whom;
-	int r = policy_rule_view(p, i, &v);
 
 	*warning = NULL;
-	if (r < 0)
-		return r;
 	for (size_t k = 0; k < v.ncgroup; k++)
 		weak_cgroup = weak_cgroup || policy_lint_cgroup_delegated(v.cgroup[k]);
 	for (size_t k = 0; k < v.nunit; k++)
@@ -91,5 +90,49 @@ int policy_lint_rule(const struct policy *p, size_t i, char **warning)
 		*warning = NULL;
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Names the user and group databases do not hold (yet): a package's drop-in
+ * may name a group it creates later. The warning, or NULL. */
+static int unknown_warning(const struct policy_rule_view *v, char **warning)
+{
+	char names[600] = "";
+	size_t o = 0;
+
+	*warning = NULL;
+	if (!v->nunknown)
+		return 0;
+	for (size_t k = 0; k < v->nunknown && o < sizeof(names); k++)
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", k ? ", " : "", v->unknown[k]);
+	if (asprintf(warning, "rule \"%s\" names %s, unknown to this system: %s nobody until %s, and every "
+	             "reload looks %s up again", v->name, names, v->nunknown == 1 ? "it matches" : "they match",
+	             v->nunknown == 1 ? "it exists" : "they exist", v->nunknown == 1 ? "it" : "them") < 0) {
+		*warning = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int policy_lint_rule(const struct policy *p, size_t i, char **warning)
+{
+	struct policy_rule_view v;
+	char *unknown = NULL, *weak = NULL;
+	int r = policy_rule_view(p, i, &v);
+
+	*warning = NULL;
+	if (r < 0 || (r = unknown_warning(&v, &unknown)) < 0 || (r = weak_warning(&v, &weak)) < 0) {
+		free(unknown);
+		return r;
+	}
+	if (unknown && weak) {
+		r = asprintf(warning, "%s; %s", unknown, weak) < 0 ? -ENOMEM : 0;
+		if (r < 0)
+			*warning = NULL;
+		free(unknown);
+		free(weak);
+		return r;
+	}
+	*warning = unknown ? unknown : weak;
 	return 0;
 }

@@ -99,6 +99,10 @@ struct rule {
 	size_t nallow, ndeny;
 	struct entry *allow, *deny;
 	struct policy_limits limits;   /* -1 = not set by this rule */
+	/* user/group names the databases did not know at load ("user \"x\""):
+	 * they match nobody until a reload finds them. */
+	char **unknown;
+	size_t nunknown;
 };
 
 struct policy {
@@ -315,6 +319,7 @@ static void rule_clear(struct rule *r)
 		entry_clear(&r->deny[i]);
 	free(r->allow);
 	free(r->deny);
+	strs_free(r->unknown, r->nunknown);
 }
 
 void policy_free(struct policy *p)
@@ -872,7 +877,20 @@ int policy_lookup_group(const char *name, gid_t *gid)
 struct id_ctx {
 	struct cond *c;
 	bool by_name;
+	struct rule *rule;
 };
+
+/* A name the user or group database does not hold (yet): recorded for the
+ * load-time warning, matching nobody. */
+static int unknown_name(struct ld *l, struct rule *rule, const char *where, const char *what, const char *name)
+{
+	char s[300];
+
+	snprintf(s, sizeof(s), "%s \"%.200s\"", what, name);
+	if (push_str(&rule->unknown, &rule->nunknown, s) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
+}
 
 /* user/group names (resolved now, never per request) or uid/gid numbers. */
 static int item_user(struct ld *l, json_object *j, const char *where, void *vctx)
@@ -904,6 +922,9 @@ static int item_user(struct ld *l, json_object *j, const char *where, void *vctx
 			r = policy_lookup_group(s, &gid);
 			if (r == -ENOMEM)
 				return fail(l, r, where, "out of memory");
+			/* A group a package creates later: matches nobody until a reload finds it. */
+			if (r == -ENOENT)
+				return unknown_name(l, ctx->rule, where, "group", s);
 			if (r < 0)
 				return fail(l, -EINVAL, where, "unknown group \"%s\"%s%s", s, r != -ENOENT ? ": " : "",
 				            r != -ENOENT ? strerror(-r) : "");
@@ -912,6 +933,8 @@ static int item_user(struct ld *l, json_object *j, const char *where, void *vctx
 			r = policy_lookup_user(s, 0, &pw, &buf);
 			if (r == -ENOMEM)
 				return fail(l, r, where, "out of memory");
+			if (r == -ENOENT)
+				return unknown_name(l, ctx->rule, where, "user", s);
 			if (r < 0)
 				return fail(l, -EINVAL, where, "unknown user \"%s\"%s%s", s, r != -ENOENT ? ": " : "",
 				            r != -ENOENT ? strerror(-r) : "");
@@ -973,7 +996,7 @@ static int parse_match(struct ld *l, struct rule *r, json_object *j, const char 
 		c = &r->conds[r->nconds++];
 		c->kind = match_members[m].kind;
 		if (c->kind == C_UID || c->kind == C_GID) {
-			struct id_ctx ctx = { c, match_members[m].by_name };
+			struct id_ctx ctx = { c, match_members[m].by_name, r };
 			ret = each_item(l, val, w, item_user, &ctx);
 		} else {
 			ret = each_item(l, val, w, item_str, c);
@@ -2433,7 +2456,8 @@ int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *
 	if (i >= p->nrules)
 		return -ENOENT;
 	r = &p->rules[i];
-	*out = (struct policy_rule_view){ .name = r->name };
+	*out = (struct policy_rule_view){ .name = r->name, .unknown = (const char *const *)r->unknown,
+	                                  .nunknown = r->nunknown };
 	for (size_t k = 0; k < r->nallow; k++)
 		out->allow_actions |= 1u << r->allow[k].action;
 	for (size_t k = 0; k < r->nconds; k++) {

@@ -207,6 +207,8 @@ struct policy_rule_view {
 	bool uid, gid;                  /* user/uid, group/gid given */
 	const char *const *exe, *const *unit, *const *cgroup, *const *label;
 	size_t nexe, nunit, ncgroup, nlabel;    /* 0: the member is not given */
+	const char *const *unknown;     /* user/group names not known at load: "user \"x\"" */
+	size_t nunknown;
 };
 /* 0, or -ENOENT when there is no rule i. */
 int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *out);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/policy.h"
+#include "daemon/policy-lint.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/check_policy.XXXXXX";
@@ -449,8 +450,6 @@ static const struct {
 	{ RULE("{}", "{\"action\":\"bind\",\"family\":\"AF_NOPE\"}"), -EINVAL, "rules[0].allow[0].family", "unknown family \"AF_NOPE\"" },
 	{ RULE("{}", "{\"action\":\"create\",\"type\":[\"SOCK_STREAM\",\"SOCK_X\"]}"), -EINVAL, "rules[0].allow[0].type[1]", "unknown socket type" },
 	{ RULE("{}", "{\"action\":\"create\",\"proto\":\"IPPROTO_NOPE\"}"), -EINVAL, "rules[0].allow[0].proto", "unknown protocol" },
-	{ RULE("{\"user\":\"no-such-user-sbk\"}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.user", "unknown user \"no-such-user-sbk\"" },
-	{ RULE("{\"group\":[\"root\",\"no-such-group-sbk\"]}", "{\"action\":\"bind\"}"), -EINVAL, "rules[0].match.group[1]", "unknown group" },
 	{ "{\"version\":2,\"rules\":[]}", -EINVAL, "version", "unsupported version 2" },
 	{ "{\"rules\":[]}", -EINVAL, NULL, "\"version\" is missing" },
 	{ "{\"version\":1,\"rules\":[]}", -EINVAL, "rules", "rules list is empty" },
@@ -535,6 +534,42 @@ START_TEST(load_errors)
 }
 END_TEST
 
+/* A user or group the databases do not hold (yet) is no load error: the
+ * value matches nobody, the rule's warning names it, and the rest of the
+ * rule holds. */
+START_TEST(unknown_names_match_nobody)
+{
+	struct policy *p = load_text("{\"version\":1,\"rules\":["
+	                             "{\"name\":\"ghost\",\"match\":{\"user\":\"no-such-user-sbk\"},"
+	                             "\"allow\":[{\"action\":\"resolve\"}]},"
+	                             "{\"name\":\"root or ghosts\",\"match\":{\"group\":[\"root\",\"no-such-group-sbk\"]},"
+	                             "\"allow\":[{\"action\":\"bind\"}]}]}");
+	struct policy_subject root = subj(0, 0), other = subj(4711, 4711);
+	struct policy_rule_view v;
+	struct policy_decision d;
+	struct policy_request q = req(POLICY_RESOLVE, -1, -1, -1);
+	char *w = NULL;
+
+	ck_assert_int_eq(policy_rule_view(p, 0, &v), 0);
+	ck_assert_uint_eq(v.nunknown, 1);
+	ck_assert_str_eq(v.unknown[0], "user \"no-such-user-sbk\"");
+	ck_assert_int_eq(policy_rule_view(p, 1, &v), 0);
+	ck_assert_uint_eq(v.nunknown, 1);
+	ck_assert_str_eq(v.unknown[0], "group \"no-such-group-sbk\"");
+	ck_assert_int_eq(policy_lint_rule(p, 0, &w), 0);
+	ck_assert_msg(w && strstr(w, "rule \"ghost\" names user \"no-such-user-sbk\", unknown to this system") &&
+	              strstr(w, "reload"), "%s", w ? w : "(none)");
+	free(w);
+	/* Nobody matches "ghost"; "root or ghosts" still matches gid 0. */
+	ck_assert(!decide(p, &other, &q, &d));
+	ck_assert(!decide(p, &root, &q, &d));
+	q = req(POLICY_BIND, AF_INET, SOCK_STREAM, 0);
+	ck_assert(decide(p, &root, &q, &d));
+	ck_assert(!decide(p, &other, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
 /* A value-level error points at the member it is about. */
 START_TEST(semantic_position)
 {
@@ -550,11 +585,12 @@ START_TEST(semantic_position)
 	struct policy *p;
 	char want[700];
 
+	/* The unknown user "x" is no error (it matches nobody): the number is. */
 	ck_assert_int_eq(policy_load(path, false, &p, &err), -EINVAL);
-	ck_assert_str_eq(err.at.path, "rules[1].match.user[1]");
-	ck_assert_msg(err.line == 4 && err.column == 47, "%s", err.text);
-	snprintf(want, sizeof(want), "%s:4:47: rules[1].match.user[1]: unknown user \"x\"", path);
-	ck_assert_str_eq(err.text, want);
+	ck_assert_str_eq(err.at.path, "rules[1].match.user[2]");
+	ck_assert_msg(err.line == 4 && err.column == 52, "%s", err.text);
+	snprintf(want, sizeof(want), "%s:4:52: rules[1].match.user[2]: ", path);
+	ck_assert_msg(!strncmp(err.text, want, strlen(want)), "%s", err.text);
 
 	text = "{\"version\": 1,\n"
 	       " \"rules\": [\n"
@@ -1294,6 +1330,7 @@ static Suite *policy_suite(void)
 
 	tcase_add_test(tc, example_web);
 	tcase_add_test(tc, example_sandbox);
+	tcase_add_test(tc, unknown_names_match_nobody);
 	tcase_add_test(tc, example_monitor_admin_others);
 	tcase_add_test(tc, match_members);
 	tcase_add_test(tc, deny_wins);

@@ -1483,14 +1483,8 @@ START_TEST(load_errors)
 	bad_member(&P,
 	           RULE_HEAD "   \"allow\": [ {\"action\": \"create\", \"family\": \"AF_NOPE\"} ]}\n ]}\n",
 	           "\"family\"", "unknown family \"AF_NOPE\"");
-	bad_member(&P,
-	           "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\",\n   \"match\": {\"user\": \"no-such-user-xyz\"},\n"
-	           "   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
-	           "\"user\"", "unknown user \"no-such-user-xyz\"");
-	bad_member(&P,
-	           "{\"version\": 1,\n \"rules\": [\n  {\"name\": \"r\",\n   \"match\": {\"group\": \"no-such-group-xyz\"},\n"
-	           "   \"allow\": [ {\"action\": \"create\"} ]}\n ]}\n",
-	           "\"group\"", "unknown group \"no-such-group-xyz\"");
+	/* An unknown user or group name is no load error: a warning, and it
+	 * matches nobody (tests/it_policy_names.sh). */
 	bad_member(&P, "{\"version\": 1,\n \"rules\": []\n}\n", "\"rules\"", "the rules list is empty");
 	/* Whole-file errors: the file's name and what is wrong. */
 	refuses(&P, hx_fmt("%s/missing.json", P.path), hx_fmt("%s/missing.json:", P.path), "no such file");
