@@ -170,13 +170,6 @@ static void keep_error(sb_reply **err, sb_reply *r)
 	*err = r;
 }
 
-/* Forgets an earlier error. */
-static void clear_error(sb_reply **err)
-{
-	sb_reply_free(*err);
-	*err = NULL;
-}
-
 /* One call with params p (taken, NULL: -ENOMEM). A result goes to *out; an
  * error reply gives its errno and goes to *err (see keep_error). */
 static int helper_call(sb_client *c, const char *method, json_object *p, sb_reply **out,
@@ -342,42 +335,6 @@ fail:
 	return rc;
 }
 
-/* net.getaddrinfo {host, port, type, flags}: the result's "results" array in
- * *out (a reference the caller puts). */
-static int resolve(sb_client *c, const char *host, int port, int type, bool passive,
-                   json_object **out, sb_reply **err)
-{
-	json_object *p = json_object_new_object(), *res;
-	sb_reply *r;
-	bool ok;
-	int rc;
-
-	*out = NULL;
-	ok = jset(p, "host", json_object_new_string(host)) &&
-	     jset(p, "port", json_object_new_int(port)) &&
-	     jset(p, "type", json_object_new_string(type == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_STREAM"));
-	if (ok && passive) {
-		json_object *f = json_object_new_array_ext(1);
-		ok = f && json_object_array_add(f, json_object_new_string("AI_PASSIVE")) == 0;
-		ok = jset(p, "flags", f) && ok;
-	}
-	if (!ok) {
-		json_object_put(p);
-		return -ENOMEM;
-	}
-	rc = helper_call(c, "net.getaddrinfo", p, &r, err);
-	if (rc < 0)
-		return rc;
-	if (!json_object_object_get_ex(sbt_reply_result(r), "results", &res) ||
-	    !json_object_is_type(res, json_type_array)) {
-		sb_reply_free(r);
-		return -EPROTO;
-	}
-	*out = json_object_get(res);
-	sb_reply_free(r);
-	return 0;
-}
-
 /* Hands the error reply behind a failure to the caller (err may be NULL);
  * after a success there is none. Returns rc. */
 static int helper_finish(int rc, sb_reply *e, sb_reply **err)
@@ -404,10 +361,8 @@ static int listen_one(sb_client *c, const struct sb_spec *sp, json_object *famil
 
 static int listen_impl(sb_client *c, const char *spec, int backlog, sb_reply **err)
 {
-	_cleanup_json_ json_object *results = NULL;
 	struct sb_spec sp;
 	int rc;
-	size_t n;
 
 	if (!c)
 		return -EINVAL;
@@ -423,48 +378,12 @@ static int listen_impl(sb_client *c, const char *spec, int backlog, sb_reply **e
 		}
 		return listen_stream(c, json_object_new_string("AF_UNIX"), a, backlog, err);
 	}
-	if (sp.family != AF_UNSPEC)
-		return listen_one(c, &sp, json_object_new_string(sp.family == AF_INET6 ? "AF_INET6" : "AF_INET"),
-		                  jtuple(sp.host, sp.port), backlog, err);
-	/* A host name: its addresses in getaddrinfo's order, first that works. */
-	rc = resolve(c, sp.host, sp.port, sp.type, true, &results, err);
-	if (rc < 0)
-		return rc;
-	n = json_object_array_length(results);
-	rc = -EADDRNOTAVAIL;
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(results, i), *fam, *addr;
-		int fd;
-
-		if (!json_object_object_get_ex(e, "family", &fam) ||
-		    !json_object_object_get_ex(e, "address", &addr))
-			continue;
-		clear_error(err);     /* the last attempt's error is the one reported */
-		fd = listen_one(c, &sp, json_object_get(fam), json_object_get(addr), backlog, err);
-		if (fd >= 0)
-			return fd;
-		rc = fd;
-		if (!*err)
-			break;  /* the exchange failed, not this address */
-	}
-	return rc;
-}
-
-/* Whether host is an IPv4 or IPv6 literal (IPv6 with an optional %scope). */
-static bool is_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-	char lit[INET6_ADDRSTRLEN + 1];
-	const char *pct = strchr(host, '%');
-	size_t len = pct ? (size_t)(pct - host) : strlen(host);
-
-	if (inet_pton(AF_INET, host, buf) == 1)
-		return true;
-	if (len == 0 || len >= sizeof(lit))
-		return false;
-	memcpy(lit, host, len);
-	lit[len] = '\0';
-	return inet_pton(AF_INET6, lit, buf) == 1;
+	/* A host name goes to the daemon as it is, which resolves it for the
+	 * socket's family (AF_INET, as Python's create_server) and judges the
+	 * name and its address: the library never resolves behind the
+	 * policy's back. */
+	return listen_one(c, &sp, json_object_new_string(sp.family == AF_INET6 ? "AF_INET6" : "AF_INET"),
+	                  jtuple(sp.host, sp.port), backlog, err);
 }
 
 /* One socket.connect_to {address (taken), timeout?, pass: true}. */
@@ -485,36 +404,14 @@ static int connect_one(sb_client *c, json_object *address, double timeout_s, sb_
 static int connect_tcp_impl(sb_client *c, const char *host, int port, double timeout_s,
                             sb_reply **err)
 {
-	_cleanup_json_ json_object *results = NULL;
-	size_t n;
-	int rc;
-
 	if (!c || !host || !*host || port < 0 || port > 65535 || isnan(timeout_s))
 		return -EINVAL;
 	if (strlen(host) > 1024)
 		return -ENAMETOOLONG;
-	if (is_literal(host))
-		return connect_one(c, jtuple(host, port), timeout_s, err);
-	rc = resolve(c, host, port, SOCK_STREAM, false, &results, err);
-	if (rc < 0)
-		return rc;
-	n = json_object_array_length(results);
-	rc = -EADDRNOTAVAIL;
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(results, i), *addr;
-		int fd;
-
-		if (!json_object_object_get_ex(e, "address", &addr))
-			continue;
-		clear_error(err);     /* the last attempt's error is the one reported */
-		fd = connect_one(c, json_object_get(addr), timeout_s, err);
-		if (fd >= 0)
-			return fd;
-		rc = fd;
-		if (!*err)
-			break;  /* the exchange failed, not this address */
-	}
-	return rc;
+	/* A literal or a name, as create_connection takes it: the daemon
+	 * resolves a name itself, tries each address the policy allows for it,
+	 * and a host-pinned grant holds. */
+	return connect_one(c, jtuple(host, port), timeout_s, err);
 }
 
 int sb_listen(sb_client *c, const char *spec, int backlog, sb_reply **err)

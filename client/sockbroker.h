@@ -117,14 +117,16 @@ int sb_reply_errno(const sb_reply *r);
  * IPV6_V6ONLY for an IPv6 address as Python's create_server; no dual stack);
  * udp: a bound datagram socket (socket.create, socket.bind, socket.detach;
  * IPV6_V6ONLY set for IPv6 too); unix: a listening AF_UNIX stream socket (a
- * path that exists is EADDRINUSE, nothing is unlinked). A host name is
- * resolved with net.getaddrinfo (AI_PASSIVE) and its addresses tried in order.
+ * path that exists is EADDRINUSE, nothing is unlinked). A host name goes to
+ * the daemon, which resolves it for AF_INET (the first answer, as Python's
+ * bind does) and judges it; the library never resolves a name itself.
  * backlog < 0: the daemon's default (128); ignored for udp. */
 int sb_listen(sb_client *c, const char *spec, int backlog, sb_reply **err);
 
 /* A TCP connection to host (a literal or a name) and port, as Python's
- * create_connection: a name is resolved with net.getaddrinfo and each address
- * tried in order until one connects; the last error is returned. timeout_s > 0
+ * create_connection (socket.connect_to): the daemon resolves a name, tries
+ * each address the policy allows in turn until one connects, and a grant
+ * pinned to the host name holds; the last error is returned. timeout_s > 0
  * bounds each attempt (-ETIMEDOUT with the -32003 reply); <= 0: the
  * connection's default timeout (initially none). */
 int sb_connect_tcp(sb_client *c, const char *host, int port, double timeout_s,

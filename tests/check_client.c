@@ -751,7 +751,11 @@ static void sc_helpers(struct srv *s)
 				port = jint(a, "port", -1);
 			}
 		}
-		if (strcmp(meth, "socket.listen_on") == 0 || strcmp(meth, "socket.detach") == 0) {
+		/* As the daemon: a name it cannot resolve is its gaierror. */
+		if ((strcmp(meth, "socket.listen_on") == 0 || strcmp(meth, "socket.connect_to") == 0) && host &&
+		    strcmp(host, "nohost.test") == 0) {
+			sc_send_error(s, id, -32001, "Name or service not known.", "{\"gai\":-2,\"name\":\"EAI_NONAME\"}");
+		} else if (strcmp(meth, "socket.listen_on") == 0 || strcmp(meth, "socket.detach") == 0) {
 			sc_send_fd(s, id);
 		} else if (strcmp(meth, "socket.create") == 0) {
 			json_object *pass = NULL;
@@ -770,7 +774,8 @@ static void sc_helpers(struct srv *s)
 			else
 				srv_result(s, id, "{}", NULL, 0);
 		} else if (strcmp(meth, "socket.connect_to") == 0) {
-			if (host && strcmp(host, "10.0.0.1") == 0)
+			/* refused.test: every address it resolves to refuses. */
+			if (host && (strcmp(host, "10.0.0.1") == 0 || strcmp(host, "refused.test") == 0))
 				sc_send_error(s, id, -32000, "Connection refused.",
 				              "{\"errno\":111,\"name\":\"ECONNREFUSED\"}");
 			else
@@ -1625,8 +1630,7 @@ START_TEST(test_helpers_listen)
 		"socket.setsockopt {\"handle\":7,\"level\":\"IPPROTO_IPV6\",\"option\":\"IPV6_V6ONLY\",\"value\":1}\n"
 		"socket.bind {\"handle\":7,\"address\":[\"::1\",53]}\n"
 		"socket.detach {\"handle\":7}\n"
-		"net.getaddrinfo {\"host\":\"srv.test\",\"port\":80,\"type\":\"SOCK_STREAM\",\"flags\":[\"AI_PASSIVE\"]}\n"
-		"socket.listen_on {\"address\":{\"host\":\"10.0.0.1\",\"port\":80},\"family\":\"AF_INET\",\"pass\":true}\n");
+		"socket.listen_on {\"address\":[\"srv.test\",80],\"family\":\"AF_INET\",\"pass\":true}\n");
 	ck_assert_int_eq(count_fds(), before);
 }
 END_TEST
@@ -1670,7 +1674,7 @@ START_TEST(test_helpers_listen_errors)
 		"socket.create {\"family\":\"AF_INET\",\"type\":\"SOCK_DGRAM\"}\n"
 		"socket.bind {\"handle\":7,\"address\":[\"127.0.0.1\",1]}\n"
 		"socket.close {\"handle\":7}\n"
-		"net.getaddrinfo {\"host\":\"nohost.test\",\"port\":80,\"type\":\"SOCK_STREAM\",\"flags\":[\"AI_PASSIVE\"]}\n");
+		"socket.listen_on {\"address\":[\"nohost.test\",80],\"family\":\"AF_INET\",\"pass\":true}\n");
 	ck_assert_int_eq(count_fds(), before);
 }
 END_TEST
@@ -1688,10 +1692,11 @@ START_TEST(test_helpers_connect)
 	check_helper_fd(sb_connect_tcp(c, "127.0.0.1", 80, 2.5, &err));
 	ck_assert_ptr_null(err);
 	check_helper_fd(sb_connect_tcp(c, "::1", 443, 0, &err));
-	/* A name: each address in turn; the refusal of the first is forgotten. */
+	/* A name goes to the daemon as it is: it resolves and tries each address
+	 * (the library never resolves behind the policy's back). */
 	check_helper_fd(sb_connect_tcp(c, "two.test", 80, -1, &err));
 	ck_assert_ptr_null(err);
-	/* Every address refused: the last error. */
+	/* Every address refused: the daemon's last error. */
 	ck_assert_int_eq(sb_connect_tcp(c, "refused.test", 80, 1, &err), -ECONNREFUSED);
 	check_err_name(err, SB_OS_ERROR, "ECONNREFUSED");
 	sb_reply_free(err);
@@ -1709,14 +1714,10 @@ START_TEST(test_helpers_connect)
 	ck_assert_str_eq(helper_log,
 		"socket.connect_to {\"address\":[\"127.0.0.1\",80],\"pass\":true,\"timeout\":2.5}\n"
 		"socket.connect_to {\"address\":[\"::1\",443],\"pass\":true}\n"
-		"net.getaddrinfo {\"host\":\"two.test\",\"port\":80,\"type\":\"SOCK_STREAM\"}\n"
-		"socket.connect_to {\"address\":{\"host\":\"10.0.0.1\",\"port\":80},\"pass\":true}\n"
-		"socket.connect_to {\"address\":{\"host\":\"127.0.0.1\",\"port\":80},\"pass\":true}\n"
-		"net.getaddrinfo {\"host\":\"refused.test\",\"port\":80,\"type\":\"SOCK_STREAM\"}\n"
-		"socket.connect_to {\"address\":{\"host\":\"10.0.0.1\",\"port\":80},\"pass\":true,\"timeout\":1.0}\n"
-		"socket.connect_to {\"address\":{\"host\":\"10.0.0.1\",\"port\":81},\"pass\":true,\"timeout\":1.0}\n"
+		"socket.connect_to {\"address\":[\"two.test\",80],\"pass\":true}\n"
+		"socket.connect_to {\"address\":[\"refused.test\",80],\"pass\":true,\"timeout\":1.0}\n"
 		"socket.connect_to {\"address\":[\"10.0.0.1\",80],\"pass\":true,\"timeout\":1.0}\n"
-		"net.getaddrinfo {\"host\":\"nohost.test\",\"port\":80,\"type\":\"SOCK_STREAM\"}\n");
+		"socket.connect_to {\"address\":[\"nohost.test\",80],\"pass\":true,\"timeout\":1.0}\n");
 	ck_assert_int_eq(count_fds(), before);
 }
 END_TEST

@@ -36,14 +36,16 @@ creator=65533
 mkfifo "$dir/port.fifo" || exit 99
 python3 -c '
 import signal, socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-print(s.getsockname()[1], flush=True)
+s, t = socket.socket(), socket.socket()
+for x in (s, t):
+    x.bind(("127.0.0.1", 0))
+    x.listen(64)
+print(s.getsockname()[1], t.getsockname()[1], flush=True)
 signal.pause()
 ' >"$dir/port.fifo" &
 lis_pid=$!
-read -r lport <"$dir/port.fifo"
+# lport: reached by address; nport: by the name "localhost" only (host pinning).
+read -r lport nport <"$dir/port.fifo"
 closed=$((lport == 65535 ? lport - 1 : lport + 1))
 
 # Both callers may bind 127.0.0.1 (port 0: the kernel picks) and connect to
@@ -57,6 +59,9 @@ printf '%s\n' '{
                    "address": "127.0.0.1/32", "port": 0 },
                  { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM",
                    "address": "127.0.0.1/32", "port": '"$lport"' } ] },
+    { "name": "creator reaches localhost by name", "match": { "uid": '"$creator"' },
+      "allow": [ { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM",
+                   "host": "localhost", "port": '"$nport"' } ] },
     { "name": "creator", "match": { "uid": '"$creator"' },
       "allow": [ { "action": "create", "family": "AF_INET", "type": ["SOCK_STREAM", "SOCK_DGRAM"] } ] }
   ]
@@ -113,6 +118,13 @@ agree "$creator" 1 connect "tcp:127.0.0.1:$closed"
 # HOST PORT is the same word, the same row.
 agree "$bindonly" 1 connect 127.0.0.1 "$lport"
 agree "$creator" 0 connect 127.0.0.1 "$lport"
+
+# A grant pinned to a host name (issue 12 item 3): the name goes to the
+# daemon, which resolves it itself, so the grant holds; the same port by
+# address is refused.
+agree "$creator" 0 connect localhost "$nport"
+agree "$creator" 0 connect "tcp:localhost:$nport"
+agree "$creator" 1 connect 127.0.0.1 "$nport"
 
 # ---------------------------------------------------------------- stop
 
