@@ -9,11 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 
+# netbase (/etc/protocols, /etc/services: getprotobyname, getservby*) and
+# procps (the unit's ExecReload= kill) are missing from minimal images.
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux iproute2
 	authbind netbase procps)
-# netbase (/etc/protocols, /etc/services: getprotobyname, getservby*) and
-# procps (the unit's ExecReload= kill) are missing from minimal images.
 JOBS=-j2
 
 usage() {

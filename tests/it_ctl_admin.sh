@@ -316,9 +316,10 @@ expect_rc 0 "policy check admin for the daemon's own user"
 for cmd in clients "sockets --all" stats reload "close-client 1" "close-socket 1" "policy check admin"; do
 	if [ "$me" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
 		chmod 755 "$dir"
+		[ -n "${sbctl_other:-}" ] || sbctl_for_others
 		# shellcheck disable=SC2086
 		setpriv --reuid="$other" --regid="$other" --clear-groups \
-			"$SBCTL" --socket "$sock" $cmd >"$dir/out" 2>"$dir/err"
+			"$sbctl_other" --socket "$sock" $cmd >"$dir/out" 2>"$dir/err"
 		rc=$?
 		expect_rc 1 "$cmd as uid $other without the admin action"
 		expect_out '\(code -32010\)$' "$dir/err" "$cmd as uid $other is denied with -32010"

@@ -27,6 +27,7 @@ lis_pid=
 # may write (the file is 0644).
 chmod 755 "$dir"
 ctl_socket=$sock
+sbctl_for_others
 
 bindonly=65534
 creator=65533
@@ -80,7 +81,7 @@ agree() {
 	_check=$rc
 	cat "$dir/out" "$dir/err" >"$dir/check.out"
 	setpriv --reuid="$_uid" --regid="$_uid" --clear-groups \
-		"$SBCTL" --socket "$sock" "$@" >"$dir/out" 2>"$dir/err"
+		"$sbctl_other" --socket "$sock" "$@" >"$dir/out" 2>"$dir/err"
 	rc=$?
 	if [ "$_check" -eq "$_want" ] && [ "$rc" -eq "$_want" ]; then
 		pass "uid $_uid, $*: policy check and the command agree (exit $_want)"

@@ -173,6 +173,27 @@ ctl_need_tools() {
 	fi
 }
 
+# sbctl_for_others: a copy of sockbrokerctl in $dir/bin that other users can
+# run, since the build may live where they cannot read it (a root user's
+# first clone is under /root, mode 0700); a libtool wrapper's program and
+# library sit in .libs. Sets sbctl_other: the command to run it with, as
+# `"$sbctl_other" ARGS` under setpriv.
+sbctl_for_others() {
+	mkdir -p "$dir/bin" || exit 99
+	if [ -x "$(dirname "$SBCTL")/.libs/sockbrokerctl" ]; then
+		cp "$(dirname "$SBCTL")/.libs/sockbrokerctl" "$(dirname "$SBCTL")"/.libs/libsockbroker.so* "$dir/bin/" ||
+			exit 99
+	else
+		cp "$SBCTL" "$dir/bin/" || exit 99
+	fi
+	cat >"$dir/bin/sbctl-other" <<EOF_SBCTL
+#!/bin/sh
+LD_LIBRARY_PATH='$dir/bin' exec '$dir/bin/sockbrokerctl' "\$@"
+EOF_SBCTL
+	chmod -R a+rX "$dir/bin" && chmod a+x "$dir/bin/sbctl-other" || exit 99
+	sbctl_other=$dir/bin/sbctl-other
+}
+
 # ctl_setup NAME: the temp dir $dir with the daemon's socket $sock, cleanup
 # on exit (ctl_cleanup), the counters, and the check helpers below. A failed
 # check shows both of sockbrokerctl's outputs.
