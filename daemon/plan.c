@@ -117,7 +117,8 @@ int plan_ask_option(struct plan *pl, const struct plan_in *in, int level, int op
 	return 0;
 }
 
-bool plan_v4_reach_of(const struct sbaddr *a, struct sbaddr *v4)
+/* The IPv4 address an IPv6 unspecified address also reaches; false if none. */
+static bool plan_v4_reach_of(const struct sbaddr *a, struct sbaddr *v4)
 {
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
 	struct sockaddr_in *in = (struct sockaddr_in *)&v4->ss;

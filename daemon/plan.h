@@ -100,9 +100,6 @@ int plan_resolve(struct plan *pl, const struct plan_in *in);
 /* A look-up of name (NULL: none): host selectors of resolve entries judge it. */
 int plan_resolve_name(struct plan *pl, const char *name);
 
-/* The IPv4 address an IPv6 unspecified address also reaches; false if none. */
-bool plan_v4_reach_of(const struct sbaddr *a, struct sbaddr *v4);
-
 /* -- deciding, for a request the daemon carries out -- */
 
 /* Computes call->method's plan from in and decides it for the caller: every

@@ -50,7 +50,8 @@ static const struct param_desc *handle_desc(const struct rpc_method *m)
 	return NULL;
 }
 
-int rpc_find_target(struct call *call)
+/* call->target from the "handle" param of a method with .target: 0 or -32011. */
+static int rpc_find_target(struct call *call)
 {
 	const struct param_desc *d = handle_desc(call->method);
 

@@ -84,8 +84,6 @@ int rpc_run(struct call *call);
 /* The same for a handler that parked to resolve a name and runs again: the
  * target found afresh (it may be gone), nothing decided twice. */
 int rpc_rerun(struct call *call);
-/* call->target from the "handle" param of a method with .target: 0 or -32011. */
-int rpc_find_target(struct call *call);
 /* Iteration for rpc.discover and the docs: i from 0 until NULL. */
 const struct rpc_method *rpc_method_at(size_t i);
 
