@@ -353,6 +353,10 @@ static int handle_message(sb_client *c, struct frame_msg *msg)
 		return 0;
 	id = json_object_get_int64(resp.id);
 	r = reply_build(&resp, msg, &reply);
+	/* The reply holds references of its own into the parsed message, so the
+	 * message goes first: json-c's reference counts are not atomic, and the
+	 * waiter may free its reply on its own thread as soon as it has it. */
+	json_object_put(TAKE_PTR(root));
 	route(c, id, reply, r);
 	return 0;
 }
