@@ -10,6 +10,7 @@
 #include "authz.h"
 #include "dispatch.h"
 #include "log.h"
+#include "lsan-nudge.h"
 #include "server.h"
 #include "settings.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 	struct server srv;
 	int r;
 
+	lsan_nudge_at_exit();
 	config_defaults(&cfg);
 	r = config_parse_args(&cfg, argc, argv);
 	if (r != 0) {
