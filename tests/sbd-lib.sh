@@ -315,6 +315,11 @@ sys.exit(0 if p.poll(60000) else 1)' "$_ctl_real"; then
 		for _t in /proc/"$_ctl_real"/task/*; do
 			echo "#   thread ${_t##*/}: $(grep '^State' "$_t/status" 2>/dev/null) wchan=$(cat "$_t/wchan" 2>/dev/null)"
 			sed 's/^/#     /' "$_t/stack" 2>/dev/null
+			# A sanitizer's leak check runs in a cloned child (not a thread).
+			for _c in $(cat "$_t/children" 2>/dev/null); do
+				echo "#   child $_c: $(grep '^State' /proc/"$_c"/status 2>/dev/null) wchan=$(cat /proc/"$_c"/wchan 2>/dev/null)"
+				sed 's/^/#     /' /proc/"$_c"/stack 2>/dev/null
+			done
 		done
 		tail -n 20 "$dir/daemon.log" | sed 's/^/#   log: /'
 	fi
