@@ -494,6 +494,24 @@ static const struct field whoami_fields[] = {
 	{ NULL, NULL },
 };
 
+/* For people: each part of an identity the daemon could not read (its
+ * `unknown` member) shown in its own place as "unknown (why)", and `unknown`
+ * itself dropped. */
+static void show_unknown(json_object *o)
+{
+	json_object *u;
+
+	if (!json_object_object_get_ex(o, "unknown", &u) || !json_object_is_type(u, json_type_object))
+		return;
+	json_object_object_foreach(u, part, why) {
+		char text[1024];
+
+		snprintf(text, sizeof(text), "unknown (%s)", json_object_get_string(why));
+		json_object_object_add(o, part, json_object_new_string(text));
+	}
+	json_object_object_del(o, "unknown");
+}
+
 /* whoami: daemon.whoami */
 static int cmd_whoami(struct ctl *ctl, int argc, char **argv)
 {
@@ -502,6 +520,8 @@ static int cmd_whoami(struct ctl *ctl, int argc, char **argv)
 
 	if (r)
 		return r;
+	if (!ctl->json && json_object_is_type(result, json_type_object))
+		show_unknown(result);
 	print_result(ctl, result, whoami_fields, false);
 	json_object_put(result);
 	return EXIT_OK;
@@ -585,6 +605,15 @@ static const char *cell(json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v) || !v)
 		return "-";
 	return json_object_get_string(v);
+}
+
+/* Whether an identity's part (exe, unit, ...) is one the daemon could not read. */
+static bool unknown_part(json_object *o, const char *part)
+{
+	json_object *u;
+
+	return json_object_object_get_ex(o, "unknown", &u) && json_object_is_type(u, json_type_object) &&
+	       json_object_object_get_ex(u, part, NULL);
 }
 
 /* sockets [--all]: socket.list (this connection's), or admin.sockets (every
@@ -785,7 +814,7 @@ static int cmd_clients(struct ctl *ctl, int argc, char **argv)
 		pw = json_object_is_type(v, json_type_int) ? getpwuid((uid_t)json_object_get_int64(v)) : NULL;
 		snprintf(uid, sizeof(uid), pw ? "%s (%s)" : "%s", cell(e, "uid"), pw ? pw->pw_name : "");
 		printf("%-6s %-16s %-8s %7s %7s %8s  %-28s ", conn, uid, cell(e, "pid"), cell(e, "handles"),
-		       cell(e, "pending"), cell(e, "requests"), cell(e, "exe"));
+		       cell(e, "pending"), cell(e, "requests"), unknown_part(e, "exe") ? "?" : cell(e, "exe"));
 		if (json_object_object_get_ex(e, "rules", &v) && json_object_is_type(v, json_type_array) &&
 		    json_object_array_length(v)) {
 			for (size_t k = 0; k < json_object_array_length(v); k++)
@@ -796,6 +825,10 @@ static int cmd_clients(struct ctl *ctl, int argc, char **argv)
 		}
 		if (json_object_object_get_ex(e, "unit", &v) && v)
 			printf("%6s unit: %s\n", "", json_object_get_string(v));
+		if (json_object_object_get_ex(e, "unknown", &v) && json_object_is_type(v, json_type_object)) {
+			json_object_object_foreach(v, part, why)
+				printf("%6s %s: unknown (%s)\n", "", part, json_object_get_string(why));
+		}
 		if (json_object_object_get_ex(e, "identity_error", &v) && v)
 			printf("%6s identity incomplete: %s\n", "", json_object_get_string(v));
 	}
@@ -1452,7 +1485,7 @@ static int judge_plan(struct ctl *ctl, json_object *as, const struct plan *pl)
 }
 
 /* policy check [--uid N|--user U] [--gid N|--group G] [--groups G1,G2] [--exe P]
- * [--unit U] [--cgroup C] [--label L] ACTION ARGS: policy.check of each
+ * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] ACTION ARGS: policy.check of each
  * request the action makes. Exit 0 when allowed, 1 when denied (or an error
  * reply). */
 static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
@@ -1464,6 +1497,7 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 		{ "--uid", "uid", true }, { "--user", "user", false }, { "--gid", "gid", true },
 		{ "--group", "group", false }, { "--groups", "groups", false }, { "--exe", "exe", false },
 		{ "--unit", "unit", false }, { "--cgroup", "cgroup", false }, { "--label", "label", false },
+		{ "--unknown", "unknown", false },
 	};
 	json_object *as = json_object_new_object();
 	struct plan pl = { .n = 0 };
@@ -1509,6 +1543,14 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 				json_object_array_add(g, name_or_number(t));
 			free(copy);
 			json_object_object_add(as, "groups", g);
+		} else if (strcmp(opts[k].key, "unknown") == 0) {
+			/* Parts judged as the daemon judges what it could not read. */
+			json_object *u = json_object_new_array();
+			char *copy = strdup(val), *save = NULL;
+			for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+				json_object_array_add(u, json_object_new_string(t));
+			free(copy);
+			json_object_object_add(as, "unknown", u);
 		} else {
 			json_object_object_add(as, opts[k].key, json_object_new_string(val));
 		}

@@ -252,24 +252,33 @@ void authz_subject_from(const struct identity *id, struct policy_subject *out)
 		.unit = id->unit,
 		.cgroup = id->cgroup,
 		.label = id->label,
+		.exe_unknown = id->exe_unknown,
+		.unit_unknown = id->unit_unknown,
+		.cgroup_unknown = id->cgroup_unknown,
+		.label_unknown = id->label_unknown,
 	};
 }
 
-static unsigned limit_or(long v, unsigned dflt)
+/* The limit: v, or dflt when unset; at most cap (when set), the lowest a
+ * rule that may match the caller sets (policy_limits_cap). */
+static unsigned limit_or(long v, unsigned dflt, long cap)
 {
-	return v >= 0 ? (unsigned)v : dflt;
+	unsigned l = v >= 0 ? (unsigned)v : dflt;
+
+	return cap >= 0 && (unsigned long)cap < l ? (unsigned)cap : l;
 }
 
 void authz_conn_update(struct conn *c)
 {
 	struct authz *a = c->env->authz;
 	struct policy_subject who;
-	struct policy_limits l;
+	struct policy_limits l, cap;
 
 	authz_subject_from(&c->id, &who);
 	policy_limits(a->policy, &who, &l);
-	c->lim_handles = limit_or(l.handles, a->cfg->max_handles);
-	c->lim_pending = limit_or(l.pending, a->cfg->max_pending);
+	policy_limits_cap(a->policy, &who, &cap);
+	c->lim_handles = limit_or(l.handles, a->cfg->max_handles, cap.handles);
+	c->lim_pending = limit_or(l.pending, a->cfg->max_pending, cap.pending);
 	c->nrules_matching = c->id.error ? 0 : policy_matching_rules(a->policy, &who, NULL, 0);
 }
 
@@ -295,6 +304,22 @@ const struct identity *authz_call_identity(struct call *call, size_t *nrules)
 	return &w->id;
 }
 
+json_object *authz_unknown_json(const struct identity *id)
+{
+	json_object *u = json_object_new_object();
+	const struct {
+		const char *name, *why;
+	} parts[] = {
+		{ "exe", id->exe_unknown }, { "cgroup", id->cgroup_unknown }, { "unit", id->unit_unknown },
+		{ "label", id->label_unknown },
+	};
+
+	for (size_t i = 0; u && i < ARRAY_SIZE(parts); i++)
+		if (parts[i].why)
+			json_object_object_add(u, parts[i].name, json_object_new_string(parts[i].why));
+	return u;
+}
+
 void authz_identity_json(json_object *o, const struct identity *id)
 {
 	json_object *groups = json_object_new_array();
@@ -309,6 +334,7 @@ void authz_identity_json(json_object *o, const struct identity *id)
 	json_object_object_add(o, "cgroup", json_string_or_null(id->cgroup));
 	json_object_object_add(o, "unit", json_string_or_null(id->unit));
 	json_object_object_add(o, "label", json_string_or_null(id->label));
+	json_object_object_add(o, "unknown", authz_unknown_json(id));
 	if (id->error)
 		json_object_object_add(o, "identity_error", json_object_new_string(id->error));
 }
@@ -319,10 +345,13 @@ json_object *authz_rules_json(struct authz *a, const struct conn *c, size_t max,
 }
 
 /* The names of the rules that match id, in policy order (*names malloc'd, or
- * NULL when none match, as for a caller without an identity): how many match
- * in all, or -ENOMEM. */
-static long matching_rule_names(struct authz *a, const struct identity *id, const char ***names)
+ * NULL when none match, as for a caller without an identity), or with maybe
+ * those that may match it (policy_unknown_rules): how many in all, or
+ * -ENOMEM. */
+static long rule_names(struct authz *a, const struct identity *id, bool maybe, const char ***names)
 {
+	size_t (*list)(const struct policy *, const struct policy_subject *, const char **, size_t) =
+		maybe ? policy_unknown_rules : policy_matching_rules;
 	struct policy_subject who;
 	size_t n;
 
@@ -330,14 +359,19 @@ static long matching_rule_names(struct authz *a, const struct identity *id, cons
 	if (id->error)
 		return 0;
 	authz_subject_from(id, &who);
-	n = policy_matching_rules(a->policy, &who, NULL, 0);
+	n = list(a->policy, &who, NULL, 0);
 	if (!n)
 		return 0;
 	*names = calloc(n, sizeof(**names));
 	if (!*names)
 		return -ENOMEM;
-	policy_matching_rules(a->policy, &who, *names, n);
+	list(a->policy, &who, *names, n);
 	return (long)n;
+}
+
+static long matching_rule_names(struct authz *a, const struct identity *id, const char ***names)
+{
+	return rule_names(a, id, false, names);
 }
 
 json_object *authz_warnings_json(struct authz *a, const struct identity *id)
@@ -364,9 +398,15 @@ json_object *authz_warnings_json(struct authz *a, const struct identity *id)
 
 json_object *authz_rules_json_for(struct authz *a, const struct identity *id, size_t max, size_t *total)
 {
+	return authz_rules_json_as(a, id, false, max, total);
+}
+
+json_object *authz_rules_json_as(struct authz *a, const struct identity *id, bool maybe, size_t max,
+                                 size_t *total)
+{
 	json_object *arr = json_object_new_array();
 	const char **names;
-	long n = matching_rule_names(a, id, &names);
+	long n = rule_names(a, id, maybe, &names);
 
 	*total = 0;
 	if (!arr || n < 0) {
@@ -383,10 +423,11 @@ json_object *authz_rules_json_for(struct authz *a, const struct identity *id, si
 
 unsigned authz_connection_limit(struct authz *a, const struct policy_subject *who)
 {
-	struct policy_limits l;
+	struct policy_limits l, cap;
 
 	policy_limits(a->policy, who, &l);
-	return limit_or(l.connections, a->cfg->max_connections_per_uid);
+	policy_limits_cap(a->policy, who, &cap);
+	return limit_or(l.connections, a->cfg->max_connections_per_uid, cap.connections);
 }
 
 /* The policy's decision, and the one thing no policy decides: root and the
@@ -519,6 +560,16 @@ partial:
 	return -e;
 }
 
+/* quote, for a part of the identity: "?" when it could not be read (a value
+ * is quoted, so a path cannot pass for it), "-" when there is none. */
+static void quote_part(char *out, size_t len, const char *s, const char *unknown)
+{
+	if (unknown && !s)
+		snprintf(out, len, "?");
+	else
+		quote(out, len, s);
+}
+
 static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
                       const struct policy_request *q, const struct policy_decision *d, const char *addr, int port)
 {
@@ -616,8 +667,8 @@ static int audit(struct authz *a, const struct conn *c, const struct identity *i
 
 	has_addr = request_address(q, addr, sizeof(addr), &port);
 	quote(qrule, sizeof(qrule), d->rule);
-	quote(qexe, sizeof(qexe), id->exe);
-	quote(qunit, sizeof(qunit), id->unit);
+	quote_part(qexe, sizeof(qexe), id->exe, id->exe_unknown);
+	quote_part(qunit, sizeof(qunit), id->unit, id->unit_unknown);
 	quote(qreason, sizeof(qreason), d->reason);
 	quote(qhost, sizeof(qhost), q->host);
 	if (has_addr) {

@@ -107,8 +107,12 @@ int authz_gate(struct call *call);
 int authz_require_rule(struct call *call);
 
 /* Adds to o what the identity says of a caller: uid, gid, pid, groups, exe,
- * cgroup, unit, label, and identity_error when it could not be established. */
+ * cgroup, unit, label, unknown (authz_unknown_json), and identity_error when
+ * it could not be established. */
 void authz_identity_json(json_object *o, const struct identity *id);
+/* {part: why} for each part of the identity that could not be read (exe,
+ * cgroup, unit, label); {} when none. NULL on ENOMEM. */
+json_object *authz_unknown_json(const struct identity *id);
 
 /* The names of the rules that match c, in policy order, at most max of them
  * ([] for a caller without an identity: it may only introspect); *total says
@@ -116,6 +120,10 @@ void authz_identity_json(json_object *o, const struct identity *id);
 json_object *authz_rules_json(struct authz *a, const struct conn *c, size_t max, size_t *total);
 /* The same for an identity. */
 json_object *authz_rules_json_for(struct authz *a, const struct identity *id, size_t max, size_t *total);
+/* The same, or with maybe the rules that only may match id: those whose
+ * match names a part of id that is unknown (policy_unknown_rules). */
+json_object *authz_rules_json_as(struct authz *a, const struct identity *id, bool maybe, size_t max,
+                                 size_t *total);
 
 /* The load-time warnings (policy-lint.h) of the rules that match id, in
  * policy order: [] when none. NULL on ENOMEM. */

@@ -235,7 +235,7 @@ static uint64_t conn_classify(void *ctx, struct fdpass_sender *who)
 	}
 	e = calloc(1, sizeof(*e));
 	cred = (struct ucred){ .pid = who->pid, .uid = who->uid, .gid = who->gid };
-	if (!e || (r = identity_read_sender(&cred, TAKE_FD(pidfd), c->id.label, &e->id)) < 0) {
+	if (!e || (r = identity_read_sender(&cred, TAKE_FD(pidfd), c->id.label, c->id.label_unknown, &e->id)) < 0) {
 		free(e);
 		snprintf(c->unknown_why, sizeof(c->unknown_why), "out of memory identifying pid %d, which wrote "
 		         "this request", (int)who->pid);

@@ -20,10 +20,14 @@
  *   and whose pid is reused in that window is not detected. Only a pidfd
  *   closes it.
  *
- * Whatever cannot be read is not a failure of the accept: id->error says what,
- * and the policy denies every governed action for such a client. An error
- * that is the daemon's own shortage (out of descriptors) sets id->retry: the
- * connection reads the identity again when it next needs it.
+ * Whatever cannot be read is not a failure of the accept. The parts that may
+ * be closed to the daemon for want of privilege (exe, cgroup and unit without
+ * CAP_SYS_PTRACE or under hidepid=, label) are each *unknown* when they cannot
+ * be read: id->exe_unknown etc. say why, and the policy judges them as
+ * unknown (policy.h). Anything else (the process, its pid, a writer's groups)
+ * sets id->error, and the policy denies every governed action for such a
+ * client. An error that is the daemon's own shortage (out of descriptors) sets
+ * id->retry: the connection reads the identity again when it next needs it.
  *
  * The writer of a message (identity_read_sender) is read the same way through
  * the pidfd the kernel attached to its bytes; its uid and gid are those the
@@ -107,6 +111,43 @@ static int set_error_e(struct identity *id, int e, const char *fmt, ...)
 	va_end(ap);
 	id->retry = shortage(e);
 	return set_error(id, "%s: %s", what, strerror(e));
+}
+
+/* Records in *why why a part could not be read, unless that is said already.
+ * 0 or -ENOMEM. */
+__attribute__((format(printf, 2, 3)))
+static int set_unknown(char **why, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*why)
+		return 0;
+	va_start(ap, fmt);
+	n = vasprintf(why, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*why = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A part that could not be read for errno value e (positive): unknown, the
+ * message ending with strerror(e); but the daemon's own shortage is an error
+ * (set_error_e), so that the identity is read again. 0 or -ENOMEM. */
+__attribute__((format(printf, 4, 5)))
+static int set_unknown_e(struct identity *id, char **why, int e, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (shortage(e))
+		return set_error_e(id, e, "%s", what);
+	return set_unknown(why, "%s: %s", what, strerror(e));
 }
 
 /* All of name (relative to dirfd) as a NUL-terminated malloc'd string. More
@@ -566,7 +607,8 @@ static int pidfd_pid(int pidfd, pid_t *pid, unsigned *depth)
 }
 
 /* The LSM label of the peer. No LSM (ENOPROTOOPT, EINVAL) or an empty label
- * is no label; "unconfined" (AppArmor) is a label like any other. */
+ * is no label; "unconfined" (AppArmor) is a label like any other. A label
+ * that cannot be read is unknown. */
 static int read_label(int fd, struct identity *id)
 {
 	socklen_t size = 256;
@@ -591,23 +633,44 @@ static int read_label(int fd, struct identity *id)
 		if (errno == ENOPROTOOPT || errno == EINVAL)
 			return 0;
 		if (errno != ERANGE)
-			return set_error_e(id, errno, "cannot read the security label of the client");
+			return set_unknown_e(id, &id->label_unknown, errno, "cannot read the security label of the client");
 		/* len now holds the size the label needs. */
 		if (len <= size || len > LABEL_MAX)
-			return set_error(id, "the security label of the client is longer than %d bytes", LABEL_MAX);
+			return set_unknown(&id->label_unknown, "the security label of the client is longer than %d bytes",
+			                   LABEL_MAX);
 		size = len;
 	}
-	return set_error(id, "the security label of the client keeps changing size");
+	return set_unknown(&id->label_unknown, "the security label of the client keeps changing size");
 }
 
-/* Message for a failed read of the cgroup file. */
-static int cgroup_error(struct identity *id, int r)
+/* A failed read of the cgroup file: the cgroup, and the unit it would name,
+ * are unknown. */
+static int cgroup_unknown(struct identity *id, int r)
 {
+	int k;
+
 	if (r == -EINVAL)
-		return set_error(id, "the cgroup file of pid %d is malformed", (int)id->pid);
-	if (r == -EFBIG)
-		return set_error(id, "the cgroup file of pid %d is larger than %d bytes", (int)id->pid, CGROUP_MAX);
-	return set_error_e(id, -r, "cannot read the cgroup of pid %d", (int)id->pid);
+		k = set_unknown(&id->cgroup_unknown, "/proc/%d/cgroup is malformed", (int)id->pid);
+	else if (r == -EFBIG)
+		k = set_unknown(&id->cgroup_unknown, "/proc/%d/cgroup is larger than %d bytes", (int)id->pid, CGROUP_MAX);
+	else
+		k = set_unknown_e(id, &id->cgroup_unknown, -r, "cannot read /proc/%d/cgroup", (int)id->pid);
+	if (k == 0 && id->cgroup_unknown && !id->unit_unknown && !(id->unit_unknown = strdup(id->cgroup_unknown)))
+		k = -ENOMEM;
+	return k;
+}
+
+/* /proc/<pid> itself cannot be opened (hidepid=, a /proc the daemon may not
+ * search): every part read there is unknown, for the same reason. */
+static int proc_unknown(struct identity *id, int e, const char *path)
+{
+	int r = set_unknown_e(id, &id->exe_unknown, e, "cannot open %s", path);
+
+	if (r == 0 && id->exe_unknown && !(id->cgroup_unknown = strdup(id->exe_unknown)))
+		r = -ENOMEM;
+	if (r == 0 && id->exe_unknown && !(id->unit_unknown = strdup(id->exe_unknown)))
+		r = -ENOMEM;
+	return r;
 }
 
 /* The supplementary groups of a writer, from status text, provided the real
@@ -684,7 +747,10 @@ static int read_process(struct identity *id, bool sender)
 		 * (hidepid=): a live pidfd tells the two apart. */
 		if ((e == ENOENT || e == ESRCH) && (id->pidfd < 0 || identity_pidfd_alive(id->pidfd) == 0))
 			return set_error(id, EXITED);
-		return set_error_e(id, e, "cannot open %s", path);
+		/* A writer's groups are read there too, and they are not optional. */
+		if (sender)
+			return set_error_e(id, e, "cannot open %s", path);
+		return proc_unknown(id, e, path);
 	}
 	if (id->pidfd < 0) {
 		r = stat_at(dirfd, &state, &start);
@@ -736,16 +802,15 @@ static int read_process(struct identity *id, bool sender)
 	/* A zombie has no exe; say that it exited rather than what failed. */
 	if ((exe_r < 0 || cg_r < 0 || st_r < 0) && exited_at(dirfd))
 		return set_error(id, EXITED);
-	if (exe_r < 0)
-		r = set_error_e(id, -exe_r, "cannot read the executable of pid %d", (int)id->pid);
-	else if (cg_r < 0)
-		r = cgroup_error(id, cg_r);
-	else if (st_r < 0)
+	/* Reading another user's exe takes CAP_SYS_PTRACE: without it, or for a
+	 * process that made itself undumpable, the exe is unknown, not fatal. */
+	r = exe_r < 0 ? set_unknown_e(id, &id->exe_unknown, -exe_r, "cannot read /proc/%d/exe", (int)id->pid) : 0;
+	if (r == 0 && cg_r < 0)
+		r = cgroup_unknown(id, cg_r);
+	if (r == 0 && st_r < 0)
 		r = set_error_e(id, -st_r, "cannot read the status of pid %d", (int)id->pid);
-	else if (sender)
+	if (r == 0 && sender && !id->error)
 		r = sender_groups(id, status, &groups, &ngroups);
-	else
-		r = 0;
 	if (r < 0)
 		return r;
 	id->exe = TAKE_PTR(exe);
@@ -828,7 +893,8 @@ int identity_read_socket(int fd, int pidfd, struct identity *id)
 	return identity_read(fd, &cred, TAKE_PTR(g), gl / sizeof(gid_t), pidfd, id);
 }
 
-int identity_read_sender(const struct ucred *cred, int pidfd, const char *label, struct identity *id)
+int identity_read_sender(const struct ucred *cred, int pidfd, const char *label, const char *label_unknown,
+                         struct identity *id)
 {
 	int r = 0;
 
@@ -842,6 +908,11 @@ int identity_read_sender(const struct ucred *cred, int pidfd, const char *label,
 	if (label) {
 		id->label = strdup(label);
 		if (!id->label)
+			r = -ENOMEM;
+	}
+	if (label_unknown && r == 0) {
+		id->label_unknown = strdup(label_unknown);
+		if (!id->label_unknown)
 			r = -ENOMEM;
 	}
 	if (r == 0)
@@ -861,6 +932,10 @@ void identity_free(struct identity *id)
 	free(id->cgroup);
 	free(id->unit);
 	free(id->label);
+	free(id->exe_unknown);
+	free(id->cgroup_unknown);
+	free(id->unit_unknown);
+	free(id->label_unknown);
 	free(id->error);
 	*id = (struct identity){ .pidfd = -1 };
 }

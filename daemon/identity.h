@@ -19,11 +19,20 @@ struct identity {
 	size_t ngroups;
 	int pidfd;          /* SO_PEERPIDFD, owned; -1 where the kernel lacks it */
 	char *exe;          /* /proc/<pid>/exe target; NULL when unknown */
-	char *cgroup;       /* cgroup v2 path ("/system.slice/x.service"); NULL when unknown */
-	char *unit;         /* systemd unit the cgroup names; NULL when it names none */
-	char *label;        /* SO_PEERSEC LSM label; NULL when there is no LSM label */
+	char *cgroup;       /* cgroup v2 path ("/system.slice/x.service"); NULL when there is
+	                     * none (cgroup v1) or it is unknown */
+	char *unit;         /* systemd unit the cgroup names; NULL when it names none or is unknown */
+	char *label;        /* SO_PEERSEC LSM label; NULL when there is no LSM label or it is unknown */
+	/* Why a part above could not be read (one sentence ending in what the
+	 * kernel said, malloc'd), its value then NULL; NULL when the part is
+	 * known, or does not exist. An unknown part does not make the identity
+	 * fail: the policy treats it as unknown (policy.h, policy_subject). */
+	char *exe_unknown, *cgroup_unknown, *unit_unknown, *label_unknown;
 	char *error;        /* NULL when established; else one sentence saying what could not
-	                     * be read, and the policy denies every governed action */
+	                     * be read, and the policy denies every governed action: the
+	                     * credentials, the process itself (exited, in a pid namespace out
+	                     * of sight) or, for another writer, its groups; or the daemon's
+	                     * own shortage (retry) */
 	bool retry;         /* error is the daemon's own shortage (descriptors, memory): reading
 	                     * again later may succeed */
 };
@@ -47,13 +56,15 @@ int identity_read_socket(int fd, int pidfd, struct identity *id);
  * from cred (SCM_CREDENTIALS: the real ids when it wrote), the process from
  * pidfd (SCM_PIDFD, or one opened for cred->pid; taken), accepted only while
  * it holds those ids, whose supplementary groups (/proc/<pid>/status),
- * executable, cgroup and unit are read as identity_read does, and label
- * (copied; the connection's: an LSM labels the socket, not each write).
+ * executable, cgroup and unit are read as identity_read does, and label and
+ * label_unknown (copied, may be NULL; the connection's: an LSM labels the
+ * socket, not each write).
  * A writer in a pid namespace other than that of our /proc is not identified
  * (id->error): there, whoever holds CAP_SYS_ADMIN over its namespace (any
  * user, in a user namespace of its own) can name any of its processes as
  * the writer. Returns 0 or -ENOMEM, as identity_read. */
-int identity_read_sender(const struct ucred *cred, int pidfd, const char *label, struct identity *id);
+int identity_read_sender(const struct ucred *cred, int pidfd, const char *label, const char *label_unknown,
+                         struct identity *id);
 
 /* 1 when the pidfd's process is alive (a zombie counts: its pid is not free),
  * 0 when it is gone, or -errno. */

@@ -1904,12 +1904,56 @@ static bool cond_holds(const struct cond *c, const struct policy_subject *who)
 	return false;
 }
 
+/* Why the member c names is unknown for who (policy_subject), or NULL when
+ * it is known. */
+static const char *cond_unknown(const struct cond *c, const struct policy_subject *who)
+{
+	switch (c->kind) {
+	case C_EXE: return who->exe_unknown;
+	case C_UNIT: return who->unit_unknown;
+	case C_CGROUP: return who->cgroup_unknown;
+	case C_LABEL: return who->label_unknown;
+	default: return NULL;
+	}
+}
+
+static const char *cond_name(enum cond_kind k)
+{
+	static const char *const names[C_MAX] = {
+		[C_UID] = "uid", [C_GID] = "gid", [C_EXE] = "exe", [C_UNIT] = "unit", [C_CGROUP] = "cgroup",
+		[C_LABEL] = "label",
+	};
+
+	return (unsigned)k < C_MAX ? names[k] : "?";
+}
+
+enum match { MATCH_NO, MATCH_YES, MATCH_MAYBE };
+
+/* Whether r's match holds for who. MATCH_MAYBE: every member whose value who
+ * knows holds, and r names one that is unknown (*unknown, when not NULL: the
+ * first such member). */
+static enum match rule_match(const struct rule *r, const struct policy_subject *who, const struct cond **unknown)
+{
+	const struct cond *u = NULL;
+
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct cond *c = &r->conds[i];
+
+		if (cond_unknown(c, who)) {
+			if (!u)
+				u = c;
+		} else if (!cond_holds(c, who)) {
+			return MATCH_NO;
+		}
+	}
+	if (unknown)
+		*unknown = u;
+	return u ? MATCH_MAYBE : MATCH_YES;
+}
+
 static bool rule_matches(const struct rule *r, const struct policy_subject *who)
 {
-	for (size_t i = 0; i < r->nconds; i++)
-		if (!cond_holds(&r->conds[i], who))
-			return false;
-	return true;
+	return rule_match(r, who, NULL) == MATCH_YES;
 }
 
 static bool lsel_ok(const struct lsel *s, long v)
@@ -2320,6 +2364,8 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 {
 	const struct policy_request *q;
 	const char *allowed_by = NULL;
+	const struct rule *would_allow = NULL;   /* a rule that may match, whose allow covers q */
+	const struct cond *would_unknown = NULL;
 	int allowed_idx = -1;
 	struct policy_request judged;
 	char what[384];
@@ -2336,16 +2382,34 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 	q = &judged;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
-		if (!rule_matches(r, who))
+		const struct cond *unknown = NULL;
+		enum match m = rule_match(r, who, &unknown);
+
+		if (m == MATCH_NO)
 			continue;
+		/* Fail closed: a deny applies to whom its rule may match. */
 		for (size_t k = 0; k < r->ndeny; k++)
 			if (entry_covers(&r->deny[k], q, false, NULL)) {
 				out->rule = r->name;
 				out->rule_index = (int)i;
-				snprintf(out->reason, sizeof(out->reason), "rule \"%s\" denies %s to uid %u", r->name, what,
-				         (unsigned)who->uid);
+				if (m == MATCH_MAYBE)
+					snprintf(out->reason, sizeof(out->reason), "rule \"%s\" denies %s to uid %u, whose %s is "
+					         "unknown (%s): a deny applies when its rule may match", r->name, what,
+					         (unsigned)who->uid, cond_name(unknown->kind), cond_unknown(unknown, who));
+				else
+					snprintf(out->reason, sizeof(out->reason), "rule \"%s\" denies %s to uid %u", r->name,
+					         what, (unsigned)who->uid);
 				return 0;
 			}
+		/* ... and an allow only to whom it surely matches. */
+		if (m == MATCH_MAYBE) {
+			for (size_t k = 0; k < r->nallow && !would_allow; k++)
+				if (entry_covers(&r->allow[k], q, true, NULL)) {
+					would_allow = r;
+					would_unknown = unknown;
+				}
+			continue;
+		}
 		for (size_t k = 0; k < r->nallow && !allowed_by; k++)
 			if (entry_covers(&r->allow[k], q, true, &needs_path)) {
 				allowed_by = r->name;
@@ -2367,7 +2431,13 @@ int policy_decide(const struct policy *p, const struct policy_subject *who,
 			why = ": the path is not absolute and canonical (no \".\", \"..\" or \"//\"), so no rule covers it";
 		else if (needs_path)
 			why = ": an AF_UNIX address needs a path grant (an allow entry whose \"path\" matches it)";
-		snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u%s", what, (unsigned)who->uid, why);
+		if (would_allow && !*why)
+			snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u: rule \"%s\" would, but "
+			         "its match names %s, which is unknown (%s)", what, (unsigned)who->uid, would_allow->name,
+			         cond_name(would_unknown->kind), cond_unknown(would_unknown, who));
+		else
+			snprintf(out->reason, sizeof(out->reason), "no rule allows %s to uid %u%s", what,
+			         (unsigned)who->uid, why);
 	}
 	return 0;
 }
@@ -2433,18 +2503,47 @@ void policy_limits(const struct policy *p, const struct policy_subject *who, str
 	}
 }
 
-size_t policy_matching_rules(const struct policy *p, const struct policy_subject *who,
-                             const char **names, size_t max)
+void policy_limits_cap(const struct policy *p, const struct policy_subject *who, struct policy_limits *out)
+{
+	*out = (struct policy_limits){ -1, -1, -1 };
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct policy_limits *l = &p->rules[i].limits;
+
+		if (rule_match(&p->rules[i], who, NULL) != MATCH_MAYBE)
+			continue;
+		if (l->handles >= 0 && (out->handles < 0 || l->handles < out->handles))
+			out->handles = l->handles;
+		if (l->connections >= 0 && (out->connections < 0 || l->connections < out->connections))
+			out->connections = l->connections;
+		if (l->pending >= 0 && (out->pending < 0 || l->pending < out->pending))
+			out->pending = l->pending;
+	}
+}
+
+static size_t rules_with(const struct policy *p, const struct policy_subject *who, enum match m,
+                         const char **names, size_t max)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->nrules; i++)
-		if (rule_matches(&p->rules[i], who)) {
+		if (rule_match(&p->rules[i], who, NULL) == m) {
 			if (n < max)
 				names[n] = p->rules[i].name;
 			n++;
 		}
 	return n;
+}
+
+size_t policy_matching_rules(const struct policy *p, const struct policy_subject *who,
+                             const char **names, size_t max)
+{
+	return rules_with(p, who, MATCH_YES, names, max);
+}
+
+size_t policy_unknown_rules(const struct policy *p, const struct policy_subject *who,
+                            const char **names, size_t max)
+{
+	return rules_with(p, who, MATCH_MAYBE, names, max);
 }
 
 /* ---- a read-only view of a rule's match, for policy-lint.c ---- */

@@ -120,7 +120,15 @@ size_t policy_nrules(const struct policy *p);
 const char *policy_rule_name(const struct policy *p, size_t i);
 
 /* Who asks: what the daemon established at accept. Strings may be NULL
- * (unknown), which matches no rule that names that member. */
+ * (there is none: no LSM label, no unit), which matches no rule that names
+ * that member.
+ *
+ * A member may also be *unknown*: the daemon could not read it (*_unknown
+ * says why; the value is then NULL). A rule whose match names an unknown
+ * member, and whose other members all hold, "may match": its deny entries
+ * apply (fail closed), its allow entries do not, and its limits may lower
+ * the caller's but never raise them (policy_limits_cap). Rules that do not
+ * name the member are unaffected. */
 struct policy_subject {
 	uid_t uid;
 	gid_t gid;
@@ -130,6 +138,7 @@ struct policy_subject {
 	const char *unit;
 	const char *cgroup;
 	const char *label;
+	const char *exe_unknown, *unit_unknown, *cgroup_unknown, *label_unknown;   /* why; NULL: known */
 };
 
 struct policy_request {
@@ -155,7 +164,8 @@ struct policy_decision {
 };
 
 /* Decides: allowed when some matching rule's allow covers the request and no
- * matching rule's deny does (deny wins). Allow entries of bind and connect
+ * matching rule's deny does (deny wins); a rule that may match (it names a
+ * member of who that is unknown) counts with its deny entries only. Allow entries of bind and connect
  * also cover create of their family/type (not an explicit_create hand-out),
  * and allow entries of bind cover listen on the same address. 0, or -EINVAL
  * for a request with an action out of range (then out denies). */
@@ -185,6 +195,11 @@ struct policy_limits {
  * sets each. */
 void policy_limits(const struct policy *p, const struct policy_subject *who,
                    struct policy_limits *out);
+/* The lowest value each member is set to by a rule that only may match who (it
+ * names an unknown member), -1 when none: the caller's limit is at most that.
+ * Such a rule can lower a limit but never raise it. */
+void policy_limits_cap(const struct policy *p, const struct policy_subject *who,
+                       struct policy_limits *out);
 
 /* The user database entry of name (or of uid when name is NULL), retrying
  * with a larger buffer (kept in *buf, malloc'd) as NSS asks: 0, -ENOENT, or
@@ -197,6 +212,10 @@ int policy_lookup_group(const char *name, gid_t *gid);
  * (owned by the policy) are stored in names; returns how many match in all. */
 size_t policy_matching_rules(const struct policy *p, const struct policy_subject *who,
                              const char **names, size_t max);
+/* The same for the rules that only may match who: every member of their match
+ * that who's identity knows holds, and they name one it does not know. */
+size_t policy_unknown_rules(const struct policy *p, const struct policy_subject *who,
+                            const char **names, size_t max);
 
 /* ---- a read-only view of a rule's match, for policy-lint.c ---- */
 

@@ -340,6 +340,7 @@ static const struct rpc_method methods[] = {
 	  "\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
 	  "\"exe\":{\"type\":[\"string\",\"null\"]},\"unit\":{\"type\":[\"string\",\"null\"]},"
 	  "\"cgroup\":{\"type\":[\"string\",\"null\"]},\"label\":{\"type\":[\"string\",\"null\"]},"
+	  "\"unknown\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
 	  "\"identity_error\":{\"type\":\"string\"},\"handles\":{\"type\":\"integer\"},"
 	  "\"pending\":{\"type\":\"integer\"},\"requests\":{\"type\":\"integer\"},\"connected\":{\"type\":\"number\"},"
 	  "\"self\":{\"type\":\"boolean\"},\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}",

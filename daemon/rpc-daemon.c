@@ -157,6 +157,12 @@ static int rpc_daemon_whoami(struct call *call, void *params)
 	json_object_object_add(r, "rules", rules);
 	if (total > WHOAMI_MAX_RULES)
 		json_object_object_add(r, "rules_total", json_object_new_uint64(total));
+	/* Rules that name a part of the caller the daemon could not read: their
+	 * deny entries apply to it, their allow entries do not. */
+	rules = authz_rules_json_as(&s->authz, id, true, WHOAMI_MAX_RULES, &total);
+	if (!rules)
+		return -ENOMEM;
+	json_object_object_add(r, "rules_unknown", rules);
 	warnings = authz_warnings_json(&s->authz, id);
 	if (!warnings)
 		return -ENOMEM;
@@ -262,6 +268,8 @@ static const struct rpc_method methods[] = {
 	  "\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	  "\"exe\":{\"type\":[\"string\",\"null\"]},\"cgroup\":{\"type\":[\"string\",\"null\"]},"
 	  "\"unit\":{\"type\":[\"string\",\"null\"]},\"label\":{\"type\":[\"string\",\"null\"]},"
+	  "\"unknown\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	  "\"rules_unknown\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	  "\"identity_error\":{\"type\":\"string\"},\"limits\":{\"type\":\"object\"}}}",
 	  .flags = RPC_INTROSPECT, },
 	{ .name = "daemon.ping",

@@ -115,7 +115,15 @@ struct p_as {
 	int64_t uid, gid;
 	const char *user, *group, *exe, *unit, *cgroup, *label;
 	struct param_list groups;   /* of gid_t */
+	struct param_list unknown;  /* of int: enum as_part */
 };
+
+/* The parts of an identity that may be unknown (daemon.whoami's `unknown`). */
+enum as_part { AS_EXE, AS_UNIT, AS_CGROUP, AS_LABEL, AS_PART_MAX };
+static const char *const as_part_names[AS_PART_MAX] = { "exe", "unit", "cgroup", "label" };
+
+/* What a decision says of a part policy.check is told is unknown. */
+#define AS_UNKNOWN_WHY "as.unknown names it"
 
 /* Converter of one of as.groups: a numeric id or a name of the group
  * database (gid_t). */
@@ -159,6 +167,36 @@ static const struct param_converter conv_group = {
 
 static const struct param_desc group_item = { "groups", &conv_group, 0, 0 };
 
+/* Converter of one of as.unknown: a part's name (int, enum as_part). */
+static int conv_part(const struct param_desc *d, json_object *v, void *field, const void *base,
+                     const struct param_ctx *ctx, struct decode_error *err)
+{
+	(void)d, (void)base, (void)ctx;
+	if (json_object_is_type(v, json_type_string))
+		for (int i = 0; i < AS_PART_MAX; i++)
+			if (!strcmp(json_object_get_string(v), as_part_names[i])) {
+				*(int *)field = i;
+				return 0;
+			}
+	return decode_fail(err, -EINVAL, NULL, "a part that may be unknown is \"exe\", \"unit\", \"cgroup\" or \"label\"");
+}
+
+static void schema_part(const struct param_desc *d, json_object *s)
+{
+	json_object *e = json_object_new_array();
+
+	(void)d;
+	for (int i = 0; i < AS_PART_MAX; i++)
+		json_object_array_add(e, json_object_new_string(as_part_names[i]));
+	json_object_object_add(s, "enum", e);
+}
+
+static const struct param_converter conv_part_name = {
+	.name = "part name", .decode = conv_part, .schema = schema_part,
+};
+
+static const struct param_desc part_item = { "unknown", &conv_part_name, 0, 0 };
+
 static const struct param_desc as_params[] = {
 	{ "uid", PT_INT, offsetof(struct p_as, uid), 0, 0, ID_MAX, -1, .doc = "the caller's uid (or user)" },
 	{ "user", PT_STRING, offsetof(struct p_as, user), 0, .doc = "the caller's user name (or uid)" },
@@ -171,6 +209,8 @@ static const struct param_desc as_params[] = {
 	{ "unit", PT_STRING, offsetof(struct p_as, unit), 0, .doc = "the systemd unit" },
 	{ "cgroup", PT_STRING, offsetof(struct p_as, cgroup), 0, .doc = "the cgroup path" },
 	{ "label", PT_STRING, offsetof(struct p_as, label), 0, .doc = "the LSM label" },
+	{ "unknown", PT_LIST, offsetof(struct p_as, unknown), 0, .max = AS_PART_MAX, .fields = &part_item,
+	  .size = sizeof(int), .doc = "parts the daemon could not read (exe, unit, cgroup, label), judged as unknown" },
 	{ 0 }
 };
 
@@ -252,6 +292,18 @@ static int subject_parse(struct call *call, const struct p_as *as, struct check_
 	out->who.unit = p.unit;
 	out->who.cgroup = p.cgroup;
 	out->who.label = p.label;
+	/* As the daemon judges a part it could not read: policy.h. */
+	for (size_t i = 0; i < p.unknown.n; i++) {
+		const char *given[AS_PART_MAX] = { p.exe, p.unit, p.cgroup, p.label };
+		const char **why[AS_PART_MAX] = { &out->who.exe_unknown, &out->who.unit_unknown,
+		                                  &out->who.cgroup_unknown, &out->who.label_unknown };
+		int part = ((const int *)p.unknown.items)[i];
+
+		if (given[part])
+			return call_error_param(call, "as.unknown", "as: %s is given, so it cannot be unknown too",
+			                        as_part_names[part]);
+		*why[part] = AS_UNKNOWN_WHY;
+	}
 	if (have_pw && !(out->user = strdup(pw.pw_name)))
 		return -ENOMEM;
 	return 0;
@@ -276,6 +328,16 @@ static json_object *subject_json(const struct check_subject *s)
 		json_object_object_add(o, "cgroup", json_object_new_string(s->who.cgroup));
 	if (s->who.label)
 		json_object_object_add(o, "label", json_object_new_string(s->who.label));
+	if (s->who.exe_unknown || s->who.unit_unknown || s->who.cgroup_unknown || s->who.label_unknown) {
+		json_object *u = json_object_new_array();
+		const char *why[AS_PART_MAX] = { s->who.exe_unknown, s->who.unit_unknown, s->who.cgroup_unknown,
+		                                 s->who.label_unknown };
+
+		for (int i = 0; i < AS_PART_MAX; i++)
+			if (why[i])
+				json_object_array_add(u, json_object_new_string(as_part_names[i]));
+		json_object_object_add(o, "unknown", u);
+	}
 	return o;
 }
 
@@ -777,7 +839,7 @@ out:
 
 static const struct param_desc check_params[] = {
 	{ "as", PT_NESTED, offsetof(struct p_check, as), PF_REQUIRED, .fields = as_params,
-	  .doc = "the caller to judge: {uid | user, gid | group, groups, exe, unit, cgroup, label}" },
+	  .doc = "the caller to judge: {uid | user, gid | group, groups, exe, unit, cgroup, label, unknown}" },
 	{ "request", PT_OBJECT, offsetof(struct p_check, request), PF_REQUIRED,
 	  .doc = "the request to judge: {method, params}; a socket is given by family/type/proto instead of a handle" },
 	{ 0 }

@@ -796,8 +796,9 @@ static void on_accept(struct loop_io *io, uint32_t revents)
 		s->stats.connections_accepted++;
 		authz_conn_update(c);
 		log_debug("client %llu: uid %u gid %u pid %d exe %s unit %s", (unsigned long long)c->serial,
-		          (unsigned)c->id.uid, (unsigned)c->id.gid, (int)c->id.pid, c->id.exe ? c->id.exe : "-",
-		          c->id.unit ? c->id.unit : "-");
+		          (unsigned)c->id.uid, (unsigned)c->id.gid, (int)c->id.pid,
+		          c->id.exe ? c->id.exe : c->id.exe_unknown ? "?" : "-",
+		          c->id.unit ? c->id.unit : c->id.unit_unknown ? "?" : "-");
 	}
 }
 

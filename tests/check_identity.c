@@ -392,6 +392,9 @@ static void expect_self(const struct identity *id)
 	char *unit = NULL;
 
 	ck_assert_msg(id->error == NULL, "error: %s", id->error);
+	ck_assert_msg(!id->exe_unknown && !id->cgroup_unknown && !id->unit_unknown && !id->label_unknown,
+	              "unknown: exe %s, cgroup %s, unit %s, label %s", id->exe_unknown, id->cgroup_unknown,
+	              id->unit_unknown, id->label_unknown);
 	ck_assert_int_eq(id->pid, getpid());
 	ck_assert_int_eq(id->uid, geteuid());
 	ck_assert_int_eq(id->gid, getegid());
@@ -720,9 +723,10 @@ START_TEST(pidfd_taken_after_reap)
 }
 END_TEST
 
-/* A reader that may not read the peer's executable (the daemon not root, the
- * client another user) gets an error naming it, and no exe. Runs in a child
- * that drops to nobody; the peer is us (root). */
+/* A reader that may not read the peer's executable (the daemon not root, or
+ * without CAP_SYS_PTRACE, the client another user) gets no exe, and the exe
+ * unknown with the reason; the identity is established. Runs in a child that
+ * drops to nobody; the peer is us (root). */
 START_TEST(read_peer_exe_unreadable)
 {
 	int before = count_fds(), sv[2], p[2], st;
@@ -756,8 +760,8 @@ START_TEST(read_peer_exe_unreadable)
 		    setresuid(65534, 65534, 65534) < 0)
 			_exit(11);
 		r = identity_read(sv[0], &cred, NULL, 0, pidfd, &id);
-		dprintf(p[1], "%d|%s|%s|%s", r, id.error ? id.error : "(null)", id.exe ? id.exe : "(null)",
-		        id.cgroup ? "cgroup" : "(null)");
+		dprintf(p[1], "%d|%s|%s|%s|%s", r, id.error ? id.error : "(null)", id.exe ? id.exe : "(null)",
+		        id.exe_unknown ? id.exe_unknown : "(null)", id.cgroup ? "cgroup" : "(null)");
 		identity_free(&id);
 		_exit(0);
 	}
@@ -772,7 +776,7 @@ START_TEST(read_peer_exe_unreadable)
 		char want[256];
 		char *cg = v2_line("/proc/self/cgroup");
 
-		snprintf(want, sizeof(want), "0|cannot read the executable of pid %d: Permission denied|(null)|%s",
+		snprintf(want, sizeof(want), "0|(null)|(null)|cannot read /proc/%d/exe: Permission denied|%s",
 		         (int)getpid(), cg ? "cgroup" : "(null)");
 		ck_assert_str_eq(msg, want);
 		free(cg);
@@ -783,7 +787,8 @@ START_TEST(read_peer_exe_unreadable)
 }
 END_TEST
 
-/* Not a socket: the label cannot be read, which is said; the rest is read. */
+/* Not a socket: the label cannot be read, so it is unknown, with the reason;
+ * the rest is read, and the identity is established. */
 START_TEST(read_label_error)
 {
 	int before = count_fds(), p[2];
@@ -792,8 +797,11 @@ START_TEST(read_label_error)
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(identity_read(p[0], &cred, NULL, 0, -1, &id), 0);
-	ck_assert_ptr_nonnull(id.error);
-	ck_assert_str_eq(id.error, "cannot read the security label of the client: Socket operation on non-socket");
+	ck_assert_msg(id.error == NULL, "error: %s", id.error);
+	ck_assert_ptr_null(id.label);
+	ck_assert_ptr_nonnull(id.label_unknown);
+	ck_assert_str_eq(id.label_unknown, "cannot read the security label of the client: Socket operation on non-socket");
+	ck_assert_ptr_null(id.exe_unknown);
 	ck_assert_ptr_nonnull(id.exe);
 	identity_free(&id);
 	close(p[0]);
@@ -946,7 +954,7 @@ START_TEST(read_sender_self)
 	ck_assert_int_eq(write(sv[0], "x", 1), 1);
 	who = read_writer(sv[1]);
 	cred = (struct ucred){ .pid = who.pid, .uid = who.uid, .gid = who.gid };
-	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, "the socket's label", &id), 0);
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, "the socket's label", NULL, &id), 0);
 	ck_assert_msg(id.error == NULL, "error: %s", id.error);
 	ck_assert_int_eq(id.pid, getpid());
 	ck_assert_int_eq(id.peer_pid, getpid());
@@ -982,17 +990,20 @@ START_TEST(read_sender_ids_changed_or_no_pidfd)
 	ck_assert_int_eq(write(sv[0], "x", 1), 1);
 	who = read_writer(sv[1]);
 	cred = (struct ucred){ .pid = who.pid, .uid = who.uid + 1, .gid = who.gid };
-	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, &id), 0);
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, NULL, &id), 0);
 	ck_assert_ptr_nonnull(id.error);
 	ck_assert_msg(strstr(id.error, "changed its user or group"), "error: %s", id.error);
 	ck_assert_ptr_null(id.groups);
 	identity_free(&id);
 
+	/* The connection's unknown label is the writer's too. */
 	cred.uid = getuid();
-	ck_assert_int_eq(identity_read_sender(&cred, -1, NULL, &id), 0);
+	ck_assert_int_eq(identity_read_sender(&cred, -1, NULL, "the label is unknown", &id), 0);
 	ck_assert_ptr_nonnull(id.error);
 	ck_assert_msg(strstr(id.error, "no pidfd"), "error: %s", id.error);
 	ck_assert(!id.retry);
+	ck_assert_ptr_null(id.label);
+	ck_assert_str_eq(id.label_unknown, "the label is unknown");
 	identity_free(&id);
 	close(sv[0]);
 	close(sv[1]);
@@ -1058,7 +1069,7 @@ START_TEST(read_sender_nested_pidns)
 	}
 	who = read_writer(sv[1]);
 	cred = (struct ucred){ .pid = who.pid, .uid = who.uid, .gid = who.gid };
-	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, &id), 0);
+	ck_assert_int_eq(identity_read_sender(&cred, who.pidfd, NULL, NULL, &id), 0);
 	ck_assert_ptr_nonnull(id.error);
 	ck_assert_msg(strstr(id.error, "pid namespace nested"), "error: %s", id.error);
 	identity_free(&id);

@@ -310,6 +310,126 @@ START_TEST(match_members)
 }
 END_TEST
 
+/* A member of the caller the daemon could not read (exe without
+ * CAP_SYS_PTRACE) is unknown: an allow whose rule names it does not apply, a
+ * deny does (fail closed), rules that do not name it are unaffected, and a
+ * rule that names it can lower limits, never raise them. */
+START_TEST(unknown_members)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"limits\":{\"pending\":8},\"rules\":["
+		"{\"name\":\"nobody binds\",\"match\":{\"uid\":65534},"
+		" \"allow\":[{\"action\":\"bind\",\"family\":\"AF_INET\",\"type\":\"SOCK_STREAM\"}]},"
+		"{\"name\":\"foo connects\",\"match\":{\"uid\":65534,\"exe\":\"/usr/bin/foo\"},"
+		" \"allow\":[{\"action\":\"connect\"}],\"limits\":{\"handles\":3,\"pending\":1000}},"
+		"{\"name\":\"foo never binds 25\",\"match\":{\"exe\":[\"/usr/bin/foo\",\"/usr/bin/baz\"]},"
+		" \"deny\":[{\"action\":\"bind\",\"port\":25}]},"
+		"{\"name\":\"uid 1000's foo never binds 81\",\"match\":{\"uid\":1000,\"exe\":\"/usr/bin/foo\"},"
+		" \"deny\":[{\"action\":\"bind\",\"port\":81}],\"limits\":{\"handles\":1}},"
+		"{\"name\":\"by label\",\"match\":{\"label\":\"app_t\"},\"allow\":[{\"action\":\"admin\"}]},"
+		"{\"name\":\"by unit\",\"match\":{\"unit\":\"app.service\"},\"deny\":[{\"action\":\"sethostname\"}]},"
+		"{\"name\":\"by cgroup\",\"match\":{\"cgroup\":\"/system.slice\"},\"deny\":[{\"action\":\"resolve\"}]},"
+		"{\"name\":\"anyone\",\"match\":{},\"allow\":[{\"action\":\"resolve\"},{\"action\":\"sethostname\"}]}"
+		"]}");
+	struct policy_subject s = subj(NOBODY, NOBODY);
+	struct policy_request q = req(POLICY_CONNECT, AF_INET, SOCK_STREAM, 0);
+	struct policy_decision d;
+	struct policy_limits l, cap;
+	const char *names[8];
+
+	s.exe_unknown = "cannot read /proc/9/exe: Permission denied";
+
+	/* An allow whose rule names the unknown exe does not apply. */
+	set_addr(&q, "192.0.2.1", 80);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_ptr_null(d.rule);
+	ck_assert_msg(strstr(d.reason, "rule \"foo connects\" would, but its match names exe, which is unknown "
+	                               "(cannot read /proc/9/exe: Permission denied)"), "%s", d.reason);
+	q.host = "api.example.com";
+	ck_assert(!policy_may_allow(p, &s, &q, 80));
+	q.host = NULL;
+
+	/* A deny whose rule names it applies. */
+	q.action = POLICY_BIND;
+	set_addr(&q, "0.0.0.0", 25);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "foo never binds 25");
+	ck_assert_msg(strstr(d.reason, "whose exe is unknown (cannot read /proc/9/exe: Permission denied)"), "%s",
+	              d.reason);
+
+	/* A rule that does not name it is unaffected; nor is one that another
+	 * member already rules out (uid 1000). */
+	set_addr(&q, "0.0.0.0", 80);
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "nobody binds");
+	set_addr(&q, "0.0.0.0", 81);
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_uint_eq(policy_matching_rules(p, &s, names, 8), 2);
+	ck_assert_str_eq(names[0], "nobody binds");
+	ck_assert_str_eq(names[1], "anyone");
+	ck_assert_uint_eq(policy_unknown_rules(p, &s, names, 8), 2);
+	ck_assert_str_eq(names[0], "foo connects");
+	ck_assert_str_eq(names[1], "foo never binds 25");
+
+	/* Limits: the rule that may match lowers handles, and cannot raise pending. */
+	policy_limits(p, &s, &l);
+	ck_assert_int_eq(l.handles, -1);
+	ck_assert_int_eq(l.pending, 8);
+	policy_limits_cap(p, &s, &cap);
+	ck_assert_int_eq(cap.handles, 3);
+	ck_assert_int_eq(cap.pending, 1000);   /* a cap above the limit changes nothing */
+	ck_assert_int_eq(cap.connections, -1);
+
+	/* The same caller with its exe known: the rules hold as written. */
+	s.exe_unknown = NULL;
+	s.exe = "/usr/bin/foo";
+	ck_assert(decide(p, &s, &q, &d));      /* bind 81: the uid 1000 rule still does not match */
+	set_addr(&q, "0.0.0.0", 25);
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.reason, "rule \"foo never binds 25\" denies bind of AF_INET SOCK_STREAM on 0.0.0.0:25 "
+	                           "to uid 65534");
+	q.action = POLICY_CONNECT;
+	set_addr(&q, "192.0.2.1", 80);
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "foo connects");
+	policy_limits_cap(p, &s, &cap);
+	ck_assert_int_eq(cap.handles, -1);
+	s.exe = "/usr/bin/bar";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.reason, "no rule allows connect of AF_INET SOCK_STREAM to 192.0.2.1:80 to uid 65534");
+	q.action = POLICY_BIND;
+	set_addr(&q, "0.0.0.0", 25);
+	ck_assert(decide(p, &s, &q, &d));
+	/* No exe at all (not unknown: there is none) matches no rule naming one. */
+	s.exe = NULL;
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_uint_eq(policy_unknown_rules(p, &s, names, 8), 0);
+
+	/* label, unit and cgroup alike. */
+	q = req(POLICY_ADMIN, -1, -1, -1);
+	s.label_unknown = "cannot read the security label of the client: Invalid argument";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "rule \"by label\" would, but its match names label, which is unknown"), "%s",
+	              d.reason);
+	s.label_unknown = NULL;
+	s.label = "app_t";
+	ck_assert(decide(p, &s, &q, &d));
+	q.action = POLICY_SETHOSTNAME;
+	ck_assert(decide(p, &s, &q, &d));
+	s.unit_unknown = s.cgroup_unknown = "cannot read /proc/9/cgroup: Permission denied";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "by unit");
+	ck_assert_msg(strstr(d.reason, "whose unit is unknown (cannot read /proc/9/cgroup"), "%s", d.reason);
+	q.action = POLICY_RESOLVE;
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "by cgroup");
+	s.unit_unknown = s.cgroup_unknown = NULL;
+	s.cgroup = "/user.slice";
+	ck_assert(decide(p, &s, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(deny_wins)
 {
 	/* The deny sits in a rule before and in a rule after the allow. */
@@ -1333,6 +1453,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, unknown_names_match_nobody);
 	tcase_add_test(tc, example_monitor_admin_others);
 	tcase_add_test(tc, match_members);
+	tcase_add_test(tc, unknown_members);
 	tcase_add_test(tc, deny_wins);
 	tcase_add_test(tc, hosts_and_options);
 	tcase_add_test(tc, limits);
