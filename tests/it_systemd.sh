@@ -105,6 +105,7 @@ verify_units() {
 	# copy of the units with only ExecStart='s directory changed.
 	if [ -d "$sbindir" ] && unshare --mount --propagation private -- true >/dev/null 2>&1; then
 		how="the installed units, $inst$exe mounted on $sbindir"
+		# shellcheck disable=SC2016 # expanded by the inner shell
 		out=$(MANPATH="$(dirname "$(dirname "${man8:-/x/y}")")" timeout 60 \
 			unshare --mount --propagation private -- /bin/sh -c \
 			'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$inst$sbindir" "$sbindir" \

@@ -27,6 +27,7 @@
 #
 # Needs root; without it, or without a tool, "SKIP" and exit 77, but with
 # CI=true a missing need is a failure.
+# shellcheck disable=SC2154 # the unit_* variables come from the parsed unit (unit.env)
 
 set -eu
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -229,6 +230,7 @@ fi
 # ---------------------------------------------------------------- the daemon, as the unit runs it
 
 # The README's one-rule policy, with user nobody instead of www-data.
+# shellcheck disable=SC2016 # regular expressions, not expansions
 sed -n '/^## Policy/,/^## /p' "$SRCDIR/README.md" |
 	sed -n '/^```json$/,/^```$/p' | sed '1d;$d' |
 	sed 's/"www-data"/"nobody"/' >"$dir/policy.json"
@@ -273,8 +275,8 @@ for field in CapInh CapAmb; do
 	got=$(status_of "$field")
 	if [ "$got" = 0000000000000000 ]; then pass "the daemon's $field is empty"; else fail "the daemon's $field is $got"; fi
 done
-[ "$(status_of NoNewPrivs)" = 1 ] && pass "the daemon has no_new_privs" || fail "the daemon lacks no_new_privs"
-[ "$(status_of Seccomp)" = 2 ] && pass "the daemon runs under a seccomp filter" || fail "the daemon has no seccomp filter"
+if [ "$(status_of NoNewPrivs)" = 1 ]; then pass "the daemon has no_new_privs"; else fail "the daemon lacks no_new_privs"; fi
+if [ "$(status_of Seccomp)" = 2 ]; then pass "the daemon runs under a seccomp filter"; else fail "the daemon has no seccomp filter"; fi
 want_uid=$(id -u "$unit_user")
 if [ "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' "/proc/$daemon_pid/status")" = "$want_uid$want_uid$want_uid$want_uid" ]; then
 	pass "the daemon runs as User=$unit_user"
@@ -292,9 +294,10 @@ if [ "$rc" -eq 0 ] && "$py" -c '
 import json, os, sys
 d = json.load(open(sys.argv[1]))
 sys.exit(0 if d.get("uid") == 65534 and d.get("exe") == os.path.realpath(sys.argv[2]) else 1)' \
-	"$dir/out" "$dir/bin/sockbrokerctl" 2>>"$dir/out"; then
+	"$dir/out" "$dir/bin/sockbrokerctl" 2>"$dir/pyerr"; then
 	pass "whoami as nobody: uid 65534 and its executable"
 else
+	cat "$dir/pyerr" >>"$dir/out" 2>/dev/null || true
 	fail "whoami as nobody (exit $rc) does not show uid 65534 and exe $dir/bin/sockbrokerctl"
 fi
 
