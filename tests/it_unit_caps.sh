@@ -9,15 +9,21 @@
 #   SystemCallFilter=, SystemCallErrorNumber=
 #                                       a seccomp filter (python3-seccomp),
 #                                       expanded as systemd expands it
-#   ProtectProc=, ProcSubset=, ReadOnlyPaths=/proc, PrivateMounts=
-#                                       a mount namespace with a procfs of
-#                                       its own (hidepid=, subset=, ro)
+#   PrivateMounts=                      a mount namespace of its own, where:
+#   ProtectSystem=strict                every mount read-only but /dev, /proc,
+#                                       /sys and the test's directory (the
+#                                       control socket, which under systemd
+#                                       is sockbrokerd.socket's)
+#   ProtectHome=yes                     /home, /root, /run/user empty
+#   ProtectProc=, ProcSubset=, ReadOnlyPaths=/proc
+#                                       a procfs of its own (hidepid=,
+#                                       subset=, ro)
 #   LogsDirectory=, LogsDirectoryMode=, ExecStart='s arguments
-#                                       a tmpfs on /var/log in that namespace
-#                                       and the directory in it; the daemon
-#                                       gets ExecStart='s options (the audit
-#                                       log in /var/log/sockbroker)
-# The rest of the unit's sandbox (ProtectSystem=, PrivateTmp=, ...) is
+#                                       a read-only tmpfs on /var/log with
+#                                       the one writable directory; the
+#                                       daemon gets ExecStart='s options
+#                                       (the audit log in /var/log/sockbroker)
+# The rest of the unit's sandbox (PrivateTmp=, PrivateDevices=, ...) is
 # systemd's own; the unit's comments say why it is left to systemd.
 # Then the README's port-80 case, as nobody: the README's one-rule policy,
 # with user nobody instead of www-data (the only change), `sockbrokerctl
@@ -128,12 +134,23 @@ esac
 if [ "$unit_proc_ro" = yes ]; then
 	proc_opts=${proc_opts:+$proc_opts,}ro
 fi
+case $unit_protect_system in
+strict | no) ;;
+*) fail "ProtectSystem=$unit_protect_system is not emulated"; exit 1 ;;
+esac
+case $unit_protect_home in
+yes | no) ;;
+*) fail "ProtectHome=$unit_protect_home is not emulated"; exit 1 ;;
+esac
+# The helper from the test's directory: ProtectHome= hides a clone under /root.
+cp "$SRCDIR/tests/unit-sandbox.py" "$dir/unit-sandbox.py"
 cat >>"$dir/unit.env" <<EOF
 setpriv_args='$setpriv_args'
 proc_opts='${proc_opts:-rw}'
 spy='$spy'
-sandbox_py='$SRCDIR/tests/unit-sandbox.py'
+sandbox_py='$dir/unit-sandbox.py'
 syscalls='$dir/syscalls'
+rw_dir='$dir'
 EOF
 
 # unit-run PROGRAM [ARGS...]: PROGRAM as the unit runs the daemon (what is
@@ -151,10 +168,27 @@ if [ "${1:-}" != --in-namespace ]; then
 	exec unshare --mount --propagation private -- "$0" --in-namespace "$@"
 fi
 shift
+if [ "$unit_protect_system" = strict ]; then
+	mount --bind "$rw_dir" "$rw_dir"
+	awk '{ print $5 }' /proc/self/mountinfo >"$rw_dir/mounts"
+	while IFS= read -r mp; do
+		case $mp in
+		/dev | /dev/* | /proc | /proc/* | /sys | /sys/* | "$rw_dir") continue ;;
+		esac
+		mount -o remount,bind,ro "$mp" || { echo "unit-run: cannot make $mp read-only" >&2; exit 1; }
+	done <"$rw_dir/mounts"
+fi
+if [ "$unit_protect_home" = yes ]; then
+	for d in /home /root /run/user; do
+		if [ -d "$d" ]; then mount -t tmpfs -o ro,mode=0 unit-home "$d"; fi
+	done
+fi
 mount -t proc -o "$proc_opts" proc /proc
 if [ -n "$unit_logs_dir" ]; then
 	mount -t tmpfs -o mode=0755 unit-logs /var/log
 	mkdir -m "$unit_logs_mode" "/var/log/$unit_logs_dir"
+	mount --bind "/var/log/$unit_logs_dir" "/var/log/$unit_logs_dir"
+	mount -o remount,bind,ro /var/log
 fi
 # shellcheck disable=SC2086 # a list of options
 exec setpriv $setpriv_args -- "$spy" "$sandbox_py" seccomp-exec "$syscalls" "${unit_errno:-EPERM}" "$@"
@@ -201,6 +235,18 @@ try:
     res(uid == "65534" and exe != "", "nobody'"'"'s process is visible and its /proc/PID/exe readable (%s)" % exe)
 except OSError as e:
     res(False, "nobody'"'"'s /proc/%s/exe: %s" % (pid, e.strerror))
+try:
+    os.close(os.open("/etc/sockbroker-unit-test", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.unlink("/etc/sockbroker-unit-test")
+    res(False, "/etc is writable")
+except OSError as e:
+    res(e.errno == errno.EROFS, "/etc is read-only (ProtectSystem=strict): %s" % e.strerror)
+logs = "/var/log/%s/probe" % sys.argv[2]
+try:
+    os.close(os.open(logs, os.O_WRONLY | os.O_CREAT, 0o600))
+    res(True, "%s can be written (LogsDirectory=)" % logs)
+except OSError as e:
+    res(False, "%s: %s" % (logs, e.strerror))
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 80))
@@ -213,7 +259,7 @@ target_pid=$!
 exec 4<"$dir/target.fifo"
 IFS= read -r -t 30 line <&4 || true
 exec 4<&-
-"$dir/unit-run" "$spy" -c "$probe_py" "$target_pid" >"$dir/probe.out" 2>&1 || true
+"$dir/unit-run" "$spy" -c "$probe_py" "$target_pid" "${unit_logs_dir:-none}" >"$dir/probe.out" 2>&1 || true
 reap KILL "$target_pid"
 cp "$dir/probe.out" "$dir/out"
 nprobe=0
@@ -223,8 +269,8 @@ while IFS= read -r line; do
 	"bad "*) fail "under the unit's settings: ${line#bad }"; nprobe=$((nprobe + 1)) ;;
 	esac
 done <"$dir/probe.out"
-if [ "$nprobe" -ne 6 ]; then
-	fail "the probe under the unit's settings reported $nprobe of 6 results"
+if [ "$nprobe" -ne 8 ]; then
+	fail "the probe under the unit's settings reported $nprobe of 8 results"
 fi
 
 # ---------------------------------------------------------------- the daemon, as the unit runs it

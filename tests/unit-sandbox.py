@@ -23,7 +23,7 @@ import sys
 # Settings the emulation reads; each is applied by it_unit_caps.sh.
 KEYS = ("User", "Group", "CapabilityBoundingSet", "AmbientCapabilities", "NoNewPrivileges",
         "UMask", "SystemCallFilter", "SystemCallErrorNumber", "ProtectProc", "ProcSubset",
-        "ReadOnlyPaths", "LogsDirectory", "LogsDirectoryMode", "ExecStart")
+        "ReadOnlyPaths", "ProtectSystem", "ProtectHome", "LogsDirectory", "LogsDirectoryMode", "ExecStart")
 
 
 def fail(msg):
@@ -131,6 +131,8 @@ def parse(unit, out_path):
         # "*": no SystemCallFilter=, every system call allowed.
         f.write("\n".join(sorted(allowed)) + "\n" if allowed is not None else "*\n")
     ro = " ".join(svc.get("ReadOnlyPaths", [])).split()
+    if svc.get("ReadWritePaths") or svc.get("InaccessiblePaths"):
+        fail("ReadWritePaths=/InaccessiblePaths= are not emulated")
     nnp = one("NoNewPrivileges", "no").lower()
     if nnp not in ("yes", "no", "true", "false", "1", "0", "on", "off"):
         fail("NoNewPrivileges=%s" % nnp)
@@ -145,6 +147,8 @@ def parse(unit, out_path):
         "unit_protect_proc": one("ProtectProc", "default"),
         "unit_proc_subset": one("ProcSubset", "all"),
         "unit_proc_ro": "yes" if "/proc" in ro else "no",
+        "unit_protect_system": one("ProtectSystem", "no"),
+        "unit_protect_home": one("ProtectHome", "no"),
         "unit_logs_dir": one("LogsDirectory"),
         "unit_logs_mode": one("LogsDirectoryMode", "0755"),
         "unit_exec": argv[0],
