@@ -11,9 +11,14 @@ top=$(pwd)
 
 # netbase (/etc/protocols, /etc/services: getprotobyname, getservby*) and
 # procps (the unit's ExecReload= kill) are missing from minimal images.
+# What the unit tests use: systemd (systemd-analyze verify and security,
+# systemd-socket-activate), util-linux (setpriv, unshare), mount, iproute2
+# (ip: the loopback of a network namespace), python3-seccomp (the unit's
+# SystemCallFilter= applied by tests/unit-sandbox.py), man-db (man: verify
+# checks Documentation= against the installed pages).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
-	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux iproute2
-	authbind netbase procps)
+	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
+	iproute2 authbind netbase procps python3-seccomp man-db)
 JOBS=-j2
 
 usage() {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # it_systemd.sh: the systemd integration of sockbrokerd.
-#   (a) systemd-analyze verify accepts systemd/sockbrokerd.{service.in,socket};
+#   (a) systemd-analyze verify accepts the units as `make install DESTDIR=`
+#       installs them (exit 0, no warning about them), with the installed
+#       daemon where ExecStart= names it and the installed man pages;
 #   (b) under systemd-socket-activate the daemon takes its listening socket from
 #       fd 3, reports READY=1 over NOTIFY_SOCKET, answers daemon.info, and on
 #       SIGTERM reports STOPPING=1, exits 0 and leaves the socket file alone.
@@ -11,6 +13,9 @@ set -eu -o pipefail
 : "${SBD:?SBD must name the sockbrokerd binary}"
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 CI=${CI:-false}
+# sbd_install; its missing() is replaced below.
+# shellcheck source=tests/sbd-lib.sh
+. "$SRCDIR/tests/sbd-lib.sh"
 
 status=0          # 1 once anything failed
 skips=()          # reasons for parts that could not run
@@ -69,36 +74,62 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/sb-systemd.XXXXXX")
 
 # ------------------------------------------------------------ (a) verify
 verify_units() {
-	local units="$work/units" out rc=0 man_opt=--man=no
-	mkdir -p "$units"
-	sed -e "s|@sbindir@|$(dirname "$SBD")|g" \
-		"$SRCDIR/systemd/sockbrokerd.service.in" >"$units/sockbrokerd.service"
-	cp "$SRCDIR/systemd/sockbrokerd.socket" "$units/sockbrokerd.socket"
-	if grep -q '@[a-z_]*@' "$units/sockbrokerd.service"; then
-		echo "FAIL: unsubstituted placeholder in sockbrokerd.service"
+	local inst=$work/inst out rc=0 man_opt=--man=no exe sbindir man8 man1 how
+	local -a cmd
+	if ! sbd_install "$inst"; then
+		echo "FAIL: cannot install the build to verify its units"
+		status=1
+		return
+	fi
+	if grep -q '@[a-z_]*@' "$inst_service"; then
+		echo "FAIL: unsubstituted placeholder in the installed sockbrokerd.service"
 		status=1
 	fi
-	# Check Documentation= against our own man pages when man can read them.
-	if command -v man >/dev/null && [ -f "$SRCDIR/docs/sockbrokerd.8" ] &&
-		[ -f "$SRCDIR/docs/sockbrokerctl.1" ]; then
-		mkdir -p "$work/man/man8" "$work/man/man1"
-		ln -s "$SRCDIR/docs/sockbrokerd.8" "$work/man/man8/"
-		ln -s "$SRCDIR/docs/sockbrokerctl.1" "$work/man/man1/"
+	exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$inst_service")
+	sbindir=$(dirname "$exe")
+	if [ ! -x "$inst$exe" ]; then
+		echo "FAIL: ExecStart= names $exe, which make install did not install"
+		status=1
+		return
+	fi
+	# Check Documentation= against the installed man pages when man can read them.
+	man8=$(find "$inst" -path '*/man8/sockbrokerd.8' | head -n 1)
+	man1=$(find "$inst" -path '*/man1/sockbrokerctl.1' | head -n 1)
+	if command -v man >/dev/null && [ -n "$man8" ] && [ -n "$man1" ]; then
 		man_opt=--man=yes
 	fi
-	out=$(cd "$units" && MANPATH="$work/man" timeout 60 systemd-analyze verify \
-		"$man_opt" sockbrokerd.socket sockbrokerd.service 2>&1) || rc=$?
+	cmd=(systemd-analyze verify "$man_opt" "$inst_socket" "$inst_service")
+	# The installed files unchanged: the installed daemon appears at
+	# ExecStart='s path in a mount namespace of the check's own. Where that
+	# cannot be (not root, or no such directory yet, as under distcheck), a
+	# copy of the units with only ExecStart='s directory changed.
+	if [ -d "$sbindir" ] && unshare --mount --propagation private -- true >/dev/null 2>&1; then
+		how="the installed units, $inst$exe mounted on $sbindir"
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		out=$(MANPATH="$(dirname "$(dirname "${man8:-/x/y}")")" timeout 60 \
+			unshare --mount --propagation private -- /bin/sh -c \
+			'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$inst$sbindir" "$sbindir" \
+			"${cmd[@]}" 2>&1) || rc=$?
+	else
+		how="copies of the installed units, ExecStart= in $inst$sbindir"
+		mkdir -p "$work/units"
+		sed -e "s|^ExecStart=$sbindir/|ExecStart=$inst$sbindir/|" "$inst_service" \
+			>"$work/units/sockbrokerd.service"
+		cp "$inst_socket" "$work/units/sockbrokerd.socket"
+		cmd=(systemd-analyze verify "$man_opt" "$work/units/sockbrokerd.socket" "$work/units/sockbrokerd.service")
+		out=$(MANPATH="$(dirname "$(dirname "${man8:-/x/y}")")" timeout 60 "${cmd[@]}" 2>&1) || rc=$?
+	fi
 	if [ -n "$out" ]; then
 		printf 'systemd-analyze verify said:\n%s\n' "$out"
 	fi
 	if [ "$rc" -ne 0 ]; then
-		echo "FAIL: systemd-analyze verify exited $rc"
+		echo "FAIL: systemd-analyze verify exited $rc ($how)"
 		status=1
 	elif printf '%s\n' "$out" | grep -q '^sockbrokerd\.'; then
-		echo "FAIL: systemd-analyze verify warns about our units"
+		echo "FAIL: systemd-analyze verify warns about our units ($how)"
 		status=1
 	else
-		echo "ok: systemd-analyze verify ($man_opt)"
+		echo "ok: systemd-analyze verify ($man_opt) of $how"
 	fi
 }
 

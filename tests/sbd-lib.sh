@@ -155,6 +155,27 @@ sbd_stop() {
 
 }
 
+# sbd_install DESTDIR: `make install DESTDIR=DESTDIR` of this build (BUILDDIR),
+# the files as a package ships them; make's output in DESTDIR.log. Sets
+# inst_service and inst_socket, the installed unit files. POSIX sh.
+sbd_install() {
+	if [ -z "${BUILDDIR:-}" ] || [ ! -f "$BUILDDIR/Makefile" ]; then
+		echo "not ok - BUILDDIR='${BUILDDIR:-}' is not a configured build"
+		return 1
+	fi
+	if ! make -C "$BUILDDIR" install DESTDIR="$1" >"$1.log" 2>&1; then
+		echo "not ok - make install DESTDIR=$1 failed:"
+		tail -n 30 "$1.log"
+		return 1
+	fi
+	inst_service=$(find "$1" -path '*/systemd/system/sockbrokerd.service' | head -n 1)
+	inst_socket=$(find "$1" -path '*/systemd/system/sockbrokerd.socket' | head -n 1)
+	if [ -z "$inst_service" ] || [ -z "$inst_socket" ]; then
+		echo "not ok - make install put no sockbrokerd.service and .socket under $1/*/systemd/system"
+		return 1
+	fi
+}
+
 # ---------------------------------------------------------------- sockbrokerctl tests (POSIX sh)
 
 # ctl_need_tools WHY: exits 77 (skipped) unless SBD and SBCTL are built and
