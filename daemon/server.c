@@ -208,6 +208,8 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
+	/* From here the log's queue drains from the loop. */
+	log_attach(s->loop);
 	if (sock_table_init(&s->socks, s->loop) < 0)
 		return -ENOMEM;
 	conn_env_init(s);
@@ -889,6 +891,7 @@ void server_free(struct server *s)
 	safe_close(s->spare_fd);
 	/* Workers first: their results are delivered through the loop. */
 	resolver_free(s->resolver);
+	log_attach(NULL);
 	loop_free(s->loop);
 	json_object_put(s->families);
 	json_object_put(s->info_limits);
