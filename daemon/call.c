@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "call.h"
 #include "consts.h"
 #include "jsonrpc.h"
@@ -225,6 +226,7 @@ static void call_free(struct call *call)
 	free(call->err_msg);
 	if (call->handler_state_free)
 		call->handler_state_free(call->handler_state);
+	authz_note_free(call->audit_note);
 	free(call);
 }
 
@@ -253,6 +255,11 @@ void call_finish(struct call *call, int rc)
 	size_t n = 0;
 
 	call->cancel = NULL;
+	/* A limit is a refusal too: it has its record, after the allow record
+	 * of the request it refuses, if any (authz.h). */
+	if (rc == CALL_ERR_SET && call->err_code == SB_ERR_LIMIT && call->method && call->conn &&
+	    (call->audit_note || !(call->method->flags & (RPC_INTROSPECT | RPC_OWN_STATE))))
+		authz_audit_limit(call);
 	if (!call->notification && rc != CALL_GONE)
 		resp = call_reply(call, rc);
 	if (resp && call->n_out_fds) {

@@ -24,6 +24,7 @@ struct conn;
 struct conn_sender;
 struct call;
 struct sock;
+struct authz_note;
 
 /* Where a call's reply goes when it ends: the call knows how to build its
  * reply, not where it is sent (a connection on its own, or a batch that
@@ -65,6 +66,7 @@ struct call {
 	struct call *prev, *next;   /* the connection's in-flight list */
 	struct conn_sender *sender; /* own reference: the process that wrote the request, when
 	                             * not the one that connected (conn.h); NULL otherwise */
+	struct authz_note *audit_note;  /* the call's last allow record (authz.c); NULL: none */
 };
 
 /* An error set aside (call_error_save) while a handler tries alternatives. */
