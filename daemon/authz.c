@@ -584,6 +584,7 @@ struct audit_rec {
 	const struct policy_request *q;   /* NULL: refused before any request was judged */
 	uint64_t after;             /* the allow record a refusal follows; 0: none */
 	uint64_t seq;
+	bool quiet;                 /* a failure to write it is not counted again */
 };
 
 static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const struct audit_rec *rec,
@@ -763,6 +764,8 @@ static int audit_write(struct authz *a, const struct conn *c, const struct ident
 		rl = audit_line(c, id, rec, has_addr ? addr : NULL, port);
 	if (a->audit_fd >= 0)
 		r = audit_json(a, c, id, rec, has_addr ? addr : NULL, port);
+	if (rec->quiet)
+		return 0;
 	if (r < 0)
 		audit_failed(a, r, a->cfg->audit_log_path);
 	if (rl < 0)
@@ -846,6 +849,21 @@ int authz_check(struct call *call, const struct policy_request *q)
 	/* Fail closed: nothing governed happens without its record, unless the
 	 * administrator chose otherwise. */
 	if (r < 0 && !a->cfg->audit_failure_allow) {
+		uint64_t allowed = a->audit_seq;
+		char reason[128];
+		struct audit_rec rec = {
+			.decision = "refused",
+			.reason = reason,
+			.method = call->method->name,
+			.q = q,
+			.after = allowed,
+			.quiet = true,
+		};
+
+		/* The allow record may have reached one of the two: it must not
+		 * stand there as a request that ran. */
+		snprintf(reason, sizeof(reason), "audit: its record could not be written (%s)", strerror(-r));
+		(void)audit_write(a, c, id, &rec);
 		a->audit_refused++;
 		return audit_error(call, -r);
 	}
