@@ -387,6 +387,8 @@ void log_shutdown(int timeout_ms)
 
 		flush(&L.err);
 		flush(&L.jnl);
+		/* The last burst is said too, before the daemon goes. */
+		drop_report();
 		if (!L.err.head && !L.jnl.head)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
