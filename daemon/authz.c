@@ -113,8 +113,10 @@ int authz_reopen_audit(struct authz *a, const char *why)
 {
 	int r;
 
-	if (!a->cfg->audit_log_path)
+	if (!a->cfg->audit_log_path) {
+		log_info("%s: no --audit-log to reopen", why);
 		return 0;
+	}
 	r = audit_open(a);
 	if (r < 0) {
 		audit_open_error(a, r, "cannot reopen; writing to the old file");
@@ -446,36 +448,30 @@ void authz_decide_as(struct authz *a, const struct policy_subject *who, const st
 /* ---- audit ---- */
 
 /* What a call's last allow record was about, so that a refusal after it
- * (a limit the request then hit) can say what it refuses. */
+ * (a limit the request then hit) can say what it refuses. One allocation,
+ * so that the call frees it with free(). */
 struct authz_note {
-	struct policy_request q;    /* without its strings: host below, path dropped */
-	char *host;
+	struct policy_request q;    /* its host points at host below; path dropped */
 	uint64_t seq;
+	char host[];
 };
-
-void authz_note_free(struct authz_note *n)
-{
-	if (!n)
-		return;
-	free(n->host);
-	free(n);
-}
 
 static void note_allow(struct call *call, const struct policy_request *q, uint64_t seq)
 {
-	struct authz_note *n = call->audit_note;
+	size_t hl = q->host ? strlen(q->host) + 1 : 0;
+	struct authz_note *n = malloc(sizeof(*n) + hl);
 
-	if (!n) {
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return;     /* the refusal then names no request, only the method */
-		call->audit_note = n;
-	}
-	free(n->host);
+	free(call->audit_note);
+	call->audit_note = n;
+	if (!n)
+		return;     /* the refusal then names no request, only the method */
 	n->q = *q;
 	n->q.path = NULL;
-	n->host = q->host ? strdup(q->host) : NULL;
-	n->q.host = n->host;
+	n->q.host = NULL;
+	if (hl) {
+		memcpy(n->host, q->host, hl);
+		n->q.host = n->host;
+	}
 	n->seq = seq;
 }
 
@@ -897,21 +893,27 @@ void authz_audit_limit(struct call *call)
 	struct authz_note *n = call->audit_note;
 	struct audit_rec rec = {
 		.decision = "refused",
-		.reason = call->err_msg ? call->err_msg : "limit reached",
+		.reason = "limit reached",
 		.method = call->method->name,
 		.q = n ? &n->q : NULL,
 		.after = n ? n->seq : 0,
 	};
-	json_object *lim = NULL, *max = NULL;
 	char *reason = NULL;
 
-	/* "limit: at most 4 handles", from the -32012 error's data. */
-	if (call->err_data && json_object_object_get_ex(call->err_data, "limit", &lim) &&
-	    json_object_object_get_ex(call->err_data, "max", &max) &&
-	    asprintf(&reason, "limit: at most %s %s", json_object_get_string(max), json_object_get_string(lim)) >= 0)
+	/* "limit: at most 4 handles", as the -32012 error says it. */
+	if (asprintf(&reason, "limit: at most %llu %s", call->limit_max, call->limit) >= 0)
 		rec.reason = reason;
 	(void)audit_write(c->env->authz, c, authz_call_identity(call, NULL), &rec);
 	free(reason);
+}
+
+void authz_call_ends(struct call *call, int rc)
+{
+	/* A limit is a refusal too: it has its record, after the allow record
+	 * of the request it refuses, if any. */
+	if (rc == CALL_ERR_SET && call->limit && call->method &&
+	    (call->audit_note || !(call->method->flags & (RPC_INTROSPECT | RPC_OWN_STATE))))
+		authz_audit_limit(call);
 }
 
 bool authz_allows(struct call *call, const struct policy_request *q)

@@ -96,12 +96,11 @@ int authz_refuse(struct call *call, const struct policy_request *q, const char *
 /* The refusal of a request by a limit (-32012, in call->err_*), recorded
  * as decision "refused" with reason "limit: at most N what" and, when the
  * policy had allowed it, what was allowed and "after": that record's seq.
- * call_finish calls it for governed methods and for calls with an allow
- * record; the refusal itself is not counted as a denial. */
+ * The reply sinks call it (authz_call_ends) for governed methods and for
+ * calls with an allow record; the refusal itself is not counted as a denial. */
 void authz_audit_limit(struct call *call);
-/* What a call keeps of its last allow record (call->audit_note). */
-struct authz_note;
-void authz_note_free(struct authz_note *n);
+/* A call ends with rc: the refusal record of a limit, when it needs one. */
+void authz_call_ends(struct call *call, int rc);
 
 /* Whether the policy allows q for the call's caller, without auditing or
  * counting: for choices the daemon makes on the caller's behalf. */

@@ -29,16 +29,17 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	log_set_level(cfg.log_level);
+	if (cfg.check_policy) {
+		/* A command that ends at once: its lines are written as they come. */
+		r = authz_check_policy_cli(&cfg);
+		config_free(&cfg);
+		return r;
+	}
 	r = log_init();
 	if (r < 0) {
 		fprintf(stderr, "sockbrokerd: %s: %s\n", LOG_ENV_QUEUE_BYTES, strerror(-r));
 		config_free(&cfg);
 		return 2;
-	}
-	if (cfg.check_policy) {
-		r = authz_check_policy_cli(&cfg);
-		config_free(&cfg);
-		return r;
 	}
 	/* The server keeps connections; dispatch reads what they say. */
 	r = server_init(&srv, &cfg, dispatch_message);
