@@ -41,10 +41,11 @@ cp "$("$py" -c 'import os, sys; print(os.path.realpath(sys.executable))')" "$exe
 pyhome=$("$py" -c 'import sys; print(sys.prefix)')
 echo "exe path: ${#exe} bytes"
 
+chmod 755 "$dir"
 sbd_start --policy "$dir/policy.d" --audit-log "$dir/audit.jsonl"
 
 if PYTHONHOME="$pyhome" "$exe" - "$sock" >"$dir/out" 2>&1 <<'EOF2'; then
-import json, socket, sys
+import json, os, socket, sys
 
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
@@ -69,6 +70,18 @@ r = call("net.getaddrinfo", {"host": host1k, "port": 80})
 assert r.get("error", {}).get("code") != -32010, r
 r = call("net.getaddrinfo", {"host": host1k + "y", "port": 80})
 assert r["error"]["code"] == -32602, r
+# A caller no rule matches is refused anything but introspection: one
+# record too (a deny without a rule or an action).
+pid = os.fork()
+if pid == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    s2 = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s2.connect(sys.argv[1])
+    s2.sendall(b'{"jsonrpc": "2.0", "id": 1, "method": "net.getdefaulttimeout", "params": {}}\n')
+    r = json.loads(s2.makefile("rb").readline())
+    os._exit(0 if r.get("error", {}).get("code") == -32010 else 1)
+_, st = os.waitpid(pid, 0)
+assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "nobody was not refused"
 print("client done")
 EOF2
 	pass "the client at a 4 KiB path made its requests"
@@ -103,6 +116,9 @@ assert "port 25" in hosts[0]["reason"], hosts
 assert len([r for r in refusals if r.get("port") == 25 and r.get("address") == "192.0.2.1"]) == 1, refusals
 assert by(method="net.getaddrinfo", host=host + "x", decision="allow"), "no record of the 1 KiB look-up"
 assert not by(host=host + "xy"), "a request refused as malformed has no record"
+nob = by(uid=65534)
+assert len(nob) == 1 and nob[0]["decision"] == "deny" and nob[0]["rule"] is None and nob[0]["action"] is None, nob
+assert nob[0]["method"] == "net.getdefaulttimeout" and "no rule of the policy matches uid 65534" in nob[0]["reason"], nob
 
 # The log's lines: the same records, whole.
 field = re.compile(r' ([a-z]+)=("(?:[^"\\]|\\.)*"|[^ "]+)')
