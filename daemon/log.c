@@ -333,6 +333,33 @@ static void drop_report(void)
 	L.reported = L.dropped_minor + L.dropped + L.audit_refused;
 }
 
+static int line_out(int prio, const char *line, size_t len, bool audit);
+
+/* A journal entry's MESSAGE= (the audit line, which holds no newline) as a
+ * line on standard error. */
+static void journal_entry_to_line(const struct entry *e)
+{
+	static const char key[] = "\nMESSAGE=";
+	const char *m = memmem(e->data, e->len, key, sizeof(key) - 1), *end;
+	char *line;
+	size_t n;
+	int h;
+
+	if (!m)
+		return;
+	m += sizeof(key) - 1;
+	end = memchr(m, '\n', e->len - (size_t)(m - e->data));
+	n = end ? (size_t)(end - m) : e->len - (size_t)(m - e->data);
+	line = malloc(n + 8);
+	if (!line)
+		return;
+	h = snprintf(line, 8, "<%d>", LOG_NOTICE);
+	memcpy(line + h, m, n);
+	line[h + n] = '\n';
+	(void)line_out(LOG_NOTICE, line, (size_t)h + n + 1, true);
+	free(line);
+}
+
 /* Writes q's entries until the descriptor is full. -errno on an error of the
  * descriptor (what is queued is dropped then: it can never be written). */
 static int flush(struct queue *q)
@@ -344,11 +371,14 @@ static int flush(struct queue *q)
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			/* Lost for good: count them, keep nothing. */
+			/* The descriptor is gone for good: the journal's records
+			 * become lines on standard error; lines are lost, counted. */
 			for (struct entry *x; (x = q->head); free(x)) {
 				q->head = x->next;
 				L.bytes -= x->len;
 				L.write_errors++;
+				if (q == &L.jnl)
+					journal_entry_to_line(x);
 			}
 			q->tail = NULL;
 			return -EIO;

@@ -7,8 +7,10 @@
 # from a directory whose name holds one), and carries MESSAGE, PRIORITY=5,
 # SYSLOG_IDENTIFIER=sockbrokerd and the SOCKBROKER_* fields of the record,
 # numbered by SOCKBROKER_SEQ. Standard error keeps its "<N>" lines and gets
-# no audit line while the journal takes them; when the journal's socket goes
-# away, records come back to standard error as lines.
+# no audit line while the journal takes them. A journal that stops reading
+# costs no request (the daemon queues); when its socket goes away, the
+# records still queued for it and the next ones come back to standard error
+# as lines: every record is in one place or the other, once.
 
 set -eu
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -33,7 +35,7 @@ cp "$("$py" -c 'import os, sys; print(os.path.realpath(sys.executable))')" "$exe
 pyhome=$("$py" -c 'import sys; print(sys.prefix)')
 
 if PYTHONHOME="$pyhome" "$exe" - "$SBD" "$dir" "$exe" >"$dir/out" 2>&1 <<'EOF2'; then
-import json, os, socket, struct, subprocess, sys
+import json, os, re, signal, socket, struct, subprocess, sys
 
 sbd, d, exe = sys.argv[1], sys.argv[2], sys.argv[3]
 sock = d + "/control.sock"
@@ -105,11 +107,29 @@ try:
     assert deny["SOCKBROKER_FAMILY"] == "AF_PACKET" and deny["SOCKBROKER_ACTION"] == "create", deny
     assert look["SOCKBROKER_METHOD"] == "net.getaddrinfo" and look["SOCKBROKER_HOST"] == "localhost", look
 
-    # The journal goes away: records are lines on standard error again.
+    # A journal that does not read: its queue fills (max_dgram_qlen), the
+    # daemon's own queue takes the rest and requests go on.
+    seqs = [int(e["SOCKBROKER_SEQ"]) for e in entries]
+    for i in range(40):
+        r = call("admin.stats")
+        assert "result" in r, r
+    assert r["result"]["log"]["queued_bytes"] > 0, r["result"]["log"]
+    # Then it goes away with records still queued for it (the daemon stopped
+    # meanwhile, so none is sent between the last read and the close):
+    # those, and the next ones, become lines on standard error.
+    os.kill(p.pid, signal.SIGSTOP)
+    journal.setblocking(False)
+    try:
+        while True:
+            seqs.append(int(parse(journal.recv(1 << 20))["SOCKBROKER_SEQ"]))
+    except BlockingIOError:
+        pass
     journal.close()
     os.unlink(d + "/journal.sock")
+    os.kill(p.pid, signal.SIGCONT)
     r = call("admin.stats")
     assert "result" in r, r
+    last = r["result"]["policy"]["audit_records"]
     s.close()
 finally:
     p.terminate()
@@ -118,9 +138,13 @@ err.close()
 lines = open(d + "/daemon.log", encoding="utf-8").read().split("\n")
 assert lines[-1] == "", "the last line was cut"
 audit = [l for l in lines if "audit:" in l]
-assert len(audit) == 1 and audit[0].startswith("<5>audit: allow ") and audit[0].endswith(" seq=4"), audit
+for l in audit:
+    assert l.startswith("<5>audit: allow ") and re.search(r" seq=[0-9]+$", l), l
+line_seqs = [int(l.rsplit("=", 1)[1]) for l in audit]
+assert line_seqs and line_seqs[-1] == last, (line_seqs, last)
+assert sorted(seqs + line_seqs) == list(range(1, last + 1)), (seqs, line_seqs)
 assert any(l.startswith("<5>policy: 1 rule") for l in lines), lines
-print("3 journal entries, then 1 line")
+print(len(seqs), "journal entries, then", len(line_seqs), "lines")
 EOF2
 	pass "audit records go to the journal as native entries with their fields, lines stay lines"
 else
