@@ -297,6 +297,7 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(pol, "audit_failure", json_object_new_string(s->cfg.audit_failure_allow ? "allow" : "refuse"));
 	json_object_object_add(pol, "audit_failures", json_object_new_uint64(a->audit_failures));
 	json_object_object_add(pol, "audit_refused", json_object_new_uint64(a->audit_refused));
+	json_object_object_add(pol, "audit_records", json_object_new_uint64(a->audit_seq));
 	json_object_object_add(r, "policy", pol);
 	json_object_object_add(r, "log", log_stats_json());
 	for (size_t i = 1; i < a->ncounters; i++) {
