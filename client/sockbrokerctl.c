@@ -930,6 +930,10 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 		puts("policy:");
 		print_fields(v, NULL, 2);
 	}
+	if (json_object_object_get_ex(result, "log", &v) && json_object_is_type(v, json_type_object)) {
+		puts("log:");
+		print_fields(v, NULL, 2);
+	}
 	printf("%-40s %10s %10s\n", "RULE", "ALLOWED", "DENIED");
 	if (json_object_object_get_ex(result, "rules", &v) && json_object_is_type(v, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(v); i++) {

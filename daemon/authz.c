@@ -91,6 +91,42 @@ static int audit_open(struct authz *a)
 	return 0;
 }
 
+/* Why the audit log cannot be opened, in words an operator can act on: the
+ * directory is not created for the daemon (LogsDirectory= does it under the
+ * shipped unit). */
+static void audit_open_error(const struct authz *a, int r, const char *what)
+{
+	_cleanup_free_ char *dir = strdup(a->cfg->audit_log_path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	struct stat st;
+
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (r == -ENOENT && slash && slash != dir && stat(dir, &st) < 0 && errno == ENOENT)
+		log_err("--audit-log %s: %s: the directory %s does not exist; the daemon does not create it "
+		        "(LogsDirectory=sockbroker in the unit, or mkdir -m 0750)", a->cfg->audit_log_path, what, dir);
+	else
+		log_err("--audit-log %s: %s: %s", a->cfg->audit_log_path, what, strerror(-r));
+}
+
+int authz_reopen_audit(struct authz *a, const char *why)
+{
+	int r;
+
+	if (!a->cfg->audit_log_path) {
+		log_info("%s: no --audit-log to reopen", why);
+		return 0;
+	}
+	r = audit_open(a);
+	if (r < 0) {
+		audit_open_error(a, r, "cannot reopen; writing to the old file");
+		return r;
+	}
+	log_notice("%s: reopened the audit log %s (after record %llu)", why, a->cfg->audit_log_path,
+	           (unsigned long long)a->audit_seq);
+	return 0;
+}
+
 static void warnings_free(char **w, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -158,7 +194,7 @@ int authz_init(struct authz *a, const struct sbd_config *cfg)
 	a->generation = 1;
 	r = audit_open(a);
 	if (r < 0) {
-		log_err("--audit-log %s: %s", a->cfg->audit_log_path, strerror(-r));
+		audit_open_error(a, r, "cannot open");
 		return r;
 	}
 	log_notice("policy: %zu rule%s from %s", policy_nrules(a->policy), policy_nrules(a->policy) == 1 ? "" : "s",
@@ -230,10 +266,7 @@ int authz_reload(struct authz *a, struct policy_error *err)
 	a->source = source;
 	a->generation++;
 	a->reloads++;
-	r = audit_open(a);
-	if (r < 0)
-		log_warning("--audit-log %s: cannot reopen: %s; writing to the old file", a->cfg->audit_log_path,
-		            strerror(-r));
+	authz_reopen_audit(a, "reload");
 	log_notice("policy reloaded: %zu rule%s from %s (generation %llu)", policy_nrules(p),
 	           policy_nrules(p) == 1 ? "" : "s", a->source, (unsigned long long)a->generation);
 	warn_if_empty(a->cfg->policy_path, p);
@@ -455,16 +488,39 @@ void authz_decide_as(struct authz *a, const struct policy_subject *who, const st
 
 /* ---- audit ---- */
 
-static const char *or_dash(const char *s)
+/* What a call's last allow record was about, so that a refusal after it
+ * (a limit the request then hit) can say what it refuses. One allocation,
+ * so that the call frees it with free(). */
+struct authz_note {
+	struct policy_request q;    /* its host points at host below; path dropped */
+	uint64_t seq;
+	char host[];
+};
+
+static void note_allow(struct call *call, const struct policy_request *q, uint64_t seq)
 {
-	return s ? s : "-";
+	size_t hl = q->host ? strlen(q->host) + 1 : 0;
+	struct authz_note *n = malloc(sizeof(*n) + hl);
+
+	free(call->audit_note);
+	call->audit_note = n;
+	if (!n)
+		return;     /* the refusal then names no request, only the method */
+	n->q = *q;
+	n->q.path = NULL;
+	n->q.host = NULL;
+	if (hl) {
+		memcpy(n->host, q->host, hl);
+		n->q.host = n->host;
+	}
+	n->seq = seq;
 }
 
 /* Address and port of q for the audit, when it has an INET one; UNIX paths too. */
 static bool request_address(const struct policy_request *q, char *addr, size_t len, int *port)
 {
 	*port = -1;
-	if (!q->have_addr)
+	if (!q || !q->have_addr)
 		return false;
 	if (q->addr.ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)&q->addr;
@@ -489,39 +545,34 @@ static bool request_address(const struct policy_request *q, char *addr, size_t l
 }
 
 /* Strings in the log line are quoted with '"' and '\' escaped, so a file name
- * cannot forge a field. */
-static void quote(char *out, size_t len, const char *s)
+ * cannot forge a field; whole, whatever their length. */
+static void quote(FILE *f, const char *s)
 {
-	size_t o = 0;
-
 	if (!s) {
-		snprintf(out, len, "-");
+		fputc('-', f);
 		return;
 	}
-	if (len < 3)
-		return;
-	out[o++] = '"';
-	for (; *s && o + 3 < len; s++) {
+	fputc('"', f);
+	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
+			fputc('\\', f);
+			fputc(ch, f);
 		} else if (ch < 0x20 || ch == 0x7f) {
-			out[o++] = '?';
+			fputc('?', f);
 		} else {
-			out[o++] = (char)ch;
+			fputc(ch, f);
 		}
 	}
-	out[o++] = '"';
-	out[o] = 0;
+	fputc('"', f);
 }
 
 /* Appends one record, whole or not at all: a write cut short (ENOSPC, a
  * quota, the file size limit) is cut back off the file, so that the next
  * record never continues a partial line. The file's end before the write is
  * where it is cut back to; that holds while the daemon is its only writer
- * (rotation by rename and reload, not copytruncate: a truncation under us is
- * seen and left alone). 0 or -errno. */
+ * (rotation by rename and SIGUSR1 or reload, not copytruncate: a truncation
+ * under us is seen and left alone). 0 or -errno. */
 static int audit_append(int fd, struct iovec *iov, int niov)
 {
 	size_t total = 0, done = 0;
@@ -560,26 +611,29 @@ partial:
 	return -e;
 }
 
-/* quote, for a part of the identity: "?" when it could not be read (a value
- * is quoted, so a path cannot pass for it), "-" when there is none. */
-static void quote_part(char *out, size_t len, const char *s, const char *unknown)
-{
-	if (unknown && !s)
-		snprintf(out, len, "?");
-	else
-		quote(out, len, s);
-}
+/* One audit record: a decision (allow, deny) or a refusal after the
+ * decision (refused: a limit the allowed request hit). */
+struct audit_rec {
+	const char *decision;
+	const char *rule;           /* NULL: no rule decided */
+	const char *reason;
+	const char *method;
+	const struct policy_request *q;   /* NULL: refused before any request was judged */
+	uint64_t after;             /* the allow record a refusal follows; 0: none */
+	uint64_t seq;
+	bool quiet;                 /* a failure to write it is not counted again */
+};
 
-static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
-                      const struct policy_request *q, const struct policy_decision *d, const char *addr, int port)
+static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const struct audit_rec *rec,
+                      const char *addr, int port)
 {
+	const struct policy_request *q = rec->q;
 	json_object *o = json_object_new_object();
 	struct timespec ts;
 	struct tm tm;
 	char when[80];
 	const char *line;
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
-
 	int r;
 
 	if (!o)
@@ -589,30 +643,43 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "decision", json_object_new_string(d->allowed ? "allow" : "deny"));
-	json_object_object_add(o, "rule", d->rule ? json_object_new_string(d->rule) : NULL);
-	json_object_object_add(o, "reason", json_object_new_string(d->reason));
+	json_object_object_add(o, "seq", json_object_new_uint64(rec->seq));
+	json_object_object_add(o, "decision", json_object_new_string(rec->decision));
+	json_object_object_add(o, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
+	json_object_object_add(o, "reason", json_object_new_string(rec->reason));
+	if (rec->after)
+		json_object_object_add(o, "after", json_object_new_uint64(rec->after));
 	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
 	json_object_object_add(o, "uid", json_object_new_int64(id->uid));
 	json_object_object_add(o, "gid", json_object_new_int64(id->gid));
 	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
 	json_object_object_add(o, "exe", id->exe ? json_object_new_string(id->exe) : NULL);
 	json_object_object_add(o, "unit", id->unit ? json_object_new_string(id->unit) : NULL);
-	json_object_object_add(o, "method", json_object_new_string(method));
-	json_object_object_add(o, "action", json_object_new_string(policy_action_name(q->action)));
-	if (q->family >= 0)
+	if (id->exe_unknown || id->unit_unknown) {
+		/* null alone would read as "none": say which were unknown, and why. */
+		json_object *u = json_object_new_object();
+
+		if (id->exe_unknown)
+			json_object_object_add(u, "exe", json_object_new_string(id->exe_unknown));
+		if (id->unit_unknown)
+			json_object_object_add(u, "unit", json_object_new_string(id->unit_unknown));
+		json_object_object_add(o, "unknown", u);
+	}
+	json_object_object_add(o, "method", json_object_new_string(rec->method));
+	json_object_object_add(o, "action", q ? json_object_new_string(policy_action_name(q->action)) : NULL);
+	if (q && q->family >= 0)
 		json_object_object_add(o, "family", sbc_to_json(SBC_AF, q->family));
-	if (q->type >= 0)
+	if (q && q->type >= 0)
 		json_object_object_add(o, "type", sbc_to_json(SBC_SOCK, q->type));
-	if (q->proto >= 0)
+	if (q && q->proto >= 0)
 		json_object_object_add(o, "proto", json_object_new_int(q->proto));
 	if (addr)
 		json_object_object_add(o, "address", json_object_new_string(addr));
 	if (port >= 0)
 		json_object_object_add(o, "port", json_object_new_int(port));
-	if (q->host)
+	if (q && q->host)
 		json_object_object_add(o, "host", json_object_new_string(q->host));
-	if (q->action == POLICY_SETSOCKOPT) {
+	if (q && q->action == POLICY_SETSOCKOPT) {
 		json_object_object_add(o, "level", json_object_new_int(q->level));
 		json_object_object_add(o, "option", json_object_new_int(q->option));
 	}
@@ -627,9 +694,88 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 	return r;
 }
 
+/* The record for the log: a line "audit: DECISION key=value ..." (strings
+ * quoted, "-" for none), and the same fields for the journal. */
+static int audit_line(const struct conn *c, const struct identity *id, const struct audit_rec *rec,
+                      const char *addr, int port)
+{
+	const struct policy_request *q = rec->q;
+	char conn[24], uid[16], gid[16], pid[16], proto[16], portb[16], level[16], option[16], after[24], seq[24];
+	const char *fam = q && q->family >= 0 ? sbc_name(SBC_AF, q->family) : NULL;
+	const char *typ = q && q->type >= 0 ? sbc_name(SBC_SOCK, q->type) : NULL;
+	bool sso = q && q->action == POLICY_SETSOCKOPT;
+	bool exe_unknown = id->exe_unknown && !id->exe, unit_unknown = id->unit_unknown && !id->unit;
+	/* quoted: a string from outside; optional: left out of the line when absent */
+	struct {
+		struct log_field f;
+		bool quoted, optional;
+	} fl[] = {
+		{ { "decision", rec->decision }, false, true },
+		{ { "rule", rec->rule }, true, false },
+		{ { "conn", conn }, false, false },
+		{ { "uid", uid }, false, false },
+		{ { "gid", gid }, false, false },
+		{ { "pid", pid }, false, false },
+		/* An unknown part is an unquoted "?": a quoted value cannot pass for it. */
+		{ { "exe", exe_unknown ? "?" : id->exe }, !exe_unknown, false },
+		{ { "unit", unit_unknown ? "?" : id->unit }, !unit_unknown, false },
+		{ { "method", rec->method }, false, false },
+		{ { "action", q ? policy_action_name(q->action) : NULL }, false, false },
+		{ { "family", fam }, false, false },
+		{ { "type", typ }, false, false },
+		{ { "proto", q ? proto : NULL }, false, false },
+		{ { "address", addr }, true, true },
+		{ { "port", port >= 0 ? portb : NULL }, false, true },
+		{ { "host", q ? q->host : NULL }, true, false },
+		{ { "level", sso ? level : NULL }, false, true },
+		{ { "option", sso ? option : NULL }, false, true },
+		{ { "reason", rec->reason }, true, false },
+		{ { "after", rec->after ? after : NULL }, false, true },
+		{ { "seq", seq }, false, false },
+	};
+	struct log_field jf[sizeof(fl) / sizeof(fl[0])];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+	int r;
+
+	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)c->serial);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)id->uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)id->gid);
+	snprintf(pid, sizeof(pid), "%d", (int)id->pid);
+	snprintf(proto, sizeof(proto), "%d", q ? q->proto : -1);
+	snprintf(portb, sizeof(portb), "%d", port);
+	snprintf(level, sizeof(level), "%d", q ? q->level : 0);
+	snprintf(option, sizeof(option), "%d", q ? q->option : 0);
+	snprintf(after, sizeof(after), "%llu", (unsigned long long)rec->after);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rec->seq);
+	m = open_memstream(&text, &len);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m, "audit: %s", rec->decision);
+	for (size_t i = 1; i < sizeof(fl) / sizeof(fl[0]); i++) {
+		if (fl[i].optional && !fl[i].f.value)
+			continue;
+		fprintf(m, " %s=", fl[i].f.key);
+		if (fl[i].quoted)
+			quote(m, fl[i].f.value);
+		else
+			fputs(fl[i].f.value ? fl[i].f.value : "-", m);
+	}
+	if (fclose(m) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+		jf[i] = fl[i].f;
+	r = log_audit(text, jf, sizeof(fl) / sizeof(fl[0]));
+	free(text);
+	return r;
+}
+
 /* Counts a record that could not be written and says so, at most once per
  * AUDIT_WARN_INTERVAL_S with the number held back meanwhile. */
-static void audit_failed(struct authz *a, int r)
+static void audit_failed(struct authz *a, int r, const char *where)
 {
 	uint64_t held;
 
@@ -637,9 +783,9 @@ static void audit_failed(struct authz *a, int r)
 	a->audit_failing = true;
 	if (!log_ratelimit(&a->audit_warn, &held))
 		return;
-	log_warning("--audit-log %s: a record could not be written: %s; governed requests %s until one can "
+	log_warning("audit: a record could not be written to %s: %s; governed requests %s until one can "
 	            "(%llu more failures since the last warning)",
-	            a->cfg->audit_log_path, strerror(-r),
+	            where, strerror(-r),
 	            a->cfg->audit_failure_allow ? "run without records (--audit-failure=allow)" : "are refused",
 	            (unsigned long long)held);
 }
@@ -649,51 +795,49 @@ static void audit_recovered(struct authz *a)
 	if (!a->audit_failing)
 		return;
 	a->audit_failing = false;
-	log_notice("--audit-log %s: records are written again (%llu could not be, in all)", a->cfg->audit_log_path,
+	log_notice("audit: records are written again (%llu could not be, in all)",
 	           (unsigned long long)a->audit_failures);
 }
 
-/* Logs the decision and writes its record to --audit-log. 0, or -errno when
- * the record could not be written there. */
-static int audit(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
-                 const struct policy_request *q, const struct policy_decision *d)
+/* Writes rec to the log (the journal or standard error) and to --audit-log.
+ * 0, or -errno when it could not be written to one of them. */
+static int audit_write(struct authz *a, const struct conn *c, const struct identity *id, struct audit_rec *rec)
 {
-	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "", qrule[300], qexe[600],
-	     qunit[300], qreason[700], qhost[300], where[sizeof(addr) + 40] = "", opt[48] = "";
-	const char *fam = q->family >= 0 ? sbc_name(SBC_AF, q->family) : NULL;
-	const char *typ = q->type >= 0 ? sbc_name(SBC_SOCK, q->type) : NULL;
-	bool has_addr;
-	int port, r;
+	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "";
+	int port, r = 0, rl = 0;
+	bool has_addr = request_address(rec->q, addr, sizeof(addr), &port);
 
-	has_addr = request_address(q, addr, sizeof(addr), &port);
-	quote(qrule, sizeof(qrule), d->rule);
-	quote_part(qexe, sizeof(qexe), id->exe, id->exe_unknown);
-	quote_part(qunit, sizeof(qunit), id->unit, id->unit_unknown);
-	quote(qreason, sizeof(qreason), d->reason);
-	quote(qhost, sizeof(qhost), q->host);
-	if (has_addr) {
-		char qaddr[sizeof(addr) + 8];
-		quote(qaddr, sizeof(qaddr), addr);
-		if (port >= 0)
-			snprintf(where, sizeof(where), " address=%s port=%d", qaddr, port);
-		else
-			snprintf(where, sizeof(where), " address=%s", qaddr);
-	}
-	if (q->action == POLICY_SETSOCKOPT)
-		snprintf(opt, sizeof(opt), " level=%d option=%d", q->level, q->option);
-	log_notice("audit: %s rule=%s conn=%llu uid=%u gid=%u pid=%d exe=%s unit=%s method=%s action=%s "
-	           "family=%s type=%s proto=%d%s host=%s%s reason=%s",
-	           d->allowed ? "allow" : "deny", qrule, (unsigned long long)c->serial, (unsigned)id->uid,
-	           (unsigned)id->gid, (int)id->pid, qexe, qunit, method, policy_action_name(q->action),
-	           or_dash(fam), or_dash(typ), q->proto, where, qhost, opt, qreason);
-	if (a->audit_fd < 0)
+	rec->seq = ++a->audit_seq;
+	/* The log's copy follows --log-level, as it always did. */
+	if (log_get_level() >= LOG_NOTICE)
+		rl = audit_line(c, id, rec, has_addr ? addr : NULL, port);
+	if (a->audit_fd >= 0)
+		r = audit_json(a, c, id, rec, has_addr ? addr : NULL, port);
+	if (rec->quiet)
 		return 0;
-	r = audit_json(a, c, id, method, q, d, has_addr ? addr : NULL, port);
 	if (r < 0)
-		audit_failed(a, r);
-	else
+		audit_failed(a, r, a->cfg->audit_log_path);
+	if (rl < 0)
+		audit_failed(a, rl, log_stderr_name());
+	if (r == 0 && rl == 0)
 		audit_recovered(a);
-	return r;
+	return r < 0 ? r : rl;
+}
+
+/* The record of a decision. */
+static int audit(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
+                 const struct policy_request *q, const struct policy_decision *d, uint64_t after)
+{
+	struct audit_rec rec = {
+		.decision = d->allowed ? "allow" : "deny",
+		.rule = d->rule,
+		.reason = d->reason,
+		.method = method,
+		.q = q,
+		.after = after,
+	};
+
+	return audit_write(a, c, id, &rec);
 }
 
 static void count(struct authz *a, const struct policy_decision *d)
@@ -729,6 +873,11 @@ static int audit_error(struct call *call, int e)
 	return rc;
 }
 
+static uint64_t allowed_before(const struct call *call)
+{
+	return call->audit_note ? call->audit_note->seq : 0;
+}
+
 int authz_check(struct call *call, const struct policy_request *q)
 {
 	struct conn *c = call->conn;
@@ -742,29 +891,82 @@ int authz_check(struct call *call, const struct policy_request *q)
 	 * denies it everything but introspection. */
 	authz_subject_from(id, &who);
 	decide(a, &who, q, &d);
-	r = audit(a, c, id, call->method->name, q, &d);
+	r = audit(a, c, id, call->method->name, q, &d, d.allowed ? 0 : allowed_before(call));
 	count(a, &d);
 	if (!d.allowed)
 		return deny_error(call, d.rule, d.reason);
 	/* Fail closed: nothing governed happens without its record, unless the
 	 * administrator chose otherwise. */
 	if (r < 0 && !a->cfg->audit_failure_allow) {
+		uint64_t allowed = a->audit_seq;
+		char reason[128];
+		struct audit_rec rec = {
+			.decision = "refused",
+			.reason = reason,
+			.method = call->method->name,
+			.q = q,
+			.after = allowed,
+			.quiet = true,
+		};
+
+		/* The allow record may have reached one of the two: it must not
+		 * stand there as a request that ran. */
+		snprintf(reason, sizeof(reason), "audit: its record could not be written (%s)", strerror(-r));
+		(void)audit_write(a, c, id, &rec);
 		a->audit_refused++;
 		return audit_error(call, -r);
 	}
+	note_allow(call, q, a->audit_seq);
 	return 0;
+}
+
+/* A denial no rule decides, recorded and counted; q may be NULL (refused
+ * before a request was judged). A denial stands whether or not its record
+ * could be written. */
+static int refuse(struct call *call, const struct policy_request *q, const char *rule, const char *reason)
+{
+	struct conn *c = call->conn;
+	struct policy_decision d = { .allowed = false, .rule = rule, .rule_index = -1 };
+
+	snprintf(d.reason, sizeof(d.reason), "%s", reason);
+	(void)audit(c->env->authz, c, authz_call_identity(call, NULL), call->method->name, q, &d,
+	            allowed_before(call));
+	count(c->env->authz, &d);
+	return deny_error(call, rule, reason);
 }
 
 int authz_refuse(struct call *call, const struct policy_request *q, const char *reason)
 {
-	struct conn *c = call->conn;
-	struct policy_decision d = { .allowed = false, .rule = NULL, .rule_index = -1 };
+	return refuse(call, q, NULL, reason);
+}
 
-	snprintf(d.reason, sizeof(d.reason), "%s", reason);
-	/* A denial stands whether or not its record could be written. */
-	(void)audit(c->env->authz, c, authz_call_identity(call, NULL), call->method->name, q, &d);
-	count(c->env->authz, &d);
-	return deny_error(call, NULL, d.reason);
+void authz_audit_limit(struct call *call)
+{
+	struct conn *c = call->conn;
+	struct authz_note *n = call->audit_note;
+	struct audit_rec rec = {
+		.decision = "refused",
+		.reason = "limit reached",
+		.method = call->method->name,
+		.q = n ? &n->q : NULL,
+		.after = n ? n->seq : 0,
+	};
+	char *reason = NULL;
+
+	/* "limit: at most 4 handles", as the -32012 error says it. */
+	if (asprintf(&reason, "limit: at most %llu %s", call->limit_max, call->limit) >= 0)
+		rec.reason = reason;
+	(void)audit_write(c->env->authz, c, authz_call_identity(call, NULL), &rec);
+	free(reason);
+}
+
+void authz_call_ends(struct call *call, int rc)
+{
+	/* A limit is a refusal too: it has its record, after the allow record
+	 * of the request it refuses, if any. */
+	if (rc == CALL_ERR_SET && call->limit && call->method &&
+	    (call->audit_note || !(call->method->flags & (RPC_INTROSPECT | RPC_OWN_STATE))))
+		authz_audit_limit(call);
 }
 
 bool authz_allows(struct call *call, const struct policy_request *q)
@@ -804,7 +1006,7 @@ int authz_require_rule(struct call *call)
 	snprintf(reason, sizeof(reason), "no rule of the policy matches uid %u%s", (unsigned)id->uid,
 	         policy_is_default(c->env->authz->policy)
 	             ? " (no policy file: the embedded default allows only introspection)" : "");
-	return deny_error(call, policy_is_default(c->env->authz->policy) ? POLICY_DEFAULT_RULE : NULL, reason);
+	return refuse(call, NULL, policy_is_default(c->env->authz->policy) ? POLICY_DEFAULT_RULE : NULL, reason);
 }
 
 int authz_gate(struct call *call)
@@ -822,7 +1024,7 @@ int authz_gate(struct call *call)
 	id = authz_call_identity(call, NULL);
 	if (id->error) {
 		snprintf(reason, sizeof(reason), "the caller's identity could not be established: %s", id->error);
-		return deny_error(call, NULL, reason);
+		return refuse(call, NULL, NULL, reason);
 	}
 	return 0;
 }

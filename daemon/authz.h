@@ -46,6 +46,7 @@ struct authz {
 	uint64_t audit_refused;     /* allowed requests refused for that (--audit-failure=refuse) */
 	bool audit_failing;         /* the last record failed: the next success is logged */
 	struct log_ratelimit audit_warn;   /* one warning per 10 s while writes fail */
+	uint64_t audit_seq;         /* the last record's number: 1, 2, ... from start, never reused */
 	char **warnings;            /* per rule in policy order: policy_lint_rule's, or NULL */
 	size_t nwarnings;
 };
@@ -61,6 +62,11 @@ void authz_free(struct authz *a);
  * rotation). Connections' limits are the caller's to recompute
  * (authz_conn_update; server_reload_policy does both). 0 or -errno. */
 int authz_reload(struct authz *a, struct policy_error *err);
+
+/* Opens --audit-log again (log rotation: SIGUSR1, and every reload): the
+ * next record goes to the file now at that path. On error the old file stays
+ * in use. why: for the log line ("SIGUSR1"). 0 or -errno. */
+int authz_reopen_audit(struct authz *a, const char *why);
 
 struct identity;
 
@@ -86,6 +92,15 @@ int authz_check(struct call *call, const struct policy_request *q);
  * one asked for, a target the daemon never relays to): audited and counted
  * as a denial without a rule; call_error()'s value with -32010 {reason}. */
 int authz_refuse(struct call *call, const struct policy_request *q, const char *reason);
+
+/* The refusal of a request by a limit (-32012, in call->err_*), recorded
+ * as decision "refused" with reason "limit: at most N what" and, when the
+ * policy had allowed it, what was allowed and "after": that record's seq.
+ * The reply sinks call it (authz_call_ends) for governed methods and for
+ * calls with an allow record; the refusal itself is not counted as a denial. */
+void authz_audit_limit(struct call *call);
+/* A call ends with rc: the refusal record of a limit, when it needs one. */
+void authz_call_ends(struct call *call, int rc);
 
 /* Whether the policy allows q for the call's caller, without auditing or
  * counting: for choices the daemon makes on the caller's behalf. */

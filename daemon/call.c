@@ -35,6 +35,7 @@ int call_error(struct call *call, int code, json_object *data, const char *fmt, 
 	call->err_code = code;
 	call->err_msg = msg;
 	call->err_data = data;
+	call->limit = NULL;
 	return CALL_ERR_SET;
 }
 
@@ -51,7 +52,10 @@ void call_error_save(struct call *call, struct call_saved_error *saved)
 	saved->code = call->err_code;
 	saved->msg = TAKE_PTR(call->err_msg);
 	saved->data = TAKE_PTR(call->err_data);
+	saved->limit = call->limit;
+	saved->limit_max = call->limit_max;
 	call->err_code = 0;
+	call->limit = NULL;
 }
 
 int call_error_restore(struct call *call, struct call_saved_error *saved)
@@ -62,6 +66,8 @@ int call_error_restore(struct call *call, struct call_saved_error *saved)
 	call->err_code = saved->code;
 	call->err_msg = TAKE_PTR(saved->msg);
 	call->err_data = TAKE_PTR(saved->data);
+	call->limit = saved->limit;
+	call->limit_max = saved->limit_max;
 	saved->code = 0;
 	return CALL_ERR_SET;
 }
@@ -71,6 +77,7 @@ void call_error_clear(struct call *call)
 	free(TAKE_PTR(call->err_msg));
 	json_object_put(TAKE_PTR(call->err_data));
 	call->err_code = 0;
+	call->limit = NULL;
 }
 
 int call_error_param(struct call *call, const char *path, const char *fmt, ...)
@@ -152,7 +159,11 @@ int call_error_limit(struct call *call, const char *limit, unsigned long long ma
 
 	json_object_object_add(d, "limit", json_object_new_string(limit));
 	json_object_object_add(d, "max", json_object_new_uint64(max));
-	return call_error(call, SB_ERR_LIMIT, d, "limit reached: at most %llu %s", max, limit);
+	int rc = call_error(call, SB_ERR_LIMIT, d, "limit reached: at most %llu %s", max, limit);
+
+	call->limit = limit;
+	call->limit_max = max;
+	return rc;
 }
 
 int call_peek_fd(const struct call *call, size_t i)
@@ -225,6 +236,7 @@ static void call_free(struct call *call)
 	free(call->err_msg);
 	if (call->handler_state_free)
 		call->handler_state_free(call->handler_state);
+	free(call->audit_note);
 	free(call);
 }
 

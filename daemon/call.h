@@ -24,6 +24,7 @@ struct conn;
 struct conn_sender;
 struct call;
 struct sock;
+struct authz_note;
 
 /* Where a call's reply goes when it ends: the call knows how to build its
  * reply, not where it is sent (a connection on its own, or a batch that
@@ -65,6 +66,11 @@ struct call {
 	struct call *prev, *next;   /* the connection's in-flight list */
 	struct conn_sender *sender; /* own reference: the process that wrote the request, when
 	                             * not the one that connected (conn.h); NULL otherwise */
+	const char *limit;          /* the limit of the -32012 error set last (call_error_limit),
+	                             * which the error's data may no longer hold; NULL: none */
+	unsigned long long limit_max;
+	struct authz_note *audit_note;  /* the call's last allow record (authz.c; one allocation,
+	                                 * freed with the call); NULL: none */
 };
 
 /* An error set aside (call_error_save) while a handler tries alternatives. */
@@ -72,6 +78,8 @@ struct call_saved_error {
 	int code;                   /* 0: none saved */
 	char *msg;
 	json_object *data;
+	const char *limit;          /* as call->limit */
+	unsigned long long limit_max;
 };
 
 /* The result object, created on first use (NULL only on ENOMEM). */
@@ -113,7 +121,8 @@ int call_error_gai(struct call *call, int gai, int e, const char *fmt, ...)
 int call_error_handle(struct call *call, int64_t handle, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* -32012 with {"limit": name, "max": max}. */
+/* -32012 with {"limit": name, "max": max}; name (a string that lives as
+ * long as the call) and max are kept in call->limit, call->limit_max. */
 int call_error_limit(struct call *call, const char *limit, unsigned long long max);
 
 /* Descriptors received with the request: peek lends, take hands over (-1 if

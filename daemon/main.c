@@ -14,6 +14,9 @@
 #include "server.h"
 #include "settings.h"
 
+/* What is still queued for standard error at exit gets this long. */
+#define LOG_EXIT_FLUSH_MS 2000
+
 int main(int argc, char **argv)
 {
 	struct sbd_config cfg;
@@ -29,9 +32,16 @@ int main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	if (cfg.check_policy) {
+		/* A command that ends at once: its lines are written as they come. */
 		r = authz_check_policy_cli(&cfg);
 		config_free(&cfg);
 		return r;
+	}
+	r = log_init();
+	if (r < 0) {
+		fprintf(stderr, "sockbrokerd: %s: %s\n", LOG_ENV_QUEUE_BYTES, strerror(-r));
+		config_free(&cfg);
+		return 2;
 	}
 	/* The server keeps connections; dispatch reads what they say. */
 	r = server_init(&srv, &cfg, dispatch_message);
@@ -40,14 +50,17 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		server_free(&srv);
+		log_shutdown(LOG_EXIT_FLUSH_MS);
 		return 1;
 	}
 	r = server_run(&srv);
 	server_free(&srv);
 	if (r < 0) {
 		log_err("event loop failed: %s", strerror(-r));
+		log_shutdown(LOG_EXIT_FLUSH_MS);
 		return 1;
 	}
 	log_info("stopped");
+	log_shutdown(LOG_EXIT_FLUSH_MS);
 	return 0;
 }

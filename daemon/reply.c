@@ -27,6 +27,7 @@ static struct conn *call_leaves(struct call *call, int rc)
 {
 	struct conn *c = call->conn;
 
+	authz_call_ends(call, rc);
 	conn_call_remove(c, call);
 	if (rc != 0 && rc != CALL_GONE && !call->notification)
 		c->srv->stats.errors++;

@@ -246,6 +246,24 @@ static json_object *counts_json(const char *rule, uint64_t allowed, uint64_t den
 	return o;
 }
 
+/* admin.stats "log": where lines go and what the queue dropped (log.h). */
+static json_object *log_stats_json(void)
+{
+	json_object *o = json_object_new_object();
+	struct log_stats ls;
+
+	log_get_stats(&ls);
+	json_object_object_add(o, "target", json_object_new_string(ls.target));
+	json_object_object_add(o, "journal", json_object_new_boolean(ls.journal));
+	json_object_object_add(o, "queued_bytes", json_object_new_uint64(ls.queued_bytes));
+	json_object_object_add(o, "queue_max", json_object_new_uint64(ls.queue_max));
+	json_object_object_add(o, "dropped_debug", json_object_new_uint64(ls.dropped_minor));
+	json_object_object_add(o, "dropped", json_object_new_uint64(ls.dropped));
+	json_object_object_add(o, "audit_refused", json_object_new_uint64(ls.audit_refused));
+	json_object_object_add(o, "write_errors", json_object_new_uint64(ls.write_errors));
+	return o;
+}
+
 static int rpc_admin_stats(struct call *call, void *params)
 {
 	struct server *s = srv_of(call);
@@ -279,7 +297,9 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(pol, "audit_failure", json_object_new_string(s->cfg.audit_failure_allow ? "allow" : "refuse"));
 	json_object_object_add(pol, "audit_failures", json_object_new_uint64(a->audit_failures));
 	json_object_object_add(pol, "audit_refused", json_object_new_uint64(a->audit_refused));
+	json_object_object_add(pol, "audit_records", json_object_new_uint64(a->audit_seq));
 	json_object_object_add(r, "policy", pol);
+	json_object_object_add(r, "log", log_stats_json());
 	for (size_t i = 1; i < a->ncounters; i++) {
 		json_object_array_add(rules, counts_json(a->counters[i].rule, a->counters[i].allowed,
 		                                         a->counters[i].denied));

@@ -118,11 +118,16 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			s->stopping = true;
 			loop_quit(s->loop);
 			break;
+		case SIGUSR1:
+			/* logrotate's postrotate: the audit log is a new file from here. */
+			authz_reopen_audit(&s->authz, "SIGUSR1");
+			break;
 		case SIGHUP: {
 			struct policy_error err;
 			/* The reload logs the outcome, and keeps the old policy on error. */
-			log_notice("SIGHUP: reloading the policy");
-			server_reload_policy(s, &err);
+			log_notice("SIGHUP: reloading the policy and reopening the audit log");
+			if (server_reload_policy(s, &err) < 0)
+				authz_reopen_audit(&s->authz, "SIGHUP");
 			break;
 		}
 		}
@@ -208,6 +213,8 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	r = loop_new(&s->loop);
 	if (r < 0)
 		return r;
+	/* From here the log's queue drains from the loop. */
+	log_attach(s->loop);
 	if (sock_table_init(&s->socks, s->loop) < 0)
 		return -ENOMEM;
 	conn_env_init(s);
@@ -221,6 +228,7 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -890,6 +898,7 @@ void server_free(struct server *s)
 	safe_close(s->spare_fd);
 	/* Workers first: their results are delivered through the loop. */
 	resolver_free(s->resolver);
+	log_attach(NULL);
 	loop_free(s->loop);
 	json_object_put(s->families);
 	json_object_put(s->info_limits);

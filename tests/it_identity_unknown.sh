@@ -63,7 +63,7 @@ EOF2
 chmod 0755 "$dir/sbd-noptrace"
 set_policy "$by_uid"
 SBD="$dir/sbd-noptrace"
-ctl_start_daemon --policy "$dir/policy.json"
+ctl_start_daemon --policy "$dir/policy.json" --audit-log "$dir/audit.json"
 SBD=$full_sbd
 
 # CAP_SYS_PTRACE is bit 19 of CapEff.
@@ -126,6 +126,19 @@ expect_rc 0 "no ptrace: policy check without exe (none) is not held to the exe d
 
 ctl_stop_daemon
 cp "$dir/daemon.log" "$dir/noptrace.log"
+if python3 - "$dir/audit.json" <<'EOF2'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+mine = [r for r in recs if r.get("uid") == 65534]
+sys.exit(0 if mine and all(r["exe"] is None and
+                           r["unknown"]["exe"].endswith("/exe: Permission denied")
+                           for r in mine) else 1)
+EOF2
+then
+	pass "no ptrace: every JSON audit record of nobody has exe null and unknown.exe with the reason"
+else
+	fail "no ptrace: the JSON audit records of nobody do not say the exe was unknown"
+fi
 expect_out '^<5>audit: allow rule="nobody listens on the loopback" .* uid=65534 gid=65534 pid=[0-9]+ exe=\? ' \
 	"$dir/noptrace.log" "no ptrace: the audit line shows the unknown exe as exe=?"
 expect_out '^<5>audit: deny rule="sockbrokerctl never binds" .* uid=65534 .* exe=\? .*whose exe is unknown' \

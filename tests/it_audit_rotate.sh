@@ -1,0 +1,148 @@
+#!/bin/bash
+# Issue 12, item 5: the audit log rotates under load, as logrotate does it
+# (rename, then `kill -USR1`; a reload with SIGHUP reopens it too). A client
+# thread makes decisions without pause while the test renames the file and
+# signals the daemon, twice; afterwards every line of the three files is one
+# whole record, and together they hold every decision the client had
+# answered, numbered 1..N with no gap and none twice (seq). Then the
+# daemon's answers for a disk that is full (--audit-log /dev/full): a
+# governed request is refused with -32000 {audit: true}, the loop keeps
+# serving, the failures are counted and warned about once per burst. And a
+# missing directory is fatal at start, saying so.
+
+set -eu
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=tests/sbd-lib.sh
+. "$SRCDIR/tests/sbd-lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	missing "root (the decisions are root's admin.stats, which root keeps whatever the policy says)"
+fi
+sbd_setup it_audit_rotate
+audit="$dir/logs/audit.log"
+mkdir -p "$dir/logs"
+sbd_start --audit-log "$audit"
+
+if "$py" - "$sock" "$audit" "$daemon_pid" "$dir/daemon.log" >"$dir/out" 2>&1 <<'EOF2'; then
+import json, os, signal, socket, sys, threading, time
+
+path, audit, pid, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+def session():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    f = s.makefile("rwb")
+    def call(method, params):
+        f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
+        f.flush()
+        return json.loads(f.readline())
+    return call
+
+answered = 0
+stop = threading.Event()
+def client():
+    global answered
+    call = session()
+    while not stop.is_set():
+        r = call("admin.stats", {})
+        assert "result" in r, r
+        answered += 1
+
+def lines(p):
+    try:
+        with open(p, "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+def wait(cond, what):
+    end = time.monotonic() + 20
+    while not cond():
+        assert time.monotonic() < end, "timed out waiting for " + what
+        time.sleep(0.01)
+
+t = threading.Thread(target=client)
+t.start()
+try:
+    for n, sig, word in ((1, signal.SIGUSR1, "SIGUSR1: reopened"), (2, signal.SIGHUP, "SIGHUP: reloading")):
+        wait(lambda: lines(audit) >= 300, "300 records in the current file")
+        os.rename(audit, f"{audit}.{n}")
+        os.kill(pid, sig)
+        # Decisions go on while the daemon reopens: the new file appears.
+        wait(lambda: os.path.exists(audit), "the reopened file")
+        wait(lambda: word in open(log).read(), word)
+    wait(lambda: lines(audit) >= 300, "300 records after the last rotation")
+finally:
+    stop.set()
+    t.join()
+
+seqs = []
+for p in (audit + ".1", audit + ".2", audit):
+    n = 0
+    with open(p, encoding="utf-8") as f:
+        for line in f:
+            assert line.endswith("\n"), f"{p}: a record cut short"
+            r = json.loads(line)
+            seqs.append(r["seq"])
+            n += 1
+    assert n > 0, p
+    print(p, n, "records")
+assert seqs == sorted(seqs), "the files are not in order"
+assert seqs == list(range(1, len(seqs) + 1)), "a gap or a repeat in seq"
+# The records are the client's decisions (+ the reload of the second
+# rotation is no request: nothing else is audited).
+assert len(seqs) == answered, (len(seqs), answered)
+print(answered, "decisions, all recorded")
+EOF2
+	pass "rotation under load (rename + SIGUSR1, rename + SIGHUP): no record lost, split or repeated"
+else
+	fail "rotation under load"
+fi
+sbd_stop
+
+# ---------------------------------------------------------------- a full disk
+rm -f "$dir/notify.fifo" "$dir/notify.sock"
+sbd_start --audit-log /dev/full
+if "$py" - "$sock" >"$dir/out" 2>&1 <<'EOF2'; then
+import json, socket, sys
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+def call(method, params):
+    f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
+    f.flush()
+    return json.loads(f.readline())
+
+for i in range(50):
+    r = call("admin.stats", {})
+    e = r.get("error", {})
+    assert e.get("code") == -32000 and e["data"].get("audit") is True and e["data"]["name"] == "ENOSPC", r
+    r = call("daemon.info", {})
+    assert "result" in r, r
+EOF2
+	pass "a full disk: governed requests are refused (-32000 audit ENOSPC), introspection keeps working"
+else
+	fail "a full disk"
+fi
+sbd_stop
+n=$(grep -c 'audit: a record could not be written to /dev/full: No space left on device' "$dir/daemon.log" || true)
+if [ "$n" -eq 1 ]; then
+	pass "a full disk: one warning for the burst of 50 failures"
+else
+	grep 'audit:' "$dir/daemon.log" | grep -v '^<5>audit: allow' >"$dir/out" || true
+	fail "a full disk: $n warnings for one burst (want 1)"
+fi
+
+# ---------------------------------------------------------------- a missing directory
+rc=0
+"$SBD" --socket "$sock" --policy "$dir/policy.d" --audit-log "$dir/nosuchdir/audit.log" 2>"$dir/out" || rc=$?
+if [ "$rc" -ne 0 ] && grep -q "the directory $dir/nosuchdir does not exist" "$dir/out"; then
+	pass "a missing audit directory is fatal at start, and the message says which"
+else
+	echo "exit $rc" >>"$dir/out"
+	fail "a missing audit directory"
+fi
+
+echo "1..$checks"
+[ "$failures" -eq 0 ]
