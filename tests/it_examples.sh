@@ -23,6 +23,7 @@ chmod 755 "$dir"
 printf '127.0.0.1 localhost\n' >"$dir/hosts"
 
 export SRCDIR BUILDDIR
+# shellcheck disable=SC2016 # expanded by the inner shell
 unshare --mount --net sh -c '
 	set -e
 	mount --bind "$1/hosts" /etc/hosts

@@ -77,7 +77,8 @@ if any(len(l) > 79 for l in help):
 print("\n".join(bad))
 sys.exit(1 if bad else 0)
 EOF
-if [ $? -eq 0 ]; then
+layout_rc=$?
+if [ "$layout_rc" -eq 0 ]; then
 	pass "sockbrokerd --help: every option with a value has a placeholder, descriptions in one column"
 else
 	fail "sockbrokerd --help layout"

@@ -23,8 +23,8 @@ tmp=$dir/root
 mkdir -p "$tmp" || exit 99
 
 # Pages of the system the project's pages may cite (SEE ALSO and text).
-system_pages=" $(echo socat.1 systemd.socket.5 sd_notify.3 unix.7 capabilities.7 cgroups.7 fnmatch.3 \
-	bind.2 accept.2 socket.2 getaddrinfo.3 pidfd_open.2 logrotate.8 systemd.exec.5 systemd.service.5 journalctl.1) "
+system_pages=' socat.1 systemd.socket.5 sd_notify.3 unix.7 capabilities.7 cgroups.7 fnmatch.3 '\
+' bind.2 accept.2 socket.2 getaddrinfo.3 pidfd_open.2 logrotate.8 systemd.exec.5 systemd.service.5 journalctl.1 '
 
 if make -s -C "$BUILDDIR" install DESTDIR="$tmp" >"$dir/out" 2>"$dir/err"; then
 	pass "make install DESTDIR=\$tmp"
@@ -53,6 +53,8 @@ for page in sockbrokerd.8 sockbrokerctl.1 sockbroker-policy.5 sockbroker.3; do
 	fi
 	# Rendering: no warning at all.
 	if command -v man >/dev/null 2>&1; then
+		# Only the warnings (stderr) are kept; the page itself goes to /dev/null.
+		# shellcheck disable=SC2069
 		(cd "$mandir" && MANWIDTH=80 man --warnings -l -E UTF-8 "$f" 2>&1 >/dev/null) >"$dir/out"
 	else
 		groff -man -ww -z "$f" >"$dir/out" 2>&1
