@@ -11,9 +11,10 @@ top=$(pwd)
 
 # netbase (/etc/protocols, /etc/services: getprotobyname, getservby*) and
 # procps (the unit's ExecReload= kill) are missing from minimal images.
+# groff-base renders the man pages for tests/it_manpages.sh.
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux iproute2
-	authbind netbase procps)
+	authbind netbase procps groff-base)
 JOBS=-j2
 
 usage() {
