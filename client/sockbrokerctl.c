@@ -1530,6 +1530,14 @@ static int judge_plan(struct ctl *ctl, json_object *as, const struct plan *pl)
 	return allowed_all ? EXIT_OK : EXIT_REPLY_ERROR;
 }
 
+/* The address shorthand, as policy check, listen and connect take it. */
+static void print_spec(FILE *f)
+{
+	fputs("SPEC: tcp:HOST:PORT or udp:HOST:PORT, HOST an IPv4 address, a host name\n"
+	      "(resolved by the daemon), empty for any IPv4 address, or [IPv6] with an\n"
+	      "optional %SCOPE inside the brackets; PORT 0-65535; unix:/PATH, unix:@NAME.\n", f);
+}
+
 /* policy check --help: WHO and ACTION in full. */
 static void policy_check_details(FILE *f)
 {
@@ -1555,11 +1563,9 @@ static void policy_check_details(FILE *f)
 	        "\n"
 	        "ACTION, one of:\n", prog);
 	print_action_list(f);
+	fputc('\n', f);
+	print_spec(f);
 	fprintf(f,
-	        "\n"
-	        "SPEC: tcp:HOST:PORT or udp:HOST:PORT, HOST an IPv4 address, a host name\n"
-	        "(resolved by the daemon), empty for any IPv4 address, or [IPv6] with an\n"
-	        "optional %%SCOPE inside the brackets; PORT 0-65535; unix:/PATH, unix:@NAME.\n"
 	        "\n"
 	        "Output: one line per request, \"allowed: REASON\" or \"denied: REASON\"\n"
 	        "(after \"METHOD: \" when the action is several requests), then one line per\n"
@@ -1581,12 +1587,10 @@ static void policy_check_details(FILE *f)
 /* SPEC, for the commands that take one. */
 static void spec_details(FILE *f)
 {
+	print_spec(f);
 	fprintf(f,
-	        "SPEC: tcp:HOST:PORT or udp:HOST:PORT, HOST an IPv4 address, a host name\n"
-	        "(resolved by the daemon), empty for any IPv4 address, or [IPv6] with an\n"
-	        "optional %%SCOPE inside the brackets; PORT 0-65535; unix:/PATH, unix:@NAME.\n"
-	        "HOST PORT is short for tcp:HOST:PORT. The descriptor is handed out (it\n"
-	        "needs a create grant beside bind or connect), described, and closed.\n"
+	        "connect HOST PORT is connect tcp:HOST:PORT. The descriptor is handed out\n"
+	        "(it needs a create grant beside bind or connect), described, and closed.\n"
 	        "'%s policy check listen|connect ...' judges the same requests.\n", prog);
 }
 
