@@ -15,10 +15,11 @@ top=$(pwd)
 # systemd-socket-activate), util-linux (setpriv, unshare), mount, iproute2
 # (ip: the loopback of a network namespace), python3-seccomp (the unit's
 # SystemCallFilter= applied by tests/unit-sandbox.py), man-db (man: verify
-# checks Documentation= against the installed pages).
+# checks Documentation= against the installed pages),
+# groff-base (renders the man pages for tests/it_manpages.sh).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
-	iproute2 authbind netbase procps python3-seccomp man-db)
+	iproute2 authbind netbase procps python3-seccomp man-db groff-base)
 JOBS=-j2
 
 usage() {

@@ -56,10 +56,13 @@ struct ctl_cmd {
 	const char *summary;
 	int min_args, max_args; /* arguments after the name */
 	int (*run)(struct ctl *ctl, int argc, char **argv);
+	/* More of `CMD --help` after the synopsis and summary, or NULL. */
+	void (*details)(FILE *f);
 };
 
 static const struct ctl_cmd cmd_table[];
 static void print_actions(FILE *f);
+static void print_action_list(FILE *f);
 
 /* ---------------------------------------------------------------- messages */
 
@@ -127,21 +130,53 @@ static void print_help(FILE *f)
 	fprintf(f,
 	        "  listen and connect judge exactly the requests the listen and connect\n"
 	        "  commands send, which ask for the descriptor (a hand-out: it needs an\n"
-	        "  explicit create grant). It exits 0 when every request would be allowed\n"
-	        "  and 1 when one would be denied.\n"
+	        "  explicit create grant). '%s policy check --help' tells more.\n"
+	        "\n"
+	        "'%s COMMAND --help' or '%s help COMMAND' shows one command.\n"
 	        "\n"
 	        "Exit status:\n"
-	        "  0  success (policy check: allowed)\n"
-	        "  1  the daemon answered with an error (policy check: denied)\n"
-	        "  2  usage error\n"
-	        "  3  cannot connect, connection lost, protocol error or timeout\n");
+	        "  0  success (policy check: every request would be allowed)\n"
+	        "  1  the daemon answered with an error (policy check: one would be denied)\n"
+	        "  2  usage error (policy check: also a WHO or request the daemon finds\n"
+	        "     invalid, such as an unknown user)\n"
+	        "  3  cannot connect, connection lost, protocol error or timeout (policy\n"
+	        "     check: also any other error reply, the check could not be made)\n",
+	        prog, prog, prog);
 }
 
-/* Prints one command's synopsis and summary. */
+/* Prints one command's synopsis, summary and details. */
 static void print_cmd_usage(FILE *f, const struct ctl_cmd *c)
 {
 	fprintf(f, "Usage: %s [OPTIONS] %s%s%s\n%s\n", prog, c->name,
 	        *c->args ? " " : "", c->args, c->summary);
+	if (c->details) {
+		fputc('\n', f);
+		c->details(f);
+	}
+}
+
+/* Whether word is the first word of a multi-word command name ("policy" of
+ * "policy check"): a group of commands. */
+static bool is_group(const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const struct ctl_cmd *c = cmd_table; c->name; c++)
+		if (strncmp(c->name, word, len) == 0 && c->name[len] == ' ')
+			return true;
+	return false;
+}
+
+/* Prints the commands of a group ("policy"): each one's synopsis and summary. */
+static void print_group_usage(FILE *f, const char *word)
+{
+	size_t len = strlen(word);
+
+	fprintf(f, "Usage: %s [OPTIONS] %s SUBCOMMAND [ARGS...]\n\nSubcommands:\n", prog, word);
+	for (const struct ctl_cmd *c = cmd_table; c->name; c++)
+		if (strncmp(c->name, word, len) == 0 && c->name[len] == ' ')
+			fprintf(f, "  %s%s%s\n      %s\n", c->name, *c->args ? " " : "", c->args, c->summary);
+	fprintf(f, "\n'%s %s SUBCOMMAND --help' shows one of them.\n", prog, word);
 }
 
 /* ---------------------------------------------------------------- calling */
@@ -996,6 +1031,7 @@ struct action {
 	 * request of method with defaults and keys. 0 or EXIT_USAGE (printed). */
 	int (*build)(const struct ctl *ctl, const struct action *a, int argc, char **argv,
 	             struct plan *pl);
+	const char *help;               /* what it judges, for policy check --help */
 };
 
 static void plan_free(struct plan *pl)
@@ -1220,18 +1256,31 @@ static int build_call(const struct ctl *ctl, const struct action *a, int argc, c
 }
 
 static const struct action actions[] = {
-	{ "bind", "SPEC", 1, 1, "socket.bind", .build = build_bind },
-	{ "connect", "SPEC | HOST PORT", 1, 2, "socket.connect_to", .build = build_connect },
-	{ "listen", "SPEC [BACKLOG]", 1, 2, "socket.listen_on", .build = build_listen },
+	{ "bind", "SPEC", 1, 1, "socket.bind", .build = build_bind,
+	  .help = "socket.bind of a socket of SPEC's family and type to its address" },
+	{ "connect", "SPEC | HOST PORT", 1, 2, "socket.connect_to", .build = build_connect,
+	  .help = "what the connect command sends: tcp: socket.connect_to with pass\n"
+	          "(a name is resolved by the daemon; allowed when one address is) and\n"
+	          "a create for the descriptor; udp:, unix: create, connect, detach" },
+	{ "listen", "SPEC [BACKLOG]", 1, 2, "socket.listen_on", .build = build_listen,
+	  .help = "what the listen command sends: tcp:, unix: socket.listen_on with\n"
+	          "pass (bind, listen, create); udp: create, (IPV6_V6ONLY,) bind, detach" },
 	{ "create", "FAMILY [TYPE [PROTO]]", 1, 3, "socket.create", NULL,
-	  { "family", "type", "proto" }, ARG_NAME_OR_NUMBER },
+	  { "family", "type", "proto" }, ARG_NAME_OR_NUMBER,
+	  .help = "socket.create, names or numbers: create AF_INET SOCK_RAW IPPROTO_ICMP" },
 	{ "resolve", "[NAME]", 0, 1, "net.getaddrinfo", "{\"host\": null, \"port\": null}",
-	  { "host" }, ARG_TEXT },
-	{ "sethostname", "NAME", 1, 1, "net.sethostname", NULL, { "name" }, ARG_TEXT },
+	  { "host" }, ARG_TEXT, .help = "net.getaddrinfo of NAME (or of no name)" },
+	{ "sethostname", "NAME", 1, 1, "net.sethostname", NULL, { "name" }, ARG_TEXT,
+	  .help = "net.sethostname" },
 	{ "setsockopt", "LEVEL OPTION [FAMILY [TYPE]]", 2, 4, "socket.setsockopt", NULL,
-	  { "level", "option", "family", "type" }, ARG_NAME_OR_NUMBER },
-	{ "admin", "", 0, 0, "admin.stats" },
-	{ "call", "METHOD [JSON-PARAMS]", 1, 2, NULL, .build = build_call },
+	  { "level", "option", "family", "type" }, ARG_NAME_OR_NUMBER,
+	  .help = "socket.setsockopt of an option (name or number) on a socket of\n"
+	          "FAMILY and TYPE (default AF_INET SOCK_STREAM); options the kernel\n"
+	          "does not reserve to privilege are not governed" },
+	{ "admin", "", 0, 0, "admin.stats", .help = "the administration methods (admin.*, reload)" },
+	{ "call", "METHOD [JSON-PARAMS]", 1, 2, NULL, .build = build_call,
+	  .help = "any request; for a method on a handle, JSON-PARAMS gives the\n"
+	          "socket's family, type and proto instead of the handle" },
 };
 
 /* Prints the ACTION lines of the help, from actions[]. */
@@ -1254,6 +1303,23 @@ static void print_actions(FILE *f)
 		col += len;
 	}
 	fputc('\n', f);
+}
+
+/* Prints each ACTION with what it judges, from actions[]: the word and its
+ * arguments, then the help text's lines, indented. */
+static void print_action_list(FILE *f)
+{
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		const struct action *a = &actions[i];
+		const char *h = a->help;
+
+		fprintf(f, "  %s%s%s\n", a->word, *a->args ? " " : "", a->args);
+		while (*h) {
+			size_t n = strcspn(h, "\n");
+			fprintf(f, "      %.*s\n", (int)n, h);
+			h += n + (h[n] == '\n');
+		}
+	}
 }
 
 /* The plan of word with its arguments (after the word). 0 or EXIT_USAGE
@@ -1427,22 +1493,24 @@ static void print_check(json_object *c)
 	printf("  %-5s  %-11s %s\n", ok ? "allow" : "deny", cell(c, "action"), cell(c, "reason"));
 }
 
-/* Prints a policy.check decision: "allowed by rule ...", or "denied: ...",
- * after prefix, and one line per check when there are several. */
+/* Prints a policy.check decision after prefix: "allowed: REASON" or "denied:
+ * REASON", the deciding rule after it only when the reason does not already
+ * name it (the daemon's reasons mostly do: 'rule "X" allows ...'); then one
+ * line per check when there are several. */
 static void print_decision(const char *prefix, json_object *result, bool allowed)
 {
 	json_object *rule = NULL, *checks = NULL;
+	const char *reason = cell(result, "reason");
+	char named[320] = "";
 
 	fputs(prefix, stdout);
 	json_object_object_get_ex(result, "rule", &rule);
-	if (allowed && rule)
-		printf("allowed by rule \"%s\": %s\n", json_object_get_string(rule), cell(result, "reason"));
-	else if (allowed)
-		printf("allowed: %s\n", cell(result, "reason"));
-	else if (rule)
-		printf("denied: %s (rule: \"%s\")\n", cell(result, "reason"), json_object_get_string(rule));
-	else
-		printf("denied: %s (rule: none)\n", cell(result, "reason"));
+	if (rule)
+		snprintf(named, sizeof(named), "rule \"%s\"", json_object_get_string(rule));
+	printf("%s: %s", allowed ? "allowed" : "denied", reason);
+	if (rule && !strstr(reason, named))
+		printf(" (%s)", named);
+	putchar('\n');
 	/* Several checks (bind then listen, each address of a name): each one. */
 	if (json_object_object_get_ex(result, "checks", &checks) && json_object_is_type(checks, json_type_array) &&
 	    json_object_array_length(checks) > 1)
@@ -1457,6 +1525,7 @@ static int judge_plan(struct ctl *ctl, json_object *as, const struct plan *pl)
 {
 	json_object *all = json_object_new_array();
 	bool allowed_all = true;
+	sb_reply *err = NULL;
 	int r = EXIT_OK;
 
 	for (int i = 0; i < pl->n; i++) {
@@ -1468,8 +1537,18 @@ static int judge_plan(struct ctl *ctl, json_object *as, const struct plan *pl)
 		json_object_object_add(req, "params", json_object_get(pl->req[i].params));
 		json_object_object_add(p, "as", json_object_get(as));
 		json_object_object_add(p, "request", req);
-		r = ctl_call(ctl, "policy.check", json_object_to_json_string_ext(p, JSON_COMPACT), &result);
+		r = ctl_call_ex(ctl, "policy.check", json_object_to_json_string_ext(p, JSON_COMPACT), &result,
+		                &err);
 		json_object_put(p);
+		if (err) {
+			/* An error reply is never "denied": invalid params (an unknown
+			 * user, params the method would refuse) are the command line's
+			 * fault; anything else means no check was made. */
+			print_reply_error(err);
+			r = sb_reply_error_code(err) == -32602 ? EXIT_USAGE : EXIT_CONNECTION;
+			sb_reply_free(err);
+			break;
+		}
 		if (r)
 			break;
 		allowed = json_object_object_get_ex(result, "allowed", &v) && json_object_get_boolean(v);
@@ -1488,10 +1567,78 @@ static int judge_plan(struct ctl *ctl, json_object *as, const struct plan *pl)
 	return allowed_all ? EXIT_OK : EXIT_REPLY_ERROR;
 }
 
+/* The address shorthand, as policy check, listen and connect take it. */
+static void print_spec(FILE *f)
+{
+	fputs("SPEC: tcp:HOST:PORT or udp:HOST:PORT, HOST an IPv4 address, a host name\n"
+	      "(resolved by the daemon), empty for any IPv4 address, or [IPv6] with an\n"
+	      "optional %SCOPE inside the brackets; PORT 0-65535; unix:/PATH, unix:@NAME.\n", f);
+}
+
+/* policy check --help: WHO and ACTION in full. */
+static void policy_check_details(FILE *f)
+{
+	fprintf(f,
+	        "Asks the daemon (policy.check) what its policy would decide if the caller\n"
+	        "described by WHO sent the requests ACTION stands for. Nothing is done,\n"
+	        "audited or counted. The caller needs the admin action.\n"
+	        "\n"
+	        "WHO, options before ACTION, each at most once (--opt VALUE or --opt=VALUE):\n"
+	        "  --uid N                  the user by number (default: the user running\n"
+	        "  --user NAME              %s), or by name: one of the two\n"
+	        "  --gid N                  the primary group by number (default: the user's,\n"
+	        "  --group NAME             from the daemon's user database), or by name\n"
+	        "  --groups G1,G2,...       supplementary groups, numbers or names (default:\n"
+	        "                           the user's groups; --groups= for none)\n"
+	        "  --exe PATH               the executable a rule's match may name\n"
+	        "  --unit UNIT              the systemd unit\n"
+	        "  --cgroup PATH            the cgroup\n"
+	        "  --label LABEL            the LSM label\n"
+	        "  --unknown PART,...       parts (exe, unit, cgroup, label) the daemon could\n"
+	        "                           not read: an allow naming one does not apply, a\n"
+	        "                           deny naming one does\n"
+	        "  (--exe, --unit, --cgroup, --label default to none, which matches no rule\n"
+	        "  that names them.) Names are looked up by the daemon: an unknown user or\n"
+	        "  group is a usage error.\n"
+	        "\n"
+	        "ACTION, one of:\n", prog);
+	print_action_list(f);
+	fputc('\n', f);
+	print_spec(f);
+	fprintf(f,
+	        "\n"
+	        "Output: one line per request, \"allowed: REASON\" or \"denied: REASON\"\n"
+	        "(after \"METHOD: \" when the action is several requests), then one line per\n"
+	        "check when a request meets the policy at several points; --json: the\n"
+	        "results as JSON.\n"
+	        "\n"
+	        "Examples:\n"
+	        "  %s policy check --user www-data listen tcp:0.0.0.0:80\n"
+	        "  %s policy check --uid 65534 --groups= connect localhost 5432\n"
+	        "  %s policy check --user nobody create AF_INET SOCK_RAW IPPROTO_ICMP\n"
+	        "\n"
+	        "Exit status: 0 every request would be allowed; 1 one would be denied;\n"
+	        "2 usage error, also an invalid WHO or request (unknown user or group,\n"
+	        "params the method refuses: code -32602); 3 no decision: cannot connect,\n"
+	        "connection lost, protocol error, timeout, or any other error reply (such\n"
+	        "as -32010, the caller may not use admin).\n", prog, prog, prog);
+}
+
+/* SPEC, for the commands that take one. */
+static void spec_details(FILE *f)
+{
+	print_spec(f);
+	fprintf(f,
+	        "connect HOST PORT is connect tcp:HOST:PORT. The descriptor is handed out\n"
+	        "(it needs a create grant beside bind or connect), described, and closed.\n"
+	        "'%s policy check listen|connect ...' judges the same requests.\n", prog);
+}
+
 /* policy check [--uid N|--user U] [--gid N|--group G] [--groups G1,G2] [--exe P]
- * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] ACTION ARGS: policy.check of each
- * request the action makes. Exit 0 when allowed, 1 when denied (or an error
- * reply). */
+ * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] ACTION ARGS:
+ * policy.check of each request the action makes. Exit 0 when allowed, 1 when
+ * denied, 2 for a usage error (also -32602: an unknown user, bad params), 3
+ * when no decision came. */
 static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct {
@@ -1588,8 +1735,13 @@ static int cmd_help(struct ctl *ctl, int argc, char **argv)
 		return EXIT_OK;
 	}
 	c = cmd_find(argc, argv, &nwords);
+	if (!c && argc == 1 && is_group(argv[0])) {
+		print_group_usage(stdout, argv[0]);
+		return EXIT_OK;
+	}
 	if (!c || nwords != argc)
-		return usage_error("unknown command '%s'", argv[0]);
+		return usage_error("unknown command '%s%s%s'", argv[0], argc > 1 ? " " : "",
+		                   argc > 1 ? argv[1] : "");
 	print_cmd_usage(stdout, c);
 	return EXIT_OK;
 }
@@ -1606,9 +1758,9 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "sockets", "[--all]", "list this connection's sockets; --all: every client's", 0, 1, cmd_sockets },
 	{ "socket info", "HANDLE", "show a socket's state (socket.info)", 1, 1, cmd_socket_info },
 	{ "listen", "SPEC [BACKLOG]", "get a listener on SPEC (handed out) and show its address",
-	  1, 2, cmd_listen },
+	  1, 2, cmd_listen, spec_details },
 	{ "connect", "SPEC | HOST PORT", "connect to SPEC (HOST PORT: over TCP), show both ends",
-	  1, 2, cmd_connect },
+	  1, 2, cmd_connect, spec_details },
 	{ "clients", "", "list every client: identity, handles, rules (admin)",
 	  0, 0, cmd_clients },
 	{ "close-client", "CONNECTION", "disconnect another client (admin)",
@@ -1618,9 +1770,10 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "reload", "", "load the policy again; a bad one is reported (admin)",
 	  0, 0, cmd_reload },
 	{ "policy check", "[WHO...] ACTION [ARGS...]",
-	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check },
+	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check,
+	  policy_check_details },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },
-	{ NULL, NULL, NULL, 0, 0, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL },
 };
 
 /* The command whose name words start argv, longest name first; *nwords gets
@@ -1715,6 +1868,20 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command given");
 	cmd = cmd_find(argc - optind, argv + optind, &nwords);
+	if (!cmd && is_group(argv[optind])) {
+		/* "policy --help", "socket -h": the group's commands. */
+		if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
+		                          strcmp(argv[optind + 1], "-h") == 0)) {
+			print_group_usage(stdout, argv[optind]);
+			return EXIT_OK;
+		}
+		if (optind + 1 >= argc) {
+			fprintf(stderr, "%s: '%s' needs a subcommand\n", prog, argv[optind]);
+			print_group_usage(stderr, argv[optind]);
+			return EXIT_USAGE;
+		}
+		return usage_error("unknown command '%s %s'", argv[optind], argv[optind + 1]);
+	}
 	if (!cmd)
 		return usage_error("unknown command '%s'", argv[optind]);
 	argv += optind + nwords;

@@ -14,7 +14,8 @@
 
 #define LIMIT(opt, info, field, lo, hi, text) \
 	{ opt, info, offsetof(struct sbd_config, field), \
-	  (int)sizeof(((struct sbd_config *)0)->field), lo, hi, text }
+	  (int)sizeof(((struct sbd_config *)0)->field), lo, hi, text, \
+	  strstr(opt, "bytes") ? "BYTES" : strstr(opt, "timeout") || strstr(opt, "delay") ? "SECONDS" : "N" }
 
 const struct sbd_limit_desc sbd_limits[] = {
 	LIMIT("max-connections", "connections", max_connections, 1, 1000000,
@@ -99,32 +100,71 @@ void config_free(struct sbd_config *c)
 	c->socket_path = c->policy_path = c->audit_log_path = NULL;
 }
 
+/* Prints one option of the help: "  --name=ARG" padded to the description
+ * column, then the description wrapped to 79 columns, continuation lines
+ * starting in that column too. */
+static void usage_option(FILE *f, const char *name, const char *arg, const char *text)
+{
+	enum { DESC_COL = 32, WIDTH = 79 };
+	char head[64];
+	int col;
+
+	snprintf(head, sizeof(head), "  --%s%s%s", name, arg ? "=" : "", arg ? arg : "");
+	col = fprintf(f, "%s", head);
+	if (col > DESC_COL - 2) {
+		fputc('\n', f);
+		col = 0;
+	}
+	fprintf(f, "%*s", DESC_COL - col, "");
+	col = DESC_COL;
+	while (*text) {
+		size_t n = strcspn(text, " ");
+
+		if (col > DESC_COL && col + 1 + (int)n > WIDTH) {
+			fprintf(f, "\n%*s", DESC_COL, "");
+			col = DESC_COL;
+		} else if (col > DESC_COL) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", (int)n, text);
+		col += (int)n;
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', f);
+}
+
 static void usage(FILE *f)
 {
+	struct sbd_config d;
+	char text[300];
+
+	config_defaults(&d);
 	fprintf(f,
 	        "Usage: sockbrokerd [OPTION]...\n"
-	        "Own sockets and lend them to local clients over JSON-RPC 2.0.\n\n"
-	        "  --socket PATH            control socket (default %s as root,\n"
-	        "                           $XDG_RUNTIME_DIR/sockbroker/control.sock otherwise)\n"
-	        "  --socket-mode MODE       octal mode of the control socket (default 0666)\n"
-	        "  --policy PATH            policy file or directory (default /etc/sockbroker/policy.json\n"
-	        "                           and /etc/sockbroker/policy.d/*.json)\n"
-	        "  --check-policy           load the policy, print what it holds or what is wrong, exit\n"
-	        "  --audit-log FILE         also append every policy decision to FILE as a JSON line\n"
-	        "  --audit-failure WHAT     when a record cannot be written to the audit log: refuse\n"
-	        "                           the request (default) or allow it\n"
-	        "  --log-level LEVEL        err, warning, notice, info (default), debug, or 0-7\n",
-	        SBD_DEFAULT_SOCKET);
+	        "Own sockets and lend them to local clients over JSON-RPC 2.0.\n\n");
+	snprintf(text, sizeof(text), "control socket (default %s as root, "
+	         "$XDG_RUNTIME_DIR/sockbroker/control.sock otherwise)", SBD_DEFAULT_SOCKET);
+	usage_option(f, "socket", "PATH", text);
+	usage_option(f, "socket-mode", "MODE", "octal mode of the control socket (default 0666)");
+	usage_option(f, "policy", "PATH", "policy file or directory (default /etc/sockbroker/policy.json "
+	             "and /etc/sockbroker/policy.d/*.json)");
+	usage_option(f, "check-policy", NULL, "load the policy, print what it holds or what is wrong, exit");
+	usage_option(f, "audit-log", "FILE", "also append every policy decision to FILE as a JSON line");
+	usage_option(f, "audit-failure", "WHAT", "when a record cannot be written to the audit log: refuse "
+	             "the request (default) or allow it");
+	usage_option(f, "log-level", "LEVEL", "err, warning, notice, info (default), debug, or 0-7");
+	fprintf(f, "\nLimits:\n");
 	for (size_t i = 0; i < sbd_limits_n; i++) {
-		struct sbd_config d;
-		config_defaults(&d);
-		fprintf(f, "  --%-23s %s (default %llu)\n", sbd_limits[i].option,
-		        sbd_limits[i].help, sbd_limit_get(&d, &sbd_limits[i]));
+		snprintf(text, sizeof(text), "%s (default %llu)", sbd_limits[i].help, sbd_limit_get(&d, &sbd_limits[i]));
+		usage_option(f, sbd_limits[i].option, sbd_limits[i].arg, text);
 	}
-	fprintf(f,
-	        "  --version                print the version and exit\n"
-	        "  --help                   print this help and exit\n\n"
-	        "Exit status: 0 after a clean stop, 1 when it cannot start, 2 on a usage error.\n");
+	fputc('\n', f);
+	usage_option(f, "version", NULL, "print the version and exit (also -V)");
+	usage_option(f, "help", NULL, "print this help and exit (also -h)");
+	fprintf(f, "\nExit status: 0 after a clean stop, 1 when it cannot start, 2 on a usage error.\n");
 }
 
 static int parse_ull(const char *s, unsigned long long *v)
@@ -175,7 +215,7 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n] = (struct option){ 0 };
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		unsigned long long v;
 		char *end;
 
@@ -239,9 +279,11 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 			c->log_level = lvl;
 			break;
 		}
+		case 'V':
 		case OPT_VERSION:
 			printf("sockbrokerd %s (protocol 1)\n", PACKAGE_VERSION);
 			return 1;
+		case 'h':
 		case OPT_HELP:
 			usage(stdout);
 			return 1;

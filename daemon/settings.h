@@ -44,6 +44,7 @@ struct sbd_limit_desc {
 	int size;               /* sizeof the field: 4 (unsigned) or 8 (size_t) */
 	unsigned long long min, max;
 	const char *help;
+	const char *arg;        /* the value's placeholder in --help: N, BYTES, SECONDS */
 };
 extern const struct sbd_limit_desc sbd_limits[];
 extern const size_t sbd_limits_n;

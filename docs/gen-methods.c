@@ -5,13 +5,73 @@
 #endif
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/rpc.h"
+#include "daemon/plan.h"
 #include "consts.h"
 
 static const char *type_name(const struct param_desc *d)
 {
 	return d->conv->name;
+}
+
+/* For a method on no socket and no address: runs its plan on params whose
+ * strings are a marker and, when every step asks the one action with no
+ * socket (no family or type), says which, and which param (if any) is the name it judges
+ * (a `resolve` entry's `host`). NULL when the plan is not that simple, so
+ * that what this prints is what the daemon asks, not a list kept by hand. */
+static const char *one_action_doc(const struct rpc_method *m)
+{
+	static char doc[256];
+	static const char marker[] = "gen-methods.marker";
+	const char *named = NULL, *mp = marker;
+	struct plan_in in;
+	struct plan pl;
+	char *params;
+	int r;
+
+	params = calloc(1, m->params_size ? m->params_size : 1);
+	if (!params)
+		return NULL;
+	for (const struct param_desc *d = m->params; d && d->name; d++)
+		if (strncmp(d->conv->name, "string", 6) == 0 && d->offset + sizeof(mp) <= m->params_size)
+			memcpy(params + d->offset, &mp, sizeof(mp));
+	memset(&in, 0, sizeof(in));
+	memset(&pl, 0, sizeof(pl));
+	in.params = params;
+	/* A socket's family and type given: a step that carries a family or a
+	 * type (-1: none) is about a socket, not this simple. */
+	in.family = AF_INET;
+	in.type = SOCK_STREAM;
+	in.proto = 0;
+	r = m->plan(&pl, &in);
+	if (r != 0 || pl.n == 0) {
+		free(params);
+		return NULL;
+	}
+	for (size_t i = 0; i < pl.n; i++) {
+		if (pl.steps[i].q.action != pl.steps[0].q.action || pl.steps[i].q.family >= 0 ||
+		    pl.steps[i].q.type >= 0) {
+			free(params);
+			return NULL;
+		}
+		if (pl.steps[i].q.host == marker)
+			for (const struct param_desc *d = m->params; d && d->name; d++)
+				if (strncmp(d->conv->name, "string", 6) == 0 &&
+				    memcmp(params + d->offset, &mp, sizeof(mp)) == 0)
+					named = d->name;
+	}
+	free(params);
+	if (named)
+		snprintf(doc, sizeof(doc), "action `%s`, judged on the name in `%s` (an entry's `host`), not on "
+		         "family, type or address", policy_action_name(pl.steps[0].q.action), named);
+	else
+		snprintf(doc, sizeof(doc), "action `%s`, with no name (an entry with `host` does not cover it)",
+		         policy_action_name(pl.steps[0].q.action));
+	return doc;
 }
 
 /* How the policy governs m (docs/policy.md has the whole table). */
@@ -23,8 +83,11 @@ static const char *gate_doc(const struct rpc_method *m)
 		return "action `admin`";
 	if (m->plan == plan_sethostname)
 		return "action `sethostname`";
-	if (m->plan == plan_resolve)
-		return "action `resolve`";
+	if (m->plan && m->target == RPC_TARGET_NONE && !m->address) {
+		const char *one = one_action_doc(m);
+		if (one)
+			return one;
+	}
 	if (m->plan)
 		return "its plan: the questions the kernel would ask, decided with the socket's family, type, "
 		       "protocol and address (see docs/policy.md)";

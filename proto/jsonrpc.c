@@ -166,8 +166,9 @@ bad:
 }
 
 /* Strict RFC 8259 check of one JSON text, in one pass with a bounded stack:
- * json-c alone accepts some non-JSON (single-quoted strings, encoded
- * surrogates), and the protocol promises strict parsing. */
+ * json-c alone accepts some non-JSON (a single-quoted member name, NaN,
+ * Infinity, raw control characters, encoded surrogates: docs/design.md),
+ * and the protocol promises strict parsing. */
 static bool json_text_ok(const char *s, size_t n, int max_depth, const char **why)
 {
 	enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER } st = VALUE;

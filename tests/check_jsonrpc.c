@@ -3,6 +3,7 @@
 #endif
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,62 @@ START_TEST(parse_rejects_invalid_utf8)
 	parse_fail(t1, sizeof(t1) - 1);
 	parse_fail(t2, sizeof(t2) - 1);
 	parse_fail(t3, sizeof(t3) - 1);
+}
+END_TEST
+
+/* What json-c's own strict tokener lets through, and the daemon's scanner
+ * must not: docs/design.md lists these for Debian 12's json-c 0.16 (and
+ * says it rejects single-quoted values), docs/protocol.md promises the
+ * daemon refuses them all. Each input is pinned twice: json-c alone (on
+ * 0.16, the version the text describes) and jrpc_parse. */
+static bool jsonc_strict_accepts(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *o;
+	bool ok;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success;
+	json_object_put(o);
+	json_tokener_free(tok);
+	return ok;
+}
+
+START_TEST(parse_pins_what_jsonc_lets_through)
+{
+	static const struct {
+		const char *text;
+		bool jsonc_accepts;     /* json-c 0.16, JSON_TOKENER_STRICT */
+	} cases[] = {
+		{ "{'a':1}", true },                    /* a single-quoted member name */
+		{ "{\"a\":'b'}", false },               /* a single-quoted value */
+		{ "['x']", false },
+		{ "[NaN]", true },
+		{ "[Infinity]", true },
+		{ "[-Infinity]", true },
+		{ "{\"a\":NaN}", true },
+		{ "[\"a\tb\"]", true },                 /* a raw tab in a string */
+		{ "[\"a\x01b\"]", true },               /* a raw control character */
+		{ "[\"a\nb\"]", true },                 /* a raw newline */
+		{ "[\"\xed\xa0\x80\"]", true },          /* U+D800 encoded in UTF-8 */
+		{ "[\"\xed\xbf\xbf\"]", true },          /* U+DFFF encoded in UTF-8 */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].text;
+#if JSON_C_MAJOR_VERSION == 0 && JSON_C_MINOR_VERSION == 16
+		ck_assert_msg(jsonc_strict_accepts(t, strlen(t)) == cases[i].jsonc_accepts,
+		              "json-c 0.16 strict %s %s: docs/design.md needs updating", t,
+		              cases[i].jsonc_accepts ? "no longer accepts" : "now accepts");
+#else
+		(void)jsonc_strict_accepts;
+#endif
+		parse_fail(t, strlen(t));
+	}
+	/* A lone surrogate as a \u escape is grammatical JSON (RFC 8259 section
+	 * 8.2 leaves it to the receiver) and passes, as docs/protocol.md says. */
+	json_object_put(parse_ok("[\"\\ud800\"]"));
 }
 END_TEST
 
@@ -336,6 +393,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, parse_valid_texts);
 	tcase_add_test(tc, parse_invalid_texts);
 	tcase_add_test(tc, parse_rejects_invalid_utf8);
+	tcase_add_test(tc, parse_pins_what_jsonc_lets_through);
 	tcase_add_test(tc, parse_rejects_deep_nesting);
 	tcase_add_test(tc, parse_depth_at_limit);
 	tcase_add_test(tc, parse_embedded_nul);

@@ -120,7 +120,7 @@ expect_out 'rule "sockbrokerctl never binds" denies bind of AF_INET SOCK_STREAM 
 	"$dir/err" "no ptrace: the denial names the rule and the unknown exe"
 ctl policy check --uid 65534 --unknown exe listen tcp:127.0.0.1:0
 expect_rc 1 "no ptrace: policy check --unknown exe agrees (denied)"
-expect_out 'rule: "sockbrokerctl never binds"' "$dir/out" "no ptrace: policy check names the deny rule"
+expect_out '^denied: rule "sockbrokerctl never binds" denies' "$dir/out" "no ptrace: policy check names the deny rule"
 ctl policy check --uid 65534 listen tcp:127.0.0.1:0
 expect_rc 0 "no ptrace: policy check without exe (none) is not held to the exe deny"
 
