@@ -16,10 +16,11 @@ top=$(pwd)
 # (ip: the loopback of a network namespace), python3-seccomp (the unit's
 # SystemCallFilter= applied by tests/unit-sandbox.py), man-db (man: verify
 # checks Documentation= against the installed pages),
-# groff-base (renders the man pages for tests/it_manpages.sh).
+# groff-base (renders the man pages for tests/it_manpages.sh), logrotate
+# (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
-	iproute2 authbind netbase procps python3-seccomp man-db groff-base)
+	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate)
 JOBS=-j2
 
 usage() {
