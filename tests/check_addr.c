@@ -31,6 +31,7 @@
 
 #include "addr.h"
 #include "util.h"
+#include "unit.h"
 
 #ifndef AF_BLUETOOTH
 #define AF_BLUETOOTH 31
@@ -1016,11 +1017,5 @@ static Suite *addr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(addr_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "unit.h"
 
 /* RFC 4648 section 10. */
 static const struct {
@@ -315,11 +316,5 @@ static Suite *base64_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(base64_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(base64_suite());
 }

@@ -27,6 +27,7 @@
 
 #include "consts.h"
 #include "util.h"
+#include "unit.h"
 
 static const char *const kind_names[SBC_KIND_MAX] = {
 	"AF", "SOCK", "SOCKFLAG", "SOL", "SO", "IPPROTO", "TCP", "IP", "IPV6", "MSG",
@@ -599,11 +600,5 @@ static Suite *consts_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(consts_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(consts_suite());
 }

@@ -1228,8 +1228,6 @@ int main(void)
 	Suite *s = suite_create("identity");
 	TCase *parse = tcase_create("parse");
 	TCase *live = tcase_create("read");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(parse, fdinfo_normal);
 	tcase_add_test(parse, fdinfo_exited_and_missing);
@@ -1260,9 +1258,5 @@ int main(void)
 	tcase_add_test(live, read_sender_nested_pidns);
 	tcase_add_test(live, read_socket_retry);
 	suite_add_tcase(s, live);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jsonrpc.h"
+#include "unit.h"
 
 static json_object *parse_ok(const char *text)
 {
@@ -411,11 +412,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(suite());
 }

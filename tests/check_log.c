@@ -22,6 +22,7 @@
 
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "unit.h"
 
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031
@@ -307,16 +308,10 @@ int main(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, a_long_line_is_whole);
 	tcase_add_test(tc, the_queue_holds_to_its_bound);
 	tcase_add_test(tc, journal_entries_and_a_memfd);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/loop.h"
+#include "unit.h"
 
 static int order[64];
 static int norder;
@@ -147,17 +148,11 @@ int main(void)
 {
 	Suite *s = suite_create("loop");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, timers_fire_in_deadline_order);
 	tcase_add_test(tc, rearm_moves_a_timer);
 	tcase_add_test(tc, future_timer_bounds_the_wait);
 	tcase_add_test(tc, io_and_defer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

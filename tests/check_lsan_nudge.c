@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/lsan-nudge.h"
+#include "unit.h"
 
 /* The tracer's verdicts, as exit statuses. */
 enum { TRACER_OK, TRACER_NO_SEIZE, TRACER_WRONG_STOP };
@@ -63,15 +64,9 @@ int main(void)
 {
 	Suite *s = suite_create("lsan-nudge");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, nudge_unsticks_a_lost_attach_stop);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon/rpc.h"
+#include "unit.h"
 
 static bool has_param(const struct rpc_method *m, const char *name)
 {
@@ -81,16 +82,10 @@ int main(void)
 {
 	Suite *s = suite_create("methods");
 	TCase *tc = tcase_create("table");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, every_method_says_how_it_is_governed);
 	tcase_add_test(tc, targets_and_addresses_are_params);
 	tcase_add_test(tc, socket_methods_that_the_kernel_checks_have_plans);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

@@ -15,6 +15,7 @@
 
 #include "consts.h"
 #include "daemon/params.h"
+#include "unit.h"
 
 struct p {
 	const char *name;
@@ -596,8 +597,6 @@ int main(void)
 {
 	Suite *s = suite_create("params");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults_when_absent);
 	tcase_add_test(tc, every_type);
@@ -616,9 +615,5 @@ int main(void)
 	tcase_add_test(tc, sockopt_values);
 	tcase_add_test(tc, schemas_of_the_new_converters);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

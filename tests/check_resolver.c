@@ -469,8 +469,6 @@ int main(void)
 {
 	Suite *s = suite_create("resolver");
 	TCase *tc = tcase_create("pool");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, work_on_workers_done_on_loop);
 	tcase_add_test(tc, bad_arguments);
@@ -484,9 +482,5 @@ int main(void)
 	tcase_add_test(tc, free_with_jobs_in_flight);
 	tcase_add_test(tc, free_right_after_cancel_of_running_job);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

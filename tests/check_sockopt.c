@@ -1837,11 +1837,5 @@ static Suite *sockopt_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(sockopt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(sockopt_suite());
 }

@@ -33,4 +33,16 @@ static inline void rm_rf(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* Runs suite s (Check's default fork mode) and gives main's exit status. */
+static inline int unit_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
 #endif
