@@ -1068,6 +1068,18 @@ static json_object *name_or_number(const char *s)
 	return json_object_new_string(s);
 }
 
+/* A JSON array of item(each word of the comma-separated text); "" gives []. */
+static json_object *comma_list(const char *text, json_object *(*item)(const char *))
+{
+	json_object *a = json_object_new_array();
+	char *copy = strdup(text), *save = NULL;
+
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+		json_object_array_add(a, item(t));
+	free(copy);
+	return a;
+}
+
 /* Parses a SPEC for word. 0 or EXIT_USAGE (printed). */
 static int spec_parse(const char *word, const char *arg, struct sb_spec *sp)
 {
@@ -1688,20 +1700,10 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 			}
 			json_object_object_add(as, opts[k].key, json_object_new_int64(n));
 		} else if (strcmp(opts[k].key, "groups") == 0) {
-			json_object *g = json_object_new_array();
-			char *copy = strdup(val), *save = NULL;
-			for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
-				json_object_array_add(g, name_or_number(t));
-			free(copy);
-			json_object_object_add(as, "groups", g);
+			json_object_object_add(as, "groups", comma_list(val, name_or_number));
 		} else if (strcmp(opts[k].key, "unknown") == 0) {
 			/* Parts judged as the daemon judges what it could not read. */
-			json_object *u = json_object_new_array();
-			char *copy = strdup(val), *save = NULL;
-			for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
-				json_object_array_add(u, json_object_new_string(t));
-			free(copy);
-			json_object_object_add(as, "unknown", u);
+			json_object_object_add(as, "unknown", comma_list(val, json_object_new_string));
 		} else {
 			json_object_object_add(as, opts[k].key, json_object_new_string(val));
 		}
