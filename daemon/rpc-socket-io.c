@@ -258,7 +258,10 @@ static int recv_try(struct sock_wait *w)
 			return -ENOMEM;
 		}
 		json_object_object_add(r, "ancdata", anc);
-		json_object_object_add(r, "msg_flags", sbc_flags_to_json(SBC_MSG, mh.msg_flags));
+		/* The kernel echoes MSG_CMSG_CLOEXEC: report it only when the caller
+		 * asked for it, not because the daemon always does. */
+		json_object_object_add(r, "msg_flags",
+		                       sbc_flags_to_json(SBC_MSG, mh.msg_flags & ~(MSG_CMSG_CLOEXEC & ~st->flags)));
 		for (size_t i = 0; i < nfds; i++)
 			call_push_fd(w->call, fds[i]);
 		free(fds);
