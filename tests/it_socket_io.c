@@ -521,7 +521,8 @@ START_TEST(unix_pair_passes_fd)
 	r = hx_expect_ok(hx_await(&hx_c, "sm2"), "sendmsg with two buffers");
 	ck_assert_int_eq(hx_geti(r, "sent"), 2);
 	close(p[0]);
-	r = hx_ok(&hx_c, "socket.recvmsg", "{\"handle\":%lld,\"bufsize\":16}", a);
+	r = hx_ok(&hx_c, "socket.recvmsg", "{\"handle\":%lld,\"bufsize\":16,\"ancbufsize\":%zu}", a,
+	          (size_t)CMSG_SPACE(sizeof(int)));
 	hx_expect_str(r, "data", "eXo=");
 	ck_assert_int_eq(hx_geti(r, "fds"), 1);
 	got = hx_take_fd(&hx_c);
@@ -543,7 +544,8 @@ START_TEST(unix_pair_passes_fd)
 	}
 	hx_expect_ok(hx_await(&hx_c, "sm16"), "sendmsg with 16 descriptors");
 	close(p[1]);
-	r = hx_ok(&hx_c, "socket.recvmsg", "{\"handle\":%lld,\"bufsize\":16}", b);
+	r = hx_ok(&hx_c, "socket.recvmsg", "{\"handle\":%lld,\"bufsize\":16,\"ancbufsize\":%zu}", b,
+	          (size_t)CMSG_SPACE(16 * sizeof(int)));
 	hx_expect_str(r, "data", "MTY=");
 	ck_assert_int_eq(hx_geti(r, "fds"), 16);
 	ck_assert_int_eq(hx_c.nfds, 16);
