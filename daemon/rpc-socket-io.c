@@ -24,6 +24,10 @@
 
 /* Buffers of one sendmsg. */
 #define MAX_SEND_BUFFERS 1024
+/* recvmsg's ancbufsize (Python's bound is socklen_t's). 253 descriptors,
+ * the kernel's SCM_MAX_FD, take 1,032 bytes; every other item fits many
+ * times over. */
+#define RECVMSG_MAX_ANCBUFSIZE 65536
 
 /* ---- sending ---- */
 
@@ -180,8 +184,10 @@ static const struct param_desc recvmsg_params[] = {
 	HANDLE_PARAM(struct p_recv),
 	{ "bufsize", PT_INT, offsetof(struct p_recv, bufsize), PF_REQUIRED, 0, INT32_MAX,
 	  .doc = "most bytes to receive (capped)" },
-	{ "ancbufsize", PT_INT, offsetof(struct p_recv, ancbufsize), 0, 0, 65536, 0,
-	  .doc = "room for ancillary data, in bytes (default 0; room for descriptors is added)" },
+	{ "ancbufsize", PT_INT, offsetof(struct p_recv, ancbufsize), 0, 0, RECVMSG_MAX_ANCBUFSIZE, 0,
+	  .doc = "room for ancillary data, in bytes, as Python's: exactly this much goes to recvmsg(2), "
+	         "which cuts what does not fit, sets MSG_CTRUNC and closes the descriptors that do not "
+	         "fit (default 0: none; socket.CMSG_SPACE(n * 4) for n descriptors)" },
 	{ "flags", PT_FLAGS, offsetof(struct p_recv, flags), 0, .kind = SBC_MSG, .doc = "MSG_* flags" },
 	{ 0 }
 };
@@ -214,16 +220,16 @@ static int recv_try(struct sock_wait *w)
 	mh.msg_iovlen = 1;
 	mh.msg_name = &ss;
 	mh.msg_namelen = sizeof(ss);
-	if (st->kind == RECV_MSG) {
-		/* Room for the asked ancillary data plus descriptors the peer sends. */
-		size_t cl = st->ancbufsize + CMSG_SPACE(sizeof(int) * 16);
-		cbuf = calloc(1, cl);
+	if (st->kind == RECV_MSG && st->ancbufsize) {
+		/* Exactly the caller's room, as Python gives the kernel: no more, or
+		 * descriptors and items the caller left no room for would arrive. */
+		cbuf = calloc(1, st->ancbufsize);
 		if (!cbuf) {
 			free(buf);
 			return -ENOMEM;
 		}
 		mh.msg_control = cbuf;
-		mh.msg_controllen = cl;
+		mh.msg_controllen = st->ancbufsize;
 	}
 	do
 		n = recvmsg(sk->fd, &mh, st->flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -258,7 +264,10 @@ static int recv_try(struct sock_wait *w)
 			return -ENOMEM;
 		}
 		json_object_object_add(r, "ancdata", anc);
-		json_object_object_add(r, "msg_flags", sbc_flags_to_json(SBC_MSG, mh.msg_flags));
+		/* The kernel echoes MSG_CMSG_CLOEXEC: report it only when the caller
+		 * asked for it, not because the daemon always does. */
+		json_object_object_add(r, "msg_flags",
+		                       sbc_flags_to_json(SBC_MSG, mh.msg_flags & ~(MSG_CMSG_CLOEXEC & ~st->flags)));
 		for (size_t i = 0; i < nfds; i++)
 			call_push_fd(w->call, fds[i]);
 		free(fds);
@@ -542,7 +551,8 @@ static const struct rpc_method methods[] = {
 	  .flags = B | RPC_OWN_STATE,
 	  .target = RPC_TARGET_HANDLE, },
 	{ .name = "socket.recvmsg",
-	  .summary = "recvmsg: bytes, ancillary data, flags, address; received descriptors come along.",
+	  .summary = "recvmsg, as Python's: bytes, ancillary data cut to ancbufsize, the kernel's msg_flags "
+	             "for the caller's flags, address; received descriptors come along.",
 	  .handler = rpc_socket_recvmsg,
 	  .params = recvmsg_params, .params_size = sizeof(struct p_recv),
 	  .result_schema = "{\"type\":\"object\",\"required\":[\"data\",\"ancdata\",\"msg_flags\",\"address\"]}",
