@@ -170,12 +170,21 @@ fi
 shift
 if [ "$unit_protect_system" = strict ]; then
 	mount --bind "$rw_dir" "$rw_dir"
-	awk '{ print $5 }' /proc/self/mountinfo >"$rw_dir/mounts"
-	while IFS= read -r mp; do
+	awk '{ print $1, $5 }' /proc/self/mountinfo >"$rw_dir/mounts"
+	while read -r mnt_id mp; do
 		case $mp in
 		/dev | /dev/* | /proc | /proc/* | /sys | /sys/* | "$rw_dir") continue ;;
 		esac
-		mount -o remount,bind,ro "$mp" || { echo "unit-run: cannot make $mp read-only" >&2; exit 1; }
+		# A mount hidden under a later one (its path leads to another mount
+		# now) cannot be reached, so it needs no remount; the one on top has
+		# its own line. fdinfo's mnt_id says where the path leads.
+		if ! mount -o remount,bind,ro "$mp" 2>"$rw_dir/remount.err"; then
+			reached=$(awk '/^mnt_id:/ { print $2 }' /proc/self/fdinfo/9 9<"$mp" 2>/dev/null || true)
+			[ "$reached" = "$mnt_id" ] || continue
+			cat "$rw_dir/remount.err" >&2
+			echo "unit-run: cannot make $mp read-only" >&2
+			exit 1
+		fi
 	done <"$rw_dir/mounts"
 fi
 if [ "$unit_protect_home" = yes ]; then
