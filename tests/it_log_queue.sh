@@ -117,11 +117,16 @@ try:
     assert log["target"] == kind and log["queue_max"] == 65536, log
     assert log["dropped_debug"] > 0, log
     assert log["audit_refused"] >= 21 and pol["audit_refused"] >= 21, (log, pol)
-    # Until the queue has drained (the report of the burst comes then).
+    # Until the queue has drained (the report of the burst comes then). The
+    # reader is not much faster than our requests fill the queue again, so
+    # one may still find it full: refused, with no allow record.
     while log["queued_bytes"]:
         assert time.monotonic() < end, "the queue never drained"
         res = call("admin.stats")
-        assert "result" in res, res
+        if "error" in res:
+            assert res["error"]["data"].get("name") == "ENOBUFS", res
+            time.sleep(0.01)
+            continue
         ran += 1
         log = res["result"]["log"]
     s.close()
