@@ -1,0 +1,129 @@
+#!/bin/bash
+# Integration test (issue 13): the daemon's socket methods against Python's
+# socket module doing the same thing in the same script. Each check does an
+# operation with `socket` and the same one as a call to the daemon (never on
+# a passed descriptor), and compares: an OSError with errno E must be -32000
+# with data.errno E; TypeError, ValueError and OverflowError must be -32602;
+# a value must be the same value.
+# Exits 77 (skipped) without python3, unless CI=true, where that is a failure.
+
+set -eu
+
+# shellcheck source=tests/sbd-lib.sh
+. "${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/sbd-lib.sh"
+
+: "${SBD:=}"
+if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
+	missing "daemon not built (SBD='$SBD' is not executable)"
+fi
+command -v python3 >/dev/null 2>&1 || missing "python3 is not installed"
+if ! python3 -c 'import socket, sys; sys.exit(0 if hasattr(socket, "send_fds") else 1)'; then
+	missing "python3 is older than 3.9 (no socket.send_fds)"
+fi
+
+sbd_setup it_pysem
+sbd_start
+
+cat >"$dir/pysem.py" <<'PY'
+import errno, json, os, socket, sys
+
+class Daemon:
+    """Newline-delimited JSON-RPC over the control socket; descriptors
+    that come back are closed (no check here keeps one)."""
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(20)
+        self.s.connect(path)
+        self.buf = b""
+        self.n = 0
+
+    def call(self, method, params=None, fds=None):
+        self.n += 1
+        msg = {"jsonrpc": "2.0", "method": method, "id": self.n}
+        if params is not None:
+            msg["params"] = params
+        data = json.dumps(msg).encode() + b"\n"
+        if fds:
+            socket.send_fds(self.s, [data], fds)
+        else:
+            self.s.sendall(data)
+        while b"\n" not in self.buf:
+            d, anc, _, _ = self.s.recvmsg(65536, socket.CMSG_SPACE(64))
+            for level, kind, cdata in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    for i in range(0, len(cdata) - len(cdata) % 4, 4):
+                        os.close(int.from_bytes(cdata[i:i + 4], sys.byteorder))
+            if not d:
+                raise EOFError("the daemon closed the connection")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def new(self, family=socket.AF_INET, type=socket.SOCK_STREAM):
+        return self.call("socket.create", {"family": family, "type": type})["result"]["handle"]
+
+results = []
+
+def check(cond, what, detail=""):
+    results.append(cond)
+    print("%s - %s%s" % ("ok" if cond else "not ok", what, "" if cond else ": " + str(detail)), flush=True)
+
+def python_outcome(fn):
+    """("ok", value), ("os", errno) or ("param", class name)."""
+    try:
+        return ("ok", fn())
+    except (TypeError, ValueError, OverflowError) as e:
+        return ("param", type(e).__name__)
+    except OSError as e:
+        return ("os", e.errno)
+
+def daemon_outcome(reply):
+    if "result" in reply:
+        return ("ok", reply["result"])
+    err = reply["error"]
+    if err["code"] == -32602:
+        return ("param", err["message"])
+    if err["code"] == -32000:
+        return ("os", err.get("data", {}).get("errno"))
+    return ("other", err)
+
+def same(what, fn, reply, value=lambda r: r, message=None):
+    """Python's outcome of fn() against the daemon's reply. message: a
+    substring a -32602 reply must hold."""
+    py, dm = python_outcome(fn), daemon_outcome(reply)
+    if py[0] == "ok" and dm[0] == "ok":
+        ok = py[1] == value(dm[1])
+    elif py[0] == "param" and dm[0] == "param":
+        ok = message is None or message in dm[1]
+    else:
+        ok = py == dm
+    check(ok, what, "python %r, daemon %r" % (py, reply))
+
+d = Daemon(sys.argv[1])
+
+# 5. sendto needs an address: None is a TypeError in Python.
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s.connect(("127.0.0.1", 9))
+    h = d.new(type=socket.SOCK_DGRAM)
+    d.call("socket.connect", {"handle": h, "address": ["127.0.0.1", 9]})
+    same("sendto with address null", lambda: s.sendto(b"x", None),
+         d.call("socket.sendto", {"handle": h, "data": "eA==", "address": None}))
+
+sys.exit(0 if all(results) else 1)
+PY
+
+rc=0
+timeout 120 "$py" "$dir/pysem.py" "$sock" >"$dir/out" 2>&1 || rc=$?
+sed 's/^/    /' "$dir/out"
+: >"$dir/out"
+if [ "$rc" -eq 0 ]; then
+	pass "the daemon answers as Python's socket module does"
+else
+	fail "the daemon differs from Python's socket module (exit $rc)"
+fi
+
+sbd_stop
+
+echo "1..$checks"
+echo "# $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
