@@ -1094,6 +1094,14 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	return call_park_resolve(call, &j->job);
 }
 
+/* Python's listen(): a negative backlog is 0 (the kernel would make it
+ * somaxconn); any int passes and the kernel caps it. The param's range is
+ * int's, as Python's OverflowError beyond it. */
+static int py_backlog(int64_t backlog)
+{
+	return backlog < 0 ? 0 : (int)backlog;
+}
+
 struct p_listen_on {
 	struct param_address address;
 	int family;
@@ -1106,8 +1114,8 @@ static const struct param_desc listen_on_params[] = {
 	  .doc = "[host, port] or {host, port} to bind" },
 	{ "family", PT_CONST, offsetof(struct p_listen_on, family), 0, .def = AF_UNSPEC, .kind = SBC_AF,
 	  .doc = "AF_INET or AF_INET6 (default: by the address), or AF_UNIX" },
-	{ "backlog", PT_INT, offsetof(struct p_listen_on, backlog), 0, 0, 65535, DEFAULT_BACKLOG,
-	  .doc = "listen backlog (default 128)" },
+	{ "backlog", PT_INT, offsetof(struct p_listen_on, backlog), 0, INT32_MIN, INT32_MAX, DEFAULT_BACKLOG,
+	  .doc = "listen backlog (default 128; negative is 0, the kernel caps it at somaxconn)" },
 	{ "reuse_port", PT_BOOL, offsetof(struct p_listen_on, reuse_port), 0, .doc = "set SO_REUSEPORT" },
 	{ "dualstack_ipv6", PT_BOOL, offsetof(struct p_listen_on, dualstack_ipv6), 0,
 	  .doc = "AF_INET6 socket that also accepts IPv4 (IPV6_V6ONLY off)" },
@@ -1177,7 +1185,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 			return -ENOMEM;
 		j->addr = a;
 		j->has_addr = true;
-		j->backlog = (int)p->backlog;
+		j->backlog = py_backlog(p->backlog);
 		j->give = true;
 		j->pass = p->pass;
 		j->owned = owned;
@@ -1186,7 +1194,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	}
 	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0)
 		return -errno;
-	if (listen(fd, (int)p->backlog) < 0)
+	if (listen(fd, py_backlog(p->backlog)) < 0)
 		return -errno;
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0)
@@ -1246,8 +1254,8 @@ struct p_listen {
 
 static const struct param_desc listen_params[] = {
 	HANDLE_PARAM(struct p_listen),
-	{ "backlog", PT_INT, offsetof(struct p_listen, backlog), 0, 0, 65535, DEFAULT_BACKLOG,
-	  .doc = "listen backlog (default 128)" },
+	{ "backlog", PT_INT, offsetof(struct p_listen, backlog), 0, INT32_MIN, INT32_MAX, DEFAULT_BACKLOG,
+	  .doc = "listen backlog (default 128; negative is 0, the kernel caps it at somaxconn)" },
 	{ 0 }
 };
 
@@ -1273,10 +1281,10 @@ static int rpc_socket_listen(struct call *call, void *params)
 		struct unix_job *j;
 		if ((rc = unix_job_on(call, sk, UNIX_LISTEN, &j)))
 			return rc;
-		j->backlog = (int)p->backlog;
+		j->backlog = py_backlog(p->backlog);
 		return call_park_resolve(call, &j->job);
 	}
-	if (listen(sk->fd, (int)p->backlog) < 0)
+	if (listen(sk->fd, py_backlog(p->backlog)) < 0)
 		return -errno;
 	call_result(call);
 	return 0;

@@ -109,6 +109,20 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
     same("sendto with address null", lambda: s.sendto(b"x", None),
          d.call("socket.sendto", {"handle": h, "data": "eA==", "address": None}))
 
+# 6. listen's backlog: negative is 0, any int passes (the kernel caps it at
+# somaxconn), beyond int is OverflowError. The same for listen_on.
+for backlog in (-1, -2**31, 0, 70000, 2**31 - 1, 2**31, -2**31 - 1):
+    with socket.socket() as s:
+        h = d.new()
+        same("listen backlog %d" % backlog, lambda: s.listen(backlog),
+             d.call("socket.listen", {"handle": h, "backlog": backlog}), value=lambda r: None,
+             message="2147483647")
+        d.call("socket.close", {"handle": h})
+    same("listen_on backlog %d" % backlog,
+         lambda: socket.create_server(("127.0.0.1", 0), backlog=backlog).close(),
+         d.call("socket.listen_on", {"address": ["127.0.0.1", 0], "backlog": backlog, "pass": True}),
+         value=lambda r: None, message="2147483647")
+
 sys.exit(0 if all(results) else 1)
 PY
 
