@@ -694,10 +694,14 @@ static int rpc_socket_adopt(struct call *call, void *params)
 	struct kind k;
 	json_object *r = call_result(call);
 
-	/* Check what arrived before keeping it. */
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+	/* Check what arrived before keeping it. Python's socket(fileno=) of a
+	 * non-socket raises OSError(ENOTSOCK): an OS error, not a bad param. */
+	if (fd < 0)
+		return call_error(call, JRPC_INVALID_PARAMS, NULL, "socket.adopt needs a socket sent with it (fds: 1)");
+	rc = fstat(fd, &st) < 0 ? -errno : !S_ISSOCK(st.st_mode) ? -ENOTSOCK : 0;
+	if (rc) {
 		safe_close(fd);
-		return call_error(call, JRPC_INVALID_PARAMS, NULL, "the descriptor sent is not a socket");
+		return call_error_os(call, rc, "socket.adopt: the descriptor sent is not a socket");
 	}
 	if ((rc = read_kind(fd, &k))) {
 		safe_close(fd);

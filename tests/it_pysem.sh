@@ -123,6 +123,15 @@ for backlog in (-1, -2**31, 0, 70000, 2**31 - 1, 2**31, -2**31 - 1):
          d.call("socket.listen_on", {"address": ["127.0.0.1", 0], "backlog": backlog, "pass": True}),
          value=lambda r: None, message="2147483647")
 
+# 7. adopting a descriptor that is no socket: OSError(ENOTSOCK).
+r, w = os.pipe()
+try:
+    same("adopt of a pipe", lambda: socket.socket(fileno=w),
+         d.call("socket.adopt", {"fds": 1}, fds=[w]))
+finally:
+    os.close(r)
+    os.close(w)
+
 sys.exit(0 if all(results) else 1)
 PY
 
