@@ -494,10 +494,12 @@ static int conv_address(const struct param_desc *d, json_object *v, void *field,
 	if (family == AF_UNSPEC)
 		return decode_fail(err, -EINVAL, NULL, "%s: cannot tell the address family; give the family", d->name);
 	r = sbaddr_decode(family, v, &pa->a, (d->flags & PF_NONAME) ? NULL : &pa->host, err);
-	/* An unknown interface, a path too long, a family without a codec: all
-	 * of them say what is wrong with the member, as a malformed one does. */
+	/* An unknown interface, a family without a codec: they say what is
+	 * wrong with the member, as a malformed one does. An AF_UNIX name too
+	 * long stays ENAMETOOLONG (protocol.md section 10): Python raises
+	 * OSError for it, an OS error, not a bad parameter. */
 	if (r < 0)
-		return r == -ENOMEM ? r : -EINVAL;
+		return r == -ENOMEM || r == -ENAMETOOLONG ? r : -EINVAL;
 	pa->given = true;
 	return 0;
 }

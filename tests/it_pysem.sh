@@ -87,10 +87,13 @@ def daemon_outcome(reply):
         return ("os", err.get("data", {}).get("errno"))
     return ("other", err)
 
-def same(what, fn, reply, value=lambda r: r, message=None):
+def same(what, fn, reply, value=lambda r: r, message=None, no_errno=None):
     """Python's outcome of fn() against the daemon's reply. message: a
-    substring a -32602 reply must hold."""
+    substring a -32602 reply must hold. no_errno: the errno the daemon
+    gives where Python raises an OSError without one."""
     py, dm = python_outcome(fn), daemon_outcome(reply)
+    if py == ("os", None) and no_errno is not None:
+        py = ("os", no_errno)
     if py[0] == "ok" and dm[0] == "ok":
         ok = py[1] == value(dm[1])
     elif py[0] == "param" and dm[0] == "param":
@@ -131,6 +134,48 @@ try:
 finally:
     os.close(r)
     os.close(w)
+
+# 8. AF_UNIX names: a path holds at most 107 bytes, an abstract name 107
+# after its NUL. Python raises OSError("AF_UNIX path too long") without an
+# errno; the daemon answers ENAMETOOLONG (docs/protocol.md section 10).
+tmp = os.path.dirname(sys.argv[1])
+for n in (107, 108, 200):
+    path = os.path.join(tmp, "n" * (n - len(tmp) - 1))
+    assert len(path.encode()) == n
+    for op in ("bind", "connect"):
+        with socket.socket(socket.AF_UNIX) as s:
+            h = d.new(family=socket.AF_UNIX)
+            # connect to a path nobody bound: ENOENT from both when it fits.
+            py = python_outcome(lambda: getattr(s, op)(path))
+            if op == "bind" and os.path.exists(path):
+                os.unlink(path)
+            reply = d.call("socket." + op, {"handle": h, "address": {"path": path}})
+            if op == "bind" and os.path.exists(path):
+                os.unlink(path)
+            dm = daemon_outcome(reply)
+            if py == ("os", None):
+                py = ("os", errno.ENAMETOOLONG)
+            check(py[0] == dm[0] and (py[0] != "os" or py[1] == dm[1]),
+                  "%s to a %d-byte AF_UNIX path" % (op, n), "python %r, daemon %r" % (py, reply))
+            d.call("socket.close", {"handle": h})
+for n in (107, 108):
+    with socket.socket(socket.AF_UNIX) as s:
+        h = d.new(family=socket.AF_UNIX)
+        # Two names: each side binds its own.
+        pyname, dname = ["pysem-%d-%s-" % (os.getpid(), who) for who in "pd"]
+        pyname += "a" * (n - len(pyname))
+        dname += "a" * (n - len(dname))
+        same("bind to a %d-byte abstract name" % n, lambda: s.bind("\0" + pyname),
+             d.call("socket.bind", {"handle": h, "address": {"abstract": dname}}),
+             value=lambda r: None, no_errno=errno.ENAMETOOLONG)
+        d.call("socket.close", {"handle": h})
+with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+    h = d.new(family=socket.AF_UNIX, type=socket.SOCK_DGRAM)
+    long = os.path.join(tmp, "n" * 120)
+    same("sendto a 120-byte AF_UNIX path", lambda: s.sendto(b"x", long),
+         d.call("socket.sendto", {"handle": h, "data": "eA==", "address": {"path": long}}),
+         no_errno=errno.ENAMETOOLONG)
+    d.call("socket.close", {"handle": h})
 
 sys.exit(0 if all(results) else 1)
 PY
