@@ -80,7 +80,9 @@ static int conv_int(const struct param_desc *d, json_object *v, void *field, con
 	errno = 0;
 	x = json_object_get_int64(v);
 	if (errno == ERANGE || (d->min < d->max && (x < d->min || x > d->max)))
-		return decode_fail(err, -EINVAL, NULL, "%s must be an integer in %lld-%lld", d->name, d->min, d->max);
+		return decode_fail(err, -EINVAL, NULL, "%s is out of range: it must be an integer in %lld..%lld", d->name,
+		                   d->min < d->max ? d->min : (long long)INT64_MIN,
+		                   d->min < d->max ? d->max : (long long)INT64_MAX);
 	*(int64_t *)field = x;
 	return 0;
 }
@@ -199,6 +201,10 @@ static int conv_const(const struct param_desc *d, json_object *v, void *field, c
 		return decode_fail(err, -EINVAL, NULL, "%s must not contain a NUL byte", d->name);
 	if (r == -ENOENT)
 		return decode_fail(err, -EINVAL, NULL, "%s: unknown name '%s'", d->name, json_object_get_string(v));
+	/* An integer beyond int: Python's OverflowError. Say so, with the range. */
+	if (r == -ERANGE)
+		return decode_fail(err, -EINVAL, NULL, "%s is out of range: an integer must be in %d..%d", d->name,
+		                   INT32_MIN, INT32_MAX);
 	if (r < 0)
 		return decode_fail(err, -EINVAL, NULL, "%s must be a constant's name or an integer", d->name);
 	*(int *)field = (int)x;
@@ -229,7 +235,10 @@ static int conv_flags(const struct param_desc *d, json_object *v, void *field, c
 	(void)base, (void)ctx;
 	if (r == -ENOENT)
 		return decode_fail(err, -EINVAL, NULL, "%s: unknown flag name", d->name);
-	if (r < 0 || x < INT32_MIN || x > UINT32_MAX)
+	if (r == -ERANGE || (r == 0 && (x < INT32_MIN || x > UINT32_MAX)))
+		return decode_fail(err, -EINVAL, NULL, "%s is out of range: an integer must be in %d..%u", d->name,
+		                   INT32_MIN, UINT32_MAX);
+	if (r < 0)
 		return decode_fail(err, -EINVAL, NULL, "%s must be an array of flag names or an integer", d->name);
 	*(int *)field = (int)x;
 	return 0;

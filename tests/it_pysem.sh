@@ -119,12 +119,12 @@ for backlog in (-1, -2**31, 0, 70000, 2**31 - 1, 2**31, -2**31 - 1):
         h = d.new()
         same("listen backlog %d" % backlog, lambda: s.listen(backlog),
              d.call("socket.listen", {"handle": h, "backlog": backlog}), value=lambda r: None,
-             message="2147483647")
+             message="out of range: it must be an integer in -2147483648..2147483647")
         d.call("socket.close", {"handle": h})
     same("listen_on backlog %d" % backlog,
          lambda: socket.create_server(("127.0.0.1", 0), backlog=backlog).close(),
          d.call("socket.listen_on", {"address": ["127.0.0.1", 0], "backlog": backlog, "pass": True}),
-         value=lambda r: None, message="2147483647")
+         value=lambda r: None, message="out of range: it must be an integer in -2147483648..2147483647")
 
 # 7. adopting a descriptor that is no socket: OSError(ENOTSOCK).
 r, w = os.pipe()
@@ -175,6 +175,28 @@ with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
     same("sendto a 120-byte AF_UNIX path", lambda: s.sendto(b"x", long),
          d.call("socket.sendto", {"handle": h, "data": "eA==", "address": {"path": long}}),
          no_errno=errno.ENAMETOOLONG)
+    d.call("socket.close", {"handle": h})
+
+# 10. An integer beyond int where Python takes an int is an OverflowError:
+# -32602 that says the value is out of range and names the range.
+with socket.socket() as s:
+    h = d.new()
+    for how in (2**31, -2**31 - 1, 2**63):
+        same("shutdown how %d" % how, lambda: s.shutdown(how),
+             d.call("socket.shutdown", {"handle": h, "how": how}),
+             message="how is out of range: an integer must be in -2147483648..2147483647")
+    same("getsockopt with a level beyond int", lambda: s.getsockopt(2**31, 1),
+         d.call("socket.getsockopt", {"handle": h, "level": 2**31, "option": 1}),
+         message="is out of range")
+    d.call("socket.close", {"handle": h})
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    h = d.new(type=socket.SOCK_DGRAM)
+    same("send flags beyond 32 bits", lambda: s.send(b"x", 2**32),
+         d.call("socket.send", {"handle": h, "data": "eA==", "flags": 2**32}),
+         message="flags is out of range")
+    same("socket.create with a type beyond int", lambda: socket.socket(socket.AF_INET, 2**31),
+         d.call("socket.create", {"family": 2, "type": 2**31}),
+         message="type is out of range")
     d.call("socket.close", {"handle": h})
 
 sys.exit(0 if all(results) else 1)
