@@ -88,22 +88,34 @@ static int read_kind(int fd, struct kind *k)
 
 /* Hands a new socket to the caller: as a descriptor (pass) or a handle. fd
  * taken; k is what the kernel made, owned whether the caller owns it. */
-static int give_socket(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass)
+static int give_socket_nb(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass,
+                          bool nonblock)
 {
 	struct sock *sk;
 	int rc;
 
 	if (pass) {
-		/* Passed descriptors are in blocking mode, as socket(2) makes them. */
-		set_blocking(fd, true);
+		/* Passed descriptors are in blocking mode, as socket(2) makes them
+		 * (without SOCK_NONBLOCK). */
+		set_blocking(fd, !nonblock);
 		return call_push_fd(call, fd);
 	}
 	rc = sock_new(call->conn, fd, k->family, k->type, k->proto, &sk);
 	if (rc < 0)
 		return limit_error(call, rc);
 	sk->owned_by_caller = owned;
+	/* Python: SOCK_NONBLOCK in the type is a timeout of 0.0. */
+	if (nonblock) {
+		sk->block = false;
+		sk->timeout_s = 0;
+	}
 	json_object_object_add(r, "handle", json_object_new_uint64(sk->handle));
 	return 0;
+}
+
+static int give_socket(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass)
+{
+	return give_socket_nb(call, r, fd, k, owned, pass, false);
 }
 
 static void caller_cred(struct call *call, struct ascaller_cred *cr)
@@ -577,7 +589,7 @@ static const struct param_desc create_params[] = {
 	{ "family", PT_CONST, offsetof(struct p_create, family), 0, .def = AF_INET, .kind = SBC_AF,
 	  .doc = "address family (default AF_INET)" },
 	{ "type", PT_CONST, offsetof(struct p_create, type), 0, .def = SOCK_STREAM, .kind = SBC_SOCK,
-	  .doc = "socket type (default SOCK_STREAM)" },
+	  .doc = "socket type (default SOCK_STREAM); | SOCK_NONBLOCK makes the timeout 0.0, SOCK_CLOEXEC is accepted (always on); `type` reads back without them" },
 	{ "proto", PT_CONST, offsetof(struct p_create, proto), 0, .def = 0, .kind = SBC_IPPROTO,
 	  .doc = "protocol (default 0)" },
 	{ "pass", PT_BOOL, offsetof(struct p_create, pass), 0, .doc = "answer with the descriptor, keep no handle" },
@@ -588,7 +600,7 @@ static const struct param_desc pair_params[] = {
 	{ "family", PT_CONST, offsetof(struct p_create, family), 0, .def = AF_UNIX, .kind = SBC_AF,
 	  .doc = "address family (default AF_UNIX)" },
 	{ "type", PT_CONST, offsetof(struct p_create, type), 0, .def = SOCK_STREAM, .kind = SBC_SOCK,
-	  .doc = "socket type (default SOCK_STREAM)" },
+	  .doc = "socket type (default SOCK_STREAM); | SOCK_NONBLOCK makes the timeout 0.0, SOCK_CLOEXEC is accepted (always on); `type` reads back without them" },
 	{ "proto", PT_CONST, offsetof(struct p_create, proto), 0, .def = 0, .kind = SBC_IPPROTO,
 	  .doc = "protocol (default 0)" },
 	{ "pass", PT_BOOL, offsetof(struct p_create, pass), 0, .doc = "answer with the two descriptors" },
@@ -612,7 +624,8 @@ static int rpc_socket_create(struct call *call, void *params)
 		return rc;
 	}
 	add_kind(r, p->family, type, p->proto);
-	return give_socket(call, r, fd, &made, owned, p->pass);
+	/* SOCK_CLOEXEC is what every socket here has anyway. */
+	return give_socket_nb(call, r, fd, &made, owned, p->pass, p->type & SOCK_NONBLOCK);
 }
 
 /* socketpair as the caller: the peer credentials of each end are the
@@ -657,8 +670,8 @@ static int rpc_socket_pair(struct call *call, void *params)
 	}
 	add_kind(r, p->family, type, p->proto);
 	if (p->pass) {
-		set_blocking(sv[0], true);
-		set_blocking(sv[1], true);
+		set_blocking(sv[0], !(p->type & SOCK_NONBLOCK));
+		set_blocking(sv[1], !(p->type & SOCK_NONBLOCK));
 		rc = call_push_fd(call, sv[0]);
 		if (rc < 0) {
 			safe_close(sv[1]);
@@ -678,6 +691,11 @@ static int rpc_socket_pair(struct call *call, void *params)
 		return limit_error(call, rc);
 	}
 	b->owned_by_caller = owned;
+	/* Python: SOCK_NONBLOCK in the type is a timeout of 0.0 on both ends. */
+	if (p->type & SOCK_NONBLOCK) {
+		a->block = b->block = false;
+		a->timeout_s = b->timeout_s = 0;
+	}
 	handles = json_object_new_array();
 	json_object_array_add(handles, json_object_new_uint64(a->handle));
 	json_object_array_add(handles, json_object_new_uint64(b->handle));

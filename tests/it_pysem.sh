@@ -28,16 +28,20 @@ cat >"$dir/pysem.py" <<'PY'
 import errno, json, os, socket, sys
 
 class Daemon:
-    """Newline-delimited JSON-RPC over the control socket; descriptors
-    that come back are closed (no check here keeps one)."""
+    """Newline-delimited JSON-RPC over the control socket. Descriptors
+    that come back are in .fds until the next call closes them."""
     def __init__(self, path):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.settimeout(20)
         self.s.connect(path)
         self.buf = b""
         self.n = 0
+        self.fds = []
 
     def call(self, method, params=None, fds=None):
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
         self.n += 1
         msg = {"jsonrpc": "2.0", "method": method, "id": self.n}
         if params is not None:
@@ -52,7 +56,7 @@ class Daemon:
             for level, kind, cdata in anc:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     for i in range(0, len(cdata) - len(cdata) % 4, 4):
-                        os.close(int.from_bytes(cdata[i:i + 4], sys.byteorder))
+                        self.fds.append(int.from_bytes(cdata[i:i + 4], sys.byteorder))
             if not d:
                 raise EOFError("the daemon closed the connection")
             self.buf += d
@@ -198,6 +202,46 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
          d.call("socket.create", {"family": 2, "type": 2**31}),
          message="type is out of range")
     d.call("socket.close", {"handle": h})
+
+# 3. SOCK_NONBLOCK in the type: timeout 0.0, type reads back plain;
+# SOCK_CLOEXEC is accepted. The same for socketpair's type.
+def kind_name(t):
+    return socket.SocketKind(t).name
+for family, type in ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),
+                     (socket.AF_UNIX, socket.SOCK_STREAM)):
+    for extra in (socket.SOCK_NONBLOCK, socket.SOCK_CLOEXEC, socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC):
+        what = "create %s type %s|%d" % (socket.AddressFamily(family).name, kind_name(type), extra)
+        with socket.socket(family, type | extra) as s:
+            r = d.call("socket.create", {"family": family, "type": type | extra})
+            ok = "result" in r and r["result"]["type"] == kind_name(s.type)
+            check(ok, what + ": type reads back as Python's", "python %r, daemon %r" % (s.type, r))
+            if not ok:
+                continue
+            h = r["result"]["handle"]
+            t = d.call("socket.gettimeout", {"handle": h})
+            check(t.get("result", {}).get("timeout") == s.gettimeout(), what + ": gettimeout",
+                  "python %r, daemon %r" % (s.gettimeout(), t))
+            i = d.call("socket.info", {"handle": h})
+            check(i.get("result", {}).get("blocking") == s.getblocking(), what + ": getblocking",
+                  "python %r, daemon %r" % (s.getblocking(), i))
+            d.call("socket.close", {"handle": h})
+        # Handed out: the descriptor's O_NONBLOCK as socket(2) leaves it.
+        r = d.call("socket.create", {"family": family, "type": type | extra, "pass": True})
+        with socket.socket(family, type | extra) as s:
+            check("result" in r and len(d.fds) == 1 and os.get_blocking(d.fds[0]) == os.get_blocking(s.fileno()),
+                  what + ", handed out: O_NONBLOCK as Python's", "%r fds %r" % (r, d.fds))
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+r = d.call("socket.pair", {"type": socket.SOCK_STREAM | socket.SOCK_NONBLOCK})
+if "result" in r:
+    for py, h in zip((a, b), r["result"]["handles"]):
+        t = d.call("socket.gettimeout", {"handle": h})
+        check(t.get("result", {}).get("timeout") == py.gettimeout() and r["result"]["type"] == kind_name(py.type),
+              "socketpair SOCK_NONBLOCK: type and timeout", "python %r %r, daemon %r %r" % (py.type, py.gettimeout(), r, t))
+        d.call("socket.close", {"handle": h})
+else:
+    check(False, "socketpair SOCK_NONBLOCK", r)
+a.close()
+b.close()
 
 sys.exit(0 if all(results) else 1)
 PY
