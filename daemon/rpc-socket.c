@@ -919,6 +919,16 @@ static int connect_try(struct sock_wait *w)
 			return -EAGAIN;
 	} else if (getsockopt(sk->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) {
 		err = errno;
+	} else if (err && sk->block && (sk->family == AF_INET || sk->family == AF_INET6) &&
+	           sk->type == SOCK_STREAM) {
+		/* A blocking connect (Python's timeout None) that fails leaves the
+		 * socket unconnected, so that the next connect is a fresh attempt
+		 * (ECONNREFUSED again). Ours was non-blocking: the socket still says
+		 * "connecting" and the next connect would get ECONNABORTED, as
+		 * Python's does with a timeout. One more connect() of the judged
+		 * address, which finds the attempt over (inet_stream_connect: no new
+		 * SYN), puts it back as a blocking one leaves it. */
+		(void)connect(sk->fd, (struct sockaddr *)&st->addr.ss, st->addr.len);
 	}
 	if (err == 0)
 		goto done;

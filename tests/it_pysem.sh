@@ -243,6 +243,30 @@ else:
 a.close()
 b.close()
 
+# 9. connect, three times, to a port nobody listens on: blocking, every
+# attempt is refused; with a timeout, Python's second attempt finds the
+# first one's end (ECONNABORTED), and the daemon's must too.
+with socket.socket() as x:
+    x.bind(("127.0.0.1", 0))
+    port = x.getsockname()[1]
+for timeout in (None, 5.0):
+    for method in ("connect", "connect_ex"):
+        with socket.socket() as s:
+            s.settimeout(timeout)
+            h = d.new()
+            d.call("socket.settimeout", {"handle": h, "timeout": timeout})
+            for i in range(3):
+                if method == "connect":
+                    same("%s #%d with timeout %r to a closed port" % (method, i + 1, timeout),
+                         lambda: s.connect(("127.0.0.1", port)),
+                         d.call("socket.connect", {"handle": h, "address": ["127.0.0.1", port]}))
+                else:
+                    same("%s #%d with timeout %r to a closed port" % (method, i + 1, timeout),
+                         lambda: s.connect_ex(("127.0.0.1", port)),
+                         d.call("socket.connect_ex", {"handle": h, "address": ["127.0.0.1", port]}),
+                         value=lambda r: r["errno"])
+            d.call("socket.close", {"handle": h})
+
 sys.exit(0 if all(results) else 1)
 PY
 
