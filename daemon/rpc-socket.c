@@ -779,13 +779,56 @@ struct p_connect_to {
 	bool pass;
 };
 
+/* source_address's family: Python's setipaddr reads "" as the any address
+ * of the socket's family, which connect_to learns per candidate; decoded as
+ * 0.0.0.0 here, made :: for an IPv6 candidate (source_for). */
+static int source_family_of(json_object *v)
+{
+	json_object *h = NULL;
+
+	if (json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2)
+		h = json_object_array_get_idx(v, 0);
+	else if (json_object_is_type(v, json_type_object))
+		json_object_object_get_ex(v, "host", &h);
+	if (h && json_object_is_type(h, json_type_string) && json_object_get_string_len(h) == 0)
+		return AF_INET;
+	return sbaddr_guess_family(v);
+}
+
+static const struct param_address_arg source_address_arg = {
+	.family_of = source_family_of,
+	.unknown = "source_address must be a numeric [host, port], or [\"\", port] for any address; "
+	           "a name is not looked up here",
+};
+
+/* The source to bind on a socket of family: the any address of IPv4 is
+ * that of IPv6 on an IPv6 socket, with the same port. */
+static struct sbaddr source_for(const struct sbaddr *src, int family)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&src->ss;
+	struct sbaddr out = *src;
+
+	if (src->ss.ss_family == AF_INET && family == AF_INET6 && in->sin_addr.s_addr == htonl(INADDR_ANY)) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out.ss;
+		uint16_t port = in->sin_port;
+
+		memset(&out, 0, sizeof(out));
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = port;
+		in6->sin6_addr = in6addr_any;
+		out.len = sizeof(*in6);
+	}
+	return out;
+}
+
 static const struct param_desc connect_to_params[] = {
 	{ "address", PT_HOST_PORT, offsetof(struct p_connect_to, address), PF_REQUIRED,
 	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
 	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), PF_NONAME,
-	  .doc = "[host, port] to bind before connecting" },
+	  .arg = &source_address_arg,
+	  .doc = "numeric [host, port] to bind before connecting; host \"\" is any address of the socket's family" },
 	{ "pass", PT_BOOL, offsetof(struct p_connect_to, pass), 0, .doc = "answer with the descriptor" },
 	{ 0 }
 };
@@ -893,10 +936,13 @@ static int connect_to_next(struct call *call, struct connect_state *st, struct s
 	if ((rc = make_socket(call, family, SOCK_STREAM, 0, st->pass, &fd, &made, &owned)))
 		return rc;
 	sk->owned_by_caller = owned;
-	if (st->has_src && bind(fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
-		int e = errno;
-		safe_close(fd);
-		return -e;
+	if (st->has_src) {
+		struct sbaddr src = source_for(&st->src, family);
+		if (bind(fd, (struct sockaddr *)&src.ss, src.len) < 0) {
+			int e = errno;
+			safe_close(fd);
+			return -e;
+		}
 	}
 	sock_replace_fd(sk, fd, family);
 	return 0;
@@ -985,10 +1031,13 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 		sk->block = timeout->block;
 		sk->timeout_s = timeout->block ? 0 : timeout->seconds;
 	}
-	if (st->has_src && bind(sk->fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
-		rc = -errno;
-		connect_state_free(st);
-		return rc;
+	if (st->has_src) {
+		struct sbaddr src = source_for(&st->src, family);
+		if (bind(sk->fd, (struct sockaddr *)&src.ss, src.len) < 0) {
+			rc = -errno;
+			connect_state_free(st);
+			return rc;
+		}
 	}
 	rc = sock_op(call, sk, EPOLLOUT, false, connect_try, st, connect_state_free, NULL);
 	return rc == -EAGAIN ? -EINPROGRESS : rc;
@@ -1824,10 +1873,13 @@ static int plan_connect_to(struct plan *pl, const struct plan_in *in)
 
 	if (in->source) {
 		struct plan_in src = *in;
-		src.family = in->source->ss.ss_family;
+		/* The bind connect_to does on this candidate's socket. */
+		struct sbaddr a = in->unresolved || !in->addr ? *in->source
+		                                              : source_for(in->source, in->addr->ss.ss_family);
+		src.family = a.ss.ss_family;
 		src.host = NULL;
 		src.unresolved = false;
-		if ((rc = plan_ask_at(pl, &src, POLICY_BIND, in->source)))
+		if ((rc = plan_ask_at(pl, &src, POLICY_BIND, &a)))
 			return rc;
 	}
 	if ((rc = plan_ask_at(pl, in, POLICY_CONNECT, in->addr)))

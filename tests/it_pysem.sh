@@ -267,6 +267,45 @@ for timeout in (None, 5.0):
                          value=lambda r: r["errno"])
             d.call("socket.close", {"handle": h})
 
+# 4. create_connection's source_address ("", port): any address of each
+# candidate's family on that port (here 0, the kernel's pick).
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    try:
+        srv = socket.create_server((host, 0), family=family)
+    except OSError:
+        continue
+    port = srv.getsockname()[1]
+    for src in (["", 0], {"host": "", "port": 0}):
+        pysrc = ("", 0)
+        py = python_outcome(lambda: socket.create_connection((host, port), source_address=pysrc).close())
+        r = d.call("socket.connect_to", {"address": [host, port], "source_address": src})
+        dm = daemon_outcome(r)
+        check(py[0] == dm[0] == "ok" and r["result"]["local"]["host"] == host,
+              "connect_to %s with source_address %r" % (host, src), "python %r, daemon %r" % (py, r))
+        if "result" in r:
+            d.call("socket.close", {"handle": r["result"]["handle"]})
+    # A source port of our own choosing: both bind it, on any address.
+    for who in ("python", "daemon"):
+        with socket.socket(family) as t:
+            t.bind((host, 0))
+            sport = t.getsockname()[1]
+        if who == "python":
+            try:
+                with socket.create_connection((host, port), source_address=("", sport)) as c:
+                    got = c.getsockname()[1]
+            except OSError as e:
+                got = e
+        else:
+            r = d.call("socket.connect_to", {"address": [host, port], "source_address": ["", sport]})
+            got = r["result"]["local"]["port"] if "result" in r else r
+            if "result" in r:
+                d.call("socket.close", {"handle": r["result"]["handle"]})
+        check(got == sport, "%s: connect_to %s from (\"\", %d)" % (who, host, sport), got)
+    srv.close()
+r = d.call("socket.connect_to", {"address": ["127.0.0.1", 9], "source_address": ["localhost", 0]})
+check(r.get("error", {}).get("code") == -32602 and "a name is not looked up" in r["error"]["message"],
+      "connect_to with a name as source host says it is not looked up (docs/protocol.md)", r)
+
 sys.exit(0 if all(results) else 1)
 PY
 
