@@ -131,6 +131,10 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 		rc = call_error_decode(call, &perr);
 		goto done;
 	}
+	if (rc == -ENAMETOOLONG) {
+		rc = call_error_os(call, rc, "%s: %s", call->method->name, perr.msg);
+		goto done;
+	}
 	if (rc < 0)
 		goto done;
 	rc = rpc_run(call);

@@ -80,7 +80,9 @@ static int conv_int(const struct param_desc *d, json_object *v, void *field, con
 	errno = 0;
 	x = json_object_get_int64(v);
 	if (errno == ERANGE || (d->min < d->max && (x < d->min || x > d->max)))
-		return decode_fail(err, -EINVAL, NULL, "%s must be an integer in %lld-%lld", d->name, d->min, d->max);
+		return decode_fail(err, -EINVAL, NULL, "%s is out of range: it must be an integer in %lld..%lld", d->name,
+		                   d->min < d->max ? d->min : (long long)INT64_MIN,
+		                   d->min < d->max ? d->max : (long long)INT64_MAX);
 	*(int64_t *)field = x;
 	return 0;
 }
@@ -199,6 +201,10 @@ static int conv_const(const struct param_desc *d, json_object *v, void *field, c
 		return decode_fail(err, -EINVAL, NULL, "%s must not contain a NUL byte", d->name);
 	if (r == -ENOENT)
 		return decode_fail(err, -EINVAL, NULL, "%s: unknown name '%s'", d->name, json_object_get_string(v));
+	/* An integer beyond int: Python's OverflowError. Say so, with the range. */
+	if (r == -ERANGE)
+		return decode_fail(err, -EINVAL, NULL, "%s is out of range: an integer must be in %d..%d", d->name,
+		                   INT32_MIN, INT32_MAX);
 	if (r < 0)
 		return decode_fail(err, -EINVAL, NULL, "%s must be a constant's name or an integer", d->name);
 	*(int *)field = (int)x;
@@ -229,7 +235,10 @@ static int conv_flags(const struct param_desc *d, json_object *v, void *field, c
 	(void)base, (void)ctx;
 	if (r == -ENOENT)
 		return decode_fail(err, -EINVAL, NULL, "%s: unknown flag name", d->name);
-	if (r < 0 || x < INT32_MIN || x > UINT32_MAX)
+	if (r == -ERANGE || (r == 0 && (x < INT32_MIN || x > UINT32_MAX)))
+		return decode_fail(err, -EINVAL, NULL, "%s is out of range: an integer must be in %d..%u", d->name,
+		                   INT32_MIN, UINT32_MAX);
+	if (r < 0)
 		return decode_fail(err, -EINVAL, NULL, "%s must be an array of flag names or an integer", d->name);
 	*(int *)field = (int)x;
 	return 0;
@@ -494,10 +503,12 @@ static int conv_address(const struct param_desc *d, json_object *v, void *field,
 	if (family == AF_UNSPEC)
 		return decode_fail(err, -EINVAL, NULL, "%s: cannot tell the address family; give the family", d->name);
 	r = sbaddr_decode(family, v, &pa->a, (d->flags & PF_NONAME) ? NULL : &pa->host, err);
-	/* An unknown interface, a path too long, a family without a codec: all
-	 * of them say what is wrong with the member, as a malformed one does. */
+	/* An unknown interface, a family without a codec: they say what is
+	 * wrong with the member, as a malformed one does. An AF_UNIX name too
+	 * long stays ENAMETOOLONG (protocol.md section 10): Python raises
+	 * OSError for it, an OS error, not a bad parameter. */
 	if (r < 0)
-		return r == -ENOMEM ? r : -EINVAL;
+		return r == -ENOMEM || r == -ENAMETOOLONG ? r : -EINVAL;
 	pa->given = true;
 	return 0;
 }

@@ -75,7 +75,8 @@ extern const struct param_converter param_conv_string, param_conv_int, param_con
 /* struct param_address: a socket address for the family of the decode
  * context (no context: .def; AF_UNSPEC there: .arg's family_of, else guessed
  * from the value). A host name is not resolved here: it is handed to the
- * caller in .host (PF_NONAME: refused). */
+ * caller in .host (PF_NONAME: refused). An AF_UNIX name too long fails
+ * with -ENAMETOOLONG (the message in the decode error), not -EINVAL. */
 #define PT_ADDRESS (&param_conv_address)
 /* struct param_sockopt: a setsockopt value, encoded as sockopt_encode does
  * for the level and option held by the rows .arg names (struct

@@ -88,22 +88,34 @@ static int read_kind(int fd, struct kind *k)
 
 /* Hands a new socket to the caller: as a descriptor (pass) or a handle. fd
  * taken; k is what the kernel made, owned whether the caller owns it. */
-static int give_socket(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass)
+static int give_socket_nb(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass,
+                          bool nonblock)
 {
 	struct sock *sk;
 	int rc;
 
 	if (pass) {
-		/* Passed descriptors are in blocking mode, as socket(2) makes them. */
-		set_blocking(fd, true);
+		/* Passed descriptors are in blocking mode, as socket(2) makes them
+		 * (without SOCK_NONBLOCK). */
+		set_blocking(fd, !nonblock);
 		return call_push_fd(call, fd);
 	}
 	rc = sock_new(call->conn, fd, k->family, k->type, k->proto, &sk);
 	if (rc < 0)
 		return limit_error(call, rc);
 	sk->owned_by_caller = owned;
+	/* Python: SOCK_NONBLOCK in the type is a timeout of 0.0. */
+	if (nonblock) {
+		sk->block = false;
+		sk->timeout_s = 0;
+	}
 	json_object_object_add(r, "handle", json_object_new_uint64(sk->handle));
 	return 0;
+}
+
+static int give_socket(struct call *call, json_object *r, int fd, const struct kind *k, bool owned, bool pass)
+{
+	return give_socket_nb(call, r, fd, k, owned, pass, false);
 }
 
 static void caller_cred(struct call *call, struct ascaller_cred *cr)
@@ -577,7 +589,7 @@ static const struct param_desc create_params[] = {
 	{ "family", PT_CONST, offsetof(struct p_create, family), 0, .def = AF_INET, .kind = SBC_AF,
 	  .doc = "address family (default AF_INET)" },
 	{ "type", PT_CONST, offsetof(struct p_create, type), 0, .def = SOCK_STREAM, .kind = SBC_SOCK,
-	  .doc = "socket type (default SOCK_STREAM)" },
+	  .doc = "socket type (default SOCK_STREAM); | SOCK_NONBLOCK makes the timeout 0.0, SOCK_CLOEXEC is accepted (always on); `type` reads back without them" },
 	{ "proto", PT_CONST, offsetof(struct p_create, proto), 0, .def = 0, .kind = SBC_IPPROTO,
 	  .doc = "protocol (default 0)" },
 	{ "pass", PT_BOOL, offsetof(struct p_create, pass), 0, .doc = "answer with the descriptor, keep no handle" },
@@ -588,7 +600,7 @@ static const struct param_desc pair_params[] = {
 	{ "family", PT_CONST, offsetof(struct p_create, family), 0, .def = AF_UNIX, .kind = SBC_AF,
 	  .doc = "address family (default AF_UNIX)" },
 	{ "type", PT_CONST, offsetof(struct p_create, type), 0, .def = SOCK_STREAM, .kind = SBC_SOCK,
-	  .doc = "socket type (default SOCK_STREAM)" },
+	  .doc = "socket type (default SOCK_STREAM); | SOCK_NONBLOCK makes the timeout 0.0, SOCK_CLOEXEC is accepted (always on); `type` reads back without them" },
 	{ "proto", PT_CONST, offsetof(struct p_create, proto), 0, .def = 0, .kind = SBC_IPPROTO,
 	  .doc = "protocol (default 0)" },
 	{ "pass", PT_BOOL, offsetof(struct p_create, pass), 0, .doc = "answer with the two descriptors" },
@@ -612,7 +624,8 @@ static int rpc_socket_create(struct call *call, void *params)
 		return rc;
 	}
 	add_kind(r, p->family, type, p->proto);
-	return give_socket(call, r, fd, &made, owned, p->pass);
+	/* SOCK_CLOEXEC is what every socket here has anyway. */
+	return give_socket_nb(call, r, fd, &made, owned, p->pass, p->type & SOCK_NONBLOCK);
 }
 
 /* socketpair as the caller: the peer credentials of each end are the
@@ -657,8 +670,8 @@ static int rpc_socket_pair(struct call *call, void *params)
 	}
 	add_kind(r, p->family, type, p->proto);
 	if (p->pass) {
-		set_blocking(sv[0], true);
-		set_blocking(sv[1], true);
+		set_blocking(sv[0], !(p->type & SOCK_NONBLOCK));
+		set_blocking(sv[1], !(p->type & SOCK_NONBLOCK));
 		rc = call_push_fd(call, sv[0]);
 		if (rc < 0) {
 			safe_close(sv[1]);
@@ -678,6 +691,11 @@ static int rpc_socket_pair(struct call *call, void *params)
 		return limit_error(call, rc);
 	}
 	b->owned_by_caller = owned;
+	/* Python: SOCK_NONBLOCK in the type is a timeout of 0.0 on both ends. */
+	if (p->type & SOCK_NONBLOCK) {
+		a->block = b->block = false;
+		a->timeout_s = b->timeout_s = 0;
+	}
 	handles = json_object_new_array();
 	json_object_array_add(handles, json_object_new_uint64(a->handle));
 	json_object_array_add(handles, json_object_new_uint64(b->handle));
@@ -694,10 +712,14 @@ static int rpc_socket_adopt(struct call *call, void *params)
 	struct kind k;
 	json_object *r = call_result(call);
 
-	/* Check what arrived before keeping it. */
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+	/* Check what arrived before keeping it. Python's socket(fileno=) of a
+	 * non-socket raises OSError(ENOTSOCK): an OS error, not a bad param. */
+	if (fd < 0)
+		return call_error(call, JRPC_INVALID_PARAMS, NULL, "socket.adopt needs a socket sent with it (fds: 1)");
+	rc = fstat(fd, &st) < 0 ? -errno : !S_ISSOCK(st.st_mode) ? -ENOTSOCK : 0;
+	if (rc) {
 		safe_close(fd);
-		return call_error(call, JRPC_INVALID_PARAMS, NULL, "the descriptor sent is not a socket");
+		return call_error_os(call, rc, "socket.adopt: the descriptor sent is not a socket");
 	}
 	if ((rc = read_kind(fd, &k))) {
 		safe_close(fd);
@@ -757,13 +779,56 @@ struct p_connect_to {
 	bool pass;
 };
 
+/* source_address's family: Python's setipaddr reads "" as the any address
+ * of the socket's family, which connect_to learns per candidate; decoded as
+ * 0.0.0.0 here, made :: for an IPv6 candidate (source_for). */
+static int source_family_of(json_object *v)
+{
+	json_object *h = NULL;
+
+	if (json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2)
+		h = json_object_array_get_idx(v, 0);
+	else if (json_object_is_type(v, json_type_object))
+		json_object_object_get_ex(v, "host", &h);
+	if (h && json_object_is_type(h, json_type_string) && json_object_get_string_len(h) == 0)
+		return AF_INET;
+	return sbaddr_guess_family(v);
+}
+
+static const struct param_address_arg source_address_arg = {
+	.family_of = source_family_of,
+	.unknown = "source_address must be a numeric [host, port], or [\"\", port] for any address; "
+	           "a name is not looked up here",
+};
+
+/* The source to bind on a socket of family: the any address of IPv4 is
+ * that of IPv6 on an IPv6 socket, with the same port. */
+static struct sbaddr source_for(const struct sbaddr *src, int family)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&src->ss;
+	struct sbaddr out = *src;
+
+	if (src->ss.ss_family == AF_INET && family == AF_INET6 && in->sin_addr.s_addr == htonl(INADDR_ANY)) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out.ss;
+		uint16_t port = in->sin_port;
+
+		memset(&out, 0, sizeof(out));
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = port;
+		in6->sin6_addr = in6addr_any;
+		out.len = sizeof(*in6);
+	}
+	return out;
+}
+
 static const struct param_desc connect_to_params[] = {
 	{ "address", PT_HOST_PORT, offsetof(struct p_connect_to, address), PF_REQUIRED,
 	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
 	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), PF_NONAME,
-	  .doc = "[host, port] to bind before connecting" },
+	  .arg = &source_address_arg,
+	  .doc = "numeric [host, port] to bind before connecting; host \"\" is any address of the socket's family" },
 	{ "pass", PT_BOOL, offsetof(struct p_connect_to, pass), 0, .doc = "answer with the descriptor" },
 	{ 0 }
 };
@@ -871,10 +936,13 @@ static int connect_to_next(struct call *call, struct connect_state *st, struct s
 	if ((rc = make_socket(call, family, SOCK_STREAM, 0, st->pass, &fd, &made, &owned)))
 		return rc;
 	sk->owned_by_caller = owned;
-	if (st->has_src && bind(fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
-		int e = errno;
-		safe_close(fd);
-		return -e;
+	if (st->has_src) {
+		struct sbaddr src = source_for(&st->src, family);
+		if (bind(fd, (struct sockaddr *)&src.ss, src.len) < 0) {
+			int e = errno;
+			safe_close(fd);
+			return -e;
+		}
 	}
 	sock_replace_fd(sk, fd, family);
 	return 0;
@@ -897,6 +965,16 @@ static int connect_try(struct sock_wait *w)
 			return -EAGAIN;
 	} else if (getsockopt(sk->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) {
 		err = errno;
+	} else if (err && sk->block && (sk->family == AF_INET || sk->family == AF_INET6) &&
+	           sk->type == SOCK_STREAM) {
+		/* A blocking connect (Python's timeout None) that fails leaves the
+		 * socket unconnected, so that the next connect is a fresh attempt
+		 * (ECONNREFUSED again). Ours was non-blocking: the socket still says
+		 * "connecting" and the next connect would get ECONNABORTED, as
+		 * Python's does with a timeout. One more connect() of the judged
+		 * address, which finds the attempt over (inet_stream_connect: no new
+		 * SYN), puts it back as a blocking one leaves it. */
+		(void)connect(sk->fd, (struct sockaddr *)&st->addr.ss, st->addr.len);
 	}
 	if (err == 0)
 		goto done;
@@ -953,10 +1031,13 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 		sk->block = timeout->block;
 		sk->timeout_s = timeout->block ? 0 : timeout->seconds;
 	}
-	if (st->has_src && bind(sk->fd, (struct sockaddr *)&st->src.ss, st->src.len) < 0) {
-		rc = -errno;
-		connect_state_free(st);
-		return rc;
+	if (st->has_src) {
+		struct sbaddr src = source_for(&st->src, family);
+		if (bind(sk->fd, (struct sockaddr *)&src.ss, src.len) < 0) {
+			rc = -errno;
+			connect_state_free(st);
+			return rc;
+		}
 	}
 	rc = sock_op(call, sk, EPOLLOUT, false, connect_try, st, connect_state_free, NULL);
 	return rc == -EAGAIN ? -EINPROGRESS : rc;
@@ -1094,6 +1175,14 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 	return call_park_resolve(call, &j->job);
 }
 
+/* Python's listen(): a negative backlog is 0 (the kernel would make it
+ * somaxconn); any int passes and the kernel caps it. The param's range is
+ * int's, as Python's OverflowError beyond it. */
+static int py_backlog(int64_t backlog)
+{
+	return backlog < 0 ? 0 : (int)backlog;
+}
+
 struct p_listen_on {
 	struct param_address address;
 	int family;
@@ -1106,8 +1195,8 @@ static const struct param_desc listen_on_params[] = {
 	  .doc = "[host, port] or {host, port} to bind" },
 	{ "family", PT_CONST, offsetof(struct p_listen_on, family), 0, .def = AF_UNSPEC, .kind = SBC_AF,
 	  .doc = "AF_INET or AF_INET6 (default: by the address), or AF_UNIX" },
-	{ "backlog", PT_INT, offsetof(struct p_listen_on, backlog), 0, 0, 65535, DEFAULT_BACKLOG,
-	  .doc = "listen backlog (default 128)" },
+	{ "backlog", PT_INT, offsetof(struct p_listen_on, backlog), 0, INT32_MIN, INT32_MAX, DEFAULT_BACKLOG,
+	  .doc = "listen backlog (default 128; negative is 0, the kernel caps it at somaxconn)" },
 	{ "reuse_port", PT_BOOL, offsetof(struct p_listen_on, reuse_port), 0, .doc = "set SO_REUSEPORT" },
 	{ "dualstack_ipv6", PT_BOOL, offsetof(struct p_listen_on, dualstack_ipv6), 0,
 	  .doc = "AF_INET6 socket that also accepts IPv4 (IPV6_V6ONLY off)" },
@@ -1177,7 +1266,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 			return -ENOMEM;
 		j->addr = a;
 		j->has_addr = true;
-		j->backlog = (int)p->backlog;
+		j->backlog = py_backlog(p->backlog);
 		j->give = true;
 		j->pass = p->pass;
 		j->owned = owned;
@@ -1186,7 +1275,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	}
 	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0)
 		return -errno;
-	if (listen(fd, (int)p->backlog) < 0)
+	if (listen(fd, py_backlog(p->backlog)) < 0)
 		return -errno;
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0)
@@ -1246,8 +1335,8 @@ struct p_listen {
 
 static const struct param_desc listen_params[] = {
 	HANDLE_PARAM(struct p_listen),
-	{ "backlog", PT_INT, offsetof(struct p_listen, backlog), 0, 0, 65535, DEFAULT_BACKLOG,
-	  .doc = "listen backlog (default 128)" },
+	{ "backlog", PT_INT, offsetof(struct p_listen, backlog), 0, INT32_MIN, INT32_MAX, DEFAULT_BACKLOG,
+	  .doc = "listen backlog (default 128; negative is 0, the kernel caps it at somaxconn)" },
 	{ 0 }
 };
 
@@ -1273,10 +1362,10 @@ static int rpc_socket_listen(struct call *call, void *params)
 		struct unix_job *j;
 		if ((rc = unix_job_on(call, sk, UNIX_LISTEN, &j)))
 			return rc;
-		j->backlog = (int)p->backlog;
+		j->backlog = py_backlog(p->backlog);
 		return call_park_resolve(call, &j->job);
 	}
-	if (listen(sk->fd, (int)p->backlog) < 0)
+	if (listen(sk->fd, py_backlog(p->backlog)) < 0)
 		return -errno;
 	call_result(call);
 	return 0;
@@ -1784,10 +1873,13 @@ static int plan_connect_to(struct plan *pl, const struct plan_in *in)
 
 	if (in->source) {
 		struct plan_in src = *in;
-		src.family = in->source->ss.ss_family;
+		/* The bind connect_to does on this candidate's socket. */
+		struct sbaddr a = in->unresolved || !in->addr ? *in->source
+		                                              : source_for(in->source, in->addr->ss.ss_family);
+		src.family = a.ss.ss_family;
 		src.host = NULL;
 		src.unresolved = false;
-		if ((rc = plan_ask_at(pl, &src, POLICY_BIND, in->source)))
+		if ((rc = plan_ask_at(pl, &src, POLICY_BIND, &a)))
 			return rc;
 	}
 	if ((rc = plan_ask_at(pl, in, POLICY_CONNECT, in->addr)))

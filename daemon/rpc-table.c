@@ -92,6 +92,8 @@ static int decode_addresses(struct call *call)
 	else
 		return 0;
 	r = params_decode_late(m->params, call->params, &ctx, &err);
+	if (r == -ENAMETOOLONG)
+		return call_error_os(call, r, "%s: %s", m->name, err.msg);
 	return r == -EINVAL ? call_error_decode(call, &err) : r;
 }
 

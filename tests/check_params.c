@@ -146,8 +146,8 @@ START_TEST(errors_name_the_parameter)
 	static const struct { const char *text; const char *param; const char *says; } bad[] = {
 		{ "{\"name\":1}", "name", "string" },
 		{ "{\"name\":\"a\\u0000b\"}", "name", "NUL" },
-		{ "{\"port\":70000}", "port", "0-65535" },
-		{ "{\"port\":-1}", "port", "0-65535" },
+		{ "{\"port\":70000}", "port", "0..65535" },
+		{ "{\"port\":-1}", "port", "0..65535" },
 		{ "{\"port\":\"80\"}", "port", "integer" },
 		{ "{\"port\":1.5}", "port", "integer" },
 		{ "{\"port\":null}", "port", "null" },
@@ -321,14 +321,14 @@ END_TEST
 START_TEST(nested_errors_carry_a_path)
 {
 	static const struct { const char *text; const char *path; const char *says; } bad[] = {
-		{ "{\"at\":{\"port\":70000}}", "at.port", "port must be an integer in 0-65535" },
+		{ "{\"at\":{\"port\":70000}}", "at.port", "port is out of range: it must be an integer in 0..65535" },
 		{ "{\"at\":{}}", "at.port", "missing parameter 'port'" },
 		{ "{\"at\":{\"port\":1,\"bogus\":1}}", "at.bogus", "unknown parameter 'bogus'" },
 		{ "{\"at\":{\"port\":1,\"text\":5}}", "at.text", "text must be a string" },
 		{ "{\"at\":{\"port\":1,\"data\":\"QQ==\",\"text\":\"A\"}}", "at.data", "either" },
 		{ "{\"at\":[]}", "at", "at must be an object" },
 		{ "{\"at\":null}", "at", "null" },
-		{ "{\"groups\":[1,2,-5]}", "groups[2]", "0-65535" },
+		{ "{\"groups\":[1,2,-5]}", "groups[2]", "0..65535" },
 		{ "{\"groups\":[1,null]}", "groups[1]", "null" },
 		{ "{\"groups\":[1,2,3,4,5]}", "groups", "at most 4" },
 		{ "{\"groups\":7}", "groups", "array" },

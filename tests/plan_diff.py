@@ -265,7 +265,7 @@ def matrix(d, lport, ports):
     for pass_ in (False, True):
         for host, port in (("127.0.0.1", lport), ("127.0.0.2", lport), ("localhost", lport), ("::1", lport),
                            ("127.0.0.1", 18500)):
-            for src in (None, ["127.0.0.1", P()], ["127.0.0.1", Q()]):
+            for src in (None, ["127.0.0.1", P()], ["127.0.0.1", Q()], ["", P()], ["", Q()]):
                 params = {"address": [host, port], "pass": pass_, "timeout": 5}
                 if src:
                     params["source_address"] = src
