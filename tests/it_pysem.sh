@@ -108,6 +108,34 @@ def same(what, fn, reply, value=lambda r: r, message=None, no_errno=None):
 
 d = Daemon(sys.argv[1])
 
+# recv(0) is b"" at once: a queued datagram stays for the next recv, and a
+# stream with nothing queued does not wait (Python makes no system call).
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s, \
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+    h = d.new(type=socket.SOCK_DGRAM)
+    d.call("socket.bind", {"handle": h, "address": ["127.0.0.1", 0]})
+    d.call("socket.settimeout", {"handle": h, "timeout": 5})
+    a = d.call("socket.getsockname", {"handle": h})["result"]["address"]
+    hport = a["port"] if isinstance(a, dict) else a[1]
+    for dest in (s.getsockname(), ("127.0.0.1", hport)):
+        tx.sendto(b"kept", dest)
+    same("recv(0) on a datagram socket", lambda: s.recv(0),
+         d.call("socket.recv", {"handle": h, "bufsize": 0}), value=lambda r: r["data"].encode())
+    same("the datagram is still there after recv(0)", lambda: s.recv(100),
+         d.call("socket.recv", {"handle": h, "bufsize": 100}),
+         value=lambda r: __import__("base64").b64decode(r["data"]))
+    d.call("socket.close", {"handle": h})
+with socket.create_server(("127.0.0.1", 0)) as srv:
+    h = d.new()
+    d.call("socket.settimeout", {"handle": h, "timeout": 5})
+    d.call("socket.connect", {"handle": h, "address": list(srv.getsockname())})
+    with socket.create_connection(srv.getsockname(), timeout=5) as c:
+        same("recv(0) on a stream with nothing queued", lambda: c.recv(0),
+             d.call("socket.recv", {"handle": h, "bufsize": 0}), value=lambda r: r["data"].encode())
+    d.call("socket.close", {"handle": h})
+
 # 5. sendto needs an address: None is a TypeError in Python.
 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
     s.connect(("127.0.0.1", 9))
