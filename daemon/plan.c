@@ -297,10 +297,17 @@ int plan_run_unresolved(struct call *call, const struct plan_in *in)
 
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < pl.n; i++)
-		if (pl.steps[i].use == PLAN_GATE && pl.steps[i].unresolved &&
-		    (rc = authz_check_unresolved(call, &pl.steps[i].q, pl.steps[i].port)))
+	for (size_t i = 0; i < pl.n; i++) {
+		const struct plan_step *st = &pl.steps[i];
+		if (st->use != PLAN_GATE)
+			continue;
+		if (st->unresolved)
+			rc = authz_check_unresolved(call, &st->q, st->port);
+		else if (st->q.action == POLICY_RESOLVE)
+			rc = authz_check(call, &st->q);
+		if (rc)
 			return rc;
+	}
 	return 0;
 }
 

@@ -58,7 +58,8 @@ struct plan_in {
 	const struct sbaddr *addr;  /* the request's address, decoded; NULL when it has none */
 	const char *host;           /* the name addr was resolved from; NULL for a literal */
 	bool unresolved;            /* host is not looked up yet: addr holds its family and port only */
-	const struct sbaddr *source; /* connect_to's source_address; NULL when none */
+	const struct sbaddr *source; /* connect_to's source_address; NULL when none (or not looked up yet) */
+	const char *source_host;    /* the name source was looked up from; NULL for a numeric one */
 };
 
 /* The input of call's plan on sk (NULL: none, or none yet) at a (NULL:
@@ -109,7 +110,8 @@ int plan_run(struct call *call, const struct plan_in *in, struct plan *pl);
 /* plan_run for a request about no socket: from its params alone. */
 int plan_run_params(struct call *call);
 /* Only the questions no rule could allow whatever the name resolves to
- * (steps with unresolved): for a request about to look a name up. */
+ * (steps with unresolved), and the look-ups it asks (resolve steps, decided
+ * in full): for a request about to look a name up. */
 int plan_run_unresolved(struct call *call, const struct plan_in *in);
 /* The answer to choice c (true when the plan did not ask it). */
 bool plan_chose(const struct plan *pl, enum plan_choice c);

@@ -432,3 +432,32 @@ int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_
 	freeaddrinfo(res);
 	return 0;
 }
+
+void resolve_sources(const char *name, const struct sbaddr *tmpl, const struct sbaddr *cands, size_t n,
+                     struct sbaddr *out, int *gai, int *err)
+{
+	uint16_t port = tmpl->ss.ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)&tmpl->ss)->sin6_port
+	                                               : ((const struct sockaddr_in *)&tmpl->ss)->sin_port;
+
+	for (int i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
+		bool need = false;
+
+		for (size_t c = 0; c < n && !need; c++)
+			need = cands[c].ss.ss_family == family;
+		memset(&out[i], 0, sizeof(out[i]));
+		gai[i] = EAI_FAMILY;
+		err[i] = 0;
+		if (!need)
+			continue;
+		out[i].ss.ss_family = (sa_family_t)family;
+		if (i) {
+			((struct sockaddr_in6 *)&out[i].ss)->sin6_port = port;
+			out[i].len = sizeof(struct sockaddr_in6);
+		} else {
+			((struct sockaddr_in *)&out[i].ss)->sin_port = port;
+			out[i].len = sizeof(struct sockaddr_in);
+		}
+		gai[i] = resolve_first(name, &out[i], &err[i]);
+	}
+}

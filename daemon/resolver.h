@@ -69,4 +69,12 @@ int resolve_first(const char *host, struct sbaddr *a, int *err);
  * report). */
 int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, int *err);
 
+/* create_connection's source_address name, as Python's sock.bind on each
+ * candidate's socket looks it up (setipaddr: the socket's family, the first
+ * answer): for AF_INET (out[0]) and AF_INET6 (out[1]; gai, err of 2 too) when one of the n
+ * candidates is of that family, with tmpl's port. gai[i] 0 when out[i] is
+ * filled; a family no candidate has is EAI_FAMILY, not looked up. */
+void resolve_sources(const char *name, const struct sbaddr *tmpl, const struct sbaddr *cands, size_t n,
+                     struct sbaddr *out, int *gai, int *err);
+
 #endif

@@ -94,6 +94,11 @@ struct check {
 	struct sbaddr addrs[RESOLVE_STREAM_MAX];
 	size_t naddrs;
 	int gai, err;
+	/* connect_to's source_address name (ck->source holds its port): looked
+	 * up for AF_INET (0) and AF_INET6 (1) as the method does. */
+	char *src_host;
+	struct sbaddr srcs[2];
+	int src_gai[2], src_err[2];
 };
 
 static void view_free(struct req_view *v);
@@ -106,6 +111,7 @@ static void check_free(struct check *ck)
 	free(ck->subj.user);
 	view_free(&ck->view);
 	free(ck->host);
+	free(ck->src_host);
 	free(ck);
 }
 
@@ -455,7 +461,8 @@ static int in_request(struct call *call, int rc)
 
 /* create_connection's address: a literal, or [host, port] whose every
  * address the check resolves (of which one allowed suffices, as the method
- * skips denied ones); and its numeric source_address. */
+ * skips denied ones); and its source_address, numeric or a name looked up
+ * for each candidate's family. */
 static int read_candidates(struct call *call, struct check *ck, const struct param_host_port *addr,
                            const struct param_address *src)
 {
@@ -465,9 +472,15 @@ static int read_candidates(struct call *call, struct check *ck, const struct par
 		int fam = src->a.ss.ss_family;
 		if (fam != AF_INET && fam != AF_INET6)
 			return call_error_param(call, "request.params.source_address",
-			                        "request.params.source_address must be a numeric [host, port]");
+			                        "request.params.source_address must be [host, port]");
 		ck->source = src->a;
-		ck->in.source = &ck->source;
+		if (src->host) {
+			if (!(ck->src_host = strdup(src->host)))
+				return -ENOMEM;
+			ck->in.source_host = ck->src_host;
+		} else {
+			ck->in.source = &ck->source;
+		}
 	}
 	if (addr->literal) {
 		ck->addr = addr->a;
@@ -619,11 +632,11 @@ static int check_decide(struct call *call, struct check *ck)
 {
 	struct server *s = srv_of(call);
 	json_object *r = call_result(call), *checks = json_object_new_array();
-	size_t ncand = ck->host ? (ck->all ? ck->naddrs : SB_MIN(ck->naddrs, 1)) : 1, gates = 0;
+	size_t ncand = ck->host ? (ck->all ? ck->naddrs : SB_MIN(ck->naddrs, 1)) : 1, gates = 0, judged = 0;
 	struct verdict first = { 0 }, chosen = { 0 };
 	const char *note = NULL;
 	bool any = false;
-	int rc;
+	int rc, no_src = -1;
 
 	if (!r || !checks) {
 		json_object_put(checks);
@@ -640,6 +653,16 @@ static int check_decide(struct call *call, struct check *ck)
 			in.host = ck->host;
 			if (ck->all)
 				in.family = ck->addrs[c].ss.ss_family;
+		}
+		if (ck->src_host) {
+			/* As the method: a candidate of a family the name has no
+			 * address of fails before anything is asked. */
+			int i = in.family == AF_INET6 ? 1 : 0;
+			if (ck->src_gai[i]) {
+				no_src = i;
+				continue;
+			}
+			in.source = &ck->srcs[i];
 		}
 		pl.n = 0;
 		pl.note = NULL;
@@ -668,12 +691,17 @@ static int check_decide(struct call *call, struct check *ck)
 				verdict_set(&v, &d);
 			denied = denied || !d.allowed;
 		}
-		if (c == 0)
+		if (judged++ == 0)
 			first = v;
 		if (v.allowed && !any) {
 			any = true;
 			chosen = v;
 		}
+	}
+	if (!judged && no_src >= 0) {
+		json_object_put(checks);
+		return call_error_gai(call, ck->src_gai[no_src], ck->src_err[no_src], "getaddrinfo('%.200s')",
+		                      ck->src_host);
 	}
 	if (!gates) {
 		json_object_put(checks);
@@ -690,12 +718,88 @@ static int check_decide(struct call *call, struct check *ck)
 	return 0;
 }
 
+/* The answer for a request refused by one question asked before anything
+ * else (q, decided d). */
+static int check_refused_by(struct call *call, struct check *ck, const struct policy_request *q,
+                            const struct policy_decision *d)
+{
+	json_object *r = call_result(call), *checks = json_object_new_array();
+
+	if (!r || !checks) {
+		json_object_put(checks);
+		return -ENOMEM;
+	}
+	json_object_array_add(checks, check_json(q, d));
+	json_object_object_add(r, "allowed", json_object_new_boolean(false));
+	if (d->rule)
+		json_object_object_add(r, "rule", json_object_new_string(d->rule));
+	json_object_object_add(r, "reason", json_object_new_string(d->reason));
+	json_object_object_add(r, "checks", checks);
+	json_object_object_add(r, "as", subject_json(&ck->subj));
+	return 0;
+}
+
+/* What connect_to decides before its look-ups when source_address is a name
+ * (plan_run_unresolved): that name's resolve in full, and the steps of a
+ * named host no rule could allow whatever it resolves to. 1 when that
+ * refuses the request (answered), 0 to go on, or an error. */
+static int check_before_lookup(struct call *call, struct check *ck)
+{
+	struct server *s = srv_of(call);
+	struct plan_in in = ck->in;
+	struct sbaddr tmpl = { .len = sizeof(struct sockaddr_in6) };
+	struct plan pl = { .n = 0 };
+	int rc;
+
+	if (ck->host) {
+		((struct sockaddr_in6 *)&tmpl.ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&tmpl.ss)->sin6_port = htons((uint16_t)atoi(ck->port));
+		in.addr = &tmpl;
+		in.host = ck->host;
+		in.unresolved = true;
+	}
+	rc = ck->target->plan(&pl, &in);
+	if (rc == -E2BIG)
+		rc = call_error_limit(call, "policy_questions", PLAN_MAX_STEPS);
+	if (rc)
+		return in_request(call, rc);
+	for (size_t i = 0; i < pl.n; i++) {
+		const struct plan_step *st = &pl.steps[i];
+		struct policy_decision d = { .rule_index = -1 };
+
+		if (st->use != PLAN_GATE)
+			continue;
+		if (st->q.action == POLICY_RESOLVE) {
+			authz_decide_as(&s->authz, &ck->subj.who, &st->q, &d);
+		} else if (st->unresolved) {
+			d.allowed = policy_may_allow(s->authz.policy, &ck->subj.who, &st->q, st->port);
+			snprintf(d.reason, sizeof(d.reason),
+			         "no rule could allow %s to \"%.300s\" port %d for uid %u, whatever it resolves to",
+			         policy_action_name(st->q.action), st->q.host ? st->q.host : "", st->port,
+			         (unsigned)ck->subj.who.uid);
+		} else {
+			continue;
+		}
+		if (!d.allowed)
+			return (rc = check_refused_by(call, ck, &st->q, &d)) ? rc : 1;
+	}
+	return 0;
+}
+
 /* -- resolving a name, off the loop -- */
 
 static void check_work(struct resolve_job *job)
 {
 	struct check *ck = (struct check *)job;
 
+	if (ck->src_host) {
+		if (ck->host)
+			ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, &ck->err);
+		if (!ck->gai)
+			resolve_sources(ck->src_host, &ck->source, ck->host ? ck->addrs : &ck->addr,
+			                ck->host ? ck->naddrs : 1, ck->srcs, ck->src_gai, ck->src_err);
+		return;
+	}
 	if (ck->all) {
 		ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, &ck->err);
 		return;
@@ -721,7 +825,7 @@ static void check_done(struct resolve_job *job)
 	call->cancel = NULL;
 	if (ck->gai)
 		rc = check_gai_error(call, ck);
-	else if (!ck->naddrs)
+	else if (ck->host && !ck->naddrs)
 		rc = call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", ck->host);
 	else
 		rc = check_decide(call, ck);
@@ -821,7 +925,12 @@ static int rpc_policy_check(struct call *call, void *params)
 	rc = read_request(call, ck);
 	if (rc)
 		goto out;
-	if (!ck->host) {
+	if (ck->src_host && (rc = check_before_lookup(call, ck))) {
+		if (rc > 0)
+			rc = 0;
+		goto out;
+	}
+	if (!ck->host && !ck->src_host) {
 		rc = check_decide(call, ck);
 		goto out;
 	}

@@ -781,7 +781,8 @@ struct p_connect_to {
 
 /* source_address's family: Python's setipaddr reads "" as the any address
  * of the socket's family, which connect_to learns per candidate; decoded as
- * 0.0.0.0 here, made :: for an IPv6 candidate (source_for). */
+ * 0.0.0.0 here, made :: for an IPv6 candidate (source_for). A name is looked
+ * up for each candidate's family later: decoded here for its port. */
 static int source_family_of(json_object *v)
 {
 	json_object *h = NULL;
@@ -790,15 +791,16 @@ static int source_family_of(json_object *v)
 		h = json_object_array_get_idx(v, 0);
 	else if (json_object_is_type(v, json_type_object))
 		json_object_object_get_ex(v, "host", &h);
-	if (h && json_object_is_type(h, json_type_string) && json_object_get_string_len(h) == 0)
+	int family = sbaddr_guess_family(v);
+
+	if (family == AF_UNSPEC && h && json_object_is_type(h, json_type_string))
 		return AF_INET;
-	return sbaddr_guess_family(v);
+	return family;
 }
 
 static const struct param_address_arg source_address_arg = {
 	.family_of = source_family_of,
-	.unknown = "source_address must be a numeric [host, port], or [\"\", port] for any address; "
-	           "a name is not looked up here",
+	.unknown = "source_address must be [host, port]: a numeric host, a name, or \"\" for any address",
 };
 
 /* The source to bind on a socket of family: the any address of IPv4 is
@@ -826,9 +828,10 @@ static const struct param_desc connect_to_params[] = {
 	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
-	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), PF_NONAME,
+	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), 0,
 	  .arg = &source_address_arg,
-	  .doc = "numeric [host, port] to bind before connecting; host \"\" is any address of the socket's family" },
+	  .doc = "[host, port] to bind before connecting; host \"\" is any address of the socket's family, a name is "
+	         "looked up for each candidate's family (a resolve of that name)" },
 	{ "pass", PT_BOOL, offsetof(struct p_connect_to, pass), 0, .doc = "answer with the descriptor" },
 	{ 0 }
 };
@@ -840,7 +843,10 @@ struct connect_state {
 	struct sbaddr cands[RESOLVE_STREAM_MAX];  /* connect_to: the next addresses */
 	int ncands, cur;
 	bool has_src;
-	struct sbaddr src;
+	struct sbaddr src;      /* numeric source_address; a name's port */
+	char *src_host;         /* source_address's name; NULL for a numeric one */
+	bool src_ok[2];         /* the name looked up for AF_INET, AF_INET6: */
+	struct sbaddr srcs[2];  /* its first answer of that family */
 	bool pass;
 	bool ex;        /* connect_ex: report errno in the result */
 	bool to;        /* connect_to: report local and peer, hand over */
@@ -856,7 +862,24 @@ static void connect_state_free(void *p)
 	 * socket was duplicated into the reply, and ours goes too. */
 	if (st->own && !st->keep)
 		sock_close(st->own);
+	free(st->src_host);
 	free(st);
+}
+
+static int src_index(int family)
+{
+	return family == AF_INET6 ? 1 : 0;
+}
+
+/* The source to judge and bind on a candidate of family: the numeric one,
+ * or what the name resolved to for that family (NULL: none, or none yet). */
+static const struct sbaddr *src_of(const struct connect_state *st, int family)
+{
+	if (!st->has_src)
+		return NULL;
+	if (!st->src_host)
+		return &st->src;
+	return st->src_ok[src_index(family)] ? &st->srcs[src_index(family)] : NULL;
 }
 
 static int connect_result(struct sock_wait *w)
@@ -900,7 +923,8 @@ static int judge_candidate(struct call *call, const struct connect_state *st, co
 	in.family = cand->ss.ss_family;
 	in.type = SOCK_STREAM;
 	in.proto = 0;
-	in.source = st->has_src ? &st->src : NULL;
+	in.source = src_of(st, cand->ss.ss_family);
+	in.source_host = st->src_host;
 	return plan_run(call, &in, &pl);
 }
 
@@ -917,7 +941,8 @@ static int judge_unresolved_name(struct call *call, const struct connect_state *
 	in.proto = 0;
 	in.addr = &tmpl;
 	in.unresolved = true;
-	in.source = st->has_src ? &st->src : NULL;
+	in.source = st->src_host ? NULL : src_of(st, AF_INET);
+	in.source_host = st->src_host;
 	return plan_run_unresolved(call, &in);
 }
 
@@ -937,7 +962,7 @@ static int connect_to_next(struct call *call, struct connect_state *st, struct s
 		return rc;
 	sk->owned_by_caller = owned;
 	if (st->has_src) {
-		struct sbaddr src = source_for(&st->src, family);
+		struct sbaddr src = source_for(src_of(st, family), family);
 		if (bind(fd, (struct sockaddr *)&src.ss, src.len) < 0) {
 			int e = errno;
 			safe_close(fd);
@@ -1016,12 +1041,12 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 	st->addr = st->cands[0];
 	st->cur = 0;
 	if ((rc = make_socket(call, family, SOCK_STREAM, 0, st->pass, &fd, &made, &owned))) {
-		free(st);
+		connect_state_free(st);
 		return rc;
 	}
 	rc = sock_new(call->conn, fd, made.family, made.type, made.proto, &sk);
 	if (rc < 0) {
-		free(st);
+		connect_state_free(st);
 		return limit_error(call, rc);
 	}
 	sk->owned_by_caller = owned;
@@ -1032,7 +1057,7 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 		sk->timeout_s = timeout->block ? 0 : timeout->seconds;
 	}
 	if (st->has_src) {
-		struct sbaddr src = source_for(&st->src, family);
+		struct sbaddr src = source_for(src_of(st, family), family);
 		if (bind(sk->fd, (struct sockaddr *)&src.ss, src.len) < 0) {
 			rc = -errno;
 			connect_state_free(st);
@@ -1043,7 +1068,9 @@ static int connect_to_start(struct call *call, struct connect_state *st,
 	return rc == -EAGAIN ? -EINPROGRESS : rc;
 }
 
-/* getaddrinfo for connect_to, on a resolver worker. */
+/* getaddrinfo for connect_to, on a resolver worker: the host's addresses
+ * (host NULL: the literal in addrs[0]), and source_address's name for each
+ * family among them. */
 struct connect_to_job {
 	struct resolve_job job;
 	struct call *call;
@@ -1052,13 +1079,15 @@ struct connect_to_job {
 	struct sbaddr addrs[RESOLVE_STREAM_MAX];  /* what the name resolved to, in order */
 	size_t naddrs;
 	int gai, err;
+	int src_gai[2], src_err[2];   /* the source name's look-up for AF_INET, AF_INET6 */
 	struct connect_state *st;
 	struct param_timeout timeout;
 };
 
 static void connect_to_job_free(struct connect_to_job *j)
 {
-	free(j->st);
+	if (j->st)
+		connect_state_free(j->st);
 	free(j->host);
 	free(j);
 }
@@ -1066,8 +1095,15 @@ static void connect_to_job_free(struct connect_to_job *j)
 static void connect_to_work(struct resolve_job *job)
 {
 	struct connect_to_job *j = (struct connect_to_job *)job;
+	struct connect_state *st = j->st;
 
-	j->gai = resolve_stream(j->host, j->port, j->addrs, RESOLVE_STREAM_MAX, &j->naddrs, &j->err);
+	if (j->host)
+		j->gai = resolve_stream(j->host, j->port, j->addrs, RESOLVE_STREAM_MAX, &j->naddrs, &j->err);
+	if (!j->gai && st->src_host) {
+		resolve_sources(st->src_host, &st->src, j->addrs, j->naddrs, st->srcs, j->src_gai, j->src_err);
+		st->src_ok[0] = j->src_gai[0] == 0;
+		st->src_ok[1] = j->src_gai[1] == 0;
+	}
 }
 
 static void connect_to_done(struct resolve_job *job)
@@ -1076,7 +1112,7 @@ static void connect_to_done(struct resolve_job *job)
 	struct call *call = j->call;
 	struct connect_state *st = j->st;
 	struct call_saved_error first_denial = { 0 };
-	int rc;
+	int rc, no_src = -1;
 
 	call->park = NULL;
 	call->cancel = NULL;
@@ -1090,6 +1126,13 @@ static void connect_to_done(struct resolve_job *job)
 	 * socket is pinned to what the daemon's own resolution returned. */
 	int denied = 0;
 	for (size_t i = 0; i < j->naddrs; i++) {
+		int family = j->addrs[i].ss.ss_family;
+		/* Python's bind of a source name with no address of this family
+		 * fails the candidate (gaierror) before it connects: skipped. */
+		if (st->src_host && !src_of(st, family)) {
+			no_src = src_index(family);
+			continue;
+		}
 		rc = judge_candidate(call, st, &j->addrs[i], j->host);
 		if (rc) {
 			/* Keep the first denial: it answers when no address is allowed. */
@@ -1101,9 +1144,14 @@ static void connect_to_done(struct resolve_job *job)
 	}
 	j->st = NULL;
 	if (!st->ncands) {
-		free(st);
-		rc = j->naddrs ? call_error_restore(call, &first_denial)
-		           : call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
+		if (denied)
+			rc = call_error_restore(call, &first_denial);
+		else if (no_src >= 0)
+			rc = call_error_gai(call, j->src_gai[no_src], j->src_err[no_src], "getaddrinfo('%.200s')",
+			                    st->src_host);
+		else
+			rc = call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", j->host);
+		connect_state_free(st);
 	} else {
 		call_error_clear(call);
 		rc = connect_to_start(call, st, &j->timeout);
@@ -1121,14 +1169,14 @@ static void connect_to_destroy(struct resolve_job *job)
 
 
 /* Python's create_connection: resolve the host (off the loop, unless it is a
- * literal), then try each address in turn until one connects. */
+ * literal) and a source name, then try each address in turn until one
+ * connects. */
 static int rpc_socket_connect_to(struct call *call, void *params)
 {
 	struct p_connect_to *p = params;
 	struct connect_state *st = calloc(1, sizeof(*st));
 	struct connect_to_job *j;
-	const char *host;
-	int port, rc;
+	int rc;
 
 	if (!st)
 		return -ENOMEM;
@@ -1136,36 +1184,53 @@ static int rpc_socket_connect_to(struct call *call, void *params)
 		int sf = p->source_address.a.ss.ss_family;
 		if (sf != AF_INET && sf != AF_INET6) {
 			free(st);
-			return call_error_param(call, "source_address", "source_address must be a numeric [host, port]");
+			return call_error_param(call, "source_address", "source_address must be [host, port]");
 		}
 		st->src = p->source_address.a;
 		st->has_src = true;
+		if (p->source_address.host && !(st->src_host = strdup(p->source_address.host))) {
+			free(st);
+			return -ENOMEM;
+		}
 	}
 	st->pass = p->pass;
-	/* A literal: no look-up. */
 	if (p->address.literal) {
 		st->cands[0] = p->address.a;
-		if ((rc = judge_candidate(call, st, &st->cands[0], NULL))) {
-			free(st);
-			return rc;
+		/* A literal and a numeric source: no look-up. */
+		if (!st->src_host) {
+			if ((rc = judge_candidate(call, st, &st->cands[0], NULL))) {
+				connect_state_free(st);
+				return rc;
+			}
+			st->ncands = 1;
+			return connect_to_start(call, st, &p->timeout);
 		}
-		st->ncands = 1;
-		return connect_to_start(call, st, &p->timeout);
+		/* Before the source's look-up: its resolve. */
+		struct plan_in in = plan_in_of(call, NULL, &st->cands[0], NULL);
+		in.family = st->cands[0].ss.ss_family;
+		in.type = SOCK_STREAM;
+		in.proto = 0;
+		in.source_host = st->src_host;
+		rc = plan_run_unresolved(call, &in);
+	} else {
+		/* Before any look-up: a name no rule could allow costs nothing. */
+		rc = judge_unresolved_name(call, st, p->address.host, p->address.port);
 	}
-	host = p->address.host;
-	port = p->address.port;
-	/* Before any look-up: a name no rule could allow costs nothing. */
-	if ((rc = judge_unresolved_name(call, st, host, port))) {
-		free(st);
+	if (rc) {
+		connect_state_free(st);
 		return rc;
 	}
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->host = strdup(host))) {
+	if (!j || (!p->address.literal && !(j->host = strdup(p->address.host)))) {
 		free(j);
-		free(st);
+		connect_state_free(st);
 		return -ENOMEM;
 	}
-	snprintf(j->port, sizeof(j->port), "%d", port);
+	if (p->address.literal) {
+		j->addrs[0] = p->address.a;
+		j->naddrs = 1;
+	}
+	snprintf(j->port, sizeof(j->port), "%d", p->address.port);
 	j->call = call;
 	j->st = st;
 	j->timeout = p->timeout;
@@ -1865,12 +1930,17 @@ static int plan_listen_on(struct plan *pl, const struct plan_in *in)
 }
 
 /* create_connection, for one address it may try (in->addr, of in->family):
- * the source bind, the connect, and a hand-out of that family when passed. */
+ * the source name's resolve, the source bind, the connect, and a hand-out of
+ * that family when passed. */
 static int plan_connect_to(struct plan *pl, const struct plan_in *in)
 {
 	const struct p_connect_to *p = in->params;
 	int rc;
 
+	/* A source name is looked up (per candidate family) as net.getaddrinfo
+	 * would: a bind entry names no host, so the name is judged here. */
+	if (in->source_host && (rc = plan_resolve_name(pl, in->source_host)))
+		return rc;
 	if (in->source) {
 		struct plan_in src = *in;
 		/* The bind connect_to does on this candidate's socket. */

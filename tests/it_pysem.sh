@@ -330,15 +330,78 @@ for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
                 d.call("socket.close", {"handle": r["result"]["handle"]})
         check(got == sport, "%s: connect_to %s from (\"\", %d)" % (who, host, sport), got)
     srv.close()
-r = d.call("socket.connect_to", {"address": ["127.0.0.1", 9], "source_address": ["localhost", 0]})
-check(r.get("error", {}).get("code") == -32602 and "a name is not looked up" in r["error"]["message"],
-      "connect_to with a name as source host says it is not looked up (docs/protocol.md)", r)
+
+# 4b. A name as source host: Python's sock.bind on each candidate's socket
+# looks it up for that socket's family (setipaddr, the first answer); the
+# daemon does so on its resolver threads. Same local address, or the same
+# gaierror (-32001 with data.gai) for a name that does not resolve.
+def py_from(host, port, src):
+    try:
+        with socket.create_connection((host, port), source_address=src, timeout=10) as c:
+            return ("ok", c.getsockname()[0])
+    except socket.gaierror as e:
+        return ("gai", e.errno)
+    except OSError as e:
+        return ("os", e.errno)
+
+def dm_from(r):
+    if "result" in r:
+        d.call("socket.close", {"handle": r["result"]["handle"]})
+        return ("ok", r["result"]["local"]["host"])
+    err = r["error"]
+    if err["code"] == -32001:
+        return ("gai", err.get("data", {}).get("gai"))
+    return daemon_outcome(r)
+
+named = 0
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    try:
+        srv = socket.create_server((host, 0), family=family, backlog=16)
+    except OSError:
+        continue
+    port = srv.getsockname()[1]
+    for src in (("localhost", 0), ("no-such-host.invalid", 0)):
+        for addr in ((host, port), ("localhost", port)):
+            py = py_from(addr[0], addr[1], src)
+            r = d.call("socket.connect_to", {"address": list(addr), "source_address": list(src), "timeout": 10})
+            dm = dm_from(r)
+            named += py[0] == "ok"
+            check(py == dm, "connect_to %r from %r: as Python's create_connection" % (addr, src),
+                  "python %r, daemon %r" % (py, r))
+    srv.close()
+check(named > 0, "a name as source host connected at least once", named)
+
+# Last, as it changes the policy: the source name's look-up is a resolve of
+# that name, refused before any look-up when the policy denies it.
+with open(os.path.join(sys.argv[2], "policy.json"), "w") as f:
+    json.dump({"version": 1, "rules": [{"name": "root: TCP, and no resolve of localhost", "match": {"uid": 0},
+        "allow": [{"action": a, "type": "SOCK_STREAM"} for a in ("create", "bind", "connect")]
+                 + [{"action": "resolve"}],
+        "deny": [{"action": "resolve", "host": "localhost"}]}]}, f)
+r = d.call("daemon.reload", {})
+check("result" in r, "daemon.reload", r)
+srv = socket.create_server(("127.0.0.1", 0), backlog=16)
+port = srv.getsockname()[1]
+for src, code in ((["localhost", 0], -32010), (["", 0], None), (["127.0.0.1", 0], None)):
+    for addr in (["127.0.0.1", port], ["localhost", port]):
+        if addr[0] == "localhost" and code is None:
+            continue
+        r = d.call("socket.connect_to", {"address": addr, "source_address": src, "timeout": 10})
+        got = r["error"]["code"] if "error" in r else None
+        if "result" in r:
+            d.call("socket.close", {"handle": r["result"]["handle"]})
+        check(got == code and (code is None or "resolve" in r["error"]["message"]),
+              "a policy denying resolve of localhost: connect_to %r from %r" % (addr, src), r)
+        pc = d.call("policy.check", {"as": {"uid": 0}, "request": {"method": "socket.connect_to",
+                    "params": {"address": addr, "source_address": src}}})
+        check(pc.get("result", {}).get("allowed") is (code is None), "policy.check agrees", pc)
+srv.close()
 
 sys.exit(0 if all(results) else 1)
 PY
 
 rc=0
-timeout 120 "$py" "$dir/pysem.py" "$sock" >"$dir/out" 2>&1 || rc=$?
+timeout 120 "$py" "$dir/pysem.py" "$sock" "$dir/policy.d" >"$dir/out" 2>&1 || rc=$?
 sed 's/^/    /' "$dir/out"
 : >"$dir/out"
 if [ "$rc" -eq 0 ]; then

@@ -261,11 +261,14 @@ def matrix(d, lport, ports):
         for path in (upath("u/a-"), upath("u/b-"), upath("v/c-")):
             add(None, ("socket.listen_on", {"family": "AF_UNIX", "address": path, "pass": pass_}))
 
-    # socket.connect_to: literal and by name, source_address, hand-out.
+    # socket.connect_to: literal and by name, source_address (numeric, any, a name), hand-out.
     for pass_ in (False, True):
         for host, port in (("127.0.0.1", lport), ("127.0.0.2", lport), ("localhost", lport), ("::1", lport),
                            ("127.0.0.1", 18500)):
-            for src in (None, ["127.0.0.1", P()], ["127.0.0.1", Q()], ["", P()], ["", Q()]):
+            # A source name: a resolve of it (localhost: allowed to the locals;
+            # the other: to root only, and it does not resolve), then its binds.
+            for src in (None, ["127.0.0.1", P()], ["127.0.0.1", Q()], ["", P()], ["", Q()], ["localhost", P()],
+                        ["localhost", Q()], ["no-such-host.invalid", P()]):
                 params = {"address": [host, port], "pass": pass_, "timeout": 5}
                 if src:
                     params["source_address"] = src
