@@ -10,9 +10,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	missing "root (the daemon runs as root and the test asks as nobody too)"
-fi
+need_root "root (the daemon runs as root and the test asks as nobody too)"
 sbd_setup it_admin_keep
 mkdir -p "$dir/policy.d"
 cat >"$dir/policy.d/policy.json" <<'EOF2'

@@ -15,9 +15,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	missing "root (the policy's rule names uid 0, and the test reads the daemon's view of a root client)"
-fi
+need_root "root (the policy's rule names uid 0, and the test reads the daemon's view of a root client)"
 sbd_setup it_audit_record
 mkdir -p "$dir/policy.d"
 cat >"$dir/policy.d/policy.json" <<'EOF2'

@@ -15,9 +15,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	missing "root (the decisions are root's admin.stats, which root keeps whatever the policy says)"
-fi
+need_root "root (the decisions are root's admin.stats, which root keeps whatever the policy says)"
 sbd_setup it_audit_rotate
 audit="$dir/logs/audit.log"
 mkdir -p "$dir/logs"

@@ -17,9 +17,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	missing "root (the policy's rules name uid 0)"
-fi
+need_root "root (the policy's rules name uid 0)"
 sbd_setup it_log_journal
 mkdir -p "$dir/policy.d"
 cat >"$dir/policy.d/policy.json" <<'EOF2'

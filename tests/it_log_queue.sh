@@ -19,9 +19,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	missing "root (the audited requests are root's admin.stats, which root keeps whatever the policy says)"
-fi
+need_root "root (the audited requests are root's admin.stats, which root keeps whatever the policy says)"
 sbd_setup it_log_queue
 mkdir -p "$dir/policy.d"
 

@@ -22,9 +22,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
 	missing "daemon not built (SBD='$SBD' is not executable)"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-	missing "needs root (the daemon acts as root for clients that switch to uids 65532-65534)"
-fi
+need_root "needs root (the daemon acts as root for clients that switch to uids 65532-65534)"
 command -v python3 >/dev/null 2>&1 || missing "python3 is not installed"
 driver="$SRCDIR/tests/plan_diff.py"
 [ -r "$driver" ] || missing "$driver not found"

@@ -12,14 +12,7 @@ set -eu
 # shellcheck source=tests/sbd-lib.sh
 . "${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/sbd-lib.sh"
 
-: "${SBD:=}"
-if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
-	missing "daemon not built (SBD='$SBD' is not executable)"
-fi
-command -v python3 >/dev/null 2>&1 || missing "python3 is not installed"
-if ! python3 -c 'import socket, sys; sys.exit(0 if hasattr(socket, "send_fds") else 1)'; then
-	missing "python3 is older than 3.9 (no socket.send_fds)"
-fi
+need_python_client
 client_py="${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/jsonrpc-client.py"
 [ -r "$client_py" ] || missing "$client_py not found"
 

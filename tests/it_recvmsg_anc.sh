@@ -11,14 +11,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
 
-: "${SBD:=}"
-if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
-	missing "daemon not built (SBD='$SBD' is not executable)"
-fi
-command -v python3 >/dev/null 2>&1 || missing "python3 is not installed"
-if ! python3 -c 'import socket, sys; sys.exit(0 if hasattr(socket, "send_fds") else 1)'; then
-	missing "python3 is older than 3.9 (no socket.send_fds)"
-fi
+need_python_client
 driver="$SRCDIR/tests/recvmsg_anc.py"
 [ -r "$driver" ] || missing "$driver not found"
 

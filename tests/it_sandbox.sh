@@ -27,9 +27,7 @@ fi
 if [ -z "$SBCTL" ] || [ ! -x "$SBCTL" ]; then
 	missing "sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-	missing "needs root (the daemon binds port 80 and makes raw sockets for clients dropped to nobody)"
-fi
+need_root "needs root (the daemon binds port 80 and makes raw sockets for clients dropped to nobody)"
 for tool in python3 setpriv unshare bwrap; do
 	command -v "$tool" >/dev/null 2>&1 || missing "$tool is not installed"
 done

@@ -49,9 +49,7 @@ fi
 if [ -z "$SBCTL" ] || [ ! -x "$SBCTL" ]; then
 	missing "sockbrokerctl not built (SBCTL='$SBCTL' is not executable)"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-	missing "needs root (the daemon runs as the unit's root with its capabilities, in namespaces of its own)"
-fi
+need_root "needs root (the daemon runs as the unit's root with its capabilities, in namespaces of its own)"
 for tool in python3 setpriv unshare mount ip systemd-analyze make; do
 	command -v "$tool" >/dev/null 2>&1 || missing "$tool is not installed"
 done

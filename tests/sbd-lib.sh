@@ -16,6 +16,26 @@ missing() {
 	exit 77
 }
 
+# need_root WHY: missing WHY unless we are root.
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		missing "$1"
+	fi
+}
+
+# need_python_client: missing unless SBD is built and python3 (3.9 or later,
+# for socket.send_fds) can be its client.
+need_python_client() {
+	: "${SBD:=}"
+	if [ -z "$SBD" ] || [ ! -x "$SBD" ]; then
+		missing "daemon not built (SBD='$SBD' is not executable)"
+	fi
+	command -v python3 >/dev/null 2>&1 || missing "python3 is not installed"
+	if ! python3 -c 'import socket, sys; sys.exit(0 if hasattr(socket, "send_fds") else 1)'; then
+		missing "python3 is older than 3.9 (no socket.send_fds)"
+	fi
+}
+
 # reap SIGNAL PID...: sends SIGNAL to each PID (empty ones are skipped) and
 # waits for it; a process already gone is no error. POSIX sh.
 reap() {
