@@ -22,7 +22,7 @@
 #include "sockopt.h"
 #include "util.h"
 
-/* Buffers of one sendmsg. */
+/* Buffers of one sendmsg: the kernel's UIO_MAXIOV (more is EMSGSIZE). */
 #define MAX_SEND_BUFFERS 1024
 /* recvmsg's ancbufsize (Python's bound is socklen_t's). 253 descriptors,
  * the kernel's SCM_MAX_FD, take 1,032 bytes; every other item fits many
@@ -394,8 +394,6 @@ static int join_buffers(struct call *call, json_object *buffers, unsigned char *
 
 	*out = NULL;
 	*len = 0;
-	if (n > MAX_SEND_BUFFERS)
-		return call_error_param(call, "buffers", "buffers: at most %d", MAX_SEND_BUFFERS);
 	for (size_t i = 0; i < n; i++) {
 		json_object *b = json_object_array_get_idx(buffers, i);
 		unsigned char *dec, *nd;
@@ -416,6 +414,13 @@ static int join_buffers(struct call *call, json_object *buffers, unsigned char *
 			memcpy(*out + *len, dec, dlen);
 		*len += dlen;
 		free(dec);
+	}
+	/* After the buffers' own checks, as Python's TypeError comes before the
+	 * kernel's refusal of more than UIO_MAXIOV buffers. */
+	if (n > MAX_SEND_BUFFERS) {
+		free(TAKE_PTR(*out));
+		return call_error_os(call, -EMSGSIZE, "sendmsg: %zu buffers, the kernel takes at most %d", n,
+		                     MAX_SEND_BUFFERS);
 	}
 	return 0;
 }

@@ -120,6 +120,18 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s, \
          d.call("socket.recv", {"handle": h, "bufsize": 100}),
          value=lambda r: __import__("base64").b64decode(r["data"]))
     d.call("socket.close", {"handle": h})
+# sendmsg with more buffers than the kernel's UIO_MAXIOV (1024): EMSGSIZE.
+for count in (1024, 1025):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        rx.bind(("127.0.0.1", 0))
+        h = d.new(type=socket.SOCK_DGRAM)
+        same("sendmsg with %d buffers" % count, lambda: s.sendmsg([b"x"] * count, [], 0, rx.getsockname()),
+             d.call("socket.sendmsg", {"handle": h, "buffers": ["eA=="] * count,
+                                       "address": list(rx.getsockname())}),
+             value=lambda r: r["sent"])
+        d.call("socket.close", {"handle": h})
+
 with socket.create_server(("127.0.0.1", 0)) as srv:
     h = d.new()
     d.call("socket.settimeout", {"handle": h, "timeout": 5})
