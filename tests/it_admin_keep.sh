@@ -27,15 +27,10 @@ sbd_start --policy "$dir/policy.d"
 "$py" - "$sock" >"$dir/out" 2>&1 <<'EOF2' && pass "root keeps admin whatever the policy says; nobody does not" || fail "root keeps admin"
 import json, os, socket, sys
 
+from rpc_session import connect
+
 def session(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    f = s.makefile("rwb")
-    def call(method, params):
-        f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-        f.flush()
-        return json.loads(f.readline())
-    return call
+    return connect(path)[1]
 
 call = session(sys.argv[1])
 r = call("admin.stats", {})

@@ -45,13 +45,9 @@ sbd_start --policy "$dir/policy.d" --audit-log "$dir/audit.jsonl"
 if PYTHONHOME="$pyhome" "$exe" - "$sock" >"$dir/out" 2>&1 <<'EOF2'; then
 import json, os, socket, sys
 
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-f = s.makefile("rwb")
-def call(method, params):
-    f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-    f.flush()
-    return json.loads(f.readline())
+from rpc_session import connect
+
+s, call = connect(sys.argv[1])
 
 host = ".".join(["h" * 63] * 16)       # 1023 bytes
 host1k = host + "x"                     # 1024: the longest net.getaddrinfo takes

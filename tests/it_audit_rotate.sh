@@ -26,15 +26,10 @@ import json, os, signal, socket, sys, threading, time
 
 path, audit, pid, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
+from rpc_session import connect
+
 def session():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    f = s.makefile("rwb")
-    def call(method, params):
-        f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-        f.flush()
-        return json.loads(f.readline())
-    return call
+    return connect(path)[1]
 
 answered = 0
 stop = threading.Event()
@@ -116,13 +111,9 @@ if "$py" - "$sock" "$audit" "$dir/logrotate.conf" "$dir/logrotate.state" "$dir/d
 import json, os, socket, subprocess, sys, time
 
 path, audit, conf, state, log = sys.argv[1:6]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(path)
-f = s.makefile("rwb")
-def call(method, params):
-    f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-    f.flush()
-    return json.loads(f.readline())
+from rpc_session import connect
+
+s, call = connect(path)
 
 def decide(n):
     for _ in range(n):
@@ -159,13 +150,9 @@ sbd_start --audit-log /dev/full
 if "$py" - "$sock" >"$dir/out" 2>&1 <<'EOF2'; then
 import json, socket, sys
 
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-f = s.makefile("rwb")
-def call(method, params):
-    f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-    f.flush()
-    return json.loads(f.readline())
+from rpc_session import connect
+
+s, call = connect(sys.argv[1])
 
 for i in range(50):
     r = call("admin.stats", {})

@@ -34,6 +34,7 @@ pyhome=$("$py" -c 'import sys; print(sys.prefix)')
 
 if PYTHONHOME="$pyhome" "$exe" - "$SBD" "$dir" "$exe" >"$dir/out" 2>&1 <<'EOF2'; then
 import json, os, re, signal, socket, struct, subprocess, sys
+from rpc_session import connect
 
 sbd, d, exe = sys.argv[1], sys.argv[2], sys.argv[3]
 sock = d + "/control.sock"
@@ -74,14 +75,7 @@ p = subprocess.Popen([sbd, "--socket", sock, "--policy", d + "/policy.d"], stder
 try:
     while b"READY=1" not in ready.recv(4096).split(b"\n"):
         pass
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(sock)
-    f = s.makefile("rwb")
-    def call(method, params={}):
-        f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-        f.flush()
-        return json.loads(f.readline())
+    s, call = connect(sock, timeout=20)
 
     r = call("admin.stats")
     assert r["result"]["log"]["journal"] is True and r["result"]["log"]["target"] == "journal", r

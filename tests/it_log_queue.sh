@@ -27,6 +27,7 @@ for kind in pipe socket; do
 rm -f "$dir/notify.sock" "$dir/control.sock"
 if "$py" - "$SBD" "$dir" "$kind" >"$dir/out" 2>&1 <<'EOF2'; then
 import fcntl, json, os, re, socket, subprocess, sys, threading, time
+from rpc_session import connect
 
 sbd, d, kind = sys.argv[1], sys.argv[2], sys.argv[3]
 sock = d + "/control.sock"
@@ -55,15 +56,7 @@ try:
         pass
 
     def session():
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(20)
-        s.connect(sock)
-        f = s.makefile("rwb")
-        def call(method, params={}):
-            f.write((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) + "\n").encode())
-            f.flush()
-            return json.loads(f.readline())
-        return s, call
+        return connect(sock, timeout=20)
 
     # 1. Debug chatter: every connection is served; the chatter is dropped.
     for i in range(600):

@@ -52,6 +52,12 @@ reap() {
 sbd_setup() {
 	# The interpreter itself, not a version manager's shim (one less process per call).
 	py=$(python3 -c 'import sys; print(sys.executable or "python3")')
+	# The tests' Python imports tests/rpc_session.py.
+	if [ -n "${SRCDIR:-}" ]; then
+		# No __pycache__ in the source tree (read-only under distcheck).
+		PYTHONPATH="$SRCDIR/tests${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
+		export PYTHONPATH PYTHONDONTWRITEBYTECODE
+	fi
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
 	sock="$dir/control.sock"
 	daemon_pid=
