@@ -16,6 +16,7 @@
 #include "sock.h"
 
 struct jrpc_parser;
+struct metrics;
 struct resolver;
 
 
@@ -69,6 +70,7 @@ struct server {
 	void (*on_message)(struct conn *c, struct frame_msg *msg);
 	struct authz authz;             /* the policy and its audit (authz.c) */
 	struct sock_table socks;         /* daemon-owned sockets by handle (sock.c) */
+	struct metrics *metrics;        /* what /metrics shows beyond the above (metrics.c) */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete
