@@ -48,6 +48,8 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "name look-ups waiting or running, in total"),
 	LIMIT("max-resolver-share", "resolver_share", max_resolver_share, 0, 100000,
 	      "name look-ups one user may have waiting or running (0: a quarter of the queue)"),
+	LIMIT("audit-ring", "audit_ring", audit_ring, 0, 100000,
+	      "audit records kept in memory for admin.audit (0: none)"),
 };
 const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
 
@@ -90,6 +92,7 @@ void config_defaults(struct sbd_config *c)
 	c->resolver_threads = 4;
 	c->max_resolver_queue = 256;
 	c->max_resolver_share = 0;
+	c->audit_ring = 1000;
 }
 
 void config_free(struct sbd_config *c)
