@@ -192,6 +192,9 @@ int authz_init(struct authz *a, const struct sbd_config *cfg)
 	if (r < 0)
 		return r;
 	a->generation = 1;
+	r = audit_ring_init(&a->ring, a->cfg->audit_ring, 0);
+	if (r < 0)
+		return r;
 	r = audit_open(a);
 	if (r < 0) {
 		audit_open_error(a, r, "cannot open");
@@ -213,6 +216,7 @@ void authz_free(struct authz *a)
 	free(a->source);
 	if (a->audit_fd >= 0)
 		safe_close(a->audit_fd);
+	audit_ring_free(&a->ring);
 	memset(a, 0, sizeof(*a));
 	a->audit_fd = -1;
 }
@@ -624,6 +628,33 @@ struct audit_rec {
 	bool quiet;                 /* a failure to write it is not counted again */
 };
 
+/* A short form of a record too long for the ring: what it was, by whom, with
+ * which rule, and that the rest is in the log. malloc'd, or NULL. */
+static char *audit_stub(const struct audit_rec *rec, const char *when, const struct conn *c,
+                        const struct identity *id, size_t len)
+{
+	json_object *o = json_object_new_object();
+	char *text = NULL;
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "seq", json_object_new_uint64(rec->seq));
+	json_object_object_add(o, "decision", json_object_new_string(rec->decision));
+	json_object_object_add(o, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
+	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
+	json_object_object_add(o, "uid", json_object_new_int64(id->uid));
+	json_object_object_add(o, "method", json_object_new_string(rec->method));
+	json_object_object_add(o, "truncated", json_object_new_boolean(true));
+	json_object_object_add(o, "bytes", json_object_new_uint64(len));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* The record as one line of JSON, for --audit-log, the ring and its
+ * subscribers. 0, or -errno when it could not be written to --audit-log
+ * (-ENOMEM when it could not be made while the log wants it). */
 static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const struct audit_rec *rec,
                       const char *addr, int port)
 {
@@ -634,10 +665,10 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 	char when[80];
 	const char *line;
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
-	int r;
+	int r = 0;
 
 	if (!o)
-		return -ENOMEM;
+		return a->audit_fd >= 0 ? -ENOMEM : 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -684,11 +715,20 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 		json_object_object_add(o, "option", json_object_new_int(q->option));
 	}
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = line ? 0 : -ENOMEM;
-	if (line) {
-		iov[0] = (struct iovec){ (void *)line, strlen(line) };
-		/* One write per record, so records never interleave (O_APPEND). */
+	if (!line) {
+		json_object_put(o);
+		return a->audit_fd >= 0 ? -ENOMEM : 0;
+	}
+	iov[0] = (struct iovec){ (void *)line, strlen(line) };
+	/* One write per record, so records never interleave (O_APPEND). */
+	if (a->audit_fd >= 0)
 		r = audit_append(a->audit_fd, iov, 2);
+	/* The ring keeps it (short, if it is long) and subscribers get it whole,
+	 * whether or not the file took it: they show what was decided. */
+	if (audit_ring_wanted(&a->ring)) {
+		_cleanup_free_ char *stub = iov[0].iov_len > a->ring.record_max
+		                                ? audit_stub(rec, when, c, id, iov[0].iov_len) : NULL;
+		(void)audit_ring_push(&a->ring, rec->seq, line, iov[0].iov_len, stub);
 	}
 	json_object_put(o);
 	return r;
@@ -811,7 +851,7 @@ static int audit_write(struct authz *a, const struct conn *c, const struct ident
 	/* The log's copy follows --log-level, as it always did. */
 	if (log_get_level() >= LOG_NOTICE)
 		rl = audit_line(c, id, rec, has_addr ? addr : NULL, port);
-	if (a->audit_fd >= 0)
+	if (a->audit_fd >= 0 || audit_ring_wanted(&a->ring))
 		r = audit_json(a, c, id, rec, has_addr ? addr : NULL, port);
 	if (rec->quiet)
 		return 0;
@@ -1058,4 +1098,19 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 	}
 	policy_free(p);
 	return 0;
+}
+
+json_object *authz_audit_since(struct authz *a, uint64_t since, size_t max, uint64_t *first, uint64_t *last)
+{
+	return audit_ring_since(&a->ring, since, max, first, last);
+}
+
+void authz_audit_subscribe(struct authz *a, struct audit_sub *s)
+{
+	audit_ring_subscribe(&a->ring, s);
+}
+
+void authz_audit_unsubscribe(struct authz *a, struct audit_sub *s)
+{
+	audit_ring_unsubscribe(&a->ring, s);
 }

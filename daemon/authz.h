@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "audit-ring.h"
 #include "log.h"
 #include "policy.h"
 
@@ -49,6 +50,7 @@ struct authz {
 	uint64_t audit_seq;         /* the last record's number: 1, 2, ... from start, never reused */
 	char **warnings;            /* per rule in policy order: policy_lint_rule's, or NULL */
 	size_t nwarnings;
+	struct audit_ring ring;     /* the last --audit-ring records, and the live subscribers */
 };
 
 /* Loads the policy given by cfg->policy_path (NULL: /etc/sockbroker) and opens
@@ -150,6 +152,17 @@ void authz_decide_as(struct authz *a, const struct policy_subject *who, const st
 
 /* The per-user connection limit for a new connection of who. */
 unsigned authz_connection_limit(struct authz *a, const struct policy_subject *who);
+
+/* The last records (--audit-ring of them) with seq > since, oldest first, at
+ * most max, as a JSON array of record objects; *first and *last: the oldest
+ * and newest seq the ring holds (0 when none). NULL on ENOMEM. */
+json_object *authz_audit_since(struct authz *a, uint64_t since, size_t max, uint64_t *first, uint64_t *last);
+
+/* Every record from now on is handed to s->on_record as it is made, in one
+ * line of JSON (audit-ring.h), until authz_audit_unsubscribe. s stays the
+ * caller's; it must be unsubscribed before it is freed or authz_free runs. */
+void authz_audit_subscribe(struct authz *a, struct audit_sub *s);
+void authz_audit_unsubscribe(struct authz *a, struct audit_sub *s);
 
 /* sockbrokerd --check-policy: loads the policy as the daemon would, prints a
  * summary or the error. The exit status: 0 valid, 1 invalid. */

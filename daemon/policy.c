@@ -103,6 +103,11 @@ struct rule {
 	 * they match nobody until a reload finds them. */
 	char **unknown;
 	size_t nunknown;
+	/* The rule as written, for policy.rules: its object as parsed, and
+	 * where it starts (file NULL and line 0 for the embedded default). */
+	json_object *json;
+	char *file;
+	int line;
 };
 
 struct policy {
@@ -320,6 +325,8 @@ static void rule_clear(struct rule *r)
 	free(r->allow);
 	free(r->deny);
 	strs_free(r->unknown, r->nunknown);
+	json_object_put(r->json);
+	free(r->file);
 }
 
 void policy_free(struct policy *p)
@@ -345,6 +352,16 @@ size_t policy_nrules(const struct policy *p)
 const char *policy_rule_name(const struct policy *p, size_t i)
 {
 	return i < p->nrules ? p->rules[i].name : NULL;
+}
+
+int policy_rule_source(const struct policy *p, size_t i, json_object **json, const char **file, int *line)
+{
+	if (i >= p->nrules)
+		return -ENOENT;
+	*json = p->rules[i].json;
+	*file = p->rules[i].file;
+	*line = p->rules[i].line;
+	return 0;
 }
 
 /* ---- errors ---- */
@@ -1197,6 +1214,10 @@ static int parse_rule(struct ld *l, json_object *j, const char *where)
 	ret = rule_new(l, where, &r);
 	if (ret < 0)
 		return ret;
+	r->json = json_object_get(j);
+	r->file = l->file ? strdup(l->file) : NULL;
+	if (l->file && !r->file)
+		return fail(l, -ENOMEM, where, "out of memory");
 	PATHF(w, "%s.name", where);
 	if (!json_object_object_get_ex(j, "name", &v))
 		return fail(l, -EINVAL, where, "\"name\" is missing (decisions and audit lines cite it)");
@@ -1507,12 +1528,22 @@ static size_t find_nul_escape(const char *b, size_t len)
 	return SIZE_MAX;
 }
 
+/* The line (1-based) of byte offset off of buf. */
+static int line_at(const char *buf, size_t off)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
 static int parse_buffer(struct ld *l, const char *buf, size_t len)
 {
 	_cleanup_json_ json_object *top = NULL;
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
-	size_t end;
+	size_t end, first;
 	int r;
 
 	tok = json_tokener_new_ex(64);
@@ -1562,11 +1593,21 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 			return r;
 		}
 	}
+	first = l->p->nrules;
 	r = parse_top(l, top);
 	if (r < 0 && l->err && l->err->line == 0) {
 		size_t at = find_path(buf, len, l->err->at.path);
 		if (at != SIZE_MAX)
 			locate(l->err, buf, at);
+	}
+	/* Where each rule of this file starts, for policy.rules. */
+	for (size_t k = first; r == 0 && k < l->p->nrules; k++) {
+		char w[64];
+		size_t at;
+
+		PATHF(w, "rules[%zu]", k - first);
+		at = find_path(buf, len, w);
+		l->p->rules[k].line = at == SIZE_MAX ? 0 : line_at(buf, at);
 	}
 	return r;
 }
@@ -1797,6 +1838,36 @@ static int load_path(struct ld *l, const char *path, bool optional, int *nloaded
 	return r;
 }
 
+/* The embedded default rule written as a policy file would hold it. */
+static int default_json(struct rule *r)
+{
+	json_object *o = json_object_new_object(), *m = json_object_new_object(), *uids = json_object_new_array(),
+	            *allow = json_object_new_array();
+
+	r->json = o;
+	if (!o || !m || !uids || !allow) {
+		json_object_put(m);
+		json_object_put(uids);
+		json_object_put(allow);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "name", json_object_new_string(r->name));
+	for (size_t i = 0; i < r->conds[0].n; i++)
+		json_object_array_add(uids, json_object_new_int64(r->conds[0].ids[i]));
+	json_object_object_add(m, "uid", uids);
+	json_object_object_add(o, "match", m);
+	for (int a = 0; a < POLICY_ACTION_MAX; a++) {
+		json_object *e = json_object_new_object();
+
+		if (!e)
+			return -ENOMEM;
+		json_object_object_add(e, "action", json_object_new_string(action_names[a]));
+		json_object_array_add(allow, e);
+	}
+	json_object_object_add(o, "allow", allow);
+	return 0;
+}
+
 /* The embedded default as ordinary rules: uid 0 and the daemon's own user may
  * take every action; others match no rule, so only introspection (which the
  * dispatcher lets through) remains. */
@@ -1825,7 +1896,7 @@ static int build_default(struct policy *p)
 		r->allow[r->nallow].action = (enum policy_action)a;
 		r->allow[r->nallow++].all_paths = true;
 	}
-	return 0;
+	return default_json(r);
 }
 
 int policy_load(const char *path, bool strict_owner, struct policy **out, struct policy_error *err)

@@ -51,6 +51,8 @@
 
 #include "decerr.h"
 
+struct json_object;
+
 #define POLICY_DEFAULT_FILE "/etc/sockbroker/policy.json"
 #define POLICY_DEFAULT_DIR  "/etc/sockbroker/policy.d"
 #define POLICY_DEFAULT_RULE "embedded default"   /* the embedded rule's name (protocol -32010 data) */
@@ -118,6 +120,11 @@ bool policy_is_default(const struct policy *p);
 /* Number of rules (for logs), and the name of rule i (0-based, policy order). */
 size_t policy_nrules(const struct policy *p);
 const char *policy_rule_name(const struct policy *p, size_t i);
+/* Rule i as written: *json its object as the loader parsed it (the policy's:
+ * take a reference or a copy to keep it), *file the file it is in and *line
+ * the line it starts on (NULL and 0 for the embedded default, whose object
+ * is written as a file would hold it). 0, or -ENOENT when there is no rule i. */
+int policy_rule_source(const struct policy *p, size_t i, struct json_object **json, const char **file, int *line);
 
 /* Who asks: what the daemon established at accept. Strings may be NULL
  * (there is none: no LSM label, no unit), which matches no rule that names

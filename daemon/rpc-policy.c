@@ -959,6 +959,84 @@ static const struct param_desc check_params[] = {
 	"\"rule\":{\"type\":\"string\"},\"reason\":{\"type\":\"string\"},\"family\":{},\"type\":{}," \
 	"\"address\":{\"type\":\"object\"},\"host\":{\"type\":\"string\"}}}"
 
+/* ---- policy.rules ---- */
+
+/* A copy of member key of the rule as written, or JSON null when it is not
+ * written (a copy: the policy is not the reply's to share). */
+static json_object *member_copy(json_object *rule, const char *key)
+{
+	json_object *v, *out = NULL;
+
+	if (!rule || !json_object_object_get_ex(rule, key, &v) || !v)
+		return NULL;
+	if (json_object_deep_copy(v, &out, NULL) < 0)
+		return NULL;
+	return out;
+}
+
+static json_object *counted(uint64_t allowed, uint64_t denied)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "allowed", json_object_new_uint64(allowed));
+	json_object_object_add(o, "denied", json_object_new_uint64(denied));
+	return o;
+}
+
+static int rpc_policy_rules(struct call *call, void *params)
+{
+	struct authz *a = &srv_of(call)->authz;
+	size_t n = policy_nrules(a->policy);
+	json_object *r = call_result(call), *arr = json_object_new_array();
+
+	(void)params;
+	if (!r || !arr) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	json_object_object_add(r, "source", json_object_new_string(a->source ? a->source : ""));
+	json_object_object_add(r, "generation", json_object_new_uint64(a->generation));
+	json_object_object_add(r, "rules", arr);
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object(), *w = json_object_new_array(), *j = NULL;
+		const struct authz_counter *c;
+		const char *file = NULL;
+		int line = 0;
+
+		if (!o || !w) {
+			json_object_put(o);
+			json_object_put(w);
+			return -ENOMEM;
+		}
+		(void)policy_rule_source(a->policy, i, &j, &file, &line);
+		json_object_object_add(o, "name", json_object_new_string(policy_rule_name(a->policy, i)));
+		json_object_object_add(o, "file", file ? json_object_new_string(file) : NULL);
+		json_object_object_add(o, "line", json_object_new_int(line));
+		json_object_object_add(o, "match", member_copy(j, "match"));
+		json_object_object_add(o, "allow", member_copy(j, "allow"));
+		json_object_object_add(o, "deny", member_copy(j, "deny"));
+		json_object_object_add(o, "limits", member_copy(j, "limits"));
+		/* counters[0] is "no rule"; then one per rule in policy order. */
+		c = i + 1 < a->ncounters ? &a->counters[i + 1] : NULL;
+		json_object_object_add(o, "allowed", json_object_new_uint64(c ? c->allowed : 0));
+		json_object_object_add(o, "denied", json_object_new_uint64(c ? c->denied : 0));
+		if (i < a->nwarnings && a->warnings[i])
+			json_object_array_add(w, json_object_new_string(a->warnings[i]));
+		json_object_object_add(o, "warnings", w);
+		if (json_object_array_add(arr, o) < 0) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+	}
+	json_object_object_add(r, "unmatched", a->ncounters ? counted(a->counters[0].allowed, a->counters[0].denied)
+	                                                    : counted(0, 0));
+	return 0;
+}
+
+static const struct param_desc no_params[] = { { 0 } };
+
 static const struct rpc_method methods[] = {
 	{ .name = "policy.check",
 	  .summary = "The policy's decision for a caller (as) sending a request: allowed, the deciding rule, the "
@@ -970,6 +1048,23 @@ static const struct rpc_method methods[] = {
 	  "\"reason\":{\"type\":\"string\"},\"checks\":{\"type\":\"array\",\"items\":" S_CHECK "},"
 	  "\"as\":{\"type\":\"object\"}}}",
 	  .flags = RPC_MAY_BLOCK,
+	  .plan = plan_admin, },
+	{ .name = "policy.rules",
+	  .summary = "The policy in force: its source and generation, and every rule as written (match, allow, "
+	  "deny, limits) with its file and line, its allow and deny counts and its load-time warnings.",
+	  .handler = rpc_policy_rules,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"source\",\"generation\",\"rules\",\"unmatched\"],"
+	  "\"properties\":{\"source\":{\"type\":\"string\"},\"generation\":{\"type\":\"integer\"},"
+	  "\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"file\",\"line\","
+	  "\"match\",\"allow\",\"deny\",\"limits\",\"allowed\",\"denied\",\"warnings\"],"
+	  "\"properties\":{\"name\":{\"type\":\"string\"},\"file\":{\"type\":[\"string\",\"null\"]},"
+	  "\"line\":{\"type\":\"integer\"},\"match\":{\"type\":\"object\"},"
+	  "\"allow\":{\"type\":[\"array\",\"null\"]},\"deny\":{\"type\":[\"array\",\"null\"]},"
+	  "\"limits\":{\"type\":[\"object\",\"null\"]},\"allowed\":{\"type\":\"integer\"},"
+	  "\"denied\":{\"type\":\"integer\"},\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}},"
+	  "\"unmatched\":{\"type\":\"object\",\"required\":[\"allowed\",\"denied\"],"
+	  "\"properties\":{\"allowed\":{\"type\":\"integer\"},\"denied\":{\"type\":\"integer\"}}}}}",
 	  .plan = plan_admin, },
 };
 

@@ -60,6 +60,8 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "seconds an HTTP connection may stay idle or stalled"),
 	LIMIT("http-max-stream-bytes", "http_stream_bytes", http_max_stream_bytes, 4096, 64u << 20,
 	      "audit stream bytes queued toward one HTTP client before its stream is ended"),
+	LIMIT("audit-ring", "audit_ring", audit_ring, 0, 100000,
+	      "audit records kept in memory for admin.audit (0: none)"),
 };
 const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
 
@@ -108,6 +110,7 @@ void config_defaults(struct sbd_config *c)
 	c->http_max_body_bytes = 1 << 20;
 	c->http_idle_timeout_s = 30;
 	c->http_max_stream_bytes = 256 << 10;
+	c->audit_ring = 1000;
 }
 
 void config_free(struct sbd_config *c)

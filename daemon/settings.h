@@ -32,6 +32,7 @@ struct sbd_config {
 	size_t max_recv_bytes;      /* the cap on bufsize of recv* */
 	unsigned resolver_threads;  /* workers for name look-ups */
 	unsigned max_resolver_queue; /* look-ups waiting or running, in total */
+	unsigned audit_ring;        /* audit records kept in memory (admin.audit); 0: none */
 	unsigned max_resolver_share; /* look-ups one uid may have waiting or running; 0: a quarter
 	                              * of max_resolver_queue (at least 1) */
 	/* The HTTP face (http.c): off unless --http is given. */

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "daemon/policy.h"
 #include "daemon/policy-lint.h"
 #include "unit.h"
@@ -975,6 +977,65 @@ START_TEST(embedded_default)
 }
 END_TEST
 
+/* Each rule as written, with its file and the line it starts on, across the
+ * files of a directory; the embedded default as a file would hold it. */
+START_TEST(rule_sources)
+{
+	const char *d = mkdir_new();
+	struct policy_error err;
+	struct policy *p;
+	json_object *j, *v;
+	const char *file;
+	char name[600];
+	int line;
+
+	snprintf(name, sizeof(name), "%s/a.json", d + strlen(tmpdir) + 1);
+	write_file(name, "{\"version\":1,\"rules\":[{\"name\":\"a\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}]}", 0644);
+	snprintf(name, sizeof(name), "%s/b.json", d + strlen(tmpdir) + 1);
+	write_file(name,
+	           "{\n"
+	           "  \"version\": 1,\n"
+	           "  \"rules\": [\n"
+	           "    { \"name\": \"b1\", \"match\": { \"uid\": 5 },\n"
+	           "      \"deny\": [ { \"action\": \"connect\", \"port\": 25 } ] },\n"
+	           "\n"
+	           "    {\n"
+	           "      \"name\": \"b2\", \"match\": {}, \"limits\": { \"handles\": 3 } }\n"
+	           "  ]\n"
+	           "}\n", 0644);
+	ck_assert_int_eq(policy_load(d, false, &p, &err), 0);
+	ck_assert_int_eq(policy_rule_source(p, 0, &j, &file, &line), 0);
+	ck_assert_ptr_nonnull(strstr(file, "/a.json"));
+	ck_assert_int_eq(line, 1);
+	ck_assert_str_eq(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
+	                 "{\"name\":\"a\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}");
+	ck_assert_int_eq(policy_rule_source(p, 1, &j, &file, &line), 0);
+	ck_assert_ptr_nonnull(strstr(file, "/b.json"));
+	ck_assert_int_eq(line, 4);
+	ck_assert(json_object_object_get_ex(j, "deny", &v));
+	ck_assert_int_eq(json_object_array_length(v), 1);
+	ck_assert_int_eq(policy_rule_source(p, 2, &j, &file, &line), 0);
+	ck_assert_int_eq(line, 7);
+	ck_assert(json_object_object_get_ex(j, "limits", &v));
+	ck_assert_int_eq(policy_rule_source(p, 3, &j, &file, &line), -ENOENT);
+	policy_free(p);
+
+	/* The embedded default. */
+	d = mkdir_new();
+	ck_assert_int_eq(policy_load(d, false, &p, &err), 0);
+	ck_assert(policy_is_default(p));
+	ck_assert_int_eq(policy_rule_source(p, 0, &j, &file, &line), 0);
+	ck_assert_ptr_null(file);
+	ck_assert_int_eq(line, 0);
+	ck_assert(json_object_object_get_ex(j, "allow", &v));
+	ck_assert_int_eq(json_object_array_length(v), POLICY_ACTION_MAX);
+	ck_assert(json_object_object_get_ex(j, "match", &v));
+	ck_assert(json_object_object_get_ex(v, "uid", &v));
+	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(v, 0)), 0);
+	policy_free(p);
+}
+END_TEST
+
 /* What bind and connect entries imply, what explicit_create asks, and proto 0
  * of INET sockets judged as the kernel's pick. */
 START_TEST(implied_grants)
@@ -1464,6 +1525,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, directory_order);
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, embedded_default);
+	tcase_add_test(tc, rule_sources);
 	tcase_add_test(tc, implied_grants);
 	tcase_add_test(tc, address_normalisation);
 	tcase_add_test(tc, send_messages);
