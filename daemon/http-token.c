@@ -75,7 +75,7 @@ int http_token_parse_time(const char *s, int64_t *t)
 	if ((*p != 'Z' && *p != 'z') || p[1])
 		return -EINVAL;
 	/* A leap second (:60) is the next second's start, as timegm makes it. */
-	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
+	if (y1 * 100 + y2 < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	tm.tm_year = y1 * 100 + y2 - 1900;
 	tm.tm_mon = mo - 1;
@@ -267,7 +267,7 @@ static int parse_token(struct tld *l, json_object *j, const char *where, struct 
 			return TFAIL(l, -EINVAL, w, "\"%.64s\" is not an RFC 3339 time in UTC (\"2027-01-01T00:00:00Z\")",
 			             expires);
 		if (t->expires <= 0)
-			return TFAIL(l, -EINVAL, w, "\"%.64s\" is before 1970", expires);
+			return TFAIL(l, -EINVAL, w, "\"%.64s\" is not after 1970-01-01T00:00:00Z", expires);
 	}
 	t->name = strdup(name);
 	t->secret = strdup(secret);
