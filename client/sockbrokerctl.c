@@ -125,7 +125,7 @@ static void print_help(FILE *f)
 	        "policy check asks the daemon what it would decide for a caller:\n"
 	        "  WHO     --uid N | --user NAME (default: our own uid), --gid N | --group NAME\n"
 	        "          (default: the user's), --groups G1,G2 (default: the user's groups),\n"
-	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL\n");
+	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL, --token NAME\n");
 	print_actions(f);
 	fprintf(f,
 	        "  listen and connect judge exactly the requests the listen and connect\n"
@@ -1738,6 +1738,9 @@ static void policy_check_details(FILE *f)
 	        "  --unknown PART,...       parts (exe, unit, cgroup, label) the daemon could\n"
 	        "                           not read: an allow naming one does not apply, a\n"
 	        "                           deny naming one does\n"
+	        "  --token NAME             an HTTP caller presenting that bearer token (as\n"
+	        "                           --user, the token's user): no program, so exe,\n"
+	        "                           unit, cgroup and label are unknown\n"
 	        "  (--exe, --unit, --cgroup, --label default to none, which matches no rule\n"
 	        "  that names them.) Names are looked up by the daemon: an unknown user or\n"
 	        "  group is a usage error.\n"
@@ -1776,7 +1779,7 @@ static void spec_details(FILE *f)
 }
 
 /* policy check [--uid N|--user U] [--gid N|--group G] [--groups G1,G2] [--exe P]
- * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] ACTION ARGS:
+ * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] [--token NAME] ACTION ARGS:
  * policy.check of each request the action makes. Exit 0 when allowed, 1 when
  * denied, 2 for a usage error (also -32602: an unknown user, bad params), 3
  * when no decision came. */
@@ -1789,7 +1792,7 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 		{ "--uid", "uid", true }, { "--user", "user", false }, { "--gid", "gid", true },
 		{ "--group", "group", false }, { "--groups", "groups", false }, { "--exe", "exe", false },
 		{ "--unit", "unit", false }, { "--cgroup", "cgroup", false }, { "--label", "label", false },
-		{ "--unknown", "unknown", false },
+		{ "--unknown", "unknown", false }, { "--token", "token", false },
 	};
 	json_object *as = json_object_new_object();
 	struct plan pl = { .n = 0 };

@@ -77,6 +77,7 @@ enum policy_action {
 	POLICY_SETHOSTNAME,
 	POLICY_ADMIN,
 	POLICY_SEND,          /* a message sent on a socket (netlink messages, destinations) */
+	POLICY_HTTP_RPC,      /* JSON-RPC over the HTTP face's tcp: listener (POST /rpc) */
 	POLICY_ACTION_MAX
 };
 
@@ -98,6 +99,9 @@ struct policy_error {
 	struct decode_error at;   /* at.path: `where`; at.msg: what is wrong */
 	char text[5120];
 };
+
+/* Token names (policy member `token`, the HTTP token file): 1 to this many bytes. */
+#define POLICY_TOKEN_NAME_MAX 200
 
 /* Loads a policy. path NULL: POLICY_DEFAULT_FILE then every *.json of
  * POLICY_DEFAULT_DIR in lexical (byte) order, each optional. A path: a file,
@@ -145,6 +149,7 @@ struct policy_subject {
 	const char *unit;
 	const char *cgroup;
 	const char *label;
+	const char *token;     /* the bearer token an HTTP caller presented (its name); NULL: none */
 	const char *exe_unknown, *unit_unknown, *cgroup_unknown, *label_unknown;   /* why; NULL: known */
 };
 
@@ -238,5 +243,27 @@ struct policy_rule_view {
 };
 /* 0, or -ENOENT when there is no rule i. */
 int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *out);
+
+/* ---- other files an administrator writes (the HTTP token file), held to
+ * the policy files' rules and reporting errors the same way ---- */
+
+#define POLICY_FILE_STRICT_OWNER 1u   /* as policy_load's strict_owner, directories above included */
+#define POLICY_FILE_SECRET       2u   /* it holds secrets: refuse a symbolic link, any permission bit
+                                       * of group or others, an owner other than root or our euid */
+/* Reads the regular file path whole, at most POLICY_MAX_FILE_SIZE bytes
+ * (*buf malloc'd and NUL-terminated, *len its length). 0 or -errno with err
+ * filled (-EPERM for a refusal, -ELOOP a symlink, -EFBIG, -ENOENT, ...). */
+int policy_file_read(const char *path, unsigned flags, char **buf, size_t *len, struct policy_error *err);
+struct json_object;
+/* Parses buf as strictly as a policy file (RFC 8259 JSON, UTF-8, no text
+ * after it, no \u0000, no duplicate member): 0 with *out, or -EINVAL with
+ * err's position. file names it in err. */
+int policy_json_parse(const char *file, const char *buf, size_t len, struct json_object **out,
+                      struct policy_error *err);
+/* An error about the member at JSON path where ("tokens[2].secret") of the
+ * text buf (may be NULL): err filled as the policy loader fills it, the
+ * position that of the member in buf. Returns r. */
+int policy_error_at(struct policy_error *err, const char *file, const char *buf, size_t len, int r,
+                    const char *where, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 #endif

@@ -26,6 +26,7 @@
 #include "authz.h"
 #include "call.h"
 #include "conn.h"
+#include "http-token.h"
 #include "consts.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -119,7 +120,7 @@ static void check_free(struct check *ck)
 
 struct p_as {
 	int64_t uid, gid;
-	const char *user, *group, *exe, *unit, *cgroup, *label;
+	const char *user, *group, *exe, *unit, *cgroup, *label, *token;
 	struct param_list groups;   /* of gid_t */
 	struct param_list unknown;  /* of int: enum as_part */
 };
@@ -215,6 +216,8 @@ static const struct param_desc as_params[] = {
 	{ "unit", PT_STRING, offsetof(struct p_as, unit), 0, .doc = "the systemd unit" },
 	{ "cgroup", PT_STRING, offsetof(struct p_as, cgroup), 0, .doc = "the cgroup path" },
 	{ "label", PT_STRING, offsetof(struct p_as, label), 0, .doc = "the LSM label" },
+	{ "token", PT_STRING, offsetof(struct p_as, token), 0,
+	  .doc = "the name of the bearer token an HTTP caller presents (give its user too)" },
 	{ "unknown", PT_LIST, offsetof(struct p_as, unknown), 0, .max = AS_PART_MAX, .fields = &part_item,
 	  .size = sizeof(int), .doc = "parts the daemon could not read (exe, unit, cgroup, label), judged as unknown" },
 	{ 0 }
@@ -298,6 +301,7 @@ static int subject_parse(struct call *call, const struct p_as *as, struct check_
 	out->who.unit = p.unit;
 	out->who.cgroup = p.cgroup;
 	out->who.label = p.label;
+	out->who.token = p.token;
 	/* As the daemon judges a part it could not read: policy.h. */
 	for (size_t i = 0; i < p.unknown.n; i++) {
 		const char *given[AS_PART_MAX] = { p.exe, p.unit, p.cgroup, p.label };
@@ -309,6 +313,20 @@ static int subject_parse(struct call *call, const struct p_as *as, struct check_
 			return call_error_param(call, "as.unknown", "as: %s is given, so it cannot be unknown too",
 			                        as_part_names[part]);
 		*why[part] = AS_UNKNOWN_WHY;
+	}
+	/* As the HTTP face judges a token's caller (http-token.h): its user, no program. */
+	if (p.token) {
+		const char *given[AS_PART_MAX] = { p.exe, p.unit, p.cgroup, p.label };
+
+		for (int i = 0; i < AS_PART_MAX; i++)
+			if (given[i])
+				return call_error_param(call, "as.token", "as: a bearer token names no program, so %s cannot "
+				                        "go with token", as_part_names[i]);
+		if (!p.token[0] || strlen(p.token) > POLICY_TOKEN_NAME_MAX)
+			return call_error_param(call, "as.token", "as.token: a token name has 1 to %d bytes",
+			                        POLICY_TOKEN_NAME_MAX);
+		out->who.exe_unknown = out->who.unit_unknown = HTTP_TOKEN_NO_PROGRAM;
+		out->who.cgroup_unknown = out->who.label_unknown = HTTP_TOKEN_NO_PROGRAM;
 	}
 	if (have_pw && !(out->user = strdup(pw.pw_name)))
 		return -ENOMEM;
@@ -334,6 +352,8 @@ static json_object *subject_json(const struct check_subject *s)
 		json_object_object_add(o, "cgroup", json_object_new_string(s->who.cgroup));
 	if (s->who.label)
 		json_object_object_add(o, "label", json_object_new_string(s->who.label));
+	if (s->who.token)
+		json_object_object_add(o, "token", json_object_new_string(s->who.token));
 	if (s->who.exe_unknown || s->who.unit_unknown || s->who.cgroup_unknown || s->who.label_unknown) {
 		json_object *u = json_object_new_array();
 		const char *why[AS_PART_MAX] = { s->who.exe_unknown, s->who.unit_unknown, s->who.cgroup_unknown,

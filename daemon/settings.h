@@ -17,6 +17,7 @@ struct sbd_config {
 	char *audit_log_path;       /* --audit-log: JSON lines; NULL: none */
 	bool audit_failure_allow;   /* --audit-failure=allow: run governed requests whose record cannot be written */
 	bool check_policy;          /* --check-policy: validate, print, exit */
+	char *http_token_file;      /* --http-token-file: bearer tokens of the HTTP face; NULL: none */
 	int log_level;
 	unsigned max_connections;
 	unsigned admin_reserve;     /* of max_connections, kept for administrators (at most half) */
