@@ -17,10 +17,13 @@ top=$(pwd)
 # SystemCallFilter= applied by tests/unit-sandbox.py), man-db (man: verify
 # checks Documentation= against the installed pages),
 # groff-base (renders the man pages for tests/it_manpages.sh), logrotate
-# (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker).
+# (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker),
+# python3-jsonschema (it_openapi.sh checks the daemon's answers against
+# docs/openapi.json).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
-	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate)
+	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
+	python3-jsonschema)
 JOBS=-j2
 
 usage() {
