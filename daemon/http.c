@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -33,16 +34,20 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "http.h"
+#include "http-token.h"
 #include "identity.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "sock.h"
 #include "util.h"
 
-/* What one response body may hold before it is refused as too large to
- * build (a /v1/sockets of a million handles): a finite bound on memory. */
-#define HTTP_MAX_RESPONSE_BYTES (64u << 20)
+/* An idle audit stream gets a comment this often: a client that went away
+ * is noticed by the write that fails. */
+#define HTTP_STREAM_KEEPALIVE_NS (15ull * 1000000000ull)
+/* The HTTP face's share of the loop is measured over windows this long. */
+#define HTTP_BUDGET_WINDOW_NS (100ull * 1000000ull)
 
 struct http_listener {
 	struct http_server *h;
@@ -60,14 +65,39 @@ struct http_listener {
 
 struct http_req;
 
+struct http_stream;
+
 struct http_server {
 	struct server *srv;
 	struct http_listener l[SBD_HTTP_MAX_LISTENERS];
 	size_t n;
 	struct conn_ops vops;       /* of the virtual connections */
 	struct http_req *reqs;      /* requests alive, for http_stop */
+	struct http_stream *streams;    /* audit streams alive */
+	struct http_tokens tokens;  /* --http-token-file */
 	char *listening;
 	bool stopping;
+	/* The loop time MHD may take (--http-max-cpu-percent): used in the
+	 * current window; past the budget the listeners pause until it ends. */
+	uint64_t window_start, window_used;
+	bool paused;
+	struct loop_timer unpause;
+	uint64_t pauses;
+};
+
+/* One GET /v1/audit/stream: records as Server-Sent Events, queued up to
+ * --http-max-stream-bytes for a client that reads slower than they come. */
+struct http_stream {
+	struct http_server *h;
+	struct http_listener *l;
+	struct MHD_Connection *mc;
+	struct http_stream *prev, *next;
+	struct audit_sub sub;
+	char *q;
+	size_t qlen, qoff, qcap;
+	bool suspended;
+	bool ended;                 /* over its queue limit, or the daemon stops: the stream ends */
+	struct loop_timer keepalive;
 };
 
 /* Who is on the other end of one HTTP connection (a unix: listener's peer). */
@@ -77,7 +107,7 @@ struct http_peer {
 
 enum route_kind {
 	R_HEALTH, R_INFO, R_WHOAMI, R_CLIENTS, R_CLIENT, R_SOCKETS, R_SOCKET, R_POLICY, R_POLICY_CHECK,
-	R_AUDIT, R_RPC,
+	R_AUDIT, R_AUDIT_STREAM, R_METRICS, R_RPC,
 };
 
 struct route {
@@ -100,6 +130,8 @@ static const struct route routes[] = {
 	{ "/v1/policy", false, false, false, R_POLICY, "policy.rules" },
 	{ "/v1/policy/check", false, true, false, R_POLICY_CHECK, "policy.check" },
 	{ "/v1/audit", false, false, false, R_AUDIT, "admin.audit" },
+	{ "/v1/audit/stream", false, false, false, R_AUDIT_STREAM, "admin.audit" },
+	{ "/metrics", false, false, true, R_METRICS, NULL },
 	{ "/rpc", false, true, false, R_RPC, NULL },
 };
 
@@ -135,6 +167,7 @@ struct http_req {
 };
 
 static void listener_run(struct http_listener *l);
+static int req_may_rpc(struct http_req *r);
 
 /* ---- responses ---- */
 
@@ -230,6 +263,7 @@ static enum MHD_Result queue(struct http_req *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"sockbroker\"");
 	ret = MHD_queue_response(r->mc, r->status, resp);
 	MHD_destroy_response(resp);
+	metrics_http_response(r->l->h->srv->metrics, r->status);
 	return ret;
 }
 
@@ -485,12 +519,190 @@ static void req_rpc_response(struct http_req *r)
 	}
 }
 
+/* ---- the audit stream (Server-Sent Events) ---- */
+
+static void stream_wake(struct http_stream *st)
+{
+	if (!st->suspended)
+		return;
+	st->suspended = false;
+	MHD_resume_connection(st->mc);
+	loop_defer(st->h->srv->loop, &st->l->kick);
+}
+
+/* Appends one event; past the limit the stream ends instead (a client that
+ * does not read costs at most --http-max-stream-bytes). */
+static void stream_put(struct http_stream *st, const char *text, size_t len)
+{
+	size_t max = st->h->srv->cfg.http_max_stream_bytes;
+
+	if (st->ended)
+		return;
+	if (st->qoff && st->qoff == st->qlen)
+		st->qoff = st->qlen = 0;
+	if (st->qlen - st->qoff + len > max) {
+		log_info("http %s: an audit stream's client reads slower than records come (%zu bytes queued); "
+		         "ending the stream", st->l->name, st->qlen - st->qoff);
+		st->ended = true;
+		authz_audit_unsubscribe(&st->h->srv->authz, &st->sub);
+		stream_wake(st);
+		return;
+	}
+	if (st->qlen + len > st->qcap) {
+		size_t cap;
+		char *q;
+
+		if (st->qoff) {
+			memmove(st->q, st->q + st->qoff, st->qlen - st->qoff);
+			st->qlen -= st->qoff;
+			st->qoff = 0;
+		}
+		cap = st->qcap ? st->qcap : 4096;
+		while (cap < st->qlen + len)
+			cap *= 2;
+		if (cap != st->qcap) {
+			q = realloc(st->q, cap);
+			if (!q) {
+				st->ended = true;
+				authz_audit_unsubscribe(&st->h->srv->authz, &st->sub);
+				stream_wake(st);
+				return;
+			}
+			st->q = q;
+			st->qcap = cap;
+		}
+	}
+	memcpy(st->q + st->qlen, text, len);
+	st->qlen += len;
+	stream_wake(st);
+}
+
+static void stream_event(struct http_stream *st, uint64_t seq, const char *json, size_t len)
+{
+	char head[64];
+	int n = snprintf(head, sizeof(head), "id: %llu\nevent: audit\ndata: ", (unsigned long long)seq);
+	char *ev = malloc((size_t)n + len + 3);
+
+	if (!ev)
+		return;
+	memcpy(ev, head, (size_t)n);
+	memcpy(ev + n, json, len);
+	memcpy(ev + n + len, "\n\n", 2);
+	stream_put(st, ev, (size_t)n + len + 2);
+	free(ev);
+}
+
+static void stream_on_record(struct audit_sub *sub, uint64_t seq, const char *json, size_t len)
+{
+	stream_event((struct http_stream *)((char *)sub - offsetof(struct http_stream, sub)), seq, json, len);
+}
+
+static void stream_on_keepalive(struct loop_timer *t)
+{
+	struct http_stream *st = (struct http_stream *)((char *)t - offsetof(struct http_stream, keepalive));
+
+	stream_put(st, ": keepalive\n\n", 13);
+	loop_timer_arm(st->h->srv->loop, &st->keepalive, loop_now() + HTTP_STREAM_KEEPALIVE_NS);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *st = cls;
+	size_t n = st->qlen - st->qoff;
+
+	(void)pos;
+	if (n) {
+		if (n > max)
+			n = max;
+		memcpy(buf, st->q + st->qoff, n);
+		st->qoff += n;
+		return (ssize_t)n;
+	}
+	if (st->ended)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	/* Nothing to send: off MHD's loop until a record (or a keep-alive) comes. */
+	st->suspended = true;
+	MHD_suspend_connection(st->mc);
+	return 0;
+}
+
+static void stream_free(void *cls)
+{
+	struct http_stream *st = cls;
+	struct http_server *h = st->h;
+
+	authz_audit_unsubscribe(&h->srv->authz, &st->sub);
+	loop_timer_disarm(h->srv->loop, &st->keepalive);
+	if (st->prev)
+		st->prev->next = st->next;
+	else if (h->streams == st)
+		h->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	free(st->q);
+	free(st);
+}
+
+/* admin.audit allowed the caller: the records it returned, then every new
+ * one as it is made. */
+static enum MHD_Result stream_start(struct http_req *r, json_object *result)
+{
+	struct http_server *h = r->l->h;
+	struct http_stream *st = calloc(1, sizeof(*st));
+	struct MHD_Response *resp;
+	json_object *recs = NULL;
+	enum MHD_Result ret;
+	size_t n;
+
+	if (!st)
+		return MHD_NO;
+	st->h = h;
+	st->l = r->l;
+	st->mc = r->mc;
+	st->sub.on_record = stream_on_record;
+	st->keepalive.cb = stream_on_keepalive;
+	st->next = h->streams;
+	if (st->next)
+		st->next->prev = st;
+	h->streams = st;
+	json_object_object_get_ex(result, "records", &recs);
+	n = recs ? json_object_array_length(recs) : 0;
+	/* An opening comment, so a client sees the stream is up at once. */
+	stream_put(st, ": sockbroker audit stream\n\n", 27);
+	for (size_t i = 0; i < n; i++) {
+		json_object *rec = json_object_array_get_idx(recs, i), *seq;
+		size_t len;
+		const char *text = json_object_to_json_string_length(rec, JSON_C_TO_STRING_PLAIN |
+		                                                     JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		if (text && json_object_object_get_ex(rec, "seq", &seq))
+			stream_event(st, json_object_get_uint64(seq), text, len);
+	}
+	authz_audit_subscribe(&h->srv->authz, &st->sub);
+	loop_timer_arm(h->srv->loop, &st->keepalive, loop_now() + HTTP_STREAM_KEEPALIVE_NS);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_free);
+	if (!resp) {
+		stream_free(st);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(r->mc, 200, resp);
+	MHD_destroy_response(resp);
+	metrics_http_response(h->srv->metrics, 200);
+	return ret;
+}
+
 /* ---- routes ---- */
 
 static json_object *audit_params(struct http_req *r, bool *bad)
 {
 	const char *since = MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, "since");
 	const char *limit = MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, "limit");
+
+	/* A reconnecting EventSource says where it was. */
+	if (!since && r->route->kind == R_AUDIT_STREAM)
+		since = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "Last-Event-ID");
 	json_object *p = json_object_new_object();
 	uint64_t v;
 
@@ -541,6 +753,17 @@ static void route_run(struct http_req *r)
 	case R_HEALTH:
 		health(r);
 		return;
+	case R_METRICS: {
+		char *text = NULL;
+		size_t len = 0;
+		e = metrics_render(r->l->h->srv, &text, &len);
+		if (e < 0) {
+			req_error(r, 500, NULL, "cannot render the metrics: %s", strerror(-e));
+			return;
+		}
+		req_set(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+		return;
+	}
 	case R_RPC: {
 		const char *ct = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
@@ -555,6 +778,8 @@ static void route_run(struct http_req *r)
 		for (size_t i = 0; i < r->len; i++)
 			if (r->body[i] == '\n' || r->body[i] == '\r')
 				r->body[i] = ' ';
+		if (!r->l->is_unix && req_may_rpc(r) < 0)
+			return;
 		e = req_dispatch(r, r->body, r->len);
 		break;
 	}
@@ -569,7 +794,8 @@ static void route_run(struct http_req *r)
 		e = req_run_method(r, rt->method, params);
 		break;
 	}
-	case R_AUDIT: {
+	case R_AUDIT:
+	case R_AUDIT_STREAM: {
 		bool bad;
 		params = audit_params(r, &bad);
 		if (bad)
@@ -634,11 +860,86 @@ static const char *path_problem(const char *uri)
 
 /* ---- the caller ---- */
 
+/* An HTTP-level refusal (401, 403): the response and its audit record. */
+static void req_refuse(struct http_req *r, unsigned status, const struct identity *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void req_refuse(struct http_req *r, unsigned status, const struct identity *id, const char *fmt, ...)
+{
+	char reason[400], what[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(what, sizeof(what), "HTTP %s %.200s", r->is_head ? "HEAD" : r->route && r->route->post ? "POST" : "GET",
+	         r->route ? r->route->path : "?");
+	authz_audit_http(&r->l->h->srv->authz, id, what, reason);
+	r->www_auth = status == 401;
+	req_error(r, status, NULL, "%s", reason);
+}
+
+/* Authorization: Bearer SECRET, over tcp:. 0 with the token's identity, or
+ * -1 with the 401 set (and audited). */
+static int req_token(struct http_req *r, const char *auth)
+{
+	struct http_server *h = r->l->h;
+	const struct http_token *t;
+	const char *secret = auth;
+
+	if (strncasecmp(auth, "Bearer ", 7) != 0) {
+		req_refuse(r, 401, NULL, "Authorization must be \"Bearer\" and a token");
+		return -1;
+	}
+	secret += 7;
+	while (*secret == ' ')
+		secret++;
+	t = h->tokens.n ? http_tokens_find(&h->tokens, secret, strlen(secret)) : NULL;
+	if (!t) {
+		req_refuse(r, 401, NULL, h->tokens.n ? "the bearer token is not one of --http-token-file"
+		                                      : "this daemon has no bearer tokens (--http-token-file)");
+		return -1;
+	}
+	if (http_token_identity(t, &r->caller) < 0) {
+		req_error(r, 500, NULL, "out of memory");
+		return -1;
+	}
+	r->have_caller = true;
+	if (http_token_expired(t, (int64_t)time(NULL))) {
+		req_refuse(r, 401, &r->caller, "the bearer token \"%s\" has expired", t->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* POST /rpc over tcp: takes a token whose identity the policy grants
+ * http_rpc. 0, or -1 with the response set (audited either way). */
+static int req_may_rpc(struct http_req *r)
+{
+	struct policy_request q = { .action = POLICY_HTTP_RPC, .family = -1, .type = -1, .proto = -1, .message = -1 };
+	const char *rule = NULL, *reason = NULL;
+	int e = authz_check_identity(&r->l->h->srv->authz, 0, &r->caller, "POST /rpc", &q, &rule, &reason);
+
+	if (e == 0)
+		return 0;
+	if (e == -EACCES) {
+		json_object *extra = json_object_new_object();
+		json_object_object_add(extra, "code", json_object_new_int(SB_ERR_DENIED));
+		if (rule)
+			json_object_object_add(extra, "rule", json_object_new_string(rule));
+		req_error(r, 403, extra, "%s", reason ? reason : "POST /rpc over TCP needs the http_rpc action");
+	} else {
+		req_error(r, 500, NULL, "%s", reason ? reason : strerror(-e));
+	}
+	return -1;
+}
+
+
 /* Who the request is from: the unix: peer, or over tcp: anonymous. 0 when
  * it may go on; else the response is set. */
 static int req_caller(struct http_req *r)
 {
 	const struct sbd_config *cfg = &r->l->h->srv->cfg;
+	const char *auth;
 
 	if (r->l->is_unix) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -657,20 +958,17 @@ static int req_caller(struct http_req *r)
 		r->have_caller = true;
 		return 0;
 	}
-	if (MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)) {
-		r->www_auth = true;
-		req_error(r, 401, NULL, "this daemon has no bearer tokens (--http-token-file)");
-		return -1;
-	}
+	auth = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth)
+		return req_token(r, auth);
 	r->anonymous = true;
 	if (!r->route->anonymous || cfg->http_anonymous_none) {
-		r->www_auth = true;
-		req_error(r, 401, NULL, "%s needs a bearer token over TCP", r->route->path);
+		req_refuse(r, 401, NULL, cfg->http_anonymous_none && r->route->anonymous
+		           ? "%s needs a bearer token over TCP (--http-anonymous=none)"
+		           : "%s needs a bearer token over TCP", r->route->path);
 		return -1;
 	}
-	r->caller = (struct identity){ .uid = (uid_t)-1, .gid = (gid_t)-1, .pidfd = -1 };
-	r->caller.error = strdup("an anonymous HTTP caller (no bearer token)");
-	if (!r->caller.error) {
+	if (http_anonymous_identity(&r->caller) < 0) {
 		req_error(r, 500, NULL, "out of memory");
 		return -1;
 	}
@@ -859,6 +1157,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		MHD_suspend_connection(mc);
 		return MHD_YES;
 	}
+	if (r->route->kind == R_AUDIT_STREAM && r->reply) {
+		json_object *result;
+		if (json_object_object_get_ex(r->reply, "result", &result))
+			return stream_start(r, result);
+	}
 	req_rpc_response(r);
 	return queue(r);
 }
@@ -890,16 +1193,62 @@ static void listener_arm(struct http_listener *l)
 		loop_timer_disarm(l->h->srv->loop, &l->timer);
 }
 
+static void budget_pause(struct http_server *h, bool pause)
+{
+	h->paused = pause;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->l[i].io_added)
+			loop_io_mod(h->srv->loop, &h->l[i].io, pause ? 0 : EPOLLIN);
+	if (pause) {
+		h->pauses++;
+		loop_timer_arm(h->srv->loop, &h->unpause, h->window_start + HTTP_BUDGET_WINDOW_NS);
+	}
+}
+
+static void on_unpause(struct loop_timer *t)
+{
+	struct http_server *h = (struct http_server *)((char *)t - offsetof(struct http_server, unpause));
+
+	h->window_start = loop_now();
+	h->window_used = 0;
+	budget_pause(h, false);
+	/* What came meanwhile (resumed calls, timeouts) is picked up now. */
+	for (size_t i = 0; i < h->n; i++)
+		loop_defer(h->srv->loop, &h->l[i].kick);
+}
+
+/* The control socket comes first: MHD gets at most --http-max-cpu-percent
+ * of the loop's time in each window, so a busy HTTP face leaves the loop
+ * idle for the control socket's requests most of the time. */
+static void budget_charge(struct http_server *h, uint64_t start, uint64_t end)
+{
+	unsigned pct = h->srv->cfg.http_max_cpu_percent;
+
+	if (pct >= 100)
+		return;
+	if (end - h->window_start >= HTTP_BUDGET_WINDOW_NS) {
+		h->window_start = end;
+		h->window_used = 0;
+	}
+	h->window_used += end - start;
+	if (h->window_used > HTTP_BUDGET_WINDOW_NS * pct / 100 && !h->stopping)
+		budget_pause(h, true);
+}
+
 static void listener_run(struct http_listener *l)
 {
-	if (!l->d)
+	uint64_t start;
+
+	if (!l->d || l->h->paused)
 		return;
+	start = loop_now();
 	MHD_run(l->d);
 	/* Connections MHD_run closed are only freed (their descriptors closed)
 	 * by its next run, or here: in external mode this query cleans them up,
 	 * so a closed connection does not wait for the next event to let go. */
 	MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	listener_arm(l);
+	budget_charge(l->h, start, loop_now());
 }
 
 static void on_mhd_io(struct loop_io *io, uint32_t revents)
@@ -1087,9 +1436,20 @@ int http_start(struct server *s, const int *activated, size_t nactivated, struct
 	}
 	h->srv = s;
 	h->vops = (struct conn_ops){ .on_identity = vconn_identity, .on_gone = vconn_gone };
-	for (; next_act < nactivated && e == 0; next_act++) {
+	h->unpause.cb = on_unpause;
+	h->window_start = loop_now();
+	if (s->cfg.http_token_file) {
+		char err[600];
+		e = http_tokens_load(s->cfg.http_token_file, geteuid() == 0, &h->tokens, err, sizeof(err));
+		if (e < 0)
+			log_err("--http-token-file: %s", err);
+		else
+			log_info("http: %zu bearer token%s from %s", h->tokens.n, h->tokens.n == 1 ? "" : "s",
+			         s->cfg.http_token_file);
+	}
+	for (; e == 0 && next_act < nactivated; next_act++) {
 		char *name = NULL;
-		bool is_unix;
+		bool is_unix = false;
 
 		e = activated_kind(activated[next_act], &is_unix, &name);
 		if (e < 0) {
@@ -1158,6 +1518,16 @@ void http_stop(struct http_server *h)
 	if (!h)
 		return;
 	h->stopping = true;
+	loop_timer_disarm(h->srv->loop, &h->unpause);
+	for (struct http_stream *st = h->streams; st; st = st->next) {
+		st->ended = true;
+		authz_audit_unsubscribe(&h->srv->authz, &st->sub);
+		loop_timer_disarm(h->srv->loop, &st->keepalive);
+		if (st->suspended) {
+			st->suspended = false;
+			MHD_resume_connection(st->mc);
+		}
+	}
 	/* MHD must not be stopped with suspended connections. */
 	for (struct http_req *r = h->reqs; r; r = r->next) {
 		if (r->vc) {
@@ -1184,7 +1554,33 @@ void http_stop(struct http_server *h)
 		free(l->name);
 		free(l->path);
 	}
-	/* MHD_stop_daemon ended every request (on_completed freed them). */
+	/* MHD_stop_daemon ended every request (on_completed freed them) and
+	 * destroyed every response (stream_free). */
+	http_tokens_free(&h->tokens);
 	free(h->listening);
 	free(h);
+}
+
+void http_reload(struct http_server *h)
+{
+	struct http_tokens t = { 0 };
+	char err[600];
+	int e;
+
+	if (!h || !h->srv->cfg.http_token_file)
+		return;
+	e = http_tokens_load(h->srv->cfg.http_token_file, geteuid() == 0, &t, err, sizeof(err));
+	if (e < 0) {
+		log_err("--http-token-file: %s; the tokens loaded before stay", err);
+		http_tokens_free(&t);
+		return;
+	}
+	http_tokens_free(&h->tokens);
+	h->tokens = t;
+	log_info("http: %zu bearer token%s from %s", t.n, t.n == 1 ? "" : "s", h->srv->cfg.http_token_file);
+}
+
+uint64_t http_pauses(const struct http_server *h)
+{
+	return h ? h->pauses : 0;
 }

@@ -28,4 +28,11 @@ const char *http_listening(const struct http_server *h);
 /* The same for daemon.info: ["unix:/run/x.sock", "tcp:127.0.0.1:8780"], [] when off. */
 json_object *http_listening_json(const struct http_server *h);
 
+/* Loads --http-token-file again (SIGHUP, daemon.reload); on error the
+ * tokens loaded before stay, and the error is logged. */
+void http_reload(struct http_server *h);
+
+/* How often the HTTP face paused for its share of the loop (--http-max-cpu-percent). */
+uint64_t http_pauses(const struct http_server *h);
+
 #endif

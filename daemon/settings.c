@@ -60,6 +60,9 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "seconds an HTTP connection may stay idle or stalled"),
 	LIMIT("http-max-stream-bytes", "http_stream_bytes", http_max_stream_bytes, 4096, 64u << 20,
 	      "audit stream bytes queued toward one HTTP client before its stream is ended"),
+	LIMIT("http-max-cpu-percent", "http_cpu_percent", http_max_cpu_percent, 1, 100,
+	      "share of the event loop's time the HTTP face may take, so that the control socket comes "
+	      "first (100: no bound)"),
 	LIMIT("audit-ring", "audit_ring", audit_ring, 0, 100000,
 	      "audit records kept in memory for admin.audit (0: none)"),
 };
@@ -110,6 +113,7 @@ void config_defaults(struct sbd_config *c)
 	c->http_max_body_bytes = 1 << 20;
 	c->http_idle_timeout_s = 30;
 	c->http_max_stream_bytes = 256 << 10;
+	c->http_max_cpu_percent = 25;
 	c->audit_ring = 1000;
 }
 

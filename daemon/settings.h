@@ -46,6 +46,7 @@ struct sbd_config {
 	size_t http_max_body_bytes;
 	unsigned http_idle_timeout_s;
 	size_t http_max_stream_bytes;   /* queued toward one audit stream before it is dropped */
+	unsigned http_max_cpu_percent;  /* of the loop's time MHD may take (100: no bound) */
 };
 
 /* The limits as daemon.info shows them: one table so that the option parser,
