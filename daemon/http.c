@@ -61,6 +61,7 @@ struct http_listener {
 	bool io_added;
 	struct loop_timer timer;    /* MHD's next timeout */
 	struct loop_defer kick;     /* MHD_run after a resume */
+	unsigned nconns;            /* connections after the last run */
 };
 
 struct http_req;
@@ -530,6 +531,22 @@ static void stream_wake(struct http_stream *st)
 	loop_defer(st->h->srv->loop, &st->l->kick);
 }
 
+/* Ends a stream whose client does not read: MHD would wait for it to read
+ * (a connection blocked in a write has no timeout in libmicrohttpd 0.9.75),
+ * so the socket is shut down under it, and MHD closes the connection on
+ * the error that follows. The descriptor stays MHD's to close. */
+static void stream_end(struct http_stream *st)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(st->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	st->ended = true;
+	authz_audit_unsubscribe(&st->h->srv->authz, &st->sub);
+	if (ci)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+	stream_wake(st);
+	loop_defer(st->h->srv->loop, &st->l->kick);
+}
+
 /* Appends one event; past the limit the stream ends instead (a client that
  * does not read costs at most --http-max-stream-bytes). */
 static void stream_put(struct http_stream *st, const char *text, size_t len)
@@ -543,9 +560,7 @@ static void stream_put(struct http_stream *st, const char *text, size_t len)
 	if (st->qlen - st->qoff + len > max) {
 		log_info("http %s: an audit stream's client reads slower than records come (%zu bytes queued); "
 		         "ending the stream", st->l->name, st->qlen - st->qoff);
-		st->ended = true;
-		authz_audit_unsubscribe(&st->h->srv->authz, &st->sub);
-		stream_wake(st);
+		stream_end(st);
 		return;
 	}
 	if (st->qlen + len > st->qcap) {
@@ -563,9 +578,7 @@ static void stream_put(struct http_stream *st, const char *text, size_t len)
 		if (cap != st->qcap) {
 			q = realloc(st->q, cap);
 			if (!q) {
-				st->ended = true;
-				authz_audit_unsubscribe(&st->h->srv->authz, &st->sub);
-				stream_wake(st);
+				stream_end(st);
 				return;
 			}
 			st->q = q;
@@ -1237,6 +1250,7 @@ static void budget_charge(struct http_server *h, uint64_t start, uint64_t end)
 
 static void listener_run(struct http_listener *l)
 {
+	const union MHD_DaemonInfo *di;
 	uint64_t start;
 
 	if (!l->d || l->h->paused)
@@ -1246,7 +1260,14 @@ static void listener_run(struct http_listener *l)
 	/* Connections MHD_run closed are only freed (their descriptors closed)
 	 * by its next run, or here: in external mode this query cleans them up,
 	 * so a closed connection does not wait for the next event to let go. */
-	MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	/* At its connection limit MHD takes the listening socket out of its
+	 * epoll set, and puts it back only in a run: when one went, run again
+	 * so that what waits in the backlog is accepted now. */
+	if (di && di->num_connections < l->nconns)
+		loop_defer(l->h->srv->loop, &l->kick);
+	if (di)
+		l->nconns = di->num_connections;
 	listener_arm(l);
 	budget_charge(l->h, start, loop_now());
 }

@@ -952,7 +952,7 @@ int identity_copy(const struct identity *from, struct identity *to)
 		    dup_str(from->unit, &to->unit) ?: dup_str(from->label, &to->label) ?:
 		    dup_str(from->exe_unknown, &to->exe_unknown) ?: dup_str(from->cgroup_unknown, &to->cgroup_unknown) ?:
 		    dup_str(from->unit_unknown, &to->unit_unknown) ?: dup_str(from->label_unknown, &to->label_unknown) ?:
-		    dup_str(from->error, &to->error);
+		    dup_str(from->error, &to->error) ?: dup_str(from->token, &to->token);
 	if (r < 0)
 		identity_free(to);
 	return r;

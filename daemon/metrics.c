@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "consts.h"
 #include "jsonrpc.h"
+#include "http.h"
 #include "metrics.h"
 #include "resolver.h"
 #include "rpc.h"
@@ -455,6 +456,14 @@ static void render_traffic(FILE *f, const struct metrics *m)
 			        (unsigned long long)m->http[i]);
 }
 
+static void render_http(FILE *f, struct server *s)
+{
+	header(f, "sockbroker_http_budget_pauses_total", "counter",
+	       "Times the HTTP face paused for the rest of a 100 ms window, having used its share of the loop "
+	       "(--http-max-cpu-percent).");
+	fprintf(f, "sockbroker_http_budget_pauses_total %llu\n", (unsigned long long)http_pauses(s->http));
+}
+
 int metrics_render(struct server *s, char **text, size_t *len)
 {
 	char *buf = NULL;
@@ -478,6 +487,7 @@ int metrics_render(struct server *s, char **text, size_t *len)
 		r = render_pending(f, s, s->metrics);
 	render_process(f, s);
 	render_traffic(f, s->metrics);
+	render_http(f, s);
 	if (ferror(f) && r == 0)
 		r = -ENOMEM;
 	if (fclose(f) != 0 && r == 0)

@@ -64,7 +64,7 @@ class Tap:
             self.failed += 1
             print("not ok - " + what, flush=True)
             if detail is not None:
-                for line in str(detail).splitlines()[:20]:
+                for line in str(detail).splitlines()[:60]:
                     print("    | " + line, flush=True)
         return cond
 
@@ -83,3 +83,14 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def fd_list(pid):
+    """The daemon's descriptors, as "fd -> what", for a failure's detail."""
+    out = []
+    for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
+        try:
+            out.append("%s -> %s" % (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd))))
+        except OSError:
+            pass
+    return "\n".join(out)
