@@ -49,7 +49,7 @@ static uint32_t wanted_events(struct conn *c)
 
 static void update_events(struct conn *c)
 {
-	if (!c->dead)
+	if (!c->dead && c->fd >= 0)
 		loop_io_mod(c->env->loop, &c->io, wanted_events(c));
 }
 
@@ -86,6 +86,7 @@ int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **ou
 		return -ENOMEM;
 	c->next_token = CONN_TOKEN_SELF;
 	c->env = env;
+	c->ops = env->ops;
 	c->srv = env->srv;
 	c->fd = fd;
 	c->id = *id;
@@ -114,6 +115,38 @@ fail:
 	*id = c->id;    /* the caller still owns it */
 	free(c);
 	return r;
+}
+
+int conn_new_virtual(struct conn_env *env, const struct conn_ops *ops, struct identity *id,
+                     void (*deliver)(struct conn *c, json_object *reply), void *owner, struct conn **out)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->next_token = CONN_TOKEN_SELF;
+	c->env = env;
+	c->ops = ops;
+	c->srv = env->srv;
+	c->fd = -1;
+	c->id = *id;
+	memset(id, 0, sizeof(*id));
+	id->pidfd = -1;
+	c->connected = wall_now();
+	c->serial = ++env->next_serial;
+	c->default_block = true;
+	c->idle_timer.cb = conn_on_idle;
+	c->free_defer.cb = conn_free_deferred;
+	c->check_defer.cb = conn_check_deferred;
+	c->last_active = loop_now();
+	/* Nothing is read: its requests are handed to it. */
+	c->read_done = true;
+	c->deliver = deliver;
+	c->owner = owner;
+	c->no_fds = true;
+	frame_writer_init(&c->wr);
+	*out = c;
+	return 0;
 }
 
 void conn_call_add(struct conn *c, struct call *call)
@@ -313,7 +346,7 @@ void conn_identity_retry(struct conn *c)
 		         (unsigned long long)c->serial, (unsigned)id.uid, (int)id.pid, c->id.error);
 	identity_free(&c->id);
 	c->id = id;
-	c->env->ops->on_identity(c);
+	c->ops->on_identity(c);
 }
 
 void conn_call_remove(struct conn *c, struct call *call)
@@ -352,6 +385,13 @@ void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds)
 		if (fds)
 			close_fds(fds, nfds);
 		free(fds);
+		return;
+	}
+	if (c->deliver) {
+		if (fds)
+			close_fds(fds, nfds);
+		free(fds);
+		c->deliver(c, msg);
 		return;
 	}
 	text = jrpc_to_string(msg, &len);
@@ -453,7 +493,7 @@ static void conn_read(struct conn *c)
 		if (n <= 0)
 			break;
 		c->last_active = loop_now();
-		c->env->ops->on_message(c, &msg);
+		c->ops->on_message(c, &msg);
 		frame_msg_release(&msg);
 		if (c->dead || c->read_done)
 			break;
@@ -523,13 +563,14 @@ void conn_close(struct conn *c, const char *why)
 		call_abort(c->calls, CALL_GONE);
 	loop_defer_cancel(c->env->loop, &c->check_defer);
 	loop_timer_disarm(c->env->loop, &c->idle_timer);
-	loop_io_del(c->env->loop, &c->io);
+	if (c->fd >= 0)
+		loop_io_del(c->env->loop, &c->io);
 	c->fd = safe_close(c->fd);
 	/* Free every descriptor now: accepting may resume in on_gone, which
 	 * also closes the connection's handles (protocol section 5). */
 	c->id.pidfd = safe_close(c->id.pidfd);
 	senders_clear(c);
-	c->env->ops->on_gone(c);
+	c->ops->on_gone(c);
 	/* Events for this connection may still be in the current epoll batch. */
 	loop_defer(c->env->loop, &c->free_defer);
 }

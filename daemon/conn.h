@@ -84,6 +84,7 @@ struct conn_sender {
 
 struct conn {
 	const struct conn_env *env;
+	const struct conn_ops *ops;  /* env->ops, or a virtual connection's own */
 	struct server *srv;         /* env->srv, for the handlers */
 	struct conn *prev, *next;
 	uint64_t serial;
@@ -116,12 +117,25 @@ struct conn {
 	unsigned nsenders;
 	uint64_t next_token;
 	char unknown_why[256];      /* why the last CONN_TOKEN_UNKNOWN read was one */
+	/* A virtual connection (conn_new_virtual) has no socket (fd -1): its
+	 * replies go to deliver, and it ends once its requests are answered. */
+	void (*deliver)(struct conn *c, json_object *reply);
+	void *owner;                /* the virtual connection's owner (http.c) */
+	bool no_fds;                /* methods that take or return descriptors are refused */
 };
 
 /* Takes fd (connected, non-blocking, CLOEXEC) and the identity read from it
  * (its contents are moved; *id is left empty). env outlives the connection;
  * its next_serial counts. */
 int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **out);
+
+/* A connection without a socket, for a request that came another way (an
+ * HTTP request, http.c): requests are handed to it with dispatch_message,
+ * each reply goes to deliver (taken), methods that pass descriptors are
+ * refused, and it closes (ops->on_gone) once no request is left. The
+ * identity's contents are moved, as conn_new's. */
+int conn_new_virtual(struct conn_env *env, const struct conn_ops *ops, struct identity *id,
+                     void (*deliver)(struct conn *c, json_object *reply), void *owner, struct conn **out);
 
 /* Queues one reply message (taken) with descriptors (taken) and tries to send. */
 void conn_queue_reply(struct conn *c, json_object *msg, int *fds, size_t nfds);

@@ -111,6 +111,15 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 		                req.method);
 		goto done;
 	}
+	if (c->no_fds && (call->method->flags & (RPC_TAKES_FDS | RPC_RETURNS_FDS))) {
+		/* Descriptors cross only a UNIX socket (SCM_RIGHTS). */
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "method", json_object_new_string(call->method->name));
+		json_object_object_add(d, "use", json_object_new_string("control socket"));
+		rc = call_error(call, JRPC_INVALID_REQUEST, d, "%s passes descriptors, which only the control "
+		                "socket can carry: call it there", call->method->name);
+		goto done;
+	}
 	rc = check_fds(call, req.params, fd_error);
 	if (rc)
 		goto done;

@@ -924,6 +924,40 @@ int identity_read_sender(const struct ucred *cred, int pidfd, const char *label,
 	return 0;
 }
 
+static int dup_str(const char *s, char **out)
+{
+	*out = NULL;
+	if (s && !(*out = strdup(s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int identity_copy(const struct identity *from, struct identity *to)
+{
+	int r = 0;
+
+	*to = (struct identity){ .uid = from->uid, .gid = from->gid, .pid = from->pid, .peer_pid = from->peer_pid,
+	                         .ngroups = from->ngroups, .retry = from->retry, .pidfd = -1 };
+	if (from->ngroups) {
+		to->groups = malloc(from->ngroups * sizeof(gid_t));
+		if (!to->groups)
+			r = -ENOMEM;
+		else
+			memcpy(to->groups, from->groups, from->ngroups * sizeof(gid_t));
+	}
+	if (r == 0 && from->pidfd >= 0 && (to->pidfd = fcntl(from->pidfd, F_DUPFD_CLOEXEC, 3)) < 0)
+		r = -errno;
+	if (r == 0)
+		r = dup_str(from->exe, &to->exe) ?: dup_str(from->cgroup, &to->cgroup) ?:
+		    dup_str(from->unit, &to->unit) ?: dup_str(from->label, &to->label) ?:
+		    dup_str(from->exe_unknown, &to->exe_unknown) ?: dup_str(from->cgroup_unknown, &to->cgroup_unknown) ?:
+		    dup_str(from->unit_unknown, &to->unit_unknown) ?: dup_str(from->label_unknown, &to->label_unknown) ?:
+		    dup_str(from->error, &to->error);
+	if (r < 0)
+		identity_free(to);
+	return r;
+}
+
 void identity_free(struct identity *id)
 {
 	free(id->groups);

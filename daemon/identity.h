@@ -70,6 +70,9 @@ int identity_read_sender(const struct ucred *cred, int pidfd, const char *label,
  * 0 when it is gone, or -errno. */
 int identity_pidfd_alive(int pidfd);
 
+/* A copy of from in *to (its pidfd duplicated): 0, or -errno with *to empty. */
+int identity_copy(const struct identity *from, struct identity *to);
+
 /* Closes the pidfd and frees everything; safe on a zeroed struct with pidfd -1.
  * Leaves *id empty with pidfd -1. */
 void identity_free(struct identity *id);

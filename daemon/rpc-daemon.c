@@ -11,6 +11,7 @@
 #include "authz.h"
 #include "call.h"
 #include "conn.h"
+#include "http.h"
 #include "jsonrpc.h"
 #include "server.h"
 #include "util.h"
@@ -111,6 +112,7 @@ static int rpc_daemon_info(struct call *call, void *params)
 	add_const_key(r, "has_ipv6", json_object_new_boolean(s->has_ipv6));
 	add_const_key(r, "limits", json_object_get(s->info_limits));
 	add_const_key(r, "connections", json_object_new_int64(s->nconns));
+	add_const_key(r, "http", http_listening_json(s->http));
 	return 0;
 }
 
@@ -253,7 +255,8 @@ static const struct rpc_method methods[] = {
 	  "\"protocol\":{\"const\":1},\"pid\":{\"type\":\"integer\"},\"uptime\":{\"type\":\"number\"},"
 	  "\"families\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	  "\"has_ipv6\":{\"type\":\"boolean\"},\"limits\":{\"type\":\"object\"},"
-	  "\"connections\":{\"type\":\"integer\"}}}",
+	  "\"connections\":{\"type\":\"integer\"},"
+	  "\"http\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}",
 	  .flags = RPC_INTROSPECT, },
 	{ .name = "daemon.whoami",
 	  .summary = "The caller as the daemon sees it: uid, gid, pid, groups, and the rules that match it.",

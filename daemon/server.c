@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "identity.h"
 #include "jsonrpc.h"
+#include "http.h"
 #include "log.h"
 #include "resolver.h"
 #include "sdnotify.h"
@@ -396,40 +397,13 @@ static int check_activated_socket(int fd)
 	return 0;
 }
 
-int server_listen(struct server *s)
+int server_bind_unix(const char *path, mode_t mode, int *out_fd, dev_t *dev, ino_t *ino)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *path = s->cfg.socket_path;
 	_cleanup_close_ int fd = -1;
-	mode_t mode = s->cfg.socket_mode & 0777, old_umask;
+	mode_t old_umask;
 	struct stat st;
-	int n, r;
-
-	n = sd_listen_fds_take();
-	if (n < 0)
-		return n;
-	if (n > 1) {
-		log_err("socket activation passed %d sockets; expected exactly one", n);
-		return -EINVAL;
-	}
-	if (n == 1) {
-		struct sockaddr_un bound;
-		socklen_t bl = sizeof(bound);
-		fd = SD_LISTEN_FDS_START;
-		if (check_activated_socket(fd) < 0) {
-			log_err("the activated descriptor is not a listening AF_UNIX stream socket");
-			return -EINVAL;
-		}
-		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-			return -errno;
-		memset(&bound, 0, sizeof(bound));
-		if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0 && bound.sun_path[0])
-			s->listen_path = strndup(bound.sun_path, sizeof(bound.sun_path));
-		else
-			s->listen_path = strdup("(socket activation)");
-		s->own_socket = false;
-		goto listening;
-	}
+	int r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -482,14 +456,95 @@ int server_listen(struct server *s)
 			return r;
 		}
 	}
-	s->sock_dev = st.st_dev;
-	s->sock_ino = st.st_ino;
-	s->own_socket = true;
 	if (listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
 		unlink(path);
 		return r;
 	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	*out_fd = TAKE_FD(fd);
+	return 0;
+}
+
+void server_unlink_unix(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	/* Only the socket we made: another daemon may have bound the path since. */
+	if (lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
+}
+
+/* The activated descriptors: one named "http", or a TCP listener (which
+ * cannot be the control socket), goes to the HTTP face; the control socket
+ * is the one AF_UNIX stream listener left. */
+static int take_activated(struct server *s, int n, const char *names, int *control)
+{
+	int v;
+	socklen_t l;
+
+	*control = -1;
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		bool http = names && sd_listen_fd_named(names, fd - SD_LISTEN_FDS_START, "http");
+
+		l = sizeof(v);
+		if (!http && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) == 0 && (v == AF_INET || v == AF_INET6))
+			http = true;
+		if (http) {
+			if (s->n_http_fds == SBD_HTTP_MAX_LISTENERS) {
+				log_err("socket activation passed more than %d HTTP sockets", SBD_HTTP_MAX_LISTENERS);
+				return -EINVAL;
+			}
+			s->http_fds[s->n_http_fds++] = fd;
+			continue;
+		}
+		if (*control >= 0) {
+			log_err("socket activation passed %d sockets; expected one control socket, and sockets "
+			        "named \"http\" or TCP listeners for the HTTP face", n);
+			return -EINVAL;
+		}
+		*control = fd;
+	}
+	return 0;
+}
+
+int server_listen(struct server *s)
+{
+	const char *path = s->cfg.socket_path;
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *names = NULL;
+	int n, r, control;
+
+	n = sd_listen_fds_take(&names);
+	if (n < 0)
+		return n;
+	r = take_activated(s, n, names, &control);
+	if (r < 0)
+		return r;
+	if (control >= 0) {
+		struct sockaddr_un bound;
+		socklen_t bl = sizeof(bound);
+		fd = control;
+		if (check_activated_socket(fd) < 0) {
+			log_err("the activated descriptor is not a listening AF_UNIX stream socket");
+			return -EINVAL;
+		}
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+			return -errno;
+		memset(&bound, 0, sizeof(bound));
+		if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0 && bound.sun_path[0])
+			s->listen_path = strndup(bound.sun_path, sizeof(bound.sun_path));
+		else
+			s->listen_path = strdup("(socket activation)");
+		s->own_socket = false;
+		goto listening;
+	}
+
+	r = server_bind_unix(path, s->cfg.socket_mode & 0777, &fd, &s->sock_dev, &s->sock_ino);
+	if (r < 0)
+		return r;
+	s->own_socket = true;
 	s->listen_path = strdup(path);
 listening:
 	if (!s->listen_path)
@@ -502,7 +557,10 @@ listening:
 	if (r < 0)
 		return r;
 	s->listen_fd = TAKE_FD(fd);
-	return 0;
+	/* The HTTP face takes the activated sockets meant for it. */
+	r = http_start(s, s->http_fds, s->n_http_fds, &s->http);
+	s->n_http_fds = 0;
+	return r;
 }
 
 static struct uid_count *uid_slot(struct server *s, uid_t uid, bool create)
@@ -847,6 +905,7 @@ static void server_stop(struct server *s)
 		loop_io_del(s->loop, &s->listen_io);
 		s->listen_fd = safe_close(s->listen_fd);
 	}
+	http_stop(TAKE_PTR(s->http));
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		conn_stop_reading(c);
@@ -886,12 +945,11 @@ int server_run(struct server *s)
 
 void server_free(struct server *s)
 {
-	if (s->own_socket && s->listen_path) {
-		struct stat st;
-		/* Only our own socket: another daemon may have replaced it since. */
-		if (lstat(s->listen_path, &st) == 0 && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
-			unlink(s->listen_path);
-	}
+	http_stop(TAKE_PTR(s->http));
+	for (size_t i = 0; i < s->n_http_fds; i++)
+		safe_close(s->http_fds[i]);
+	if (s->own_socket && s->listen_path)
+		server_unlink_unix(s->listen_path, s->sock_dev, s->sock_ino);
 	if (s->listen_fd >= 0)
 		safe_close(s->listen_fd);
 	safe_close(s->sig_fd);

@@ -69,6 +69,9 @@ struct server {
 	void (*on_message)(struct conn *c, struct frame_msg *msg);
 	struct authz authz;             /* the policy and its audit (authz.c) */
 	struct sock_table socks;         /* daemon-owned sockets by handle (sock.c) */
+	int http_fds[SBD_HTTP_MAX_LISTENERS];   /* activated for the HTTP face, until http_start takes them */
+	size_t n_http_fds;
+	struct http_server *http;       /* the HTTP face (http.c); NULL when off */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete
@@ -78,6 +81,14 @@ int server_init(struct server *s, struct sbd_config *cfg,
                 void (*on_message)(struct conn *c, struct frame_msg *msg));
 /* Takes the socket from socket activation, or binds cfg.socket_path. */
 int server_listen(struct server *s);
+/* Binds and listens on a new AF_UNIX stream socket at path with mode,
+ * after checking where it goes (parents made, no directory others may write,
+ * a stale socket removed): the control socket's way, for every UNIX socket
+ * the daemon serves. *dev, *ino: what server_unlink_unix removes. */
+int server_bind_unix(const char *path, mode_t mode, int *out_fd, dev_t *dev, ino_t *ino);
+/* Removes path if it is still the socket server_bind_unix made. */
+void server_unlink_unix(const char *path, dev_t dev, ino_t ino);
+
 /* Runs until SIGTERM/SIGINT, then stops cleanly. */
 int server_run(struct server *s);
 void server_free(struct server *s);

@@ -48,6 +48,18 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "name look-ups waiting or running, in total"),
 	LIMIT("max-resolver-share", "resolver_share", max_resolver_share, 0, 100000,
 	      "name look-ups one user may have waiting or running (0: a quarter of the queue)"),
+	LIMIT("http-max-connections", "http_connections", http_max_connections, 1, 100000,
+	      "HTTP connections of one --http listener"),
+	LIMIT("http-max-connections-per-ip", "http_connections_per_ip", http_max_connections_per_ip, 1, 100000,
+	      "HTTP connections from one IP address (tcp: listeners)"),
+	LIMIT("http-max-header-bytes", "http_header_bytes", http_max_header_bytes, 2048, 1u << 20,
+	      "memory of one HTTP connection, which holds the request line and headers"),
+	LIMIT("http-max-body-bytes", "http_body_bytes", http_max_body_bytes, 0, 64u << 20,
+	      "longest HTTP request body (POST /rpc, /v1/policy/check)"),
+	LIMIT("http-idle-timeout", "http_idle_timeout", http_idle_timeout_s, 1, 86400,
+	      "seconds an HTTP connection may stay idle or stalled"),
+	LIMIT("http-max-stream-bytes", "http_stream_bytes", http_max_stream_bytes, 4096, 64u << 20,
+	      "audit stream bytes queued toward one HTTP client before its stream is ended"),
 };
 const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
 
@@ -90,6 +102,12 @@ void config_defaults(struct sbd_config *c)
 	c->resolver_threads = 4;
 	c->max_resolver_queue = 256;
 	c->max_resolver_share = 0;
+	c->http_max_connections = 256;
+	c->http_max_connections_per_ip = 64;
+	c->http_max_header_bytes = 32768;
+	c->http_max_body_bytes = 1 << 20;
+	c->http_idle_timeout_s = 30;
+	c->http_max_stream_bytes = 256 << 10;
 }
 
 void config_free(struct sbd_config *c)
@@ -98,6 +116,9 @@ void config_free(struct sbd_config *c)
 	free(c->policy_path);
 	free(c->audit_log_path);
 	c->socket_path = c->policy_path = c->audit_log_path = NULL;
+	for (size_t i = 0; i < c->n_http; i++)
+		free(c->http_specs[i]);
+	c->n_http = 0;
 }
 
 /* Prints one option of the help: "  --name=ARG" padded to the description
@@ -155,6 +176,10 @@ static void usage(FILE *f)
 	usage_option(f, "audit-log", "FILE", "also append every policy decision to FILE as a JSON line");
 	usage_option(f, "audit-failure", "WHAT", "when a record cannot be written to the audit log: refuse "
 	             "the request (default) or allow it");
+	usage_option(f, "http", "unix:PATH|tcp:ADDR:PORT", "serve the HTTP face (REST inspection, "
+	             "metrics, the web view, JSON-RPC over HTTP) there; up to 4 times (default: off)");
+	usage_option(f, "http-anonymous", "WHAT", "what a tcp: caller without a token may see: basic "
+	             "(/healthz, /metrics, /v1/info; the default) or none");
 	usage_option(f, "log-level", "LEVEL", "err, warning, notice, info (default), debug, or 0-7");
 	fprintf(f, "\nLimits:\n");
 	for (size_t i = 0; i < sbd_limits_n; i++) {
@@ -193,11 +218,11 @@ static char *default_socket_path(void)
 }
 
 enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_AUDIT_FAILURE, OPT_LOGLEVEL,
-       OPT_VERSION, OPT_HELP, OPT_LIMIT0 };
+       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
-	struct option opts[32];
+	struct option opts[64];
 	size_t n = 0;
 	int o;
 
@@ -208,6 +233,8 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "audit-log", required_argument, NULL, OPT_AUDIT_LOG };
 	opts[n++] = (struct option){ "audit-failure", required_argument, NULL, OPT_AUDIT_FAILURE };
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
+	opts[n++] = (struct option){ "http", required_argument, NULL, OPT_HTTP };
+	opts[n++] = (struct option){ "http-anonymous", required_argument, NULL, OPT_HTTP_ANONYMOUS };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	for (size_t i = 0; i < sbd_limits_n; i++)
@@ -267,6 +294,33 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 				c->audit_failure_allow = true;
 			} else {
 				fprintf(stderr, "sockbrokerd: --audit-failure: '%s' is neither refuse nor allow\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_HTTP:
+			/* The form is checked here; the address when the listener is made. */
+			if ((strncmp(optarg, "unix:", 5) != 0 || !optarg[5] || strlen(optarg + 5) >= 108) &&
+			    (strncmp(optarg, "tcp:", 4) != 0 || !strrchr(optarg + 4, ':'))) {
+				fprintf(stderr, "sockbrokerd: --http: '%s' is neither unix:PATH (1-107 bytes) nor "
+				        "tcp:ADDR:PORT\n", optarg);
+				return -EINVAL;
+			}
+			if (c->n_http == SBD_HTTP_MAX_LISTENERS) {
+				fprintf(stderr, "sockbrokerd: --http: at most %d listeners\n", SBD_HTTP_MAX_LISTENERS);
+				return -EINVAL;
+			}
+			c->http_specs[c->n_http] = strdup(optarg);
+			if (!c->http_specs[c->n_http])
+				return -ENOMEM;
+			c->n_http++;
+			break;
+		case OPT_HTTP_ANONYMOUS:
+			if (strcmp(optarg, "basic") == 0) {
+				c->http_anonymous_none = false;
+			} else if (strcmp(optarg, "none") == 0) {
+				c->http_anonymous_none = true;
+			} else {
+				fprintf(stderr, "sockbrokerd: --http-anonymous: '%s' is neither basic nor none\n", optarg);
 				return -EINVAL;
 			}
 			break;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #define SBD_DEFAULT_SOCKET "/run/sockbroker/control.sock"
+#define SBD_HTTP_MAX_LISTENERS 4    /* --http given this many times at most */
 
 struct sbd_config {
 	char *socket_path;          /* malloc'd */
@@ -33,6 +34,16 @@ struct sbd_config {
 	unsigned max_resolver_queue; /* look-ups waiting or running, in total */
 	unsigned max_resolver_share; /* look-ups one uid may have waiting or running; 0: a quarter
 	                              * of max_resolver_queue (at least 1) */
+	/* The HTTP face (http.c): off unless --http is given. */
+	char *http_specs[SBD_HTTP_MAX_LISTENERS];  /* "unix:PATH" or "tcp:ADDR:PORT", malloc'd */
+	size_t n_http;
+	bool http_anonymous_none;   /* --http-anonymous=none: a TCP caller without a token sees nothing */
+	unsigned http_max_connections;
+	unsigned http_max_connections_per_ip;
+	size_t http_max_header_bytes;
+	size_t http_max_body_bytes;
+	unsigned http_idle_timeout_s;
+	size_t http_max_stream_bytes;   /* queued toward one audit stream before it is dropped */
 };
 
 /* The limits as daemon.info shows them: one table so that the option parser,
