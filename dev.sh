@@ -17,10 +17,13 @@ top=$(pwd)
 # SystemCallFilter= applied by tests/unit-sandbox.py), man-db (man: verify
 # checks Documentation= against the installed pages),
 # groff-base (renders the man pages for tests/it_manpages.sh), logrotate
-# (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker).
+# (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker),
+# chromium and chromium-driver (it_http_browser.sh: the web view in a
+# headless browser driven over WebDriver).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
-	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate)
+	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
+	chromium chromium-driver)
 JOBS=-j2
 
 usage() {
