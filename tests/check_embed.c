@@ -1,7 +1,7 @@
 /* Unit tests of the files compiled into the daemon (daemon/http-ui.h, made
  * by build-aux/embed.sh): each array holds exactly the bytes of its source
  * file and a NUL after them; the web view is one self-contained page (no
- * script, style, font or image from elsewhere: the daemon serves nothing
+ * script, style, font or image from elsewhere, not even a favicon: the daemon serves nothing
  * else, and a page that reached out could leak the token) and stays small;
  * the OpenAPI document parses. */
 #ifdef HAVE_CONFIG_H
@@ -78,9 +78,10 @@ static const char *find_ci(const char *hay, const char *needle)
 START_TEST(ui_is_self_contained)
 {
 	static const char *const outside[] = {
-		"<script src", "<link", "@import", "url(", "<img", "<iframe", "<object", "<embed",
+		"<script src", "@import", "url(", "<img", "<iframe", "<object", "<embed",
 		"http://", "https://", "//cdn", "eventsource",
 	};
+	static const char icon[] = "<link rel=\"icon\" href=\"data:,\">";
 	const char *at;
 
 	ck_assert_uint_lt(http_ui_html_len, 32 * 1024);
@@ -90,6 +91,9 @@ START_TEST(ui_is_self_contained)
 		at = find_ci(http_ui_html, outside[i]);
 		ck_assert_msg(at == NULL, "the page has '%s': %.60s", outside[i], at);
 	}
+	/* One <link>: an empty icon, so that the browser asks for no favicon. */
+	for (at = find_ci(http_ui_html, "<link"); at; at = find_ci(at + 1, "<link"))
+		ck_assert_msg(strncmp(at, icon, sizeof(icon) - 1) == 0, "a <link> to elsewhere: %.60s", at);
 	/* Data goes into the page as text, never as markup. */
 	ck_assert_ptr_null(find_ci(http_ui_html, "innerHTML"));
 	ck_assert_ptr_null(find_ci(http_ui_html, "outerHTML"));
