@@ -190,7 +190,7 @@ def main():
     ap.add_argument("--artifacts", required=True)
     ap.add_argument("--allow-rule", required=True, help="the rule that allows this user's socket.create")
     ap.add_argument("--deny-rule", required=True, help="the rule that denies connect to port 25")
-    ap.add_argument("--copy-screenshot", help="also copy the 1200x900 screenshot here")
+    ap.add_argument("--copy-screenshot", help="also copy the wide screenshot here, when every check passed")
     a = ap.parse_args()
     url = a.url.rstrip("/")
     auth = {"Authorization": "Bearer " + a.token}
@@ -300,8 +300,6 @@ return a && d && a[0] > arguments[2] && d[1] > arguments[3] ? r : null;""",
         d.cmd("POST", "/window/rect", {"width": 1200, "height": min(max(height + 140, 900), 1800)})
         png = d.screenshot(os.path.join(a.artifacts, "http-view.png"))
         ok(png[:8] == b"\x89PNG\r\n\x1a\n", "screenshot %s/http-view.png (%d bytes)" % (a.artifacts, len(png)))
-        if a.copy_screenshot:
-            shutil.copyfile(os.path.join(a.artifacts, "http-view.png"), a.copy_screenshot)
 
         # Narrow: 360 CSS px. A window that small may be refused; then the
         # device metrics are overridden instead.
@@ -345,6 +343,9 @@ return c.dataset.state === 'denied' && s.dataset.state === 'denied' &&
         shutil.rmtree(profile, ignore_errors=True)
         s1.close()
         s2.close()
+    if a.copy_screenshot and not failures:
+        shutil.copyfile(os.path.join(a.artifacts, "http-view.png"), a.copy_screenshot)
+        print("# copied the screenshot to " + a.copy_screenshot)
     print("# %d failure(s)" % failures)
     return 1 if failures else 0
 
