@@ -125,7 +125,7 @@ static void print_help(FILE *f)
 	        "policy check asks the daemon what it would decide for a caller:\n"
 	        "  WHO     --uid N | --user NAME (default: our own uid), --gid N | --group NAME\n"
 	        "          (default: the user's), --groups G1,G2 (default: the user's groups),\n"
-	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL\n");
+	        "          --exe PATH, --unit UNIT, --cgroup PATH, --label LABEL, --token NAME\n");
 	print_actions(f);
 	fprintf(f,
 	        "  listen and connect judge exactly the requests the listen and connect\n"
@@ -984,6 +984,135 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* A number of an option of cmd ("--since" of "audit"): 0 or more when
+ * zero_ok, else 1 or more. */
+static int parse_count(const char *cmd, const char *opt, const char *arg, bool zero_ok, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || *out < (zero_ok ? 0 : 1) || !isdigit((unsigned char)arg[0]))
+		return usage_error("%s: %s takes a %s integer, not '%s'", cmd, opt, zero_ok ? "non-negative" : "positive",
+		                   arg);
+	return 0;
+}
+
+/* audit [--since N] [--limit N] [--json]: admin.audit, one record a line */
+static int cmd_audit(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *recs, *params = json_object_new_object();
+	long long n;
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		const char *opt = argv[i], *val = NULL;
+		bool since = strncmp(opt, "--since", 7) == 0 && (opt[7] == '\0' || opt[7] == '=');
+		bool limit = strncmp(opt, "--limit", 7) == 0 && (opt[7] == '\0' || opt[7] == '=');
+
+		if (strcmp(opt, "--json") == 0 || strcmp(opt, "-j") == 0) {
+			ctl->json = true;
+			continue;
+		}
+		if (!since && !limit) {
+			json_object_put(params);
+			return usage_error("audit: unknown argument '%s' (--since N, --limit N, --json)", opt);
+		}
+		if (opt[7] == '=')
+			val = opt + 8;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		if (!val) {
+			json_object_put(params);
+			return usage_error("audit: %.7s needs a number", opt);
+		}
+		r = parse_count("audit", since ? "--since" : "--limit", val, since, &n);
+		if (r) {
+			json_object_put(params);
+			return r;
+		}
+		json_object_object_add(params, since ? "since" : "limit", json_object_new_int64(n));
+	}
+	r = ctl_call(ctl, "admin.audit", json_object_to_json_string_ext(params, JSON_COMPACT), &result);
+	json_object_put(params);
+	if (r)
+		return r;
+	if (ctl->json || !json_object_object_get_ex(result, "records", &recs) ||
+	    !json_object_is_type(recs, json_type_array)) {
+		print_result(ctl, result, NULL, false);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	printf("%-7s %-24s %-8s %-5s %-8s %-22s %s\n", "SEQ", "TIME", "DECISION", "CONN", "UID", "METHOD",
+	       "RULE: REASON");
+	for (size_t i = 0; i < json_object_array_length(recs); i++) {
+		json_object *e = json_object_array_get_idx(recs, i), *v;
+		char rule[300];
+
+		printf("%-7s %-24s %-8s %-5s %-8s %-22s ", cell(e, "seq"), cell(e, "time"), cell(e, "decision"),
+		       cell(e, "connection"), cell(e, "uid"), cell(e, "method"));
+		if (json_object_object_get_ex(e, "rule", &v) && json_object_is_type(v, json_type_string))
+			snprintf(rule, sizeof(rule), "\"%s\"", json_object_get_string(v));
+		else
+			snprintf(rule, sizeof(rule), "(no rule)");
+		if (json_object_object_get_ex(e, "truncated", &v) && json_object_get_boolean(v))
+			printf("%s: (a long record, %s bytes: whole in the audit log)\n", rule, cell(e, "bytes"));
+		else
+			printf("%s: %s\n", rule, cell(e, "reason"));
+	}
+	printf("(the daemon holds records %s to %s)\n", cell(result, "first"), cell(result, "last"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* policy rules [--json]: policy.rules; each rule with its counts, where it
+ * is written, and what it says */
+static int cmd_policy_rules(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *rules, *v;
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			ctl->json = true;
+		else
+			return usage_error("policy rules: unknown argument '%s' (only --json)", argv[i]);
+	}
+	r = ctl_call(ctl, "policy.rules", NULL, &result);
+	if (r)
+		return r;
+	if (ctl->json || !json_object_object_get_ex(result, "rules", &rules) ||
+	    !json_object_is_type(rules, json_type_array)) {
+		print_result(ctl, result, NULL, false);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	printf("policy: %s (generation %s)\n", cell(result, "source"), cell(result, "generation"));
+	printf("%-40s %10s %10s  %s\n", "RULE", "ALLOWED", "DENIED", "WHERE");
+	for (size_t i = 0; i < json_object_array_length(rules); i++) {
+		static const char *const parts[] = { "match", "allow", "deny", "limits" };
+		json_object *e = json_object_array_get_idx(rules, i);
+		char name[300];
+
+		snprintf(name, sizeof(name), "\"%s\"", cell(e, "name"));
+		printf("%-40s %10s %10s  ", name, cell(e, "allowed"), cell(e, "denied"));
+		if (json_object_object_get_ex(e, "file", &v) && json_object_is_type(v, json_type_string))
+			printf("%s:%s\n", json_object_get_string(v), cell(e, "line"));
+		else
+			puts("(embedded)");
+		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+			if (json_object_object_get_ex(e, parts[k], &v) && v)
+				printf("    %s: %s\n", parts[k], json_object_to_json_string_ext(v, JSON_COMPACT));
+		if (json_object_object_get_ex(e, "warnings", &v) && json_object_is_type(v, json_type_array))
+			for (size_t k = 0; k < json_object_array_length(v); k++)
+				printf("    warning: %s\n", json_object_get_string(json_object_array_get_idx(v, k)));
+	}
+	if (json_object_object_get_ex(result, "unmatched", &v))
+		printf("%-40s %10s %10s\n", "(no rule)", cell(v, "allowed"), cell(v, "denied"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- actions
  *
  * An action is what one word of `policy check` stands for, and `listen` and
@@ -1609,6 +1738,9 @@ static void policy_check_details(FILE *f)
 	        "  --unknown PART,...       parts (exe, unit, cgroup, label) the daemon could\n"
 	        "                           not read: an allow naming one does not apply, a\n"
 	        "                           deny naming one does\n"
+	        "  --token NAME             an HTTP caller presenting that bearer token (as\n"
+	        "                           --user, the token's user): no program, so exe,\n"
+	        "                           unit, cgroup and label are unknown\n"
 	        "  (--exe, --unit, --cgroup, --label default to none, which matches no rule\n"
 	        "  that names them.) Names are looked up by the daemon: an unknown user or\n"
 	        "  group is a usage error.\n"
@@ -1647,7 +1779,7 @@ static void spec_details(FILE *f)
 }
 
 /* policy check [--uid N|--user U] [--gid N|--group G] [--groups G1,G2] [--exe P]
- * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] ACTION ARGS:
+ * [--unit U] [--cgroup C] [--label L] [--unknown PART,...] [--token NAME] ACTION ARGS:
  * policy.check of each request the action makes. Exit 0 when allowed, 1 when
  * denied, 2 for a usage error (also -32602: an unknown user, bad params), 3
  * when no decision came. */
@@ -1660,7 +1792,7 @@ static int cmd_policy_check(struct ctl *ctl, int argc, char **argv)
 		{ "--uid", "uid", true }, { "--user", "user", false }, { "--gid", "gid", true },
 		{ "--group", "group", false }, { "--groups", "groups", false }, { "--exe", "exe", false },
 		{ "--unit", "unit", false }, { "--cgroup", "cgroup", false }, { "--label", "label", false },
-		{ "--unknown", "unknown", false },
+		{ "--unknown", "unknown", false }, { "--token", "token", false },
 	};
 	json_object *as = json_object_new_object();
 	struct plan pl = { .n = 0 };
@@ -1726,6 +1858,14 @@ out:
 
 static const struct ctl_cmd *cmd_find(int argc, char **argv, int *nwords);
 
+static void audit_details(FILE *f)
+{
+	fprintf(f,
+	        "--since N: the records after seq N, oldest first (page on with the last seq\n"
+	        "shown); without it the newest. --limit N: at most N records (1-1000, default\n"
+	        "100). The daemon keeps the last --audit-ring records (sockbrokerd(8)).\n");
+}
+
 /* help [COMMAND] */
 static int cmd_help(struct ctl *ctl, int argc, char **argv)
 {
@@ -1771,6 +1911,10 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "stats", "", "show counters and each rule's decisions (admin)", 0, 0, cmd_stats },
 	{ "reload", "", "load the policy again; a bad one is reported (admin)",
 	  0, 0, cmd_reload },
+	{ "audit", "[--since N] [--limit N] [--json]",
+	  "show the last audit records the daemon keeps (admin)", 0, 5, cmd_audit, audit_details },
+	{ "policy rules", "[--json]", "show every rule as written, where, and its counts (admin)",
+	  0, 1, cmd_policy_rules },
 	{ "policy check", "[WHO...] ACTION [ARGS...]",
 	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check,
 	  policy_check_details },

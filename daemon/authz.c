@@ -20,6 +20,7 @@
 #include "call.h"
 #include "conn.h"
 #include "consts.h"
+#include "http-token.h"
 #include "identity.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -192,6 +193,9 @@ int authz_init(struct authz *a, const struct sbd_config *cfg)
 	if (r < 0)
 		return r;
 	a->generation = 1;
+	r = audit_ring_init(&a->ring, a->cfg->audit_ring, 0);
+	if (r < 0)
+		return r;
 	r = audit_open(a);
 	if (r < 0) {
 		audit_open_error(a, r, "cannot open");
@@ -213,6 +217,7 @@ void authz_free(struct authz *a)
 	free(a->source);
 	if (a->audit_fd >= 0)
 		safe_close(a->audit_fd);
+	audit_ring_free(&a->ring);
 	memset(a, 0, sizeof(*a));
 	a->audit_fd = -1;
 }
@@ -285,6 +290,7 @@ void authz_subject_from(const struct identity *id, struct policy_subject *out)
 		.unit = id->unit,
 		.cgroup = id->cgroup,
 		.label = id->label,
+		.token = id->token,
 		.exe_unknown = id->exe_unknown,
 		.unit_unknown = id->unit_unknown,
 		.cgroup_unknown = id->cgroup_unknown,
@@ -367,6 +373,8 @@ void authz_identity_json(json_object *o, const struct identity *id)
 	json_object_object_add(o, "cgroup", json_string_or_null(id->cgroup));
 	json_object_object_add(o, "unit", json_string_or_null(id->unit));
 	json_object_object_add(o, "label", json_string_or_null(id->label));
+	if (id->token)
+		json_object_object_add(o, "token", json_object_new_string(id->token));
 	json_object_object_add(o, "unknown", authz_unknown_json(id));
 	if (id->error)
 		json_object_object_add(o, "identity_error", json_object_new_string(id->error));
@@ -624,7 +632,34 @@ struct audit_rec {
 	bool quiet;                 /* a failure to write it is not counted again */
 };
 
-static int audit_json(struct authz *a, const struct conn *c, const struct identity *id, const struct audit_rec *rec,
+/* A short form of a record too long for the ring: what it was, by whom, with
+ * which rule, and that the rest is in the log. malloc'd, or NULL. */
+static char *audit_stub(const struct audit_rec *rec, const char *when, uint64_t serial,
+                        const struct identity *id, size_t len)
+{
+	json_object *o = json_object_new_object();
+	char *text = NULL;
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "seq", json_object_new_uint64(rec->seq));
+	json_object_object_add(o, "decision", json_object_new_string(rec->decision));
+	json_object_object_add(o, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
+	json_object_object_add(o, "connection", serial ? json_object_new_uint64(serial) : NULL);
+	json_object_object_add(o, "uid", id->uid != (uid_t)-1 ? json_object_new_int64(id->uid) : NULL);
+	json_object_object_add(o, "method", json_object_new_string(rec->method));
+	json_object_object_add(o, "truncated", json_object_new_boolean(true));
+	json_object_object_add(o, "bytes", json_object_new_uint64(len));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* The record as one line of JSON, for --audit-log, the ring and its
+ * subscribers. 0, or -errno when it could not be written to --audit-log
+ * (-ENOMEM when it could not be made while the log wants it). */
+static int audit_json(struct authz *a, uint64_t serial, const struct identity *id, const struct audit_rec *rec,
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
@@ -634,10 +669,10 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 	char when[80];
 	const char *line;
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
-	int r;
+	int r = 0;
 
 	if (!o)
-		return -ENOMEM;
+		return a->audit_fd >= 0 ? -ENOMEM : 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -649,10 +684,14 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 	json_object_object_add(o, "reason", json_object_new_string(rec->reason));
 	if (rec->after)
 		json_object_object_add(o, "after", json_object_new_uint64(rec->after));
-	json_object_object_add(o, "connection", json_object_new_uint64(c->serial));
-	json_object_object_add(o, "uid", json_object_new_int64(id->uid));
-	json_object_object_add(o, "gid", json_object_new_int64(id->gid));
+	/* 0: an HTTP refusal before any connection of ours (authz_audit_http). */
+	json_object_object_add(o, "connection", serial ? json_object_new_uint64(serial) : NULL);
+	/* (uid_t)-1 is no uid (the kernel gives it nobody): an anonymous HTTP caller. */
+	json_object_object_add(o, "uid", id->uid != (uid_t)-1 ? json_object_new_int64(id->uid) : NULL);
+	json_object_object_add(o, "gid", id->gid != (gid_t)-1 ? json_object_new_int64(id->gid) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+	if (id->token)
+		json_object_object_add(o, "token", json_object_new_string(id->token));
 	json_object_object_add(o, "exe", id->exe ? json_object_new_string(id->exe) : NULL);
 	json_object_object_add(o, "unit", id->unit ? json_object_new_string(id->unit) : NULL);
 	if (id->exe_unknown || id->unit_unknown) {
@@ -684,11 +723,20 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 		json_object_object_add(o, "option", json_object_new_int(q->option));
 	}
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = line ? 0 : -ENOMEM;
-	if (line) {
-		iov[0] = (struct iovec){ (void *)line, strlen(line) };
-		/* One write per record, so records never interleave (O_APPEND). */
+	if (!line) {
+		json_object_put(o);
+		return a->audit_fd >= 0 ? -ENOMEM : 0;
+	}
+	iov[0] = (struct iovec){ (void *)line, strlen(line) };
+	/* One write per record, so records never interleave (O_APPEND). */
+	if (a->audit_fd >= 0)
 		r = audit_append(a->audit_fd, iov, 2);
+	/* The ring keeps it (short, if it is long) and subscribers get it whole,
+	 * whether or not the file took it: they show what was decided. */
+	if (audit_ring_wanted(&a->ring)) {
+		_cleanup_free_ char *stub = iov[0].iov_len > a->ring.record_max
+		                                ? audit_stub(rec, when, serial, id, iov[0].iov_len) : NULL;
+		(void)audit_ring_push(&a->ring, rec->seq, line, iov[0].iov_len, stub);
 	}
 	json_object_put(o);
 	return r;
@@ -696,7 +744,7 @@ static int audit_json(struct authz *a, const struct conn *c, const struct identi
 
 /* The record for the log: a line "audit: DECISION key=value ..." (strings
  * quoted, "-" for none), and the same fields for the journal. */
-static int audit_line(const struct conn *c, const struct identity *id, const struct audit_rec *rec,
+static int audit_line(uint64_t serial, const struct identity *id, const struct audit_rec *rec,
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
@@ -719,6 +767,7 @@ static int audit_line(const struct conn *c, const struct identity *id, const str
 		/* An unknown part is an unquoted "?": a quoted value cannot pass for it. */
 		{ { "exe", exe_unknown ? "?" : id->exe }, !exe_unknown, false },
 		{ { "unit", unit_unknown ? "?" : id->unit }, !unit_unknown, false },
+		{ { "token", id->token }, true, true },
 		{ { "method", rec->method }, false, false },
 		{ { "action", q ? policy_action_name(q->action) : NULL }, false, false },
 		{ { "family", fam }, false, false },
@@ -739,9 +788,16 @@ static int audit_line(const struct conn *c, const struct identity *id, const str
 	FILE *m;
 	int r;
 
-	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)c->serial);
+	/* "-": no connection of ours (authz_audit_http), no uid (an anonymous HTTP caller) */
+	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)serial);
 	snprintf(uid, sizeof(uid), "%u", (unsigned)id->uid);
 	snprintf(gid, sizeof(gid), "%u", (unsigned)id->gid);
+	if (!serial)
+		strcpy(conn, "-");
+	if (id->uid == (uid_t)-1)
+		strcpy(uid, "-");
+	if (id->gid == (gid_t)-1)
+		strcpy(gid, "-");
 	snprintf(pid, sizeof(pid), "%d", (int)id->pid);
 	snprintf(proto, sizeof(proto), "%d", q ? q->proto : -1);
 	snprintf(portb, sizeof(portb), "%d", port);
@@ -801,7 +857,7 @@ static void audit_recovered(struct authz *a)
 
 /* Writes rec to the log (the journal or standard error) and to --audit-log.
  * 0, or -errno when it could not be written to one of them. */
-static int audit_write(struct authz *a, const struct conn *c, const struct identity *id, struct audit_rec *rec)
+static int audit_write(struct authz *a, uint64_t serial, const struct identity *id, struct audit_rec *rec)
 {
 	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path)] = "";
 	int port, r = 0, rl = 0;
@@ -810,9 +866,9 @@ static int audit_write(struct authz *a, const struct conn *c, const struct ident
 	rec->seq = ++a->audit_seq;
 	/* The log's copy follows --log-level, as it always did. */
 	if (log_get_level() >= LOG_NOTICE)
-		rl = audit_line(c, id, rec, has_addr ? addr : NULL, port);
-	if (a->audit_fd >= 0)
-		r = audit_json(a, c, id, rec, has_addr ? addr : NULL, port);
+		rl = audit_line(serial, id, rec, has_addr ? addr : NULL, port);
+	if (a->audit_fd >= 0 || audit_ring_wanted(&a->ring))
+		r = audit_json(a, serial, id, rec, has_addr ? addr : NULL, port);
 	if (rec->quiet)
 		return 0;
 	if (r < 0)
@@ -825,7 +881,7 @@ static int audit_write(struct authz *a, const struct conn *c, const struct ident
 }
 
 /* The record of a decision. */
-static int audit(struct authz *a, const struct conn *c, const struct identity *id, const char *method,
+static int audit(struct authz *a, uint64_t serial, const struct identity *id, const char *method,
                  const struct policy_request *q, const struct policy_decision *d, uint64_t after)
 {
 	struct audit_rec rec = {
@@ -837,7 +893,7 @@ static int audit(struct authz *a, const struct conn *c, const struct identity *i
 		.after = after,
 	};
 
-	return audit_write(a, c, id, &rec);
+	return audit_write(a, serial, id, &rec);
 }
 
 static void count(struct authz *a, const struct policy_decision *d)
@@ -891,7 +947,7 @@ int authz_check(struct call *call, const struct policy_request *q)
 	 * denies it everything but introspection. */
 	authz_subject_from(id, &who);
 	decide(a, &who, q, &d);
-	r = audit(a, c, id, call->method->name, q, &d, d.allowed ? 0 : allowed_before(call));
+	r = audit(a, c->serial, id, call->method->name, q, &d, d.allowed ? 0 : allowed_before(call));
 	count(a, &d);
 	if (!d.allowed)
 		return deny_error(call, d.rule, d.reason);
@@ -912,12 +968,69 @@ int authz_check(struct call *call, const struct policy_request *q)
 		/* The allow record may have reached one of the two: it must not
 		 * stand there as a request that ran. */
 		snprintf(reason, sizeof(reason), "audit: its record could not be written (%s)", strerror(-r));
-		(void)audit_write(a, c, id, &rec);
+		(void)audit_write(a, c->serial, id, &rec);
 		a->audit_refused++;
 		return audit_error(call, -r);
 	}
 	note_allow(call, q, a->audit_seq);
 	return 0;
+}
+
+int authz_check_identity(struct authz *a, uint64_t serial, const struct identity *id, const char *method,
+                         const struct policy_request *q, const char **rule, const char **reason)
+{
+	struct policy_subject who;
+	struct policy_decision d;
+	int r;
+
+	if (id->error) {
+		/* As authz_gate: a caller without an identity (anonymous) gets nothing governed. */
+		d = (struct policy_decision){ .allowed = false, .rule_index = -1 };
+		snprintf(d.reason, sizeof(d.reason), "the caller's identity could not be established: %s", id->error);
+	} else {
+		authz_subject_from(id, &who);
+		decide(a, &who, q, &d);
+	}
+	r = audit(a, serial, id, method, q, &d, 0);
+	count(a, &d);
+	snprintf(a->last_reason, sizeof(a->last_reason), "%s", d.reason);
+	*rule = d.rule;
+	*reason = a->last_reason;
+	if (!d.allowed)
+		return -EACCES;
+	if (r < 0 && !a->cfg->audit_failure_allow) {
+		struct audit_rec rec = {
+			.decision = "refused",
+			.reason = a->last_reason,
+			.method = method,
+			.q = q,
+			.after = a->audit_seq,
+			.quiet = true,
+		};
+
+		snprintf(a->last_reason, sizeof(a->last_reason), "audit: its record could not be written (%s)",
+		         strerror(-r));
+		(void)audit_write(a, serial, id, &rec);
+		a->audit_refused++;
+		*rule = NULL;
+		return r;
+	}
+	return 0;
+}
+
+void authz_audit_http(struct authz *a, const struct identity *id, const char *what, const char *reason)
+{
+	struct identity anon = { .uid = (uid_t)-1, .gid = (gid_t)-1, .pidfd = -1, .error = (char *)HTTP_ANONYMOUS_ERROR };
+	struct policy_decision d = { .allowed = false, .rule_index = -1 };
+	struct audit_rec rec = {
+		.decision = "deny",
+		.reason = reason,
+		.method = what,
+	};
+
+	/* A refusal stands whether or not its record could be written. */
+	(void)audit_write(a, 0, id ? id : &anon, &rec);
+	count(a, &d);
 }
 
 /* A denial no rule decides, recorded and counted; q may be NULL (refused
@@ -929,7 +1042,7 @@ static int refuse(struct call *call, const struct policy_request *q, const char 
 	struct policy_decision d = { .allowed = false, .rule = rule, .rule_index = -1 };
 
 	snprintf(d.reason, sizeof(d.reason), "%s", reason);
-	(void)audit(c->env->authz, c, authz_call_identity(call, NULL), call->method->name, q, &d,
+	(void)audit(c->env->authz, c->serial, authz_call_identity(call, NULL), call->method->name, q, &d,
 	            allowed_before(call));
 	count(c->env->authz, &d);
 	return deny_error(call, rule, reason);
@@ -956,7 +1069,7 @@ void authz_audit_limit(struct call *call)
 	/* "limit: at most 4 handles", as the -32012 error says it. */
 	if (asprintf(&reason, "limit: at most %llu %s", call->limit_max, call->limit) >= 0)
 		rec.reason = reason;
-	(void)audit_write(c->env->authz, c, authz_call_identity(call, NULL), &rec);
+	(void)audit_write(c->env->authz, c->serial, authz_call_identity(call, NULL), &rec);
 	free(reason);
 }
 
@@ -1057,5 +1170,22 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 			fprintf(stderr, "warning: %s\n", w);
 	}
 	policy_free(p);
+	if (cfg->http_token_file)
+		return http_tokens_check_cli(cfg->http_token_file, geteuid() == 0);
 	return 0;
+}
+
+json_object *authz_audit_since(struct authz *a, uint64_t since, size_t max, uint64_t *first, uint64_t *last)
+{
+	return audit_ring_since(&a->ring, since, max, first, last);
+}
+
+void authz_audit_subscribe(struct authz *a, struct audit_sub *s)
+{
+	audit_ring_subscribe(&a->ring, s);
+}
+
+void authz_audit_unsubscribe(struct authz *a, struct audit_sub *s)
+{
+	audit_ring_unsubscribe(&a->ring, s);
 }

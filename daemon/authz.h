@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "audit-ring.h"
 #include "log.h"
 #include "policy.h"
 
@@ -49,6 +50,8 @@ struct authz {
 	uint64_t audit_seq;         /* the last record's number: 1, 2, ... from start, never reused */
 	char **warnings;            /* per rule in policy order: policy_lint_rule's, or NULL */
 	size_t nwarnings;
+	struct audit_ring ring;     /* the last --audit-ring records, and the live subscribers */
+	char last_reason[512];      /* authz_check_identity's *reason */
 };
 
 /* Loads the policy given by cfg->policy_path (NULL: /etc/sockbroker) and opens
@@ -87,6 +90,25 @@ const struct identity *authz_call_identity(struct call *call, size_t *nrules);
  * {errno, name, audit: true} when the policy allowed it but its record could
  * not be written to --audit-log (unless --audit-failure=allow). */
 int authz_check(struct call *call, const struct policy_request *q);
+
+/* authz_check for a caller without a connection's call (the HTTP face: a
+ * bearer token's identity, or an HTTP peer's): decides q for id, audits the
+ * decision (method: the JSON-RPC method or "POST /rpc", serial: the
+ * connection it is recorded under, 0 none) and counts it, as authz_check
+ * does. A caller whose identity has an error (anonymous) is denied without a
+ * rule. *rule: the deciding rule (owned by the policy: valid until the next
+ * reload; NULL when none), *reason: a sentence (valid until the next call).
+ * 0 allowed, -EACCES denied, or another -errno when the policy allowed it
+ * but its record could not be written (refused, unless
+ * --audit-failure=allow; *reason says so). */
+int authz_check_identity(struct authz *a, uint64_t serial, const struct identity *id, const char *method,
+                         const struct policy_request *q, const char **rule, const char **reason);
+
+/* One deny record for a refusal at the HTTP level that no rule decides (a
+ * missing, wrong or expired token; an anonymous caller on a closed
+ * endpoint): id NULL for an anonymous caller, what the request ("GET
+ * /v1/clients"), reason why. Counted as a denial without a rule. */
+void authz_audit_http(struct authz *a, const struct identity *id, const char *what, const char *reason);
 
 /* A refusal that no rule decides (the kernel made another socket than the
  * one asked for, a target the daemon never relays to): audited and counted
@@ -150,6 +172,17 @@ void authz_decide_as(struct authz *a, const struct policy_subject *who, const st
 
 /* The per-user connection limit for a new connection of who. */
 unsigned authz_connection_limit(struct authz *a, const struct policy_subject *who);
+
+/* The last records (--audit-ring of them) with seq > since, oldest first, at
+ * most max, as a JSON array of record objects; *first and *last: the oldest
+ * and newest seq the ring holds (0 when none). NULL on ENOMEM. */
+json_object *authz_audit_since(struct authz *a, uint64_t since, size_t max, uint64_t *first, uint64_t *last);
+
+/* Every record from now on is handed to s->on_record as it is made, in one
+ * line of JSON (audit-ring.h), until authz_audit_unsubscribe. s stays the
+ * caller's; it must be unsubscribed before it is freed or authz_free runs. */
+void authz_audit_subscribe(struct authz *a, struct audit_sub *s);
+void authz_audit_unsubscribe(struct authz *a, struct audit_sub *s);
 
 /* sockbrokerd --check-policy: loads the policy as the daemon would, prints a
  * summary or the error. The exit status: 0 valid, 1 invalid. */

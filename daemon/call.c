@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include "call.h"
+#include "conn.h"
 #include "consts.h"
 #include "jsonrpc.h"
+#include "loop.h"
+#include "metrics.h"
 #include "util.h"
 
 json_object *call_result(struct call *call)
@@ -258,6 +261,22 @@ static json_object *call_reply(struct call *call, int rc)
 	return jrpc_result_new(call->id, TAKE_PTR(call->result));
 }
 
+/* The code a call ends with, as the metrics count it: the JSON-RPC error
+ * code its reply carries (none goes out for a notification, but it is
+ * counted alike). */
+static int call_end_code(const struct call *call, int rc)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == CALL_ERR_SET)
+		return call->err_code;
+	if (rc == CALL_GONE)
+		return METRICS_CODE_GONE;
+	if (rc < 0 && rc > -4096)
+		return SB_ERR_OS;
+	return JRPC_INTERNAL_ERROR;
+}
+
 void call_finish(struct call *call, int rc)
 {
 	json_object *resp = NULL;
@@ -265,6 +284,10 @@ void call_finish(struct call *call, int rc)
 	size_t n = 0;
 
 	call->cancel = NULL;
+	/* Every call ends here, whatever sink its reply goes to. */
+	if (call->conn)
+		metrics_call_end(call->conn->env->metrics, call->method, call_end_code(call, rc),
+		                 call->started_ns ? loop_now() - call->started_ns : 0);
 	if (!call->notification && rc != CALL_GONE)
 		resp = call_reply(call, rc);
 	if (resp && call->n_out_fds) {

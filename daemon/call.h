@@ -71,6 +71,8 @@ struct call {
 	unsigned long long limit_max;
 	struct authz_note *audit_note;  /* the call's last allow record (authz.c; one allocation,
 	                                 * freed with the call); NULL: none */
+	uint64_t started_ns;        /* loop_now() at dispatch, for the latency metric; whoever
+	                             * makes a call sets it */
 };
 
 /* An error set aside (call_error_save) while a handler tries alternatives. */
@@ -133,9 +135,9 @@ int call_take_fd(struct call *call, size_t i);
  * (fd closed on error). */
 int call_push_fd(struct call *call, int fd);
 
-/* Ends a call with rc (0, -errno, or CALL_ERR_SET): builds its reply (none
- * for a notification), hands it to the call's sink, closes untaken
- * descriptors, frees the call. */
+/* Ends a call with rc (0, -errno, or CALL_ERR_SET): counts it in the
+ * metrics, builds its reply (none for a notification), hands it to the
+ * call's sink, closes untaken descriptors, frees the call. */
 void call_finish(struct call *call, int rc);
 
 /* Maps a handler's rc into a JSON-RPC error response for id. */

@@ -30,6 +30,7 @@ struct call;
 struct sock;
 struct authz;
 struct sock_table;
+struct metrics;
 struct sbd_config;
 struct conn;
 
@@ -63,6 +64,7 @@ struct conn_env {
 	struct server *srv;
 	struct authz *authz;
 	struct sock_table *socks;
+	struct metrics *metrics;        /* calls and relayed bytes are counted here (metrics.h) */
 };
 
 /* Writers a connection remembers at once; a further one evicts the one that

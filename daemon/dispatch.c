@@ -15,6 +15,7 @@
 #include "fdpass.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "server.h"
 #include "util.h"
@@ -22,11 +23,14 @@
 /* Members of params the framework owns, not the method. */
 static const char *const framework_params[] = { "fds", NULL };
 
+/* An error before any call exists (a parse error, a batch refused whole):
+ * counted as a request of no known method. */
 static void send_error(struct conn *c, json_object *id, int code, const char *msg, json_object *data)
 {
 	json_object *resp = jrpc_error_new(id, code, msg, data);
 
 	c->srv->stats.errors++;
+	metrics_call_end(c->env->metrics, NULL, code, 0);
 	if (resp)
 		conn_queue_reply(c, resp, NULL, 0);
 }
@@ -81,6 +85,7 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 			batch_skip(b, idx);
 		return;
 	}
+	call->started_ns = loop_now();
 	call->fds = fds;
 	call->nfds = nfds;
 	call->sink = b ? batch_sink(b) : reply_conn_sink();

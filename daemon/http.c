@@ -895,6 +895,10 @@ static void listener_run(struct http_listener *l)
 	if (!l->d)
 		return;
 	MHD_run(l->d);
+	/* Connections MHD_run closed are only freed (their descriptors closed)
+	 * by its next run, or here: in external mode this query cleans them up,
+	 * so a closed connection does not wait for the next event to let go. */
+	MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	listener_arm(l);
 }
 

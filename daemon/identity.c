@@ -966,6 +966,7 @@ void identity_free(struct identity *id)
 	free(id->cgroup);
 	free(id->unit);
 	free(id->label);
+	free(id->token);
 	free(id->exe_unknown);
 	free(id->cgroup_unknown);
 	free(id->unit_unknown);

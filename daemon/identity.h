@@ -23,6 +23,8 @@ struct identity {
 	                     * none (cgroup v1) or it is unknown */
 	char *unit;         /* systemd unit the cgroup names; NULL when it names none or is unknown */
 	char *label;        /* SO_PEERSEC LSM label; NULL when there is no LSM label or it is unknown */
+	char *token;        /* the name of the bearer token an HTTP caller presented (http-token.h);
+	                     * NULL for every other caller */
 	/* Why a part above could not be read (one sentence ending in what the
 	 * kernel said, malloc'd), its value then NULL; NULL when the part is
 	 * known, or does not exist. An unknown part does not make the identity

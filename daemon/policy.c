@@ -33,7 +33,7 @@
 
 /* ---- the loaded form ---- */
 
-enum cond_kind { C_UID, C_GID, C_EXE, C_UNIT, C_CGROUP, C_LABEL, C_MAX };
+enum cond_kind { C_UID, C_GID, C_EXE, C_UNIT, C_CGROUP, C_LABEL, C_TOKEN, C_MAX };
 
 /* One match member: any of its values must hold. */
 struct cond {
@@ -103,6 +103,11 @@ struct rule {
 	 * they match nobody until a reload finds them. */
 	char **unknown;
 	size_t nunknown;
+	/* The rule as written, for policy.rules: its object as parsed, and
+	 * where it starts (file NULL and line 0 for the embedded default). */
+	json_object *json;
+	char *file;
+	int line;
 };
 
 struct policy {
@@ -123,6 +128,7 @@ static const char *const action_names[POLICY_ACTION_MAX] = {
 	[POLICY_SETHOSTNAME] = "sethostname",
 	[POLICY_ADMIN] = "admin",
 	[POLICY_SEND] = "send",
+	[POLICY_HTTP_RPC] = "http_rpc",
 };
 
 const char *policy_action_name(enum policy_action a)
@@ -149,6 +155,7 @@ static const unsigned action_selectors[POLICY_ACTION_MAX] = {
 	[POLICY_SETHOSTNAME] = 0,
 	[POLICY_ADMIN] = 0,
 	[POLICY_SEND] = S_SOCK | S_MESSAGE | S_ADDRESS | S_PORT | S_PATH,
+	[POLICY_HTTP_RPC] = 0,
 };
 
 #define NAMED(n) { #n, (long)(n) }
@@ -320,6 +327,8 @@ static void rule_clear(struct rule *r)
 	free(r->allow);
 	free(r->deny);
 	strs_free(r->unknown, r->nunknown);
+	json_object_put(r->json);
+	free(r->file);
 }
 
 void policy_free(struct policy *p)
@@ -347,6 +356,16 @@ const char *policy_rule_name(const struct policy *p, size_t i)
 	return i < p->nrules ? p->rules[i].name : NULL;
 }
 
+int policy_rule_source(const struct policy *p, size_t i, json_object **json, const char **file, int *line)
+{
+	if (i >= p->nrules)
+		return -ENOENT;
+	*json = p->rules[i].json;
+	*file = p->rules[i].file;
+	*line = p->rules[i].line;
+	return 0;
+}
+
 /* ---- errors ---- */
 
 /* The loader's running state: the file being read and where in it. */
@@ -355,6 +374,7 @@ struct ld {
 	struct policy_error *err;
 	const char *file;
 	bool strict_owner;
+	bool secret;        /* policy_file_read's POLICY_FILE_SECRET */
 };
 
 static void err_fill(struct policy_error *err)
@@ -961,6 +981,9 @@ static int item_str(struct ld *l, json_object *j, const char *where, void *vctx)
 		return fail(l, -EINVAL, where, "expected a non-empty string of at most 4096 bytes");
 	if ((c->kind == C_EXE || c->kind == C_CGROUP) && s[0] != '/')
 		return fail(l, -EINVAL, where, "\"%s\" is not an absolute path", s);
+	/* A longer name could never match: the token file refuses it. */
+	if (c->kind == C_TOKEN && strlen(s) > POLICY_TOKEN_NAME_MAX)
+		return fail(l, -EINVAL, where, "a token name is at most %d bytes", POLICY_TOKEN_NAME_MAX);
 	if (push_str(&c->strs, &c->n, s) < 0)
 		return fail(l, -ENOMEM, where, "out of memory");
 	return 0;
@@ -973,7 +996,7 @@ static const struct {
 } match_members[] = {
 	{ "user", C_UID, true }, { "uid", C_UID, false }, { "group", C_GID, true }, { "gid", C_GID, false },
 	{ "exe", C_EXE, false }, { "unit", C_UNIT, false }, { "cgroup", C_CGROUP, false },
-	{ "label", C_LABEL, false },
+	{ "label", C_LABEL, false }, { "token", C_TOKEN, false },
 };
 
 static int parse_match(struct ld *l, struct rule *r, json_object *j, const char *where)
@@ -991,7 +1014,7 @@ static int parse_match(struct ld *l, struct rule *r, json_object *j, const char 
 			if (!strcmp(key, match_members[m].name))
 				break;
 		if (m == ARRAY_SIZE(match_members))
-			return fail(l, -EINVAL, w, "unknown member \"%s\" (match takes user, uid, group, gid, exe, unit, cgroup, label)",
+			return fail(l, -EINVAL, w, "unknown member \"%s\" (match takes user, uid, group, gid, exe, unit, cgroup, label, token)",
 			            key);
 		c = &r->conds[r->nconds++];
 		c->kind = match_members[m].kind;
@@ -1037,7 +1060,7 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 		if (!strcmp(an, action_names[e->action]))
 			break;
 	if (e->action == POLICY_ACTION_MAX)
-		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, send, setsockopt, adopt, resolve, sethostname, admin)",
+		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, send, setsockopt, adopt, resolve, sethostname, admin, http_rpc)",
 		            an);
 	json_object_object_foreach(j, key, val) {
 		size_t s;
@@ -1197,6 +1220,10 @@ static int parse_rule(struct ld *l, json_object *j, const char *where)
 	ret = rule_new(l, where, &r);
 	if (ret < 0)
 		return ret;
+	r->json = json_object_get(j);
+	r->file = l->file ? strdup(l->file) : NULL;
+	if (l->file && !r->file)
+		return fail(l, -ENOMEM, where, "out of memory");
 	PATHF(w, "%s.name", where);
 	if (!json_object_object_get_ex(j, "name", &v))
 		return fail(l, -EINVAL, where, "\"name\" is missing (decisions and audit lines cite it)");
@@ -1507,9 +1534,22 @@ static size_t find_nul_escape(const char *b, size_t len)
 	return SIZE_MAX;
 }
 
-static int parse_buffer(struct ld *l, const char *buf, size_t len)
+/* The line (1-based) of byte offset off of buf. */
+static int line_at(const char *buf, size_t off)
 {
-	_cleanup_json_ json_object *top = NULL;
+	int line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
+/* The strict syntax every file an administrator writes is held to: RFC 8259
+ * JSON in UTF-8, nothing after it, no \\u0000, no duplicate member. *top
+ * set, or -errno with the error's position. */
+static int parse_json(struct ld *l, const char *buf, size_t len, json_object **out)
+{
+	json_object *top = NULL;
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
 	size_t end;
@@ -1535,6 +1575,7 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 	}
 	for (size_t i = end; i < len; i++)
 		if (!isspace((unsigned char)buf[i])) {
+			json_object_put(top);
 			r = fail(l, -EINVAL, NULL, "text after the end of the JSON value");
 			if (l->err)
 				locate(l->err, buf, i);
@@ -1543,6 +1584,7 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 	end = find_nul_escape(buf, len);
 	if (end != SIZE_MAX) {
 		/* json-c keeps the NUL, and every C string after it would be cut short. */
+		json_object_put(top);
 		r = fail(l, -EINVAL, NULL, "a string holds \\u0000; names, paths and labels cannot contain NUL");
 		if (l->err)
 			locate(l->err, buf, end);
@@ -1551,10 +1593,13 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 	{
 		size_t i = 0, at = 0;
 		r = find_dup(buf, len, &i, &at);
-		if (r < 0)
+		if (r < 0) {
+			json_object_put(top);
 			return fail(l, r, NULL, "out of memory");
+		}
 		if (r > 0) {
 			const char *k = buf + at + 1;
+			json_object_put(top);
 			r = fail(l, -EINVAL, NULL, "duplicate member \"%.*s\" (only one of each is allowed)",
 			         (int)SB_MIN(strcspn(k, "\""), 64), k);
 			if (l->err)
@@ -1562,13 +1607,47 @@ static int parse_buffer(struct ld *l, const char *buf, size_t len)
 			return r;
 		}
 	}
+	*out = top;
+	return 0;
+}
+
+static int parse_buffer(struct ld *l, const char *buf, size_t len)
+{
+	_cleanup_json_ json_object *top = NULL;
+	int r = parse_json(l, buf, len, &top);
+	size_t first = l->p->nrules;
+
+	if (r < 0)
+		return r;
 	r = parse_top(l, top);
 	if (r < 0 && l->err && l->err->line == 0) {
 		size_t at = find_path(buf, len, l->err->at.path);
 		if (at != SIZE_MAX)
 			locate(l->err, buf, at);
 	}
+	/* Where each rule of this file starts, for policy.rules. */
+	for (size_t k = first; r == 0 && k < l->p->nrules; k++) {
+		char w[64];
+		size_t at;
+
+		PATHF(w, "rules[%zu]", k - first);
+		at = find_path(buf, len, w);
+		l->p->rules[k].line = at == SIZE_MAX ? 0 : line_at(buf, at);
+	}
 	return r;
+}
+
+/* A file holding secrets (ld.secret): no permission bit for group or others,
+ * whoever runs the daemon, and owned by root or the daemon's user. */
+static int check_secret(struct ld *l, const struct stat *st)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return fail(l, -EPERM, NULL, "refused: it holds secrets and is owned by uid %u, neither root nor "
+		            "the daemon's user", (unsigned)st->st_uid);
+	if (st->st_mode & 077)
+		return fail(l, -EPERM, NULL, "refused: it holds secrets and its mode %04o gives its group or others "
+		            "access (chmod 0600)", (unsigned)(st->st_mode & 07777));
+	return 0;
 }
 
 /* Refuses a file or directory a non-root user could change (strict_owner). */
@@ -1654,8 +1733,8 @@ static int open_error(struct ld *l, int e)
 	return fail(l, -e, NULL, "cannot open: %s", strerror(e));
 }
 
-/* Reads and parses one open regular file. */
-static int load_fd(struct ld *l, int fd)
+/* Reads one open regular file whole (*buf malloc'd, NUL-terminated). */
+static int read_fd(struct ld *l, int fd, char **out, size_t *outlen)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
@@ -1667,6 +1746,8 @@ static int load_fd(struct ld *l, int fd)
 	if (!S_ISREG(st.st_mode))
 		return fail(l, -EINVAL, NULL, "not a regular file");
 	r = check_owner(l, &st);
+	if (r == 0 && l->secret)
+		r = check_secret(l, &st);
 	if (r < 0)
 		return r;
 	if (st.st_size > POLICY_MAX_FILE_SIZE)
@@ -1688,7 +1769,21 @@ static int load_fd(struct ld *l, int fd)
 		if (len > POLICY_MAX_FILE_SIZE)
 			return fail(l, -EFBIG, NULL, "larger than %d bytes", POLICY_MAX_FILE_SIZE);
 	}
-	return parse_buffer(l, buf, len);
+	buf[len] = '\0';
+	*out = TAKE_PTR(buf);
+	*outlen = len;
+	return 0;
+}
+
+/* Reads and parses one open regular file. */
+static int load_fd(struct ld *l, int fd)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_fd(l, fd, &buf, &len);
+	return r < 0 ? r : parse_buffer(l, buf, len);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1797,6 +1892,36 @@ static int load_path(struct ld *l, const char *path, bool optional, int *nloaded
 	return r;
 }
 
+/* The embedded default rule written as a policy file would hold it. */
+static int default_json(struct rule *r)
+{
+	json_object *o = json_object_new_object(), *m = json_object_new_object(), *uids = json_object_new_array(),
+	            *allow = json_object_new_array();
+
+	r->json = o;
+	if (!o || !m || !uids || !allow) {
+		json_object_put(m);
+		json_object_put(uids);
+		json_object_put(allow);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "name", json_object_new_string(r->name));
+	for (size_t i = 0; i < r->conds[0].n; i++)
+		json_object_array_add(uids, json_object_new_int64(r->conds[0].ids[i]));
+	json_object_object_add(m, "uid", uids);
+	json_object_object_add(o, "match", m);
+	for (int a = 0; a < POLICY_ACTION_MAX; a++) {
+		json_object *e = json_object_new_object();
+
+		if (!e)
+			return -ENOMEM;
+		json_object_object_add(e, "action", json_object_new_string(action_names[a]));
+		json_object_array_add(allow, e);
+	}
+	json_object_object_add(o, "allow", allow);
+	return 0;
+}
+
 /* The embedded default as ordinary rules: uid 0 and the daemon's own user may
  * take every action; others match no rule, so only introspection (which the
  * dispatcher lets through) remains. */
@@ -1825,7 +1950,7 @@ static int build_default(struct policy *p)
 		r->allow[r->nallow].action = (enum policy_action)a;
 		r->allow[r->nallow++].all_paths = true;
 	}
-	return 0;
+	return default_json(r);
 }
 
 int policy_load(const char *path, bool strict_owner, struct policy **out, struct policy_error *err)
@@ -1882,6 +2007,7 @@ static bool cond_holds(const struct cond *c, const struct policy_subject *who)
 	case C_EXE: s = who->exe; break;
 	case C_UNIT: s = who->unit; break;
 	case C_LABEL: s = who->label; break;
+	case C_TOKEN: s = who->token; break;   /* NULL for every caller but an HTTP one with a token */
 	case C_CGROUP:
 		if (!who->cgroup)
 			return false;
@@ -1921,7 +2047,7 @@ static const char *cond_name(enum cond_kind k)
 {
 	static const char *const names[C_MAX] = {
 		[C_UID] = "uid", [C_GID] = "gid", [C_EXE] = "exe", [C_UNIT] = "unit", [C_CGROUP] = "cgroup",
-		[C_LABEL] = "label",
+		[C_LABEL] = "label", [C_TOKEN] = "token",
 	};
 
 	return (unsigned)k < C_MAX ? names[k] : "?";
@@ -2573,4 +2699,60 @@ int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *
 		}
 	}
 	return 0;
+}
+
+/* ---- other files an administrator writes, held to the same rules ---- */
+
+int policy_file_read(const char *path, unsigned flags, char **buf, size_t *len, struct policy_error *err)
+{
+	struct ld l = { .err = err, .file = path, .strict_owner = flags & POLICY_FILE_STRICT_OWNER,
+	                .secret = flags & POLICY_FILE_SECRET };
+	int fd, r;
+
+	*buf = NULL;
+	*len = 0;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	/* A secret's file is itself, not a link someone may point elsewhere. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (l.secret ? O_NOFOLLOW : 0));
+	if (fd < 0 && errno == ELOOP && l.secret)
+		return fail(&l, -ELOOP, NULL, "refused: a symbolic link (give the file itself)");
+	if (fd < 0)
+		return open_error(&l, errno);
+	r = check_location(&l, path, fd);
+	if (r == 0)
+		r = read_fd(&l, fd, buf, len);
+	close(fd);
+	return r;
+}
+
+int policy_json_parse(const char *file, const char *buf, size_t len, struct json_object **out,
+                      struct policy_error *err)
+{
+	struct ld l = { .err = err, .file = file };
+
+	*out = NULL;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	return parse_json(&l, buf, len, out);
+}
+
+int policy_error_at(struct policy_error *err, const char *file, const char *buf, size_t len, int r,
+                    const char *where, const char *fmt, ...)
+{
+	va_list ap;
+	size_t at;
+
+	if (!err)
+		return r;
+	memset(err, 0, sizeof(*err));
+	snprintf(err->file, sizeof(err->file), "%s", file ? file : "");
+	va_start(ap, fmt);
+	decode_vfail(&err->at, r, where, fmt, ap);
+	va_end(ap);
+	err_fill(err);
+	at = buf && where ? find_path(buf, len, where) : SIZE_MAX;
+	if (at != SIZE_MAX)
+		locate(err, buf, at);
+	return r;
 }

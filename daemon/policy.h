@@ -51,6 +51,8 @@
 
 #include "decerr.h"
 
+struct json_object;
+
 #define POLICY_DEFAULT_FILE "/etc/sockbroker/policy.json"
 #define POLICY_DEFAULT_DIR  "/etc/sockbroker/policy.d"
 #define POLICY_DEFAULT_RULE "embedded default"   /* the embedded rule's name (protocol -32010 data) */
@@ -75,6 +77,7 @@ enum policy_action {
 	POLICY_SETHOSTNAME,
 	POLICY_ADMIN,
 	POLICY_SEND,          /* a message sent on a socket (netlink messages, destinations) */
+	POLICY_HTTP_RPC,      /* JSON-RPC over the HTTP face's tcp: listener (POST /rpc) */
 	POLICY_ACTION_MAX
 };
 
@@ -97,6 +100,9 @@ struct policy_error {
 	char text[5120];
 };
 
+/* Token names (policy member `token`, the HTTP token file): 1 to this many bytes. */
+#define POLICY_TOKEN_NAME_MAX 200
+
 /* Loads a policy. path NULL: POLICY_DEFAULT_FILE then every *.json of
  * POLICY_DEFAULT_DIR in lexical (byte) order, each optional. A path: a file,
  * or a directory read like policy.d; it must exist. Rules are appended in that
@@ -118,6 +124,11 @@ bool policy_is_default(const struct policy *p);
 /* Number of rules (for logs), and the name of rule i (0-based, policy order). */
 size_t policy_nrules(const struct policy *p);
 const char *policy_rule_name(const struct policy *p, size_t i);
+/* Rule i as written: *json its object as the loader parsed it (the policy's:
+ * take a reference or a copy to keep it), *file the file it is in and *line
+ * the line it starts on (NULL and 0 for the embedded default, whose object
+ * is written as a file would hold it). 0, or -ENOENT when there is no rule i. */
+int policy_rule_source(const struct policy *p, size_t i, struct json_object **json, const char **file, int *line);
 
 /* Who asks: what the daemon established at accept. Strings may be NULL
  * (there is none: no LSM label, no unit), which matches no rule that names
@@ -138,6 +149,7 @@ struct policy_subject {
 	const char *unit;
 	const char *cgroup;
 	const char *label;
+	const char *token;     /* the bearer token an HTTP caller presented (its name); NULL: none */
 	const char *exe_unknown, *unit_unknown, *cgroup_unknown, *label_unknown;   /* why; NULL: known */
 };
 
@@ -231,5 +243,27 @@ struct policy_rule_view {
 };
 /* 0, or -ENOENT when there is no rule i. */
 int policy_rule_view(const struct policy *p, size_t i, struct policy_rule_view *out);
+
+/* ---- other files an administrator writes (the HTTP token file), held to
+ * the policy files' rules and reporting errors the same way ---- */
+
+#define POLICY_FILE_STRICT_OWNER 1u   /* as policy_load's strict_owner, directories above included */
+#define POLICY_FILE_SECRET       2u   /* it holds secrets: refuse a symbolic link, any permission bit
+                                       * of group or others, an owner other than root or our euid */
+/* Reads the regular file path whole, at most POLICY_MAX_FILE_SIZE bytes
+ * (*buf malloc'd and NUL-terminated, *len its length). 0 or -errno with err
+ * filled (-EPERM for a refusal, -ELOOP a symlink, -EFBIG, -ENOENT, ...). */
+int policy_file_read(const char *path, unsigned flags, char **buf, size_t *len, struct policy_error *err);
+struct json_object;
+/* Parses buf as strictly as a policy file (RFC 8259 JSON, UTF-8, no text
+ * after it, no \u0000, no duplicate member): 0 with *out, or -EINVAL with
+ * err's position. file names it in err. */
+int policy_json_parse(const char *file, const char *buf, size_t len, struct json_object **out,
+                      struct policy_error *err);
+/* An error about the member at JSON path where ("tokens[2].secret") of the
+ * text buf (may be NULL): err filled as the policy loader fills it, the
+ * position that of the member in buf. Returns r. */
+int policy_error_at(struct policy_error *err, const char *file, const char *buf, size_t len, int r,
+                    const char *where, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 #endif

@@ -385,6 +385,22 @@ unsigned resolver_pending(const struct resolver *r)
 	return n;
 }
 
+unsigned resolver_running(const struct resolver *r)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock((pthread_mutex_t *)&r->mu);
+	for (unsigned i = 0; i < r->nshares; i++)
+		n += r->shares[i].running;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->mu);
+	return n;
+}
+
+unsigned resolver_workers(const struct resolver *r)
+{
+	return r->nthreads;
+}
+
 unsigned resolver_max_queue(const struct resolver *r)
 {
 	return r->max_queue;

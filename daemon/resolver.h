@@ -47,6 +47,10 @@ unsigned resolver_max_queue(const struct resolver *r);
 /* Jobs held: waiting, running, or finished and not yet delivered (for
  * daemon.info and tests). */
 unsigned resolver_pending(const struct resolver *r);
+/* Jobs a worker is running now (for metrics). */
+unsigned resolver_running(const struct resolver *r);
+/* Worker threads (the threads given to resolver_new). */
+unsigned resolver_workers(const struct resolver *r);
 
 /* -- look-ups as the socket methods make them, for a job's work (they block) --
  * One coding, so that policy.check resolves a name exactly as the method it

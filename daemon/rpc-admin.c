@@ -311,6 +311,49 @@ static int rpc_admin_stats(struct call *call, void *params)
 	return 0;
 }
 
+/* ---- admin.audit ---- */
+
+/* Records one admin.audit answer holds at most (and its default). */
+#define AUDIT_LIMIT_MAX 1000
+#define AUDIT_LIMIT_DEFAULT 100
+
+struct p_audit {
+	int64_t since;              /* -1: not given */
+	int64_t limit;
+};
+
+static const struct param_desc audit_params[] = {
+	{ "since", PT_INT, offsetof(struct p_audit, since), 0, 0, INT64_MAX, .def = -1,
+	  .doc = "only records with a greater seq, oldest first (to page on, pass the last seq seen); "
+	  "without it the newest records" },
+	{ "limit", PT_INT, offsetof(struct p_audit, limit), 0, 1, AUDIT_LIMIT_MAX, .def = AUDIT_LIMIT_DEFAULT,
+	  .doc = "at most this many records (default 100)" },
+	{ 0 }
+};
+
+static int rpc_admin_audit(struct call *call, void *params)
+{
+	struct p_audit *p = params;
+	struct authz *a = &srv_of(call)->authz;
+	json_object *r = call_result(call), *recs;
+	uint64_t first, last, since = (uint64_t)p->since;
+
+	if (!r)
+		return -ENOMEM;
+	if (p->since < 0) {
+		/* The newest: seqs in the ring run without gaps up to last. */
+		json_object_put(authz_audit_since(a, UINT64_MAX, 0, &first, &last));
+		since = last > (uint64_t)p->limit ? last - (uint64_t)p->limit : 0;
+	}
+	recs = authz_audit_since(a, since, (size_t)p->limit, &first, &last);
+	if (!recs)
+		return -ENOMEM;
+	json_object_object_add(r, "records", recs);
+	json_object_object_add(r, "first", json_object_new_uint64(first));
+	json_object_object_add(r, "last", json_object_new_uint64(last));
+	return 0;
+}
+
 /* ---- daemon.reload ---- */
 
 static int rpc_daemon_reload(struct call *call, void *params)
@@ -393,6 +436,19 @@ static const struct rpc_method methods[] = {
 	  "\"required\":[\"source\",\"rules\",\"generation\",\"reloads\",\"reload_failures\"]},"
 	  "\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"rule\",\"allowed\",\"denied\"]}},"
 	  "\"unmatched\":" S_COUNTS "}}",
+	  .plan = plan_admin, },
+	{ .name = "admin.audit",
+	  .summary = "The last audit records the daemon keeps in memory (--audit-ring): those after since, "
+	  "oldest first, or the newest; first and last: the oldest and newest seq it still holds (0: none).",
+	  .handler = rpc_admin_audit,
+	  .params = audit_params, .params_size = sizeof(struct p_audit),
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"records\",\"first\",\"last\"],"
+	  "\"properties\":{\"records\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	  "\"required\":[\"seq\",\"time\",\"decision\"],\"properties\":{\"seq\":{\"type\":\"integer\"},"
+	  "\"time\":{\"type\":\"string\"},\"decision\":{\"enum\":[\"allow\",\"deny\",\"refused\"]},"
+	  "\"rule\":{\"type\":[\"string\",\"null\"]},\"truncated\":{\"type\":\"boolean\"},"
+	  "\"bytes\":{\"type\":\"integer\"}}}},"
+	  "\"first\":{\"type\":\"integer\"},\"last\":{\"type\":\"integer\"}}}",
 	  .plan = plan_admin, },
 	{ .name = "daemon.reload",
 	  .summary = "Loads the policy again and swaps it in whole; if it is invalid the old one stays (-32000 "

@@ -26,6 +26,7 @@
 #include "authz.h"
 #include "call.h"
 #include "conn.h"
+#include "http-token.h"
 #include "consts.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -119,7 +120,7 @@ static void check_free(struct check *ck)
 
 struct p_as {
 	int64_t uid, gid;
-	const char *user, *group, *exe, *unit, *cgroup, *label;
+	const char *user, *group, *exe, *unit, *cgroup, *label, *token;
 	struct param_list groups;   /* of gid_t */
 	struct param_list unknown;  /* of int: enum as_part */
 };
@@ -215,6 +216,8 @@ static const struct param_desc as_params[] = {
 	{ "unit", PT_STRING, offsetof(struct p_as, unit), 0, .doc = "the systemd unit" },
 	{ "cgroup", PT_STRING, offsetof(struct p_as, cgroup), 0, .doc = "the cgroup path" },
 	{ "label", PT_STRING, offsetof(struct p_as, label), 0, .doc = "the LSM label" },
+	{ "token", PT_STRING, offsetof(struct p_as, token), 0,
+	  .doc = "the name of the bearer token an HTTP caller presents (give its user too)" },
 	{ "unknown", PT_LIST, offsetof(struct p_as, unknown), 0, .max = AS_PART_MAX, .fields = &part_item,
 	  .size = sizeof(int), .doc = "parts the daemon could not read (exe, unit, cgroup, label), judged as unknown" },
 	{ 0 }
@@ -298,6 +301,7 @@ static int subject_parse(struct call *call, const struct p_as *as, struct check_
 	out->who.unit = p.unit;
 	out->who.cgroup = p.cgroup;
 	out->who.label = p.label;
+	out->who.token = p.token;
 	/* As the daemon judges a part it could not read: policy.h. */
 	for (size_t i = 0; i < p.unknown.n; i++) {
 		const char *given[AS_PART_MAX] = { p.exe, p.unit, p.cgroup, p.label };
@@ -309,6 +313,20 @@ static int subject_parse(struct call *call, const struct p_as *as, struct check_
 			return call_error_param(call, "as.unknown", "as: %s is given, so it cannot be unknown too",
 			                        as_part_names[part]);
 		*why[part] = AS_UNKNOWN_WHY;
+	}
+	/* As the HTTP face judges a token's caller (http-token.h): its user, no program. */
+	if (p.token) {
+		const char *given[AS_PART_MAX] = { p.exe, p.unit, p.cgroup, p.label };
+
+		for (int i = 0; i < AS_PART_MAX; i++)
+			if (given[i])
+				return call_error_param(call, "as.token", "as: a bearer token names no program, so %s cannot "
+				                        "go with token", as_part_names[i]);
+		if (!p.token[0] || strlen(p.token) > POLICY_TOKEN_NAME_MAX)
+			return call_error_param(call, "as.token", "as.token: a token name has 1 to %d bytes",
+			                        POLICY_TOKEN_NAME_MAX);
+		out->who.exe_unknown = out->who.unit_unknown = HTTP_TOKEN_NO_PROGRAM;
+		out->who.cgroup_unknown = out->who.label_unknown = HTTP_TOKEN_NO_PROGRAM;
 	}
 	if (have_pw && !(out->user = strdup(pw.pw_name)))
 		return -ENOMEM;
@@ -334,6 +352,8 @@ static json_object *subject_json(const struct check_subject *s)
 		json_object_object_add(o, "cgroup", json_object_new_string(s->who.cgroup));
 	if (s->who.label)
 		json_object_object_add(o, "label", json_object_new_string(s->who.label));
+	if (s->who.token)
+		json_object_object_add(o, "token", json_object_new_string(s->who.token));
 	if (s->who.exe_unknown || s->who.unit_unknown || s->who.cgroup_unknown || s->who.label_unknown) {
 		json_object *u = json_object_new_array();
 		const char *why[AS_PART_MAX] = { s->who.exe_unknown, s->who.unit_unknown, s->who.cgroup_unknown,
@@ -959,6 +979,84 @@ static const struct param_desc check_params[] = {
 	"\"rule\":{\"type\":\"string\"},\"reason\":{\"type\":\"string\"},\"family\":{},\"type\":{}," \
 	"\"address\":{\"type\":\"object\"},\"host\":{\"type\":\"string\"}}}"
 
+/* ---- policy.rules ---- */
+
+/* A copy of member key of the rule as written, or JSON null when it is not
+ * written (a copy: the policy is not the reply's to share). */
+static json_object *member_copy(json_object *rule, const char *key)
+{
+	json_object *v, *out = NULL;
+
+	if (!rule || !json_object_object_get_ex(rule, key, &v) || !v)
+		return NULL;
+	if (json_object_deep_copy(v, &out, NULL) < 0)
+		return NULL;
+	return out;
+}
+
+static json_object *counted(uint64_t allowed, uint64_t denied)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "allowed", json_object_new_uint64(allowed));
+	json_object_object_add(o, "denied", json_object_new_uint64(denied));
+	return o;
+}
+
+static int rpc_policy_rules(struct call *call, void *params)
+{
+	struct authz *a = &srv_of(call)->authz;
+	size_t n = policy_nrules(a->policy);
+	json_object *r = call_result(call), *arr = json_object_new_array();
+
+	(void)params;
+	if (!r || !arr) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	json_object_object_add(r, "source", json_object_new_string(a->source ? a->source : ""));
+	json_object_object_add(r, "generation", json_object_new_uint64(a->generation));
+	json_object_object_add(r, "rules", arr);
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object(), *w = json_object_new_array(), *j = NULL;
+		const struct authz_counter *c;
+		const char *file = NULL;
+		int line = 0;
+
+		if (!o || !w) {
+			json_object_put(o);
+			json_object_put(w);
+			return -ENOMEM;
+		}
+		(void)policy_rule_source(a->policy, i, &j, &file, &line);
+		json_object_object_add(o, "name", json_object_new_string(policy_rule_name(a->policy, i)));
+		json_object_object_add(o, "file", file ? json_object_new_string(file) : NULL);
+		json_object_object_add(o, "line", json_object_new_int(line));
+		json_object_object_add(o, "match", member_copy(j, "match"));
+		json_object_object_add(o, "allow", member_copy(j, "allow"));
+		json_object_object_add(o, "deny", member_copy(j, "deny"));
+		json_object_object_add(o, "limits", member_copy(j, "limits"));
+		/* counters[0] is "no rule"; then one per rule in policy order. */
+		c = i + 1 < a->ncounters ? &a->counters[i + 1] : NULL;
+		json_object_object_add(o, "allowed", json_object_new_uint64(c ? c->allowed : 0));
+		json_object_object_add(o, "denied", json_object_new_uint64(c ? c->denied : 0));
+		if (i < a->nwarnings && a->warnings[i])
+			json_object_array_add(w, json_object_new_string(a->warnings[i]));
+		json_object_object_add(o, "warnings", w);
+		if (json_object_array_add(arr, o) < 0) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+	}
+	json_object_object_add(r, "unmatched", a->ncounters ? counted(a->counters[0].allowed, a->counters[0].denied)
+	                                                    : counted(0, 0));
+	return 0;
+}
+
+static const struct param_desc no_params[] = { { 0 } };
+
 static const struct rpc_method methods[] = {
 	{ .name = "policy.check",
 	  .summary = "The policy's decision for a caller (as) sending a request: allowed, the deciding rule, the "
@@ -970,6 +1068,23 @@ static const struct rpc_method methods[] = {
 	  "\"reason\":{\"type\":\"string\"},\"checks\":{\"type\":\"array\",\"items\":" S_CHECK "},"
 	  "\"as\":{\"type\":\"object\"}}}",
 	  .flags = RPC_MAY_BLOCK,
+	  .plan = plan_admin, },
+	{ .name = "policy.rules",
+	  .summary = "The policy in force: its source and generation, and every rule as written (match, allow, "
+	  "deny, limits) with its file and line, its allow and deny counts and its load-time warnings.",
+	  .handler = rpc_policy_rules,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"source\",\"generation\",\"rules\",\"unmatched\"],"
+	  "\"properties\":{\"source\":{\"type\":\"string\"},\"generation\":{\"type\":\"integer\"},"
+	  "\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"name\",\"file\",\"line\","
+	  "\"match\",\"allow\",\"deny\",\"limits\",\"allowed\",\"denied\",\"warnings\"],"
+	  "\"properties\":{\"name\":{\"type\":\"string\"},\"file\":{\"type\":[\"string\",\"null\"]},"
+	  "\"line\":{\"type\":\"integer\"},\"match\":{\"type\":\"object\"},"
+	  "\"allow\":{\"type\":[\"array\",\"null\"]},\"deny\":{\"type\":[\"array\",\"null\"]},"
+	  "\"limits\":{\"type\":[\"object\",\"null\"]},\"allowed\":{\"type\":\"integer\"},"
+	  "\"denied\":{\"type\":\"integer\"},\"warnings\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}},"
+	  "\"unmatched\":{\"type\":\"object\",\"required\":[\"allowed\",\"denied\"],"
+	  "\"properties\":{\"allowed\":{\"type\":\"integer\"},\"denied\":{\"type\":\"integer\"}}}}}",
 	  .plan = plan_admin, },
 };
 

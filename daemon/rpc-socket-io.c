@@ -96,7 +96,7 @@ static int send_try(struct sock_wait *w)
 			return -errno;
 		}
 		st->off += (size_t)n;
-		sk->bytes_out += (uint64_t)n;
+		sock_count_bytes(sk, true, (uint64_t)n);
 	} while (st->all && st->off < st->len);
 	json_object_object_add(call_result(w->call), "sent", json_object_new_uint64(st->off));
 	return 0;
@@ -241,7 +241,7 @@ static int recv_try(struct sock_wait *w)
 		return -e;
 	}
 	if (!(st->flags & MSG_PEEK))
-		sk->bytes_in += (uint64_t)n;
+		sock_count_bytes(sk, false, (uint64_t)n);
 	r = call_result(w->call);
 	/* MSG_TRUNC asks for the real length of a datagram, which may exceed the buffer. */
 	b64 = b64_encode_alloc(buf, (size_t)n < st->bufsize ? (size_t)n : st->bufsize);
@@ -381,7 +381,7 @@ static int sendmsg_try(struct sock_wait *w)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	w->sk->bytes_out += (uint64_t)n;
+	sock_count_bytes(w->sk, true, (uint64_t)n);
 	json_object_object_add(call_result(w->call), "sent", json_object_new_int64(n));
 	return 0;
 }

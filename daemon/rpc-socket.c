@@ -440,7 +440,7 @@ static void unix_done(struct resolve_job *job)
 	} else if (rc == 0 && j->op == UNIX_SEND) {
 		struct sock *sk = sock_lookup(call->conn, j->handle);
 		if (sk)
-			sk->bytes_out += (uint64_t)j->sent;
+			sock_count_bytes(sk, true, (uint64_t)j->sent);
 		json_object_object_add(r, "sent", json_object_new_int64(j->sent));
 	} else if (rc == 0 && j->give) {
 		struct sockaddr_storage ss;

@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -39,6 +40,30 @@ const struct rpc_method *rpc_method_at(size_t i)
 		i -= families[f]->n;
 	}
 	return NULL;
+}
+
+size_t rpc_method_count(void)
+{
+	size_t n = 0;
+
+	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
+		n += families[f]->n;
+	return n;
+}
+
+size_t rpc_method_index(const struct rpc_method *m)
+{
+	size_t base = 0;
+
+	for (size_t f = 0; m && f < ARRAY_SIZE(families); f++) {
+		/* Compared as integers: the entries of different families are
+		 * different arrays. */
+		uintptr_t p = (uintptr_t)m, lo = (uintptr_t)families[f]->methods;
+		if (p >= lo && p < lo + families[f]->n * sizeof(*m))
+			return base + (size_t)(p - lo) / sizeof(*m);
+		base += families[f]->n;
+	}
+	return rpc_method_count();
 }
 
 /* The method's "handle" param, or NULL when it has none. */

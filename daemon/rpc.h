@@ -86,5 +86,10 @@ int rpc_run(struct call *call);
 int rpc_rerun(struct call *call);
 /* Iteration for rpc.discover and the docs: i from 0 until NULL. */
 const struct rpc_method *rpc_method_at(size_t i);
+/* Methods in the table. */
+size_t rpc_method_count(void);
+/* m's i for rpc_method_at, in constant time (no name compared): for arrays
+ * indexed by method. rpc_method_count() for NULL or a method not in the table. */
+size_t rpc_method_index(const struct rpc_method *m);
 
 #endif

@@ -25,6 +25,7 @@
 #include "jsonrpc.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "resolver.h"
 #include "sdnotify.h"
 #include "pathwalk.h"
@@ -170,6 +171,7 @@ static void conn_env_init(struct server *s)
 		.srv = s,
 		.authz = &s->authz,
 		.socks = &s->socks,
+		.metrics = s->metrics,
 	};
 }
 
@@ -218,6 +220,9 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	log_attach(s->loop);
 	if (sock_table_init(&s->socks, s->loop) < 0)
 		return -ENOMEM;
+	r = metrics_new(&s->metrics);
+	if (r < 0)
+		return r;
 	conn_env_init(s);
 	r = resolver_new(s->loop, s->cfg.resolver_threads, s->cfg.max_resolver_queue,
 	                 s->cfg.max_resolver_share ? s->cfg.max_resolver_share
@@ -962,6 +967,7 @@ void server_free(struct server *s)
 	json_object_put(s->info_limits);
 	jrpc_parser_free(s->parser);
 	sock_table_free(&s->socks);
+	metrics_free(TAKE_PTR(s->metrics));
 	authz_free(&s->authz);
 	free(s->uids);
 	free(s->listen_path);

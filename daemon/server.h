@@ -16,6 +16,7 @@
 #include "sock.h"
 
 struct jrpc_parser;
+struct metrics;
 struct resolver;
 
 
@@ -72,6 +73,7 @@ struct server {
 	int http_fds[SBD_HTTP_MAX_LISTENERS];   /* activated for the HTTP face, until http_start takes them */
 	size_t n_http_fds;
 	struct http_server *http;       /* the HTTP face (http.c); NULL when off */
+	struct metrics *metrics;        /* what /metrics shows beyond the above (metrics.c) */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete

@@ -60,6 +60,8 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "seconds an HTTP connection may stay idle or stalled"),
 	LIMIT("http-max-stream-bytes", "http_stream_bytes", http_max_stream_bytes, 4096, 64u << 20,
 	      "audit stream bytes queued toward one HTTP client before its stream is ended"),
+	LIMIT("audit-ring", "audit_ring", audit_ring, 0, 100000,
+	      "audit records kept in memory for admin.audit (0: none)"),
 };
 const size_t sbd_limits_n = sizeof(sbd_limits) / sizeof(sbd_limits[0]);
 
@@ -108,6 +110,7 @@ void config_defaults(struct sbd_config *c)
 	c->http_max_body_bytes = 1 << 20;
 	c->http_idle_timeout_s = 30;
 	c->http_max_stream_bytes = 256 << 10;
+	c->audit_ring = 1000;
 }
 
 void config_free(struct sbd_config *c)
@@ -115,7 +118,8 @@ void config_free(struct sbd_config *c)
 	free(c->socket_path);
 	free(c->policy_path);
 	free(c->audit_log_path);
-	c->socket_path = c->policy_path = c->audit_log_path = NULL;
+	free(c->http_token_file);
+	c->socket_path = c->policy_path = c->audit_log_path = c->http_token_file = NULL;
 	for (size_t i = 0; i < c->n_http; i++)
 		free(c->http_specs[i]);
 	c->n_http = 0;
@@ -172,7 +176,10 @@ static void usage(FILE *f)
 	usage_option(f, "socket-mode", "MODE", "octal mode of the control socket (default 0666)");
 	usage_option(f, "policy", "PATH", "policy file or directory (default /etc/sockbroker/policy.json "
 	             "and /etc/sockbroker/policy.d/*.json)");
-	usage_option(f, "check-policy", NULL, "load the policy, print what it holds or what is wrong, exit");
+	usage_option(f, "check-policy", NULL, "load the policy (and the token file), print what it holds or "
+	             "what is wrong, exit");
+	usage_option(f, "http-token-file", "PATH", "bearer tokens of HTTP callers, each standing for a user "
+	             "(JSON, mode 0600)");
 	usage_option(f, "audit-log", "FILE", "also append every policy decision to FILE as a JSON line");
 	usage_option(f, "audit-failure", "WHAT", "when a record cannot be written to the audit log: refuse "
 	             "the request (default) or allow it");
@@ -218,7 +225,7 @@ static char *default_socket_path(void)
 }
 
 enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_AUDIT_FAILURE, OPT_LOGLEVEL,
-       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_LIMIT0 };
+       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_HTTP_TOKEN_FILE, OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
@@ -235,6 +242,7 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
 	opts[n++] = (struct option){ "http", required_argument, NULL, OPT_HTTP };
 	opts[n++] = (struct option){ "http-anonymous", required_argument, NULL, OPT_HTTP_ANONYMOUS };
+	opts[n++] = (struct option){ "http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	for (size_t i = 0; i < sbd_limits_n; i++)
@@ -285,6 +293,16 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 			free(c->audit_log_path);
 			c->audit_log_path = strdup(optarg);
 			if (!c->audit_log_path)
+				return -ENOMEM;
+			break;
+		case OPT_HTTP_TOKEN_FILE:
+			if (!optarg[0]) {
+				fprintf(stderr, "sockbrokerd: --http-token-file: empty path\n");
+				return -EINVAL;
+			}
+			free(c->http_token_file);
+			c->http_token_file = strdup(optarg);
+			if (!c->http_token_file)
 				return -ENOMEM;
 			break;
 		case OPT_AUDIT_FAILURE:

@@ -17,6 +17,7 @@ struct sbd_config {
 	char *audit_log_path;       /* --audit-log: JSON lines; NULL: none */
 	bool audit_failure_allow;   /* --audit-failure=allow: run governed requests whose record cannot be written */
 	bool check_policy;          /* --check-policy: validate, print, exit */
+	char *http_token_file;      /* --http-token-file: bearer tokens of the HTTP face; NULL: none */
 	int log_level;
 	unsigned max_connections;
 	unsigned admin_reserve;     /* of max_connections, kept for administrators (at most half) */
@@ -32,6 +33,7 @@ struct sbd_config {
 	size_t max_recv_bytes;      /* the cap on bufsize of recv* */
 	unsigned resolver_threads;  /* workers for name look-ups */
 	unsigned max_resolver_queue; /* look-ups waiting or running, in total */
+	unsigned audit_ring;        /* audit records kept in memory (admin.audit); 0: none */
 	unsigned max_resolver_share; /* look-ups one uid may have waiting or running; 0: a quarter
 	                              * of max_resolver_queue (at least 1) */
 	/* The HTTP face (http.c): off unless --http is given. */

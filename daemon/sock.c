@@ -17,6 +17,7 @@
 #include "consts.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "sock.h"
 #include "util.h"
 
@@ -476,4 +477,14 @@ json_object *sock_info(struct sock *sk)
 	json_object_object_add(o, "created", json_object_new_double(floor(sk->created * 1000) / 1000));
 	json_object_object_add(o, "pending", json_object_new_int((int)sk->nwaits));
 	return o;
+}
+
+void sock_count_bytes(struct sock *sk, bool sent, uint64_t n)
+{
+	if (sent)
+		sk->bytes_out += n;
+	else
+		sk->bytes_in += n;
+	if (sk->owner)
+		metrics_bytes(sk->owner->env->metrics, sent, n);
 }

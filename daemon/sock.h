@@ -105,6 +105,11 @@ int sock_op(struct call *call, struct sock *sk, uint32_t events, bool nowait, so
             void *state, void (*free_state)(void *),
             void (*timeout_data)(struct sock_wait *, json_object *));
 
+/* n payload bytes went to the socket (sent) or came from it for its client:
+ * the socket's own counters and the daemon's metrics. The one place relayed
+ * bytes are counted. */
+void sock_count_bytes(struct sock *sk, bool sent, uint64_t n);
+
 /* The socket's state as socket.info shows it. */
 json_object *sock_info(struct sock *sk);
 /* Timeout as JSON: null or seconds. */

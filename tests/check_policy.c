@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "daemon/policy.h"
 #include "daemon/policy-lint.h"
 #include "unit.h"
@@ -632,7 +634,17 @@ static const struct {
 	{ RULE("{}", "{\"action\":\"connect\",\"family\":\"AF_INET\",\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "family excludes" },
 	{ RULE("{}", "{\"action\":\"create\",\"path\":\"/a\"}"), -EINVAL, "rules[0].allow[0].path", "takes no \"path\"" },
 	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{},\"deny\":[{\"action\":\"send\",\"path\":\"x\"}]}]}", -EINVAL,
-	  "rules[0].deny[0].path", "neither" },
+	  "rules[0].deny[0].path", "neither" },	/* token, http_rpc */
+	{ RULE("{}", "{\"action\":\"http_rpc\",\"port\":80}"), -EINVAL, "rules[0].allow[0].port", "action \"http_rpc\" takes no \"port\"" },
+	{ RULE("{}", "{\"action\":\"http_rpc\",\"family\":\"AF_INET\"}"), -EINVAL, "rules[0].allow[0].family", "takes no \"family\"" },
+	{ RULE("{}", "{\"action\":\"rpc\"}"), -EINVAL, "rules[0].allow[0].action", "admin, http_rpc)" },
+	{ RULE("{\"token\":[]}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "empty list" },
+	{ RULE("{\"token\":\"\"}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "non-empty" },
+	{ RULE("{\"token\":7}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "expected a string" },
+	{ RULE("{\"token\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	       "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "at most 200 bytes" },
+	{ RULE("{\"tokens\":\"x\"}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.tokens", "label, token)" },
 };
 
 START_TEST(load_errors)
@@ -972,6 +984,65 @@ START_TEST(embedded_default)
 		policy_free(p);
 	}
 	policy_free(NULL);
+}
+END_TEST
+
+/* Each rule as written, with its file and the line it starts on, across the
+ * files of a directory; the embedded default as a file would hold it. */
+START_TEST(rule_sources)
+{
+	const char *d = mkdir_new();
+	struct policy_error err;
+	struct policy *p;
+	json_object *j, *v;
+	const char *file;
+	char name[600];
+	int line;
+
+	snprintf(name, sizeof(name), "%s/a.json", d + strlen(tmpdir) + 1);
+	write_file(name, "{\"version\":1,\"rules\":[{\"name\":\"a\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}]}", 0644);
+	snprintf(name, sizeof(name), "%s/b.json", d + strlen(tmpdir) + 1);
+	write_file(name,
+	           "{\n"
+	           "  \"version\": 1,\n"
+	           "  \"rules\": [\n"
+	           "    { \"name\": \"b1\", \"match\": { \"uid\": 5 },\n"
+	           "      \"deny\": [ { \"action\": \"connect\", \"port\": 25 } ] },\n"
+	           "\n"
+	           "    {\n"
+	           "      \"name\": \"b2\", \"match\": {}, \"limits\": { \"handles\": 3 } }\n"
+	           "  ]\n"
+	           "}\n", 0644);
+	ck_assert_int_eq(policy_load(d, false, &p, &err), 0);
+	ck_assert_int_eq(policy_rule_source(p, 0, &j, &file, &line), 0);
+	ck_assert_ptr_nonnull(strstr(file, "/a.json"));
+	ck_assert_int_eq(line, 1);
+	ck_assert_str_eq(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
+	                 "{\"name\":\"a\",\"match\":{},\"allow\":[{\"action\":\"resolve\"}]}");
+	ck_assert_int_eq(policy_rule_source(p, 1, &j, &file, &line), 0);
+	ck_assert_ptr_nonnull(strstr(file, "/b.json"));
+	ck_assert_int_eq(line, 4);
+	ck_assert(json_object_object_get_ex(j, "deny", &v));
+	ck_assert_int_eq(json_object_array_length(v), 1);
+	ck_assert_int_eq(policy_rule_source(p, 2, &j, &file, &line), 0);
+	ck_assert_int_eq(line, 7);
+	ck_assert(json_object_object_get_ex(j, "limits", &v));
+	ck_assert_int_eq(policy_rule_source(p, 3, &j, &file, &line), -ENOENT);
+	policy_free(p);
+
+	/* The embedded default. */
+	d = mkdir_new();
+	ck_assert_int_eq(policy_load(d, false, &p, &err), 0);
+	ck_assert(policy_is_default(p));
+	ck_assert_int_eq(policy_rule_source(p, 0, &j, &file, &line), 0);
+	ck_assert_ptr_null(file);
+	ck_assert_int_eq(line, 0);
+	ck_assert(json_object_object_get_ex(j, "allow", &v));
+	ck_assert_int_eq(json_object_array_length(v), POLICY_ACTION_MAX);
+	ck_assert(json_object_object_get_ex(j, "match", &v));
+	ck_assert(json_object_object_get_ex(v, "uid", &v));
+	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(v, 0)), 0);
+	policy_free(p);
 }
 END_TEST
 
@@ -1443,6 +1514,88 @@ START_TEST(may_allow)
 }
 END_TEST
 
+/* The match member `token`: only an HTTP caller that presented that token
+ * matches; a control-socket caller (no token) never does, whatever its uid. */
+START_TEST(token_member)
+{
+	struct policy *p = load_text("{\"version\":1,\"rules\":["
+		"{\"name\":\"grafana reads\",\"match\":{\"token\":[\"grafana\",\"loki\"]},"
+		"\"allow\":[{\"action\":\"admin\"},{\"action\":\"http_rpc\"}]},"
+		"{\"name\":\"nobody by token\",\"match\":{\"uid\":65534,\"token\":\"ci\"},"
+		"\"allow\":[{\"action\":\"resolve\"}]}"
+		"]}");
+	struct policy_subject s = subj(NOBODY, NOBODY);
+	struct policy_request q = req(POLICY_ADMIN, -1, -1, -1);
+	struct policy_decision d;
+	const char *names[4];
+
+	/* A control-socket caller: no token, so neither rule matches it. */
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_ptr_null(d.rule);
+	ck_assert_uint_eq(policy_matching_rules(p, &s, names, 4), 0);
+	ck_assert_uint_eq(policy_unknown_rules(p, &s, names, 4), 0);
+	q.action = POLICY_HTTP_RPC;
+	ck_assert(!decide(p, &s, &q, &d));
+
+	/* The token named, as a token's identity is: its user, no program. */
+	s.token = "loki";
+	s.exe_unknown = s.unit_unknown = s.cgroup_unknown = s.label_unknown = "a bearer token names no program";
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "grafana reads");
+	q.action = POLICY_ADMIN;
+	ck_assert(decide(p, &s, &q, &d));
+	q.action = POLICY_RESOLVE;
+	ck_assert(!decide(p, &s, &q, &d));
+
+	/* Another token: no match; names are compared whole. */
+	s.token = "grafana2";
+	q.action = POLICY_HTTP_RPC;
+	ck_assert(!decide(p, &s, &q, &d));
+	s.token = "graf";
+	ck_assert(!decide(p, &s, &q, &d));
+
+	/* Both members must hold: uid and token. */
+	s.token = "ci";
+	q.action = POLICY_RESOLVE;
+	ck_assert(decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "nobody by token");
+	s.uid = WWW;
+	ck_assert(!decide(p, &s, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
+/* A token's identity knows no program: a rule naming exe may match it, so
+ * its deny applies and its allow does not. */
+START_TEST(token_unknown_exe)
+{
+	struct policy *p = load_text("{\"version\":1,\"rules\":["
+		"{\"name\":\"curl may\",\"match\":{\"exe\":\"/usr/bin/curl\"},\"allow\":[{\"action\":\"http_rpc\"}]},"
+		"{\"name\":\"not from a shell\",\"match\":{\"exe\":\"/bin/sh\"},\"deny\":[{\"action\":\"admin\"}]},"
+		"{\"name\":\"the token\",\"match\":{\"token\":\"ops\"},\"allow\":[{\"action\":\"admin\"}]}"
+		"]}");
+	struct policy_subject s = subj(NOBODY, NOBODY);
+	struct policy_request q = req(POLICY_HTTP_RPC, -1, -1, -1);
+	struct policy_decision d;
+
+	s.token = "ops";
+	s.exe_unknown = s.unit_unknown = s.cgroup_unknown = s.label_unknown = "a bearer token names no program";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "rule \"curl may\" would, but its match names exe, which is unknown "
+	                               "(a bearer token names no program)"), "%s", d.reason);
+	q.action = POLICY_ADMIN;
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "not from a shell");
+	/* The same rules for a local caller whose exe is known. */
+	s.token = NULL;
+	s.exe_unknown = s.unit_unknown = s.cgroup_unknown = s.label_unknown = NULL;
+	s.exe = "/usr/bin/curl";
+	q.action = POLICY_HTTP_RPC;
+	ck_assert(decide(p, &s, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -1464,12 +1617,15 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, directory_order);
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, embedded_default);
+	tcase_add_test(tc, rule_sources);
 	tcase_add_test(tc, implied_grants);
 	tcase_add_test(tc, address_normalisation);
 	tcase_add_test(tc, send_messages);
 	tcase_add_test(tc, unix_paths);
 	tcase_add_test(tc, path_error_position);
 	tcase_add_test(tc, may_allow);
+	tcase_add_test(tc, token_member);
+	tcase_add_test(tc, token_unknown_exe);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,15 +87,22 @@ static void write_main_policy(const char *path)
 	write_file(path, text);
 }
 
-static void start_with(const char *policy_text)
+/* The daemon with policy_text (NULL: the main policy) and --audit-ring ring
+ * (NULL: its default). */
+static void start_ring(const char *policy_text, const char *ring)
 {
-	const char *args[] = { "--policy", ppath, NULL };
+	const char *args[] = { "--policy", ppath, ring ? "--audit-ring" : NULL, ring, NULL };
 
 	if (policy_text)
 		write_file(ppath, policy_text);
 	else
 		write_main_policy(ppath);
 	hx_start(&D, args);
+}
+
+static void start_with(const char *policy_text)
+{
+	start_ring(policy_text, NULL);
 }
 
 static void setup(void)
@@ -734,7 +742,7 @@ START_TEST(non_admin_denied)
 {
 	static const char *const methods[] = {
 		"admin.clients", "admin.sockets", "admin.close_client", "admin.close_socket", "admin.stats",
-		"daemon.reload", "policy.check",
+		"daemon.reload", "policy.check", "admin.audit", "policy.rules",
 	};
 	struct tconn a;
 	char text[512];
@@ -778,6 +786,281 @@ START_TEST(non_admin_denied)
 }
 END_TEST
 
+
+/* ---- admin.audit: the ring of the last records ---- */
+
+static long long rec_seq(json_object *res, size_t i)
+{
+	return jpath_int(json_object_array_get_idx(jpath(res, "records"), i), "seq", -1);
+}
+
+static const char *rec_str(json_object *res, size_t i, const char *key)
+{
+	return jpath_str(json_object_array_get_idx(jpath(res, "records"), i), key);
+}
+
+/* The records of res are seqs lo..hi, in order. */
+static void expect_seqs(json_object *res, long long lo, long long hi)
+{
+	size_t n = json_object_array_length(jpath(res, "records"));
+
+	ck_assert_msg((long long)n == hi - lo + 1, "want seqs %lld..%lld: %s", lo, hi, json_object_to_json_string(res));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(rec_seq(res, i), lo + (long long)i);
+}
+
+START_TEST(audit_ring_keeps_the_last_n)
+{
+	struct tconn a;
+	long long h, last;
+	json_object *j;
+
+	/* A ring of 5: eight creates and the admin.audit make nine records. */
+	start_ring(NULL, "5");
+	hx_open_conn(&a, &D);
+	for (int i = 0; i < 8; i++)
+		h = new_socket(&a);
+	j = hx_ok(&a, "admin.audit", NULL);
+	last = hx_geti(j, "last");
+	ck_assert_int_ge(last, 9);
+	ck_assert_int_eq(hx_geti(j, "first"), last - 4);
+	expect_seqs(j, last - 4, last);
+	/* The newest is this very call, decided before it ran; then the creates. */
+	ck_assert_str_eq(rec_str(j, 4, "method"), "admin.audit");
+	ck_assert_str_eq(rec_str(j, 4, "decision"), "allow");
+	ck_assert_str_eq(rec_str(j, 4, "rule"), "tester");
+	ck_assert_str_eq(rec_str(j, 3, "method"), "socket.create");
+	ck_assert_str_eq(rec_str(j, 3, "action"), "create");
+	ck_assert_int_eq(jpath_int(json_object_array_get_idx(jpath(j, "records"), 3), "uid", -1), EUID);
+	ck_assert_ptr_nonnull(rec_str(j, 3, "time"));
+
+	/* since: the records after it, oldest first, at most limit. Each call
+	 * adds its own record, so the ring moves on by one each time. */
+	j = hx_ok(&a, "admin.audit", "{\"since\":%lld,\"limit\":2}", last - 2);
+	expect_seqs(j, last - 1, last);
+	ck_assert_int_eq(hx_geti(j, "first"), last - 3);
+	ck_assert_int_eq(hx_geti(j, "last"), last + 1);
+	/* since older than the ring: from the oldest kept. */
+	j = hx_ok(&a, "admin.audit", "{\"since\":0,\"limit\":1}");
+	expect_seqs(j, last - 2, last - 2);
+	/* Nothing after the newest. */
+	j = hx_ok(&a, "admin.audit", "{\"since\":%lld}", last + 1000);
+	ck_assert_int_eq(json_object_array_length(jpath(j, "records")), 0);
+	ck_assert_int_eq(hx_geti(j, "last"), last + 3);
+	/* Without since: the newest limit records. */
+	j = hx_ok(&a, "admin.audit", "{\"limit\":2}");
+	expect_seqs(j, last + 3, last + 4);
+
+	/* A denial, with what it was about. */
+	hx_denied(&a, "no smtp", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",25]}",
+	          h);
+	j = hx_ok(&a, "admin.audit", "{\"limit\":2}");
+	ck_assert_str_eq(rec_str(j, 0, "decision"), "deny");
+	ck_assert_str_eq(rec_str(j, 0, "rule"), "no smtp");
+	ck_assert_str_eq(rec_str(j, 0, "method"), "socket.connect");
+	ck_assert_str_eq(rec_str(j, 0, "address"), "127.0.0.1");
+	ck_assert_int_eq(jpath_int(json_object_array_get_idx(jpath(j, "records"), 0), "port", -1), 25);
+
+	/* The bounds of the params. */
+	hx_bad_param(&a, "limit", "admin.audit", "{\"limit\":0}");
+	hx_bad_param(&a, "limit", "admin.audit", "{\"limit\":1001}");
+	hx_bad_param(&a, "since", "admin.audit", "{\"since\":-1}");
+	hx_bad_param(&a, "since", "admin.audit", "{\"since\":\"x\"}");
+	hx_bad_param(&a, "bogus", "admin.audit", "{\"bogus\":1}");
+	j = hx_ok(&a, "admin.audit", "{\"limit\":1000}");
+	ck_assert_int_eq(json_object_array_length(jpath(j, "records")), 5);
+	tconn_close(&a);
+}
+END_TEST
+
+START_TEST(audit_ring_off)
+{
+	struct tconn a;
+	json_object *j;
+
+	start_ring(NULL, "0");
+	hx_open_conn(&a, &D);
+	new_socket(&a);
+	j = hx_ok(&a, "admin.audit", NULL);
+	ck_assert_int_eq(json_object_array_length(jpath(j, "records")), 0);
+	ck_assert_int_eq(hx_geti(j, "first"), 0);
+	ck_assert_int_eq(hx_geti(j, "last"), 0);
+	/* daemon.info shows the limit. */
+	j = hx_ok(&a, "daemon.info", NULL);
+	ck_assert_int_eq(hx_geti(j, "limits.audit_ring"), 0);
+	tconn_close(&a);
+}
+END_TEST
+
+/* ---- policy.rules ---- */
+
+static json_object *rule_named(json_object *res, const char *name)
+{
+	json_object *arr = jpath(res, "rules");
+
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(jpath_str(json_object_array_get_idx(arr, i), "name"), name) == 0)
+			return json_object_array_get_idx(arr, i);
+	ck_abort_msg("no rule %s: %s", name, json_object_to_json_string(res));
+	return NULL;
+}
+
+START_TEST(policy_rules_as_written)
+{
+	struct tconn a;
+	long long h;
+	json_object *j, *r;
+
+	start_with(NULL);
+	hx_open_conn(&a, &D);
+	h = new_socket(&a);
+	hx_denied(&a, "no smtp", "denies connect", "socket.connect", "{\"handle\":%lld,\"address\":[\"127.0.0.1\",25]}",
+	          h);
+	hx_denied(&a, NULL, "no rule allows bind", "socket.bind", "{\"handle\":%lld,\"address\":[\"0.0.0.0\",80]}", h);
+	j = hx_ok(&a, "policy.rules", NULL);
+	ck_assert_str_eq(hx_gets(j, "source"), ppath);
+	ck_assert_int_eq(hx_geti(j, "generation"), 1);
+	ck_assert_int_eq(json_object_array_length(jpath(j, "rules")), 5);
+	ck_assert_str_eq(jpath_str(json_object_array_get_idx(jpath(j, "rules"), 0), "name"), "tester");
+
+	r = rule_named(j, "tester");
+	ck_assert_str_eq(hx_gets(r, "file"), ppath);
+	ck_assert_int_eq(hx_geti(r, "line"), 4);
+	ck_assert_int_eq(hx_geti(r, "match.uid"), EUID);
+	ck_assert_int_eq(json_object_array_length(jpath(r, "allow")), 6);
+	ck_assert_str_eq(jpath_str(json_object_array_get_idx(jpath(r, "allow"), 3), "address"), "127.0.0.1/32");
+	ck_assert(json_object_is_type(jpath(r, "deny"), json_type_null));
+	ck_assert(json_object_is_type(jpath(r, "limits"), json_type_null));
+	/* The create and this call. */
+	ck_assert_int_eq(hx_geti(r, "allowed"), 2);
+	ck_assert_int_eq(hx_geti(r, "denied"), 0);
+	ck_assert_int_eq(json_object_array_length(jpath(r, "warnings")), 0);
+
+	r = rule_named(j, "no smtp");
+	ck_assert_int_eq(hx_geti(r, "line"), 18);
+	ck_assert_int_eq(json_object_array_length(jpath(r, "match.uid")), 2);
+	ck_assert_int_eq(jpath_int(json_object_array_get_idx(jpath(r, "deny"), 0), "port", -1), 25);
+	ck_assert(json_object_is_type(jpath(r, "allow"), json_type_null));
+	ck_assert_int_eq(hx_geti(r, "denied"), 1);
+	ck_assert_int_eq(hx_geti(r, "allowed"), 0);
+
+	r = rule_named(j, "api by name");
+	ck_assert_int_eq(hx_geti(r, "line"), 12);
+	ck_assert_str_eq(jpath_str(json_object_array_get_idx(jpath(r, "allow"), 0), "host"), "localhost");
+	ck_assert_int_eq(hx_geti(j, "unmatched.denied"), 1);
+	ck_assert_int_eq(hx_geti(j, "unmatched.allowed"), 0);
+	tconn_close(&a);
+}
+END_TEST
+
+/* A rule's load-time warning, and the embedded default (no file). */
+START_TEST(policy_rules_warnings_and_default)
+{
+	struct tconn a;
+	char text[1024];
+	json_object *j, *r;
+
+	snprintf(text, sizeof(text),
+	         "{ \"version\": 1, \"rules\": [\n"
+	         "  { \"name\": \"tester\", \"match\": { \"uid\": %u }, \"allow\": [ { \"action\": \"admin\" } ] },\n"
+	         "  { \"name\": \"by exe\", \"match\": { \"exe\": \"/usr/bin/pinger\" },\n"
+	         "    \"allow\": [ { \"action\": \"create\" } ] } ] }\n",
+	         EUID);
+	start_with(text);
+	hx_open_conn(&a, &D);
+	j = hx_ok(&a, "policy.rules", NULL);
+	r = rule_named(j, "by exe");
+	ck_assert_int_eq(hx_geti(r, "line"), 3);
+	ck_assert_msg(json_object_array_length(jpath(r, "warnings")) == 1, "%s", json_object_to_json_string(r));
+	ck_assert_int_eq(json_object_array_length(jpath(rule_named(j, "tester"), "warnings")), 0);
+	tconn_close(&a);
+
+	/* No policy file in the directory: the embedded default. */
+	{
+		char dir[PATH_MAX + 32];
+		const char *args[] = { "--policy", dir, NULL };
+		struct sbd D2 = { 0 };
+
+		snprintf(dir, sizeof(dir), "%s/empty.d", pdir);
+		ck_assert_int_eq(mkdir(dir, 0755), 0);
+		hx_start(&D2, args);
+		hx_open_conn(&a, &D2);
+		j = hx_ok(&a, "policy.rules", NULL);
+		ck_assert_str_eq(hx_gets(j, "source"), "embedded default");
+		ck_assert_int_eq(json_object_array_length(jpath(j, "rules")), 1);
+		r = json_object_array_get_idx(jpath(j, "rules"), 0);
+		ck_assert_str_eq(hx_gets(r, "name"), "embedded default");
+		ck_assert(json_object_is_type(jpath(r, "file"), json_type_null));
+		ck_assert_int_eq(hx_geti(r, "line"), 0);
+		ck_assert(json_object_is_type(jpath(r, "allow"), json_type_array));
+		tconn_close(&a);
+		hx_stop(&D2);
+		rmdir(dir);
+	}
+}
+END_TEST
+
+/* ---- nobody, whom the policy gives no admin action, is refused ---- */
+
+static void nobody_refused(void)
+{
+	struct tconn t;
+	json_object *j;
+
+	hx_child_open(&t, &D);
+	j = hx_child_call(&t, -32010, "admin.audit", "{}");
+	if (!jpath_str(j, "error.data.reason"))
+		hx_child_fail("admin.audit: no reason: %s", json_object_to_json_string(j));
+	hx_child_call(&t, -32010, "admin.audit", "{\"since\":0,\"limit\":5}");
+	hx_child_call(&t, -32010, "policy.rules", "{}");
+	tconn_close(&t);
+}
+
+START_TEST(audit_and_rules_refused_to_nobody)
+{
+	struct tconn a;
+	int report[2], st;
+	char msg[1024];
+	ssize_t n;
+	pid_t pid;
+	json_object *j;
+	size_t k;
+
+	if (!hx_need_root("admin.audit and policy.rules refused to nobody"))
+		return;
+	start_with(NULL);
+	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(report[0]);
+		hx_child_report_fd = report[1];
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			hx_child_fail("cannot become nobody: %s", strerror(errno));
+		nobody_refused();
+		_exit(0);
+	}
+	close(report[1]);
+	n = read(report[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(report[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the nobody child failed (status %d): %s", st, msg);
+
+	/* Each refusal is in the ring, as nobody's. */
+	hx_open_conn(&a, &D);
+	j = hx_ok(&a, "admin.audit", "{\"limit\":4}");
+	ck_assert_int_eq(json_object_array_length(jpath(j, "records")), 4);
+	for (k = 0; k < 3; k++) {
+		ck_assert_str_eq(rec_str(j, k, "decision"), "deny");
+		ck_assert_int_eq(jpath_int(json_object_array_get_idx(jpath(j, "records"), k), "uid", -1), 65534);
+	}
+	ck_assert_str_eq(rec_str(j, 0, "method"), "admin.audit");
+	ck_assert_str_eq(rec_str(j, 2, "method"), "policy.rules");
+	tconn_close(&a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("it_admin");
@@ -790,6 +1073,11 @@ int main(void)
 	tcase_add_test(admin, close_client_drops_it_and_its_handles);
 	tcase_add_test(admin, stats_count_decisions);
 	tcase_add_test(admin, non_admin_denied);
+	tcase_add_test(admin, audit_ring_keeps_the_last_n);
+	tcase_add_test(admin, audit_ring_off);
+	tcase_add_test(admin, policy_rules_as_written);
+	tcase_add_test(admin, policy_rules_warnings_and_default);
+	tcase_add_test(admin, audit_and_rules_refused_to_nobody);
 	tcase_add_test(reload, reload_switches_policy);
 	tcase_add_test(reload, reload_broken_keeps_old_policy);
 	tcase_add_test(pcheck, policy_check_decisions);

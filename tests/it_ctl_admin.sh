@@ -1,6 +1,7 @@
 #!/bin/sh
 # Integration test of sockbrokerctl's administration commands (clients,
-# sockets --all, close-client, close-socket, stats, reload, policy check)
+# sockets --all, close-client, close-socket, stats, reload, policy check,
+# audit, policy rules)
 # against the real daemon on a private socket, started with --policy. Needs
 # SBD and SBCTL; exits 77 (skipped) when they are not built. Runs as root or
 # not: the policy grants our own uid what the test needs.
@@ -260,6 +261,57 @@ expect_out '\(code -32602\)$' "$dir/err" "an unknown connection is -32602"
 ctl close-client abc
 expect_rc 2 "close-client with a connection that is not a number"
 
+# ---------------------------------------------------------------- audit, policy rules
+
+# Two records asked for: the header, two lines, what the daemon holds.
+ctl audit --limit 2
+expect_rc 0 "audit --limit 2"
+expect_out '^SEQ  *TIME  *DECISION  *CONN  *UID  *METHOD  *RULE: REASON$' "$dir/out" "audit prints its header"
+if [ "$(wc -l <"$dir/out")" -eq 4 ]; then pass "audit --limit 2 shows two records"; else fail "audit --limit 2 shows $(wc -l <"$dir/out") lines"; fi
+# The newest record is the audit call itself, decided before it ran.
+expect_out '^[0-9][0-9]* .* allow  *[0-9][0-9]*  *'"$me"'  *admin\.audit  *"admins": rule "admins" allows admin$' \
+	"$dir/out" "audit shows its own record with rule and reason"
+expect_out '^\(the daemon holds records [0-9]+ to [0-9]+\)$' "$dir/out" "audit says what the daemon holds"
+ctl audit --json --since 0 --limit 1
+expect_rc 0 "audit --json --since 0 --limit 1"
+if json_check 'len(d["records"]) == 1 and d["records"][0]["seq"] == d["first"] and d["last"] > d["first"]'; then
+	pass "audit --since 0 --limit 1 gives the oldest record kept"
+else
+	fail "audit --json --since 0 --limit 1"
+fi
+ctl --json audit --since=1 --limit=3
+expect_rc 0 "--json audit --since=1 --limit=3"
+if json_check '[r["seq"] for r in d["records"]] == [2, 3, 4]'; then
+	pass "audit --since=1 --limit=3 gives records 2 to 4"
+else
+	fail "audit --since=1 --limit=3"
+fi
+for bad in "--limit 0" "--limit x" "--since -1" "--since" "--bogus" "extra"; do
+	# shellcheck disable=SC2086
+	ctl audit $bad
+	expect_rc 2 "audit $bad is a usage error"
+done
+ctl audit --limit 1001
+expect_rc 1 "audit --limit 1001: the daemon refuses it"
+expect_out '^sockbrokerctl: limit is out of range.*\(code -32602\)$' "$dir/err" "audit --limit 1001 is invalid params"
+
+ctl policy rules
+expect_rc 0 "policy rules"
+expect_out "^policy: $pol \\(generation [0-9]+\\)\$" "$dir/out" "policy rules names the source"
+expect_out "^\"admins\"  *[0-9][0-9]*  *0  *$pol:4\$" "$dir/out" "policy rules shows a rule, its counts, file and line"
+expect_out '^    match: {"uid":'"$me"'}$' "$dir/out" "policy rules shows the match as written"
+expect_out '^"api by name"  *0  *0  *'"$pol"':10$' "$dir/out" "policy rules shows the third rule's line"
+expect_out '^\(no rule\) +[0-9]+ +[0-9]+$' "$dir/out" "policy rules shows the undecided counts"
+ctl policy rules --json
+expect_rc 0 "policy rules --json"
+if json_check 'd["source"] == "'"$pol"'" and [r["name"] for r in d["rules"]] == ["admins", "web servers bind 80 and 443", "api by name"] and d["rules"][1]["line"] == 7 and d["rules"][1]["allow"][0]["port"] == [80, 443] and d["rules"][0]["deny"] is None'; then
+	pass "policy rules --json: the rules as written, with their lines"
+else
+	fail "policy rules --json"
+fi
+ctl policy rules extra
+expect_rc 2 "policy rules with an argument is a usage error"
+
 # ---------------------------------------------------------------- stats and reload
 
 ctl stats
@@ -320,7 +372,8 @@ ctl policy check --uid "$me" admin
 expect_rc 0 "policy check admin for the daemon's own user"
 # Anyone else without the grant is refused, for real (as another uid, when
 # we are root) and by policy check.
-for cmd in clients "sockets --all" stats reload "close-client 1" "close-socket 1" "policy check admin"; do
+for cmd in clients "sockets --all" stats reload "close-client 1" "close-socket 1" "policy check admin" \
+	audit "audit --since 0 --limit 5" "policy rules"; do
 	if [ "$me" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
 		chmod 755 "$dir"
 		[ -n "${sbctl_other:-}" ] || sbctl_for_others

@@ -48,9 +48,9 @@ bad = []
 cols = set()
 seen = set()
 for i, line in enumerate(help):
-    m = re.match(r'^  --([a-z-]+)(=[A-Z]+)?( +)(\S)', line)
+    m = re.match(r'^  --([a-z-]+)(=[a-z:]*[A-Z][A-Za-z:|]*)?( +)(\S)', line)
     if not m:
-        m2 = re.match(r'^  --([a-z-]+)(=[A-Z]+)?$', line)
+        m2 = re.match(r'^  --([a-z-]+)(=[a-z:]*[A-Z][A-Za-z:|]*)?$', line)
         if m2:          # a long head, the description on the next line
             seen.add(m2.group(1))
             if m2.group(1) in takes and not m2.group(2):

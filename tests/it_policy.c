@@ -1537,6 +1537,86 @@ START_TEST(check_policy_cli)
 }
 END_TEST
 
+/* --check-policy with --http-token-file: the tokens' names, never a secret;
+ * a bad file makes it exit 1 with its position. */
+START_TEST(check_policy_token_file)
+{
+	static const char secret[] = "s3cret-s3cret-s3cret-s3cret-s3cret";
+	const char *policy, *tokens;
+	struct run r;
+
+	policy = pfile(&P, "policy.json",
+	               "{\"version\": 1, \"rules\": [\n"
+	               "  {\"name\": \"grafana reads\", \"match\": {\"token\": \"grafana\"},\n"
+	               "   \"allow\": [ {\"action\": \"admin\"}, {\"action\": \"http_rpc\"} ]}\n"
+	               "]}\n");
+	tokens = pfile(&P, "tokens.json",
+	               "{\"version\": 1, \"tokens\": [\n"
+	               "  {\"name\": \"grafana\", \"secret\": \"%s\", \"user\": \"nobody\"}\n"
+	               "]}\n", secret);
+	ck_assert_int_eq(chmod(tokens, 0600), 0);
+	{
+		const char *args[] = { "--check-policy", "--policy", policy, "--http-token-file", tokens, NULL };
+		run_daemon(&P, args, &r);
+	}
+	ck_assert_msg(r.status == 0, "--check-policy exited %d:\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.out, "1 token, valid") && strstr(r.out, "grafana: user nobody (uid 65534)"),
+	              "stdout:\n%s", r.out);
+	ck_assert_msg(!strstr(r.out, secret) && !strstr(r.err, secret), "a secret was printed:\n%s%s", r.out, r.err);
+	/* Readable by others: refused, exit 1. */
+	ck_assert_int_eq(chmod(tokens, 0644), 0);
+	{
+		const char *args[] = { "--check-policy", "--policy", policy, "--http-token-file", tokens, NULL };
+		run_daemon(&P, args, &r);
+	}
+	ck_assert_msg(r.status == 1 && strstr(r.err, "chmod 0600"), "exit %d:\n%s", r.status, r.err);
+	tokens = pfile(&P, "tokens.json", "{\"version\": 1, \"tokens\": [\n  {\"name\": \"x\"}]}\n");
+	ck_assert_int_eq(chmod(tokens, 0600), 0);
+	{
+		const char *args[] = { "--check-policy", "--policy", policy, "--http-token-file", tokens, NULL };
+		run_daemon(&P, args, &r);
+	}
+	ck_assert_msg(r.status == 1 && strstr(r.err, ":2:3: tokens[0]: \"secret\" is missing"), "exit %d:\n%s",
+	              r.status, r.err);
+}
+END_TEST
+
+/* policy.check as a token's caller: its user, no program, the token's name. */
+START_TEST(policy_check_as_token)
+{
+	struct tconn c;
+	json_object *r;
+
+	policy_start(pfile(&P, "policy.json",
+	                   "{\"version\": 1, \"rules\": [\n"
+	                   "  {\"name\": \"grafana reads\", \"match\": {\"token\": \"grafana\"},\n"
+	                   "   \"allow\": [ {\"action\": \"admin\"} ]},\n"
+	                   "  {\"name\": \"curl may rpc\", \"match\": {\"exe\": \"/usr/bin/curl\"},\n"
+	                   "   \"allow\": [ {\"action\": \"admin\"} ]},\n"
+	                   "  {\"name\": \"root admin\", \"match\": {\"uid\": 0}, \"allow\": [ {\"action\": \"admin\"} ]}\n"
+	                   "]}\n"), NULL);
+	hx_open_conn(&c, &D);
+	r = hx_ok(&c, "policy.check", "{\"as\":{\"user\":\"nobody\",\"token\":\"grafana\"},"
+	                              "\"request\":{\"method\":\"admin.stats\"}}");
+	ck_assert_msg(json_object_get_boolean(jpath(r, "allowed")) && !strcmp(hx_gets(r, "rule"), "grafana reads"),
+	              "%s", json_object_to_json_string(r));
+	ck_assert_msg(jpath_str(r, "as.token") && !strcmp(jpath_str(r, "as.token"), "grafana"), "%s",
+	              json_object_to_json_string(r));
+	/* The same user without the token, or with another: no rule. */
+	r = hx_ok(&c, "policy.check", "{\"as\":{\"user\":\"nobody\"},\"request\":{\"method\":\"admin.stats\"}}");
+	ck_assert_msg(!json_object_get_boolean(jpath(r, "allowed")), "%s", json_object_to_json_string(r));
+	r = hx_ok(&c, "policy.check", "{\"as\":{\"user\":\"nobody\",\"token\":\"loki\"},"
+	                              "\"request\":{\"method\":\"admin.stats\"}}");
+	ck_assert_msg(!json_object_get_boolean(jpath(r, "allowed")) &&
+	              strstr(hx_gets(r, "reason"), "a bearer token names no program"),
+	              "the exe rule may match, its allow does not apply: %s", json_object_to_json_string(r));
+	/* A token names no program: exe cannot go with it. */
+	hx_err_data(&c, -32602, "policy.check", "{\"as\":{\"user\":\"nobody\",\"token\":\"grafana\","
+	                                        "\"exe\":\"/usr/bin/curl\"},\"request\":{\"method\":\"admin.stats\"}}");
+	tconn_close(&c);
+}
+END_TEST
+
 /* =================================================================== 10 */
 
 /* v1 grants stream sockets, v2 datagram ones; both give the caller admin. */
@@ -1734,6 +1814,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, load_symlink_loop);
 	tcase_add_test(tc, load_world_writable);
 	tcase_add_test(tc, check_policy_cli);
+	tcase_add_test(tc, check_policy_token_file);
+	tcase_add_test(tc, policy_check_as_token);
 	tc = hx_tcase(s, "reload", policy_setup, policy_teardown);
 	tcase_add_test(tc, reload_sighup);
 	tcase_add_test(tc, reload_rpc);
