@@ -19,11 +19,12 @@ top=$(pwd)
 # groff-base (renders the man pages for tests/it_manpages.sh), logrotate
 # (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker),
 # python3-jsonschema (it_openapi.sh checks the daemon's answers against
-# docs/openapi.json).
+# docs/openapi.json), chromium and chromium-driver (it_http_browser.sh: the
+# web view in a headless browser driven over WebDriver).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
 	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
-	python3-jsonschema)
+	python3-jsonschema chromium chromium-driver)
 JOBS=-j2
 
 usage() {
