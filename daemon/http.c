@@ -35,6 +35,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "http-token.h"
+#include "http-ui.h"
 #include "identity.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -108,7 +109,7 @@ struct http_peer {
 
 enum route_kind {
 	R_HEALTH, R_INFO, R_WHOAMI, R_CLIENTS, R_CLIENT, R_SOCKETS, R_SOCKET, R_POLICY, R_POLICY_CHECK,
-	R_AUDIT, R_AUDIT_STREAM, R_METRICS, R_RPC,
+	R_AUDIT, R_AUDIT_STREAM, R_METRICS, R_RPC, R_UI, R_OPENAPI,
 };
 
 struct route {
@@ -134,6 +135,9 @@ static const struct route routes[] = {
 	{ "/v1/audit/stream", false, false, false, R_AUDIT_STREAM, "admin.audit" },
 	{ "/metrics", false, false, true, R_METRICS, NULL },
 	{ "/rpc", false, true, false, R_RPC, NULL },
+	/* The page holds no data: what it shows it asks for, as its caller. */
+	{ "/", false, false, true, R_UI, NULL },
+	{ "/v1/openapi.json", false, false, true, R_OPENAPI, NULL },
 };
 
 struct http_req {
@@ -160,8 +164,10 @@ struct http_req {
 	bool suspended;
 	/* The response, once known. */
 	unsigned status;
-	char *resp;                 /* malloc'd body */
+	char *resp;                 /* malloc'd body, or a constant one (resp_const) */
 	size_t resp_len;
+	bool resp_const;
+	const char *csp;            /* Content-Security-Policy, for the page */
 	const char *ctype;
 	const char *allow;          /* for 405 */
 	bool www_auth;              /* for 401 */
@@ -174,7 +180,9 @@ static int req_may_rpc(struct http_req *r);
 
 static void req_set(struct http_req *r, unsigned status, const char *ctype, char *body, size_t len)
 {
-	free(r->resp);
+	if (!r->resp_const)
+		free(r->resp);
+	r->resp_const = false;
 	r->status = status;
 	r->ctype = ctype;
 	r->resp = body;
@@ -251,10 +259,14 @@ static enum MHD_Result queue(struct http_req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(r->resp_len, r->resp,
+	                                       r->resp_const ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
 	if (!resp)
 		return MHD_NO;
 	r->resp = NULL;
+	r->resp_const = false;
+	if (r->csp)
+		MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype ? r->ctype : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -766,6 +778,18 @@ static void route_run(struct http_req *r)
 	case R_HEALTH:
 		health(r);
 		return;
+	case R_UI:
+		req_set(r, 200, "text/html; charset=utf-8", (char *)http_ui_html, http_ui_html_len);
+		r->resp_const = true;
+		/* Its script and style are inline; it talks only to this daemon. */
+		r->csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+		         "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
+		         "frame-ancestors 'none'";
+		return;
+	case R_OPENAPI:
+		req_set(r, 200, "application/json", (char *)http_openapi_json, http_openapi_json_len);
+		r->resp_const = true;
+		return;
 	case R_METRICS: {
 		char *text = NULL;
 		size_t len = 0;
@@ -1028,7 +1052,8 @@ static void req_free(struct http_req *r)
 	identity_free(&r->caller);
 	free(r->uri);
 	free(r->body);
-	free(r->resp);
+	if (!r->resp_const)
+		free(r->resp);
 	free(r);
 }
 

@@ -21,13 +21,6 @@ import re
 import socket
 import sys
 
-# Paths served outside routes[] or by parts of issue 14 not merged yet. A
-# path here that shows up in routes[] is a failure: take it out of the list.
-PENDING = {"/metrics", "/v1/audit/stream", "/", "/v1/openapi.json"}
-# Methods of issue 14 that a build may not have yet: their routes answer
-# 404 with -32601 until they are merged; the check is skipped then.
-PENDING_METHODS = {"policy.rules", "admin.audit"}
-
 failures = 0
 
 
@@ -150,11 +143,7 @@ def static(doc_path, http_c):
                json.dumps(sec))
     route_paths = {p for p, _, _, _ in routes}
     for (p, method) in sorted(set(ops) - seen):
-        if p in PENDING:
-            ok(p not in route_paths, "%s %s is served outside routes[] or not merged yet (PENDING)" %
-               (method.upper(), p), "it is in routes[] now: take it out of PENDING in tests/openapi_check.py")
-        else:
-            ok(False, "the document's %s %s is in routes[]" % (method.upper(), p))
+        ok(p in route_paths, "the document's %s %s is in routes[]" % (method.upper(), p))
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -226,15 +215,6 @@ def live(doc_path, sock_path):
             text = json.loads(raw) if raw else None
         except ValueError:
             text = raw
-        if r.status == 404 and path in PENDING and isinstance(text, dict) and \
-                text.get("error", {}).get("reason", "").startswith("no such resource"):
-            print("ok - %s %s: not served by this build (PENDING) # SKIP" % (method, target))
-            continue
-        if r.status == 404 and isinstance(text, dict) and text["error"].get("code") == -32601 and \
-                text["error"].get("data", {}).get("method") in PENDING_METHODS:
-            print("ok - %s %s: %s is not in this build (PENDING_METHODS) # SKIP" %
-                  (method, target, text["error"]["data"]["method"]))
-            continue
         item = doc["paths"][tmpl]
         o = item.get(method.lower())
         if o is None:
