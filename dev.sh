@@ -24,7 +24,7 @@ top=$(pwd)
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
 	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
-	python3-jsonschema chromium chromium-driver)
+	python3-jsonschema chromium chromium-driver curl prometheus)
 JOBS=-j2
 
 usage() {

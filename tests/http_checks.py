@@ -332,6 +332,32 @@ def connlimit_checks():
     t.check(fd_count(PID) == base_fds, "descriptors are back once they close", fd_count(PID))
 
 
+def perip_checks():
+    # --http-max-connections-per-ip 3: a fourth connection from 127.0.0.1
+    # is closed at once, unanswered; one of the three closing makes room.
+    conns = []
+    for _ in range(3):
+        c = connection(TCP, timeout=10)
+        request(TCP, "GET", "/healthz", conn=c)
+        conns.append(c)
+    try:
+        st, h, d, _ = request(TCP, "GET", "/healthz")
+        t.check(False, "a fourth connection from one address is refused", (st, d))
+    except (OSError, http.client.HTTPException) as e:
+        t.check(True, "a fourth connection from one address is closed unanswered (%s)" % type(e).__name__)
+    conns.pop().close()
+    st = None
+    deadline = time.monotonic() + 20
+    while st is None and time.monotonic() < deadline:
+        try:
+            st, h, d, _ = request(TCP, "GET", "/healthz")
+        except (OSError, http.client.HTTPException):
+            pass
+    t.check(st == 200, "once one of the three closes, another is served", st)
+    for c in conns:
+        c.close()
+
+
 part = os.environ.get("PART", "admin")
-{"admin": admin_checks, "nobody": nobody_checks, "limits": limits_checks, "nobody_audit": nobody_audit_checks, "connlimit": connlimit_checks}[part]()
+{"admin": admin_checks, "nobody": nobody_checks, "limits": limits_checks, "nobody_audit": nobody_audit_checks, "connlimit": connlimit_checks, "perip": perip_checks}[part]()
 t.done()

@@ -88,5 +88,13 @@ port=$(sed -n 's/.*http: serving on tcp:127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/da
 export HTTP_TCP="tcp:127.0.0.1:$port" DAEMON_PID="$daemon_pid"
 run_part env PART=connlimit "$py" "$SRCDIR/tests/http_checks.py"
 sbd_stop
+rm -f "$dir/notify.fifo" "$dir/notify.sock"
+
+# The per-address limit.
+sbd_start --http tcp:127.0.0.1:0 --http-max-connections-per-ip 3
+port=$(sed -n 's/.*http: serving on tcp:127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/daemon.log" | head -n 1)
+export HTTP_TCP="tcp:127.0.0.1:$port" DAEMON_PID="$daemon_pid"
+run_part env PART=perip "$py" "$SRCDIR/tests/http_checks.py"
+sbd_stop
 echo "# $checks checks, $failures failed"
 [ "$failures" -eq 0 ]
