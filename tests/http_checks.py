@@ -284,8 +284,14 @@ def limits_checks():
     fds2, rss2 = fd_count(PID), rss_kib(PID)
     t.check(ok and served and fds2 == base_fds, "a second round of 1,000: same descriptors",
             "accepted %s, served %s, %d descriptors, %d before\n%s" % (ok, served, fds2, base_fds, fd_list(PID)))
-    t.check(rss2 <= rss1 + 2048, "a second round of 1,000: RSS back to the first round's (%d KiB, was %d)"
-            % (rss2, rss1))
+    if os.environ.get("SBD_ASAN") == "1":
+        # ASan's quarantine holds freed memory back; LeakSanitizer checks
+        # for leaks at the daemon's exit instead.
+        print("ok - a second round of 1,000: RSS not compared under AddressSanitizer (%d KiB, was %d) # SKIP"
+              % (rss2, rss1), flush=True)
+    else:
+        t.check(rss2 <= rss1 + 2048, "a second round of 1,000: RSS back to the first round's (%d KiB, was %d)"
+                % (rss2, rss1))
 
 
 

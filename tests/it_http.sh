@@ -43,6 +43,10 @@ else
 	sed 's/^/    | /' "$dir/daemon.log"
 	exit 1
 fi
+# A sanitizer build: RSS is not compared (ASan's quarantine keeps freed memory).
+SBD_ASAN=0
+if ldd "$SBD" 2>/dev/null | grep -q libasan; then SBD_ASAN=1; fi
+export SBD_ASAN
 export HTTP_UNIX="unix:$dir/http.sock" HTTP_TCP="tcp:127.0.0.1:$port" SOCK="$sock" DAEMON_PID="$daemon_pid" \
 	AUDIT="$dir/audit.log"
 
