@@ -96,13 +96,16 @@ static void raise_nofile(void)
 
 int server_reload_policy(struct server *s, struct policy_error *err)
 {
-	int r = authz_reload(&s->authz, err);
+	int r;
+
+	/* The HTTP face's tokens follow a reload whether or not the policy loads. */
+	http_reload(s->http);
+	r = authz_reload(&s->authz, err);
 
 	if (r < 0)
 		return r;
 	for (struct conn *c = s->conns; c; c = c->next)
 		authz_conn_update(c);
-	http_reload(s->http);
 	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
 	           (unsigned long long)s->authz.generation);
 	return 0;

@@ -95,8 +95,9 @@ void server_unlink_unix(const char *path, dev_t dev, ino_t ino);
 int server_run(struct server *s);
 void server_free(struct server *s);
 
-/* authz_reload, then every connection's limits follow the new policy and
- * systemd hears the reload is done. 0 or -errno (err says why). */
+/* The HTTP face's tokens read again (http_reload), then authz_reload, then
+ * every connection's limits follow the new policy and systemd hears the
+ * reload is done. 0 or -errno (err says why: the policy's). */
 int server_reload_policy(struct server *s, struct policy_error *err);
 
 struct call;
