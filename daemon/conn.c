@@ -71,22 +71,16 @@ int conn_socket_setup(int fd)
 	return 0;
 }
 
-int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **out)
+/* What every connection starts with; the identity's contents are moved. */
+static struct conn *conn_alloc(struct conn_env *env, const struct conn_ops *ops, int fd, struct identity *id)
 {
-	struct conn *c;
-	int r;
+	struct conn *c = calloc(1, sizeof(*c));
 
-	/* Inherited from the listening socket as a rule; set here too, for a
-	 * listener that was handed to us without them. */
-	r = conn_socket_setup(fd);
-	if (r < 0)
-		return r;
-	c = calloc(1, sizeof(*c));
 	if (!c)
-		return -ENOMEM;
+		return NULL;
 	c->next_token = CONN_TOKEN_SELF;
 	c->env = env;
-	c->ops = env->ops;
+	c->ops = ops;
 	c->srv = env->srv;
 	c->fd = fd;
 	c->id = *id;
@@ -100,6 +94,22 @@ int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **ou
 	c->check_defer.cb = conn_check_deferred;
 	c->last_active = loop_now();
 	frame_writer_init(&c->wr);
+	return c;
+}
+
+int conn_new(struct conn_env *env, int fd, struct identity *id, struct conn **out)
+{
+	struct conn *c;
+	int r;
+
+	/* Inherited from the listening socket as a rule; set here too, for a
+	 * listener that was handed to us without them. */
+	r = conn_socket_setup(fd);
+	if (r < 0)
+		return r;
+	c = conn_alloc(env, env->ops, fd, id);
+	if (!c)
+		return -ENOMEM;
 	r = frame_reader_init(&c->rd, env->cfg->max_message_bytes, env->cfg->max_fds);
 	if (r < 0)
 		goto fail;
@@ -120,31 +130,15 @@ fail:
 int conn_new_virtual(struct conn_env *env, const struct conn_ops *ops, struct identity *id,
                      void (*deliver)(struct conn *c, json_object *reply), void *owner, struct conn **out)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = conn_alloc(env, ops, -1, id);
 
 	if (!c)
 		return -ENOMEM;
-	c->next_token = CONN_TOKEN_SELF;
-	c->env = env;
-	c->ops = ops;
-	c->srv = env->srv;
-	c->fd = -1;
-	c->id = *id;
-	memset(id, 0, sizeof(*id));
-	id->pidfd = -1;
-	c->connected = wall_now();
-	c->serial = ++env->next_serial;
-	c->default_block = true;
-	c->idle_timer.cb = conn_on_idle;
-	c->free_defer.cb = conn_free_deferred;
-	c->check_defer.cb = conn_check_deferred;
-	c->last_active = loop_now();
 	/* Nothing is read: its requests are handed to it. */
 	c->read_done = true;
 	c->deliver = deliver;
 	c->owner = owner;
 	c->no_fds = true;
-	frame_writer_init(&c->wr);
 	*out = c;
 	return 0;
 }
