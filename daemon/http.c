@@ -959,11 +959,20 @@ static int req_may_rpc(struct http_req *r)
 	if (e == 0)
 		return 0;
 	if (e == -EACCES) {
-		json_object *extra = json_object_new_object();
-		json_object_object_add(extra, "code", json_object_new_int(SB_ERR_DENIED));
+		/* The body of any other 403: code, message and data as -32010's. */
+		json_object *extra = json_object_new_object(), *data = json_object_new_object();
+		char msg[600];
+
+		if (!reason)
+			reason = "POST /rpc over TCP needs the http_rpc action";
+		snprintf(msg, sizeof(msg), "denied by policy: %s", reason);
+		json_object_object_add(data, "reason", json_object_new_string(reason));
 		if (rule)
-			json_object_object_add(extra, "rule", json_object_new_string(rule));
-		req_error(r, 403, extra, "%s", reason ? reason : "POST /rpc over TCP needs the http_rpc action");
+			json_object_object_add(data, "rule", json_object_new_string(rule));
+		json_object_object_add(extra, "code", json_object_new_int(SB_ERR_DENIED));
+		json_object_object_add(extra, "message", json_object_new_string(msg));
+		json_object_object_add(extra, "data", data);
+		req_error(r, 403, extra, "%s", msg);
 	} else {
 		req_error(r, 500, NULL, "%s", reason ? reason : strerror(-e));
 	}

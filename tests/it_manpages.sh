@@ -133,5 +133,22 @@ if [ -n "$hdr" ] && [ -n "$lib" ] && command -v cc >/dev/null 2>&1; then
 	fi
 fi
 
+# Every option sockbrokerd --help lists is in sockbrokerd(8), as \-\-name.
+sbd_bin=$(find "$tmp" -type f -name sockbrokerd -perm -u+x | head -n1)
+if [ -n "$sbd_bin" ]; then
+	missing_opts=
+	for opt in $("$sbd_bin" --help | sed -n 's/^  \(--[a-z0-9-]*\).*/\1/p'); do
+		man_form=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+		grep -q -- "$man_form" "$mandir/man8/sockbrokerd.8" || missing_opts="$missing_opts $opt"
+	done
+	if [ -z "$missing_opts" ]; then
+		pass "sockbrokerd(8) documents every option of sockbrokerd --help"
+	else
+		fail "sockbrokerd(8) lacks:$missing_opts"
+	fi
+else
+	fail "no installed sockbrokerd under \$tmp"
+fi
+
 echo "# $checks checks, $failures failed"
 [ "$failures" -eq 0 ]
