@@ -100,6 +100,7 @@ struct http_stream {
 	bool suspended;
 	bool ended;                 /* over its queue limit, or the daemon stops: the stream ends */
 	struct loop_timer keepalive;
+	struct identity caller;     /* judged again when the policy changes */
 };
 
 /* Who is on the other end of one HTTP connection (a unix: listener's peer). */
@@ -664,6 +665,7 @@ static void stream_free(void *cls)
 		h->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
+	identity_free(&st->caller);
 	free(st->q);
 	free(st);
 }
@@ -677,10 +679,14 @@ static enum MHD_Result stream_start(struct http_req *r, json_object *result)
 	struct MHD_Response *resp;
 	json_object *recs = NULL;
 	enum MHD_Result ret;
-	size_t n;
+	size_t n, recs_from;
 
 	if (!st)
 		return MHD_NO;
+	if (identity_copy(&r->caller, &st->caller) < 0) {
+		free(st);
+		return MHD_NO;
+	}
 	st->h = h;
 	st->l = r->l;
 	st->mc = r->mc;
@@ -694,7 +700,34 @@ static enum MHD_Result stream_start(struct http_req *r, json_object *result)
 	n = recs ? json_object_array_length(recs) : 0;
 	/* An opening comment, so a client sees the stream is up at once. */
 	stream_put(st, ": sockbroker audit stream\n\n", 27);
-	for (size_t i = 0; i < n; i++) {
+	/* What came before the stream takes at most half of its queue: the
+	 * newest records, and a comment saying where the rest can be read. */
+	{
+		size_t room = h->srv->cfg.http_max_stream_bytes / 2, used = 0, first = n;
+
+		while (first > 0) {
+			size_t len = 0;
+			json_object_to_json_string_length(json_object_array_get_idx(recs, first - 1),
+			                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+			if (used + len + 48 > room)
+				break;
+			used += len + 48;
+			first--;
+		}
+		if (first > 0) {
+			char note[160];
+			json_object *seq = NULL;
+			int k;
+
+			json_object_object_get_ex(json_object_array_get_idx(recs, first), "seq", &seq);
+			k = snprintf(note, sizeof(note), ": %zu earlier records left out; GET /v1/audit?since=... "
+			             "reads them (this stream starts at %llu)\n\n", first,
+			             (unsigned long long)json_object_get_uint64(seq));
+			stream_put(st, note, (size_t)k);
+		}
+		recs_from = first;
+	}
+	for (size_t i = recs_from; i < n; i++) {
 		json_object *rec = json_object_array_get_idx(recs, i), *seq;
 		size_t len;
 		const char *text = json_object_to_json_string_length(rec, JSON_C_TO_STRING_PLAIN |
@@ -1633,6 +1666,26 @@ void http_reload(struct http_server *h)
 	http_tokens_free(&h->tokens);
 	h->tokens = t;
 	log_info("http: %zu bearer token%s from %s", t.n, t.n == 1 ? "" : "s", h->srv->cfg.http_token_file);
+}
+
+void http_policy_changed(struct http_server *h)
+{
+	struct policy_request q = { .action = POLICY_ADMIN, .family = -1, .type = -1, .proto = -1, .message = -1 };
+
+	for (struct http_stream *st = h ? h->streams : NULL; st; st = st->next) {
+		struct policy_subject who;
+		struct policy_decision d;
+
+		if (st->ended)
+			continue;
+		authz_subject_from(&st->caller, &who);
+		authz_decide_as(&h->srv->authz, &who, &q, &d);
+		if (d.allowed && !st->caller.error)
+			continue;
+		log_notice("http %s: an audit stream of uid %u ends: the new policy does not let it see the audit "
+		           "(%s)", st->l->name, (unsigned)st->caller.uid, d.reason);
+		stream_end(st);
+	}
 }
 
 uint64_t http_pauses(const struct http_server *h)

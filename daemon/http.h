@@ -32,6 +32,10 @@ json_object *http_listening_json(const struct http_server *h);
  * tokens loaded before stay, and the error is logged. */
 void http_reload(struct http_server *h);
 
+/* The policy was reloaded: every audit stream whose caller the new policy
+ * no longer lets see the audit (action admin) ends. */
+void http_policy_changed(struct http_server *h);
+
 /* How often the HTTP face paused for its share of the loop (--http-max-cpu-percent). */
 uint64_t http_pauses(const struct http_server *h);
 

@@ -106,6 +106,7 @@ int server_reload_policy(struct server *s, struct policy_error *err)
 		return r;
 	for (struct conn *c = s->conns; c; c = c->next)
 		authz_conn_update(c);
+	http_policy_changed(s->http);
 	sd_notifyf("READY=1\nSTATUS=Listening on %s; policy generation %llu", s->listen_path ? s->listen_path : "?",
 	           (unsigned long long)s->authz.generation);
 	return 0;

@@ -258,6 +258,42 @@ def stream_checks():
             % base_fds, "before:\n" + base_list + "\nafter:\n" + fd_list(PID))
     lazy.close()
 
+    # A reload that takes admin from the stream's caller ends its stream.
+    s = open_stream(TCP, "/v1/audit/stream", bearer("grafana"))
+    s.settimeout(20)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = s.recv(1)
+        if not b:
+            break
+        head += b
+    t.check(head.startswith(b"HTTP/1.1 200"), "a token's stream is open",
+            repr(head) + "\n" + "".join(open(os.environ["LOG"]).readlines()[-8:]))
+    policy = os.environ["POLICY"]
+    old = open(policy).read()
+    doc = json.loads(old)
+    doc["rules"] = [r for r in doc["rules"] if r["name"] != "monitoring by token"]
+    with open(policy, "w") as f:
+        json.dump(doc, f)
+    os.kill(PID, signal.SIGHUP)
+    s.settimeout(20)
+    closed = False
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                closed = True
+                break
+    except (ConnectionResetError, socket.timeout) as e:
+        closed = isinstance(e, ConnectionResetError)
+    t.check(closed, "after a reload that drops its admin rule, the token's stream ends")
+    s.close()
+    with open(policy, "w") as f:
+        f.write(old)
+    os.kill(PID, signal.SIGHUP)
+    ok = until(lambda: request(TCP, "GET", "/v1/clients", headers=bearer("grafana"))[0] == 200, "restored")
+    t.check(ok, "with the rule back, the token may see the audit again")
+
 
 def budget_checks():
     # At 1 % of the loop the HTTP face pauses often, and answers everything.

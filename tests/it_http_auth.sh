@@ -46,7 +46,7 @@ sbd_start --policy "$dir/policy.json" --audit-log "$dir/audit.log" --http-token-
 
 port=$(sed -n 's/.*http: serving on tcp:127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/daemon.log" | head -n 1)
 export HTTP_UNIX="unix:$dir/http.sock" HTTP_TCP="tcp:127.0.0.1:$port" SOCK="$sock" DAEMON_PID="$daemon_pid" \
-	AUDIT="$dir/audit.log" LOG="$dir/daemon.log" TOKENS="$dir/tokens.json"
+	AUDIT="$dir/audit.log" LOG="$dir/daemon.log" TOKENS="$dir/tokens.json" POLICY="$dir/policy.json"
 
 run_part() {
 	if "$@" >"$dir/part.out" 2>&1; then st=0; else st=$?; fi
