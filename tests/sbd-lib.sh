@@ -114,12 +114,19 @@ while True:
 
 	unset LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
 	_sbd_policy=
+	_sbd_sockets=
 	for _sbd_arg in "$@"; do
 		[ "$_sbd_arg" = --policy ] && _sbd_policy=given
+		[ "$_sbd_arg" = --sockets ] && _sbd_sockets=given
 	done
 	if [ -z "$_sbd_policy" ]; then
 		mkdir -p "$dir/policy.d" || exit 99
 		set -- "$@" --policy "$dir/policy.d"
+	fi
+	# Nor the host's declared sockets (/etc/sockbroker/sockets.d).
+	if [ -z "$_sbd_sockets" ]; then
+		mkdir -p "$dir/sockets.d" || exit 99
+		set -- "$@" --sockets "$dir/sockets.d"
 	fi
 	NOTIFY_SOCKET="$dir/notify.sock" "$SBD" --socket "$sock" "$@" 2>"$dir/daemon.log" &
 	daemon_pid=$!
