@@ -81,7 +81,7 @@ else
 fi
 rc=0
 "$SBD" --policy "$dir/policy.d" --sockets "$dir/bad.json" --socket "$dir/other.sock" >"$dir/out" 2>&1 || rc=$?
-if [ "$rc" -ne 0 ] && grep -q "bad.json:2:19:" "$dir/out"; then
+if [ "$rc" -eq 1 ] && grep -q "bad.json:2:19:" "$dir/out"; then
 	pass "the daemon does not start with a wrong declared-sockets file"
 else
 	fail "the daemon with a wrong declared-sockets file (exit $rc)"
