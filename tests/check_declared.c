@@ -11,6 +11,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,8 +328,10 @@ START_TEST(apply)
 
 	snprintf(upath, sizeof(upath), "%s/u.sock", tmpdir);
 	snprintf(text, sizeof(text),
-	         "{\"version\":1,\"sockets\":[{\"name\":\"web\",\"address\":\"tcp:127.0.0.1:0\",\"backlog\":4},"
-	         "{\"name\":\"u\",\"address\":\"unix:%s\",\"mode\":\"0600\"}]}", upath);
+	         "{\"version\":1,\"sockets\":[{\"name\":\"web\",\"address\":\"tcp:127.0.0.1:0\",\"backlog\":4,"
+	         "\"options\":{\"SO_REUSEPORT\":true,\"SO_BINDTODEVICE\":\"lo\",\"SO_RCVBUF\":65536}},"
+	         "{\"name\":\"u\",\"address\":\"unix:%s\",\"mode\":\"0600\",\"options\":{\"SO_SNDBUF\":32768}}]}",
+	         upath);
 	load_text(text, &set);
 	ck_assert_uint_eq(declared_apply(&t, &set), 0);
 	ck_assert_uint_eq(set.n, 0);
@@ -338,6 +341,23 @@ START_TEST(apply)
 	ck_assert_int_eq(getsockopt(web, SOL_SOCKET, SO_ACCEPTCONN, &v, &l), 0);
 	ck_assert_int_eq(v, 1);
 	ck_assert_int_eq(fcntl(web, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	/* The options were set: the kernel says so. */
+	{
+		char dev[IFNAMSIZ] = "";
+		socklen_t dl = sizeof(dev);
+
+		l = sizeof(v);
+		ck_assert_int_eq(getsockopt(web, SOL_SOCKET, SO_REUSEPORT, &v, &l), 0);
+		ck_assert_int_eq(v, 1);
+		ck_assert_int_eq(getsockopt(web, SOL_SOCKET, SO_BINDTODEVICE, dev, &dl), 0);
+		ck_assert_str_eq(dev, "lo");
+		l = sizeof(v);
+		ck_assert_int_eq(getsockopt(web, SOL_SOCKET, SO_RCVBUF, &v, &l), 0);
+		ck_assert_int_eq(v, 2 * 65536);   /* the kernel doubles what it is given */
+		l = sizeof(v);
+		ck_assert_int_eq(getsockopt(declared_fd_peek(&t, "u"), SOL_SOCKET, SO_SNDBUF, &v, &l), 0);
+		ck_assert_int_eq(v, 2 * 32768);
+	}
 	ck_assert_int_eq(stat(upath, &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
