@@ -422,11 +422,13 @@ static int parse_socket(struct dld *l, json_object *j, const char *where, struct
 		return DFAIL(l, -ENOMEM, where, "out of memory");
 	if ((r = parse_address(l, j, where, s)) < 0 || (r = parse_unix_perms(l, j, where, s)) < 0)
 		return r;
-	s->backlog = s->type == SOCK_DGRAM ? -1 : SOMAXCONN;
+	/* Only the connection-oriented types listen. */
+	s->backlog = s->type == SOCK_STREAM || s->type == SOCK_SEQPACKET ? SOMAXCONN : -1;
 	if (json_object_object_get_ex(j, "backlog", &v)) {
 		snprintf(w, sizeof(w), "%s.backlog", where);
-		if (s->type == SOCK_DGRAM)
-			return DFAIL(l, -EINVAL, w, "a SOCK_DGRAM socket does not listen: no backlog");
+		if (s->backlog < 0)
+			return DFAIL(l, -EINVAL, w, "a %s socket does not listen: no backlog",
+			             sbc_name(SBC_SOCK, s->type) ? sbc_name(SBC_SOCK, s->type) : "connectionless");
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
 		    json_object_get_int64(v) > 65535)
 			return DFAIL(l, -EINVAL, w, "\"backlog\" is a number 1-65535");

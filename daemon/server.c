@@ -451,9 +451,10 @@ int server_bind_unix(const char *path, mode_t mode, int *out_fd, dev_t *dev, ino
 	memcpy(sa.sun_path, path, strlen(path));
 	/* The socket is born with its mode: bind takes it from the umask, and no
 	 * chmod(path) follows, which would follow a symlink put there meanwhile.
-	 * The umask is the process's: the only other threads now are the
-	 * resolver's workers, idle (no client is connected yet), and they create
-	 * no files; the mode is checked below all the same. */
+	 * The umask is the process's: the only other threads are the
+	 * resolver's workers, which create no files (declared sockets are made
+	 * here at reload too, with workers busy); the mode is checked below all
+	 * the same. */
 	old_umask = umask(~mode & 0777);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);

@@ -167,6 +167,9 @@ static const struct {
 	  "\"address\": \"/run/x\"}]}", "2:1: sockets[0]: an AF_UNIX declared socket is a SOCK_STREAM listener" },
 	{ "{\"version\": 1, \"sockets\": [\n{\"name\": \"a\", \"address\": \"udp:127.0.0.1:1\", \"backlog\": 5}]}",
 	  "2:45: sockets[0].backlog: a SOCK_DGRAM socket does not listen" },
+	{ "{\"version\": 1, \"sockets\": [\n{\"name\": \"a\", \"family\": \"AF_INET\", \"type\": \"SOCK_RAW\", "
+	  "\"proto\": \"IPPROTO_ICMP\", \"address\": [\"127.0.0.1\", 0], \"backlog\": 5}]}",
+	  "2:110: sockets[0].backlog: a SOCK_RAW socket does not listen" },
 	{ "{\"version\": 1, \"sockets\": [\n{\"name\": \"a\", \"address\": \"tcp:127.0.0.1:1\", \"backlog\": 0}]}",
 	  "2:45: sockets[0].backlog: \"backlog\" is a number 1-65535" },
 	{ "{\"version\": 1, \"sockets\": [\n{\"name\": \"a\", \"address\": \"tcp:127.0.0.1:1\", \"options\": "
