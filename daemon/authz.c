@@ -20,6 +20,7 @@
 #include "call.h"
 #include "conn.h"
 #include "consts.h"
+#include "declared.h"
 #include "http-token.h"
 #include "identity.h"
 #include "jsonrpc.h"
@@ -1170,8 +1171,11 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 			fprintf(stderr, "warning: %s\n", w);
 	}
 	policy_free(p);
-	if (cfg->http_token_file)
-		return http_tokens_check_cli(cfg->http_token_file, geteuid() == 0);
+	if (cfg->http_token_file && http_tokens_check_cli(cfg->http_token_file, geteuid() == 0))
+		return 1;
+	/* The declared sockets: when given, or when the default directory is there. */
+	if (cfg->sockets_path || access(DECLARED_DEFAULT_DIR, F_OK) == 0)
+		return declared_check_cli(cfg->sockets_path, geteuid() == 0);
 	return 0;
 }
 

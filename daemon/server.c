@@ -94,12 +94,30 @@ static void raise_nofile(void)
 	}
 }
 
+int server_declare_sockets(struct server *s, struct policy_error *err)
+{
+	struct declared_set set = { 0 };
+	size_t failed;
+	int r = declared_load(s->cfg.sockets_path, geteuid() == 0, &set, err);
+
+	if (r < 0)
+		return r;
+	failed = declared_apply(&s->declared, &set);
+	if (failed)
+		log_warning("%zu of %zu declared sockets could not be made (see above)", failed, s->declared.n);
+	return 0;
+}
+
 int server_reload_policy(struct server *s, struct policy_error *err)
 {
 	int r;
 
-	/* The HTTP face's tokens follow a reload whether or not the policy loads. */
+	/* The HTTP face's tokens and the declared sockets follow a reload
+	 * whether or not the policy loads. */
 	http_reload(s->http);
+	r = server_declare_sockets(s, err);
+	if (r < 0)
+		log_err("declared sockets not reloaded, the old ones stay: %s", err->text);
 	r = authz_reload(&s->authz, err);
 
 	if (r < 0)
@@ -434,9 +452,10 @@ int server_bind_unix(const char *path, mode_t mode, int *out_fd, dev_t *dev, ino
 	memcpy(sa.sun_path, path, strlen(path));
 	/* The socket is born with its mode: bind takes it from the umask, and no
 	 * chmod(path) follows, which would follow a symlink put there meanwhile.
-	 * The umask is the process's: the only other threads now are the
-	 * resolver's workers, idle (no client is connected yet), and they create
-	 * no files; the mode is checked below all the same. */
+	 * The umask is the process's: the only other threads are the
+	 * resolver's workers, which create no files (declared sockets are made
+	 * here at reload too, with workers busy); the mode is checked below all
+	 * the same. */
 	old_umask = umask(~mode & 0777);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);
@@ -570,6 +589,19 @@ listening:
 	/* The HTTP face takes the activated sockets meant for it. */
 	r = http_start(s, s->http_fds, s->n_http_fds, &s->http);
 	s->n_http_fds = 0;
+	if (r < 0)
+		return r;
+	{
+		struct policy_error *err = calloc(1, sizeof(*err));
+
+		if (!err)
+			return -ENOMEM;
+		/* Wrong files stop the start, as a wrong policy does. */
+		r = server_declare_sockets(s, err);
+		if (r < 0)
+			log_err("%s", err->text);
+		free(err);
+	}
 	return r;
 }
 
@@ -972,6 +1004,7 @@ void server_free(struct server *s)
 	json_object_put(s->info_limits);
 	jrpc_parser_free(s->parser);
 	sock_table_free(&s->socks);
+	declared_table_free(&s->declared);
 	metrics_free(TAKE_PTR(s->metrics));
 	authz_free(&s->authz);
 	free(s->uids);

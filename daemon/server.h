@@ -11,6 +11,7 @@
 
 #include "authz.h"
 #include "conn.h"
+#include "declared.h"
 #include "loop.h"
 #include "settings.h"
 #include "sock.h"
@@ -74,6 +75,7 @@ struct server {
 	size_t n_http_fds;
 	struct http_server *http;       /* the HTTP face (http.c); NULL when off */
 	struct metrics *metrics;        /* what /metrics shows beyond the above (metrics.c) */
+	struct declared_table declared; /* the administrator's sockets (declared.c) */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete
@@ -95,7 +97,13 @@ void server_unlink_unix(const char *path, dev_t dev, ino_t ino);
 int server_run(struct server *s);
 void server_free(struct server *s);
 
-/* The HTTP face's tokens read again (http_reload), then authz_reload, then
+/* Loads the declared sockets (--sockets) and makes them: 0, or -errno with
+ * err filled when the files are wrong (a socket that cannot be made is
+ * logged, not an error). */
+int server_declare_sockets(struct server *s, struct policy_error *err);
+
+/* The HTTP face's tokens and the declared sockets read again (http_reload,
+ * server_declare_sockets: an error is logged and the old sockets stay), then authz_reload, then
  * every connection's limits follow the new policy and systemd hears the
  * reload is done. 0 or -errno (err says why: the policy's). */
 int server_reload_policy(struct server *s, struct policy_error *err);

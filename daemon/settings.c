@@ -123,6 +123,8 @@ void config_free(struct sbd_config *c)
 	free(c->policy_path);
 	free(c->audit_log_path);
 	free(c->http_token_file);
+	free(c->sockets_path);
+	c->sockets_path = NULL;
 	c->socket_path = c->policy_path = c->audit_log_path = c->http_token_file = NULL;
 	for (size_t i = 0; i < c->n_http; i++)
 		free(c->http_specs[i]);
@@ -180,8 +182,10 @@ static void usage(FILE *f)
 	usage_option(f, "socket-mode", "MODE", "octal mode of the control socket (default 0666)");
 	usage_option(f, "policy", "PATH", "policy file or directory (default /etc/sockbroker/policy.json "
 	             "and /etc/sockbroker/policy.d/*.json)");
-	usage_option(f, "check-policy", NULL, "load the policy (and the token file), print what it holds or "
-	             "what is wrong, exit");
+	usage_option(f, "sockets", "PATH", "declared sockets: a file or a directory of *.json (default "
+	             "/etc/sockbroker/sockets.d)");
+	usage_option(f, "check-policy", NULL, "load the policy (and the token file and declared sockets), "
+	             "print what it holds or what is wrong, exit (also --check-config)");
 	usage_option(f, "http-token-file", "PATH", "bearer tokens of HTTP callers, each standing for a user "
 	             "(JSON, mode 0600)");
 	usage_option(f, "audit-log", "FILE", "also append every policy decision to FILE as a JSON line");
@@ -229,7 +233,7 @@ static char *default_socket_path(void)
 }
 
 enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_AUDIT_FAILURE, OPT_LOGLEVEL,
-       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_HTTP_TOKEN_FILE, OPT_LIMIT0 };
+       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_HTTP_TOKEN_FILE, OPT_SOCKETS, OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
@@ -241,6 +245,8 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "socket-mode", required_argument, NULL, OPT_MODE };
 	opts[n++] = (struct option){ "policy", required_argument, NULL, OPT_POLICY };
 	opts[n++] = (struct option){ "check-policy", no_argument, NULL, OPT_CHECK_POLICY };
+	opts[n++] = (struct option){ "check-config", no_argument, NULL, OPT_CHECK_POLICY };
+	opts[n++] = (struct option){ "sockets", required_argument, NULL, OPT_SOCKETS };
 	opts[n++] = (struct option){ "audit-log", required_argument, NULL, OPT_AUDIT_LOG };
 	opts[n++] = (struct option){ "audit-failure", required_argument, NULL, OPT_AUDIT_FAILURE };
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, OPT_LOGLEVEL };
@@ -284,6 +290,16 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 			free(c->policy_path);
 			c->policy_path = strdup(optarg);
 			if (!c->policy_path)
+				return -ENOMEM;
+			break;
+		case OPT_SOCKETS:
+			if (!optarg[0]) {
+				fprintf(stderr, "sockbrokerd: --sockets: empty path\n");
+				return -EINVAL;
+			}
+			free(c->sockets_path);
+			c->sockets_path = strdup(optarg);
+			if (!c->sockets_path)
 				return -ENOMEM;
 			break;
 		case OPT_CHECK_POLICY:

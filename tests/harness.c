@@ -82,10 +82,10 @@ int sbd_start(struct sbd *d, const char *const *extra_args)
 int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *const *extra_args)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char notify[300];
+	char notify[300], sockets_dir[300];
 	const char *argv[64];
 	size_t argc = 0;
-	bool own_policy = false;
+	bool own_policy = false, own_sockets = false;
 	int r;
 
 	memset(d, 0, sizeof(*d));
@@ -114,6 +114,8 @@ int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *con
 	for (size_t i = 0; extra_args && extra_args[i] && argc < 60; i++) {
 		if (!strcmp(extra_args[i], "--policy"))
 			own_policy = true;
+		if (!strcmp(extra_args[i], "--sockets"))
+			own_sockets = true;
 		argv[argc++] = extra_args[i];
 	}
 	/* Hermetic: never the host's /etc/sockbroker. An empty directory of our
@@ -124,6 +126,14 @@ int sbd_start_prefixed(struct sbd *d, const char *const *prefix, const char *con
 			return -errno;
 		argv[argc++] = "--policy";
 		argv[argc++] = d->policy_dir;
+	}
+	/* Nor the host's declared sockets (/etc/sockbroker/sockets.d). */
+	if (!own_sockets) {
+		snprintf(sockets_dir, sizeof(sockets_dir), "%s/sockets.d", d->dir);
+		if (mkdir(sockets_dir, 0700) < 0)
+			return -errno;
+		argv[argc++] = "--sockets";
+		argv[argc++] = sockets_dir;
 	}
 	argv[argc] = NULL;
 

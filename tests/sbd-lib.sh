@@ -114,12 +114,19 @@ while True:
 
 	unset LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
 	_sbd_policy=
+	_sbd_sockets=
 	for _sbd_arg in "$@"; do
 		[ "$_sbd_arg" = --policy ] && _sbd_policy=given
+		[ "$_sbd_arg" = --sockets ] && _sbd_sockets=given
 	done
 	if [ -z "$_sbd_policy" ]; then
 		mkdir -p "$dir/policy.d" || exit 99
 		set -- "$@" --policy "$dir/policy.d"
+	fi
+	# Nor the host's declared sockets (/etc/sockbroker/sockets.d).
+	if [ -z "$_sbd_sockets" ]; then
+		mkdir -p "$dir/sockets.d" || exit 99
+		set -- "$@" --sockets "$dir/sockets.d"
 	fi
 	NOTIFY_SOCKET="$dir/notify.sock" "$SBD" --socket "$sock" "$@" 2>"$dir/daemon.log" &
 	daemon_pid=$!
@@ -314,12 +321,19 @@ ctl_start_daemon() {
 	# Hermetic: unless the test gives a policy, a directory of our own (empty:
 	# the embedded default), never the host's /etc/sockbroker.
 	_ctl_policy=
+	_ctl_sockets=
 	for _ctl_arg in "$@"; do
 		[ "$_ctl_arg" = --policy ] && _ctl_policy=given
+		[ "$_ctl_arg" = --sockets ] && _ctl_sockets=given
 	done
 	if [ -z "$_ctl_policy" ]; then
 		mkdir -p "$dir/policy.d" || exit 99
 		set -- "$@" --policy "$dir/policy.d"
+	fi
+	# Nor the host's declared sockets.
+	if [ -z "$_ctl_sockets" ]; then
+		mkdir -p "$dir/sockets.d" || exit 99
+		set -- "$@" --sockets "$dir/sockets.d"
 	fi
 	# Under timeout: the daemon's life is bounded even if it ignores SIGTERM (a
 	# leak guard, generous: a whole script runs near 2 minutes in a loaded
