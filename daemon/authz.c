@@ -1174,7 +1174,7 @@ int authz_check_policy_cli(const struct sbd_config *cfg)
 	if (cfg->http_token_file && http_tokens_check_cli(cfg->http_token_file, geteuid() == 0))
 		return 1;
 	/* The declared sockets: when given, or when the default directory is there. */
-	if (cfg->sockets_path || access(DECLARED_DEFAULT_DIR, F_OK) == 0)
+	if (cfg->sockets_path || (!cfg->policy_path && access(DECLARED_DEFAULT_DIR, F_OK) == 0))
 		return declared_check_cli(cfg->sockets_path, geteuid() == 0);
 	return 0;
 }

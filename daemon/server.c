@@ -98,8 +98,13 @@ int server_declare_sockets(struct server *s, struct policy_error *err)
 {
 	struct declared_set set = { 0 };
 	size_t failed;
-	int r = declared_load(s->cfg.sockets_path, geteuid() == 0, &set, err);
+	int r = 0;
 
+	/* A daemon given a policy of its own (a second instance, a test) does
+	 * not take the host's declared sockets, which the host's daemon binds:
+	 * only --sockets names them then. */
+	if (s->cfg.sockets_path || !s->cfg.policy_path)
+		r = declared_load(s->cfg.sockets_path, geteuid() == 0, &set, err);
 	if (r < 0)
 		return r;
 	failed = declared_apply(&s->declared, &set);

@@ -183,7 +183,7 @@ static void usage(FILE *f)
 	usage_option(f, "policy", "PATH", "policy file or directory (default /etc/sockbroker/policy.json "
 	             "and /etc/sockbroker/policy.d/*.json)");
 	usage_option(f, "sockets", "PATH", "declared sockets: a file or a directory of *.json (default "
-	             "/etc/sockbroker/sockets.d)");
+	             "/etc/sockbroker/sockets.d, unless --policy is given)");
 	usage_option(f, "check-policy", NULL, "load the policy (and the token file and declared sockets), "
 	             "print what it holds or what is wrong, exit (also --check-config)");
 	usage_option(f, "http-token-file", "PATH", "bearer tokens of HTTP callers, each standing for a user "

@@ -176,7 +176,7 @@ fi
 
 # ---------------------------------------------------------------- a missing directory
 rc=0
-"$SBD" --socket "$sock" --policy "$dir/policy.d" --audit-log "$dir/nosuchdir/audit.log" 2>"$dir/out" || rc=$?
+"$SBD" --socket "$sock" --policy "$dir/policy.d" --sockets "$dir/sockets.d" --audit-log "$dir/nosuchdir/audit.log" 2>"$dir/out" || rc=$?
 if [ "$rc" -ne 0 ] && grep -q "the directory $dir/nosuchdir does not exist" "$dir/out"; then
 	pass "a missing audit directory is fatal at start, and the message says which"
 else

@@ -26,7 +26,7 @@ unset LISTEN_FDS LISTEN_PID LISTEN_FDNAMES NOTIFY_SOCKET
 mkfifo "$dir/err.fifo"
 systemd-socket-activate -l "$dir/control.sock" -l "$dir/http.sock" -l "127.0.0.1:$port" \
 	--fdname=control:http:web \
-	"$SBD" --socket "$dir/control.sock" --policy "$dir/policy.d" 2>"$dir/err.fifo" &
+	"$SBD" --socket "$dir/control.sock" --policy "$dir/policy.d" --sockets "$dir/sockets.d" 2>"$dir/err.fifo" &
 daemon_pid=$!
 exec 4<"$dir/err.fifo"
 listening=0

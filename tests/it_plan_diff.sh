@@ -36,7 +36,7 @@ mkdir -m 1777 "$dir/u" "$dir/v"
 mkdir -m 0755 "$dir/srv" "$dir/policy.d"
 "$py" "$driver" policy "$dir" >"$dir/policy.d/10-plan-diff.json"
 chmod 0644 "$dir/policy.d/10-plan-diff.json"
-if "$SBD" --check-policy --policy "$dir/policy.d" >"$dir/out" 2>&1; then
+if "$SBD" --check-policy --policy "$dir/policy.d" --sockets "$dir/sockets.d" >"$dir/out" 2>&1; then
 	pass "the matrix's policy loads"
 else
 	fail "the matrix's policy loads"

@@ -22,14 +22,14 @@ cat >"$dir/policy.d/policy.json" <<EOF2
 EOF2
 chmod 644 "$dir/policy.d/policy.json"
 
-"$SBD" --check-policy --policy "$dir/policy.d" >"$dir/out" 2>"$dir/err"
+"$SBD" --check-policy --policy "$dir/policy.d" --sockets "$dir/sockets.d" >"$dir/out" 2>"$dir/err"
 rc=$?
 expect_rc 0 "--check-policy loads a policy naming an unknown group and user"
 expect_out 'warning: rule "a group a package will create" names group "no-such-group-sbk", unknown to this system' \
 	"$dir/err" "--check-policy warns of the unknown group"
 expect_out 'names user "no-such-user-sbk", unknown' "$dir/err" "--check-policy warns of the unknown user"
 
-"$SBD" --check-policy --policy "$SRCDIR/examples/policy/complete.json" >"$dir/out" 2>"$dir/err"
+"$SBD" --check-policy --policy "$SRCDIR/examples/policy/complete.json" --sockets "$dir/sockets.d" >"$dir/out" 2>"$dir/err"
 rc=$?
 expect_rc 0 "examples/policy/complete.json loads whatever users and groups this machine has"
 

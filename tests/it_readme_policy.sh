@@ -25,7 +25,7 @@ else
 	fail "no policy for www-data in the README's Policy section"
 fi
 
-"$SBD" --check-policy --policy "$dir/policy.d" >"$dir/out" 2>"$dir/err"
+"$SBD" --check-policy --policy "$dir/policy.d" --sockets "$dir/sockets.d" >"$dir/out" 2>"$dir/err"
 rc=$?
 expect_rc 0 "sockbrokerd --check-policy accepts the README's policy"
 

@@ -60,6 +60,8 @@ sbd_setup() {
 	fi
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
 	sock="$dir/control.sock"
+	# An empty --sockets for daemons a test starts itself: never the host's sockets.d.
+	mkdir -p "$dir/sockets.d"
 	daemon_pid=
 	listener_pid=
 
@@ -253,6 +255,7 @@ EOF_SBCTL
 # check shows both of sockbrokerctl's outputs.
 ctl_setup() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 99
+	mkdir -p "$dir/sockets.d" || exit 99
 	sock="$dir/s.sock"
 	daemon_pid=
 	drain_pid=
