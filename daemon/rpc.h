@@ -74,6 +74,7 @@ extern const struct rpc_family rpc_socket_io_family;
 extern const struct rpc_family rpc_net_family;
 extern const struct rpc_family rpc_admin_family;
 extern const struct rpc_family rpc_policy_family;
+extern const struct rpc_family rpc_hold_family;
 
 /* Lookup by name over every family; NULL when unknown. */
 const struct rpc_method *rpc_lookup(const char *name);
