@@ -90,4 +90,14 @@ size_t hold_expire_due(struct hold_table *t, double now);
 /* h as hold.list shows it. */
 json_object *hold_info(const struct held *h);
 
+struct call;
+/* For methods that make a socket and hold it at once (`hold: NAME` of
+ * socket.create and socket.listen_on; rpc-hold.c): holds fd (taken) under
+ * name with the caller as its owner, and adds "held": name to r. 0, or the
+ * call's error (-32013, -32012 {"limit":"held"}, -errno). The plan asked
+ * `hold` of the name already. */
+int rpc_hold_keep(struct call *call, const char *name, int fd, json_object *r);
+/* The `hold` param's check, for a plan: 0 or a -32602 naming "hold". */
+int rpc_hold_check_param(struct call *call, const char *name);
+
 #endif

@@ -58,6 +58,8 @@ static int ask_name(struct plan *pl, const struct plan_in *in, enum policy_actio
 	return rc;
 }
 
+static int put_error(struct call *call, int rc, const char *name);
+
 /* ---- hold.put ---- */
 
 struct p_put {
@@ -131,18 +133,45 @@ static int rpc_hold_put(struct call *call, void *params)
 	if (fd < 0)
 		return -errno;
 	rc = hold_put(holds(call), p->name, fd, &who, p->expires, &h);
-	if (rc == -EEXIST) {
-		json_object *d = json_object_new_object();
-		json_object_object_add(d, "name", json_object_new_string(p->name));
-		return call_error(call, SB_ERR_HELD_EXISTS, d, "a socket is held under the name \"%s\" already", p->name);
-	}
-	if (rc == -EDQUOT)
-		return call_error_limit(call, "held", holds(call)->max);
 	if (rc)
-		return rc;
+		return put_error(call, rc, p->name);
 	log_msg(LOG_INFO, "held socket \"%s\" put by uid %u pid %d", h->name, (unsigned)h->uid, (int)h->pid);
 	json_object_put(call->result);
 	call->result = hold_info(h);
+	return 0;
+}
+
+static int put_error(struct call *call, int rc, const char *name)
+{
+	if (rc == -EEXIST) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "name", json_object_new_string(name));
+		return call_error(call, SB_ERR_HELD_EXISTS, d, "a socket is held under the name \"%s\" already", name);
+	}
+	if (rc == -EDQUOT)
+		return call_error_limit(call, "held", holds(call)->max);
+	return rc;
+}
+
+int rpc_hold_keep(struct call *call, const char *name, int fd, json_object *r)
+{
+	const struct identity *id = authz_call_identity(call, NULL);
+	struct hold_owner who = { id->uid, id->gid, id->pid, id->exe, id->token };
+	struct held *h;
+	int rc = hold_put(holds(call), name, fd, &who, 0, &h);
+
+	if (rc)
+		return put_error(call, rc, name);
+	json_object_object_add(r, "held", json_object_new_string(name));
+	return 0;
+}
+
+int rpc_hold_check_param(struct call *call, const char *name)
+{
+	const char *why;
+
+	if (hold_name_check(name, strlen(name), &why) < 0)
+		return call_error_param(call, "hold", "hold: %s", why);
 	return 0;
 }
 

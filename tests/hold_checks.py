@@ -226,7 +226,37 @@ def main():
     m, _ = c2.call("hold.list")
     check(m.get("result", {}).get("total") == 2, "the daemon goes on (hold.list)", m)
 
+    # Made and held at once: socket.listen_on and socket.create with hold.
+    m, _ = c2.call("socket.listen_on", {"address": ["127.0.0.1", 0], "hold": "lh"})
+    r = m.get("result", {})
+    check(r.get("held") == "lh" and "handle" not in r and r.get("local"), "socket.listen_on with hold: held, no handle", m)
+    c3 = jc.Client(path)
+    m, fds = c3.call("hold.get", {"name": "lh", "pass": True})
+    if check(len(fds) == 1, "a listener made held is retrieved", m):
+        ls = socket.socket(fileno=fds[0])
+        ls.settimeout(10)
+        cl = socket.create_connection(ls.getsockname(), timeout=10)
+        conn, _ = ls.accept()
+        check(conn.getpeername() == cl.getsockname(), "and it accepts")
+        conn.close()
+        cl.close()
+        ls.close()
+    c3.close()
+    m, _ = c2.call("socket.listen_on", {"address": ["127.0.0.1", 0], "hold": "lh"})
+    check(code(m) == -32013, "socket.listen_on holding a name held: -32013", m)
+    m, _ = c2.call("socket.listen_on", {"address": ["127.0.0.1", 0], "hold": "x", "pass": True})
+    check(code(m) == -32602 and m["error"].get("data", {}).get("param") == "hold", "hold and pass at once: -32602", m)
+    m, _ = c2.call("socket.create", {"family": "AF_INET", "type": "SOCK_DGRAM", "hold": "a/b"})
+    check(code(m) == -32602 and m["error"].get("data", {}).get("param") == "hold", "socket.create with a bad hold name", m)
+    m, _ = c2.call("socket.create", {"family": "AF_INET", "type": "SOCK_DGRAM", "hold": "ch"})
+    check(m.get("result", {}).get("held") == "ch", "socket.create with hold", m)
+    got = as_nobody(path, [("socket.listen_on", {"address": ["127.0.0.1", 0], "hold": "pub-l"})])
+    check(code(got[0]) == -32010, "nobody may not listen to hold one", got[0])
+    for n in ("lh", "ch"):
+        c2.call("hold.remove", {"name": n})
+
     # The limit.
+    m, _ = c2.call("hold.list")
     n = m["result"]["total"]
     for i in range(limit - n):
         m, _ = c2.call("hold.put", {"fds": 1, "name": "fill-%d" % i}, fds=[u.fileno()])
