@@ -174,6 +174,12 @@ def main():
     check([e["name"] for e in got[4].get("result", {}).get("held", [])] == ["pub-x"],
           "nobody's hold.list shows only \"pub-x\"", got[4])
     check(code(got[5]) == -32010, "nobody may not remove \"web\"", got[5])
+    m, _ = c2.call("policy.check", {"as": {"uid": 65534}, "request": {"method": "hold.get", "params": {
+        "name": "pub-x", "pass": True, "family": "AF_INET", "type": "SOCK_DGRAM"}}})
+    ck = m.get("result", {}).get("checks", [])
+    check(m.get("result", {}).get("allowed") is False and [(c["action"], c["allowed"]) for c in ck]
+          == [("retrieve", True), ("create", False)] and ck[0].get("name") == "pub-x",
+          "policy.check of nobody's passed hold.get: the same two questions, the same answers", m)
     m, _ = c2.call("admin.audit", {"limit": 1000})
     denied = [r for r in m.get("result", {}).get("records", [])
               if r.get("decision") == "deny" and r.get("method") == "hold.get" and r.get("uid") == 65534]
