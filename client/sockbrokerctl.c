@@ -820,6 +820,189 @@ static void print_descriptor(struct ctl *ctl, int fd, bool with_peer)
 	json_object_put(o);
 }
 
+/* ---------------------------------------------------------------- held sockets */
+
+/* One hold.* call with params (taken) and the descriptors fds: EXIT_* with
+ * *result set on success; an error reply printed. Descriptors of the reply
+ * are kept in *fd (-1: none) when fd is given, else closed. */
+static int hold_call(struct ctl *ctl, const char *method, json_object *params, const int *fds, size_t nfds,
+                     json_object **result, int *fd)
+{
+	sb_reply *reply = NULL;
+	int r;
+
+	*result = NULL;
+	if (fd)
+		*fd = -1;
+	r = ctl_connect(ctl);
+	if (r) {
+		json_object_put(params);
+		return r;
+	}
+	r = sb_call(ctl->client, method, json_object_to_json_string_ext(params, JSON_COMPACT), fds, nfds, &reply);
+	json_object_put(params);
+	if (r < 0) {
+		errmsg("%s: %s", method, sb_strerror(r));
+		return EXIT_CONNECTION;
+	}
+	if (!sb_reply_ok(reply)) {
+		print_reply_error(reply);
+		sb_reply_free(reply);
+		return EXIT_REPLY_ERROR;
+	}
+	if (fd && sb_reply_nfds(reply) == 1)
+		*fd = sb_reply_take_fd(reply, 0);
+	*result = json_tokener_parse(sb_reply_result(reply));
+	sb_reply_free(reply);
+	return *result ? EXIT_OK : EXIT_CONNECTION;
+}
+
+static const struct field held_fields[] = {
+	{ "name", NULL }, { "family", NULL }, { "type", NULL }, { "proto", NULL }, { "local", print_address },
+	{ "retrievals", NULL }, { "expires", NULL }, { NULL, NULL },
+};
+
+static void hold_put_details(FILE *f)
+{
+	fprintf(f,
+	        "Holds descriptor FD (one this command inherited, as in '3<>...' or from a\n"
+	        "service manager) in the daemon under NAME, beyond this process; --expires:\n"
+	        "the daemon closes it after SECONDS. See docs/held.md.\n");
+}
+
+/* hold put NAME --fd FD [--expires SECONDS] */
+static int cmd_hold_put(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *params = json_object_new_object(), *result;
+	long fd = -1;
+	double expires = 0;
+	char *end;
+	int r, fds[1];
+
+	json_object_object_add(params, "name", json_object_new_string(argv[0]));
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--fd") == 0 && i + 1 < argc) {
+			errno = 0;
+			fd = strtol(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || fd < 0 || fd > INT32_MAX) {
+				json_object_put(params);
+				return usage_error("hold put: --fd takes a descriptor number, not '%s'", argv[i]);
+			}
+		} else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc) {
+			expires = strtod(argv[++i], &end);
+			if (*end || end == argv[i] || !(expires > 0)) {
+				json_object_put(params);
+				return usage_error("hold put: --expires takes seconds, not '%s'", argv[i]);
+			}
+			json_object_object_add(params, "expires", json_object_new_double(expires));
+		} else {
+			json_object_put(params);
+			return usage_error("hold put: unknown argument '%s' (--fd FD, --expires SECONDS)", argv[i]);
+		}
+	}
+	if (fd < 0) {
+		json_object_put(params);
+		return usage_error("hold put: which descriptor? (--fd FD)");
+	}
+	json_object_object_add(params, "fds", json_object_new_int(1));
+	fds[0] = (int)fd;
+	r = hold_call(ctl, "hold.put", params, fds, 1, &result, NULL);
+	if (r)
+		return r;
+	print_result(ctl, result, held_fields, false);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* hold get|take NAME: the descriptor received, described and closed. */
+static int hold_retrieve(struct ctl *ctl, const char *method, const char *name)
+{
+	json_object *params = json_object_new_object(), *result;
+	int fd, r;
+
+	json_object_object_add(params, "name", json_object_new_string(name));
+	json_object_object_add(params, "pass", json_object_new_boolean(true));
+	r = hold_call(ctl, method, params, NULL, 0, &result, &fd);
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else if (fd >= 0)
+		print_descriptor(ctl, fd, true);
+	if (fd >= 0)
+		close(fd);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+static int cmd_hold_get(struct ctl *ctl, int argc, char **argv)
+{
+	(void)argc;
+	return hold_retrieve(ctl, "hold.get", argv[0]);
+}
+
+static int cmd_hold_take(struct ctl *ctl, int argc, char **argv)
+{
+	(void)argc;
+	return hold_retrieve(ctl, "hold.take", argv[0]);
+}
+
+/* hold rm NAME */
+static int cmd_hold_rm(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *params = json_object_new_object(), *result;
+	int r;
+
+	(void)argc;
+	json_object_object_add(params, "name", json_object_new_string(argv[0]));
+	r = hold_call(ctl, "hold.remove", params, NULL, 0, &result, NULL);
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else
+		printf("removed: %s\n", argv[0]);
+	json_object_put(result);
+	return EXIT_OK;
+}
+
+/* hold list: a table of what the daemon lets us see */
+static int cmd_hold_list(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result, *held, *v;
+	int r;
+
+	(void)argc;
+	(void)argv;
+	r = hold_call(ctl, "hold.list", json_object_new_object(), NULL, 0, &result, NULL);
+	if (r)
+		return r;
+	if (ctl->json || !json_object_object_get_ex(result, "held", &held) ||
+	    !json_object_is_type(held, json_type_array)) {
+		print_result(ctl, result, NULL, true);
+		json_object_put(result);
+		return EXIT_OK;
+	}
+	printf("%-20s %-9s %-12s %-24s %-7s %s\n", "NAME", "FAMILY", "TYPE", "LOCAL", "OWNER", "RETRIEVALS");
+	for (size_t i = 0; i < json_object_array_length(held); i++) {
+		json_object *e = json_object_array_get_idx(held, i), *owner = NULL;
+
+		printf("%-20s %-9s %-12s ", cell(e, "name"), cell(e, "family"), cell(e, "type"));
+		if (json_object_object_get_ex(e, "local", &v) && v)
+			print_address(v);
+		else
+			putchar('-');
+		json_object_object_get_ex(e, "owner", &owner);
+		printf(" uid=%s %s\n", owner ? cell(owner, "uid") : "-", cell(e, "retrievals"));
+	}
+	if (json_object_array_length(held) == 0)
+		puts("(no held sockets that we may see)");
+	if (json_object_get_boolean(json_object_object_get(result, "truncated")))
+		printf("(%s in all; the first shown)\n", cell(result, "total"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- administration */
 
 /* clients: admin.clients, as a table; the caller's own connection is marked '*' */
@@ -1903,6 +2086,12 @@ static const struct ctl_cmd cmd_table[] = {
 	  1, 2, cmd_listen, spec_details },
 	{ "connect", "SPEC | HOST PORT", "connect to SPEC (HOST PORT: over TCP), show both ends",
 	  1, 2, cmd_connect, spec_details },
+	{ "hold put", "NAME --fd FD [--expires SECONDS]", "hold descriptor FD in the daemon under NAME",
+	  1, 5, cmd_hold_put, hold_put_details },
+	{ "hold get", "NAME", "retrieve the held socket NAME and describe it", 1, 1, cmd_hold_get },
+	{ "hold take", "NAME", "retrieve NAME and hold it no longer", 1, 1, cmd_hold_take },
+	{ "hold list", "", "list the held sockets we may see", 0, 0, cmd_hold_list },
+	{ "hold rm", "NAME", "close the held socket NAME", 1, 1, cmd_hold_rm },
 	{ "clients", "", "list every client: identity, handles, rules (admin)",
 	  0, 0, cmd_clients },
 	{ "close-client", "CONNECTION", "disconnect another client (admin)",

@@ -719,6 +719,8 @@ static int audit_json(struct authz *a, uint64_t serial, const struct identity *i
 		json_object_object_add(o, "port", json_object_new_int(port));
 	if (q && q->host)
 		json_object_object_add(o, "host", json_object_new_string(q->host));
+	if (q && q->name)
+		json_object_object_add(o, "name", json_object_new_string(q->name));
 	if (q && q->action == POLICY_SETSOCKOPT) {
 		json_object_object_add(o, "level", json_object_new_int(q->level));
 		json_object_object_add(o, "option", json_object_new_int(q->option));
@@ -777,6 +779,7 @@ static int audit_line(uint64_t serial, const struct identity *id, const struct a
 		{ { "address", addr }, true, true },
 		{ { "port", port >= 0 ? portb : NULL }, false, true },
 		{ { "host", q ? q->host : NULL }, true, false },
+		{ { "name", q ? q->name : NULL }, true, true },
 		{ { "level", sso ? level : NULL }, false, true },
 		{ { "option", sso ? option : NULL }, false, true },
 		{ { "reason", rec->reason }, true, false },

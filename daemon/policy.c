@@ -90,6 +90,8 @@ struct entry {
 	size_t npaths;
 	char **paths;      /* AF_UNIX addresses: "/exact", "/prefix/", globs, "@abstract", "" */
 	bool all_paths;    /* the embedded default's entries: every AF_UNIX address */
+	size_t nnames;
+	char **names;      /* held-socket names: exact or globs */
 };
 
 struct rule {
@@ -129,6 +131,8 @@ static const char *const action_names[POLICY_ACTION_MAX] = {
 	[POLICY_ADMIN] = "admin",
 	[POLICY_SEND] = "send",
 	[POLICY_HTTP_RPC] = "http_rpc",
+	[POLICY_HOLD] = "hold",
+	[POLICY_RETRIEVE] = "retrieve",
 };
 
 const char *policy_action_name(enum policy_action a)
@@ -141,7 +145,7 @@ const char *policy_action_name(enum policy_action a)
 enum {
 	S_FAMILY = 1 << 0, S_TYPE = 1 << 1, S_PROTO = 1 << 2, S_ADDRESS = 1 << 3,
 	S_PORT = 1 << 4, S_HOST = 1 << 5, S_LEVEL = 1 << 6, S_OPTION = 1 << 7, S_MESSAGE = 1 << 8,
-	S_PATH = 1 << 9,
+	S_PATH = 1 << 9, S_NAME = 1 << 10,
 };
 #define S_SOCK (S_FAMILY | S_TYPE | S_PROTO)
 static const unsigned action_selectors[POLICY_ACTION_MAX] = {
@@ -156,6 +160,8 @@ static const unsigned action_selectors[POLICY_ACTION_MAX] = {
 	[POLICY_ADMIN] = 0,
 	[POLICY_SEND] = S_SOCK | S_MESSAGE | S_ADDRESS | S_PORT | S_PATH,
 	[POLICY_HTTP_RPC] = 0,
+	[POLICY_HOLD] = S_SOCK | S_NAME,
+	[POLICY_RETRIEVE] = S_SOCK | S_NAME,
 };
 
 #define NAMED(n) { #n, (long)(n) }
@@ -311,6 +317,7 @@ static void entry_clear(struct entry *e)
 	free(e->ports);
 	strs_free(e->hosts, e->nhosts);
 	strs_free(e->paths, e->npaths);
+	strs_free(e->names, e->nnames);
 }
 
 static void rule_clear(struct rule *r)
@@ -1030,6 +1037,30 @@ static int parse_match(struct ld *l, struct rule *r, json_object *j, const char 
 	return 0;
 }
 
+/* A held-socket name selector: an exact name or a glob (fnmatch: "web-*",
+ * "app.[0-9]"), 1 to 200 bytes; a '/' could never match a held name. */
+static int item_name(struct ld *l, json_object *j, const char *where, void *vctx)
+{
+	struct entry *e = vctx;
+	const char *s;
+	size_t len;
+
+	if (!json_object_is_type(j, json_type_string))
+		return fail(l, -EINVAL, where, "a name is a string (\"web\", \"web-*\"), not %s", jtype(j));
+	s = json_object_get_string(j);
+	len = (size_t)json_object_get_string_len(j);
+	if (len == 0 || len > 200)
+		return fail(l, -EINVAL, where, "a held-socket name selector is 1 to 200 bytes");
+	if (strlen(s) != len)
+		return fail(l, -EINVAL, where, "a name cannot contain NUL");
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/')
+			return fail(l, -EINVAL, where, "a held-socket name cannot contain '/' or control characters");
+	if (push_str(&e->names, &e->nnames, s) < 0)
+		return fail(l, -ENOMEM, where, "out of memory");
+	return 0;
+}
+
 /* ---- entries ---- */
 
 static const struct {
@@ -1038,7 +1069,7 @@ static const struct {
 } selector_members[] = {
 	{ "family", S_FAMILY }, { "type", S_TYPE }, { "proto", S_PROTO }, { "address", S_ADDRESS },
 	{ "port", S_PORT }, { "host", S_HOST }, { "level", S_LEVEL }, { "option", S_OPTION },
-	{ "message", S_MESSAGE }, { "path", S_PATH },
+	{ "message", S_MESSAGE }, { "path", S_PATH }, { "name", S_NAME },
 };
 
 static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char *where)
@@ -1060,7 +1091,7 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 		if (!strcmp(an, action_names[e->action]))
 			break;
 	if (e->action == POLICY_ACTION_MAX)
-		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, send, setsockopt, adopt, resolve, sethostname, admin, http_rpc)",
+		return fail(l, -EINVAL, w, "unknown action \"%s\" (create, bind, connect, listen, send, setsockopt, adopt, resolve, sethostname, admin, http_rpc, hold, retrieve)",
 		            an);
 	json_object_object_foreach(j, key, val) {
 		size_t s;
@@ -1103,6 +1134,8 @@ static int parse_entry(struct ld *l, struct entry *e, json_object *j, const char
 			return fail(l, -EINVAL, w, "\"path\" is for AF_UNIX sockets; the entry's family excludes them");
 		r = each_item(l, v, w, item_path, e);
 	}
+	if (r == 0 && SEL("name"))
+		r = each_item(l, v, w, item_name, e);
 	/* "message" needs "proto" parsed first. */
 	if (r == 0 && SEL("message")) {
 		if (e->family.n && !has_long(e->family.v, e->family.n, AF_NETLINK))
@@ -2291,6 +2324,20 @@ static bool path_match(const char *sel, const char *p)
 	return false;
 }
 
+/* The name selector: exact names or globs (fnmatch, as for paths); an
+ * entry without one covers every name. */
+static bool name_ok(const struct entry *e, const char *name)
+{
+	if (!e->nnames)
+		return true;
+	if (!name)
+		return false;
+	for (size_t i = 0; i < e->nnames; i++)
+		if (fnmatch(e->names[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
 /* Actions whose requests may carry an AF_UNIX address. */
 static bool takes_path(enum policy_action a)
 {
@@ -2366,6 +2413,9 @@ static bool entry_covers(const struct entry *e, const struct policy_request *q, 
 		break;
 	case POLICY_RESOLVE:
 		return host_ok(e, q->host);
+	case POLICY_HOLD:
+	case POLICY_RETRIEVE:
+		return name_ok(e, q->name);
 	case POLICY_SETSOCKOPT:
 		if (!lsel_ok(&e->level, q->level))
 			return false;
@@ -2464,6 +2514,10 @@ static void describe(const struct policy_request *q, const struct policy_request
 		const char *m = q->family == AF_NETLINK ? nl_message_name(q->proto, q->message) : NULL;
 		o += m ? (size_t)snprintf(buf + o, len - o, " message %s (%ld)", m, q->message)
 		       : (size_t)snprintf(buf + o, len - o, " message %ld", q->message);
+	}
+	if (q->name && (q->action == POLICY_HOLD || q->action == POLICY_RETRIEVE) && o < len) {
+		/* Names are checked before they are asked about: no control bytes. */
+		o += (size_t)snprintf(buf + o, len - o, " of \"%s\"", q->name);
 	}
 	if (q->path && takes_path(q->action) && o < len) {
 		/* Control bytes would let a file name forge a log line. */

@@ -78,6 +78,8 @@ enum policy_action {
 	POLICY_ADMIN,
 	POLICY_SEND,          /* a message sent on a socket (netlink messages, destinations) */
 	POLICY_HTTP_RPC,      /* JSON-RPC over the HTTP face's tcp: listener (POST /rpc) */
+	POLICY_HOLD,          /* put a socket in the held table, or remove one (by name) */
+	POLICY_RETRIEVE,      /* get a held socket (by name) */
 	POLICY_ACTION_MAX
 };
 
@@ -165,6 +167,7 @@ struct policy_request {
 	                                    * descriptor that leaves the daemon unconnected) */
 	const char *path;                  /* AF_UNIX address (see above); NULL when none */
 	long message;                      /* send: netlink message type, -1 when none */
+	const char *name;                  /* hold, retrieve: the held socket's name; NULL: none */
 };
 
 struct policy_decision {

@@ -590,6 +590,8 @@ static json_object *check_json(const struct policy_request *q, const struct poli
 		                                                       : sizeof(struct sockaddr_in6)));
 	if (q->host)
 		json_object_object_add(o, "host", json_object_new_string(q->host));
+	if (q->name)
+		json_object_object_add(o, "name", json_object_new_string(q->name));
 	return o;
 }
 

@@ -30,6 +30,7 @@
 #include "jsonrpc.h"
 #include "plan.h"
 #include "rpc-socket.h"
+#include "hold.h"
 #include "resolver.h"
 #include "server.h"
 #include "sock.h"
@@ -355,6 +356,7 @@ struct unix_job {
 	ssize_t sent;
 	bool ex;                    /* connect_ex: the errno is the result */
 	bool give, pass, owned;     /* listen_on: hand the socket over once listening */
+	const char *hold;           /* listen_on: or hold it under this name (the request's string) */
 	struct kind made;
 };
 
@@ -448,7 +450,8 @@ static void unix_done(struct resolve_job *job)
 		memset(&ss, 0, sizeof(ss));
 		if (getsockname(j->fd, (struct sockaddr *)&ss, &l) == 0)
 			json_object_object_add(r, "local", encode_ss(&ss, l));
-		rc = give_socket(call, r, TAKE_FD(j->fd), &j->made, j->owned, j->pass);
+		rc = j->hold ? rpc_hold_keep(call, j->hold, TAKE_FD(j->fd), r)
+		             : give_socket(call, r, TAKE_FD(j->fd), &j->made, j->owned, j->pass);
 	}
 	unix_job_free(j);
 	call_finish(call, rc);
@@ -583,6 +586,7 @@ int add_caller_creds(struct call *call, const struct sock *sk, unsigned char **c
 struct p_create {
 	int family, type, proto;
 	bool pass;
+	const char *hold;           /* socket.create: hold it under this name, no handle */
 };
 
 static const struct param_desc create_params[] = {
@@ -593,6 +597,8 @@ static const struct param_desc create_params[] = {
 	{ "proto", PT_CONST, offsetof(struct p_create, proto), 0, .def = 0, .kind = SBC_IPPROTO,
 	  .doc = "protocol (default 0)" },
 	{ "pass", PT_BOOL, offsetof(struct p_create, pass), 0, .doc = "answer with the descriptor, keep no handle" },
+	{ "hold", PT_STRING, offsetof(struct p_create, hold), 0,
+	  .doc = "hold the new socket under this name (docs/held.md) instead of answering with a handle" },
 	{ 0 }
 };
 
@@ -624,6 +630,8 @@ static int rpc_socket_create(struct call *call, void *params)
 		return rc;
 	}
 	add_kind(r, p->family, type, p->proto);
+	if (p->hold)
+		return rpc_hold_keep(call, p->hold, fd, r);
 	/* SOCK_CLOEXEC is what every socket here has anyway. */
 	return give_socket_nb(call, r, fd, &made, owned, p->pass, p->type & SOCK_NONBLOCK);
 }
@@ -1253,6 +1261,7 @@ struct p_listen_on {
 	int family;
 	int64_t backlog;
 	bool reuse_port, dualstack_ipv6, pass;
+	const char *hold;           /* hold the listener under this name, no handle */
 };
 
 static const struct param_desc listen_on_params[] = {
@@ -1266,6 +1275,8 @@ static const struct param_desc listen_on_params[] = {
 	{ "dualstack_ipv6", PT_BOOL, offsetof(struct p_listen_on, dualstack_ipv6), 0,
 	  .doc = "AF_INET6 socket that also accepts IPv4 (IPV6_V6ONLY off)" },
 	{ "pass", PT_BOOL, offsetof(struct p_listen_on, pass), 0, .doc = "answer with the descriptor" },
+	{ "hold", PT_STRING, offsetof(struct p_listen_on, hold), 0,
+	  .doc = "hold the listener under this name (docs/held.md) instead of answering with a handle" },
 	{ 0 }
 };
 
@@ -1334,6 +1345,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 		j->backlog = py_backlog(p->backlog);
 		j->give = true;
 		j->pass = p->pass;
+		j->hold = p->hold;
 		j->owned = owned;
 		j->made = made;
 		return call_park_resolve(call, &j->job);
@@ -1345,6 +1357,8 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0)
 		json_object_object_add(r, "local", encode_ss(&ss, l));
+	if (p->hold)
+		return rpc_hold_keep(call, p->hold, TAKE_FD(fd), r);
 	return give_socket(call, r, TAKE_FD(fd), &made, owned, p->pass);
 }
 
@@ -1807,6 +1821,19 @@ static int rpc_socket_list(struct call *call, void *params)
  * The one coding of each decision: the handlers decide these plans and
  * policy.check decides the same ones for a caller and socket it is told of. */
 
+/* `hold: NAME`: a valid name, not with pass, and a `hold` of it. */
+static int plan_hold_name(struct plan *pl, const struct plan_in *in, const char *name, bool pass)
+{
+	int rc;
+
+	if (pass)
+		return call_error_param(in->call, "hold", "hold: a socket is either held or passed, not both");
+	if ((rc = rpc_hold_check_param(in->call, name)) || (rc = plan_ask(pl, in, POLICY_HOLD)))
+		return rc;
+	pl->steps[pl->n - 1].q.name = name;
+	return 0;
+}
+
 static int plan_create(struct plan *pl, const struct plan_in *in)
 {
 	const struct p_create *p = in->params;
@@ -1819,6 +1846,11 @@ static int plan_create(struct plan *pl, const struct plan_in *in)
 	 * holder may connect or send it anywhere the daemon's network namespace
 	 * reaches): only an explicit create grant lets one leave; a bind or
 	 * connect grant alone keeps it in the daemon, used through its handle. */
+	if (p->hold) {
+		int rc = plan_hold_name(pl, &made, p->hold, p->pass);
+		if (rc)
+			return rc;
+	}
 	return p->pass ? plan_ask_hand_out(pl, p->family, p->type, p->proto) : plan_ask(pl, &made, POLICY_CREATE);
 }
 
@@ -1925,6 +1957,8 @@ static int plan_listen_on(struct plan *pl, const struct plan_in *in)
 	if ((rc = plan_ask_at(pl, in, POLICY_BIND, in->addr)) || (rc = plan_ask_at(pl, in, POLICY_LISTEN, in->addr)))
 		return rc;
 	if (p->dualstack_ipv6 && (rc = plan_ask_v4_reach(pl, in, POLICY_BIND, in->addr, PLAN_GATE)))
+		return rc;
+	if (p->hold && (rc = plan_hold_name(pl, in, p->hold, p->pass)))
 		return rc;
 	return p->pass ? plan_ask_hand_out(pl, in->family, SOCK_STREAM, 0) : 0;
 }

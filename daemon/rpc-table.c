@@ -21,6 +21,7 @@ static const struct rpc_family *const families[] = {
 	&rpc_net_family,
 	&rpc_admin_family,
 	&rpc_policy_family,
+	&rpc_hold_family,
 };
 
 const struct rpc_method *rpc_lookup(const char *name)

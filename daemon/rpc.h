@@ -32,7 +32,9 @@ enum rpc_target {
 	RPC_TARGET_NONE = 0,
 	RPC_TARGET_HANDLE,     /* the params' "handle": the framework finds it (call->target)
 	                        * before the handler runs */
-	RPC_TARGET_RECEIVED,   /* the socket sent with the request (adopt) */
+	RPC_TARGET_RECEIVED,   /* a socket that is no handle of the caller's: the one sent with
+	                        * the request (adopt), or a held one (hold.*); the handler
+	                        * finds it, policy.check is told its family/type/proto */
 };
 
 /* One method: name, summary, params, result schema, and how the policy
@@ -74,6 +76,7 @@ extern const struct rpc_family rpc_socket_io_family;
 extern const struct rpc_family rpc_net_family;
 extern const struct rpc_family rpc_admin_family;
 extern const struct rpc_family rpc_policy_family;
+extern const struct rpc_family rpc_hold_family;
 
 /* Lookup by name over every family; NULL when unknown. */
 const struct rpc_method *rpc_lookup(const char *name);

@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "identity.h"
 #include "jsonrpc.h"
+#include "hold.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -246,7 +247,7 @@ int server_init(struct server *s, struct sbd_config *cfg,
 		return r;
 	/* From here the log's queue drains from the loop. */
 	log_attach(s->loop);
-	if (sock_table_init(&s->socks, s->loop) < 0)
+	if (sock_table_init(&s->socks, s->loop) < 0 || hold_table_init(&s->holds, s->loop, s->cfg.max_held) < 0)
 		return -ENOMEM;
 	r = metrics_new(&s->metrics);
 	if (r < 0)
@@ -1003,6 +1004,8 @@ void server_free(struct server *s)
 	safe_close(s->spare_fd);
 	/* Workers first: their results are delivered through the loop. */
 	resolver_free(s->resolver);
+	/* Before the loop: their expiry timers are on it. */
+	hold_table_free(&s->holds);
 	log_attach(NULL);
 	loop_free(s->loop);
 	json_object_put(s->families);

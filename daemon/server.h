@@ -12,6 +12,7 @@
 #include "authz.h"
 #include "conn.h"
 #include "declared.h"
+#include "hold.h"
 #include "loop.h"
 #include "settings.h"
 #include "sock.h"
@@ -71,6 +72,7 @@ struct server {
 	void (*on_message)(struct conn *c, struct frame_msg *msg);
 	struct authz authz;             /* the policy and its audit (authz.c) */
 	struct sock_table socks;         /* daemon-owned sockets by handle (sock.c) */
+	struct hold_table holds;        /* held sockets by name, no connection's (hold.c) */
 	int http_fds[SBD_HTTP_MAX_LISTENERS];   /* activated for the HTTP face, until http_start takes them */
 	size_t n_http_fds;
 	struct http_server *http;       /* the HTTP face (http.c); NULL when off */

@@ -40,6 +40,8 @@ const struct sbd_limit_desc sbd_limits[] = {
 	      "longest delay daemon.ping accepts, in seconds"),
 	LIMIT("max-handles", "handles", max_handles, 1, 1000000,
 	      "daemon-owned sockets of one connection"),
+	LIMIT("max-held", "held", max_held, 1, 1000000,
+	      "sockets held by name (hold.put), daemon-wide"),
 	LIMIT("max-recv-bytes", "recv_bytes", max_recv_bytes, 1, 16u << 20,
 	      "largest bufsize of recv, recvfrom and recvmsg (larger ones are capped)"),
 	LIMIT("resolver-threads", "resolver_threads", resolver_threads, 1, 64,
@@ -103,6 +105,7 @@ void config_defaults(struct sbd_config *c)
 	c->idle_timeout_s = 600;
 	c->max_ping_delay_s = 60;
 	c->max_handles = 1024;
+	c->max_held = 100000;
 	c->max_recv_bytes = 1 << 20;
 	c->resolver_threads = 4;
 	c->max_resolver_queue = 256;

@@ -31,6 +31,7 @@ struct sbd_config {
 	unsigned idle_timeout_s;    /* 0: never */
 	unsigned max_ping_delay_s;  /* daemon.ping's delay bound */
 	unsigned max_handles;       /* daemon-owned sockets per connection */
+	unsigned max_held;          /* held sockets (hold.h), daemon-wide */
 	size_t max_recv_bytes;      /* the cap on bufsize of recv* */
 	unsigned resolver_threads;  /* workers for name look-ups */
 	unsigned max_resolver_queue; /* look-ups waiting or running, in total */

@@ -22,6 +22,8 @@ const char *jrpc_code_name(int code)
 	case SB_ERR_DENIED: return "Denied by policy";
 	case SB_ERR_NO_HANDLE: return "No such handle";
 	case SB_ERR_LIMIT: return "Limit reached";
+	case SB_ERR_HELD_EXISTS: return "Name held already";
+	case SB_ERR_NO_HELD: return "No such held socket";
 	default: return "Error";
 	}
 }

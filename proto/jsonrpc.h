@@ -21,6 +21,8 @@
 #define SB_ERR_DENIED          -32010
 #define SB_ERR_NO_HANDLE       -32011
 #define SB_ERR_LIMIT           -32012
+#define SB_ERR_HELD_EXISTS     -32013   /* hold.put: the name is held already */
+#define SB_ERR_NO_HELD         -32014   /* no socket is held under the name */
 
 /* Deepest nesting a message may have (JSON-RPC needs very little). */
 #define JRPC_MAX_DEPTH 64

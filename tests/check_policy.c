@@ -637,7 +637,13 @@ static const struct {
 	  "rules[0].deny[0].path", "neither" },	/* token, http_rpc */
 	{ RULE("{}", "{\"action\":\"http_rpc\",\"port\":80}"), -EINVAL, "rules[0].allow[0].port", "action \"http_rpc\" takes no \"port\"" },
 	{ RULE("{}", "{\"action\":\"http_rpc\",\"family\":\"AF_INET\"}"), -EINVAL, "rules[0].allow[0].family", "takes no \"family\"" },
-	{ RULE("{}", "{\"action\":\"rpc\"}"), -EINVAL, "rules[0].allow[0].action", "admin, http_rpc)" },
+	{ RULE("{}", "{\"action\":\"rpc\"}"), -EINVAL, "rules[0].allow[0].action", "http_rpc, hold, retrieve)" },
+	/* hold, retrieve and their name selector */
+	{ RULE("{}", "{\"action\":\"hold\",\"name\":\"\"}"), -EINVAL, "rules[0].allow[0].name", "1 to 200 bytes" },
+	{ RULE("{}", "{\"action\":\"retrieve\",\"name\":\"a/b\"}"), -EINVAL, "rules[0].allow[0].name", "'/'" },
+	{ RULE("{}", "{\"action\":\"retrieve\",\"name\":7}"), -EINVAL, "rules[0].allow[0].name", "a name is a string" },
+	{ RULE("{}", "{\"action\":\"retrieve\",\"port\":80}"), -EINVAL, "rules[0].allow[0].port", "takes no \"port\"" },
+	{ RULE("{}", "{\"action\":\"connect\",\"name\":\"web\"}"), -EINVAL, "rules[0].allow[0].name", "takes no \"name\"" },
 	{ RULE("{\"token\":[]}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "empty list" },
 	{ RULE("{\"token\":\"\"}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "non-empty" },
 	{ RULE("{\"token\":7}", "{\"action\":\"http_rpc\"}"), -EINVAL, "rules[0].match.token", "expected a string" },
@@ -1596,6 +1602,52 @@ START_TEST(token_unknown_exe)
 }
 END_TEST
 
+/* hold and retrieve: the name selector exact or a glob, an entry without
+ * one covering every name, deny winning, family narrowing, and the name in
+ * the reason. */
+START_TEST(hold_names)
+{
+	struct policy *p = load_text(
+		"{\"version\":1,\"rules\":[{\"name\":\"web\",\"match\":{\"uid\":33},\"allow\":["
+		"{\"action\":\"hold\",\"name\":[\"web\",\"web-*\"]},"
+		"{\"action\":\"retrieve\",\"name\":\"web-[0-9]\",\"family\":\"AF_INET\"}],"
+		"\"deny\":[{\"action\":\"hold\",\"name\":\"web-secret\"}]},"
+		"{\"name\":\"all\",\"match\":{\"uid\":34},\"allow\":[{\"action\":\"retrieve\"}]}]}");
+	struct policy_subject s = subj(WWW, WWW), t = subj(34, 34);
+	struct policy_request q = req(POLICY_HOLD, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	struct policy_decision d;
+
+	q.name = "web";
+	ck_assert(decide(p, &s, &q, &d));
+	q.name = "web-a";
+	ck_assert(decide(p, &s, &q, &d));
+	q.name = "webx";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_msg(strstr(d.reason, "hold of \"webx\""), "%s", d.reason);
+	q.name = "web-secret";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert_str_eq(d.rule, "web");
+	q.name = NULL;
+	ck_assert(!decide(p, &s, &q, &d));
+	q.action = POLICY_RETRIEVE;
+	q.name = "web-1";
+	ck_assert(decide(p, &s, &q, &d));
+	q.name = "web-12";
+	ck_assert(!decide(p, &s, &q, &d));
+	q.name = "web-1";
+	q.family = AF_INET6;
+	ck_assert(!decide(p, &s, &q, &d));
+	/* hold does not imply retrieve, nor the reverse. */
+	q.family = AF_INET;
+	q.name = "web";
+	ck_assert(!decide(p, &s, &q, &d));
+	ck_assert(decide(p, &t, &q, &d));
+	q.action = POLICY_HOLD;
+	ck_assert(!decide(p, &t, &q, &d));
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -1625,6 +1677,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, path_error_position);
 	tcase_add_test(tc, may_allow);
 	tcase_add_test(tc, token_member);
+	tcase_add_test(tc, hold_names);
 	tcase_add_test(tc, token_unknown_exe);
 	suite_add_tcase(s, tc);
 	return s;
