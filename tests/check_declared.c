@@ -442,18 +442,5 @@ static Suite *declared_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	sr = srunner_create(declared_suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_rf(tmpdir);
-	return failed ? 1 : 0;
+	return unit_run_nofork_in(declared_suite(), tmpdir);
 }

@@ -1685,19 +1685,5 @@ static Suite *policy_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	sr = srunner_create(policy_suite());
-	/* No fork: ASan/LSan then see every test in one process. */
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_rf(tmpdir);
-	return failed ? 1 : 0;
+	return unit_run_nofork_in(policy_suite(), tmpdir);
 }

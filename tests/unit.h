@@ -45,4 +45,24 @@ static inline int unit_run(Suite *s)
 	return failed ? 1 : 0;
 }
 
+/* Makes tmpdir (a mkdtemp template), runs suite s in one process (no fork:
+ * ASan and LSan then see every test) and removes tmpdir; main's exit status. */
+static inline int unit_run_nofork_in(Suite *s, char *tmpdir)
+{
+	SRunner *sr;
+	int failed;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rm_rf(tmpdir);
+	return failed ? 1 : 0;
+}
+
 #endif
