@@ -334,5 +334,6 @@ json_object *hold_info(const struct held *h)
 	json_object_object_add(o, "put", json_object_new_double(h->put_time));
 	json_object_object_add(o, "retrievals", json_object_new_uint64(h->retrievals));
 	json_object_object_add(o, "expires", h->expires > 0 ? json_object_new_double(h->expires) : NULL);
+	json_object_object_add(o, "declared", json_object_new_boolean(h->declared));
 	return o;
 }

@@ -47,6 +47,7 @@ struct held {
 	struct hold_table *table;
 	struct held *hash_next;
 	struct held *prev, *next;   /* in put order, for hold.list */
+	bool declared;              /* the administrator's (sockets.d): retrieved, never taken or removed */
 };
 
 struct hold_table {

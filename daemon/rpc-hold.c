@@ -40,6 +40,17 @@ static int check_name(struct call *call, const char *name)
 	return 0;
 }
 
+/* A declared socket is the administrator's: it is retrieved, never taken
+ * or removed by a client (sockets.d and a reload change it). */
+static int read_only(struct call *call, const char *name)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "name", json_object_new_string(name));
+	return call_error(call, SB_ERR_HELD_DECLARED, d, "\"%s\" is a declared socket (sockets.d): it can be "
+	                  "retrieved, not taken or removed", name);
+}
+
 static int no_such(struct call *call, const char *name)
 {
 	json_object *d = json_object_new_object();
@@ -237,6 +248,8 @@ static int get_common(struct call *call, struct p_get *p, bool take)
 		return rc;
 	if (!h)
 		return no_such(call, p->name);
+	if (take && h->declared)
+		return read_only(call, p->name);
 	family = h->family;
 	type = h->type;
 	proto = h->proto;
@@ -322,6 +335,8 @@ static int rpc_hold_remove(struct call *call, void *params)
 		return rc;
 	if (!h)
 		return no_such(call, p->name);
+	if (h->declared)
+		return read_only(call, p->name);
 	hold_remove(h);
 	call_result(call);
 	return 0;

@@ -95,6 +95,53 @@ static void raise_nofile(void)
 	}
 }
 
+static bool same_socket(int a, int b)
+{
+	struct stat x, y;
+
+	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* The declared sockets in the held sockets' name space, read-only: a
+ * declared one gone or remade leaves it, a new one enters it. A name a
+ * client holds already stays the client's (logged) until it is gone. */
+static void sync_declared_holds(struct server *s)
+{
+	struct hold_owner self = { .uid = geteuid(), .gid = getegid(), .pid = getpid() };
+
+	for (struct held *h = s->holds.first, *next; h; h = next) {
+		int fd;
+
+		next = h->next;
+		if (!h->declared)
+			continue;
+		fd = declared_fd_peek(&s->declared, h->name);
+		if (fd < 0 || !same_socket(fd, h->fd))
+			hold_remove(h);
+	}
+	for (size_t i = 0; i < s->declared.n; i++) {
+		const struct declared_sock *d = &s->declared.v[i];
+		struct held *h = NULL;
+		int fd, r;
+
+		if (d->fd < 0)
+			continue;
+		h = hold_find(&s->holds, d->spec.name);
+		if (h) {
+			if (!h->declared)
+				log_warning("declared socket \"%s\": a client holds a socket of that name; the declared "
+				            "one is not among the held sockets while it does", d->spec.name);
+			continue;
+		}
+		fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
+		r = fd < 0 ? -errno : hold_put(&s->holds, d->spec.name, fd, &self, 0, &h);
+		if (r < 0)
+			log_warning("declared socket \"%s\": not among the held sockets: %s", d->spec.name, strerror(-r));
+		else
+			h->declared = true;
+	}
+}
+
 int server_declare_sockets(struct server *s, struct policy_error *err)
 {
 	struct declared_set set = { 0 };
@@ -108,9 +155,25 @@ int server_declare_sockets(struct server *s, struct policy_error *err)
 		r = declared_load(s->cfg.sockets_path, geteuid() == 0, &set, err);
 	if (r < 0)
 		return r;
+	/* The held copies of declared sockets about to be closed go first:
+	 * they would keep the old socket, and its address, from the new one. */
+	for (struct held *h = s->holds.first, *next; h; h = next) {
+		const struct declared_sock *d;
+		bool kept = false;
+
+		next = h->next;
+		if (!h->declared)
+			continue;
+		d = declared_find(&s->declared, h->name);
+		for (size_t i = 0; d && i < set.n && !kept; i++)
+			kept = strcmp(set.v[i].name, h->name) == 0 && declared_spec_equal(&d->spec, &set.v[i]);
+		if (!kept)
+			hold_remove(h);
+	}
 	failed = declared_apply(&s->declared, &set);
 	if (failed)
 		log_warning("%zu of %zu declared sockets could not be made (see above)", failed, s->declared.n);
+	sync_declared_holds(s);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #define SB_ERR_LIMIT           -32012
 #define SB_ERR_HELD_EXISTS     -32013   /* hold.put: the name is held already */
 #define SB_ERR_NO_HELD         -32014   /* no socket is held under the name */
+#define SB_ERR_HELD_DECLARED   -32015   /* hold.take, hold.remove: a declared socket (sockets.d) */
 
 /* Deepest nesting a message may have (JSON-RPC needs very little). */
 #define JRPC_MAX_DEPTH 64

@@ -39,6 +39,21 @@ s.settimeout(10)
 s.connect(sys.argv[1])
 s.close()' "$1" 2>"$dir/out"
 }
+# held EXPR: hold.list over the control socket; EXPR (Python) judges
+# `names` ({name: entry} of hold.list) and `call` (more requests).
+held() {
+	"$py" - "$sock" "$1" <<'PY' >"$dir/out" 2>&1
+import sys
+from rpc_session import connect
+s, call = connect(sys.argv[1], timeout=30)
+r = call("hold.list", {})
+names = {h["name"]: h for h in r["result"]["held"]}
+ok = eval(sys.argv[2])
+print(r)
+sys.exit(0 if ok else 1)
+PY
+}
+
 # reload: daemon.reload over the control socket; its reply in $dir/out.
 reload() {
 	"$py" -c '
@@ -108,6 +123,23 @@ else
 fi
 keep_ino=$(stat -c %i "$dir/run/keep.sock")
 
+# They are in the held sockets' name space, read-only.
+if held '"busy" not in names and all(names.get(n, {}).get("declared") is True for n in ("web", "app", "keep"))'; then
+	pass "hold.list shows the declared sockets that were made, marked declared"
+else
+	fail "hold.list does not show the declared sockets"
+fi
+if held 'call("socket.getsockname", {"handle": call("hold.get", {"name": "keep"})["result"]["handle"]})["result"]["address"] == {"path": "'"$dir/run/keep.sock"'"}'; then
+	pass "hold.get of a declared socket gives a handle to it"
+else
+	fail "hold.get of a declared socket"
+fi
+if held 'all(call(m, {"name": "keep"})["error"]["code"] == -32015 for m in ("hold.take", "hold.remove"))'; then
+	pass "hold.take and hold.remove of a declared socket are refused (-32015)"
+else
+	fail "take or remove of a declared socket"
+fi
+
 # Reload: web changed (its backlog), app removed, new added, keep unchanged,
 # busy now on a free port.
 cat >"$dir/sockets.d/10-web.json" <<EOF
@@ -150,6 +182,11 @@ if connects 127.0.0.1 "$port2"; then
 	pass "a socket that failed before is made at the reload once its port is free"
 else
 	fail "busy on its free port"
+fi
+if held '"app" not in names and all(names.get(n, {}).get("declared") for n in ("web", "keep", "new", "busy"))'; then
+	pass "after the reload the held sockets follow: app gone, new and busy there"
+else
+	fail "the held sockets after the reload"
 fi
 
 # A wrong file at reload: the old sockets stay.
