@@ -112,6 +112,9 @@ static unsigned *polls_of(struct traced *t, size_t *n, pid_t tid)
 	return &t[(*n)++].polls;
 }
 
+/* Set by the watcher once it runs: the sanitizer has registered it. */
+static int watcher_running;
+
 static void *watch(void *arg)
 {
 	struct traced seen[NUDGE_MAX_THREADS];
@@ -120,6 +123,7 @@ static void *watch(void *arg)
 	const struct timespec tick = { 0, NUDGE_POLL_MS * 1000000L };
 
 	(void)arg;
+	__atomic_store_n(&watcher_running, 1, __ATOMIC_RELEASE);
 	for (;;) {
 		char buf[4096];
 		long got;
@@ -169,7 +173,16 @@ void lsan_nudge_start(void)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_create(&t, &attr, watch, NULL);
+	if (pthread_create(&t, &attr, watch, NULL) == 0) {
+		/* Exit goes on only once the watcher runs: a thread still starting
+		 * waits for the sanitizer's thread registry, which the leak check
+		 * holds locked while it stops the world, and could nudge nothing
+		 * (seen once in CI: the watcher in a futex wait, the main thread
+		 * traced and running). At most 2 s. */
+		const struct timespec wait = { 0, 1000000L };
+		for (int i = 0; i < 2000 && !__atomic_load_n(&watcher_running, __ATOMIC_ACQUIRE); i++)
+			nanosleep(&wait, NULL);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 }
