@@ -20,6 +20,19 @@ command -v setpriv >/dev/null 2>&1 || missing "setpriv (util-linux) is not insta
 
 sbd_setup it_http
 chmod 755 "$dir"
+
+# --http: at most 4 listeners, each unix:PATH or tcp:ADDR:PORT (usage errors, exit 2).
+for args in "--http unix:$dir/a --http unix:$dir/b --http unix:$dir/c --http unix:$dir/d --http unix:$dir/e" \
+	"--http udp:127.0.0.1:80" "--http tcp:nocolon" "--http unix:"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$SBD" --socket "$dir/never.sock" --policy "$dir/sockets.d" $args >"$dir/out" 2>&1 || rc=$?
+	if [ "$rc" -eq 2 ] && grep -q -- "--http" "$dir/out" && [ ! -e "$dir/never.sock" ]; then
+		pass "sockbrokerd $args: usage error, exit 2"
+	else
+		fail "sockbrokerd $args: exit $rc"
+	fi
+done
 cat >"$dir/policy.json" <<'JSON'
 { "version": 1,
   "rules": [
