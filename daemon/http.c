@@ -77,7 +77,6 @@ struct http_server {
 	struct http_req *reqs;      /* requests alive, for http_stop */
 	struct http_stream *streams;    /* audit streams alive */
 	struct http_tokens tokens;  /* --http-token-file */
-	char *listening;
 	bool stopping;
 	/* The loop time MHD may take (--http-max-cpu-percent): used in the
 	 * current window; past the budget the listeners pause until it ends. */
@@ -156,8 +155,6 @@ struct http_req {
 	bool too_big;
 	/* The caller. */
 	struct identity caller;
-	bool have_caller;
-	bool anonymous;
 	/* The JSON-RPC call run for it. */
 	struct conn *vc;
 	json_object *reply;
@@ -973,7 +970,6 @@ static int req_token(struct http_req *r, const char *auth)
 		req_error(r, 500, NULL, "out of memory");
 		return -1;
 	}
-	r->have_caller = true;
 	if (http_token_expired(t, (int64_t)time(NULL))) {
 		req_refuse(r, 401, &r->caller, "the bearer token \"%s\" has expired", t->name);
 		return -1;
@@ -1034,13 +1030,11 @@ static int req_caller(struct http_req *r)
 			req_error(r, 500, NULL, "out of memory");
 			return -1;
 		}
-		r->have_caller = true;
-		return 0;
+			return 0;
 	}
 	auth = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (auth)
 		return req_token(r, auth);
-	r->anonymous = true;
 	if (!r->route->anonymous || cfg->http_anonymous_none) {
 		req_refuse(r, 401, NULL, cfg->http_anonymous_none && r->route->anonymous
 		           ? "%s needs a bearer token over TCP (--http-anonymous=none)"
@@ -1051,7 +1045,6 @@ static int req_caller(struct http_req *r)
 		req_error(r, 500, NULL, "out of memory");
 		return -1;
 	}
-	r->have_caller = true;
 	return 0;
 }
 
@@ -1490,23 +1483,6 @@ static int listener_start(struct http_server *h, int fd, bool is_unix, char *nam
 	return 0;
 }
 
-static int listening_text(struct http_server *h)
-{
-	size_t len = 1;
-
-	for (size_t i = 0; i < h->n; i++)
-		len += strlen(h->l[i].name) + 1;
-	h->listening = calloc(1, len);
-	if (!h->listening)
-		return -ENOMEM;
-	for (size_t i = 0; i < h->n; i++) {
-		if (i)
-			strcat(h->listening, " ");
-		strcat(h->listening, h->l[i].name);
-	}
-	return 0;
-}
-
 int http_start(struct server *s, const int *activated, size_t nactivated, struct http_server **out)
 {
 	struct http_server *h;
@@ -1577,19 +1553,12 @@ int http_start(struct server *s, const int *activated, size_t nactivated, struct
 		}
 		e = listener_start(h, fd, path != NULL, name, path, dev, ino);
 	}
-	if (e == 0)
-		e = listening_text(h);
 	if (e < 0) {
 		http_stop(h);
 		return e;
 	}
 	*out = h;
 	return 0;
-}
-
-const char *http_listening(const struct http_server *h)
-{
-	return h ? h->listening : NULL;
 }
 
 json_object *http_listening_json(const struct http_server *h)
@@ -1645,7 +1614,6 @@ void http_stop(struct http_server *h)
 	/* MHD_stop_daemon ended every request (on_completed freed them) and
 	 * destroyed every response (stream_free). */
 	http_tokens_free(&h->tokens);
-	free(h->listening);
 	free(h);
 }
 

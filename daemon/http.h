@@ -23,9 +23,7 @@ void http_stop(struct http_server *h);
 
 #include <json-c/json.h>
 
-/* Where it listens, for logs: "unix:/run/x.sock tcp:127.0.0.1:8780"; NULL when off. */
-const char *http_listening(const struct http_server *h);
-/* The same for daemon.info: ["unix:/run/x.sock", "tcp:127.0.0.1:8780"], [] when off. */
+/* Where it listens, for daemon.info: ["unix:/run/x.sock", "tcp:127.0.0.1:8780"], [] when off. */
 json_object *http_listening_json(const struct http_server *h);
 
 /* Loads --http-token-file again (SIGHUP, daemon.reload); on error the
