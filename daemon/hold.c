@@ -157,6 +157,8 @@ static void unlink_held(struct held *h)
 	struct hold_table *t = h->table;
 	struct held **pp = &t->buckets[name_hash(h->name) & (t->nbuckets - 1)];
 
+	if (t->on_change)
+		t->on_change(t, h, false);
 	while (*pp != h)
 		pp = &(*pp)->hash_next;
 	*pp = h->hash_next;
@@ -247,6 +249,7 @@ int hold_put(struct hold_table *t, const char *name, int fd, const struct hold_o
 	h->uid = who->uid;
 	h->gid = who->gid;
 	h->pid = who->pid;
+	h->declared = who->declared;
 	h->put_time = wall_now();
 	if (expires_s > 0) {
 		h->expires = h->put_time + expires_s;
@@ -267,6 +270,8 @@ int hold_put(struct hold_table *t, const char *name, int fd, const struct hold_o
 		t->first = h;
 	t->last = h;
 	t->n++;
+	if (t->on_change)
+		t->on_change(t, h, true);
 	if (out)
 		*out = h;
 	return 0;

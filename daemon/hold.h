@@ -26,6 +26,7 @@ struct hold_owner {
 	pid_t pid;
 	const char *exe;            /* NULL: unknown */
 	const char *token;          /* an HTTP caller's token name; NULL: none */
+	bool declared;              /* the administrator's (a declared socket): read-only */
 };
 
 struct hold_table;
@@ -48,6 +49,7 @@ struct held {
 	struct held *hash_next;
 	struct held *prev, *next;   /* in put order, for hold.list */
 	bool declared;              /* the administrator's (sockets.d): retrieved, never taken or removed */
+	bool stored;                /* sent to systemd's descriptor store (fdstore.c) */
 };
 
 struct hold_table {
@@ -56,6 +58,11 @@ struct hold_table {
 	size_t nbuckets, n, max;
 	struct held *first, *last;
 	uint64_t expired;           /* removed by expiry, for the logs and tests */
+	/* Told of every socket that enters the table (added, once it is in)
+	 * and leaves it by take, remove or expiry (before it goes, its fd
+	 * still open); not of hold_table_free. NULL: nobody listens. */
+	void (*on_change)(struct hold_table *t, struct held *h, bool added);
+	void *userdata;
 };
 
 /* 0 or -ENOMEM. max: the most sockets held at once (--max-held). */

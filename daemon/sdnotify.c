@@ -16,30 +16,68 @@
 #include "sdnotify.h"
 #include "util.h"
 
-int sd_notify_send(const char *state)
+int sd_notify_address(struct sockaddr_un *sa, socklen_t *salen)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t plen;
-	socklen_t salen;
-	_cleanup_close_ int fd = -1;
 
 	if (!path || !path[0])
-		return 0;
+		return -ENOENT;
 	plen = strlen(path);
 	/* Only a path or an abstract name (leading '@'); vsock targets are not for us. */
-	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof(sa.sun_path))
+	if ((path[0] != '/' && path[0] != '@') || plen >= sizeof(sa->sun_path))
 		return -EAFNOSUPPORT;
-	memcpy(sa.sun_path, path, plen);
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, plen);
 	if (path[0] == '@')
-		sa.sun_path[0] = '\0';
-	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + (path[0] == '/'));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0)
+		sa->sun_path[0] = '\0';
+	*salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + (path[0] == '/'));
+	return 0;
+}
+
+int sd_notify_send_fds(int sock, const char *state, const int *fds, size_t nfds)
+{
+	struct sockaddr_un sa;
+	socklen_t salen;
+	struct iovec iov = { .iov_base = (void *)state, .iov_len = strlen(state) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * SD_NOTIFY_MAX_FDS)];
+	} cm;
+	_cleanup_close_ int own = -1;
+	int r;
+
+	if (nfds > SD_NOTIFY_MAX_FDS)
+		return -E2BIG;
+	r = sd_notify_address(&sa, &salen);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	if (sock < 0) {
+		sock = own = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (sock < 0)
+			return -errno;
+	}
+	mh.msg_name = &sa;
+	mh.msg_namelen = salen;
+	if (nfds) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(&cm.h), fds, sizeof(int) * nfds);
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
 		return -errno;
 	return 0;
+}
+
+int sd_notify_send(const char *state)
+{
+	return sd_notify_send_fds(-1, state, NULL, 0);
 }
 
 int sd_notifyf(const char *fmt, ...)

@@ -4,10 +4,23 @@
 #define SBD_SDNOTIFY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 /* Sends one state string ("READY=1\nSTATUS=...") when $NOTIFY_SOCKET is set.
  * 0 when sent or when there is nowhere to send; -errno on failure. */
 int sd_notify_send(const char *state);
+/* The address $NOTIFY_SOCKET names: a path, or an abstract name written
+ * with a leading '@'. 0, -ENOENT (not set), -EAFNOSUPPORT (another kind). */
+int sd_notify_address(struct sockaddr_un *sa, socklen_t *salen);
+/* sd_pid_notify_with_fds(3) spoken directly: state with nfds descriptors
+ * (SCM_RIGHTS; the receiver gets duplicates, ours stay open) on sock, a
+ * datagram socket of the caller's (-1: one made for this message). 0 when
+ * sent or when $NOTIFY_SOCKET is not set; -EAGAIN when the receiver's queue
+ * is full; another -errno. */
+#define SD_NOTIFY_MAX_FDS 4
+int sd_notify_send_fds(int sock, const char *state, const int *fds, size_t nfds);
 int sd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The descriptors passed by socket activation: returns how many (0 when the

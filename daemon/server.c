@@ -21,6 +21,7 @@
 #include "call.h"
 #include "consts.h"
 #include "conn.h"
+#include "fdstore.h"
 #include "identity.h"
 #include "jsonrpc.h"
 #include "hold.h"
@@ -107,7 +108,7 @@ static bool same_socket(int a, int b)
  * client holds already stays the client's (logged) until it is gone. */
 static void sync_declared_holds(struct server *s)
 {
-	struct hold_owner self = { .uid = geteuid(), .gid = getegid(), .pid = getpid() };
+	struct hold_owner self = { .uid = geteuid(), .gid = getegid(), .pid = getpid(), .declared = true };
 
 	for (struct held *h = s->holds.first, *next; h; h = next) {
 		int fd;
@@ -137,8 +138,6 @@ static void sync_declared_holds(struct server *s)
 		r = fd < 0 ? -errno : hold_put(&s->holds, d->spec.name, fd, &self, 0, &h);
 		if (r < 0)
 			log_warning("declared socket \"%s\": not among the held sockets: %s", d->spec.name, strerror(-r));
-		else
-			h->declared = true;
 	}
 }
 
@@ -170,10 +169,13 @@ int server_declare_sockets(struct server *s, struct policy_error *err)
 		if (!kept)
 			hold_remove(h);
 	}
+	/* And systemd's copies, for the same reason. */
+	fdstore_declared_release(s->fdstore, &s->declared, &set);
 	failed = declared_apply(&s->declared, &set);
 	if (failed)
 		log_warning("%zu of %zu declared sockets could not be made (see above)", failed, s->declared.n);
 	sync_declared_holds(s);
+	fdstore_declared_sync(s->fdstore, &s->declared);
 	return 0;
 }
 
@@ -312,6 +314,10 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	log_attach(s->loop);
 	if (sock_table_init(&s->socks, s->loop) < 0 || hold_table_init(&s->holds, s->loop, s->cfg.max_held) < 0)
 		return -ENOMEM;
+	/* Before anything is held: every socket that enters goes to the store. */
+	r = fdstore_new(s, &s->fdstore);
+	if (r < 0)
+		return r;
 	r = metrics_new(&s->metrics);
 	if (r < 0)
 		return r;
@@ -1051,6 +1057,9 @@ int server_run(struct server *s)
 	r = loop_run(s->loop);
 	sd_notify_send("STOPPING=1\nSTATUS=Stopping");
 	server_stop(s);
+	/* The held sockets stay in systemd's store for the next daemon; the
+	 * state that describes them is written as it is now. */
+	fdstore_stop(s->fdstore);
 	return r;
 }
 
@@ -1067,7 +1076,8 @@ void server_free(struct server *s)
 	safe_close(s->spare_fd);
 	/* Workers first: their results are delivered through the loop. */
 	resolver_free(s->resolver);
-	/* Before the loop: their expiry timers are on it. */
+	/* Before the loop: their timers are on it. */
+	fdstore_free(TAKE_PTR(s->fdstore));
 	hold_table_free(&s->holds);
 	log_attach(NULL);
 	loop_free(s->loop);

@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "sock.h"
 
+struct fdstore;
 struct jrpc_parser;
 struct metrics;
 struct resolver;
@@ -78,6 +79,7 @@ struct server {
 	struct http_server *http;       /* the HTTP face (http.c); NULL when off */
 	struct metrics *metrics;        /* what /metrics shows beyond the above (metrics.c) */
 	struct declared_table declared; /* the administrator's sockets (declared.c) */
+	struct fdstore *fdstore;        /* systemd's descriptor store (fdstore.c); NULL: off */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete

@@ -198,6 +198,9 @@ static void usage(FILE *f)
 	             "metrics, the web view, JSON-RPC over HTTP) there; up to 4 times (default: off)");
 	usage_option(f, "http-anonymous", "WHAT", "what a tcp: caller without a token may see: basic "
 	             "(/healthz, /metrics, /v1/info; the default) or none");
+	usage_option(f, "fdstore", "WHAT", "under systemd, keep every held and declared socket in its "
+	             "descriptor store too, so that a crash or a restart loses none: auto (the default: when "
+	             "NOTIFY_SOCKET is set) or no");
 	usage_option(f, "log-level", "LEVEL", "err, warning, notice, info (default), debug, or 0-7");
 	fprintf(f, "\nLimits:\n");
 	for (size_t i = 0; i < sbd_limits_n; i++) {
@@ -236,7 +239,8 @@ static char *default_socket_path(void)
 }
 
 enum { OPT_SOCKET = 1000, OPT_MODE, OPT_POLICY, OPT_CHECK_POLICY, OPT_AUDIT_LOG, OPT_AUDIT_FAILURE, OPT_LOGLEVEL,
-       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_HTTP_TOKEN_FILE, OPT_SOCKETS, OPT_LIMIT0 };
+       OPT_VERSION, OPT_HELP, OPT_HTTP, OPT_HTTP_ANONYMOUS, OPT_HTTP_TOKEN_FILE, OPT_SOCKETS, OPT_FDSTORE,
+       OPT_LIMIT0 };
 
 int config_parse_args(struct sbd_config *c, int argc, char **argv)
 {
@@ -256,6 +260,7 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 	opts[n++] = (struct option){ "http", required_argument, NULL, OPT_HTTP };
 	opts[n++] = (struct option){ "http-anonymous", required_argument, NULL, OPT_HTTP_ANONYMOUS };
 	opts[n++] = (struct option){ "http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE };
+	opts[n++] = (struct option){ "fdstore", required_argument, NULL, OPT_FDSTORE };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	for (size_t i = 0; i < sbd_limits_n; i++)
@@ -362,6 +367,16 @@ int config_parse_args(struct sbd_config *c, int argc, char **argv)
 				c->http_anonymous_none = true;
 			} else {
 				fprintf(stderr, "sockbrokerd: --http-anonymous: '%s' is neither basic nor none\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FDSTORE:
+			if (strcmp(optarg, "auto") == 0) {
+				c->fdstore_off = false;
+			} else if (strcmp(optarg, "no") == 0) {
+				c->fdstore_off = true;
+			} else {
+				fprintf(stderr, "sockbrokerd: --fdstore: '%s' is neither auto nor no\n", optarg);
 				return -EINVAL;
 			}
 			break;

@@ -19,6 +19,7 @@ struct sbd_config {
 	bool check_policy;          /* --check-policy: validate, print, exit */
 	char *http_token_file;      /* --http-token-file: bearer tokens of the HTTP face; NULL: none */
 	char *sockets_path;         /* --sockets: declared sockets (file or directory); NULL: sockets.d */
+	bool fdstore_off;           /* --fdstore=no: nothing to systemd's descriptor store (fdstore.h) */
 	int log_level;
 	unsigned max_connections;
 	unsigned admin_reserve;     /* of max_connections, kept for administrators (at most half) */
