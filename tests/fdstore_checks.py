@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""The daemon under a fake systemd (tests/fake_systemd.py) with a
+descriptor store, run as root by tests/it_fdstore.sh:
+
+- held sockets go to the store as held.<enc> (hold.put, socket.listen_on
+  and socket.create with hold:), the same sockets (inode) as the daemon's,
+  and leave it at hold.take, hold.remove and expiry; an unconnected TCP
+  socket (which polls POLLHUP) stays (FDPOLL=0);
+- names are encoded (%XX); one whose encoding passes 255 characters is
+  logged and not stored;
+- the state memfd: sealed, describing each held socket and its owner, and
+  debounced (1000 puts write it far fewer than 1000 times);
+- declared sockets as decl.<enc>, a changed one replaced in the store by a
+  reload, a removed one removed;
+- descriptors back where they were in the daemon and the store after 1000
+  sockets came and went;
+- a clean stop writes the state and leaves every socket in the store;
+- a crash (SIGKILL): the store keeps every socket, a held listener takes a
+  connection while no daemon runs; with the take-back at start
+  (FDSTORE_ROUNDTRIP=1), the restarted daemon has every held socket back
+  with its inode, name and owner, accepts that connection, and keeps the
+  declared socket's inode;
+- --fdstore=no sends nothing; an abstract NOTIFY_SOCKET ("@...") works;
+  with $FDSTORE (FileDescriptorStoreMax) the daemon stops at the limit and
+  says so.
+
+Usage: fdstore_checks.py DIR SBD. DIR holds policy.json and sockets.d/.
+Prints ok/not ok lines and "1..N".
+"""
+
+import fcntl
+import importlib.util
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fake_systemd  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("jsonrpc_client", os.path.join(HERE, "jsonrpc-client.py"))
+jc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(jc)
+
+results = []
+
+
+def check(cond, what, detail=None):
+    results.append(bool(cond))
+    print(("ok - " if cond else "not ok - ") + what, flush=True)
+    if not cond and detail is not None:
+        print("    # " + str(detail)[:2000], flush=True)
+    return bool(cond)
+
+
+def ino(fd):
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino)
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def enc(name):
+    return "".join(c if 0x21 <= b < 0x7f and c not in "%:" else "%%%02X" % b
+                   for b in name.encode() for c in [chr(b)])
+
+
+def get_ino(c, name):
+    m, fds = c.call("hold.get", {"name": name, "pass": True})
+    if not fds:
+        return None, m
+    k = ino(fds[0])
+    for fd in fds:
+        os.close(fd)
+    return k, m
+
+
+def log_has(path, text, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open(path, "rb") as f:
+            if text.encode() in f.read():
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def state_of(fake):
+    fd = fake.fd_of("state")
+    if fd is None:
+        return None, None
+    seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+    data = os.pread(fd, 64 << 20, 0)
+    return json.loads(data), seals
+
+
+def is_state_store(m):
+    return m.get("FDSTORE") == "1" and m.get("FDNAME") == "state"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+WEB_PORT = free_port()
+
+
+def write_sockets(d, web_backlog, extra=True):
+    # A fixed port: a changed web binds it again at a reload, which works
+    # only once systemd's copy of the old one is closed too.
+    socks = [{"name": "web", "address": "tcp:127.0.0.1:%d" % WEB_PORT, "backlog": web_backlog}]
+    if extra:
+        socks.append({"name": "web2", "address": "tcp:127.0.0.1:0"})
+    with open(os.path.join(d, "sockets.d", "s.json"), "w") as f:
+        json.dump({"version": 1, "sockets": socks}, f)
+
+
+def main():
+    d, sbd = sys.argv[1], sys.argv[2]
+    roundtrip = os.environ.get("FDSTORE_ROUNDTRIP") == "1"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sock = os.path.join(d, "control.sock")
+    logpath = os.path.join(d, "daemon.log")
+    argv = [sbd, "--socket", sock, "--policy", os.path.join(d, "policy.json"),
+            "--sockets", os.path.join(d, "sockets.d"), "--max-held", "5000"]
+    write_sockets(d, 16, extra=False)
+    log = open(logpath, "wb")
+    fake = fake_systemd.FakeSystemd(argv, stderr=log)
+    try:
+        first(fake, d, sock, logpath)
+    finally:
+        fake.close()
+    crash(d, argv, sock, logpath, roundtrip)
+    others(d, argv, sock, logpath)
+    print("1..%d" % len(results))
+    return 0 if all(results) else 1
+
+
+def first(fake, d, sock, logpath):
+    pid = fake.start()
+    check(fake.wait_ready(), "READY=1 under the fake systemd")
+    check(fake.mainpid == pid, "MAINPID= is the daemon's pid", fake.mainpid)
+    check(fake.wait(lambda: "decl.web" in fake.names() and "state" in fake.names()),
+          "the declared socket is stored as decl.web, the state memfd as state", fake.names())
+    c = jc.Client(sock)
+    k, m = get_ino(c, "web")
+    check(k is not None and dict(fake.entries("decl."))["decl.web"] == k, "decl.web is the declared socket (inode)", m)
+
+    # held.<enc> for each way in, the daemon's own socket.
+    m, _ = c.call("socket.listen_on", {"address": ["127.0.0.1", 0], "hold": "l1"})
+    check(fake.wait(lambda: "held.l1" in fake.names()), "socket.listen_on with hold: stored as held.l1", m)
+    k, m = get_ino(c, "l1")
+    check(dict(fake.entries())["held.l1"] == k, "held.l1 is the held socket (inode)", m)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    m, _ = c.call("hold.put", {"fds": 1, "name": "u1"}, fds=[u.fileno()])
+    check(fake.wait(lambda: "held.u1" in fake.names()) and dict(fake.entries())["held.u1"] == ino(u.fileno()),
+          "hold.put of a descriptor: held.u1, the very socket sent", m)
+    m, _ = c.call("socket.create", {"family": "AF_INET", "type": "SOCK_STREAM", "hold": "c1"})
+    check(fake.wait(lambda: "held.c1" in fake.names()), "socket.create with hold: held.c1", m)
+    fake.sync()
+    time.sleep(0.3)     # the fake polls stored descriptors every 50 ms at most
+    check("held.c1" in fake.names() and ("pollhup", "held.c1") not in fake.events,
+          "an unconnected TCP socket (POLLHUP) stays in the store: FDPOLL=0", fake.events)
+    odd = "a b:c%\u00e9"
+    u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m, _ = c.call("hold.put", {"fds": 1, "name": odd}, fds=[u2.fileno()])
+    want = "held." + enc(odd)
+    check(want == "held.a%20b%3Ac%25%C3%A9" and fake.wait(lambda: want in fake.names()),
+          "a name with space, ':', '%%' and UTF-8 is stored %%XX-encoded (%s)" % want, fake.names())
+
+    # Leaving: take, remove, expiry.
+    m, fds = c.call("hold.take", {"name": "l1", "pass": True})
+    for fd in fds:
+        os.close(fd)
+    check(fake.wait(lambda: "held.l1" not in fake.names()), "hold.take: held.l1 leaves the store", m)
+    m, _ = c.call("hold.remove", {"name": "u1"})
+    check(fake.wait(lambda: "held.u1" not in fake.names()), "hold.remove: held.u1 leaves the store", m)
+    e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m, _ = c.call("hold.put", {"fds": 1, "name": "e1", "expires": 0.3}, fds=[e.fileno()])
+    check(fake.wait(lambda: "held.e1" in fake.names(), 5), "held.e1 (expires in 0.3 s) stored", m)
+    check(fake.wait(lambda: "held.e1" not in fake.names(), 10), "expiry: held.e1 leaves the store")
+
+    # Names past 255 characters once encoded.
+    longname = "\u00e9" * 100   # 200 bytes, 600 characters encoded
+    t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m, _ = c.call("hold.put", {"fds": 1, "name": longname}, fds=[t.fileno()])
+    check("result" in m, "a 200-byte UTF-8 name is held", m)
+    check(log_has(logpath, "is not stored and will not survive a crash"), "... its name is too long for the store: logged")
+    fake.sync()
+    check(not any(n.startswith("held.%C3%A9") for n in fake.names()), "... and not stored", fake.names())
+    c.call("hold.remove", {"name": longname})
+    ascii200 = "n" * 200
+    t2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m, _ = c.call("hold.put", {"fds": 1, "name": ascii200}, fds=[t2.fileno()])
+    check(fake.wait(lambda: "held." + ascii200 in fake.names()), "a 200-byte ASCII name (205 characters) is stored", m)
+    c.call("hold.remove", {"name": ascii200})
+    for s in (u, u2, e, t, t2):
+        s.close()
+
+    # The state: sealed, what hold.list says.
+    fake.wait(lambda: "held.l1" not in fake.names())
+    time.sleep(0.5)      # one debounce period: the state catches up
+    fake.sync()
+    st, seals = state_of(fake)
+    want_seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+    check(seals is not None and seals & want_seals == want_seals, "the state memfd is sealed", seals)
+    ok = (st and st.get("version") == 1 and st.get("pid") == pid_of(fake)
+          and st["held"].get("held.c1", {}).get("name") == "c1" and st["held"]["held.c1"].get("uid") == 0
+          and "held.l1" not in st["held"] and st["declared"].get("decl.web", {}).get("name") == "web"
+          and st["declared"]["decl.web"].get("fingerprint"))
+    check(ok, "the state describes held (c1, owner uid 0; not l1) and declared (web) sockets", st)
+
+    # Debounce, and descriptors back where they were.
+    base_fds = fd_count(pid_of(fake))
+    base_store = len(fake.names())
+    before = fake.count(is_state_store)
+    t0 = time.monotonic()
+    batch = 100
+    for i in range(0, 1000, batch):
+        c.send([c.request("socket.create", {"hold": "bulk-%d" % k}, 10000 + k) for k in range(i, i + batch)])
+        for _ in range(batch):
+            c.recv()
+    elapsed = time.monotonic() - t0
+    got = fake.wait(lambda: sum(1 for n in fake.names() if n.startswith("held.bulk-")) == 1000, 60)
+    check(got, "1000 socket.create with hold: 1000 held.bulk-* in the store (%.2f s)" % elapsed,
+          len(fake.names()))
+    time.sleep(0.5)
+    fake.sync()
+    writes = fake.count(is_state_store) - before
+    bound = int((time.monotonic() - t0) / 0.2) + 3
+    check(1 <= writes <= bound and writes < 100,
+          "the state was written %d times for 1000 puts (at most one per 200 ms: <= %d)" % (writes, bound))
+    st, _ = state_of(fake)
+    check(st and sum(1 for n in st["held"] if n.startswith("held.bulk-")) == 1000,
+          "the last state describes all 1000", None if not st else len(st["held"]))
+    for i in range(0, 1000, batch):
+        c.send([c.request("hold.remove", {"name": "bulk-%d" % k}, 20000 + k) for k in range(i, i + batch)])
+        for _ in range(batch):
+            c.recv()
+    check(fake.wait(lambda: not any(n.startswith("held.bulk-") for n in fake.names()), 60),
+          "1000 hold.remove: none left in the store")
+    fake.wait(lambda: fd_count(pid_of(fake)) <= base_fds, 10)
+    check(fd_count(pid_of(fake)) == base_fds, "the daemon's descriptors are back (%d)" % base_fds,
+          fd_count(pid_of(fake)))
+    check(len(fake.names()) == base_store, "the store is back to %d entries" % base_store, fake.names())
+
+    # Declared sockets across a reload.
+    old = dict(fake.entries())["decl.web"]
+    write_sockets(d, 32, extra=True)
+    # A manager slow to read: the daemon must wait until it let go of the
+    # old web (BARRIER=1) before it binds the port again.
+    fake.delay = 0.1
+    m, _ = c.call("daemon.reload")
+    fake.delay = 0.0
+    check(fake.wait(lambda: "decl.web2" in fake.names() and dict(fake.entries()).get("decl.web") not in (None, old)),
+          "a reload: the changed web replaced in the store (a new inode), web2 added", (m, fake.entries("decl.")))
+    check(fake.names().count("decl.web") == 1, "... one decl.web", fake.names())
+    k, m = get_ino(c, "web")
+    check(k == dict(fake.entries())["decl.web"], "... the declared socket's own inode", m)
+    write_sockets(d, 32, extra=False)
+    m, _ = c.call("daemon.reload")
+    check(fake.wait(lambda: "decl.web2" not in fake.names()) and "decl.web" in fake.names(),
+          "a reload without web2: decl.web2 leaves the store, web stays", fake.entries("decl."))
+    with open(logpath, "rb") as f:
+        text = f.read()
+    check(b"did not confirm" not in text and b"Address already in use" not in text,
+          "the reload waited for the store's barrier: no address busy")
+    c.close()
+
+    # A clean stop: the state written, every socket stays.
+    before = fake.count(is_state_store)
+    names = sorted(fake.names())
+    rc = fake.kill(signal.SIGTERM)
+    check(rc == 0, "SIGTERM: the daemon exits 0", rc)
+    check(fake.count(is_state_store) == before + 1, "a clean stop writes the state once more")
+    check(sorted(fake.names()) == names and "held.c1" in names,
+          "a clean stop leaves every socket in the store (for the next daemon)", fake.names())
+
+
+def pid_of(fake):
+    return fake.proc.pid
+
+
+def crash(d, argv, sock, logpath, roundtrip):
+    log = open(logpath, "ab")
+    fake = fake_systemd.FakeSystemd(argv, stderr=log)
+    try:
+        fake.start()
+        check(fake.wait_ready(), "crash: the daemon is ready")
+        c = jc.Client(sock)
+        m, _ = c.call("socket.listen_on", {"address": ["127.0.0.1", 0], "hold": "l2", "backlog": 8})
+        port = m.get("result", {}).get("local", {}).get("port")
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.call("hold.put", {"fds": 1, "name": "u2"}, fds=[u.fileno()])
+        before = {}
+        for n in ("l2", "u2", "web"):
+            before[n], _ = get_ino(c, n)
+        check(fake.wait(lambda: {"held.l2", "held.u2", "decl.web"} <= set(fake.names())),
+              "crash: held.l2, held.u2, decl.web stored", fake.names())
+        time.sleep(0.5)
+        fake.sync()
+        c.close()
+        rc = fake.kill(signal.SIGKILL)
+        check(rc == -signal.SIGKILL, "SIGKILL: the daemon is gone", rc)
+        ents = dict(fake.entries())
+        check(ents.get("held.l2") == before["l2"] and ents.get("held.u2") == before["u2"]
+              and ents.get("decl.web") == before["web"],
+              "the store still holds the very sockets (inodes) after the crash", (ents, before))
+        cl = socket.create_connection(("127.0.0.1", port), timeout=5)
+        check(True, "a connection to the held listener succeeds while no daemon runs (its backlog)")
+        if not roundtrip:
+            print("# SKIP round trip: the take-back at start (fdstate_adopt) is not in this tree;"
+                  " it_fdstore.sh sets FDSTORE_ROUNDTRIP=1 once it is", flush=True)
+            cl.close()
+            u.close()
+            return
+        fake.start()
+        check(fake.wait_ready(), "restarted with the store as LISTEN_FDS: ready")
+        c = jc.Client(sock)
+        m, _ = c.call("hold.list")
+        held = {e["name"]: e for e in m.get("result", {}).get("held", [])}
+        check({"l2", "u2", "web"} <= set(held), "hold.list after the restart: l2, u2, web", m)
+        check(held.get("l2", {}).get("owner", {}).get("uid") == 0, "l2 keeps its owner (uid 0)", held.get("l2"))
+        for n in ("l2", "u2", "web"):
+            k, m = get_ino(c, n)
+            check(k == before[n], "%s is the same socket (inode) after the crash" % n, m)
+        m, fds = c.call("hold.take", {"name": "l2", "pass": True})
+        if check(len(fds) == 1, "hold.take l2 passes it", m):
+            ls = socket.socket(fileno=fds[0])
+            ls.settimeout(5)
+            conn, _ = ls.accept()
+            check(True, "the held listener accepts the connection made while the daemon was dead")
+            conn.close()
+            ls.close()
+        c.close()
+        cl.close()
+        u.close()
+    finally:
+        fake.close()
+
+
+def others(d, argv, sock, logpath):
+    # --fdstore=no: nothing goes to the store.
+    log = open(logpath, "ab")
+    fake = fake_systemd.FakeSystemd(argv + ["--fdstore=no"], stderr=log)
+    try:
+        fake.start()
+        check(fake.wait_ready(), "--fdstore=no: ready")
+        c = jc.Client(sock)
+        m, _ = c.call("socket.create", {"hold": "n1"})
+        c.close()
+        time.sleep(0.4)
+        fake.sync()
+        check(fake.names() == [] and fake.count(lambda m: "FDSTORE" in m or "FDSTOREREMOVE" in m) == 0,
+              "--fdstore=no: nothing sent to the store", fake.messages)
+        check(fake.kill(signal.SIGTERM) == 0, "--fdstore=no: exits 0")
+    finally:
+        fake.close()
+
+    # An abstract NOTIFY_SOCKET, and $FDSTORE's limit.
+    fake = fake_systemd.FakeSystemd(argv, store_max=4, notify="@sbd-fdstore-%d" % os.getpid(), stderr=log)
+    try:
+        fake.start()
+        check(fake.wait_ready(), "abstract NOTIFY_SOCKET (@...): ready")
+        c = jc.Client(sock)
+        for i in range(5):
+            c.call("socket.create", {"hold": "m%d" % i})
+        check(fake.wait(lambda: "held.m0" in fake.names()), "abstract NOTIFY_SOCKET: held.m0 stored", fake.names())
+        check(log_has(logpath, "descriptor store: full (FileDescriptorStoreMax=4)"),
+              "FDSTORE=4: past the limit the daemon says the store is full")
+        fake.sync()
+        check(len(fake.names()) <= 4 and ("exfull", "held.m4") not in fake.events,
+              "... and sends no more than fit", (fake.names(), fake.events))
+        c.close()
+        check(fake.kill(signal.SIGTERM) == 0, "exits 0")
+    finally:
+        fake.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
