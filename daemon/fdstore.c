@@ -64,6 +64,7 @@ struct fdstore {
 	uint64_t state_gap_ns;      /* the least time between two writes */
 	long max;                   /* $FDSTORE (systemd >= 254: FileDescriptorStoreMax=); 0 unknown */
 	size_t nstored;             /* sockets we sent and have not removed */
+	size_t name_bytes;          /* their names, each with its ':' (FDSTORE_NAMES_MAX) */
 	struct decl_rec *decl;
 	size_t ndecl;
 	struct log_ratelimit send_rl, full_rl;
@@ -176,6 +177,7 @@ static void store(struct fdstore *f, const char *fdname, int fd)
 	snprintf(text, sizeof(text), STORE_FMT, fdname);
 	send_msg(f, text, fd);
 	f->nstored++;
+	f->name_bytes += strlen(fdname) + 1;
 }
 
 static void unstore(struct fdstore *f, const char *fdname)
@@ -186,18 +188,27 @@ static void unstore(struct fdstore *f, const char *fdname)
 	send_msg(f, text, -1);
 	if (f->nstored)
 		f->nstored--;
+	f->name_bytes -= SB_MIN(f->name_bytes, strlen(fdname) + 1);
 }
 
-/* Whether one more socket fits in the store, as far as we know its size
- * (the state memfd takes one place). */
-static bool room(struct fdstore *f, const char *name)
+/* Whether one more socket, named fdname, fits in the store: in its size as
+ * far as we know it (the state memfd takes one place), and with its name in
+ * what LISTEN_FDNAMES can carry. */
+static bool room(struct fdstore *f, const char *name, const char *fdname)
 {
+	size_t bytes = f->name_bytes + strlen(fdname) + 1 + sizeof(FDSTATE_NAME);
 	uint64_t held;
 
-	if (!f->max || (long)f->nstored + 1 < f->max)
+	if ((!f->max || (long)f->nstored + 1 < f->max) && bytes <= FDSTORE_NAMES_MAX)
 		return true;
 	f->st.failed++;
-	if (log_ratelimit(&f->full_rl, &held))
+	if (!log_ratelimit(&f->full_rl, &held))
+		return false;
+	if (bytes > FDSTORE_NAMES_MAX)
+		log_warning("descriptor store: the names of the stored sockets would pass %u bytes, more than "
+		            "systemd can hand on (LISTEN_FDNAMES); \"%s\" is not stored and will not survive a crash "
+		            "(%llu more since the last line)", FDSTORE_NAMES_MAX, name, (unsigned long long)held);
+	else
 		log_warning("descriptor store: full (FileDescriptorStoreMax=%ld); \"%s\" is not stored and will "
 		            "not survive a crash (%llu more since the last line)", f->max, name,
 		            (unsigned long long)held);
@@ -328,7 +339,7 @@ void fdstore_held(struct fdstore *f, struct held *h, bool added)
 		            h->name, FDNAME_MAX);
 		return;
 	}
-	if (!room(f, h->name))
+	if (!room(f, h->name, fdname))
 		return;
 	store(f, fdname, h->fd);
 	h->stored = true;
@@ -437,7 +448,7 @@ void fdstore_declared_sync(struct fdstore *f, const struct declared_table *t)
 			            "is not stored (a crash closes it, and the next daemon makes it again)", d->spec.name);
 			continue;
 		}
-		if (fstat(d->fd, &st) < 0 || !room(f, d->spec.name))
+		if (fstat(d->fd, &st) < 0 || !room(f, d->spec.name, fdname))
 			continue;
 		nv = realloc(f->decl, (f->ndecl + 1) * sizeof(*nv));
 		if (!nv)

@@ -24,6 +24,12 @@ struct fdstore;
 /* The state memfd is replaced at most this often (a burst of puts writes
  * it once), and at least this long after it cost ten times as much. */
 #define FDSTORE_STATE_MIN_NS (200ull * 1000000ull)
+/* systemd hands the store on in LISTEN_FDNAMES, one environment string,
+ * which execve(2) takes up to MAX_ARG_STRLEN (32 pages: 128 KiB); past it
+ * the exec fails (E2BIG) and the service cannot start again. The names we
+ * store ("held.web:" ...) stay within this, leaving 4 KiB for the socket
+ * unit's own names and "LISTEN_FDNAMES=". */
+#define FDSTORE_NAMES_MAX (124u * 1024u)
 /* Messages waiting for room in systemd's queue (each with its descriptor). */
 #define FDSTORE_QUEUE_MAX 4096
 /* How long a reload waits for systemd to let go of declared sockets it is

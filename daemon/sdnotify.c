@@ -126,7 +126,7 @@ int sd_listen_fds_take(char **names)
 
 	if (parse_pos_long(getenv("LISTEN_PID"), &pid) < 0 || pid != (long)getpid())
 		goto out;
-	if (parse_pos_long(getenv("LISTEN_FDS"), &n) < 0 || n > 1024)
+	if (parse_pos_long(getenv("LISTEN_FDS"), &n) < 0 || n > SD_LISTEN_FDS_MAX)
 		goto out;
 	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
 		int fl = fcntl(fd, F_GETFD);

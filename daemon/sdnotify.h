@@ -33,5 +33,9 @@ int sd_listen_fds_take(char **names);
 bool sd_listen_fd_named(const char *names, int i, const char *want);
 
 #define SD_LISTEN_FDS_START 3
+/* More than this many passed descriptors are not taken (LISTEN_FDS is
+ * ignored): room for a FileDescriptorStoreMax= of 4096 and the socket
+ * unit's. */
+#define SD_LISTEN_FDS_MAX 16384
 
 #endif

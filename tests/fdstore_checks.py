@@ -388,6 +388,36 @@ def others(d, argv, sock, logpath):
     finally:
         fake.close()
 
+    # The names' budget: LISTEN_FDNAMES is one execve(2) string (128 KiB at
+    # most). Without $FDSTORE (systemd before 254) the daemon still stops
+    # storing when the names would pass 124 KiB.
+    fake = fake_systemd.FakeSystemd(argv, store_max=4096, stderr=log, set_fdstore_env=False)
+    try:
+        fake.start()
+        check(fake.wait_ready(), "names' budget: ready")
+        c = jc.Client(sock)
+        n = 700
+        for i in range(0, n, 100):
+            c.send([c.request("socket.create", {"hold": "%03d" % k + "x" * 197}, k + 1) for k in range(i, i + 100)])
+            for _ in range(100):
+                c.recv()
+        m, _ = c.call("hold.list", {"max": 5000})
+        check(m.get("result", {}).get("total") == n + 1, "names' budget: %d sockets held (and web)" % n, m.get("error"))
+        check(log_has(logpath, "more than systemd can hand on (LISTEN_FDNAMES)"),
+              "names' budget: past 124 KiB of names the daemon says so")
+        time.sleep(0.5)
+        fake.sync()
+        names = fake.names()
+        env_len = len("LISTEN_FDNAMES=" + ":".join(names)) + 1
+        held = sum(1 for x in names if x.startswith("held."))
+        check(500 < held < n and env_len <= 124 * 1024 + 16 + 64,
+              "names' budget: %d of %d stored, LISTEN_FDNAMES would be %d bytes (execve takes 131072)"
+              % (held, n, env_len))
+        c.close()
+        check(fake.kill(signal.SIGTERM) == 0, "exits 0")
+    finally:
+        fake.close()
+
 
 if __name__ == "__main__":
     sys.exit(main())
