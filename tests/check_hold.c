@@ -3,12 +3,15 @@
  * allowed), uniqueness, the limit exactly at max, a non-socket refused,
  * kind and local address read back from the kernel, duplicates that are the
  * same socket, take and remove, expiry by the loop's timer and by
- * hold_expire_due, and 800 names (each its own descriptor) found again after the hash grew. */
+ * hold_expire_due, and 800 names (each its own descriptor) found again after the hash grew;
+ * on_change told of each socket in and out (its descriptor still open on the
+ * way out), not of hold_table_free. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -191,6 +194,61 @@ START_TEST(many_names)
 }
 END_TEST
 
+struct changes {
+	int added, gone;
+	bool fd_open;               /* every socket on its way out still had its descriptor */
+	bool declared_seen;
+};
+
+static void on_change(struct hold_table *t, struct held *h, bool added)
+{
+	struct changes *c = t->userdata;
+	struct stat st;
+
+	ck_assert_ptr_eq(h->table, t);
+	if (added) {
+		c->added++;
+		ck_assert_ptr_eq(hold_find(t, h->name), h);
+		c->declared_seen |= h->declared;
+	} else {
+		c->gone++;
+		c->fd_open &= fstat(h->fd, &st) == 0;
+	}
+}
+
+START_TEST(change_callback)
+{
+	struct hold_owner admin = who;
+	struct changes c = { .fd_open = true };
+	struct hold_table t;
+	struct held *h;
+	int fd;
+
+	ck_assert_int_eq(hold_table_init(&t, NULL, 10), 0);
+	t.on_change = on_change;
+	t.userdata = &c;
+	ck_assert_int_eq(hold_put(&t, "a", udp(), &who, 0, NULL), 0);
+	ck_assert_int_eq(hold_put(&t, "a", udp(), &who, 0, NULL), -EEXIST);   /* refused: not told */
+	ck_assert_int_eq(c.added, 1);
+	ck_assert(!c.declared_seen);
+	admin.declared = true;
+	ck_assert_int_eq(hold_put(&t, "d", udp(), &admin, 0, &h), 0);
+	ck_assert(h->declared && c.declared_seen);
+	ck_assert_int_eq(hold_put(&t, "e", udp(), &who, 60, NULL), 0);
+	ck_assert_int_eq(hold_put(&t, "f", udp(), &who, 0, NULL), 0);
+	fd = hold_take(hold_find(&t, "a"));
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	hold_remove(hold_find(&t, "d"));
+	ck_assert_uint_eq(hold_expire_due(&t, wall_now() + 120), 1);
+	ck_assert_int_eq(c.added, 4);
+	ck_assert_int_eq(c.gone, 3);
+	ck_assert(c.fd_open);
+	hold_table_free(&t);        /* the daemon stopping: nothing leaves a store */
+	ck_assert_int_eq(c.gone, 3);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hold");
@@ -201,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, limit_take_remove);
 	tcase_add_test(tc, expiry);
 	tcase_add_test(tc, many_names);
+	tcase_add_test(tc, change_callback);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
