@@ -519,6 +519,9 @@ void fdstore_forget(struct fdstore *f, const char *fdname)
 void fdstore_get_stats(const struct fdstore *f, struct fdstore_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (f)
-		*out = f->st;
+	if (!f)
+		return;
+	*out = f->st;
+	out->stored = f->nstored;
+	out->name_bytes = f->name_bytes;
 }

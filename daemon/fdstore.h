@@ -42,6 +42,8 @@ struct fdstore_stats {
 	uint64_t state_writes;  /* state memfds sent */
 	uint64_t unnamed;       /* sockets whose name cannot be an FDNAME */
 	uint64_t queued;        /* waiting now */
+	uint64_t stored;        /* sockets in the store, as far as we know */
+	uint64_t name_bytes;    /* their names, with a ':' each (FDSTORE_NAMES_MAX) */
 };
 
 /* On when s->cfg says so and $NOTIFY_SOCKET is set: 0 with *out, or 0 with
@@ -63,6 +65,7 @@ void fdstore_free(struct fdstore *f);
  * the daemon does not keep (an old version's, a socket no longer declared),
  * so that it does not stay in the store for ever. */
 void fdstore_forget(struct fdstore *f, const char *fdname);
+/* Zeros when f is NULL (off). */
 void fdstore_get_stats(const struct fdstore *f, struct fdstore_stats *out);
 
 #endif

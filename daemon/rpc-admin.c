@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "consts.h"
 #include "jsonrpc.h"
+#include "fdstore.h"
 #include "log.h"
 #include "resolver.h"
 #include "server.h"
@@ -264,6 +265,24 @@ static json_object *log_stats_json(void)
 	return o;
 }
 
+/* admin.stats "fdstore": systemd's descriptor store (fdstore.h). */
+static json_object *fdstore_stats_json(const struct server *s)
+{
+	json_object *o = json_object_new_object();
+	struct fdstore_stats fs;
+
+	fdstore_get_stats(s->fdstore, &fs);
+	json_object_object_add(o, "on", json_object_new_boolean(s->fdstore != NULL));
+	json_object_object_add(o, "stored", json_object_new_uint64(fs.stored));
+	json_object_object_add(o, "name_bytes", json_object_new_uint64(fs.name_bytes));
+	json_object_object_add(o, "sent", json_object_new_uint64(fs.sent));
+	json_object_object_add(o, "failed", json_object_new_uint64(fs.failed));
+	json_object_object_add(o, "queued", json_object_new_uint64(fs.queued));
+	json_object_object_add(o, "state_writes", json_object_new_uint64(fs.state_writes));
+	json_object_object_add(o, "unnamed", json_object_new_uint64(fs.unnamed));
+	return o;
+}
+
 static int rpc_admin_stats(struct call *call, void *params)
 {
 	struct server *s = srv_of(call);
@@ -300,6 +319,7 @@ static int rpc_admin_stats(struct call *call, void *params)
 	json_object_object_add(pol, "audit_records", json_object_new_uint64(a->audit_seq));
 	json_object_object_add(r, "policy", pol);
 	json_object_object_add(r, "log", log_stats_json());
+	json_object_object_add(r, "fdstore", fdstore_stats_json(s));
 	for (size_t i = 1; i < a->ncounters; i++) {
 		json_object_array_add(rules, counts_json(a->counters[i].rule, a->counters[i].allowed,
 		                                         a->counters[i].denied));

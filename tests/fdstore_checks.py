@@ -255,6 +255,13 @@ def first(fake, d, sock, logpath):
     check(fd_count(pid_of(fake)) == base_fds, "the daemon's descriptors are back (%d)" % base_fds,
           fd_count(pid_of(fake)))
     check(len(fake.names()) == base_store, "the store is back to %d entries" % base_store, fake.names())
+    m, _ = c.call("admin.stats")
+    fs = m.get("result", {}).get("fdstore", {})
+    names = fake.names()
+    check(fs.get("on") is True and fs.get("stored") == len(names) - 1 and fs.get("failed") == 0
+          and fs.get("unnamed") == 1 and fs.get("state_writes", 0) >= 3 and fs.get("queued") == 0
+          and fs.get("name_bytes") == sum(len(n) + 1 for n in names if n != "state"),
+          "admin.stats fdstore: on, what is stored (all but the state), 1 unnamed, nothing failed", (fs, names))
 
     # Declared sockets across a reload.
     old = dict(fake.entries())["decl.web"]
@@ -360,6 +367,8 @@ def others(d, argv, sock, logpath):
         check(fake.wait_ready(), "--fdstore=no: ready")
         c = jc.Client(sock)
         m, _ = c.call("socket.create", {"hold": "n1"})
+        m, _ = c.call("admin.stats")
+        check(m.get("result", {}).get("fdstore", {}).get("on") is False, "--fdstore=no: admin.stats says off", m)
         c.close()
         time.sleep(0.4)
         fake.sync()
