@@ -35,12 +35,13 @@ static void conn_on_io(struct loop_io *io, uint32_t revents);
 static void conn_on_idle(struct loop_timer *t);
 static void conn_free_deferred(struct loop_defer *d);
 static void conn_check_deferred(struct loop_defer *d);
+static void conn_resume_deferred(struct loop_defer *d);
 
 static uint32_t wanted_events(struct conn *c)
 {
 	uint32_t ev = 0;
 
-	if (!c->read_done)
+	if (!c->read_done && !c->paused)
 		ev |= EPOLLIN;
 	if (frame_writer_pending(&c->wr))
 		ev |= EPOLLOUT;
@@ -92,6 +93,7 @@ static struct conn *conn_alloc(struct conn_env *env, const struct conn_ops *ops,
 	c->idle_timer.cb = conn_on_idle;
 	c->free_defer.cb = conn_free_deferred;
 	c->check_defer.cb = conn_check_deferred;
+	c->resume_defer.cb = conn_resume_deferred;
 	c->last_active = loop_now();
 	frame_writer_init(&c->wr);
 	return c;
@@ -458,6 +460,24 @@ static void conn_oversize(struct conn *c)
 	conn_check_done(c);
 }
 
+static void conn_process(struct conn *c);
+
+static void conn_resume_deferred(struct loop_defer *d)
+{
+	struct conn *c = (struct conn *)((char *)d - offsetof(struct conn, resume_defer));
+
+	if (!c->dead && !c->paused)
+		conn_process(c);
+}
+
+void conn_pause(struct conn *c, bool pause)
+{
+	c->paused = pause;
+	update_events(c);
+	if (!pause)
+		loop_defer(c->env->loop, &c->resume_defer);
+}
+
 static void conn_read(struct conn *c)
 {
 	ssize_t r = frame_reader_fill_from(&c->rd, c->fd, CONN_READ_CHUNK, conn_classify, c);
@@ -477,7 +497,13 @@ static void conn_read(struct conn *c)
 		 * finish what it asked, send the replies, then close. */
 		c->read_done = true;
 	}
-	for (;;) {
+	conn_process(c);
+}
+
+/* Hands each complete message read to on_message, until a pause. */
+static void conn_process(struct conn *c)
+{
+	while (!c->paused) {
 		struct frame_msg msg = { 0 };
 		int n = frame_reader_next(&c->rd, &msg);
 		if (n == -EMSGSIZE) {
@@ -556,6 +582,7 @@ void conn_close(struct conn *c, const char *why)
 	while (c->calls)
 		call_abort(c->calls, CALL_GONE);
 	loop_defer_cancel(c->env->loop, &c->check_defer);
+	loop_defer_cancel(c->env->loop, &c->resume_defer);
 	loop_timer_disarm(c->env->loop, &c->idle_timer);
 	if (c->fd >= 0)
 		loop_io_del(c->env->loop, &c->io);

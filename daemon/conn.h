@@ -105,6 +105,8 @@ struct conn {
 	struct loop_timer idle_timer;
 	struct loop_defer free_defer;
 	struct loop_defer check_defer;  /* conn_check_done after a call ends, outside any callback */
+	struct loop_defer resume_defer; /* the messages read before a pause, after it */
+	bool paused;                /* conn_pause: reading waits (a restart is under way) */
 	struct sock *socks;         /* handles this connection owns */
 	unsigned nsocks;
 	bool read_done;             /* no more requests will be read (EOF, oversize) */
@@ -160,6 +162,9 @@ void conn_stop_reading(struct conn *c);
 /* Called when something finished: closes a half-closed connection that has
  * nothing left to do. */
 void conn_check_done(struct conn *c);
+/* Stops reading requests for a while (true), or goes on (false), starting
+ * with the messages read already. */
+void conn_pause(struct conn *c, bool pause);
 
 /* Who the bytes of msg are judged as: *out NULL for the process that
  * connected, else a reference to a writer (conn_sender_unref), possibly a

@@ -58,6 +58,51 @@ bool declared_spec_equal(const struct declared_spec *a, const struct declared_sp
 	return true;
 }
 
+int declared_spec_copy(struct declared_spec *dst, const struct declared_spec *src)
+{
+	*dst = *src;
+	dst->name = strdup(src->name);
+	dst->file = src->file ? strdup(src->file) : NULL;
+	dst->unix_path = src->unix_path ? strdup(src->unix_path) : NULL;
+	dst->opts = src->nopts ? malloc(src->nopts * sizeof(*dst->opts)) : NULL;
+	if (dst->opts)
+		memcpy(dst->opts, src->opts, src->nopts * sizeof(*dst->opts));
+	if (!dst->name || (src->file && !dst->file) || (src->unix_path && !dst->unix_path) ||
+	    (src->nopts && !dst->opts)) {
+		declared_spec_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+void declared_spec_fingerprint(const struct declared_spec *s, char out[33])
+{
+	int head[] = { s->family, s->type, s->proto, s->backlog, (int)s->mode, (int)s->owner, (int)s->group,
+	               (int)s->nopts, (int)s->addr.len };
+	/* Two FNV-1a hashes from different bases: 128 bits, no collision to fear. */
+	uint64_t h[2] = { 1469598103934665603ull, 0x84222325cbf29ce4ull };
+
+	for (int k = 0; k < 2; k++) {
+		h[k] = fnv(h[k], head, sizeof(head));
+		h[k] = fnv(h[k], &s->addr.ss, s->addr.len);
+		for (size_t i = 0; i < s->nopts; i++) {
+			int o[] = { s->opts[i].level, s->opts[i].option, (int)s->opts[i].len };
+			h[k] = fnv(h[k], o, sizeof(o));
+			h[k] = fnv(h[k], s->opts[i].val, s->opts[i].len);
+		}
+	}
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
+}
+
 /* ---- the shorthand ---- */
 
 static int parse_port(const char *s, in_port_t *port)
@@ -725,11 +770,135 @@ int declared_fd_peek(const struct declared_table *t, const char *name)
 	return d->fd >= 0 ? d->fd : d->error;
 }
 
+int declared_inherit(struct declared_table *t, const char *name, int fd, const char *fingerprint, dev_t dev,
+                     ino_t ino)
+{
+	struct declared_inherited *v = realloc(t->inh, (t->ninh + 1) * sizeof(*v));
+	struct declared_inherited *e;
+
+	if (!v) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	t->inh = v;
+	e = &v[t->ninh];
+	*e = (struct declared_inherited){ .fd = fd, .dev = dev, .ino = ino };
+	e->name = strdup(name);
+	e->fingerprint = fingerprint ? strdup(fingerprint) : NULL;
+	if (!e->name || (fingerprint && !e->fingerprint)) {
+		free(e->name);
+		free(e->fingerprint);
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	t->ninh++;
+	return 0;
+}
+
+/* Without a fingerprint: the socket is what s makes if the kernel says so. */
+static bool socket_is(int fd, const struct declared_spec *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(int), al = sizeof(ss);
+	int family, type, proto;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) < 0 || family != s->family)
+		return false;
+	l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != s->type)
+		return false;
+	l = sizeof(int);
+	if (s->proto && (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0 || proto != s->proto))
+		return false;
+	if (getsockname(fd, (struct sockaddr *)&ss, &al) < 0)
+		return false;
+	if (s->family == AF_UNIX)
+		return al > offsetof(struct sockaddr_un, sun_path) &&
+		       strncmp(((struct sockaddr_un *)&ss)->sun_path, s->unix_path, sizeof(((struct sockaddr_un *)0)->sun_path)) == 0;
+	/* Port 0 declared: any port the kernel chose. */
+	if (s->family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss, *b = (const void *)&s->addr.ss;
+		return a->sin_addr.s_addr == b->sin_addr.s_addr && (!b->sin_port || a->sin_port == b->sin_port);
+	}
+	if (s->family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss, *b = (const void *)&s->addr.ss;
+		return !memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) &&
+		       (!b->sin6_port || a->sin6_port == b->sin6_port);
+	}
+	return al == s->addr.len && !memcmp(&ss, &s->addr.ss, al);
+}
+
+static void inherited_free(struct declared_inherited *e, bool unlink_path)
+{
+	struct sockaddr_un un;
+	socklen_t l = sizeof(un);
+
+	if (e->fd >= 0 && unlink_path && e->dev &&
+	    getsockname(e->fd, (struct sockaddr *)&un, &l) == 0 && un.sun_family == AF_UNIX && un.sun_path[0])
+		server_unlink_unix(un.sun_path, e->dev, e->ino);
+	safe_close(e->fd);
+	free(e->name);
+	free(e->fingerprint);
+}
+
+/* The inherited sockets the files still declare as they were made become
+ * t's own (the same socket, not a new one); the others are closed first,
+ * freeing their addresses for what the files declare now. */
+static void take_inherited(struct declared_table *t, const struct declared_set *set)
+{
+	struct declared_sock *nv;
+	size_t kept = 0;
+
+	if (!t->ninh)
+		return;
+	nv = realloc(t->v, (t->n + t->ninh) * sizeof(*nv));
+	if (nv)
+		t->v = nv;
+	for (size_t i = 0; i < t->ninh; i++) {
+		struct declared_inherited *e = &t->inh[i];
+		const struct declared_spec *now = NULL;
+		char fp[33];
+
+		for (size_t k = 0; k < set->n && !now; k++)
+			if (!strcmp(e->name, set->v[k].name))
+				now = &set->v[k];
+		if (now) {
+			declared_spec_fingerprint(now, fp);
+			if (e->fingerprint ? strcmp(fp, e->fingerprint) != 0 : !socket_is(e->fd, now))
+				now = NULL;
+		}
+		if (!now || !nv || declared_find(t, e->name)) {
+			log_info("declared socket %s: the one handed over is closed (%s)", e->name,
+			         now ? "out of memory" : "changed or no longer declared");
+			inherited_free(e, !now);
+			continue;
+		}
+		/* As if made by an earlier apply: the spec compares equal, so kept. */
+		t->v[t->n] = (struct declared_sock){ .fd = TAKE_FD(e->fd), .dev = e->dev, .ino = e->ino };
+		if (declared_spec_copy(&t->v[t->n].spec, now) < 0) {
+			inherited_free(e, false);
+			t->v[t->n].fd = safe_close(t->v[t->n].fd);
+			declared_spec_clear(&t->v[t->n].spec);
+			continue;
+		}
+		t->n++;
+		kept++;
+		inherited_free(e, false);
+	}
+	free(t->inh);
+	t->inh = NULL;
+	t->ninh = 0;
+	if (kept)
+		log_info("declared sockets: %zu handed over and kept", kept);
+}
+
 size_t declared_apply(struct declared_table *t, struct declared_set *set)
 {
-	struct declared_sock *nv = calloc(set->n ? set->n : 1, sizeof(*nv));
+	struct declared_sock *nv;
 	size_t failed = 0;
 
+	take_inherited(t, set);
+	nv = calloc(set->n ? set->n : 1, sizeof(*nv));
 	if (!nv) {
 		size_t n = set->n;
 
@@ -784,9 +953,25 @@ void declared_table_free(struct declared_table *t)
 		declared_sock_close(&t->v[i]);
 		declared_spec_clear(&t->v[i].spec);
 	}
+	for (size_t i = 0; i < t->ninh; i++)
+		inherited_free(&t->inh[i], false);
+	free(t->inh);
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
+	t->inh = NULL;
+	t->ninh = 0;
+}
+
+void declared_table_forget_paths(struct declared_table *t)
+{
+	/* No path is at (0, 0): server_unlink_unix leaves it. */
+	for (size_t i = 0; i < t->n; i++) {
+		t->v[i].dev = 0;
+		t->v[i].ino = 0;
+	}
+	for (size_t i = 0; i < t->ninh; i++)
+		t->inh[i].dev = 0;
 }
 
 int declared_check_cli(const char *path, bool strict_owner)

@@ -67,9 +67,21 @@ struct declared_sock {
 	ino_t ino;
 };
 
+/* A declared socket handed to this process (restart, systemd's store),
+ * kept until the first declared_apply takes it or closes it. */
+struct declared_inherited {
+	char *name;
+	int fd;
+	char *fingerprint;          /* declared_spec_fingerprint of what made it; NULL: unknown */
+	dev_t dev;                  /* AF_UNIX: its path's socket (0: not known to be ours) */
+	ino_t ino;
+};
+
 struct declared_table {
 	struct declared_sock *v;
 	size_t n;
+	struct declared_inherited *inh;
+	size_t ninh;
 };
 
 /* Loads path (a file, or every *.json of a directory in byte order; NULL:
@@ -79,8 +91,21 @@ struct declared_table {
 int declared_load(const char *path, bool strict_owner, struct declared_set *out, struct policy_error *err);
 void declared_set_free(struct declared_set *s);
 void declared_spec_clear(struct declared_spec *s);
+/* A deep copy: 0 or -ENOMEM (dst cleared). */
+int declared_spec_copy(struct declared_spec *dst, const struct declared_spec *src);
 /* Whether a and b make the same socket (name and file aside). */
 bool declared_spec_equal(const struct declared_spec *a, const struct declared_spec *b);
+
+/* A string that differs when two specs would make different sockets (name
+ * and file aside): what declared_spec_equal compares, hashed. */
+void declared_spec_fingerprint(const struct declared_spec *s, char out[33]);
+
+/* Keeps fd (taken), a socket name was made as, for the next declared_apply:
+ * the same socket is kept when the files still declare it unchanged (the
+ * same fingerprint; without one, the same family, type, protocol and local
+ * address), and closed otherwise. 0 or -ENOMEM (fd closed). */
+int declared_inherit(struct declared_table *t, const char *name, int fd, const char *fingerprint, dev_t dev,
+                     ino_t ino);
 
 /* Makes t hold what set declares (set is emptied): a socket no longer
  * declared is closed (its UNIX path removed), a new one made, a changed one
@@ -96,6 +121,9 @@ const struct declared_sock *declared_find(const struct declared_table *t, const 
 /* Its descriptor (still the table's), or -ENOENT / the error it failed with. */
 int declared_fd_peek(const struct declared_table *t, const char *name);
 void declared_table_free(struct declared_table *t);
+/* From here on closing t's sockets leaves their UNIX paths alone: another
+ * process (the one a restart handed them to) serves them now. */
+void declared_table_forget_paths(struct declared_table *t);
 
 /* "tcp:ADDR:PORT", "udp:ADDR:PORT" (ADDR an IPv4 literal or an IPv6 one in
  * brackets) or "unix:/absolute/path" -> family, type, address. 0 or -EINVAL

@@ -67,6 +67,8 @@ struct fdstore {
 	size_t name_bytes;          /* their names, each with its ':' (FDSTORE_NAMES_MAX) */
 	struct decl_rec *decl;
 	size_t ndecl;
+	char **handed;              /* held.* names systemd passed at start, until fdstore_ready */
+	size_t nhanded;
 	struct log_ratelimit send_rl, full_rl;
 	struct fdstore_stats st;
 };
@@ -196,7 +198,7 @@ static void unstore(struct fdstore *f, const char *fdname)
  * what LISTEN_FDNAMES can carry. */
 static bool room(struct fdstore *f, const char *name, const char *fdname)
 {
-	size_t bytes = f->name_bytes + strlen(fdname) + 1 + sizeof(FDSTATE_NAME);
+	size_t bytes = f->name_bytes + strlen(fdname) + 1 + sizeof(FDNAME_STATE);
 	uint64_t held;
 
 	if ((!f->max || (long)f->nstored + 1 < f->max) && bytes <= FDSTORE_NAMES_MAX)
@@ -236,18 +238,18 @@ static void write_state(struct fdstore *f)
 	int fd;
 
 	if (!o) {
-		lost(f, "FDNAME=" FDSTATE_NAME, -ENOMEM);
+		lost(f, "FDNAME=" FDNAME_STATE, -ENOMEM);
 		return;
 	}
 	fd = fdstate_memfd(o);
 	json_object_put(o);
 	if (fd < 0) {
-		lost(f, "FDNAME=" FDSTATE_NAME, fd);
+		lost(f, "FDNAME=" FDNAME_STATE, fd);
 		return;
 	}
-	snprintf(text, sizeof(text), REMOVE_FMT, FDSTATE_NAME);
+	snprintf(text, sizeof(text), REMOVE_FMT, FDNAME_STATE);
 	send_msg(f, text, -1);
-	snprintf(text, sizeof(text), "FDSTORE=1\nFDNAME=%s", FDSTATE_NAME);
+	snprintf(text, sizeof(text), "FDSTORE=1\nFDNAME=%s", FDNAME_STATE);
 	send_msg(f, text, fd);
 	safe_close(fd);
 	f->st.state_writes++;
@@ -266,6 +268,36 @@ static void on_state_timer(struct loop_timer *t)
 static void on_hold_change(struct hold_table *t, struct held *h, bool added)
 {
 	fdstore_held(t->userdata, h, added);
+}
+
+/* The held.* names among what systemd passes us (read before
+ * sd_listen_fds_take unsets them), for fdstore_ready. */
+static void take_handed_names(struct fdstore *f)
+{
+	const char *pid = getenv("LISTEN_PID"), *names = getenv("LISTEN_FDNAMES");
+	char *end;
+	long p;
+
+	if (!pid || !names)
+		return;
+	errno = 0;
+	p = strtol(pid, &end, 10);
+	if (errno || *end || p != (long)getpid())
+		return;
+	for (const char *q = names; *q;) {
+		size_t len = strcspn(q, ":");
+		char **nv;
+
+		if (len > strlen(FDNAME_HELD) && !strncmp(q, FDNAME_HELD, strlen(FDNAME_HELD)) &&
+		    (nv = realloc(f->handed, (f->nhanded + 1) * sizeof(*nv)))) {
+			f->handed = nv;
+			if ((f->handed[f->nhanded] = strndup(q, len)))
+				f->nhanded++;
+		}
+		q += len;
+		if (*q == ':')
+			q++;
+	}
 }
 
 int fdstore_new(struct server *s, struct fdstore **out)
@@ -311,6 +343,7 @@ int fdstore_new(struct server *s, struct fdstore **out)
 		if (errno || *end || f->max < 0)
 			f->max = 0;
 	}
+	take_handed_names(f);
 	s->holds.userdata = f;
 	s->holds.on_change = on_hold_change;
 	log_info("descriptor store: held and declared sockets go to systemd's (%s)", path);
@@ -327,12 +360,12 @@ void fdstore_held(struct fdstore *f, struct held *h, bool added)
 		return;
 	state_dirty(f);
 	if (!added) {
-		if (h->stored && fdname_encode(FDSTATE_HELD, h->name, fdname, sizeof(fdname)) == 0)
+		if (h->stored && fdname_encode(FDNAME_HELD, h->name, fdname, sizeof(fdname)) == 0)
 			unstore(f, fdname);
 		h->stored = false;
 		return;
 	}
-	if (fdname_encode(FDSTATE_HELD, h->name, fdname, sizeof(fdname)) < 0) {
+	if (fdname_encode(FDNAME_HELD, h->name, fdname, sizeof(fdname)) < 0) {
 		f->st.unnamed++;
 		log_warning("descriptor store: held socket \"%s\": its name is too long for an FDNAME (at most %d "
 		            "characters, non-ASCII bytes count three); it is not stored and will not survive a crash",
@@ -415,6 +448,24 @@ void fdstore_declared_release(struct fdstore *f, const struct declared_table *t,
 		decl_drop(f, r);
 		any = true;
 	}
+	/* Handed over (at start): kept as declared_apply keeps them, by their
+	 * fingerprint; one without is let go here and stored again after. */
+	for (size_t i = 0; i < t->ninh; i++) {
+		const struct declared_inherited *e = &t->inh[i];
+		char fp[33], fdname[FDNAME_MAX + 1];
+		bool kept = false;
+
+		for (size_t k = 0; k < next->n && !kept && e->fingerprint; k++) {
+			if (strcmp(next->v[k].name, e->name))
+				continue;
+			declared_spec_fingerprint(&next->v[k], fp);
+			kept = !strcmp(fp, e->fingerprint);
+		}
+		if (kept || decl_find(f, e->name) || fdname_encode(FDNAME_DECLARED, e->name, fdname, sizeof(fdname)) < 0)
+			continue;
+		fdstore_forget(f, fdname);
+		any = true;
+	}
 	/* Closing ours is not enough while systemd's copy keeps the address. */
 	if (any)
 		barrier(f);
@@ -442,7 +493,7 @@ void fdstore_declared_sync(struct fdstore *f, const struct declared_table *t)
 
 		if (d->fd < 0 || decl_find(f, d->spec.name))
 			continue;
-		if (fdname_encode(FDSTATE_DECL, d->spec.name, fdname, sizeof(fdname)) < 0) {
+		if (fdname_encode(FDNAME_DECLARED, d->spec.name, fdname, sizeof(fdname)) < 0) {
 			f->st.unnamed++;
 			log_warning("descriptor store: declared socket \"%s\": its name is too long for an FDNAME; it "
 			            "is not stored (a crash closes it, and the next daemon makes it again)", d->spec.name);
@@ -468,6 +519,30 @@ void fdstore_declared_sync(struct fdstore *f, const struct declared_table *t)
 		store(f, fdname, d->fd);
 		state_dirty(f);
 	}
+}
+
+void fdstore_ready(struct fdstore *f)
+{
+	char name[HOLD_NAME_MAX + 1];
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nhanded; i++) {
+		struct held *h = NULL;
+
+		if (fdname_decode(f->handed[i], FDNAME_HELD, name, sizeof(name)) == 0)
+			h = hold_find(&f->srv->holds, name);
+		if (!h || h->declared || !h->stored) {
+			log_info("descriptor store: \"%s\" was handed over and is not held again; removed from the store",
+			         f->handed[i]);
+			fdstore_forget(f, f->handed[i]);
+		}
+		free(f->handed[i]);
+	}
+	free(f->handed);
+	f->handed = NULL;
+	f->nhanded = 0;
+	state_dirty(f);
 }
 
 void fdstore_stop(struct fdstore *f)
@@ -502,6 +577,9 @@ void fdstore_free(struct fdstore *f)
 		free(f->decl[i].fdname);
 	}
 	free(f->decl);
+	for (size_t i = 0; i < f->nhanded; i++)
+		free(f->handed[i]);
+	free(f->handed);
 	safe_close(f->sock);
 	free(f);
 }

@@ -52,11 +52,17 @@ int fdstore_new(struct server *s, struct fdstore **out);
 /* A held socket entered (added) or is leaving the hold table. */
 void fdstore_held(struct fdstore *f, struct held *h, bool added);
 /* Before declared_apply(t, next): every declared socket about to be closed
- * leaves the store, and systemd is given FDSTORE_BARRIER_MS to let go of
- * it, so that its address is free for the socket that replaces it. */
+ * (one of ours, or one handed over that the files no longer declare as it
+ * was made) leaves the store, and systemd is given FDSTORE_BARRIER_MS to
+ * let go of it, so that its address is free for the socket that replaces
+ * it. */
 void fdstore_declared_release(struct fdstore *f, const struct declared_table *t, const struct declared_set *next);
 /* After declared_apply: every declared socket made and not stored yet. */
 void fdstore_declared_sync(struct fdstore *f, const struct declared_table *t);
+/* Once the daemon has taken back what it was handed: every held.* socket
+ * systemd passed (LISTEN_FDNAMES) that it did not hold again leaves the
+ * store, so that nothing stays there for ever; the state is rewritten. */
+void fdstore_ready(struct fdstore *f);
 /* A clean stop: the queue sent (bounded) and the state written now. The
  * store keeps every socket: `systemctl restart` hands them on. */
 void fdstore_stop(struct fdstore *f);

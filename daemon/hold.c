@@ -329,8 +329,9 @@ json_object *hold_info(const struct held *h)
 	json_object_object_add(o, "proto", sbc_to_json(SBC_IPPROTO, h->proto));
 	json_object_object_add(o, "local", h->local_len ? sbaddr_encode((const struct sockaddr *)&h->local, h->local_len)
 	                                                : NULL);
-	json_object_object_add(owner, "uid", json_object_new_int64(h->uid));
-	json_object_object_add(owner, "gid", json_object_new_int64(h->gid));
+	/* Taken back from systemd's store without its state: nobody knows. */
+	json_object_object_add(owner, "uid", h->uid == (uid_t)-1 ? NULL : json_object_new_int64(h->uid));
+	json_object_object_add(owner, "gid", h->gid == (gid_t)-1 ? NULL : json_object_new_int64(h->gid));
 	json_object_object_add(owner, "pid", json_object_new_int64(h->pid));
 	json_object_object_add(owner, "exe", json_string_or_null(h->exe));
 	if (h->token)

@@ -56,6 +56,7 @@ struct http_listener {
 	bool is_unix;
 	char *name;                 /* "unix:/path" or "tcp:127.0.0.1:8780", as bound */
 	char *path;                 /* the UNIX socket we made (removed at stop); NULL otherwise */
+	char *spec;                 /* the --http it serves; NULL: activated */
 	dev_t dev;
 	ino_t ino;
 	struct loop_io io;          /* MHD's epoll descriptor */
@@ -82,6 +83,7 @@ struct http_server {
 	 * current window; past the budget the listeners pause until it ends. */
 	uint64_t window_start, window_used;
 	bool paused;
+	bool frozen;                /* http_freeze: a restart is under way */
 	struct loop_timer unpause;
 	uint64_t pauses;
 };
@@ -1271,7 +1273,7 @@ static void budget_pause(struct http_server *h, bool pause)
 	h->paused = pause;
 	for (size_t i = 0; i < h->n; i++)
 		if (h->l[i].io_added)
-			loop_io_mod(h->srv->loop, &h->l[i].io, pause ? 0 : EPOLLIN);
+			loop_io_mod(h->srv->loop, &h->l[i].io, pause || h->frozen ? 0 : EPOLLIN);
 	if (pause) {
 		h->pauses++;
 		loop_timer_arm(h->srv->loop, &h->unpause, h->window_start + HTTP_BUDGET_WINDOW_NS);
@@ -1313,7 +1315,7 @@ static void listener_run(struct http_listener *l)
 	const union MHD_DaemonInfo *di;
 	uint64_t start;
 
-	if (!l->d || l->h->paused)
+	if (!l->d || l->h->paused || l->h->frozen)
 		return;
 	start = loop_now();
 	MHD_run(l->d);
@@ -1483,19 +1485,19 @@ static int listener_start(struct http_server *h, int fd, bool is_unix, char *nam
 	return 0;
 }
 
-int http_start(struct server *s, const int *activated, size_t nactivated, struct http_server **out)
+int http_start(struct server *s, struct http_fd *v, size_t n, struct http_server **out)
 {
 	struct http_server *h;
-	size_t next_act = 0;
+	size_t next = 0;
 	int e = 0;
 
 	*out = NULL;
-	if (!s->cfg.n_http && !nactivated)
+	if (!s->cfg.n_http && !n)
 		return 0;
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		for (size_t i = 0; i < nactivated; i++)
-			close(activated[i]);
+		for (size_t i = 0; i < n; i++)
+			v[i].fd = safe_close(v[i].fd);
 		return -ENOMEM;
 	}
 	h->srv = s;
@@ -1511,54 +1513,111 @@ int http_start(struct server *s, const int *activated, size_t nactivated, struct
 			log_info("http: %zu bearer token%s from %s", h->tokens.n, h->tokens.n == 1 ? "" : "s",
 			         s->cfg.http_token_file);
 	}
-	for (; e == 0 && next_act < nactivated; next_act++) {
-		char *name = NULL;
-		bool is_unix = false;
-
-		e = activated_kind(activated[next_act], &is_unix, &name);
-		if (e < 0) {
-			log_err("http: the activated descriptor %d is not a UNIX or TCP stream listener", activated[next_act]);
-			close(activated[next_act]);
-			free(name);
-			break;
-		}
-		e = listener_start(h, activated[next_act], is_unix, name, NULL, 0, 0);
-	}
-	for (size_t i = next_act; i < nactivated; i++)
-		close(activated[i]);
 	for (size_t i = 0; i < s->cfg.n_http && e == 0; i++) {
 		const char *spec = s->cfg.http_specs[i];
-		char *name = NULL, *path = NULL;
+		char *name = NULL, *path = NULL, *myspec = strdup(spec);
 		dev_t dev = 0;
 		ino_t ino = 0;
 		int fd = -1;
+		bool is_unix = strncmp(spec, "unix:", 5) == 0;
 
+		if (h->n == SBD_HTTP_MAX_LISTENERS) {
+			log_err("http: at most %d listeners, socket activation included", SBD_HTTP_MAX_LISTENERS);
+			free(myspec);
+			e = -EINVAL;
+			break;
+		}
+		/* A restart handed over the socket this spec was served on: the
+		 * same socket goes on, and what waits in its backlog is served. */
+		for (size_t k = 0; k < n && fd < 0; k++)
+			if (v[k].fd >= 0 && v[k].spec && !strcmp(v[k].spec, spec) &&
+			    activated_kind(v[k].fd, &is_unix, &name) == 0) {
+				fd = TAKE_FD(v[k].fd);
+				dev = v[k].dev;
+				ino = v[k].ino;
+				path = is_unix ? strdup(spec + 5) : NULL;
+				e = !myspec || (is_unix && !path) ? -ENOMEM : 0;
+			}
+		if (fd < 0 && is_unix) {
+			path = strdup(spec + 5);
+			name = strdup(spec);
+			e = path && name && myspec ? server_bind_unix(path, s->cfg.socket_mode & 0777, &fd, &dev, &ino)
+			                           : -ENOMEM;
+		} else if (fd < 0) {
+			e = myspec ? bind_tcp(spec, &fd, &name) : -ENOMEM;
+		}
+		if (e < 0) {
+			log_err("http: cannot listen on %s: %s", spec, strerror(-e));
+			safe_close(fd);
+			free(name);
+			free(path);
+			free(myspec);
+			break;
+		}
+		e = listener_start(h, fd, is_unix, name, path, dev, ino);
+		h->l[h->n - 1].spec = myspec;
+	}
+	for (; e == 0 && next < n; next++) {
+		char *name = NULL;
+		bool is_unix = false;
+
+		if (v[next].fd < 0)
+			continue;
 		if (h->n == SBD_HTTP_MAX_LISTENERS) {
 			log_err("http: at most %d listeners, socket activation included", SBD_HTTP_MAX_LISTENERS);
 			e = -EINVAL;
 			break;
 		}
-		if (strncmp(spec, "unix:", 5) == 0) {
-			path = strdup(spec + 5);
-			name = strdup(spec);
-			e = path && name ? server_bind_unix(path, s->cfg.socket_mode & 0777, &fd, &dev, &ino) : -ENOMEM;
-		} else {
-			e = bind_tcp(spec, &fd, &name);
-		}
+		e = activated_kind(v[next].fd, &is_unix, &name);
 		if (e < 0) {
-			log_err("http: cannot listen on %s: %s", spec, strerror(-e));
+			log_err("http: the activated descriptor %d is not a UNIX or TCP stream listener", v[next].fd);
 			free(name);
-			free(path);
 			break;
 		}
-		e = listener_start(h, fd, path != NULL, name, path, dev, ino);
+		e = listener_start(h, TAKE_FD(v[next].fd), is_unix, name, NULL, 0, 0);
 	}
+	for (size_t i = 0; i < n; i++)
+		v[i].fd = safe_close(v[i].fd);
 	if (e < 0) {
 		http_stop(h);
 		return e;
 	}
 	*out = h;
 	return 0;
+}
+
+void http_handover(const struct http_server *h, void (*fn)(void *ctx, int fd, const char *spec, dev_t dev, ino_t ino),
+                   void *ctx)
+{
+	for (size_t i = 0; h && i < h->n; i++) {
+		const struct http_listener *l = &h->l[i];
+		const union MHD_DaemonInfo *di = l->d ? MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+
+		if (di && di->listen_fd >= 0)
+			fn(ctx, di->listen_fd, l->spec, l->dev, l->ino);
+	}
+}
+
+void http_freeze(struct http_server *h, bool freeze)
+{
+	if (!h)
+		return;
+	h->frozen = freeze;
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->l[i].io_added)
+			loop_io_mod(h->srv->loop, &h->l[i].io, freeze || h->paused ? 0 : EPOLLIN);
+		/* What came meanwhile is picked up now. */
+		if (!freeze)
+			loop_defer(h->srv->loop, &h->l[i].kick);
+	}
+}
+
+void http_forget_paths(struct http_server *h)
+{
+	for (size_t i = 0; h && i < h->n; i++) {
+		h->l[i].dev = 0;
+		h->l[i].ino = 0;
+	}
 }
 
 json_object *http_listening_json(const struct http_server *h)
@@ -1610,6 +1669,7 @@ void http_stop(struct http_server *h)
 			server_unlink_unix(l->path, l->dev, l->ino);
 		free(l->name);
 		free(l->path);
+		free(l->spec);
 	}
 	/* MHD_stop_daemon ended every request (on_completed freed them) and
 	 * destroyed every response (stream_free). */

@@ -6,16 +6,38 @@
 #ifndef SBD_HTTP_H
 #define SBD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct server;
 struct http_server;
 
-/* Starts a listener for every --http of the configuration and for every
- * activated descriptor given (taken, also on error). *out is NULL when there
- * is none. 0 or -errno (logged). */
-int http_start(struct server *s, const int *activated, size_t nactivated, struct http_server **out);
+#include <sys/types.h>
+
+/* A listening socket handed to the HTTP face: activated by systemd (spec
+ * NULL), or handed over by a restart for the --http spec it served. */
+struct http_fd {
+	int fd;
+	char *spec;                 /* malloc'd; NULL: activated */
+	dev_t dev;                  /* a handed-over UNIX socket's path (0: unknown) */
+	ino_t ino;
+};
+
+/* Starts a listener for every --http of the configuration (a handed-over
+ * socket of the same spec, if any; else bound now) and for every other
+ * descriptor given (v[i].fd taken, also on error; specs left to the
+ * caller). *out is NULL when there is none. 0 or -errno (logged). */
+int http_start(struct server *s, struct http_fd *v, size_t n, struct http_server **out);
+
+/* Calls fn for each listener with its descriptor (still the HTTP face's),
+ * the spec it serves (NULL: activated) and its UNIX path's dev/ino. */
+void http_handover(const struct http_server *h, void (*fn)(void *ctx, int fd, const char *spec, dev_t dev, ino_t ino),
+                   void *ctx);
+/* Stops serving for a while (true: listeners and MHD's runs wait) or goes on. */
+void http_freeze(struct http_server *h, bool freeze);
+/* From here on stopping leaves the UNIX paths alone (another process serves them). */
+void http_forget_paths(struct http_server *h);
 
 /* Ends every HTTP request (parked calls are cancelled), closes the
  * listeners and removes the UNIX sockets it made. NULL is fine. */

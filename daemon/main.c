@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "lsan-nudge.h"
+#include "restart.h"
 #include "server.h"
 #include "settings.h"
 
@@ -45,10 +46,14 @@ int main(int argc, char **argv)
 	}
 	/* The server keeps connections; dispatch reads what they say. */
 	r = server_init(&srv, &cfg, dispatch_message);
+	if (r >= 0 && server_set_command(&srv, argv) < 0)
+		log_warning("cannot tell where our binary is: daemon.restart will not work");
 	if (r >= 0)
 		r = server_listen(&srv);
 	if (r < 0) {
 		log_err("cannot start: %s", strerror(-r));
+		/* Started by a restart: the old daemon goes on with its paths. */
+		restart_abandon(&srv);
 		server_free(&srv);
 		log_shutdown(LOG_EXIT_FLUSH_MS);
 		return 1;

@@ -28,6 +28,7 @@
 #include "fdstore.h"
 #include "log.h"
 #include "resolver.h"
+#include "restart.h"
 #include "server.h"
 #include "sock.h"
 #include "sockopt.h"
@@ -374,6 +375,23 @@ static int rpc_admin_audit(struct call *call, void *params)
 	return 0;
 }
 
+/* ---- daemon.restart ---- */
+
+static int rpc_daemon_restart(struct call *call, void *params)
+{
+	int r;
+
+	(void)params;
+	r = restart_begin(srv_of(call), call);
+	if (r == -EBUSY)
+		return call_error_os(call, r, "a restart is under way");
+	if (r == -ESHUTDOWN)
+		return call_error_os(call, r, "the daemon is stopping");
+	if (r == -ENOEXEC)
+		return call_error_os(call, r, "the daemon does not know where its binary is");
+	return r;
+}
+
 /* ---- daemon.reload ---- */
 
 static int rpc_daemon_reload(struct call *call, void *params)
@@ -469,6 +487,18 @@ static const struct rpc_method methods[] = {
 	  "\"rule\":{\"type\":[\"string\",\"null\"]},\"truncated\":{\"type\":\"boolean\"},"
 	  "\"bytes\":{\"type\":\"integer\"}}}},"
 	  "\"first\":{\"type\":\"integer\"},\"last\":{\"type\":\"integer\"}}}",
+	  .plan = plan_admin, },
+	{ .name = "daemon.restart",
+	  .summary = "Runs the daemon's binary again (the one installed now: an upgrade is a restart), handing "
+	  "it every held and declared socket, the control socket and the HTTP listeners; answers once the new "
+	  "process serves, then this connection and every other one closes. If the new process fails, exits "
+	  "or is not ready within --restart-timeout, this daemon goes on and the error says why.",
+	  .handler = rpc_daemon_restart,
+	  .params = no_params,
+	  .result_schema = "{\"type\":\"object\",\"required\":[\"pid\",\"previous_pid\",\"held\",\"declared\","
+	  "\"seconds\"],\"properties\":{\"pid\":{\"type\":\"integer\"},\"previous_pid\":{\"type\":\"integer\"},"
+	  "\"held\":{\"type\":\"integer\"},\"declared\":{\"type\":\"integer\"},\"seconds\":{\"type\":\"number\"}}}",
+	  .flags = RPC_MAY_BLOCK,
 	  .plan = plan_admin, },
 	{ .name = "daemon.reload",
 	  .summary = "Loads the policy again and swaps it in whole; if it is invalid the old one stays (-32000 "

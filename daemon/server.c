@@ -29,6 +29,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "resolver.h"
+#include "restart.h"
+#include "fdstate.h"
 #include "sdnotify.h"
 #include "pathwalk.h"
 #include "server.h"
@@ -218,6 +220,13 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			/* logrotate's postrotate: the audit log is a new file from here. */
 			authz_reopen_audit(&s->authz, "SIGUSR1");
 			break;
+		case SIGUSR2: {
+			int r = restart_begin(s, NULL);
+			log_notice("SIGUSR2: restarting");
+			if (r < 0)
+				log_err("SIGUSR2: cannot restart: %s", r == -EBUSY ? "a restart is under way" : strerror(-r));
+			break;
+		}
 		case SIGHUP: {
 			struct policy_error err;
 			/* The reload logs the outcome, and keeps the old policy on error. */
@@ -281,6 +290,7 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	s->listen_fd = -1;
 	s->sig_fd = -1;
+	s->restart_ready_fd = -1;
 	/* One descriptor in reserve, for the pidfd of a client accepted with our last one. */
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->self_uid = geteuid();
@@ -333,6 +343,7 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -580,55 +591,122 @@ void server_unlink_unix(const char *path, dev_t dev, ino_t ino)
 		unlink(path);
 }
 
-/* The activated descriptors: one named "http", or a TCP listener (which
- * cannot be the control socket), goes to the HTTP face; the control socket
- * is the one AF_UNIX stream listener left. */
-static int take_activated(struct server *s, int n, const char *names, int *control)
+/* The descriptors handed to us, held and declared ones adopted already:
+ * one named "http", or a TCP listener (which cannot be the control socket),
+ * goes to the HTTP face; the control socket is the one named "control", or
+ * else the one AF_UNIX stream listener left. *ctl: its entry. */
+static int take_activated(struct server *s, struct fdstate_fd *v, size_t n, struct fdstate_fd **ctl)
 {
-	int v;
+	int val;
 	socklen_t l;
 
-	*control = -1;
-	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
-		bool http = names && sd_listen_fd_named(names, fd - SD_LISTEN_FDS_START, "http");
+	*ctl = NULL;
+	for (size_t i = 0; i < n; i++) {
+		int fd = v[i].fd;
+		bool http = v[i].name && !strcmp(v[i].name, FDNAME_HTTP);
 
-		l = sizeof(v);
-		if (!http && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) == 0 && (v == AF_INET || v == AF_INET6))
+		l = sizeof(val);
+		if (!http && !(v[i].name && !strcmp(v[i].name, FDNAME_CONTROL)) &&
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &val, &l) == 0 && (val == AF_INET || val == AF_INET6))
 			http = true;
 		if (http) {
+			struct http_fd *h;
+			json_object *j;
+
 			if (s->n_http_fds == SBD_HTTP_MAX_LISTENERS) {
-				log_err("socket activation passed more than %d HTTP sockets", SBD_HTTP_MAX_LISTENERS);
+				log_err("more than %d sockets were handed over for the HTTP face", SBD_HTTP_MAX_LISTENERS);
 				return -EINVAL;
 			}
-			s->http_fds[s->n_http_fds++] = fd;
+			h = &s->http_fds[s->n_http_fds++];
+			*h = (struct http_fd){ .fd = fd };
+			v[i].fd = -1;
+			if (v[i].info && json_object_object_get_ex(v[i].info, "spec", &j) &&
+			    json_object_is_type(j, json_type_string) && !(h->spec = strdup(json_object_get_string(j))))
+				return -ENOMEM;
+			if (v[i].info && json_object_object_get_ex(v[i].info, "dev", &j))
+				h->dev = (dev_t)json_object_get_uint64(j);
+			if (v[i].info && json_object_object_get_ex(v[i].info, "ino", &j))
+				h->ino = (ino_t)json_object_get_uint64(j);
 			continue;
 		}
-		if (*control >= 0) {
-			log_err("socket activation passed %d sockets; expected one control socket, and sockets "
+		if (*ctl) {
+			log_err("%zu sockets were handed over; expected one control socket, and sockets "
 			        "named \"http\" or TCP listeners for the HTTP face", n);
 			return -EINVAL;
 		}
-		*control = fd;
+		*ctl = &v[i];
 	}
 	return 0;
+}
+
+static void fdlist_free(struct fdstate_fd *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		safe_close(v[i].fd);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+/* Every descriptor handed to us, by systemd (LISTEN_FDS) and by a restart,
+ * with its name: held and declared ones adopted, the rest sorted. */
+static int take_handed(struct server *s, int *control, json_object **info, json_object **state)
+{
+	_cleanup_free_ char *names = NULL;
+	struct fdstate_fd *v = NULL, *ctl = NULL;
+	size_t nv = 0;
+	int n, r;
+
+	*control = -1;
+	n = sd_listen_fds_take(&names);
+	if (n < 0)
+		return n;
+	if (n > 0 && !(v = calloc((size_t)n, sizeof(*v))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *p = names;
+		size_t len;
+
+		v[nv] = (struct fdstate_fd){ .fd = SD_LISTEN_FDS_START + i };
+		/* The i-th colon-separated name, if there is one. */
+		for (int k = 0; p && k < i; k++)
+			p = (p = strchr(p, ':')) ? p + 1 : NULL;
+		len = p ? strcspn(p, ":") : 0;
+		if (len && !(v[nv].name = strndup(p, len))) {
+			fdlist_free(v, nv + 1);
+			return -ENOMEM;
+		}
+		nv++;
+	}
+	r = restart_take(s, &v, &nv, state);
+	if (r == 0)
+		r = fdstate_adopt(s, v, &nv, *state);
+	if (r == 0)
+		r = take_activated(s, v, nv, &ctl);
+	if (r == 0 && ctl) {
+		*control = TAKE_FD(ctl->fd);
+		*info = ctl->info;
+	}
+	fdlist_free(v, nv);
+	return r;
 }
 
 int server_listen(struct server *s)
 {
 	const char *path = s->cfg.socket_path;
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *names = NULL;
-	int n, r, control;
+	_cleanup_json_ json_object *state = NULL;
+	json_object *info = NULL;
+	int r, control;
 
-	n = sd_listen_fds_take(&names);
-	if (n < 0)
-		return n;
-	r = take_activated(s, n, names, &control);
+	r = take_handed(s, &control, &info, &state);
 	if (r < 0)
 		return r;
 	if (control >= 0) {
 		struct sockaddr_un bound;
 		socklen_t bl = sizeof(bound);
+		json_object *j;
+
 		fd = control;
 		if (check_activated_socket(fd) < 0) {
 			log_err("the activated descriptor is not a listening AF_UNIX stream socket");
@@ -642,7 +720,19 @@ int server_listen(struct server *s)
 		else
 			s->listen_path = strdup("(socket activation)");
 		s->own_socket = false;
+		/* A restart's control socket: its path is ours once we serve. */
+		if (info && json_object_object_get_ex(info, "own", &j) && json_object_get_boolean(j)) {
+			s->restart_own_socket = true;
+			if (json_object_object_get_ex(info, "dev", &j))
+				s->sock_dev = (dev_t)json_object_get_uint64(j);
+			if (json_object_object_get_ex(info, "ino", &j))
+				s->sock_ino = (ino_t)json_object_get_uint64(j);
+		}
 		goto listening;
+	}
+	if (s->restarted) {
+		log_err("restart: no control socket was handed over");
+		return -EINVAL;
 	}
 
 	r = server_bind_unix(path, s->cfg.socket_mode & 0777, &fd, &s->sock_dev, &s->sock_ino);
@@ -663,6 +753,8 @@ listening:
 	s->listen_fd = TAKE_FD(fd);
 	/* The HTTP face takes the activated sockets meant for it. */
 	r = http_start(s, s->http_fds, s->n_http_fds, &s->http);
+	for (size_t i = 0; i < s->n_http_fds; i++)
+		free(s->http_fds[i].spec);
 	s->n_http_fds = 0;
 	if (r < 0)
 		return r;
@@ -1028,7 +1120,10 @@ static void server_stop(struct server *s)
 		conn_stop_reading(c);
 		while (!c->dead && c->calls) {
 			struct call *call = c->calls;
-			call_abort(call, call_error_os(call, -ECANCELED, "the daemon is stopping; the request was cancelled"));
+			call_abort(call, s->handed_over
+			                     ? call_error_os(call, -ECANCELED, "the daemon restarted; the request was "
+			                                     "cancelled: connect again")
+			                     : call_error_os(call, -ECANCELED, "the daemon is stopping; the request was cancelled"));
 		}
 	}
 	deadline = loop_now() + STOP_FLUSH_MS * 1000000ull;
@@ -1052,22 +1147,34 @@ int server_run(struct server *s)
 {
 	int r;
 
-	log_info("sockbrokerd %s ready on %s (pid %d)", PACKAGE_VERSION, s->listen_path, (int)getpid());
+	log_info("sockbrokerd %s ready on %s (pid %d)%s", PACKAGE_VERSION, s->listen_path, (int)getpid(),
+	         s->restarted ? ", restarted" : "");
+	restart_signal_ready(s);
+	fdstore_ready(s->fdstore);
 	sd_notifyf("READY=1\nSTATUS=Listening on %s\nMAINPID=%d", s->listen_path, (int)getpid());
 	r = loop_run(s->loop);
-	sd_notify_send("STOPPING=1\nSTATUS=Stopping");
+	/* Handed over: systemd follows the new process, which is not stopping. */
+	if (!s->handed_over)
+		sd_notify_send("STOPPING=1\nSTATUS=Stopping");
 	server_stop(s);
 	/* The held sockets stay in systemd's store for the next daemon; the
-	 * state that describes them is written as it is now. */
-	fdstore_stop(s->fdstore);
+	 * state that describes them is written as it is now. Handed over to a
+	 * restart, they are the new process's, and so is the state. */
+	if (!s->handed_over)
+		fdstore_stop(s->fdstore);
 	return r;
 }
 
 void server_free(struct server *s)
 {
 	http_stop(TAKE_PTR(s->http));
-	for (size_t i = 0; i < s->n_http_fds; i++)
-		safe_close(s->http_fds[i]);
+	for (size_t i = 0; i < s->n_http_fds; i++) {
+		safe_close(s->http_fds[i].fd);
+		free(s->http_fds[i].spec);
+	}
+	restart_cancel(s);
+	safe_close(s->restart_ready_fd);
+	free(s->exe_path);
 	if (s->own_socket && s->listen_path)
 		server_unlink_unix(s->listen_path, s->sock_dev, s->sock_ino);
 	if (s->listen_fd >= 0)

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "authz.h"
+#include "http.h"
 #include "conn.h"
 #include "declared.h"
 #include "hold.h"
@@ -74,12 +75,21 @@ struct server {
 	struct authz authz;             /* the policy and its audit (authz.c) */
 	struct sock_table socks;         /* daemon-owned sockets by handle (sock.c) */
 	struct hold_table holds;        /* held sockets by name, no connection's (hold.c) */
-	int http_fds[SBD_HTTP_MAX_LISTENERS];   /* activated for the HTTP face, until http_start takes them */
+	struct http_fd http_fds[SBD_HTTP_MAX_LISTENERS];   /* activated or handed over for the HTTP face,
+	                                                    * until http_start takes them */
 	size_t n_http_fds;
 	struct http_server *http;       /* the HTTP face (http.c); NULL when off */
 	struct metrics *metrics;        /* what /metrics shows beyond the above (metrics.c) */
 	struct declared_table declared; /* the administrator's sockets (declared.c) */
 	struct fdstore *fdstore;        /* systemd's descriptor store (fdstore.c); NULL: off */
+	/* daemon.restart (restart.c). */
+	char *exe_path;                 /* our binary, as it was named at start: a restart runs what is there now */
+	char **argv;                    /* main's, for the same command line */
+	struct restart *restart;        /* under way; NULL: none */
+	bool handed_over;               /* a restart succeeded: the new process owns everything */
+	bool restarted;                 /* this process was started by a restart */
+	int restart_ready_fd;           /* to tell the old process we serve; -1 once told */
+	bool restart_own_socket;        /* the control socket's path becomes ours when ready */
 };
 
 /* Sets up everything but the control socket. cfg is taken. Complete

@@ -65,6 +65,8 @@ const struct sbd_limit_desc sbd_limits[] = {
 	LIMIT("http-max-cpu-percent", "http_cpu_percent", http_max_cpu_percent, 1, 100,
 	      "share of the event loop's time the HTTP face may take, so that the control socket comes "
 	      "first (100: no bound)"),
+	LIMIT("restart-timeout", "restart_timeout", restart_timeout_s, 1, 3600,
+	      "seconds a restarted daemon has to be ready before the old one kills it and goes on"),
 	LIMIT("audit-ring", "audit_ring", audit_ring, 0, 100000,
 	      "audit records kept in memory for admin.audit (0: none)"),
 };
@@ -115,6 +117,7 @@ void config_defaults(struct sbd_config *c)
 	c->http_max_header_bytes = 32768;
 	c->http_max_body_bytes = 1 << 20;
 	c->http_idle_timeout_s = 30;
+	c->restart_timeout_s = 10;
 	c->http_max_stream_bytes = 256 << 10;
 	c->http_max_cpu_percent = 25;
 	c->audit_ring = 1000;

@@ -48,6 +48,7 @@ struct sbd_config {
 	size_t http_max_header_bytes;
 	size_t http_max_body_bytes;
 	unsigned http_idle_timeout_s;
+	unsigned restart_timeout_s;     /* daemon.restart: the new process's time to be ready */
 	size_t http_max_stream_bytes;   /* queued toward one audit stream before it is dropped */
 	unsigned http_max_cpu_percent;  /* of the loop's time MHD may take (100: no bound) */
 };

@@ -1,7 +1,7 @@
 /* Unit tests of the descriptor names and the state memfd (daemon/fdstate.c):
  * the %XX encoding of every byte systemd does not take in an FDNAME (':',
  * '%', space and below, DEL and above), the 255-character bound exactly,
- * decoding (the other prefix, a bad %XX, %00, a short buffer), and a memfd
+ * decoding (the other prefix, a bad %XX, %00, no name, a short buffer), and a memfd
  * that holds the JSON and is sealed against writes, growth and shrinking. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -51,9 +51,11 @@ START_TEST(decode)
 	ck_assert_int_eq(fdname_decode("decl.web", "held.", out, sizeof(out)), -EINVAL);
 	ck_assert_int_eq(fdname_decode("held.a%2", "held.", out, sizeof(out)), -EINVAL);
 	ck_assert_int_eq(fdname_decode("held.a%zz", "held.", out, sizeof(out)), -EINVAL);
-	ck_assert_int_eq(fdname_decode("held.a%2f", "held.", out, sizeof(out)), -EINVAL);   /* upper case only */
+	ck_assert_int_eq(fdname_decode("held.a%2f", "held.", out, sizeof(out)), 0);          /* either case */
+	ck_assert_str_eq(out, "a/");
+	ck_assert_int_eq(fdname_decode("held.", "held.", out, sizeof(out)), -EINVAL);         /* no name */
 	ck_assert_int_eq(fdname_decode("held.a%00", "held.", out, sizeof(out)), -EINVAL);
-	ck_assert_int_eq(fdname_decode("held.0123456789abcdef", "held.", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(fdname_decode("held.0123456789abcdef", "held.", out, sizeof(out)), -ENAMETOOLONG);
 	ck_assert_int_eq(fdname_decode("held.0123456789abcde", "held.", out, sizeof(out)), 0);
 	ck_assert_int_eq(fdname_decode("decl.%2F", "decl.", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "/");

@@ -256,6 +256,12 @@ class FakeSystemd:
             time.sleep(0.01)
         return False
 
+    def put(self, fd, name, poll=False):
+        """Stores a duplicate of fd as if the service had sent it (an entry
+        an older version of the service left, say)."""
+        with self.lock:
+            self.store.append(Stored(os.dup(fd), name, poll))
+
     def names(self):
         with self.lock:
             return [s.name for s in self.store]

@@ -300,8 +300,24 @@ def pid_of(fake):
     return fake.proc.pid
 
 
+def write_declared(d, socks):
+    with open(os.path.join(d, "sockets.d", "s.json"), "w") as f:
+        json.dump({"version": 1, "sockets": socks}, f)
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
 def crash(d, argv, sock, logpath, roundtrip):
     log = open(logpath, "ab")
+    gone_port = free_port()
+    web = {"name": "web", "address": "tcp:127.0.0.1:%d" % WEB_PORT, "backlog": 32}
+    write_declared(d, [web, {"name": "gone", "address": "tcp:127.0.0.1:%d" % gone_port}])
     fake = fake_systemd.FakeSystemd(argv, stderr=log)
     try:
         fake.start()
@@ -314,8 +330,8 @@ def crash(d, argv, sock, logpath, roundtrip):
         before = {}
         for n in ("l2", "u2", "web"):
             before[n], _ = get_ino(c, n)
-        check(fake.wait(lambda: {"held.l2", "held.u2", "decl.web"} <= set(fake.names())),
-              "crash: held.l2, held.u2, decl.web stored", fake.names())
+        check(fake.wait(lambda: {"held.l2", "held.u2", "decl.web", "decl.gone"} <= set(fake.names())),
+              "crash: held.l2, held.u2, decl.web, decl.gone stored", fake.names())
         time.sleep(0.5)
         fake.sync()
         c.close()
@@ -333,6 +349,13 @@ def crash(d, argv, sock, logpath, roundtrip):
             cl.close()
             u.close()
             return
+        # While no daemon runs: "gone" is no longer declared, and the store
+        # has an entry an older daemon might have left (a name that is not
+        # one of ours).
+        write_declared(d, [web])
+        junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        fake.put(junk.fileno(), "held.%zz")
+        junk.close()
         fake.start()
         check(fake.wait_ready(), "restarted with the store as LISTEN_FDS: ready")
         c = jc.Client(sock)
@@ -343,6 +366,13 @@ def crash(d, argv, sock, logpath, roundtrip):
         for n in ("l2", "u2", "web"):
             k, m = get_ino(c, n)
             check(k == before[n], "%s is the same socket (inode) after the crash" % n, m)
+        check(fake.wait(lambda: "held.%zz" not in fake.names() and "decl.gone" not in fake.names()),
+              "what the new daemon did not take back left the store (held.%zz, decl.gone)", fake.entries())
+        check(refused(gone_port), "the port of the socket no longer declared is free (nobody listens)")
+        fake.sync()
+        names = fake.names()
+        check(len(names) == len(set(names)) and {"held.l2", "held.u2", "decl.web", "state"} <= set(names),
+              "each socket once in the store after the take-back (systemd keeps a file once)", names)
         m, fds = c.call("hold.take", {"name": "l2", "pass": True})
         if check(len(fds) == 1, "hold.take l2 passes it", m):
             ls = socket.socket(fileno=fds[0])
@@ -351,8 +381,23 @@ def crash(d, argv, sock, logpath, roundtrip):
             check(True, "the held listener accepts the connection made while the daemon was dead")
             conn.close()
             ls.close()
+        check(fake.wait(lambda: "held.l2" not in fake.names()), "a socket taken back and then taken leaves the store")
         c.close()
         cl.close()
+        # A second crash: the state the new daemon wrote carries the owners on.
+        time.sleep(0.5)
+        fake.sync()
+        fake.kill(signal.SIGKILL)
+        fake.start()
+        check(fake.wait_ready(), "a second crash and restart: ready")
+        c = jc.Client(sock)
+        m, _ = c.call("hold.list")
+        held = {e["name"]: e for e in m.get("result", {}).get("held", [])}
+        k, _ = get_ino(c, "u2")
+        check(held.get("u2", {}).get("owner", {}).get("uid") == 0 and k == before["u2"] and "l2" not in held,
+              "after a second crash: u2 the same socket with its owner, l2 (taken) gone", held)
+        c.close()
+        check(fake.kill(signal.SIGTERM) == 0, "exits 0")
         u.close()
     finally:
         fake.close()
