@@ -33,8 +33,8 @@
  * the start, and a bound UDP socket reports POLLERR for a mere ICMP error
  * (SO_ERROR), so each would vanish from the store while the daemon still
  * holds it. A held socket leaves the store exactly when it leaves the hold
- * table, by FDSTOREREMOVE=1; the store mirrors the table. (systemd before
- * 246 ignores the field.) */
+ * table, by FDSTOREREMOVE=1; the store mirrors the table. (A systemd that
+ * does not know the field ignores it, as it does every unknown one.) */
 #define STORE_FMT "FDSTORE=1\nFDPOLL=0\nFDNAME=%s"
 #define REMOVE_FMT "FDSTOREREMOVE=1\nFDNAME=%s"
 

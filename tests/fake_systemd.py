@@ -77,6 +77,7 @@ class FakeSystemd:
         self.mainpid = None
         self.proc = None
         self.delay = 0.0            # seconds before each batch is read: a busy manager
+        self.paused = False         # reads nothing: a manager that is stuck
         self.tmp = None
         if notify is None:
             self.tmp = tempfile.mkdtemp(prefix="fake-systemd.")
@@ -101,7 +102,8 @@ class FakeSystemd:
             with self.lock:
                 watched = [s for s in self.store if s.poll]
             p = select.poll()
-            p.register(self.sock.fileno(), select.POLLIN)
+            if not self.paused:
+                p.register(self.sock.fileno(), select.POLLIN)
             p.register(self.stop_r, select.POLLIN)
             for s in watched:
                 p.register(s.fd, 0)     # POLLHUP and POLLERR are always reported

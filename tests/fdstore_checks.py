@@ -442,6 +442,52 @@ def others(d, argv, sock, logpath):
     finally:
         fake.close()
 
+    # The queue toward a manager that does not read: at most 4096 messages
+    # wait (each with its descriptor), the rest are lost and counted; all
+    # that waited arrive once it reads again.
+    fake = fake_systemd.FakeSystemd(argv, store_max=10000, stderr=log)
+    try:
+        fake.start()
+        check(fake.wait_ready(), "queue: ready")
+        c = jc.Client(sock)
+        base = fd_count(pid_of(fake))
+        fake.paused = True
+        time.sleep(0.2)
+        n = 4300
+        for i in range(0, n, 100):
+            c.send([c.request("socket.create", {"hold": "q%d" % k}, k + 1) for k in range(i, i + 100)])
+            for _ in range(100):
+                c.recv()
+        m, _ = c.call("admin.stats")
+        fs = m.get("result", {}).get("fdstore", {})
+        check(fs.get("queued") == 4096 and fs.get("failed", 0) >= 1,
+              "queue: a manager that does not read: 4096 messages wait, the rest fail", fs)
+        check(log_has(logpath, "No buffer space available"), "queue: the loss is logged")
+        delta = fd_count(pid_of(fake)) - base
+        # n held sockets, and a duplicate for each message waiting but the
+        # state's removals (a few).
+        check(n + 4096 - 16 <= delta <= n + 4096, "queue: each waiting message holds its descriptor (%d more)" % delta)
+        fake.paused = False
+
+        def drained():
+            m, _ = c.call("admin.stats")
+            return m.get("result", {}).get("fdstore", {})
+        end = time.monotonic() + 60
+        while drained().get("queued") and time.monotonic() < end:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        fake.sync()
+        fs2 = drained()
+        stored = sum(1 for x in fake.names() if x.startswith("held.q"))
+        # Lost messages are counted (a few may be the state's).
+        check(fs2.get("queued") == 0 and stored >= 4000 and stored + fs2.get("failed", 0) >= n,
+              "queue: once the manager reads, every message that waited arrives (%d stored, %d lost)"
+              % (stored, fs2.get("failed", 0)), fs2)
+        c.close()
+        check(fake.kill(signal.SIGTERM) == 0, "exits 0")
+    finally:
+        fake.close()
+
     # The names' budget: LISTEN_FDNAMES is one execve(2) string (128 KiB at
     # most). Without $FDSTORE (systemd before 254) the daemon still stops
     # storing when the names would pass 124 KiB.
