@@ -45,6 +45,20 @@ else
 	sed 's/^/    | /' "$dir/daemon.log" | tail -n 40
 fi
 
+# The fake as a program, driven by steps on its standard input, as a person
+# would try it: start, wait for READY=1, look at the store, crash the daemon,
+# look again.
+mkdir -p "$dir/cli/sockets.d" "$dir/cli/policy.d"
+echo '{"version": 1, "sockets": [{"name": "w", "address": "tcp:127.0.0.1:0"}]}' >"$dir/cli/sockets.d/w.json"
+printf 'start\nwait-ready\nstore\nkill\nstore\nquit\n' |
+	timeout 60 "$py" "$SRCDIR/tests/fake_systemd.py" -- "$SBD" --socket "$dir/cli/control.sock" \
+		--policy "$dir/cli/policy.d" --sockets "$dir/cli/sockets.d" >"$dir/out" 2>"$dir/cli/daemon.log" || true
+if [ "$(grep -c '"decl.w"' "$dir/out")" -eq 2 ] && grep -qx ready "$dir/out" && grep -qx 'exit -9' "$dir/out"; then
+	pass "fake_systemd.py as a program: start, wait-ready, store, kill (decl.w kept), quit"
+else
+	fail "fake_systemd.py as a program"
+fi
+
 echo "1..$checks"
 echo "# $checks checks, $failures failed"
 [ "$failures" -eq 0 ]
