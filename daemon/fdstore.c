@@ -182,12 +182,42 @@ static void store(struct fdstore *f, const char *fdname, int fd)
 	f->name_bytes += strlen(fdname) + 1;
 }
 
+/* Drops the last queued FDSTORE=1 of fdname, when it is still waiting:
+ * its removal then needs no message at all, and the socket is closed now
+ * rather than when systemd reads again. Whether it did. */
+static bool cancel_queued_store(struct fdstore *f, const char *fdname)
+{
+	char text[sizeof(STORE_FMT) + FDNAME_MAX];
+	struct fdstore_msg *m, *prev = NULL, *hit = NULL, *hit_prev = NULL;
+
+	snprintf(text, sizeof(text), STORE_FMT, fdname);
+	for (m = f->head; m; prev = m, m = m->next)
+		if (!strcmp(m->text, text)) {
+			hit = m;
+			hit_prev = prev;
+		}
+	if (!hit)
+		return false;
+	if (hit_prev)
+		hit_prev->next = hit->next;
+	else
+		f->head = hit->next;
+	if (f->tail == hit)
+		f->tail = hit_prev;
+	f->nqueued--;
+	f->st.queued = f->nqueued;
+	safe_close(hit->fd);
+	free(hit);
+	return true;
+}
+
 static void unstore(struct fdstore *f, const char *fdname)
 {
 	char text[sizeof(REMOVE_FMT) + FDNAME_MAX];
 
 	snprintf(text, sizeof(text), REMOVE_FMT, fdname);
-	send_msg(f, text, -1);
+	if (!cancel_queued_store(f, fdname))
+		send_msg(f, text, -1);
 	if (f->nstored)
 		f->nstored--;
 	f->name_bytes -= SB_MIN(f->name_bytes, strlen(fdname) + 1);
