@@ -219,8 +219,10 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			authz_reopen_audit(&s->authz, "SIGUSR1");
 			break;
 		case SIGUSR2: {
-			int r = restart_begin(s, NULL);
+			int r;
+
 			log_notice("SIGUSR2: restarting");
+			r = restart_begin(s, NULL);
 			if (r < 0)
 				log_err("SIGUSR2: cannot restart: %s", r == -EBUSY ? "a restart is under way" : strerror(-r));
 			break;
