@@ -1122,6 +1122,27 @@ static int cmd_reload(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* restart: daemon.restart. The answer comes once the new process serves;
+ * a restart that fails leaves the old daemon serving, and says why. */
+static int cmd_restart(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result;
+	int r = ctl_call(ctl, "daemon.restart", NULL, &result);
+
+	(void)argc;
+	(void)argv;
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else
+		printf("restarted: pid %s serves now (was %s); %s held and %s declared socket%s handed over in %s s\n",
+		       cell(result, "pid"), cell(result, "previous_pid"), cell(result, "held"), cell(result, "declared"),
+		       strcmp(cell(result, "declared"), "1") == 0 ? "" : "s", cell(result, "seconds"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
 static const struct field stats_server_fields[] = {
 	{ "uptime", print_duration },
 	{ NULL, NULL },
@@ -2100,6 +2121,8 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "stats", "", "show counters and each rule's decisions (admin)", 0, 0, cmd_stats },
 	{ "reload", "", "load the policy again; a bad one is reported (admin)",
 	  0, 0, cmd_reload },
+	{ "restart", "", "run the daemon's binary again, handing it every held and declared socket (admin)",
+	  0, 0, cmd_restart },
 	{ "audit", "[--since N] [--limit N] [--json]",
 	  "show the last audit records the daemon keeps (admin)", 0, 5, cmd_audit, audit_details },
 	{ "policy rules", "[--json]", "show every rule as written, where, and its counts (admin)",
