@@ -97,7 +97,8 @@ expect_line() {
 zdt_daemon_start() {
 	cat >"$dir/sockets.d/web.json" <<-'JSON'
 	{ "version": 1,
-	  "sockets": [ { "name": "web", "address": "tcp:127.0.0.1:0", "backlog": 1024 },
+	  "sockets": [ { "name": "web", "address": "tcp:127.0.0.1:0", "backlog": 1024,
+	                 "options": { "SO_REUSEADDR": true } },
 	               { "name": "private", "address": "tcp:127.0.0.1:0" } ] }
 	JSON
 	cat >"$dir/policy.json" <<-'JSON'
