@@ -21,7 +21,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$SRCDIR/tests/sbd-lib.sh"
 
 need_python_client
-need_root "the web servers run as nobody"
+need_root "needs root (the web servers run as nobody through setpriv)"
 command -v setpriv >/dev/null 2>&1 || missing "setpriv is not installed"
 webserver="$SRCDIR/examples/zero-downtime/webserver.py"
 client="$SRCDIR/tests/zdt_client.py"
