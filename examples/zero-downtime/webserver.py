@@ -81,7 +81,13 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(b"")
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0 or length > 1 << 20:
+                raise ValueError(length)
+        except ValueError:
+            self.send_error(400, "bad Content-Length (at most 1 MiB)")
+            return
         self.answer(self.rfile.read(length))
 
     def answer(self, body_in):
