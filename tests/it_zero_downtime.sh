@@ -212,6 +212,47 @@ hammer_stop() {
 	hammer_pid=
 }
 
+# daemon_restart: daemon.restart through sockbrokerctl while everything
+# runs; the old process (our child) exits 0, the new one serves on the same
+# socket and holds "web" still, the same socket (same port).
+daemon_restart() {
+	local old=$daemon_pid rc=0 newpid
+	if [ -z "${SBCTL:-}" ] || [ ! -x "$SBCTL" ]; then
+		missing "sockbrokerctl not built (SBCTL='${SBCTL:-}')"
+	fi
+	"$SBCTL" -s "$sock" --json restart >"$dir/out" 2>&1 || rc=$?
+	newpid=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$dir/out" 2>/dev/null) || newpid=
+	wait "$old" || rc=$?
+	if [ "$rc" -eq 0 ] && [ -n "$newpid" ] && [ "$newpid" != "$old" ]; then
+		daemon_pid=$newpid
+		pass "the daemon restarted (pid $old -> $newpid) while the hammer ran; the old one exited 0"
+	else
+		fail "daemon.restart: exit $rc, new pid '$newpid'"
+		exit 1
+	fi
+	: >"$dir/out"
+	local port2
+	port2=$("$py" -c '
+import sys, rpc_session
+_, call = rpc_session.connect(sys.argv[1], 10)
+held = {e["name"]: e for e in call("hold.list")["result"]["held"]}
+print(held["web"]["local"]["port"])' "$sock")
+	[ "$port2" = "$port" ] && pass "the new daemon holds \"web\" on the same port" || fail "web is on '$port2' now"
+}
+
+# daemon_stop_restarted: the daemon a restart made is not our child: SIGTERM,
+# and wait for it with tail --pid (30 s at most); its socket must be gone.
+daemon_stop_restarted() {
+	kill -TERM "$daemon_pid"
+	if timeout 30 tail --pid="$daemon_pid" -f /dev/null; then
+		pass "the restarted daemon stops on SIGTERM"
+	else
+		fail "the restarted daemon did not stop"
+	fi
+	daemon_pid=
+	[ -e "$sock" ] && fail "the restarted daemon left its socket" || pass "the restarted daemon removed its socket"
+}
+
 # served_count PID: how many of the hammer's requests PID answered.
 served_count() {
 	local e
@@ -246,12 +287,20 @@ pid1=${web_real[1]} pid2=${web_real[2]}
 INFLIGHT=1 instance_stop 1
 served1=$served_last
 hammer_count 2000
-# (A daemon restart while hammering goes here: daemon_restart, hammer_count.)
+# The daemon itself restarts while the hammer goes on: instance 2 serves
+# throughout on its copy, and instance 3 retrieves "web" from the new daemon.
+daemon_restart
+hammer_count 1000
+instance_start 3
+hammer_served_by "${web_real[3]}" && pass "instance 3, started after the daemon's restart, serves the hammer" ||
+	fail "instance 3 never served"
+pid3=${web_real[3]}
+hammer_count 1000
 hammer_stop
 
 [ "$refused" -eq 0 ] && pass "no connection refused ($total requests)" || fail "$refused connections refused"
 [ "$failed" -eq 0 ] && pass "no request failed" || fail "$failed requests failed"
-[ "$total" -ge 4000 ] && pass "thousands of requests ($total)" || fail "only $total requests"
+[ "$total" -ge 6000 ] && pass "thousands of requests ($total)" || fail "only $total requests"
 n1=$(served_count "$pid1")
 n2=$(served_count "$pid2")
 [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && pass "both instances served the hammer (pid $pid1: $n1, pid $pid2: $n2)" ||
@@ -264,7 +313,11 @@ n2=$(served_count "$pid2")
 instance_stop 2
 [ "$served_last" -eq "$n2" ] && pass "instance 2 answered the hammer's $n2 requests" ||
 	fail "instance 2 says it answered $served_last, the hammer got $n2"
-sbd_stop
+n3=$(served_count "$pid3")
+instance_stop 3
+[ "$served_last" -eq "$n3" ] && [ "$n3" -gt 0 ] && pass "instance 3 answered the hammer's $n3 requests" ||
+	fail "instance 3 says it answered $served_last, the hammer got $n3"
+daemon_stop_restarted
 
 echo "1..$checks"
 echo "# $checks checks, $failures failed; $total requests: $ok answered, $refused refused, $failed failed"
