@@ -8,7 +8,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "launch.h"
 #include "sockbroker.h"
 
 #ifndef PACKAGE_VERSION
@@ -1845,20 +1844,6 @@ struct run_sock {
 	int fd;                 /* ours once received (CLOEXEC), else -1 */
 };
 
-/* Whether text (len bytes) is a name sd_listen_fds_with_names(3) accepts
- * in LISTEN_FDNAMES: printable ASCII without ':', at most 255 bytes (as
- * systemd's fdname_is_valid); empty names are refused here, since they
- * tell the program nothing. */
-static bool fdname_ok(const char *text, size_t len)
-{
-	if (len == 0 || len > 255)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (text[i] < 0x20 || text[i] > 0x7e || text[i] == ':')
-			return false;
-	return true;
-}
-
 /* An address of --connect or --stdio as a SPEC: tcp:, udp: and unix: ones
  * as they are, anything else (HOST:PORT, [IPV6]:PORT) as tcp:. */
 static int run_addr(struct run_sock *s, const char *value)
@@ -1889,7 +1874,7 @@ static int run_parse_sock(struct run_sock *s, enum run_kind kind, const char *op
 		s->name = arg;
 		s->name_len = (size_t)(eq - arg);
 	}
-	if (s->name && !fdname_ok(s->name, s->name_len))
+	if (s->name && !launch_fdname_ok(s->name, s->name_len))
 		return usage_error("run: %s %s: '%.*s' cannot be a name in LISTEN_FDNAMES (1-255 printable "
 		                   "ASCII characters, no ':')", opt, arg, (int)s->name_len, s->name);
 	switch (kind) {
@@ -2030,130 +2015,6 @@ static int run_get(struct ctl *ctl, struct run_sock *s)
 	return 0;
 }
 
-/* Descriptors 0-2 that are closed are opened on /dev/null, so that nothing
- * of ours (the control connection, a received socket) lands there and is
- * then written to as standard error, or handed to the program as its
- * standard input. -errno on failure. */
-static int run_fill_stdio(void)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		int n;
-
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		n = open("/dev/null", O_RDWR);      /* the lowest free number: fd */
-		if (n < 0)
-			return -errno;
-		if (n != fd) {
-			close(n);
-			return -EBADF;
-		}
-	}
-	return 0;
-}
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-/* Marks every descriptor from lo up close-on-exec: close_range(2), or on a
- * kernel without CLOSE_RANGE_CLOEXEC (before 5.11) each one /proc/self/fd
- * lists. 0 or -errno. */
-static int cloexec_from(int lo)
-{
-	DIR *d;
-	struct dirent *e;
-
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)lo, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return 0;
-#endif
-	d = opendir("/proc/self/fd");       /* its own descriptor is O_CLOEXEC */
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-
-		if (*end || end == e->d_name || fd < lo)
-			continue;
-		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) {
-			int r = -errno;
-			closedir(d);
-			return r;
-		}
-	}
-	closedir(d);
-	return 0;
-}
-
-/* Puts the n sockets of socks (stdio: the --stdio one, or NULL) where the
- * program expects them: socks[i] at 3 + i, stdio at 0 and 1, none of them
- * close-on-exec; every other descriptor from 3 + n up is marked
- * close-on-exec. The received descriptors are first moved above 3 + n, so
- * that no dup2() onto a target closes one that is still to be placed. On
- * return (either way) the fd members are no longer ours to close: they are
- * -1, or above the targets and close-on-exec. 0 or -errno. */
-static int run_place(struct run_sock *socks, int n, struct run_sock *stdio)
-{
-	int top = 3 + n;
-
-	for (int i = 0; i <= n; i++) {
-		struct run_sock *s = i < n ? &socks[i] : stdio;
-		int f;
-
-		if (!s || s->fd >= top)
-			continue;
-		f = fcntl(s->fd, F_DUPFD_CLOEXEC, top);
-		if (f < 0)
-			return -errno;
-		close(s->fd);
-		s->fd = f;
-	}
-	/* dup2() gives the new number without FD_CLOEXEC, which exec keeps. */
-	for (int i = 0; i < n; i++)
-		if (dup2(socks[i].fd, 3 + i) < 0)
-			return -errno;
-	if (stdio && (dup2(stdio->fd, 0) < 0 || dup2(stdio->fd, 1) < 0))
-		return -errno;
-	return cloexec_from(top);
-}
-
-/* LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES for the n sockets, as
- * sd_listen_fds(3) reads them; none of them (and no LISTEN_PIDFDID, which
- * would name us wrongly) when n is 0. 0 or -errno. */
-static int run_environment(const struct run_sock *socks, int n)
-{
-	char num[32], *names;
-	size_t len = 0;
-
-	if (unsetenv("LISTEN_FDS") < 0 || unsetenv("LISTEN_PID") < 0 || unsetenv("LISTEN_FDNAMES") < 0 ||
-	    unsetenv("LISTEN_PIDFDID") < 0)
-		return -errno;
-	if (n == 0)
-		return 0;
-	for (int i = 0; i < n; i++)
-		len += socks[i].name_len + 1;
-	names = malloc(len);
-	if (!names)
-		return -ENOMEM;
-	len = 0;
-	for (int i = 0; i < n; i++) {
-		memcpy(names + len, socks[i].name, socks[i].name_len);
-		len += socks[i].name_len;
-		names[len++] = i + 1 < n ? ':' : '\0';
-	}
-	snprintf(num, sizeof(num), "%d", n);
-	if (setenv("LISTEN_FDS", num, 1) < 0 || setenv("LISTEN_FDNAMES", names, 1) < 0) {
-		free(names);
-		return -errno;
-	}
-	free(names);
-	/* exec keeps our pid: it is the program's. */
-	snprintf(num, sizeof(num), "%ld", (long)getpid());
-	return setenv("LISTEN_PID", num, 1) < 0 ? -errno : 0;
-}
-
 static const struct ctl_cmd *cmd_by_name(const char *name);
 
 static void run_details(FILE *f)
@@ -2204,6 +2065,9 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 		{ "--stdio", RUN_STDIO },
 	};
 	struct run_sock socks[RUN_MAX_SOCKETS], stdio, *stdio_p = NULL;
+	const char *names[RUN_MAX_SOCKETS];
+	size_t lens[RUN_MAX_SOCKETS];
+	int fds[RUN_MAX_SOCKETS];
 	int n = 0, i, r = EXIT_OK;
 
 	for (i = 0; i < argc; i++) {
@@ -2253,7 +2117,7 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	argv += i;
 
 	/* Every socket first: a refusal ends the command before anything runs. */
-	r = run_fill_stdio();
+	r = launch_fill_stdio();
 	if (r < 0) {
 		errmsg("run: cannot open /dev/null for a closed standard descriptor: %s", strerror(-r));
 		return EXIT_CONNECTION;
@@ -2270,10 +2134,15 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	 * library. */
 	sb_close(ctl->client);
 	ctl->client = NULL;
+	for (int k = 0; k < n; k++) {
+		fds[k] = socks[k].fd;
+		names[k] = socks[k].name;
+		lens[k] = socks[k].name_len;
+	}
 	if (r == EXIT_OK) {
-		r = run_environment(socks, n);
+		r = launch_environment(names, lens, n);
 		if (r == 0)
-			r = run_place(socks, n, stdio_p);
+			r = launch_place(fds, n, stdio_p ? &stdio_p->fd : NULL);
 		if (r < 0) {
 			errmsg("run: cannot put the sockets in place: %s", strerror(-r));
 			r = EXIT_REPLY_ERROR;
@@ -2281,8 +2150,8 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	}
 	if (r != EXIT_OK) {
 		for (int k = 0; k < n; k++)
-			if (socks[k].fd >= 0)
-				close(socks[k].fd);
+			if (fds[k] >= 0)
+				close(fds[k]);
 		if (stdio_p && stdio_p->fd >= 0)
 			close(stdio_p->fd);
 		return r;
