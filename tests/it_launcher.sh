@@ -66,12 +66,10 @@ cat >"$dir/policy.json" <<'JSON'
   "rules": [
     { "name": "root", "match": { "uid": 0 },
       "allow": [ { "action": "create" }, { "action": "admin" }, { "action": "hold" }, { "action": "retrieve" },
-                 { "action": "bind", "address": "127.0.0.1/32" }, { "action": "listen", "address": "127.0.0.1/32" },
-                 { "action": "connect", "address": "127.0.0.1/32" } ] },
+                 { "action": "bind", "address": "127.0.0.1/32" }, { "action": "connect", "address": "127.0.0.1/32" } ] },
     { "name": "nobody serves http", "match": { "uid": 65534 },
       "allow": [ { "action": "create", "family": "AF_INET", "type": "SOCK_STREAM" },
                  { "action": "bind", "family": "AF_INET", "type": "SOCK_STREAM", "address": "127.0.0.1/32", "port": 80 },
-                 { "action": "listen", "family": "AF_INET", "type": "SOCK_STREAM", "address": "127.0.0.1/32", "port": 80 },
                  { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM", "address": "127.0.0.1/32", "port": 7 },
                  { "action": "retrieve", "name": "web-*" } ] } ] }
 JSON
