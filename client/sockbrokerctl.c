@@ -2068,7 +2068,7 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	const char *names[RUN_MAX_SOCKETS];
 	size_t lens[RUN_MAX_SOCKETS];
 	int fds[RUN_MAX_SOCKETS];
-	int n = 0, i, r = EXIT_OK;
+	int n = 0, i, r = EXIT_OK, stdio_at = 0;   /* --stdio came after stdio_at sockets */
 
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i], *val = NULL, *eq;
@@ -2103,6 +2103,7 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 			if (stdio_p)
 				return usage_error("run: --stdio may be given once");
 			s = stdio_p = &stdio;
+			stdio_at = n;
 		} else {
 			if (n == RUN_MAX_SOCKETS)
 				return usage_error("run: at most %d sockets besides --stdio", RUN_MAX_SOCKETS);
@@ -2124,10 +2125,10 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	}
 	r = ctl_connect(ctl);
 	for (int k = 0; r == EXIT_OK && k <= n; k++) {
-		if (k < n)
-			r = run_get(ctl, &socks[k]);
-		else if (stdio_p)
+		if (stdio_p && k == stdio_at)
 			r = run_get(ctl, stdio_p);
+		if (r == EXIT_OK && k < n)
+			r = run_get(ctl, &socks[k]);
 	}
 	/* The control connection is not the program's: closed before anything
 	 * is placed, since dup2() onto its number would close it under the

@@ -61,12 +61,13 @@ for cand in /usr/bin/python3 /usr/local/bin/python3; do
 done
 [ -n "$upy" ] || missing "no python3 that user nobody can run"
 
-cat >"$dir/policy.json" <<'JSON'
+cat >"$dir/policy.json" <<JSON
 { "version": 1,
   "rules": [
     { "name": "root", "match": { "uid": 0 },
       "allow": [ { "action": "create" }, { "action": "admin" }, { "action": "hold" }, { "action": "retrieve" },
-                 { "action": "bind", "address": "127.0.0.1/32" }, { "action": "connect", "address": "127.0.0.1/32" } ] },
+                 { "action": "bind", "address": "127.0.0.1/32" }, { "action": "connect", "address": "127.0.0.1/32" },
+                 { "action": "bind", "family": "AF_UNIX", "path": "$dir/" } ] },
     { "name": "nobody serves http", "match": { "uid": 65534 },
       "allow": [ { "action": "create", "family": "AF_INET", "type": "SOCK_STREAM" },
                  { "action": "bind", "family": "AF_INET", "type": "SOCK_STREAM", "address": "127.0.0.1/32", "port": 80 },
@@ -436,6 +437,28 @@ if view 'd["env"]["LISTEN_FDNAMES"] == "echo:web-main:http" and sorted(d["fds"])
 else
 	fail "the second order"; show_view
 fi
+
+# Datagram and UNIX listeners, as root (the nobody rule grants TCP only).
+: >"$dir/view.json"
+ctl run --listen dns=udp:127.0.0.1:0 --listen ctl=unix:"$dir/app.sock" --listen v4=tcp:127.0.0.1:0 -- "$upy" "$dir/show.py" "$dir/view.json"
+expect_rc 0 "run with udp:, unix: and tcp: listeners"
+if view 'd["env"]["LISTEN_FDNAMES"] == "dns:ctl:v4" and d["fds"]["3"]["type"] == "SOCK_DGRAM" and d["fds"]["3"]["local"][0] == "127.0.0.1" and d["fds"]["4"]["family"] == "AF_UNIX" and d["fds"]["4"]["listening"] and d["fds"]["4"]["local"].endswith("/app.sock") and d["fds"]["5"]["type"] == "SOCK_STREAM" and d["fds"]["5"]["listening"]'; then
+	pass "a bound datagram socket at 3, a UNIX listener at 4, a TCP listener at 5"
+else
+	fail "udp:, unix: and tcp: listeners"; show_view
+fi
+# The sockets are asked for in the order given, --stdio included: with the
+# first one refused, the second is never asked for (the daemon's audit has
+# no decision on it).
+nob run --listen http=tcp:127.0.0.1:81 --stdio 127.0.0.1:6 -- true
+expect_rc 1 "a refused --listen before a --stdio"
+ctl --json audit --limit 1000
+expect_no_out '127\.0\.0\.1:6[^0-9]' "$dir/out" "the --stdio after the refused socket was never asked for"
+nob run --stdio 127.0.0.1:6 --listen http=tcp:127.0.0.1:81 -- true
+expect_rc 1 "a refused --stdio before a --listen"
+expect_out '^sockbrokerctl: run: --stdio 127.0.0.1:6: ' "$dir/err" "--stdio, given first, is asked for first"
+ctl --json audit --limit 1000
+expect_out 'connect of AF_INET SOCK_STREAM to 127\.0\.0\.1:6[^0-9]' "$dir/out" "the audit has the refused --stdio"
 
 reap TERM "$echo_pid"
 ctl_stop_daemon
