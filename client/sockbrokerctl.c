@@ -146,7 +146,9 @@ static void print_help(FILE *f)
 	        "  2  usage error (policy check: also a WHO or request the daemon finds\n"
 	        "     invalid, such as an unknown user)\n"
 	        "  3  cannot connect, connection lost, protocol error or timeout (policy\n"
-	        "     check: also any other error reply, the check could not be made)\n",
+	        "     check: also any other error reply, the check could not be made)\n"
+	        "  run: 126 PROGRAM could not be executed, 127 not found; once it runs,\n"
+	        "     the status is the program's\n",
 	        prog, prog, prog);
 }
 
