@@ -79,9 +79,11 @@ chmod 666 "$sock"
 ctl_socket=$sock
 sbctl_for_others
 
-# nob ARGS...: sockbrokerctl as nobody; output in $dir/out and $dir/err, status in $rc.
+# nob ARGS...: sockbrokerctl as nobody, 60 s at most (a program that waits
+# for a peer that never answers is ended); output in $dir/out and $dir/err,
+# status in $rc.
 nob() {
-	as_nobody "$sbctl_other" --socket "$sock" "$@" >"$dir/out" 2>"$dir/err" </dev/null
+	timeout 60 "${as_nobody_cmd[@]}" "$sbctl_other" --socket "$sock" "$@" >"$dir/out" 2>"$dir/err" </dev/null
 	rc=$?
 }
 
