@@ -2002,8 +2002,11 @@ static int run_get(struct ctl *ctl, struct run_sock *s)
 		 * flag belongs to the open file, which the daemon's copy shares; the
 		 * daemon does no I/O on a held socket. */
 		r = fcntl(fd, F_GETFL);
-		if (r < 0 || ((r & O_NONBLOCK) && fcntl(fd, F_SETFL, r & ~O_NONBLOCK) < 0))
-			return run_sock_failed(ctl, s, -errno, NULL);
+		if (r < 0 || ((r & O_NONBLOCK) && fcntl(fd, F_SETFL, r & ~O_NONBLOCK) < 0)) {
+			/* s->fd is closed by the caller with the others. */
+			errmsg("run: %s %s: cannot put it in blocking mode: %s", s->opt, s->arg, strerror(errno));
+			return EXIT_REPLY_ERROR;
+		}
 		return 0;
 	}
 	r = plan_of(ctl, s->kind == RUN_LISTEN ? "listen" : "connect", 1, argv1, &pl);
