@@ -20,11 +20,15 @@ top=$(pwd)
 # (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker),
 # python3-jsonschema (it_openapi.sh checks the daemon's answers against
 # docs/openapi.json), chromium and chromium-driver (it_http_browser.sh: the
-# web view in a headless browser driven over WebDriver).
+# web view in a headless browser driven over WebDriver), s6, libs6-dev and
+# skalibs-dev (bench/bench_hold starts s6-fdholderd and drives it through
+# libs6, whose s6/fdholder.h includes skalibs' headers: hold.get against
+# s6-fdholder's retrieve; without them the bench measures sockbroker alone).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
 	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
-	python3-jsonschema chromium chromium-driver curl prometheus)
+	python3-jsonschema chromium chromium-driver curl prometheus s6 libs6-dev
+	skalibs-dev)
 JOBS=-j2
 
 usage() {
