@@ -3,9 +3,10 @@
 # held at the default --max-held, one more refused, hold.list, a get, all
 # removed and the daemon's descriptors back; then the same at --max-held 3.
 # The daemon needs a descriptor per held socket, more than the usual hard
-# RLIMIT_NOFILE: the test raises it (root may, up to fs.nr_open). Exits 77
-# when not root, without python3, or when the limit cannot be raised, unless
-# CI=true (then a failure).
+# RLIMIT_NOFILE: the test raises it (root with CAP_SYS_RESOURCE may, up to
+# fs.nr_open). Exits 77 when not root or without python3, or, after the
+# same checks at the hard limit's scale, when the limit cannot be raised;
+# unless CI=true (then a failure).
 
 set -eu
 
@@ -28,9 +29,18 @@ nofile=$((held + 1024))
 nr_open=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 0)
 [ "$nr_open" -ge "$nofile" ] || missing "fs.nr_open is $nr_open, below the $nofile descriptors needed"
 # Both limits, for this shell and so for the daemon it starts (raising the
-# hard one needs CAP_SYS_RESOURCE).
-[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$nofile" ] || ulimit -Hn "$nofile" 2>/dev/null ||
-	missing "cannot raise RLIMIT_NOFILE to $nofile: $(ulimit -Hn) is the hard limit and raising it needs CAP_SYS_RESOURCE"
+# hard one needs CAP_SYS_RESOURCE). Where it cannot be raised, the same
+# checks run at what the hard limit allows, and the test then ends as
+# skipped (a failure under CI=true): 100,000 were not tried.
+scaled=
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$nofile" ] && ! ulimit -Hn "$nofile" 2>/dev/null; then
+	scaled="cannot raise RLIMIT_NOFILE to $nofile: $(ulimit -Hn) is the hard limit and raising it needs CAP_SYS_RESOURCE"
+	held=$(($(ulimit -Hn) - 1024))
+	[ "$held" -ge 1000 ] || missing "$scaled"
+	echo "# $scaled: $held held sockets instead"
+	limit_arg=(--max-held "$held")
+	nofile=$(ulimit -Hn)
+fi
 ulimit -Sn "$nofile" 2>/dev/null || missing "cannot raise RLIMIT_NOFILE to $nofile ($(ulimit -Hn) is the hard limit)"
 
 sbd_setup it_hold_scale
@@ -65,4 +75,5 @@ sbd_stop
 
 echo "1..$checks"
 echo "# $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+[ "$failures" -eq 0 ] || exit 1
+[ -z "$scaled" ] || missing "$scaled"
