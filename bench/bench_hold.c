@@ -10,11 +10,13 @@
  *     against s6-fdholderd's retrieve, client library against client
  *     library: N sequential calls on one kept connection each, the descriptor
  *     received and closed, in interleaved rounds; medians, p99 and their
- *     ratio (target: within 1.1x of s6). s6-fdholderd is started here on a
- *     private socket with a rules directory of its own (s6-fdholder-daemon -i)
- *     and holds one socket stored by libs6's s6_fdholder_store; it is driven
- *     by s6_fdholder_retrieve. A build without libs6 (configure found no
- *     s6/fdholder.h or -ls6) measures only sockbroker and says s6 is missing.
+ *     ratio (target: within 1.1x of s6), and daemon.ping's round trip on
+ *     the same connection as the protocol's floor. s6-fdholderd is started
+ *     here on a private socket with a rules directory of its own
+ *     (s6-fdholder-daemon -i) and holds one socket stored by libs6's
+ *     s6_fdholder_store; it is driven by s6_fdholder_retrieve. A build
+ *     without libs6 (configure found no s6/fdholder.h or -ls6) measures only
+ *     sockbroker and says s6 is missing.
  * (b) The daemon's VmRSS (/proc/PID/status) with no socket held and with N
  *     held (UDP sockets this program makes and puts with hold.put fds: 1,
  *     closing its own copy), per held socket; the same for s6-fdholderd
@@ -432,8 +434,8 @@ static void bench_get(const char *ctl, const char *s6sock, long iterations)
 	struct rpc_conn *rc = calloc(1, sizeof(*rc));
 	long per = iterations / ROUNDS, warm = iterations / 10 > 1000 ? iterations / 10 : 1000;
 	size_t total = (size_t)(per * ROUNDS);
-	uint64_t *ss = samples(total);
-	struct stats a;
+	uint64_t *ss = samples(total), *sp = samples(total);
+	struct stats a, f;
 	int held = udp_socket();
 #ifdef HAVE_S6
 	uint64_t *s6s = samples(total);
@@ -466,6 +468,13 @@ static void bench_get(const char *ctl, const char *s6sock, long iterations)
 			sbd_retrieve(rc);
 			ss[r * per + i] = bench_now_ns() - t0;
 		}
+		/* The protocol's floor: a round trip with no descriptor and no
+		 * policy question, on the same connection. */
+		for (long i = 0; i < per; i++) {
+			uint64_t t0 = bench_now_ns();
+			rpc_call(rc, "daemon.ping", NULL, -1);
+			sp[r * per + i] = bench_now_ns() - t0;
+		}
 #ifdef HAVE_S6
 		for (long i = 0; i < per; i++) {
 			uint64_t t0;
@@ -477,6 +486,7 @@ static void bench_get(const char *ctl, const char *s6sock, long iterations)
 #endif
 	}
 	a = stats_of(ss, total);
+	f = stats_of(sp, total);
 	printf("(a) hold.get {pass: true} against s6-fdholderd's retrieve (s6_fdholder_retrieve)\n"
 	       "    %ld sequential retrievals each of one held UDP socket, one kept connection,\n"
 	       "    the descriptor received and closed, %d interleaved rounds\n",
@@ -485,6 +495,8 @@ static void bench_get(const char *ctl, const char *s6sock, long iterations)
 	b = stats_of(s6s, total);
 	printf("    s6-fdholderd    median %8.2f us   p99 %8.2f us\n", b.median_us, b.p99_us);
 	printf("    sockbrokerd     median %8.2f us   p99 %8.2f us\n", a.median_us, a.p99_us);
+	printf("    (sockbrokerd daemon.ping, the protocol's floor: median %.2f us, p99 %.2f us)\n", f.median_us,
+	       f.p99_us);
 	printf("    ratio sockbroker/s6: median %.2fx, p99 %.2fx\n", a.median_us / b.median_us, a.p99_us / b.p99_us);
 	printf("    target (median within %.1fx of s6): %s\n\n", RATIO_TARGET,
 	       a.median_us / b.median_us <= RATIO_TARGET ? "MET" : "NOT MET");
@@ -492,6 +504,8 @@ static void bench_get(const char *ctl, const char *s6sock, long iterations)
 	free(s6s);
 #else
 	printf("    sockbrokerd     median %8.2f us   p99 %8.2f us\n", a.median_us, a.p99_us);
+	printf("    (sockbrokerd daemon.ping, the protocol's floor: median %.2f us, p99 %.2f us)\n", f.median_us,
+	       f.p99_us);
 	printf("    s6-fdholderd: not measured, s6 is missing (this build found no libs6 with\n"
 	       "    s6/fdholder.h: install Debian's libs6-dev and skalibs-dev, and configure again)\n\n");
 #endif
@@ -499,6 +513,7 @@ static void bench_get(const char *ctl, const char *s6sock, long iterations)
 	close(rc->fd);
 	free(rc);
 	free(ss);
+	free(sp);
 }
 
 /* ------------------------------------------------------------ (b) */
