@@ -22,11 +22,16 @@ top=$(pwd)
 # docs/openapi.json), chromium and chromium-driver (it_http_browser.sh: the
 # web view in a headless browser driven over WebDriver), lighttpd
 # (it_launcher.sh: a real socket-activated server under sockbrokerctl run;
-# see stop_new_services for the service its package may start).
+# see stop_new_services for the service its package may start), s6,
+# libs6-dev and skalibs-dev (bench/bench_hold starts s6-fdholderd and drives
+# it through libs6, whose s6/fdholder.h includes skalibs' headers: hold.get
+# against s6-fdholder's retrieve; without them the bench measures sockbroker
+# alone).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
 	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
-	python3-jsonschema chromium chromium-driver curl prometheus lighttpd)
+	python3-jsonschema chromium chromium-driver curl prometheus lighttpd s6
+	libs6-dev skalibs-dev)
 # Packages whose service the tests only run by hand: when ensure_packages
 # installs one on a machine with a running init, its postinst starts it
 # (lighttpd on port 80), and it is stopped and disabled again. Where no init
