@@ -8,8 +8,9 @@ and a policy that lets root create, adopt, hold and retrieve:
 - one more, by socket.create with hold and by hold.put of a descriptor:
   -32012 {"limit": "held", "max": MAX}, and the refused descriptor is not
   kept;
-- hold.list: total MAX; its default page of 1000, truncated; with max MAX
-  (when MAX <= 100000, the largest max) every name, once, not truncated;
+- hold.list: total MAX; its default page of 1000, truncated; every name,
+  once, read in pages of 10000 (after: the page before's next); max 10001
+  and an unknown after refused;
 - hold.get of one of them, as a handle and passed: an AF_UNIX datagram
   socket, which sends to a socket of ours;
 - every one removed (hold.remove in batches): hold.list is empty and the
@@ -159,15 +160,27 @@ def main():
           "hold.list: total %d, the first %d%s" % (limit, min(limit, 1000), ", truncated" if limit > 1000 else ""),
           {k: v for k, v in r.items() if k != "held"})
     lap("hold.list (1000)")
-    if limit <= 100000:
-        m, _ = c.call("hold.list", {"max": limit})
+    # Every name, page by page (max 10000 at most; `next` is the cursor).
+    names, params, pages, err = [], {"max": 10000}, 0, None
+    while True:
+        m, _ = c.call("hold.list", params)
         r = m.get("result", {})
-        names = [e.get("name") for e in r.get("held", [])]
-        check(r.get("total") == limit and r.get("truncated") is False and len(names) == limit
-              and set(names) == {"s%06d" % i for i in range(limit)},
-              "hold.list max %d: every name once, not truncated" % limit,
-              m.get("error") or {k: v for k, v in r.items() if k != "held"})
-        lap("hold.list (%d)" % limit)
+        if "error" in m or r.get("total") != limit:
+            err = m.get("error") or {k: v for k, v in r.items() if k != "held"}
+            break
+        names.extend(e.get("name") for e in r.get("held", []))
+        pages += 1
+        if not r.get("truncated"):
+            check("next" not in r, "the last page has no next", r.get("next"))
+            break
+        params = {"max": 10000, "after": r.get("next")}
+    check(err is None and len(names) == limit and set(names) == {"s%06d" % i for i in range(limit)},
+          "hold.list by pages of 10000 (%d pages): every name once" % pages, err)
+    lap("hold.list (%d pages)" % pages)
+    m, _ = c.call("hold.list", {"max": 10001})
+    check(m.get("error", {}).get("code") == -32602, "hold.list max 10001: -32602", m.get("error"))
+    m, _ = c.call("hold.list", {"after": "no such name"})
+    check(m.get("error", {}).get("code") == -32014, "hold.list after a name not held: -32014", m.get("error"))
 
     name = "s%06d" % (limit // 2)
     m, _ = c.call("hold.get", {"name": name})
