@@ -20,11 +20,25 @@ top=$(pwd)
 # (it_audit_rotate.sh runs the shipped examples/logrotate/sockbroker),
 # python3-jsonschema (it_openapi.sh checks the daemon's answers against
 # docs/openapi.json), chromium and chromium-driver (it_http_browser.sh: the
-# web view in a headless browser driven over WebDriver).
+# web view in a headless browser driven over WebDriver), lighttpd
+# (it_launcher.sh: a real socket-activated server under sockbrokerctl run;
+# see stop_new_services for the service its package may start), s6,
+# libs6-dev and skalibs-dev (bench/bench_hold starts s6-fdholderd and drives
+# it through libs6, whose s6/fdholder.h includes skalibs' headers: hold.get
+# against s6-fdholder's retrieve; without them the bench measures sockbroker
+# alone).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
 	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
-	python3-jsonschema chromium chromium-driver curl prometheus)
+	python3-jsonschema chromium chromium-driver curl prometheus lighttpd s6
+	libs6-dev skalibs-dev)
+# Packages whose service the tests only run by hand: when ensure_packages
+# installs one on a machine with a running init, its postinst starts it
+# (lighttpd on port 80), and it is stopped and disabled again. Where no init
+# runs (a container), invoke-rc.d starts nothing. it_launcher.sh runs in a
+# network namespace of its own either way, so a port 80 taken on the host
+# does not disturb it.
+SERVICES_NOT_WANTED=(lighttpd)
 JOBS=-j2
 
 usage() {
@@ -78,6 +92,27 @@ ensure_packages() {
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends "${missing[@]}"
+	stop_new_services "${missing[@]}"
+}
+
+# stop_new_services PACKAGE...: of the packages just installed, those in
+# SERVICES_NOT_WANTED get their service stopped and disabled (systemd or
+# SysV init), if one was started.
+stop_new_services() {
+	local p s sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	for p in "$@"; do
+		for s in "${SERVICES_NOT_WANTED[@]}"; do
+			[ "$p" = "$s" ] || continue
+			if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+				say "stopping and disabling $s.service (installed for the tests only)"
+				"${sudo[@]}" systemctl disable --now "$s.service" || true
+			elif [ -x "/etc/init.d/$s" ] && "/etc/init.d/$s" status >/dev/null 2>&1; then
+				say "stopping $s (installed for the tests only)"
+				"${sudo[@]}" "/etc/init.d/$s" stop || true
+			fi
+		done
+	done
 }
 
 # bootstrap: generate configure when it is missing or older than its inputs.

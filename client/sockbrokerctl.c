@@ -9,8 +9,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 
 #include <json-c/json.h>
 
+#include "launch.h"
 #include "sockbroker.h"
 
 #ifndef PACKAGE_VERSION
@@ -58,6 +61,9 @@ struct ctl_cmd {
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 	/* More of `CMD --help` after the synopsis and summary, or NULL. */
 	void (*details)(FILE *f);
+	/* The arguments end with a program and its own arguments: the command
+	 * looks for --help itself, among its options only. */
+	bool takes_program;
 };
 
 static const struct ctl_cmd cmd_table[];
@@ -140,7 +146,9 @@ static void print_help(FILE *f)
 	        "  2  usage error (policy check: also a WHO or request the daemon finds\n"
 	        "     invalid, such as an unknown user)\n"
 	        "  3  cannot connect, connection lost, protocol error or timeout (policy\n"
-	        "     check: also any other error reply, the check could not be made)\n",
+	        "     check: also any other error reply, the check could not be made)\n"
+	        "  run: 126 PROGRAM could not be executed, 127 not found; once it runs,\n"
+	        "     the status is the program's\n",
 	        prog, prog, prog);
 }
 
@@ -1122,6 +1130,27 @@ static int cmd_reload(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* restart: daemon.restart. The answer comes once the new process serves;
+ * a restart that fails leaves the old daemon serving, and says why. */
+static int cmd_restart(struct ctl *ctl, int argc, char **argv)
+{
+	json_object *result;
+	int r = ctl_call(ctl, "daemon.restart", NULL, &result);
+
+	(void)argc;
+	(void)argv;
+	if (r)
+		return r;
+	if (ctl->json)
+		print_result(ctl, result, NULL, false);
+	else
+		printf("restarted: pid %s serves now (was %s); %s held and %s declared socket%s handed over in %s s\n",
+		       cell(result, "pid"), cell(result, "previous_pid"), cell(result, "held"), cell(result, "declared"),
+		       strcmp(cell(result, "declared"), "1") == 0 ? "" : "s", cell(result, "seconds"));
+	json_object_put(result);
+	return EXIT_OK;
+}
+
 static const struct field stats_server_fields[] = {
 	{ "uptime", print_duration },
 	{ NULL, NULL },
@@ -1806,6 +1835,361 @@ static int cmd_connect(struct ctl *ctl, int argc, char **argv)
 	return run_action(ctl, "connect", argc, argv, true);
 }
 
+/* ---------------------------------------------------------------- run
+ *
+ * run [--listen NAME=SPEC]... [--held NAME]... [--connect NAME=ADDR]...
+ *     [--stdio ADDR] [--] PROGRAM [ARGS...]
+ * The launcher of docs/launcher.md: every socket is asked of the daemon as
+ * ourselves, in the order given, before anything else happens; then they
+ * are placed at 3, 4, ... (and 0, 1 for --stdio), the environment says so
+ * as sd_listen_fds(3) reads it, every other descriptor we hold is marked
+ * close-on-exec, and PROGRAM replaces us (same pid, so LISTEN_PID holds). */
+
+/* At most this many sockets at 3, 4, ...: a bound on what one command line
+ * asks of the daemon. */
+#define RUN_MAX_SOCKETS 64
+
+/* Exit statuses of run beyond the common ones: as a shell's. */
+enum {
+	EXIT_NOEXEC = 126,      /* PROGRAM found but could not be executed */
+	EXIT_NOTFOUND = 127,    /* PROGRAM not found */
+};
+
+enum run_kind { RUN_LISTEN, RUN_HELD, RUN_CONNECT, RUN_STDIO };
+
+struct run_sock {
+	enum run_kind kind;
+	const char *opt;        /* "--listen", ... as the messages name it */
+	const char *arg;        /* the option's argument as given */
+	const char *name;       /* its LISTEN_FDNAMES entry (a part of arg); NULL for --stdio */
+	size_t name_len;
+	char addr[300];         /* --listen, --connect, --stdio: the SPEC sent */
+	int fd;                 /* ours once received (CLOEXEC), else -1 */
+};
+
+/* An address of --connect or --stdio as a SPEC: tcp:, udp: and unix: ones
+ * as they are, anything else (HOST:PORT, [IPV6]:PORT) as tcp:. */
+static int run_addr(struct run_sock *s, const char *value)
+{
+	bool scheme = strncmp(value, "tcp:", 4) == 0 || strncmp(value, "udp:", 4) == 0 ||
+	              strncmp(value, "unix:", 5) == 0;
+
+	if (snprintf(s->addr, sizeof(s->addr), "%s%s", scheme ? "" : "tcp:", value) >= (int)sizeof(s->addr))
+		return usage_error("run: %s %s: the address is too long", s->opt, s->arg);
+	return 0;
+}
+
+/* Parses one socket option's argument into *s. 0 or EXIT_USAGE (printed). */
+static int run_parse_sock(struct run_sock *s, enum run_kind kind, const char *opt, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct sb_spec sp;
+	int r;
+
+	*s = (struct run_sock){ .kind = kind, .opt = opt, .arg = arg, .fd = -1 };
+	if (kind == RUN_HELD) {
+		s->name = arg;
+		s->name_len = strlen(arg);
+	} else if (kind != RUN_STDIO) {
+		if (!eq)
+			return usage_error("run: %s %s: give NAME=%s", opt, arg,
+			                   kind == RUN_LISTEN ? "SPEC" : "HOST:PORT");
+		s->name = arg;
+		s->name_len = (size_t)(eq - arg);
+	}
+	if (s->name && !launch_fdname_ok(s->name, s->name_len))
+		return usage_error("run: %s %s: '%.*s' cannot be a name in LISTEN_FDNAMES (1-255 printable "
+		                   "ASCII characters, no ':')", opt, arg, (int)s->name_len, s->name);
+	switch (kind) {
+	case RUN_LISTEN:
+		if (snprintf(s->addr, sizeof(s->addr), "%s", eq + 1) >= (int)sizeof(s->addr))
+			return usage_error("run: %s %s: the address is too long", opt, arg);
+		break;
+	case RUN_CONNECT:
+		r = run_addr(s, eq + 1);
+		if (r)
+			return r;
+		break;
+	case RUN_STDIO:
+		r = run_addr(s, arg);
+		if (r)
+			return r;
+		break;
+	case RUN_HELD:
+		return 0;
+	}
+	/* A bad SPEC is a usage error before anything is asked of the daemon. */
+	r = sb_parse_spec(s->addr, &sp);
+	if (r == -ENAMETOOLONG)
+		return usage_error("run: %s %s: the host or path is too long", opt, arg);
+	if (r < 0)
+		return usage_error("run: %s %s: not an address: use %stcp:HOST:PORT, udp:HOST:PORT, tcp:[IPV6]:PORT, "
+		                   "unix:/PATH or unix:@NAME (PORT 0-65535)", opt, arg,
+		                   kind == RUN_LISTEN ? "" : "HOST:PORT, ");
+	return 0;
+}
+
+/* Names a socket in messages: "--listen http=tcp:127.0.0.1:80". */
+static void run_what(const struct run_sock *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s %s", s->opt, s->arg);
+}
+
+/* Reports that socket s could not be had: the daemon's error (its message,
+ * the policy's reason or the errno's name, and the data), or -errno of the
+ * exchange. With --json, one JSON object on stderr instead. Frees err.
+ * Returns the exit status: 1 for an error reply, else 3. */
+static int run_sock_failed(const struct ctl *ctl, const struct run_sock *s, int rc, sb_reply *err)
+{
+	json_object *data = NULL, *v;
+	const char *why = NULL;
+	char what[400];
+	int status = err ? EXIT_REPLY_ERROR : EXIT_CONNECTION;
+
+	run_what(s, what, sizeof(what));
+	if (err && sb_reply_error_data(err))
+		data = json_tokener_parse(sb_reply_error_data(err));
+	if (json_object_object_get_ex(data, "reason", &v) && json_object_is_type(v, json_type_string))
+		why = json_object_get_string(v);
+	else if (json_object_object_get_ex(data, "name", &v) && json_object_is_type(v, json_type_string))
+		why = json_object_get_string(v);
+	if (ctl->json) {
+		json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+		json_object_object_add(o, "option", json_object_new_string(s->opt));
+		json_object_object_add(o, "argument", json_object_new_string(s->arg));
+		if (s->name)
+			json_object_object_add(o, "name", json_object_new_string_len(s->name, (int)s->name_len));
+		if (err) {
+			json_object_object_add(e, "code", json_object_new_int(sb_reply_error_code(err)));
+			json_object_object_add(e, "message", json_object_new_string(sb_reply_error_message(err)));
+			if (data)
+				json_object_object_add(e, "data", json_object_get(data));
+		} else {
+			json_object_object_add(e, "errno", json_object_new_int(-rc));
+			json_object_object_add(e, "message", json_object_new_string(sb_strerror(rc)));
+		}
+		json_object_object_add(o, "error", e);
+		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_COMPACT));
+		json_object_put(o);
+	} else if (err) {
+		/* The policy's denials carry their reason in the message already. */
+		if (why && strstr(sb_reply_error_message(err), why))
+			why = NULL;
+		errmsg("run: %s: %s%s%s (code %d)", what, sb_reply_error_message(err), why ? ": " : "",
+		       why ? why : "", sb_reply_error_code(err));
+		if (sb_reply_error_data(err))
+			errmsg("run: error data: %s", sb_reply_error_data(err));
+	} else {
+		errmsg("run: %s: %s", what, sb_strerror(rc));
+	}
+	if (!ctl->json)
+		errmsg("run: nothing was run");
+	json_object_put(data);
+	sb_reply_free(err);
+	return status;
+}
+
+/* Gets socket s from the daemon: the plan of the listen or connect action
+ * (the same requests `listen` and `connect` send), or hold.get with pass.
+ * 0 with s->fd set, or the exit status (reported). */
+static int run_get(struct ctl *ctl, struct run_sock *s)
+{
+	struct plan pl = { .n = 0 };
+	sb_reply *err = NULL;
+	char *argv1[1] = { s->addr };
+	int fd, r;
+
+	if (s->kind == RUN_HELD) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "name", json_object_new_string(s->name));
+		json_object_object_add(p, "pass", json_object_new_boolean(1));
+		r = sb_call(ctl->client, "hold.get", json_object_to_json_string_ext(p, JSON_COMPACT), NULL, 0, &err);
+		json_object_put(p);
+		if (r < 0)
+			return run_sock_failed(ctl, s, r, NULL);
+		if (!sb_reply_ok(err))
+			return run_sock_failed(ctl, s, 0, err);
+		fd = sb_reply_nfds(err) == 1 ? sb_reply_take_fd(err, 0) : -1;
+		sb_reply_free(err);
+		if (fd < 0)
+			return run_sock_failed(ctl, s, -EPROTO, NULL);
+		s->fd = fd;
+		/* Blocking mode, as systemd hands sockets out (NonBlocking=no) and
+		 * as the other kinds come: a socket the daemon made and holds is
+		 * O_NONBLOCK, and a program that accepts without setting the mode
+		 * itself (Python's socket(fileno=3), say) would fail at once. The
+		 * flag belongs to the open file, which the daemon's copy shares; the
+		 * daemon does no I/O on a held socket. */
+		r = fcntl(fd, F_GETFL);
+		if (r < 0 || ((r & O_NONBLOCK) && fcntl(fd, F_SETFL, r & ~O_NONBLOCK) < 0)) {
+			/* s->fd is closed by the caller with the others. */
+			errmsg("run: %s %s: cannot put it in blocking mode: %s", s->opt, s->arg, strerror(errno));
+			return EXIT_REPLY_ERROR;
+		}
+		return 0;
+	}
+	r = plan_of(ctl, s->kind == RUN_LISTEN ? "listen" : "connect", 1, argv1, &pl);
+	if (r)
+		return r;
+	fd = plan_run(ctl, &pl, &err);
+	plan_free(&pl);
+	if (fd < 0)
+		return run_sock_failed(ctl, s, fd, err);
+	s->fd = fd;
+	return 0;
+}
+
+static const struct ctl_cmd *cmd_by_name(const char *name);
+
+static void run_details(FILE *f)
+{
+	fprintf(f,
+	        "SOCKET-OPTIONS: --listen NAME=SPEC, --held NAME, --connect NAME=ADDR (each\n"
+	        "as often as needed), --stdio ADDR (once).\n"
+	        "\n"
+	        "Gets each socket from the daemon as this user, under the policy, in the\n"
+	        "order given, then runs PROGRAM with them at descriptors 3, 4, ... and\n"
+	        "LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES set as sd_listen_fds(3) reads them\n"
+	        "(the NAMEs, in order), so that a socket-activated program takes them.\n"
+	        "\n"
+	        "  --listen NAME=SPEC    a listener (as the listen command): tcp:HOST:PORT,\n"
+	        "                        udp:HOST:PORT (bound), unix:/PATH, unix:@NAME\n"
+	        "  --held NAME           the held socket NAME (hold.get with pass); NAME\n"
+	        "                        is its name in LISTEN_FDNAMES too\n"
+	        "  --connect NAME=ADDR   a connection (as the connect command): HOST:PORT,\n"
+	        "                        [IPV6]:PORT, or a SPEC (tcp:, udp:, unix:)\n"
+	        "  --stdio ADDR          a connection as standard input and output (0 and 1,\n"
+	        "                        inetd style, for a program that talks to a server\n"
+	        "                        through them); not counted in LISTEN_FDS\n"
+	        "  --                    ends the options; PROGRAM's own follow it\n"
+	        "\n"
+	        "NAME: 1-255 printable ASCII characters without ':'. At most %d sockets\n"
+	        "at 3 and up. Every other descriptor is closed at exec (0-2 are kept;\n"
+	        "closed ones are opened on /dev/null first). --timeout bounds each\n"
+	        "connection attempt; --json reports a failure as one JSON line on stderr.\n"
+	        "\n"
+	        "Exit status (nothing is run unless every socket was had):\n"
+	        "  1    the daemon refused a socket (the policy's reason is printed) or could\n"
+	        "       not make it, or it could not be placed\n"
+	        "  2    usage error\n"
+	        "  3    cannot connect to the daemon, connection lost, protocol error, timeout\n"
+	        "  126  PROGRAM could not be executed;  127  PROGRAM not found\n"
+	        "  else PROGRAM's own\n", RUN_MAX_SOCKETS);
+}
+
+/* run [--listen NAME=SPEC]... [--held NAME]... [--connect NAME=ADDR]...
+ *     [--stdio ADDR] [--] PROGRAM [ARGS...] */
+static int cmd_run(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct {
+		const char *opt;
+		enum run_kind kind;
+	} opts[] = {
+		{ "--listen", RUN_LISTEN }, { "--held", RUN_HELD }, { "--connect", RUN_CONNECT },
+		{ "--stdio", RUN_STDIO },
+	};
+	struct run_sock socks[RUN_MAX_SOCKETS], stdio, *stdio_p = NULL;
+	const char *names[RUN_MAX_SOCKETS];
+	size_t lens[RUN_MAX_SOCKETS];
+	int fds[RUN_MAX_SOCKETS];
+	int n = 0, i, r = EXIT_OK, stdio_at = 0;   /* --stdio came after stdio_at sockets */
+
+	for (i = 0; i < argc; i++) {
+		const char *arg = argv[i], *val = NULL, *eq;
+		size_t len, k;
+		struct run_sock *s;
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			print_cmd_usage(stdout, cmd_by_name("run"));
+			return EXIT_OK;
+		}
+		if (arg[0] != '-')
+			break;          /* PROGRAM */
+		eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (strlen(opts[k].opt) == len && strncmp(opts[k].opt, arg, len) == 0)
+				break;
+		if (k == sizeof(opts) / sizeof(opts[0]))
+			return usage_error("run: unknown option '%s' (--listen, --held, --connect, --stdio; "
+			                   "'--' before a PROGRAM that starts with '-')", arg);
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			return usage_error("run: %s needs a value", opts[k].opt);
+		if (opts[k].kind == RUN_STDIO) {
+			if (stdio_p)
+				return usage_error("run: --stdio may be given once");
+			s = stdio_p = &stdio;
+			stdio_at = n;
+		} else {
+			if (n == RUN_MAX_SOCKETS)
+				return usage_error("run: at most %d sockets besides --stdio", RUN_MAX_SOCKETS);
+			s = &socks[n++];
+		}
+		r = run_parse_sock(s, opts[k].kind, opts[k].opt, val);
+		if (r)
+			return r;
+	}
+	if (i >= argc)
+		return usage_error("run: no PROGRAM given (run [OPTIONS] -- PROGRAM [ARGS...])");
+	argv += i;
+
+	/* Every socket first: a refusal ends the command before anything runs. */
+	r = launch_fill_stdio();
+	if (r < 0) {
+		errmsg("run: cannot open /dev/null for a closed standard descriptor: %s", strerror(-r));
+		return EXIT_CONNECTION;
+	}
+	r = ctl_connect(ctl);
+	for (int k = 0; r == EXIT_OK && k <= n; k++) {
+		if (stdio_p && k == stdio_at)
+			r = run_get(ctl, stdio_p);
+		if (r == EXIT_OK && k < n)
+			r = run_get(ctl, &socks[k]);
+	}
+	/* The control connection is not the program's: closed before anything
+	 * is placed, since dup2() onto its number would close it under the
+	 * library. */
+	sb_close(ctl->client);
+	ctl->client = NULL;
+	for (int k = 0; k < n; k++) {
+		fds[k] = socks[k].fd;
+		names[k] = socks[k].name;
+		lens[k] = socks[k].name_len;
+	}
+	if (r == EXIT_OK) {
+		r = launch_environment(names, lens, n);
+		if (r == 0)
+			r = launch_place(fds, n, stdio_p ? &stdio_p->fd : NULL);
+		if (r < 0) {
+			errmsg("run: cannot put the sockets in place: %s", strerror(-r));
+			r = EXIT_REPLY_ERROR;
+		}
+	}
+	if (r != EXIT_OK) {
+		for (int k = 0; k < n; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		if (stdio_p && stdio_p->fd >= 0)
+			close(stdio_p->fd);
+		return r;
+	}
+	fflush(stdout);
+	execvp(argv[0], argv);
+	r = errno;
+	errmsg("run: cannot run %s: %s", argv[0], strerror(r));
+	return r == ENOENT || r == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
 /* ---------------------------------------------------------------- policy check */
 
 /* Prints one check of a policy.check result: "  allow  bind  <reason>". */
@@ -2100,6 +2484,8 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "stats", "", "show counters and each rule's decisions (admin)", 0, 0, cmd_stats },
 	{ "reload", "", "load the policy again; a bad one is reported (admin)",
 	  0, 0, cmd_reload },
+	{ "restart", "", "run the daemon's binary again, handing it every held and declared socket (admin)",
+	  0, 0, cmd_restart },
 	{ "audit", "[--since N] [--limit N] [--json]",
 	  "show the last audit records the daemon keeps (admin)", 0, 5, cmd_audit, audit_details },
 	{ "policy rules", "[--json]", "show every rule as written, where, and its counts (admin)",
@@ -2107,9 +2493,21 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "policy check", "[WHO...] ACTION [ARGS...]",
 	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check,
 	  policy_check_details },
+	{ "run", "[SOCKET-OPTIONS...] [--] PROGRAM [ARGS...]",
+	  "run PROGRAM with sockets from the daemon at 3, 4, ...", 1, INT_MAX, cmd_run, run_details,
+	  true },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },
 	{ NULL, NULL, NULL, 0, 0, NULL, NULL },
 };
+
+/* The command named name exactly. */
+static const struct ctl_cmd *cmd_by_name(const char *name)
+{
+	for (const struct ctl_cmd *c = cmd_table; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
 
 /* The command whose name words start argv, longest name first; *nwords gets
  * how many words it took. NULL when none matches. */
@@ -2221,7 +2619,7 @@ int main(int argc, char **argv)
 		return usage_error("unknown command '%s'", argv[optind]);
 	argv += optind + nwords;
 	nargs = argc - optind - nwords;
-	for (int i = 0; i < nargs; i++)
+	for (int i = 0; i < nargs && !cmd->takes_program; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_cmd_usage(stdout, cmd);
 			return EXIT_OK;

@@ -28,7 +28,7 @@ static bool fdname_plain(unsigned char c)
 int fdname_encode(const char *prefix, const char *name, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0, cap = outlen < FDNAME_MAX + 1 ? outlen : FDNAME_MAX + 1;
+	size_t o = 0, cap = outlen;
 
 	for (const char *p = prefix; *p; p++) {
 		if (o + 1 >= cap)
@@ -113,7 +113,8 @@ json_object *fdstate_describe(struct server *s)
 {
 	json_object *st = json_object_new_object(), *held = json_object_new_object();
 	json_object *decl = json_object_new_object();
-	char fdname[FDNAME_MAX + 1];
+	/* Any name's encoding: a restart hands over long ones too. */
+	char fdname[FDNAME_LONG_MAX + 1];
 
 	json_object_object_add(st, "version", json_object_new_int(1));
 	json_object_object_add(st, "written", json_object_new_double(wall_now()));

@@ -37,8 +37,11 @@
 struct server;
 struct held;
 
+/* The longest encoding of a held or declared name (200 bytes, each %XX). */
+#define FDNAME_LONG_MAX (3 * 200 + 8)
+
 /* prefix + name encoded into out (outlen bytes, NUL included): 0, or
- * -ENAMETOOLONG past FDNAME_MAX characters or outlen. */
+ * -ENAMETOOLONG when it does not fit (systemd's store: pass FDNAME_MAX + 1). */
 int fdname_encode(const char *prefix, const char *name, char *out, size_t outlen);
 /* The name back from fdname, which must start with prefix: 0, or -EINVAL
  * (another prefix, a bad escape, a NUL) / -ENAMETOOLONG. */

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@ struct restart {
 	size_t nheld, ndecl;
 	char msg[8];                /* what the new process wrote on the ready pipe */
 	size_t nmsg;
+	struct loop_defer free_later;
 };
 
 /* What the hand-over lists, built before fork: the child only walks it. */
@@ -94,8 +97,7 @@ static void add_http(void *ctx, int fd, const char *spec, dev_t dev, ino_t ino)
 /* Every socket the daemon owns beyond its clients, listed in state. */
 static int collect(struct server *s, struct restart *r, struct handover *ho, json_object *state)
 {
-	/* Held names are at most 200 bytes: this fits any encoding of one. */
-	char fdname[3 * HOLD_NAME_MAX + 16];
+	char fdname[FDNAME_LONG_MAX + 1];
 	json_object *ctl = json_object_new_object();
 	int e;
 
@@ -182,7 +184,14 @@ static void pause_serving(struct server *s, bool pause)
 	http_freeze(s->http, pause);
 }
 
-static void restart_free(struct restart *r)
+static void restart_free_deferred(struct loop_defer *d)
+{
+	free((struct restart *)((char *)d - offsetof(struct restart, free_later)));
+}
+
+/* Ends r. From a loop callback its memory goes later: another event of
+ * this batch may still name its pid_io or ready_io (loop.c). */
+static void restart_end(struct restart *r, bool from_loop)
 {
 	struct server *s = r->s;
 
@@ -200,7 +209,12 @@ static void restart_free(struct restart *r)
 		r->call->cancel = NULL;
 	}
 	s->restart = NULL;
-	free(r);
+	if (from_loop) {
+		r->free_later.cb = restart_free_deferred;
+		loop_defer(s->loop, &r->free_later);
+	} else {
+		free(r);
+	}
 }
 
 static void restart_failed(struct restart *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -221,7 +235,7 @@ static void restart_failed(struct restart *r, int err, const char *fmt, ...)
 		;
 	log_err("restart failed: %s; this daemon (pid %d) goes on", why, (int)getpid());
 	sd_notifyf("STATUS=Restart failed: %s; listening on %s", why, s->listen_path ? s->listen_path : "?");
-	restart_free(r);
+	restart_end(r, true);
 	pause_serving(s, false);
 	if (call)
 		call_finish(call, call_error_os(call, err, "restart failed, this daemon goes on: %s", why));
@@ -236,8 +250,12 @@ static void restart_succeeded(struct restart *r)
 
 	log_notice("restart: pid %d serves now, with %zu held and %zu declared sockets (%.3f s); pid %d exits", (int)pid,
 	           r->nheld, r->ndecl, secs, (int)getpid());
-	/* Systemd follows the new process from here (NotifyAccess=all). */
+	/* Systemd follows the new process from here. Only then does the new
+	 * one speak to it (NotifyAccess=main drops what comes before): the
+	 * 'A' it waits for. */
 	sd_notifyf("MAINPID=%d\nSTATUS=Restarted as pid %d", (int)pid, (int)pid);
+	if (send(r->ready_fd, "A", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+		log_warning("restart: cannot tell pid %d it is the main process now: %s", (int)pid, strerror(errno));
 	if (call) {
 		json_object *res = call_result(call);
 
@@ -247,7 +265,7 @@ static void restart_succeeded(struct restart *r)
 		json_object_object_add(res, "declared", json_object_new_uint64(r->ndecl));
 		json_object_object_add(res, "seconds", json_object_new_double(secs));
 	}
-	restart_free(r);
+	restart_end(r, true);
 	server_forget_paths(s);
 	s->handed_over = true;
 	s->stopping = true;
@@ -369,7 +387,8 @@ int restart_begin(struct server *s, struct call *call)
 	e = state ? collect(s, r, &ho, state) : -ENOMEM;
 	if (e == 0)
 		e = state_fd = fdstate_memfd(state);
-	if (e >= 0 && pipe2(pipefd, O_CLOEXEC) < 0)
+	/* A socket pair, not a pipe: the old process answers 'R' (below). */
+	if (e >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd) < 0)
 		e = -errno;
 	if (e >= 0 && !(env = make_env(state_fd, pipefd[1])))
 		e = -ENOMEM;
@@ -435,7 +454,7 @@ void restart_cancel(struct server *s)
 	while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	log_notice("restart: the new daemon (pid %d) was stopped with this one", (int)r->pid);
-	restart_free(r);
+	restart_end(r, false);
 }
 
 int server_set_command(struct server *s, char **argv)
@@ -539,12 +558,20 @@ int restart_take(struct server *s, struct fdstate_fd **v, size_t *n, json_object
 
 void restart_signal_ready(struct server *s)
 {
+	struct pollfd p = { .fd = s->restart_ready_fd, .events = POLLIN };
+	char ack;
+
 	if (s->restart_ready_fd < 0)
 		return;
 	/* The UNIX paths are ours from here: the old process leaves them. */
 	s->own_socket = s->restart_own_socket;
 	if (write(s->restart_ready_fd, "R", 1) != 1)
 		log_warning("restart: cannot tell the old daemon we serve: %s", strerror(errno));
+	/* Before the loop runs: wait (boundedly) until the old process told
+	 * systemd MAINPID= us, so that our READY=1 and STATUS= are not dropped
+	 * as a stranger's. Its exit (EOF) or silence ends the wait too. */
+	if (poll(&p, 1, RESTART_ACK_MS) == 1 && read(s->restart_ready_fd, &ack, 1) == 1 && ack == 'A')
+		log_debug("restart: the old daemon handed over the main pid");
 	s->restart_ready_fd = safe_close(s->restart_ready_fd);
 }
 

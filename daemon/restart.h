@@ -9,8 +9,10 @@
  * The hand-over, in the new process's environment:
  *   SOCKBROKER_RESTART_FD=N     the state memfd; its "fds" member lists
  *                               {fd, name, ...} of every descriptor inherited
- *   SOCKBROKER_RESTART_READY=N  a pipe: one byte 'R' when the new process
- *                               serves (then it owns the UNIX paths) */
+ *   SOCKBROKER_RESTART_READY=N  a socket pair: one byte 'R' when the new
+ *                               process serves (then it owns the UNIX
+ *                               paths); the old answers 'A' once it told
+ *                               systemd MAINPID= the new one, and exits */
 #ifndef SBD_RESTART_H
 #define SBD_RESTART_H
 
@@ -23,6 +25,8 @@ struct fdstate_fd;
 
 #define RESTART_ENV_FD    "SOCKBROKER_RESTART_FD"
 #define RESTART_ENV_READY "SOCKBROKER_RESTART_READY"
+/* The new process waits this long for the old one's 'A' (MAINPID= sent). */
+#define RESTART_ACK_MS    5000
 /* The most descriptors one hand-over lists. */
 #define RESTART_MAX_FDS   (1u << 21)
 

@@ -346,11 +346,16 @@ static int rpc_hold_remove(struct call *call, void *params)
 
 struct p_list {
 	int64_t max;
+	const char *after;
 };
 
+/* A page of 10000 entries is some 2.5 MB, within --max-queued-bytes'
+ * default 4 MiB: a longer list is read page by page (after). */
 static const struct param_desc list_params[] = {
-	{ "max", PT_INT, offsetof(struct p_list, max), 0, 1, 100000, 1000,
-	  .doc = "the most sockets to list (default 1000, at most 100000)" },
+	{ "max", PT_INT, offsetof(struct p_list, max), 0, 1, 10000, 1000,
+	  .doc = "the most sockets to list (default 1000, at most 10000)" },
+	{ "after", PT_STRING, offsetof(struct p_list, after), 0,
+	  .doc = "list what was held after this name (the `next` of the page before)" },
 	{ 0 }
 };
 
@@ -376,18 +381,43 @@ static bool visible(struct call *call, const struct held *h)
 static int rpc_hold_list(struct call *call, void *params)
 {
 	struct p_list *p = params;
-	json_object *r = call_result(call), *arr = json_object_new_array();
-	size_t total = 0;
+	json_object *r = call_result(call), *arr;
+	struct held *start = holds(call)->first, *last = NULL;
+	size_t total = 0, listed = 0;
+	bool before = p->after != NULL;
+	int rc;
 
+	if (p->after) {
+		if ((rc = check_name(call, p->after)))
+			return rc;
+		/* A name gone since the page before: the caller starts again. */
+		if (!(start = hold_find(holds(call), p->after)) || !visible(call, start))
+			return no_such(call, p->after);
+	}
+	arr = json_object_new_array();
+	/* total counts every visible socket; the page starts after `after` (in
+	 * put order, which hold.list keeps). */
 	for (struct held *h = holds(call)->first; h; h = h->next) {
 		if (!visible(call, h))
 			continue;
-		if (total++ < (size_t)p->max)
+		total++;
+		if (before) {
+			before = h != start;
+			continue;
+		}
+		if (listed < (size_t)p->max) {
 			json_object_array_add(arr, hold_info(h));
+			listed++;
+			last = h;
+		} else if (last) {
+			/* More follow: the cursor for the next page. */
+			json_object_object_add(r, "next", json_object_new_string(last->name));
+			last = NULL;
+		}
 	}
 	json_object_object_add(r, "held", arr);
 	json_object_object_add(r, "total", json_object_new_uint64(total));
-	json_object_object_add(r, "truncated", json_object_new_boolean(total > (size_t)p->max));
+	json_object_object_add(r, "truncated", json_object_new_boolean(json_object_object_get(r, "next") != NULL));
 	return 0;
 }
 

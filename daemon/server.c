@@ -86,6 +86,8 @@ static void prerender(json_object *o)
 		                           json_object_free_userdata);
 }
 
+#define HELD_FD_RESERVE_MIN 1024
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -95,6 +97,26 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warning("cannot raise the descriptor limit: %s", strerror(errno));
+	}
+}
+
+/* Held sockets that took every descriptor would lock everyone out (accept
+ * pauses at EMFILE): they get at most what the limit leaves after a quarter
+ * of it (1024 at least) for connections and the daemon's own. */
+static void cap_held(struct sbd_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t reserve, room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	reserve = rl.rlim_cur / 4 > HELD_FD_RESERVE_MIN ? rl.rlim_cur / 4 : HELD_FD_RESERVE_MIN;
+	room = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 1;
+	if (cfg->max_held > room) {
+		log_warning("--max-held %u lowered to %llu: the descriptor limit (RLIMIT_NOFILE) is %llu, and %llu of "
+		            "them stay for connections and the daemon's own", cfg->max_held, (unsigned long long)room,
+		            (unsigned long long)rl.rlim_cur, (unsigned long long)reserve);
+		cfg->max_held = (unsigned)room;
 	}
 }
 
@@ -221,8 +243,10 @@ static void on_signal(struct loop_io *io, uint32_t revents)
 			authz_reopen_audit(&s->authz, "SIGUSR1");
 			break;
 		case SIGUSR2: {
-			int r = restart_begin(s, NULL);
+			int r;
+
 			log_notice("SIGUSR2: restarting");
+			r = restart_begin(s, NULL);
 			if (r < 0)
 				log_err("SIGUSR2: cannot restart: %s", r == -EBUSY ? "a restart is under way" : strerror(-r));
 			break;
@@ -299,6 +323,7 @@ int server_init(struct server *s, struct sbd_config *cfg,
 	s->accept_timer.cb = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
+	cap_held(&s->cfg);
 	probe_families(s);
 	/* The reserve never takes more than half: ordinary clients keep the rest
 	 * (daemon.info shows what is in force). */

@@ -14,11 +14,17 @@ the names "pub-*" only:
   handle but not passed (no explicit create), seeing only "pub-x" in
   hold.list;
 - hold.list's fields, take, remove, expiry, a held connected socket whose
-  peer resets, and the limit at MAX (-32012 {"limit":"held"}).
+  peer resets (read against a plain socket reset the same way), and the
+  limit at MAX (-32012 {"limit":"held"});
+- with HTTP_SOCKET (the daemon's --http unix: listener): POST /rpc refuses
+  hold.put, hold.get and hold.take (with and without pass) with -32600, and
+  serves hold.list and hold.remove.
 
-Usage: hold_checks.py SOCKET_PATH MAX. Prints ok/not ok lines and "1..N".
+Usage: hold_checks.py SOCKET_PATH MAX [HTTP_SOCKET]. Prints ok/not ok lines
+and "1..N".
 """
 
+import errno
 import importlib.util
 import os
 import socket
@@ -82,8 +88,51 @@ def as_nobody(path, requests):
     return jc.json.loads(data)
 
 
+def http_checks(c2, http):
+    """POST /rpc on the HTTP face (unix:, so the caller is root, the peer):
+    the methods that take or may return descriptors are refused as every such
+    method is there (docs/held.md, docs/http.md), hold.list and hold.remove
+    work."""
+    sys.path.insert(0, HERE)
+    import http_client
+
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m, _ = c2.call("hold.put", {"fds": 1, "name": "http-x"}, fds=[u.fileno()])
+    u.close()
+    check("result" in m, "held for the HTTP checks", m)
+
+    def rpc(method, params):
+        st, _, d, _ = http_client.request("unix:" + http, "POST", "/rpc",
+                                          {"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        return st, d
+
+    for method, params in (("hold.put", {"name": "http-y", "handle": 1}), ("hold.put", {"name": "http-y", "fds": 1}),
+                           ("hold.get", {"name": "http-x"}), ("hold.get", {"name": "http-x", "pass": True}),
+                           ("hold.take", {"name": "http-x"}), ("hold.take", {"name": "http-x", "pass": True})):
+        st, d = rpc(method, params)
+        err = d.get("error", {}) if isinstance(d, dict) else {}
+        check(st == 200 and err.get("code") == -32600 and err.get("data") == {"method": method, "use": "control socket"}
+              and "only the control socket" in err.get("message", ""),
+              "POST /rpc %s %s: -32600, use the control socket" % (method, json_compact(params)), (st, d))
+    st, d = rpc("hold.list", {})
+    names = [e.get("name") for e in d.get("result", {}).get("held", [])] if isinstance(d, dict) else []
+    check(st == 200 and "http-x" in names, "POST /rpc hold.list works (and hold.take left it held)", (st, d))
+    st, d = rpc("hold.remove", {"name": "http-x"})
+    check(st == 200 and d.get("result") == {}, "POST /rpc hold.remove works", (st, d))
+    m, _ = c2.call("hold.get", {"name": "http-x"})
+    check(code(m) == -32014, "removed over HTTP, it is gone from the control socket too", m)
+    st, d = rpc("hold.remove", {"name": "http-x"})
+    check(st == 200 and d.get("error", {}).get("code") == -32014, "POST /rpc hold.remove of a name not held: -32014",
+          (st, d))
+
+
+def json_compact(o):
+    return jc.json.dumps(o, separators=(",", ":"))
+
+
 def main():
     path, limit = sys.argv[1], int(sys.argv[2])
+    http = sys.argv[3] if len(sys.argv) > 3 else None
 
     # A listener, held by c1, which then goes.
     c1 = jc.Client(path)
@@ -207,28 +256,55 @@ def main():
     m, _ = c2.call("hold.put", {"fds": 1, "name": "tmp", "expires": 1e9}, fds=[u.fileno()])
     check(code(m) == -32602, "expires past a year: -32602", m)
 
-    # A held connected socket whose peer resets it.
+    # A held connected socket whose peer resets it (SO_LINGER 0, then close:
+    # an RST), against the same on a plain socket of ours.
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    cs = socket.create_connection(srv.getsockname())
-    peer, _ = srv.accept()
-    m, _ = c2.call("hold.put", {"fds": 1, "name": "conn"}, fds=[cs.fileno()])
-    cs.close()
-    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    peer.close()
-    m, fds = c2.call("hold.get", {"name": "conn", "pass": True})
-    reset = False
-    if fds:
-        s = socket.socket(fileno=fds[0])
+    srv.listen(2)
+
+    def reset_pair():
+        cs = socket.create_connection(srv.getsockname())
+        peer, _ = srv.accept()
+        return cs, peer
+
+    def rst(peer):
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()
+
+    def two_reads(s):
+        """What two blocking recv calls give: an errno name or the bytes."""
         s.setblocking(True)
         s.settimeout(10)
-        try:
-            s.recv(1)
-        except ConnectionResetError:
-            reset = True
+        got = []
+        for _ in range(2):
+            try:
+                got.append(s.recv(1))
+            except OSError as e:
+                got.append(errno.errorcode.get(e.errno, str(e)))
+        return got
+
+    cs, peer = reset_pair()
+    m, _ = c2.call("hold.put", {"fds": 1, "name": "conn"}, fds=[cs.fileno()])
+    conn_local = m.get("result", {}).get("local")
+    cs.close()
+    rst(peer)
+    plain, ppeer = reset_pair()
+    rst(ppeer)
+    want = two_reads(plain)
+    plain.close()
+    check(want == ["ECONNRESET", b""], "a plain socket reset by its peer: ECONNRESET, then end of file", want)
+    m, _ = c2.call("hold.list")
+    e = [x for x in m.get("result", {}).get("held", []) if x.get("name") == "conn"]
+    check(len(e) == 1 and e[0].get("local") == conn_local and e[0].get("type") == "SOCK_STREAM",
+          "reset by its peer, the held connection is still listed as it was", m)
+    m, fds = c2.call("hold.get", {"name": "conn", "pass": True})
+    got = None
+    if check(len(fds) == 1, "and hold.get hands it out", m):
+        s = socket.socket(fileno=fds[0])
+        got = two_reads(s)
         s.close()
-    check(reset, "a held connection reset by its peer reads ECONNRESET")
+    check(got == want, "a held connection reset by its peer reads as the plain one: %s" % want, got)
+    srv.close()
     m, _ = c2.call("hold.list")
     check(m.get("result", {}).get("total") == 2, "the daemon goes on (hold.list)", m)
 
@@ -260,6 +336,9 @@ def main():
     check(code(got[0]) == -32010, "nobody may not listen to hold one", got[0])
     for n in ("lh", "ch"):
         c2.call("hold.remove", {"name": n})
+
+    if http:
+        http_checks(c2, http)
 
     # The limit.
     m, _ = c2.call("hold.list")

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Integration test: held sockets (hold.*) over the control socket, against
 # the kernel (tests/hold_checks.py), on a daemon on a private socket with a
-# policy of its own and --max-held 8. Needs root (it runs requests as
-# nobody); exits 77 without it or python3, unless CI=true (then a failure).
+# policy of its own, --max-held 8 and an HTTP face on a unix: listener.
+# Needs root (it runs requests as nobody); exits 77 without it or python3,
+# unless CI=true (then a failure).
 
 set -eu
 
@@ -28,11 +29,11 @@ cat >"$dir/policy.json" <<'JSON'
       "allow": [ { "action": "hold", "name": "pub-*" }, { "action": "retrieve", "name": "pub-*" } ] }
   ] }
 JSON
-sbd_start --policy "$dir/policy.json" --max-held 8
+sbd_start --policy "$dir/policy.json" --max-held 8 --http "unix:$dir/http.sock"
 chmod 666 "$sock"
 
 rc=0
-timeout 120 "$py" "$driver" "$sock" 8 >"$dir/out" 2>&1 </dev/null || rc=$?
+timeout 120 "$py" "$driver" "$sock" 8 "$dir/http.sock" >"$dir/out" 2>&1 </dev/null || rc=$?
 sed 's/^/    /' "$dir/out"
 : >"$dir/out"
 if [ "$rc" -eq 0 ]; then
