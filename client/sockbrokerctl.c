@@ -974,41 +974,61 @@ static int cmd_hold_rm(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* hold list: a table of what the daemon lets us see */
+/* One hold list row. */
+static void print_held_row(json_object *e)
+{
+	json_object *v, *owner = NULL;
+
+	printf("%-20s %-9s %-12s ", cell(e, "name"), cell(e, "family"), cell(e, "type"));
+	if (json_object_object_get_ex(e, "local", &v) && v)
+		print_address(v);
+	else
+		putchar('-');
+	json_object_object_get_ex(e, "owner", &owner);
+	printf(" uid=%s %s\n", owner ? cell(owner, "uid") : "-", cell(e, "retrievals"));
+}
+
+/* hold list: a table of what the daemon lets us see, every page of it
+ * (hold.list answers at most 10000 at once; `next` leads on). --json
+ * prints each page's result as one line. */
 static int cmd_hold_list(struct ctl *ctl, int argc, char **argv)
 {
-	json_object *result, *held, *v;
-	int r;
+	char *after = NULL;
+	size_t shown = 0;
+	int r = EXIT_OK;
 
 	(void)argc;
 	(void)argv;
-	r = hold_call(ctl, "hold.list", json_object_new_object(), NULL, 0, &result, NULL);
-	if (r)
-		return r;
-	if (ctl->json || !json_object_object_get_ex(result, "held", &held) ||
-	    !json_object_is_type(held, json_type_array)) {
-		print_result(ctl, result, NULL, true);
-		json_object_put(result);
-		return EXIT_OK;
-	}
-	printf("%-20s %-9s %-12s %-24s %-7s %s\n", "NAME", "FAMILY", "TYPE", "LOCAL", "OWNER", "RETRIEVALS");
-	for (size_t i = 0; i < json_object_array_length(held); i++) {
-		json_object *e = json_object_array_get_idx(held, i), *owner = NULL;
+	if (!ctl->json)
+		printf("%-20s %-9s %-12s %-24s %-7s %s\n", "NAME", "FAMILY", "TYPE", "LOCAL", "OWNER", "RETRIEVALS");
+	for (;;) {
+		json_object *params = json_object_new_object(), *result, *held, *next;
 
-		printf("%-20s %-9s %-12s ", cell(e, "name"), cell(e, "family"), cell(e, "type"));
-		if (json_object_object_get_ex(e, "local", &v) && v)
-			print_address(v);
-		else
-			putchar('-');
-		json_object_object_get_ex(e, "owner", &owner);
-		printf(" uid=%s %s\n", owner ? cell(owner, "uid") : "-", cell(e, "retrievals"));
+		json_object_object_add(params, "max", json_object_new_int(10000));
+		if (after)
+			json_object_object_add(params, "after", json_object_new_string(after));
+		free(after);
+		after = NULL;
+		r = hold_call(ctl, "hold.list", params, NULL, 0, &result, NULL);
+		if (r)
+			return r;
+		if (ctl->json || !json_object_object_get_ex(result, "held", &held) ||
+		    !json_object_is_type(held, json_type_array)) {
+			print_result(ctl, result, NULL, true);
+		} else {
+			for (size_t i = 0; i < json_object_array_length(held); i++)
+				print_held_row(json_object_array_get_idx(held, i));
+			shown += json_object_array_length(held);
+		}
+		if (json_object_object_get_ex(result, "next", &next) && json_object_is_type(next, json_type_string))
+			after = strdup(json_object_get_string(next));
+		json_object_put(result);
+		if (!after)
+			break;
 	}
-	if (json_object_array_length(held) == 0)
+	if (!ctl->json && shown == 0)
 		puts("(no held sockets that we may see)");
-	if (json_object_get_boolean(json_object_object_get(result, "truncated")))
-		printf("(%s in all; the first shown)\n", cell(result, "total"));
-	json_object_put(result);
-	return EXIT_OK;
+	return r;
 }
 
 /* ---------------------------------------------------------------- administration */

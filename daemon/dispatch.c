@@ -125,6 +125,14 @@ static void dispatch_one(struct conn *c, struct conn_sender *sender, json_object
 		                "socket can carry: call it there", call->method->name);
 		goto done;
 	}
+	if (c->no_fds && (call->method->flags & RPC_CONTROL_ONLY)) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "method", json_object_new_string(call->method->name));
+		json_object_object_add(d, "use", json_object_new_string("control socket"));
+		rc = call_error(call, JRPC_INVALID_REQUEST, d, "%s ends the process that serves HTTP before it "
+		                "could answer: call it on the control socket", call->method->name);
+		goto done;
+	}
 	rc = check_fds(call, req.params, fd_error);
 	if (rc)
 		goto done;

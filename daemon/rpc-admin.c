@@ -498,7 +498,7 @@ static const struct rpc_method methods[] = {
 	  .result_schema = "{\"type\":\"object\",\"required\":[\"pid\",\"previous_pid\",\"held\",\"declared\","
 	  "\"seconds\"],\"properties\":{\"pid\":{\"type\":\"integer\"},\"previous_pid\":{\"type\":\"integer\"},"
 	  "\"held\":{\"type\":\"integer\"},\"declared\":{\"type\":\"integer\"},\"seconds\":{\"type\":\"number\"}}}",
-	  .flags = RPC_MAY_BLOCK,
+	  .flags = RPC_MAY_BLOCK | RPC_CONTROL_ONLY,
 	  .plan = plan_admin, },
 	{ .name = "daemon.reload",
 	  .summary = "Loads the policy again and swaps it in whole; if it is invalid the old one stays (-32000 "

@@ -26,6 +26,8 @@ enum rpc_flags {
 	RPC_PLAN_IN_HANDLER = 1u << 5, /* the plan needs what only the handler knows (a decoded,
 	                               * maybe resolved address; the kind of a received socket): the
 	                               * handler calls plan_run, and the framework checks it did */
+	RPC_CONTROL_ONLY = 1u << 6,   /* the control socket's only: its answer would not outlive the
+	                               * HTTP face that carries it (daemon.restart) */
 };
 
 enum rpc_target {

@@ -24,6 +24,7 @@ import array
 import json
 import os
 import socket
+import subprocess
 import stat
 import sys
 import time
@@ -177,6 +178,13 @@ def main():
     check(err is None and len(names) == limit and set(names) == {"s%06d" % i for i in range(limit)},
           "hold.list by pages of 10000 (%d pages): every name once" % pages, err)
     lap("hold.list (%d pages)" % pages)
+    # sockbrokerctl hold list reads every page.
+    sbctl = os.environ.get("SBCTL")
+    if sbctl and os.access(sbctl, os.X_OK):
+        out = subprocess.run([sbctl, "-s", path, "hold", "list"], capture_output=True, text=True, timeout=120)
+        rows = out.stdout.splitlines()[1:]
+        check(out.returncode == 0 and len(rows) == limit and len(set(r.split()[0] for r in rows)) == limit,
+              "sockbrokerctl hold list shows all %d, every page" % limit, (out.returncode, len(rows), out.stderr[-500:]))
     m, _ = c.call("hold.list", {"max": 10001})
     check(m.get("error", {}).get("code") == -32602, "hold.list max 10001: -32602", m.get("error"))
     m, _ = c.call("hold.list", {"after": "no such name"})

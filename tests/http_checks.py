@@ -137,6 +137,10 @@ def admin_checks():
                                                  "params": {"family": "AF_INET", "type": "SOCK_STREAM"}})
     t.check(st == 200 and d["error"]["code"] == -32600 and "control socket" in d["error"]["message"],
             "POST /rpc: a method that may pass descriptors says to use the control socket", d)
+    st, h, d, _ = request(UNIX, "POST", "/rpc", {"jsonrpc": "2.0", "id": 5, "method": "daemon.restart"})
+    t.check(st == 200 and d["error"]["code"] == -32600 and d["error"]["data"] == {"method": "daemon.restart",
+                                                                               "use": "control socket"},
+            "POST /rpc: daemon.restart says to use the control socket (its answer would not outlive HTTP)", d)
     st, h, d, _ = request(UNIX, "POST", "/rpc", {"jsonrpc": "2.0", "id": 4, "method": "net.getaddrinfo",
                                                  "params": {"host": "localhost", "port": 80, "type": "SOCK_STREAM"}})
     t.check(st == 200 and "result" in d and d["id"] == 4, "POST /rpc: a look-up (the call parks) answers", d)
