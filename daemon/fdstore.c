@@ -51,6 +51,11 @@ struct decl_rec {
 	ino_t ino;
 };
 
+struct handed {
+	char *fdname;
+	bool claimed;
+};
+
 struct fdstore {
 	struct server *srv;
 	struct loop *loop;
@@ -67,7 +72,10 @@ struct fdstore {
 	size_t name_bytes;          /* their names, each with its ':' (FDSTORE_NAMES_MAX) */
 	struct decl_rec *decl;
 	size_t ndecl;
-	char **handed;              /* held.* names systemd passed at start, until fdstore_ready */
+	/* The held.* and decl.* names systemd passed at start (sorted; until
+	 * fdstore_ready): those sockets are in the store already. A name is
+	 * claimed when the daemon keeps its socket. */
+	struct handed *handed;
 	size_t nhanded;
 	struct log_ratelimit send_rl, full_rl;
 	struct fdstore_stats st;
@@ -172,14 +180,20 @@ static void send_msg(struct fdstore *f, const char *text, int fd)
 		loop_timer_arm(f->loop, &f->retry, loop_now() + RETRY_NS);
 }
 
+/* fdname is in the store from now on. */
+static void count_stored(struct fdstore *f, const char *fdname)
+{
+	f->nstored++;
+	f->name_bytes += strlen(fdname) + 1;
+}
+
 static void store(struct fdstore *f, const char *fdname, int fd)
 {
 	char text[sizeof(STORE_FMT) + FDNAME_MAX];
 
 	snprintf(text, sizeof(text), STORE_FMT, fdname);
 	send_msg(f, text, fd);
-	f->nstored++;
-	f->name_bytes += strlen(fdname) + 1;
+	count_stored(f, fdname);
 }
 
 /* Drops the last queued FDSTORE=1 of fdname, when it is still waiting:
@@ -302,6 +316,11 @@ static void on_hold_change(struct hold_table *t, struct held *h, bool added)
 
 /* The held.* names among what systemd passes us (read before
  * sd_listen_fds_take unsets them), for fdstore_ready. */
+static int cmp_handed(const void *a, const void *b)
+{
+	return strcmp(((const struct handed *)a)->fdname, ((const struct handed *)b)->fdname);
+}
+
 static void take_handed_names(struct fdstore *f)
 {
 	const char *pid = getenv("LISTEN_PID"), *names = getenv("LISTEN_FDNAMES");
@@ -316,18 +335,39 @@ static void take_handed_names(struct fdstore *f)
 		return;
 	for (const char *q = names; *q;) {
 		size_t len = strcspn(q, ":");
-		char **nv;
+		bool ours = (len > strlen(FDNAME_HELD) && !strncmp(q, FDNAME_HELD, strlen(FDNAME_HELD))) ||
+		            (len > strlen(FDNAME_DECLARED) && !strncmp(q, FDNAME_DECLARED, strlen(FDNAME_DECLARED)));
+		struct handed *nv;
 
-		if (len > strlen(FDNAME_HELD) && !strncmp(q, FDNAME_HELD, strlen(FDNAME_HELD)) &&
-		    (nv = realloc(f->handed, (f->nhanded + 1) * sizeof(*nv)))) {
+		if (ours && (nv = realloc(f->handed, (f->nhanded + 1) * sizeof(*nv)))) {
 			f->handed = nv;
-			if ((f->handed[f->nhanded] = strndup(q, len)))
+			nv[f->nhanded] = (struct handed){ .fdname = strndup(q, len) };
+			if (nv[f->nhanded].fdname)
 				f->nhanded++;
 		}
 		q += len;
 		if (*q == ':')
 			q++;
 	}
+	if (f->nhanded)
+		qsort(f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
+}
+
+/* Whether fdname was handed over by systemd and not claimed yet; claims it.
+ * Its socket is in the store already: sending it again would only make
+ * systemd drop the duplicate, or refuse it (and log so) when the store is
+ * full. */
+static bool handed_claim(struct fdstore *f, const char *fdname)
+{
+	struct handed key = { .fdname = (char *)fdname }, *e;
+
+	if (!f->nhanded)
+		return false;
+	e = bsearch(&key, f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
+	if (!e || e->claimed)
+		return false;
+	e->claimed = true;
+	return true;
 }
 
 int fdstore_new(struct server *s, struct fdstore **out)
@@ -404,7 +444,10 @@ void fdstore_held(struct fdstore *f, struct held *h, bool added)
 	}
 	if (!room(f, h->name, fdname))
 		return;
-	store(f, fdname, h->fd);
+	if (handed_claim(f, fdname))
+		count_stored(f, fdname);
+	else
+		store(f, fdname, h->fd);
 	h->stored = true;
 }
 
@@ -493,6 +536,8 @@ void fdstore_declared_release(struct fdstore *f, const struct declared_table *t,
 		}
 		if (kept || decl_find(f, e->name) || fdname_encode(FDNAME_DECLARED, e->name, fdname, sizeof(fdname)) < 0)
 			continue;
+		/* Gone from the store: what replaces it is sent anew. */
+		handed_claim(f, fdname);
 		fdstore_forget(f, fdname);
 		any = true;
 	}
@@ -546,28 +591,26 @@ void fdstore_declared_sync(struct fdstore *f, const struct declared_table *t)
 		r->dev = st.st_dev;
 		r->ino = st.st_ino;
 		f->ndecl++;
-		store(f, fdname, d->fd);
+		/* Handed over and kept unchanged: the store has this very socket. */
+		if (handed_claim(f, fdname))
+			count_stored(f, fdname);
+		else
+			store(f, fdname, d->fd);
 		state_dirty(f);
 	}
 }
 
 void fdstore_ready(struct fdstore *f)
 {
-	char name[HOLD_NAME_MAX + 1];
-
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->nhanded; i++) {
-		struct held *h = NULL;
-
-		if (fdname_decode(f->handed[i], FDNAME_HELD, name, sizeof(name)) == 0)
-			h = hold_find(&f->srv->holds, name);
-		if (!h || h->declared || !h->stored) {
-			log_info("descriptor store: \"%s\" was handed over and is not held again; removed from the store",
-			         f->handed[i]);
-			fdstore_forget(f, f->handed[i]);
+		if (!f->handed[i].claimed) {
+			log_info("descriptor store: \"%s\" was handed over and is not kept; removed from the store",
+			         f->handed[i].fdname);
+			fdstore_forget(f, f->handed[i].fdname);
 		}
-		free(f->handed[i]);
+		free(f->handed[i].fdname);
 	}
 	free(f->handed);
 	f->handed = NULL;
@@ -608,7 +651,7 @@ void fdstore_free(struct fdstore *f)
 	}
 	free(f->decl);
 	for (size_t i = 0; i < f->nhanded; i++)
-		free(f->handed[i]);
+		free(f->handed[i].fdname);
 	free(f->handed);
 	safe_close(f->sock);
 	free(f);

@@ -356,6 +356,7 @@ def crash(d, argv, sock, logpath, roundtrip):
         junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         fake.put(junk.fileno(), "held.%zz")
         junk.close()
+        ev0 = len(fake.events)
         fake.start()
         check(fake.wait_ready(), "restarted with the store as LISTEN_FDS: ready")
         c = jc.Client(sock)
@@ -370,6 +371,8 @@ def crash(d, argv, sock, logpath, roundtrip):
               "what the new daemon did not take back left the store (held.%zz, decl.gone)", fake.entries())
         check(refused(gone_port), "the port of the socket no longer declared is free (nobody listens)")
         fake.sync()
+        dups = [e for e in fake.events[ev0:] if e[0] == "dup"]
+        check(not dups, "what systemd handed back is not sent to it again (no duplicate dropped)", dups)
         names = fake.names()
         check(len(names) == len(set(names)) and {"held.l2", "held.u2", "decl.web", "state"} <= set(names),
               "each socket once in the store after the take-back (systemd keeps a file once)", names)
