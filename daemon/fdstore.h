@@ -59,9 +59,10 @@ void fdstore_held(struct fdstore *f, struct held *h, bool added);
 void fdstore_declared_release(struct fdstore *f, const struct declared_table *t, const struct declared_set *next);
 /* After declared_apply: every declared socket made and not stored yet. */
 void fdstore_declared_sync(struct fdstore *f, const struct declared_table *t);
-/* Once the daemon has taken back what it was handed: every held.* socket
- * systemd passed (LISTEN_FDNAMES) that it did not hold again leaves the
- * store, so that nothing stays there for ever; the state is rewritten. */
+/* Once the daemon has taken back what it was handed: every held.* and
+ * decl.* socket systemd passed (LISTEN_FDNAMES) that it did not keep leaves
+ * the store, so that nothing stays there for ever; the state is rewritten.
+ * (What it kept is in the store already and is not sent again.) */
 void fdstore_ready(struct fdstore *f);
 /* A clean stop: the queue sent (bounded) and the state written now. The
  * store keeps every socket: `systemctl restart` hands them on. */
