@@ -38,7 +38,7 @@ struct fdstore;
 
 struct fdstore_stats {
 	uint64_t sent;          /* messages systemd took */
-	uint64_t failed;        /* messages lost: an error, or the queue full */
+	uint64_t failed;        /* messages lost (an error, the queue full) and sockets not stored for want of room */
 	uint64_t state_writes;  /* state memfds sent */
 	uint64_t unnamed;       /* sockets whose name cannot be an FDNAME */
 	uint64_t queued;        /* waiting now */
