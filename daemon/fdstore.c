@@ -82,6 +82,7 @@ struct fdstore {
 };
 
 static void on_state_timer(struct loop_timer *t);
+static void flush(struct fdstore *f, uint64_t deadline);
 
 /* One line per 10 s at most, saying how many more were lost. */
 static void lost(struct fdstore *f, const char *text, int r)
@@ -368,6 +369,26 @@ static bool handed_claim(struct fdstore *f, const char *fdname)
 		return false;
 	e->claimed = true;
 	return true;
+}
+
+void fdstore_handed_add(struct fdstore *f, const char *fdname)
+{
+	struct handed *nv;
+
+	if (!f || !(nv = realloc(f->handed, (f->nhanded + 1) * sizeof(*nv))))
+		return;
+	f->handed = nv;
+	nv[f->nhanded] = (struct handed){ .fdname = strdup(fdname) };
+	if (!nv[f->nhanded].fdname)
+		return;
+	f->nhanded++;
+	qsort(f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
+}
+
+void fdstore_flush(struct fdstore *f, unsigned ms)
+{
+	if (f)
+		flush(f, loop_now() + (uint64_t)ms * 1000000ull);
 }
 
 int fdstore_new(struct server *s, struct fdstore **out)

@@ -68,6 +68,13 @@ void fdstore_ready(struct fdstore *f);
  * store keeps every socket: `systemctl restart` hands them on. */
 void fdstore_stop(struct fdstore *f);
 void fdstore_free(struct fdstore *f);
+/* fdname is in the store already (a restart handed it over, as the old
+ * process stored it): kept, it is not sent again; not kept, fdstore_ready
+ * removes it. */
+void fdstore_handed_add(struct fdstore *f, const char *fdname);
+/* Sends what waits, for at most ms (a restart, before the old process hands
+ * the main pid over and exits). */
+void fdstore_flush(struct fdstore *f, unsigned ms);
 /* FDSTOREREMOVE=1 of fdname: for what systemd handed over at start that
  * the daemon does not keep (an old version's, a socket no longer declared),
  * so that it does not stay in the store for ever. */

@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "declared.h"
 #include "fdstate.h"
+#include "fdstore.h"
 #include "hold.h"
 #include "http.h"
 #include "log.h"
@@ -241,6 +242,21 @@ static void restart_failed(struct restart *r, int err, const char *fmt, ...)
 		call_finish(call, call_error_os(call, err, "restart failed, this daemon goes on: %s", why));
 }
 
+/* MAINPID= must reach systemd, or it would take the old process's exit for
+ * the service's: a full notify queue is waited out, boundedly. */
+static void notify_main_pid(pid_t pid)
+{
+	char msg[128];
+	uint64_t deadline = loop_now() + RESTART_NOTIFY_MS * 1000000ull;
+	int r;
+
+	snprintf(msg, sizeof(msg), "MAINPID=%d\nSTATUS=Restarted as pid %d", (int)pid, (int)pid);
+	while ((r = sd_notify_send(msg)) == -EAGAIN && loop_now() < deadline)
+		poll(NULL, 0, 5);
+	if (r < 0)
+		log_err("restart: cannot tell systemd MAINPID=%d: %s", (int)pid, strerror(-r));
+}
+
 static void restart_succeeded(struct restart *r)
 {
 	struct server *s = r->s;
@@ -253,7 +269,8 @@ static void restart_succeeded(struct restart *r)
 	/* Systemd follows the new process from here. Only then does the new
 	 * one speak to it (NotifyAccess=main drops what comes before): the
 	 * 'A' it waits for. */
-	sd_notifyf("MAINPID=%d\nSTATUS=Restarted as pid %d", (int)pid, (int)pid);
+	fdstore_flush(s->fdstore, RESTART_NOTIFY_MS);
+	notify_main_pid(pid);
 	if (send(r->ready_fd, "A", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
 		log_warning("restart: cannot tell pid %d it is the main process now: %s", (int)pid, strerror(errno));
 	if (call) {
@@ -545,6 +562,10 @@ int restart_take(struct server *s, struct fdstate_fd **v, size_t *n, json_object
 			log_warning("restart: descriptor %d (%s) was not handed over; skipped", fd, name);
 			continue;
 		}
+		/* Ours in systemd's store already (the old process put them there). */
+		if (strlen(name) <= FDNAME_MAX &&
+		    (!strncmp(name, FDNAME_HELD, strlen(FDNAME_HELD)) || !strncmp(name, FDNAME_DECLARED, strlen(FDNAME_DECLARED))))
+			fdstore_handed_add(s->fdstore, name);
 		(*v)[*n] = (struct fdstate_fd){ .fd = fd, .name = strdup(name), .info = ent };
 		if (!(*v)[*n].name) {
 			safe_close(fd);

@@ -27,6 +27,8 @@ struct fdstate_fd;
 #define RESTART_ENV_READY "SOCKBROKER_RESTART_READY"
 /* The new process waits this long for the old one's 'A' (MAINPID= sent). */
 #define RESTART_ACK_MS    5000
+/* The old process's wait for systemd's notify queue before it hands over. */
+#define RESTART_NOTIFY_MS 1000
 /* The most descriptors one hand-over lists. */
 #define RESTART_MAX_FDS   (1u << 21)
 

@@ -71,34 +71,49 @@ def fd_count(pid):
 
 
 class Notify:
-    """systemd's side of sd_notify: a datagram socket and what came on it."""
+    """systemd's side of sd_notify: a datagram socket read at once, as
+    systemd reads it (a thread), and what came on it."""
 
     def __init__(self, path):
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(path)
         self.msgs = []
+        self.all = []
         self.seq = 0
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                # Descriptors sent to the store are not wanted here: with no
+                # room for them the kernel closes them.
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            m = dict(l.split("=", 1) for l in data.decode("utf-8", "replace").split("\n") if "=" in l)
+            with self.cond:
+                self.seq += 1
+                m["_seq"] = self.seq
+                self.msgs.append(m)
+                self.all.append(m)
+                self.cond.notify_all()
 
     def wait_for(self, pred, timeout=30):
         """The first message (a dict of its assignments) pred accepts, among
         those not yet consumed; None after timeout."""
         deadline = time.monotonic() + timeout
-        while True:
-            for i, m in enumerate(self.msgs):
-                if pred(m):
-                    del self.msgs[i]
-                    return m
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([self.sock], [], [], left)
-            if r:
-                data = self.sock.recv(65536).decode("utf-8", "replace")
-                m = dict(l.split("=", 1) for l in data.split("\n") if "=" in l)
-                self.seq += 1
-                m["_seq"] = self.seq
-                self.msgs.append(m)
+        with self.cond:
+            while True:
+                for i, m in enumerate(self.msgs):
+                    if pred(m):
+                        del self.msgs[i]
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
 
 
 def http_get(path, target="/healthz", sock=None):
@@ -349,6 +364,12 @@ def run_checks(d, exe, sbd_orig, sbctl, ctl_path, http_path, du_path, policy, go
     check(m is not None and m.get("MAINPID") == str(new_pid), "the new process sent READY=1 with its MAINPID", m)
     check(handed and m and handed["_seq"] < m["_seq"], "after the old one's MAINPID= (NotifyAccess=main keeps it)",
           (handed, m))
+    # The store has them from the old process: the new one sends none again
+    # (its messages before MAINPID= would be refused, and logged, anyway).
+    with notify.cond:
+        stores = [x.get("FDNAME") for x in notify.all if x.get("FDSTORE") == "1" and x["_seq"] < handed["_seq"]]
+    check(stores.count("held.lis") == 1 and stores.count("decl.dweb") == 1,
+          "each held and declared socket went to the descriptor store once, not again after the restart", stores)
 
     # ---- after ----
     check(path_ino(ctl_path) == ctl_ino, "the control socket's path is the same socket")
