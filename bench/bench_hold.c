@@ -105,29 +105,8 @@ static void cleanup(void)
 	cleanup_dir[0] = '\0';
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_hold: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
-static void fail(const char *what)
-{
-	fprintf(stderr, "bench_hold: %s\n", what);
-	exit(1);
-}
 
-static void pin(pid_t pid, int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
-		fprintf(stderr, "bench_hold: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
-}
 
 /* VmRSS of pid in KiB, from /proc/PID/status. */
 static long rss_kib(pid_t pid)
@@ -646,6 +625,7 @@ int main(int argc, char **argv)
 	char dir[64], ctl[128], notify[128], s6sock[128], sockets_d[128], max_held[32];
 	struct rlimit rl;
 
+	bench_init(argv[0]);
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
@@ -665,13 +645,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 < argc) {
+	exe = bench_daemon_arg(argc, argv, optind);
+	if (!exe) {
 		usage(stderr);
 		return 2;
 	}
-	exe = optind < argc ? argv[optind] : getenv("SBD");
-	if (!exe || !*exe)
-		exe = "./daemon/sockbrokerd";
 	signal(SIGPIPE, SIG_IGN);
 	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		client_cpu = 0;

@@ -92,29 +92,8 @@ static void cleanup(void)
 	cleanup_dir[0] = '\0';
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_http: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
-static void fail(const char *what)
-{
-	fprintf(stderr, "bench_http: %s\n", what);
-	exit(1);
-}
 
-static void pin(pid_t pid, int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
-		fprintf(stderr, "bench_http: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
-}
 
 /* A server that does not answer within the I/O timeout ends the benchmark
  * (the read fails with EAGAIN) rather than hanging it. */
@@ -708,6 +687,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	pid_t pid;
 
+	bench_init(argv[0]);
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
@@ -736,15 +716,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 < argc) {
+	exe = bench_daemon_arg(argc, argv, optind);
+	if (!exe) {
 		usage(stderr);
 		return 2;
 	}
 	if (procs > clients)
 		procs = clients;
-	exe = optind < argc ? argv[optind] : getenv("SBD");
-	if (!exe || !*exe)
-		exe = "./daemon/sockbrokerd";
 	signal(SIGPIPE, SIG_IGN);
 	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		client_cpu = 0;

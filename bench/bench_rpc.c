@@ -92,17 +92,7 @@ static void cleanup(void)
 	rmdir(cleanup_dir);
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_rpc: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
-static void fail(const char *what)
-{
-	fprintf(stderr, "bench_rpc: %s\n", what);
-	exit(1);
-}
 
 /* ------------------------------------------------------------ echo server */
 
@@ -166,17 +156,6 @@ static int echo_conn_io(struct echo_conn *c)
  * to the other gives all of them the same placement. -1: not pinned. */
 static int server_cpu = -1, client_cpu = -1;
 
-static void pin(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(tid, sizeof(set), &set) < 0)
-		fprintf(stderr, "bench_rpc: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
-}
 
 static void *echo_main(void *arg)
 {
@@ -579,6 +558,7 @@ int main(int argc, char **argv)
 	char *end;
 	int rc = 0;
 
+	bench_init(argv[0]);
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
@@ -612,13 +592,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 < argc) {
+	exe = bench_daemon_arg(argc, argv, optind);
+	if (!exe) {
 		usage(stderr);
 		return 2;
 	}
-	exe = optind < argc ? argv[optind] : getenv("SBD");
-	if (!exe || !*exe)
-		exe = "./daemon/sockbrokerd";
 	signal(SIGPIPE, SIG_IGN);
 	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		client_cpu = 0;

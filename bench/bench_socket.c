@@ -133,17 +133,7 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_socket: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
-static void fail(const char *what)
-{
-	fprintf(stderr, "bench_socket: %s\n", what);
-	exit(1);
-}
 
 static void *xmalloc(size_t n)
 {
@@ -158,17 +148,6 @@ static void *xmalloc(size_t n)
  * the processes authbind runs) on the other. -1: not pinned. */
 static int server_cpu = -1, client_cpu = -1;
 
-static void pin(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(tid, sizeof(set), &set) < 0)
-		fprintf(stderr, "bench_socket: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
-}
 
 /* ------------------------------------------------------------ in-process listener */
 
@@ -905,6 +884,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], HELPER_FLAG) == 0)
 		return helper_main(argv[2]);
 
+	bench_init(argv[0]);
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
@@ -925,13 +905,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 < argc) {
+	exe = bench_daemon_arg(argc, argv, optind);
+	if (!exe) {
 		usage(stderr);
 		return 2;
 	}
-	exe = optind < argc ? argv[optind] : getenv("SBD");
-	if (!exe || !*exe)
-		exe = "./daemon/sockbrokerd";
 	signal(SIGPIPE, SIG_IGN);
 	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		client_cpu = 0;

@@ -26,6 +26,49 @@ static void bench_die(const char *what)
 	exit(1);
 }
 
+static const char *bench_name = "bench";
+
+void bench_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	bench_name = slash ? slash + 1 : argv0 ? argv0 : "bench";
+}
+
+void die(const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", bench_name, what, strerror(errno));
+	exit(1);
+}
+
+void fail(const char *what)
+{
+	fprintf(stderr, "%s: %s\n", bench_name, what);
+	exit(1);
+}
+
+void pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(tid, sizeof(set), &set) < 0)
+		fprintf(stderr, "%s: cannot pin to CPU %d: %s\n", bench_name, cpu, strerror(errno));
+}
+
+const char *bench_daemon_arg(int argc, char **argv, int optind)
+{
+	const char *exe;
+
+	if (optind + 1 < argc)
+		return NULL;
+	exe = optind < argc ? argv[optind] : getenv("SBD");
+	return exe && *exe ? exe : "./daemon/sockbrokerd";
+}
+
 uint64_t bench_now_ns(void)
 {
 	struct timespec ts;

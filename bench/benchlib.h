@@ -8,6 +8,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The program's name for the messages below (argv[0]'s last component). */
+void bench_init(const char *argv0);
+/* "NAME: what: strerror(errno)" (die) or "NAME: what" (fail), exit 1. */
+__attribute__((noreturn)) void die(const char *what);
+__attribute__((noreturn)) void fail(const char *what);
+/* Binds tid (0: the caller) to cpu; -1: leaves it. A failure is printed. */
+void pin(pid_t tid, int cpu);
+/* The daemon under test: the one argument left after the options, else
+ * $SBD, else ./daemon/sockbrokerd. NULL when more than one is left. */
+const char *bench_daemon_arg(int argc, char **argv, int optind);
+
 uint64_t bench_now_ns(void);
 int bench_unix_connect(const char *path);
 int bench_unix_bind(const char *path, int type);
