@@ -128,30 +128,6 @@ static long rss_kib(pid_t pid)
 	return kib;
 }
 
-/* ------------------------------------------------------------ statistics */
-
-struct stats {
-	double median_us, p99_us;
-};
-
-static struct stats stats_of(uint64_t *s, size_t n)
-{
-	struct stats st;
-
-	qsort(s, n, sizeof(*s), bench_cmp_u64);
-	st.median_us = (double)s[n / 2] / 1e3;
-	st.p99_us = (double)s[(size_t)((double)n * 0.99)] / 1e3;
-	return st;
-}
-
-static uint64_t *samples(size_t n)
-{
-	uint64_t *s = malloc(n * sizeof(*s));
-
-	if (!s)
-		die("malloc");
-	return s;
-}
 
 /* ------------------------------------------------------------ control socket */
 

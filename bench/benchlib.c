@@ -59,6 +59,25 @@ void pin(pid_t tid, int cpu)
 		fprintf(stderr, "%s: cannot pin to CPU %d: %s\n", bench_name, cpu, strerror(errno));
 }
 
+struct stats stats_of(uint64_t *s, size_t n)
+{
+	struct stats st;
+
+	qsort(s, n, sizeof(*s), bench_cmp_u64);
+	st.median_us = (double)s[n / 2] / 1e3;
+	st.p99_us = (double)s[(size_t)((double)n * 0.99)] / 1e3;
+	return st;
+}
+
+uint64_t *samples(size_t n)
+{
+	uint64_t *s = malloc(n * sizeof(*s));
+
+	if (!s)
+		die("malloc");
+	return s;
+}
+
 const char *bench_daemon_arg(int argc, char **argv, int optind)
 {
 	const char *exe;

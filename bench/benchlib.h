@@ -19,6 +19,14 @@ void pin(pid_t tid, int cpu);
  * $SBD, else ./daemon/sockbrokerd. NULL when more than one is left. */
 const char *bench_daemon_arg(int argc, char **argv, int optind);
 
+/* n samples of nanoseconds: malloc'd (die on failure), then sorted in
+ * place by stats_of into their median and 99th percentile, in µs. */
+struct stats {
+	double median_us, p99_us;
+};
+uint64_t *samples(size_t n);
+struct stats stats_of(uint64_t *s, size_t n);
+
 uint64_t bench_now_ns(void);
 int bench_unix_connect(const char *path);
 int bench_unix_bind(const char *path, int type);
