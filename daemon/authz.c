@@ -24,6 +24,7 @@
 #include "http-token.h"
 #include "identity.h"
 #include "jsonrpc.h"
+#include "jsonw.h"
 #include "log.h"
 #include "loop.h"
 #include "policy-lint.h"
@@ -33,6 +34,9 @@
 
 /* While audit records fail, one warning per this many seconds. */
 #define AUDIT_WARN_INTERVAL_S 10
+
+/* An audit record's JSON is made here first; a longer one moves to the heap. */
+#define AUDIT_JSON_STACK 2048
 
 static const char *source_of(const char *path, const struct policy *p)
 {
@@ -659,89 +663,110 @@ static char *audit_stub(const struct audit_rec *rec, const char *when, uint64_t 
 
 /* The record as one line of JSON, for --audit-log, the ring and its
  * subscribers. 0, or -errno when it could not be written to --audit-log
- * (-ENOMEM when it could not be made while the log wants it). */
+ * (-ENOMEM when it could not be made while the log wants it). Written with
+ * jsonw (one stack buffer, no object per member): the bytes are json-c's
+ * plain, no-slash-escape rendering of the same members in the same order,
+ * which tests/check_jsonw.c holds it to. */
 static int audit_json(struct authz *a, uint64_t serial, const struct identity *id, const struct audit_rec *rec,
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
-	json_object *o = json_object_new_object();
 	struct timespec ts;
 	struct tm tm;
-	char when[80];
-	const char *line;
+	char when[80], stack[AUDIT_JSON_STACK];
+	const char *line, *name;
+	size_t len;
+	struct jsonw w;
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
 	int r = 0;
 
-	if (!o)
-		return a->audit_fd >= 0 ? -ENOMEM : 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "seq", json_object_new_uint64(rec->seq));
-	json_object_object_add(o, "decision", json_object_new_string(rec->decision));
-	json_object_object_add(o, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
-	json_object_object_add(o, "reason", json_object_new_string(rec->reason));
+	jsonw_init(&w, stack, sizeof(stack));
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "time", when);
+	jsonw_uint(&w, "seq", rec->seq);
+	jsonw_str(&w, "decision", rec->decision);
+	jsonw_str(&w, "rule", rec->rule);
+	jsonw_str(&w, "reason", rec->reason);
 	if (rec->after)
-		json_object_object_add(o, "after", json_object_new_uint64(rec->after));
+		jsonw_uint(&w, "after", rec->after);
 	/* 0: an HTTP refusal before any connection of ours (authz_audit_http). */
-	json_object_object_add(o, "connection", serial ? json_object_new_uint64(serial) : NULL);
+	if (serial)
+		jsonw_uint(&w, "connection", serial);
+	else
+		jsonw_null(&w, "connection");
 	/* (uid_t)-1 is no uid (the kernel gives it nobody): an anonymous HTTP caller. */
-	json_object_object_add(o, "uid", id->uid != (uid_t)-1 ? json_object_new_int64(id->uid) : NULL);
-	json_object_object_add(o, "gid", id->gid != (gid_t)-1 ? json_object_new_int64(id->gid) : NULL);
-	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+	if (id->uid != (uid_t)-1)
+		jsonw_int(&w, "uid", id->uid);
+	else
+		jsonw_null(&w, "uid");
+	if (id->gid != (gid_t)-1)
+		jsonw_int(&w, "gid", id->gid);
+	else
+		jsonw_null(&w, "gid");
+	jsonw_int(&w, "pid", id->pid);
 	if (id->token)
-		json_object_object_add(o, "token", json_object_new_string(id->token));
-	json_object_object_add(o, "exe", id->exe ? json_object_new_string(id->exe) : NULL);
-	json_object_object_add(o, "unit", id->unit ? json_object_new_string(id->unit) : NULL);
+		jsonw_str(&w, "token", id->token);
+	jsonw_str(&w, "exe", id->exe);
+	jsonw_str(&w, "unit", id->unit);
 	if (id->exe_unknown || id->unit_unknown) {
 		/* null alone would read as "none": say which were unknown, and why. */
-		json_object *u = json_object_new_object();
-
+		jsonw_open(&w, "unknown");
 		if (id->exe_unknown)
-			json_object_object_add(u, "exe", json_object_new_string(id->exe_unknown));
+			jsonw_str(&w, "exe", id->exe_unknown);
 		if (id->unit_unknown)
-			json_object_object_add(u, "unit", json_object_new_string(id->unit_unknown));
-		json_object_object_add(o, "unknown", u);
+			jsonw_str(&w, "unit", id->unit_unknown);
+		jsonw_close(&w);
 	}
-	json_object_object_add(o, "method", json_object_new_string(rec->method));
-	json_object_object_add(o, "action", q ? json_object_new_string(policy_action_name(q->action)) : NULL);
-	if (q && q->family >= 0)
-		json_object_object_add(o, "family", sbc_to_json(SBC_AF, q->family));
-	if (q && q->type >= 0)
-		json_object_object_add(o, "type", sbc_to_json(SBC_SOCK, q->type));
+	jsonw_str(&w, "method", rec->method);
+	jsonw_str(&w, "action", q ? policy_action_name(q->action) : NULL);
+	/* A constant's name, else its number, as sbc_to_json gives them. */
+	if (q && q->family >= 0) {
+		if ((name = sbc_name(SBC_AF, q->family)))
+			jsonw_str(&w, "family", name);
+		else
+			jsonw_int(&w, "family", q->family);
+	}
+	if (q && q->type >= 0) {
+		if ((name = sbc_name(SBC_SOCK, q->type)))
+			jsonw_str(&w, "type", name);
+		else
+			jsonw_int(&w, "type", q->type);
+	}
 	if (q && q->proto >= 0)
-		json_object_object_add(o, "proto", json_object_new_int(q->proto));
+		jsonw_int(&w, "proto", q->proto);
 	if (addr)
-		json_object_object_add(o, "address", json_object_new_string(addr));
+		jsonw_str(&w, "address", addr);
 	if (port >= 0)
-		json_object_object_add(o, "port", json_object_new_int(port));
+		jsonw_int(&w, "port", port);
 	if (q && q->host)
-		json_object_object_add(o, "host", json_object_new_string(q->host));
+		jsonw_str(&w, "host", q->host);
 	if (q && q->name)
-		json_object_object_add(o, "name", json_object_new_string(q->name));
+		jsonw_str(&w, "name", q->name);
 	if (q && q->action == POLICY_SETSOCKOPT) {
-		json_object_object_add(o, "level", json_object_new_int(q->level));
-		json_object_object_add(o, "option", json_object_new_int(q->option));
+		jsonw_int(&w, "level", q->level);
+		jsonw_int(&w, "option", q->option);
 	}
-	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	jsonw_close(&w);
+	line = jsonw_text(&w, &len);
 	if (!line) {
-		json_object_put(o);
+		jsonw_fini(&w);
 		return a->audit_fd >= 0 ? -ENOMEM : 0;
 	}
-	iov[0] = (struct iovec){ (void *)line, strlen(line) };
+	iov[0] = (struct iovec){ (void *)line, len };
 	/* One write per record, so records never interleave (O_APPEND). */
 	if (a->audit_fd >= 0)
 		r = audit_append(a->audit_fd, iov, 2);
 	/* The ring keeps it (short, if it is long) and subscribers get it whole,
 	 * whether or not the file took it: they show what was decided. */
 	if (audit_ring_wanted(&a->ring)) {
-		_cleanup_free_ char *stub = iov[0].iov_len > a->ring.record_max
-		                                ? audit_stub(rec, when, serial, id, iov[0].iov_len) : NULL;
-		(void)audit_ring_push(&a->ring, rec->seq, line, iov[0].iov_len, stub);
+		_cleanup_free_ char *stub = len > a->ring.record_max ? audit_stub(rec, when, serial, id, len) : NULL;
+		(void)audit_ring_push(&a->ring, rec->seq, line, len, stub);
 	}
-	json_object_put(o);
+	jsonw_fini(&w);
 	return r;
 }
 
