@@ -64,41 +64,70 @@ static void put(struct jsonw *w, const char *s, size_t n)
 	w->buf[w->len] = '\0';
 }
 
-/* s as json-c's json_escape_str writes it with JSON_C_TO_STRING_NOSLASHESCAPE,
- * between quotes. Runs of bytes that need no escape are copied whole. */
-static void put_string(struct jsonw *w, const char *s)
+/* Whether json-c escapes byte c (with JSON_C_TO_STRING_NOSLASHESCAPE). */
+static inline bool escaped(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* Writes the escape of c (escaped(c)) at o; its length, 2 or 6. */
+static size_t escape(char *o, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-	char e[6];
 
+	o[0] = '\\';
+	switch (c) {
+	case '\b': o[1] = 'b'; return 2;
+	case '\f': o[1] = 'f'; return 2;
+	case '\n': o[1] = 'n'; return 2;
+	case '\r': o[1] = 'r'; return 2;
+	case '\t': o[1] = 't'; return 2;
+	case '"': o[1] = '"'; return 2;
+	case '\\': o[1] = '\\'; return 2;
+	}
+	memcpy(o + 1, "u00", 3);
+	o[4] = hex[c >> 4];
+	o[5] = hex[c & 0xf];
+	return 6;
+}
+
+/* s as json-c's json_escape_str writes it, between quotes. */
+static void put_string(struct jsonw *w, const char *s)
+{
+	size_t n = strlen(s), room = w->cap - w->len;
+	const char *run = s;
+	char e[6], *o;
+
+	/* Room for the worst case (quotes, every byte as \u00xx, the NUL): no
+	 * check per byte. */
+	if (!w->err && room > 3 && n < (room - 3) / 6) {
+		o = w->buf + w->len;
+		*o++ = '"';
+		for (; *s; s++) {
+			unsigned char c = (unsigned char)*s;
+
+			if (escaped(c))
+				o += escape(o, c);
+			else
+				*o++ = (char)c;
+		}
+		*o++ = '"';
+		*o = '\0';
+		w->len = (size_t)(o - w->buf);
+		return;
+	}
+	/* Else runs of bytes that need no escape are put whole, growing the text. */
 	put(w, "\"", 1);
 	for (;; s++) {
 		unsigned char c = (unsigned char)*s;
-		size_t n = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c && !escaped(c))
 			continue;
 		if (s > run)
 			put(w, run, (size_t)(s - run));
 		if (!c)
 			break;
-		e[0] = '\\';
-		switch (c) {
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		default:
-			memcpy(e + 1, "u00", 3);
-			e[4] = hex[c >> 4];
-			e[5] = hex[c & 0xf];
-			n = 6;
-		}
-		put(w, e, n);
+		put(w, e, escape(e, c));
 		run = s + 1;
 	}
 	put(w, "\"", 1);

@@ -4,8 +4,8 @@
  * members: every byte 1..255 in a string and in a key (control bytes, '"',
  * '\\', '/', 0x7f, UTF-8 and stray high bytes), NULL strings, integers at
  * their limits, a nested object, the audit record's shape (authz.c), and
- * thousands of seeded random records, written from a stack buffer of 1, 16
- * and 2048 bytes (so the move to the heap is crossed at every point); and
+ * thousands of seeded random records, written from a stack buffer of 1, 16,
+ * 256 and 2048 bytes (so the move to the heap is crossed at every point); and
  * its refusals (too deep, unbalanced), which give no text. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -33,7 +33,7 @@ struct m {
 	uint64_t u;
 };
 
-static const size_t stack_sizes[] = { 1, 16, 2048 };
+static const size_t stack_sizes[] = { 1, 16, 256, 2048 };
 
 /* The members as json-c makes them (one object, nested ones by OPEN/CLOSE). */
 static char *by_jsonc(const struct m *v, size_t n)
