@@ -661,6 +661,39 @@ static char *audit_stub(const struct audit_rec *rec, const char *when, uint64_t 
 	return text;
 }
 
+/* The time of a record, "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC). Records come many
+ * a second: the second's part is formatted once per second (per thread). */
+static void audit_time(char *when, size_t size)
+{
+	static _Thread_local time_t sec = -1;
+	static _Thread_local char text[64];
+	static _Thread_local int len;
+	struct timespec ts;
+	struct tm tm;
+	long ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != sec || len <= 0) {
+		gmtime_r(&ts.tv_sec, &tm);
+		len = snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		sec = ts.tv_sec;
+	}
+	ms = ts.tv_nsec / 1000000;
+	if (len >= (int)sizeof(text) || (size_t)len + 6 > size) {
+		snprintf(when, size, "%s.%03ldZ", text, ms);
+		return;
+	}
+	memcpy(when, text, (size_t)len);
+	when += len;
+	when[0] = '.';
+	when[1] = (char)('0' + ms / 100);
+	when[2] = (char)('0' + ms / 10 % 10);
+	when[3] = (char)('0' + ms % 10);
+	when[4] = 'Z';
+	when[5] = '\0';
+}
+
 /* The record as one line of JSON, for --audit-log, the ring and its
  * subscribers. 0, or -errno when it could not be written to --audit-log
  * (-ENOMEM when it could not be made while the log wants it). Written with
@@ -671,8 +704,6 @@ static int audit_json(struct authz *a, uint64_t serial, const struct identity *i
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
-	struct timespec ts;
-	struct tm tm;
 	char when[80], stack[AUDIT_JSON_STACK];
 	const char *line, *name;
 	size_t len;
@@ -680,10 +711,7 @@ static int audit_json(struct authz *a, uint64_t serial, const struct identity *i
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
 	int r = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	audit_time(when, sizeof(when));
 	jsonw_init(&w, stack, sizeof(stack));
 	jsonw_open(&w, NULL);
 	jsonw_str(&w, "time", when);
