@@ -35,7 +35,8 @@
 /* While audit records fail, one warning per this many seconds. */
 #define AUDIT_WARN_INTERVAL_S 10
 
-/* An audit record's JSON is made here first; a longer one moves to the heap. */
+/* An audit record (its JSON, its log line) is made in this many bytes of
+ * stack; a longer one on the heap. */
 #define AUDIT_JSON_STACK 2048
 
 static const char *source_of(const char *path, const struct policy *p)
@@ -558,26 +559,95 @@ static bool request_address(const struct policy_request *q, char *addr, size_t l
 }
 
 /* Strings in the log line are quoted with '"' and '\' escaped, so a file name
- * cannot forge a field; whole, whatever their length. */
-static void quote(FILE *f, const char *s)
+ * cannot forge a field; whole, whatever their length. Control bytes are '?'
+ * and none is "-". Its length; written at o unless o is NULL. */
+static size_t quoted(char *o, const char *s)
 {
+	size_t n = 2;
+
 	if (!s) {
-		fputc('-', f);
-		return;
+		if (o)
+			*o = '-';
+		return 1;
 	}
-	fputc('"', f);
+	if (o)
+		*o++ = '"';
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\') {
-			fputc('\\', f);
-			fputc(ch, f);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			fputc('?', f);
+			if (o) {
+				*o++ = '\\';
+				*o++ = (char)ch;
+			}
+			n += 2;
 		} else {
-			fputc(ch, f);
+			if (o)
+				*o++ = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+			n++;
 		}
 	}
-	fputc('"', f);
+	if (o)
+		*o = '"';
+	return n;
+}
+
+/* A field of the log's audit line; quoted: a string from outside; optional:
+ * left out of the line when absent. */
+struct audit_field {
+	struct log_field f;
+	bool quoted, optional;
+};
+
+/* "audit: DECISION key=value ..." of fl (fl[0] is the decision). Its length
+ * without the NUL; written, with the NUL, at o unless o is NULL. */
+static size_t audit_line_text(char *o, const struct audit_field *fl, size_t n)
+{
+	size_t len = 0, k;
+
+#define PUT(s, l) do { k = (l); if (o) memcpy(o + len, (s), k); len += k; } while (0)
+	PUT("audit: ", 7);
+	PUT(fl[0].f.value, strlen(fl[0].f.value));
+	for (size_t i = 1; i < n; i++) {
+		const char *v = fl[i].f.value;
+
+		if (fl[i].optional && !v)
+			continue;
+		PUT(" ", 1);
+		PUT(fl[i].f.key, strlen(fl[i].f.key));
+		PUT("=", 1);
+		if (fl[i].quoted)
+			len += quoted(o ? o + len : NULL, v);
+		else if (v)
+			PUT(v, strlen(v));
+		else
+			PUT("-", 1);
+	}
+#undef PUT
+	if (o)
+		o[len] = '\0';
+	return len;
+}
+
+/* Decimal v at b (24 bytes); b. */
+static char *udec(char *b, unsigned long long v)
+{
+	char t[24], *p = t + sizeof(t);
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	memcpy(b, p, (size_t)(t + sizeof(t) - p));
+	return b;
+}
+
+static char *dec(char *b, long long v)
+{
+	if (v >= 0)
+		return udec(b, (unsigned long long)v);
+	b[0] = '-';
+	udec(b + 1, 0 - (unsigned long long)v);
+	return b;
 }
 
 /* Appends one record, whole or not at all: a write cut short (ENOSPC, a
@@ -804,22 +874,19 @@ static int audit_line(uint64_t serial, const struct identity *id, const struct a
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
-	char conn[24], uid[16], gid[16], pid[16], proto[16], portb[16], level[16], option[16], after[24], seq[24];
+	char conn[24], uid[24], gid[24], pid[24], proto[24], portb[24], level[24], option[24], after[24], seq[24];
 	const char *fam = q && q->family >= 0 ? sbc_name(SBC_AF, q->family) : NULL;
 	const char *typ = q && q->type >= 0 ? sbc_name(SBC_SOCK, q->type) : NULL;
 	bool sso = q && q->action == POLICY_SETSOCKOPT;
 	bool exe_unknown = id->exe_unknown && !id->exe, unit_unknown = id->unit_unknown && !id->unit;
-	/* quoted: a string from outside; optional: left out of the line when absent */
-	struct {
-		struct log_field f;
-		bool quoted, optional;
-	} fl[] = {
+	/* "-": no connection of ours (authz_audit_http), no uid (an anonymous HTTP caller) */
+	const struct audit_field fl[] = {
 		{ { "decision", rec->decision }, false, true },
 		{ { "rule", rec->rule }, true, false },
-		{ { "conn", conn }, false, false },
-		{ { "uid", uid }, false, false },
-		{ { "gid", gid }, false, false },
-		{ { "pid", pid }, false, false },
+		{ { "conn", serial ? udec(conn, serial) : "-" }, false, false },
+		{ { "uid", id->uid != (uid_t)-1 ? udec(uid, (unsigned)id->uid) : "-" }, false, false },
+		{ { "gid", id->gid != (gid_t)-1 ? udec(gid, (unsigned)id->gid) : "-" }, false, false },
+		{ { "pid", dec(pid, (int)id->pid) }, false, false },
 		/* An unknown part is an unquoted "?": a quoted value cannot pass for it. */
 		{ { "exe", exe_unknown ? "?" : id->exe }, !exe_unknown, false },
 		{ { "unit", unit_unknown ? "?" : id->unit }, !unit_unknown, false },
@@ -828,61 +895,33 @@ static int audit_line(uint64_t serial, const struct identity *id, const struct a
 		{ { "action", q ? policy_action_name(q->action) : NULL }, false, false },
 		{ { "family", fam }, false, false },
 		{ { "type", typ }, false, false },
-		{ { "proto", q ? proto : NULL }, false, false },
+		{ { "proto", q ? dec(proto, q->proto) : NULL }, false, false },
 		{ { "address", addr }, true, true },
-		{ { "port", port >= 0 ? portb : NULL }, false, true },
+		{ { "port", port >= 0 ? dec(portb, port) : NULL }, false, true },
 		{ { "host", q ? q->host : NULL }, true, false },
 		{ { "name", q ? q->name : NULL }, true, true },
-		{ { "level", sso ? level : NULL }, false, true },
-		{ { "option", sso ? option : NULL }, false, true },
+		{ { "level", sso ? dec(level, q->level) : NULL }, false, true },
+		{ { "option", sso ? dec(option, q->option) : NULL }, false, true },
 		{ { "reason", rec->reason }, true, false },
-		{ { "after", rec->after ? after : NULL }, false, true },
-		{ { "seq", seq }, false, false },
+		{ { "after", rec->after ? udec(after, rec->after) : NULL }, false, true },
+		{ { "seq", udec(seq, rec->seq) }, false, false },
 	};
+	const size_t n = sizeof(fl) / sizeof(fl[0]);
 	struct log_field jf[sizeof(fl) / sizeof(fl[0])];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
+	/* Made on the stack; a line longer than that (a long path or host) on the heap. */
+	char stack[AUDIT_JSON_STACK];
+	size_t len = audit_line_text(NULL, fl, n);
+	char *text = len < sizeof(stack) ? stack : malloc(len + 1);
 	int r;
 
-	/* "-": no connection of ours (authz_audit_http), no uid (an anonymous HTTP caller) */
-	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)serial);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)id->uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)id->gid);
-	if (!serial)
-		strcpy(conn, "-");
-	if (id->uid == (uid_t)-1)
-		strcpy(uid, "-");
-	if (id->gid == (gid_t)-1)
-		strcpy(gid, "-");
-	snprintf(pid, sizeof(pid), "%d", (int)id->pid);
-	snprintf(proto, sizeof(proto), "%d", q ? q->proto : -1);
-	snprintf(portb, sizeof(portb), "%d", port);
-	snprintf(level, sizeof(level), "%d", q ? q->level : 0);
-	snprintf(option, sizeof(option), "%d", q ? q->option : 0);
-	snprintf(after, sizeof(after), "%llu", (unsigned long long)rec->after);
-	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rec->seq);
-	m = open_memstream(&text, &len);
-	if (!m)
+	if (!text)
 		return -ENOMEM;
-	fprintf(m, "audit: %s", rec->decision);
-	for (size_t i = 1; i < sizeof(fl) / sizeof(fl[0]); i++) {
-		if (fl[i].optional && !fl[i].f.value)
-			continue;
-		fprintf(m, " %s=", fl[i].f.key);
-		if (fl[i].quoted)
-			quote(m, fl[i].f.value);
-		else
-			fputs(fl[i].f.value ? fl[i].f.value : "-", m);
-	}
-	if (fclose(m) != 0) {
-		free(text);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+	audit_line_text(text, fl, n);
+	for (size_t i = 0; i < n; i++)
 		jf[i] = fl[i].f;
-	r = log_audit(text, jf, sizeof(fl) / sizeof(fl[0]));
-	free(text);
+	r = log_audit(text, jf, n);
+	if (text != stack)
+		free(text);
 	return r;
 }
 
