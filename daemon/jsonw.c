@@ -55,19 +55,31 @@ static bool reserve(struct jsonw *w, size_t n)
 	return true;
 }
 
-static void put(struct jsonw *w, const char *s, size_t n)
+static inline void put(struct jsonw *w, const char *s, size_t n)
 {
-	if (!reserve(w, n))
+	if ((w->err || n >= w->cap - w->len) && !reserve(w, n))
 		return;
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
 	w->buf[w->len] = '\0';
 }
 
-/* Whether json-c escapes byte c (with JSON_C_TO_STRING_NOSLASHESCAPE). */
+/* 1: json-c escapes the byte (with JSON_C_TO_STRING_NOSLASHESCAPE): below
+ * 0x20, '"' and '\\'. */
+static const unsigned char escaped_tbl[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static inline bool escaped(unsigned char c)
 {
-	return c < 0x20 || c == '"' || c == '\\';
+	return escaped_tbl[c];
 }
 
 /* Writes the escape of c (escaped(c)) at o; its length, 2 or 6. */
@@ -103,7 +115,7 @@ static void put_string(struct jsonw *w, const char *s)
 	if (!w->err && room > 3 && n < (room - 3) / 6) {
 		o = w->buf + w->len;
 		*o++ = '"';
-		for (; *s; s++) {
+		for (const char *end = s + n; s < end; s++) {
 			unsigned char c = (unsigned char)*s;
 
 			if (escaped(c))
