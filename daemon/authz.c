@@ -24,6 +24,7 @@
 #include "http-token.h"
 #include "identity.h"
 #include "jsonrpc.h"
+#include "jsonw.h"
 #include "log.h"
 #include "loop.h"
 #include "policy-lint.h"
@@ -33,6 +34,10 @@
 
 /* While audit records fail, one warning per this many seconds. */
 #define AUDIT_WARN_INTERVAL_S 10
+
+/* An audit record (its JSON, its log line) is made in this many bytes of
+ * stack; a longer one on the heap. */
+#define AUDIT_JSON_STACK 2048
 
 static const char *source_of(const char *path, const struct policy *p)
 {
@@ -554,26 +559,95 @@ static bool request_address(const struct policy_request *q, char *addr, size_t l
 }
 
 /* Strings in the log line are quoted with '"' and '\' escaped, so a file name
- * cannot forge a field; whole, whatever their length. */
-static void quote(FILE *f, const char *s)
+ * cannot forge a field; whole, whatever their length. Control bytes are '?'
+ * and none is "-". Its length; written at o unless o is NULL. */
+static size_t quoted(char *o, const char *s)
 {
+	size_t n = 2;
+
 	if (!s) {
-		fputc('-', f);
-		return;
+		if (o)
+			*o = '-';
+		return 1;
 	}
-	fputc('"', f);
+	if (o)
+		*o++ = '"';
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\') {
-			fputc('\\', f);
-			fputc(ch, f);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			fputc('?', f);
+			if (o) {
+				*o++ = '\\';
+				*o++ = (char)ch;
+			}
+			n += 2;
 		} else {
-			fputc(ch, f);
+			if (o)
+				*o++ = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+			n++;
 		}
 	}
-	fputc('"', f);
+	if (o)
+		*o = '"';
+	return n;
+}
+
+/* A field of the log's audit line; quoted: a string from outside; optional:
+ * left out of the line when absent. */
+struct audit_field {
+	struct log_field f;
+	bool quoted, optional;
+};
+
+/* "audit: DECISION key=value ..." of fl (fl[0] is the decision). Its length
+ * without the NUL; written, with the NUL, at o unless o is NULL. */
+static size_t audit_line_text(char *o, const struct audit_field *fl, size_t n)
+{
+	size_t len = 0, k;
+
+#define PUT(s, l) do { k = (l); if (o) memcpy(o + len, (s), k); len += k; } while (0)
+	PUT("audit: ", 7);
+	PUT(fl[0].f.value, strlen(fl[0].f.value));
+	for (size_t i = 1; i < n; i++) {
+		const char *v = fl[i].f.value;
+
+		if (fl[i].optional && !v)
+			continue;
+		PUT(" ", 1);
+		PUT(fl[i].f.key, strlen(fl[i].f.key));
+		PUT("=", 1);
+		if (fl[i].quoted)
+			len += quoted(o ? o + len : NULL, v);
+		else if (v)
+			PUT(v, strlen(v));
+		else
+			PUT("-", 1);
+	}
+#undef PUT
+	if (o)
+		o[len] = '\0';
+	return len;
+}
+
+/* Decimal v at b (24 bytes); b. */
+static char *udec(char *b, unsigned long long v)
+{
+	char t[24], *p = t + sizeof(t);
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	memcpy(b, p, (size_t)(t + sizeof(t) - p));
+	return b;
+}
+
+static char *dec(char *b, long long v)
+{
+	if (v >= 0)
+		return udec(b, (unsigned long long)v);
+	b[0] = '-';
+	udec(b + 1, 0 - (unsigned long long)v);
+	return b;
 }
 
 /* Appends one record, whole or not at all: a write cut short (ENOSPC, a
@@ -657,91 +731,140 @@ static char *audit_stub(const struct audit_rec *rec, const char *when, uint64_t 
 	return text;
 }
 
+/* The time of a record, "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC). Records come many
+ * a second: the second's part is formatted once per second (per thread). */
+static void audit_time(char *when, size_t size)
+{
+	static _Thread_local time_t sec = -1;
+	static _Thread_local char text[64];
+	static _Thread_local int len;
+	struct timespec ts;
+	struct tm tm;
+	long ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != sec || len <= 0) {
+		gmtime_r(&ts.tv_sec, &tm);
+		len = snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		sec = ts.tv_sec;
+	}
+	ms = ts.tv_nsec / 1000000;
+	if (len >= (int)sizeof(text) || (size_t)len + 6 > size) {
+		snprintf(when, size, "%s.%03ldZ", text, ms);
+		return;
+	}
+	memcpy(when, text, (size_t)len);
+	when += len;
+	when[0] = '.';
+	when[1] = (char)('0' + ms / 100);
+	when[2] = (char)('0' + ms / 10 % 10);
+	when[3] = (char)('0' + ms % 10);
+	when[4] = 'Z';
+	when[5] = '\0';
+}
+
 /* The record as one line of JSON, for --audit-log, the ring and its
  * subscribers. 0, or -errno when it could not be written to --audit-log
- * (-ENOMEM when it could not be made while the log wants it). */
+ * (-ENOMEM when it could not be made while the log wants it). Written with
+ * jsonw (one stack buffer, no object per member): the bytes are json-c's
+ * plain, no-slash-escape rendering of the same members in the same order,
+ * which tests/check_jsonw.c holds it to. */
 static int audit_json(struct authz *a, uint64_t serial, const struct identity *id, const struct audit_rec *rec,
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
-	json_object *o = json_object_new_object();
-	struct timespec ts;
-	struct tm tm;
-	char when[80];
-	const char *line;
+	char when[80], stack[AUDIT_JSON_STACK];
+	const char *line, *name;
+	size_t len;
+	struct jsonw w;
 	struct iovec iov[2] = { { 0 }, { (void *)"\n", 1 } };
 	int r = 0;
 
-	if (!o)
-		return a->audit_fd >= 0 ? -ENOMEM : 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "seq", json_object_new_uint64(rec->seq));
-	json_object_object_add(o, "decision", json_object_new_string(rec->decision));
-	json_object_object_add(o, "rule", rec->rule ? json_object_new_string(rec->rule) : NULL);
-	json_object_object_add(o, "reason", json_object_new_string(rec->reason));
+	audit_time(when, sizeof(when));
+	jsonw_init(&w, stack, sizeof(stack));
+	jsonw_open(&w, NULL);
+	jsonw_str(&w, "time", when);
+	jsonw_uint(&w, "seq", rec->seq);
+	jsonw_str(&w, "decision", rec->decision);
+	jsonw_str(&w, "rule", rec->rule);
+	jsonw_str(&w, "reason", rec->reason);
 	if (rec->after)
-		json_object_object_add(o, "after", json_object_new_uint64(rec->after));
+		jsonw_uint(&w, "after", rec->after);
 	/* 0: an HTTP refusal before any connection of ours (authz_audit_http). */
-	json_object_object_add(o, "connection", serial ? json_object_new_uint64(serial) : NULL);
+	if (serial)
+		jsonw_uint(&w, "connection", serial);
+	else
+		jsonw_null(&w, "connection");
 	/* (uid_t)-1 is no uid (the kernel gives it nobody): an anonymous HTTP caller. */
-	json_object_object_add(o, "uid", id->uid != (uid_t)-1 ? json_object_new_int64(id->uid) : NULL);
-	json_object_object_add(o, "gid", id->gid != (gid_t)-1 ? json_object_new_int64(id->gid) : NULL);
-	json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+	if (id->uid != (uid_t)-1)
+		jsonw_int(&w, "uid", id->uid);
+	else
+		jsonw_null(&w, "uid");
+	if (id->gid != (gid_t)-1)
+		jsonw_int(&w, "gid", id->gid);
+	else
+		jsonw_null(&w, "gid");
+	jsonw_int(&w, "pid", id->pid);
 	if (id->token)
-		json_object_object_add(o, "token", json_object_new_string(id->token));
-	json_object_object_add(o, "exe", id->exe ? json_object_new_string(id->exe) : NULL);
-	json_object_object_add(o, "unit", id->unit ? json_object_new_string(id->unit) : NULL);
+		jsonw_str(&w, "token", id->token);
+	jsonw_str(&w, "exe", id->exe);
+	jsonw_str(&w, "unit", id->unit);
 	if (id->exe_unknown || id->unit_unknown) {
 		/* null alone would read as "none": say which were unknown, and why. */
-		json_object *u = json_object_new_object();
-
+		jsonw_open(&w, "unknown");
 		if (id->exe_unknown)
-			json_object_object_add(u, "exe", json_object_new_string(id->exe_unknown));
+			jsonw_str(&w, "exe", id->exe_unknown);
 		if (id->unit_unknown)
-			json_object_object_add(u, "unit", json_object_new_string(id->unit_unknown));
-		json_object_object_add(o, "unknown", u);
+			jsonw_str(&w, "unit", id->unit_unknown);
+		jsonw_close(&w);
 	}
-	json_object_object_add(o, "method", json_object_new_string(rec->method));
-	json_object_object_add(o, "action", q ? json_object_new_string(policy_action_name(q->action)) : NULL);
-	if (q && q->family >= 0)
-		json_object_object_add(o, "family", sbc_to_json(SBC_AF, q->family));
-	if (q && q->type >= 0)
-		json_object_object_add(o, "type", sbc_to_json(SBC_SOCK, q->type));
+	jsonw_str(&w, "method", rec->method);
+	jsonw_str(&w, "action", q ? policy_action_name(q->action) : NULL);
+	/* A constant's name, else its number, as sbc_to_json gives them. */
+	if (q && q->family >= 0) {
+		if ((name = sbc_name(SBC_AF, q->family)))
+			jsonw_str(&w, "family", name);
+		else
+			jsonw_int(&w, "family", q->family);
+	}
+	if (q && q->type >= 0) {
+		if ((name = sbc_name(SBC_SOCK, q->type)))
+			jsonw_str(&w, "type", name);
+		else
+			jsonw_int(&w, "type", q->type);
+	}
 	if (q && q->proto >= 0)
-		json_object_object_add(o, "proto", json_object_new_int(q->proto));
+		jsonw_int(&w, "proto", q->proto);
 	if (addr)
-		json_object_object_add(o, "address", json_object_new_string(addr));
+		jsonw_str(&w, "address", addr);
 	if (port >= 0)
-		json_object_object_add(o, "port", json_object_new_int(port));
+		jsonw_int(&w, "port", port);
 	if (q && q->host)
-		json_object_object_add(o, "host", json_object_new_string(q->host));
+		jsonw_str(&w, "host", q->host);
 	if (q && q->name)
-		json_object_object_add(o, "name", json_object_new_string(q->name));
+		jsonw_str(&w, "name", q->name);
 	if (q && q->action == POLICY_SETSOCKOPT) {
-		json_object_object_add(o, "level", json_object_new_int(q->level));
-		json_object_object_add(o, "option", json_object_new_int(q->option));
+		jsonw_int(&w, "level", q->level);
+		jsonw_int(&w, "option", q->option);
 	}
-	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	jsonw_close(&w);
+	line = jsonw_text(&w, &len);
 	if (!line) {
-		json_object_put(o);
+		jsonw_fini(&w);
 		return a->audit_fd >= 0 ? -ENOMEM : 0;
 	}
-	iov[0] = (struct iovec){ (void *)line, strlen(line) };
+	iov[0] = (struct iovec){ (void *)line, len };
 	/* One write per record, so records never interleave (O_APPEND). */
 	if (a->audit_fd >= 0)
 		r = audit_append(a->audit_fd, iov, 2);
 	/* The ring keeps it (short, if it is long) and subscribers get it whole,
 	 * whether or not the file took it: they show what was decided. */
 	if (audit_ring_wanted(&a->ring)) {
-		_cleanup_free_ char *stub = iov[0].iov_len > a->ring.record_max
-		                                ? audit_stub(rec, when, serial, id, iov[0].iov_len) : NULL;
-		(void)audit_ring_push(&a->ring, rec->seq, line, iov[0].iov_len, stub);
+		_cleanup_free_ char *stub = len > a->ring.record_max ? audit_stub(rec, when, serial, id, len) : NULL;
+		(void)audit_ring_push(&a->ring, rec->seq, line, len, stub);
 	}
-	json_object_put(o);
+	jsonw_fini(&w);
 	return r;
 }
 
@@ -751,22 +874,19 @@ static int audit_line(uint64_t serial, const struct identity *id, const struct a
                       const char *addr, int port)
 {
 	const struct policy_request *q = rec->q;
-	char conn[24], uid[16], gid[16], pid[16], proto[16], portb[16], level[16], option[16], after[24], seq[24];
+	char conn[24], uid[24], gid[24], pid[24], proto[24], portb[24], level[24], option[24], after[24], seq[24];
 	const char *fam = q && q->family >= 0 ? sbc_name(SBC_AF, q->family) : NULL;
 	const char *typ = q && q->type >= 0 ? sbc_name(SBC_SOCK, q->type) : NULL;
 	bool sso = q && q->action == POLICY_SETSOCKOPT;
 	bool exe_unknown = id->exe_unknown && !id->exe, unit_unknown = id->unit_unknown && !id->unit;
-	/* quoted: a string from outside; optional: left out of the line when absent */
-	struct {
-		struct log_field f;
-		bool quoted, optional;
-	} fl[] = {
+	/* "-": no connection of ours (authz_audit_http), no uid (an anonymous HTTP caller) */
+	const struct audit_field fl[] = {
 		{ { "decision", rec->decision }, false, true },
 		{ { "rule", rec->rule }, true, false },
-		{ { "conn", conn }, false, false },
-		{ { "uid", uid }, false, false },
-		{ { "gid", gid }, false, false },
-		{ { "pid", pid }, false, false },
+		{ { "conn", serial ? udec(conn, serial) : "-" }, false, false },
+		{ { "uid", id->uid != (uid_t)-1 ? udec(uid, (unsigned)id->uid) : "-" }, false, false },
+		{ { "gid", id->gid != (gid_t)-1 ? udec(gid, (unsigned)id->gid) : "-" }, false, false },
+		{ { "pid", dec(pid, (int)id->pid) }, false, false },
 		/* An unknown part is an unquoted "?": a quoted value cannot pass for it. */
 		{ { "exe", exe_unknown ? "?" : id->exe }, !exe_unknown, false },
 		{ { "unit", unit_unknown ? "?" : id->unit }, !unit_unknown, false },
@@ -775,61 +895,33 @@ static int audit_line(uint64_t serial, const struct identity *id, const struct a
 		{ { "action", q ? policy_action_name(q->action) : NULL }, false, false },
 		{ { "family", fam }, false, false },
 		{ { "type", typ }, false, false },
-		{ { "proto", q ? proto : NULL }, false, false },
+		{ { "proto", q ? dec(proto, q->proto) : NULL }, false, false },
 		{ { "address", addr }, true, true },
-		{ { "port", port >= 0 ? portb : NULL }, false, true },
+		{ { "port", port >= 0 ? dec(portb, port) : NULL }, false, true },
 		{ { "host", q ? q->host : NULL }, true, false },
 		{ { "name", q ? q->name : NULL }, true, true },
-		{ { "level", sso ? level : NULL }, false, true },
-		{ { "option", sso ? option : NULL }, false, true },
+		{ { "level", sso ? dec(level, q->level) : NULL }, false, true },
+		{ { "option", sso ? dec(option, q->option) : NULL }, false, true },
 		{ { "reason", rec->reason }, true, false },
-		{ { "after", rec->after ? after : NULL }, false, true },
-		{ { "seq", seq }, false, false },
+		{ { "after", rec->after ? udec(after, rec->after) : NULL }, false, true },
+		{ { "seq", udec(seq, rec->seq) }, false, false },
 	};
+	const size_t n = sizeof(fl) / sizeof(fl[0]);
 	struct log_field jf[sizeof(fl) / sizeof(fl[0])];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
+	/* Made on the stack; a line longer than that (a long path or host) on the heap. */
+	char stack[AUDIT_JSON_STACK];
+	size_t len = audit_line_text(NULL, fl, n);
+	char *text = len < sizeof(stack) ? stack : malloc(len + 1);
 	int r;
 
-	/* "-": no connection of ours (authz_audit_http), no uid (an anonymous HTTP caller) */
-	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)serial);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)id->uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)id->gid);
-	if (!serial)
-		strcpy(conn, "-");
-	if (id->uid == (uid_t)-1)
-		strcpy(uid, "-");
-	if (id->gid == (gid_t)-1)
-		strcpy(gid, "-");
-	snprintf(pid, sizeof(pid), "%d", (int)id->pid);
-	snprintf(proto, sizeof(proto), "%d", q ? q->proto : -1);
-	snprintf(portb, sizeof(portb), "%d", port);
-	snprintf(level, sizeof(level), "%d", q ? q->level : 0);
-	snprintf(option, sizeof(option), "%d", q ? q->option : 0);
-	snprintf(after, sizeof(after), "%llu", (unsigned long long)rec->after);
-	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rec->seq);
-	m = open_memstream(&text, &len);
-	if (!m)
+	if (!text)
 		return -ENOMEM;
-	fprintf(m, "audit: %s", rec->decision);
-	for (size_t i = 1; i < sizeof(fl) / sizeof(fl[0]); i++) {
-		if (fl[i].optional && !fl[i].f.value)
-			continue;
-		fprintf(m, " %s=", fl[i].f.key);
-		if (fl[i].quoted)
-			quote(m, fl[i].f.value);
-		else
-			fputs(fl[i].f.value ? fl[i].f.value : "-", m);
-	}
-	if (fclose(m) != 0) {
-		free(text);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+	audit_line_text(text, fl, n);
+	for (size_t i = 0; i < n; i++)
 		jf[i] = fl[i].f;
-	r = log_audit(text, jf, sizeof(fl) / sizeof(fl[0]));
-	free(text);
+	r = log_audit(text, jf, n);
+	if (text != stack)
+		free(text);
 	return r;
 }
 
