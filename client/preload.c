@@ -250,6 +250,7 @@ struct conn {
 	size_t have;    /* bytes in reply, past the line just returned */
 	size_t line;    /* length of the current line, with its \n */
 	int passed;     /* a descriptor that came with the replies, or -1 */
+	int oserr;      /* the errno of the last -32000 error reply, or 0 */
 };
 
 static int conn_open(struct conn *c)
@@ -262,6 +263,7 @@ static int conn_open(struct conn *c)
 	c->id = 0;
 	c->have = c->line = 0;
 	c->passed = -1;
+	c->oserr = 0;
 	if (!control_path_ok)
 		return -1;
 	memcpy(sa.sun_path, control_path, n);
@@ -385,8 +387,19 @@ static int call(struct conn *c, const char *method, const char *params, size_t p
 	const char *idv = member(c->reply, *end, "id", 1);
 	if (!idv || !parse_int(idv, *end, &id) || id != c->id)
 		return -1;
+	const char *err = member(c->reply, *end, "error", 1);
+	if (err) {
+		/* An OS error of the daemon's ({"code":-32000,"data":{"errno":N}}):
+		 * kept, for a bind the policy allowed but the kernel refused. */
+		const char *code = member(err, *end, "code", 1), *data = member(err, *end, "data", 1), *en;
+		long long v;
+		if (code && *end - code > 6 && !memcmp(code, "-32000", 6) && data &&
+		    (en = member(data, *end, "errno", 1)) && parse_int(en, *end, &v) && v > 0 && v < 4096)
+			c->oserr = (int)v;
+		return -1;
+	}
 	*result = member(c->reply, *end, "result", 1);
-	if (!*result || **result != '{' || member(c->reply, *end, "error", 1))
+	if (!*result || **result != '{')
 		return -1;
 	return 0;
 }
@@ -490,8 +503,9 @@ static bool bind_params(struct buf *b, long long handle, const struct sockaddr *
 	return !b->over;
 }
 
-/* The daemon's socket for FD, bound to ADDR, put at FD: 0, or -1 with
- * nothing changed. */
+/* The daemon's socket for FD, bound to ADDR, put at FD: 0; or, with nothing
+ * changed, -errno of the daemon's own bind when the policy allowed it and
+ * the kernel refused, else -1 (the program's errno stands). */
 static int brokered_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int domain, type, proto, fl, fdfl;
@@ -545,8 +559,13 @@ static int brokered_bind(int fd, const struct sockaddr *addr, socklen_t len)
 	b.len = 0;
 	if (!bind_params(&b, handle, addr, len))
 		goto out;
-	if (call(&c, "socket.bind", p, b.len, &res, &end) < 0)
+	if (call(&c, "socket.bind", p, b.len, &res, &end) < 0) {
+		/* Allowed, but the kernel refused the daemon too (EADDRINUSE):
+		 * that is the program's answer, as it would be with privilege. */
+		if (c.oserr)
+			r = -c.oserr;
 		goto out;
+	}
 
 	cb.len = 0;
 	put_str(&cb, "{\"handle\":");
@@ -576,10 +595,11 @@ SB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	e = errno;
 	if (e != EACCES && e != EPERM && e != EADDRNOTAVAIL)
 		return r;
-	if (brokered_bind(fd, addr, len) == 0) {
+	r = brokered_bind(fd, addr, len);
+	if (r == 0) {
 		errno = saved;    /* as a bind that succeeded leaves it */
 		return 0;
 	}
-	errno = e;
-	return r;
+	errno = r < -1 ? -r : e;
+	return -1;
 }
