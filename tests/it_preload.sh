@@ -15,7 +15,9 @@
 #      the same as without the shim, and the daemon's audit has the deny;
 #      EADDRNOTAVAIL likewise; an unreachable daemon gives the original errno;
 #   4. a bind that succeeds on its own (port 8080) never contacts the daemon
-#      (admin.stats counts no connection, the audit has no record).
+#      (admin.stats counts no connection, the audit has no record);
+#   5. sockbrokerctl run --preload sets LD_PRELOAD (before the caller's) and
+#      an absolute SOCKBROKER_SOCKET; a missing shim: exit 1, nothing runs.
 # Needs root (setpriv to nobody, a network namespace); without it, or
 # without curl, socat, setpriv, unshare or ip, exits 77, or fails when
 # CI=true. Synchronisation: readiness lines through fifos, no sleeps.
@@ -306,6 +308,36 @@ else
 fi
 ctl --json audit --limit 1000
 expect_no_out '8080' "$dir/out" "the audit has no record of port 8080"
+
+# ---------------------------------------------------------------- 5. sockbrokerctl run --preload
+
+sbctl_for_others
+: >"$dir/other.so"; chmod a+r "$dir/other.so"
+cat >"$dir/preloaded.py" <<'PY'
+import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # port 80 may be in TIME_WAIT by now
+s.bind(("127.0.0.1", 80))
+print(s.getsockname()[1], os.environ["LD_PRELOAD"], os.environ["SOCKBROKER_SOCKET"])
+PY
+chmod a+r "$dir/preloaded.py"
+# From $dir with a relative --socket: the program gets the absolute path.
+(cd "$dir" && "${as_nobody_cmd[@]}" env SOCKBROKER_PRELOAD="$shim" LD_PRELOAD= "$sbctl_other" --socket s.sock \
+	run --preload -- "$upy" "$dir/preloaded.py") >"$dir/out" 2>"$dir/err"
+rc=$?
+expect_rc 0 "nobody: sockbrokerctl run --preload -- python binding port 80"
+expect_out "^80 $shim $sock\$" "$dir/out" "the program bound port 80, with LD_PRELOAD the shim and SOCKBROKER_SOCKET the absolute socket path"
+# shellcheck disable=SC2016 # the program's own shell expands $LD_PRELOAD
+"${as_nobody_cmd[@]}" env SOCKBROKER_PRELOAD="$shim" LD_PRELOAD="$dir/other.so" "$sbctl_other" --socket "$sock" \
+	run --preload -- /bin/sh -c 'echo "$LD_PRELOAD"' >"$dir/out" 2>"$dir/err"
+rc=$?
+expect_out "^$shim:$dir/other.so\$" "$dir/out" "an LD_PRELOAD the caller had stays, after the shim"
+rm -f "$dir/ran"
+env SOCKBROKER_PRELOAD="$dir/none.so" "$SBCTL" --socket "$sock" run --preload -- /bin/sh -c ": >'$dir/ran'" >"$dir/out" 2>"$dir/err"
+rc=$?
+expect_rc 1 "run --preload with a shim that is not there"
+expect_out "run: --preload: the shim $dir/none.so cannot be used: No such file or directory" "$dir/err" "the message names the missing shim"
+if [ -e "$dir/ran" ]; then fail "the program ran without its shim"; else pass "the program never ran"; fi
 
 ctl_stop_daemon
 
