@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -133,19 +132,48 @@ static void put_b64(struct buf *b, const unsigned char *s, size_t n)
 	}
 }
 
+/* IPv4 dotted quad and IPv6 in eight uncompressed hex groups, by hand:
+ * inet_ntop may format with sprintf, which is not async-signal-safe. */
+static void put_ipv4(struct buf *b, const unsigned char *a)
+{
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			put_str(b, ".");
+		put_int(b, a[i]);
+	}
+}
+
+static void put_ipv6(struct buf *b, const unsigned char *a)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i += 2) {
+		unsigned v = (unsigned)a[i] << 8 | a[i + 1];
+		char t[5];
+		size_t n = 0;
+		int shift = 12;
+
+		if (i)
+			t[n++] = ':';
+		while (shift > 0 && !(v >> shift & 15))
+			shift -= 4;
+		for (; shift >= 0; shift -= 4)
+			t[n++] = hex[v >> shift & 15];
+		put_mem(b, t, n);
+	}
+}
+
 /* The address in the protocol's tuple or object form; false for one the
  * shim does not ask for (an unnamed UNIX address, a short one). */
 static bool put_addr(struct buf *b, const struct sockaddr *sa, socklen_t len)
 {
-	char host[INET6_ADDRSTRLEN];
-
 	switch (sa->sa_family) {
 	case AF_INET: {
 		const struct sockaddr_in *in = (const void *)sa;
-		if (len < sizeof(*in) || !inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host)))
+		if (len < sizeof(*in))
 			return false;
 		put_str(b, "[\"");
-		put_str(b, host);
+		put_ipv4(b, (const unsigned char *)&in->sin_addr);
 		put_str(b, "\",");
 		put_int(b, ntohs(in->sin_port));
 		put_str(b, "]");
@@ -153,10 +181,10 @@ static bool put_addr(struct buf *b, const struct sockaddr *sa, socklen_t len)
 	}
 	case AF_INET6: {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
-		if (len < sizeof(*in6) || !inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host)))
+		if (len < sizeof(*in6))
 			return false;
 		put_str(b, "[\"");
-		put_str(b, host);
+		put_ipv6(b, (const unsigned char *)&in6->sin6_addr);
 		put_str(b, "\",");
 		put_int(b, ntohs(in6->sin6_port));
 		put_str(b, ",");
