@@ -3,6 +3,7 @@
 # unmodified programs, against the real daemon on a private socket with a
 # policy of its own, inside a network namespace of its own (port 80 is ours
 # alone there):
+#   0. the shim exports bind alone and needs no json-c;
 #   1. as nobody under the shim, `python3 -m http.server 80 --bind 127.0.0.1`
 #      serves curl, and `socat TCP-LISTEN:80,bind=127.0.0.1,fork` serves two
 #      connections; nobody cannot bind port 80 itself;
@@ -111,6 +112,26 @@ stats_accepted() {
 	ctl --json call admin.stats '{}'
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["connections_accepted"])' <"$dir/out"
 }
+
+# ---------------------------------------------------------------- 0. the library
+
+# Nothing of the shim's may shadow the program's symbols (json-c's, say).
+if command -v nm >/dev/null 2>&1 && command -v readelf >/dev/null 2>&1; then
+	nm -D --defined-only "$shim" | awk '$2 ~ /^[TtDdBbWwVvRr]$/ { print $3 }' | sort >"$dir/out"
+	if [ "$(tr '\n' ' ' <"$dir/out")" = "bind " ]; then
+		pass "the shim exports bind and nothing else"
+	else
+		fail "the shim exports more than bind"
+	fi
+	readelf -d "$shim" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' >"$dir/out"
+	if grep -q -E 'json|sockbroker' "$dir/out"; then
+		fail "the shim needs json-c or libsockbroker"
+	else
+		pass "the shim needs neither json-c nor libsockbroker ($(tr '\n' ' ' <"$dir/out"))"
+	fi
+else
+	echo "# nm or readelf missing: the shim's symbols are not checked"
+fi
 
 # ---------------------------------------------------------------- 1. unmodified servers
 
