@@ -14,7 +14,9 @@
 #      write stays EACCES (the daemon binds paths as the caller);
 #   3. a bind the policy denies: python's own "Permission denied" message,
 #      the same as without the shim, and the daemon's audit has the deny;
-#      EADDRNOTAVAIL likewise; an unreachable daemon gives the original errno;
+#      EADDRNOTAVAIL likewise; an unreachable daemon, or one that never
+#      answers (10 s), gives the original errno; fork and exec: the shim
+#      goes as LD_PRELOAD goes;
 #   4. a bind that succeeds on its own (port 8080) never contacts the daemon
 #      (admin.stats counts no connection, the audit has no record);
 #   5. sockbrokerctl run --preload sets LD_PRELOAD (before the caller's) and
@@ -50,7 +52,8 @@ chmod 755 "$dir"
 nobody_gid=$(id -g nobody)
 as_nobody_cmd=(setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups)
 drain_pid2=
-trap 'reap TERM "$drain_pid2"; ctl_cleanup' EXIT
+mute_pid=
+trap 'reap TERM "$drain_pid2" "$mute_pid"; ctl_cleanup' EXIT
 
 upy=
 for cand in /usr/bin/python3 /usr/local/bin/python3; do
@@ -313,6 +316,53 @@ try:
 except OSError as e:
     print(e.errno, e.strerror)' >"$dir/out" 2>"$dir/err"
 expect_out '^13 Permission denied$' "$dir/out" "the daemon unreachable: the original EACCES"
+
+# A daemon that accepts and never answers: the bind fails, bounded (10 s
+# per reply), with the original errno.
+mkfifo "$dir/mute.fifo"
+"$py" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen()
+print("bound", flush=True)
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)
+' "$dir/mute.sock" >"$dir/mute.fifo" 2>&1 &
+mute_pid=$!
+read -r _bound <"$dir/mute.fifo"
+"${as_nobody_cmd[@]}" env LD_PRELOAD="$shim" SOCKBROKER_SOCKET="$dir/mute.sock" timeout 30 "$upy" -c '
+import socket, time
+t = time.monotonic()
+try:
+    socket.socket().bind(("127.0.0.1", 80))
+except OSError as e:
+    print(e.errno, e.strerror, "after %d s" % round(time.monotonic() - t))' >"$dir/out" 2>"$dir/err"
+expect_out '^13 Permission denied after 1[0-9] s$' "$dir/out" "a daemon that never answers: the original EACCES after the 10 s bound"
+reap TERM "$mute_pid"
+
+# fork and exec: a forked child binds through the shim as its parent does;
+# a child run without LD_PRELOAD has no shim.
+shimmed "$upy" -c '
+import os, socket, subprocess, sys
+pid = os.fork()
+if pid == 0:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", 80)); print("child bound", s.getsockname()[1], flush=True)
+    except OSError as e:
+        print("child", e, flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+env = dict(os.environ); del env["LD_PRELOAD"]
+subprocess.run([sys.executable, "-c", "import socket\ntry:\n socket.socket().bind((\"127.0.0.1\", 80))\nexcept OSError as e: print(\"exec without LD_PRELOAD:\", e.errno)"], env=env)
+subprocess.run([sys.executable, "-c", "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind((\"127.0.0.1\", 80)); print(\"exec with LD_PRELOAD:\", s.getsockname()[1])"])
+' >"$dir/out" 2>"$dir/err"
+expect_out '^child bound 80$' "$dir/out" "after fork, the child binds port 80 through the shim"
+expect_out '^exec without LD_PRELOAD: 13$' "$dir/out" "a child executed without LD_PRELOAD has no shim (EACCES)"
+expect_out '^exec with LD_PRELOAD: 80$' "$dir/out" "a child executed with the environment inherits the shim"
 
 # ---------------------------------------------------------------- 4. not intercepted
 
