@@ -40,7 +40,8 @@
 
 #define SB_EXPORT __attribute__((visibility("default")))
 
-/* Bounds: one request line, one reply line, and the wait for each. */
+/* Bounds: one request line, one reply line, and the wait for each. About
+ * 7 KiB of the caller's stack in all. */
 enum { REQ_MAX = 1024, REPLY_MAX = 4096, IO_TIMEOUT_S = 10 };
 
 typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
@@ -304,6 +305,8 @@ static int conn_open(struct conn *c)
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	for (;;) {
 		if (connect(c->fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0)
+			return 0;
+		if (errno == EISCONN)   /* an interrupted connect that went through */
 			return 0;
 		if (errno != EINTR)
 			break;
@@ -595,6 +598,11 @@ static int brokered_bind(int fd, const struct sockaddr *addr, socklen_t len)
 		goto out;
 	}
 
+	/* Only a descriptor that comes with detach's reply is the socket. */
+	if (c.passed >= 0) {
+		close(c.passed);
+		c.passed = -1;
+	}
 	cb.len = 0;
 	put_str(&cb, "{\"handle\":");
 	put_int(&cb, handle);
