@@ -2083,6 +2083,10 @@ static void run_details(FILE *f)
 	        "  --stdio ADDR          a connection as standard input and output (0 and 1,\n"
 	        "                        inetd style, for a program that talks to a server\n"
 	        "                        through them); not counted in LISTEN_FDS\n"
+	        "  --preload             load the preload shim into PROGRAM (LD_PRELOAD, with\n"
+	        "                        SOCKBROKER_SOCKET set): a bind() the kernel refuses\n"
+	        "                        is asked of the daemon; SOCKBROKER_PRELOAD names\n"
+	        "                        another copy of the shim\n"
 	        "  --                    ends the options; PROGRAM's own follow it\n"
 	        "\n"
 	        "NAME: 1-255 printable ASCII characters without ':'. At most %d sockets\n"
@@ -2099,8 +2103,49 @@ static void run_details(FILE *f)
 	        "  else PROGRAM's own\n", RUN_MAX_SOCKETS);
 }
 
+/* --preload: the shim (SOCKBROKER_PRELOAD, else the installed one) first in
+ * LD_PRELOAD, and SOCKBROKER_SOCKET the control socket this command uses,
+ * absolute, since the program may change its directory before it binds. */
+static int run_preload_env(const struct ctl *ctl)
+{
+	const char *lib = getenv("SOCKBROKER_PRELOAD"), *old = getenv("LD_PRELOAD");
+	const char *sockpath = ctl->socket ? ctl->socket : sb_socket_path();
+	char cwd[PATH_MAX], *v = NULL;
+	int ok;
+
+	if (!lib || !*lib)
+		lib = SB_PRELOAD_PATH;
+	if (lib[0] != '/' || access(lib, R_OK) < 0) {
+		errmsg("run: --preload: the shim %s cannot be used: %s", lib,
+		       lib[0] != '/' ? "not an absolute path" : strerror(errno));
+		return EXIT_REPLY_ERROR;
+	}
+	if (sockpath[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&v, "%s/%s", cwd, sockpath) < 0) {
+			errmsg("run: --preload: cannot make the socket path %s absolute", sockpath);
+			return EXIT_REPLY_ERROR;
+		}
+		ok = setenv("SOCKBROKER_SOCKET", v, 1) == 0;
+		free(v);
+	} else {
+		ok = setenv("SOCKBROKER_SOCKET", sockpath, 1) == 0;
+	}
+	v = NULL;
+	if (old && *old) {
+		if (asprintf(&v, "%s:%s", lib, old) < 0)
+			ok = 0;
+	}
+	ok = ok && setenv("LD_PRELOAD", v ? v : lib, 1) == 0;
+	free(v);
+	if (!ok) {
+		errmsg("run: --preload: cannot set the environment: %s", strerror(errno));
+		return EXIT_REPLY_ERROR;
+	}
+	return EXIT_OK;
+}
+
 /* run [--listen NAME=SPEC]... [--held NAME]... [--connect NAME=ADDR]...
- *     [--stdio ADDR] [--] PROGRAM [ARGS...] */
+ *     [--stdio ADDR] [--preload] [--] PROGRAM [ARGS...] */
 static int cmd_run(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct {
@@ -2115,6 +2160,7 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	size_t lens[RUN_MAX_SOCKETS];
 	int fds[RUN_MAX_SOCKETS];
 	int n = 0, i, r = EXIT_OK, stdio_at = 0;   /* --stdio came after stdio_at sockets */
+	bool preload = false;
 
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i], *val = NULL, *eq;
@@ -2131,13 +2177,17 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 		}
 		if (arg[0] != '-')
 			break;          /* PROGRAM */
+		if (strcmp(arg, "--preload") == 0) {
+			preload = true;
+			continue;
+		}
 		eq = strchr(arg, '=');
 		len = eq ? (size_t)(eq - arg) : strlen(arg);
 		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
 			if (strlen(opts[k].opt) == len && strncmp(opts[k].opt, arg, len) == 0)
 				break;
 		if (k == sizeof(opts) / sizeof(opts[0]))
-			return usage_error("run: unknown option '%s' (--listen, --held, --connect, --stdio; "
+			return usage_error("run: unknown option '%s' (--listen, --held, --connect, --stdio, --preload; "
 			                   "'--' before a PROGRAM that starts with '-')", arg);
 		if (eq)
 			val = eq + 1;
@@ -2162,6 +2212,11 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	if (i >= argc)
 		return usage_error("run: no PROGRAM given (run [OPTIONS] -- PROGRAM [ARGS...])");
 	argv += i;
+	if (preload) {
+		r = run_preload_env(ctl);
+		if (r)
+			return r;
+	}
 
 	/* Every socket first: a refusal ends the command before anything runs. */
 	r = launch_fill_stdio();
@@ -2513,7 +2568,7 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "policy check", "[WHO...] ACTION [ARGS...]",
 	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check,
 	  policy_check_details },
-	{ "run", "[SOCKET-OPTIONS...] [--] PROGRAM [ARGS...]",
+	{ "run", "[SOCKET-OPTIONS...] [--preload] [--] PROGRAM [ARGS...]",
 	  "run PROGRAM with sockets from the daemon at 3, 4, ...", 1, INT_MAX, cmd_run, run_details,
 	  true },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },

@@ -24,7 +24,7 @@ mkdir -p "$tmp" || exit 99
 
 # Pages of the system the project's pages may cite (SEE ALSO and text).
 system_pages=' socat.1 systemd.socket.5 sd_notify.3 sd_listen_fds.3 unix.7 capabilities.7 cgroups.7 fnmatch.3 '\
-' bind.2 accept.2 socket.2 getaddrinfo.3 pidfd_open.2 logrotate.8 systemd.exec.5 systemd.service.5 journalctl.1 '
+' bind.2 connect.2 accept.2 socket.2 getaddrinfo.3 pidfd_open.2 logrotate.8 systemd.exec.5 systemd.service.5 journalctl.1 '
 
 if make -s -C "$BUILDDIR" install DESTDIR="$tmp" >"$dir/out" 2>"$dir/err"; then
 	pass "make install DESTDIR=\$tmp"
@@ -44,7 +44,7 @@ else
 fi
 docdir_real=${docdir#"$tmp"}
 
-for page in sockbrokerd.8 sockbrokerctl.1 sockbroker-policy.5 sockbroker.3; do
+for page in sockbrokerd.8 sockbrokerctl.1 sockbroker-policy.5 sockbroker.3 sockbroker-preload.8; do
 	sec=${page##*.}
 	f=$mandir/man$sec/$page
 	if [ ! -f "$f" ]; then
