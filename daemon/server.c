@@ -859,7 +859,8 @@ static void accept_resume(struct server *s)
 	}
 	s->accept_paused = false;
 	loop_timer_disarm(s->loop, &s->accept_timer);
-	loop_io_mod(s->loop, &s->listen_io, EPOLLIN);
+	/* A restart under way keeps the backlog for the new process. */
+	loop_io_mod(s->loop, &s->listen_io, s->restart ? 0 : EPOLLIN);
 }
 
 static void on_accept_timer(struct loop_timer *t)
