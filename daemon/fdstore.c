@@ -72,11 +72,13 @@ struct fdstore {
 	size_t name_bytes;          /* their names, each with its ':' (FDSTORE_NAMES_MAX) */
 	struct decl_rec *decl;
 	size_t ndecl;
-	/* The held.* and decl.* names systemd passed at start (sorted; until
+	/* The held.* and decl.* names handed to us at start, by systemd or a
+	 * restart (fdstore_handed_add; sorted at the first claim; until
 	 * fdstore_ready): those sockets are in the store already. A name is
 	 * claimed when the daemon keeps its socket. */
 	struct handed *handed;
-	size_t nhanded;
+	size_t nhanded, caphanded;
+	bool handed_sorted;
 	struct log_ratelimit send_rl, full_rl;
 	struct fdstore_stats st;
 };
@@ -315,43 +317,9 @@ static void on_hold_change(struct hold_table *t, struct held *h, bool added)
 	fdstore_held(t->userdata, h, added);
 }
 
-/* The held.* names among what systemd passes us (read before
- * sd_listen_fds_take unsets them), for fdstore_ready. */
 static int cmp_handed(const void *a, const void *b)
 {
 	return strcmp(((const struct handed *)a)->fdname, ((const struct handed *)b)->fdname);
-}
-
-static void take_handed_names(struct fdstore *f)
-{
-	const char *pid = getenv("LISTEN_PID"), *names = getenv("LISTEN_FDNAMES");
-	char *end;
-	long p;
-
-	if (!pid || !names)
-		return;
-	errno = 0;
-	p = strtol(pid, &end, 10);
-	if (errno || *end || p != (long)getpid())
-		return;
-	for (const char *q = names; *q;) {
-		size_t len = strcspn(q, ":");
-		bool ours = (len > strlen(FDNAME_HELD) && !strncmp(q, FDNAME_HELD, strlen(FDNAME_HELD))) ||
-		            (len > strlen(FDNAME_DECLARED) && !strncmp(q, FDNAME_DECLARED, strlen(FDNAME_DECLARED)));
-		struct handed *nv;
-
-		if (ours && (nv = realloc(f->handed, (f->nhanded + 1) * sizeof(*nv)))) {
-			f->handed = nv;
-			nv[f->nhanded] = (struct handed){ .fdname = strndup(q, len) };
-			if (nv[f->nhanded].fdname)
-				f->nhanded++;
-		}
-		q += len;
-		if (*q == ':')
-			q++;
-	}
-	if (f->nhanded)
-		qsort(f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
 }
 
 /* Whether fdname was handed over by systemd and not claimed yet; claims it.
@@ -364,6 +332,11 @@ static bool handed_claim(struct fdstore *f, const char *fdname)
 
 	if (!f->nhanded)
 		return false;
+	/* Sorted once, at the first claim: names come one by one, 10,000 of them. */
+	if (!f->handed_sorted) {
+		qsort(f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
+		f->handed_sorted = true;
+	}
 	e = bsearch(&key, f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
 	if (!e || e->claimed)
 		return false;
@@ -373,16 +346,21 @@ static bool handed_claim(struct fdstore *f, const char *fdname)
 
 void fdstore_handed_add(struct fdstore *f, const char *fdname)
 {
-	struct handed *nv;
-
-	if (!f || !(nv = realloc(f->handed, (f->nhanded + 1) * sizeof(*nv))))
+	if (!f || (strncmp(fdname, FDNAME_HELD, strlen(FDNAME_HELD)) &&
+	           strncmp(fdname, FDNAME_DECLARED, strlen(FDNAME_DECLARED))))
 		return;
-	f->handed = nv;
-	nv[f->nhanded] = (struct handed){ .fdname = strdup(fdname) };
-	if (!nv[f->nhanded].fdname)
-		return;
-	f->nhanded++;
-	qsort(f->handed, f->nhanded, sizeof(*f->handed), cmp_handed);
+	if (f->nhanded == f->caphanded) {
+		size_t cap = f->caphanded ? f->caphanded * 2 : 64;
+		struct handed *nv = realloc(f->handed, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		f->handed = nv;
+		f->caphanded = cap;
+	}
+	f->handed[f->nhanded] = (struct handed){ .fdname = strdup(fdname) };
+	if (f->handed[f->nhanded].fdname)
+		f->nhanded++;
+	f->handed_sorted = false;
 }
 
 void fdstore_flush(struct fdstore *f, unsigned ms)
@@ -434,7 +412,6 @@ int fdstore_new(struct server *s, struct fdstore **out)
 		if (errno || *end || f->max < 0)
 			f->max = 0;
 	}
-	take_handed_names(f);
 	s->holds.userdata = f;
 	s->holds.on_change = on_hold_change;
 	log_info("descriptor store: held and declared sockets go to systemd's (%s)", path);
@@ -639,7 +616,7 @@ void fdstore_ready(struct fdstore *f)
 	}
 	free(f->handed);
 	f->handed = NULL;
-	f->nhanded = 0;
+	f->nhanded = f->caphanded = 0;
 	state_dirty(f);
 }
 

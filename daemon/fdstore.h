@@ -68,8 +68,9 @@ void fdstore_ready(struct fdstore *f);
  * store keeps every socket: `systemctl restart` hands them on. */
 void fdstore_stop(struct fdstore *f);
 void fdstore_free(struct fdstore *f);
-/* fdname is in the store already (a restart handed it over, as the old
- * process stored it): kept, it is not sent again; not kept, fdstore_ready
+/* fdname (held.* or decl.*; others are ignored) is in the store already:
+ * systemd passed it back at start, or a restart handed it over as the old
+ * process stored it. Kept, it is not sent again; not kept, fdstore_ready
  * removes it. */
 void fdstore_handed_add(struct fdstore *f, const char *fdname);
 /* Sends what waits, for at most ms (a restart, before the old process hands

@@ -312,9 +312,11 @@ static void on_ready(struct loop_io *io, uint32_t revents)
 		restart_failed(r, -e, "cannot execute %s: %s", r->s->exe_path, strerror(e));
 		return;
 	}
-	if (n <= 0)
+	if (n <= 0) {
 		/* Closed without a word: the pid descriptor says how it ended. */
-		loop_io_del(r->s->loop, &r->ready_io), r->ready_fd = safe_close(r->ready_fd);
+		loop_io_del(r->s->loop, &r->ready_io);
+		r->ready_fd = safe_close(r->ready_fd);
+	}
 }
 
 static void on_child_gone(struct loop_io *io, uint32_t revents)
@@ -563,8 +565,7 @@ int restart_take(struct server *s, struct fdstate_fd **v, size_t *n, json_object
 			continue;
 		}
 		/* Ours in systemd's store already (the old process put them there). */
-		if (strlen(name) <= FDNAME_MAX &&
-		    (!strncmp(name, FDNAME_HELD, strlen(FDNAME_HELD)) || !strncmp(name, FDNAME_DECLARED, strlen(FDNAME_DECLARED))))
+		if (strlen(name) <= FDNAME_MAX)
 			fdstore_handed_add(s->fdstore, name);
 		(*v)[*n] = (struct fdstate_fd){ .fd = fd, .name = strdup(name), .info = ent };
 		if (!(*v)[*n].name) {

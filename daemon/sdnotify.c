@@ -104,16 +104,6 @@ static int parse_pos_long(const char *s, long *v)
 	return 0;
 }
 
-bool sd_listen_fd_named(const char *names, int i, const char *want)
-{
-	size_t len = strlen(want);
-
-	for (const char *p = names; p; p = strchr(p, ':'), p = p ? p + 1 : NULL, i--)
-		if (i == 0)
-			return strncmp(p, want, len) == 0 && (p[len] == ':' || p[len] == '\0');
-	return false;
-}
-
 int sd_listen_fds_take(char **names)
 {
 	long pid, n;

@@ -29,8 +29,6 @@ int sd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * set. Unsets LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES so children do not
  * inherit them. */
 int sd_listen_fds_take(char **names);
-/* Whether the i-th name of a LISTEN_FDNAMES value (colon-separated) is want. */
-bool sd_listen_fd_named(const char *names, int i, const char *want);
 
 #define SD_LISTEN_FDS_START 3
 /* More than this many passed descriptors are not taken (LISTEN_FDS is

@@ -688,20 +688,19 @@ static int take_handed(struct server *s, int *control, json_object **info, json_
 		return n;
 	if (n > 0 && !(v = calloc((size_t)n, sizeof(*v))))
 		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		const char *p = names;
-		size_t len;
+	/* LISTEN_FDNAMES, colon-separated, in one pass; fewer names than
+	 * descriptors leave the rest unnamed. */
+	for (const char *p = names; nv < (size_t)n; nv++) {
+		size_t len = p ? strcspn(p, ":") : 0;
 
-		v[nv] = (struct fdstate_fd){ .fd = SD_LISTEN_FDS_START + i };
-		/* The i-th colon-separated name, if there is one. */
-		for (int k = 0; p && k < i; k++)
-			p = (p = strchr(p, ':')) ? p + 1 : NULL;
-		len = p ? strcspn(p, ":") : 0;
+		v[nv] = (struct fdstate_fd){ .fd = SD_LISTEN_FDS_START + (int)nv };
 		if (len && !(v[nv].name = strndup(p, len))) {
 			fdlist_free(v, nv + 1);
 			return -ENOMEM;
 		}
-		nv++;
+		if (v[nv].name)
+			fdstore_handed_add(s->fdstore, v[nv].name);
+		p = p && p[len] == ':' ? p + len + 1 : NULL;
 	}
 	r = restart_take(s, &v, &nv, state);
 	if (r == 0)
