@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -93,8 +94,21 @@ def start(exe, d, n):
     while time.monotonic() < deadline:
         r, _, _ = select.select([notify], [], [], deadline - time.monotonic())
         if r and b"READY=1" in notify.recv(4096):
+            # From here the socket is read as systemd reads it, at once (the
+            # descriptors stored there are closed by the kernel, unread):
+            # a full queue would make the daemon wait for it.
+            threading.Thread(target=drain, args=(notify,), daemon=True).start()
             return p, sock, notify
     raise SystemExit("the daemon did not start")
+
+
+def drain(notify):
+    while True:
+        try:
+            if not notify.recv(65536):
+                return
+        except OSError:
+            return
 
 
 def run(exe, n):
