@@ -384,7 +384,7 @@ static int rpc_hold_list(struct call *call, void *params)
 	json_object *r = call_result(call), *arr;
 	struct held *start = holds(call)->first, *last = NULL;
 	size_t total = 0, listed = 0;
-	bool before = p->after != NULL;
+	bool before = p->after != NULL, more = false;
 	int rc;
 
 	if (p->after) {
@@ -409,15 +409,16 @@ static int rpc_hold_list(struct call *call, void *params)
 			json_object_array_add(arr, hold_info(h));
 			listed++;
 			last = h;
-		} else if (last) {
-			/* More follow: the cursor for the next page. */
-			json_object_object_add(r, "next", json_object_new_string(last->name));
-			last = NULL;
+		} else {
+			more = true;
 		}
 	}
 	json_object_object_add(r, "held", arr);
 	json_object_object_add(r, "total", json_object_new_uint64(total));
-	json_object_object_add(r, "truncated", json_object_new_boolean(json_object_object_get(r, "next") != NULL));
+	json_object_object_add(r, "truncated", json_object_new_boolean(more));
+	/* More follow: the cursor for the next page. */
+	if (more)
+		json_object_object_add(r, "next", json_object_new_string(last->name));
 	return 0;
 }
 
