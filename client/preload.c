@@ -1,641 +1,78 @@
 /* libsockbroker-preload.so: a preload shim that lets an unmodified program
- * bind an address the kernel refuses it, through sockbrokerd, under the
- * daemon's policy (issue 16 part 2; docs/launcher.md, "The preload shim").
+ * get, through sockbrokerd and under the daemon's policy, the sockets its
+ * sandbox or its privilege do not give it (issue 16 part 2; docs/launcher.md,
+ * "The preload shim"; sockbroker-preload(8)).
  *
- * Only bind() is wrapped. When the real bind fails with EACCES, EPERM or
- * EADDRNOTAVAIL on an AF_INET, AF_INET6 or AF_UNIX socket, the shim asks the
- * daemon for a socket of the same SO_DOMAIN/SO_TYPE/SO_PROTOCOL with the
- * program's common options (read back with getsockopt, no state kept),
- * bound to the same address, handed out with socket.detach, and puts it in
- * place of the program's descriptor with dup3, keeping O_NONBLOCK and
- * FD_CLOEXEC. Any failure leaves the program's descriptor alone and gives
- * the original errno.
+ *   bind()         preload-bind.c: an address the kernel refuses the program
+ *   connect()      preload-connect.c: with SOCKBROKER_CONNECT=1, every
+ *                  AF_INET/AF_INET6 connect goes through the daemon
+ *   getaddrinfo()  preload-resolve.c: with SOCKBROKER_CONNECT=1, names are
+ *                  looked up by the daemon, for its host-pinned rules
+ *   socket()       preload-socket.c: a kind the kernel refuses the program
  *
- * Constraints: it runs inside someone else's program, maybe in a signal
- * handler or in many threads at once. So: no malloc, no stdio, no locks, no
- * json-c (hand-written JSON for four requests and their replies), only
- * system calls on the way (async-signal-safe as bind(2) is); one private
- * control connection per intercepted call, CLOEXEC, closed before
- * returning; every descriptor it receives and does not place is closed.
- * Everything is hidden but the wrapped symbol (-fvisibility=hidden). */
+ * This file finds the C library's calls and reads the environment, once,
+ * before main. The rules every part keeps are in preload.h. */
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "preload.h"
 #include "sockbroker.h" /* SB_DEFAULT_SOCKET only: the library is not linked */
 
-#define SB_EXPORT __attribute__((visibility("default")))
+int (*real_bind)(int, const struct sockaddr *, socklen_t);
+int (*real_connect)(int, const struct sockaddr *, socklen_t);
+int (*real_socket)(int, int, int);
+int (*real_getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+void (*real_freeaddrinfo)(struct addrinfo *);
 
-/* Bounds: one request line, one reply line, and the wait for each. About
- * 7 KiB of the caller's stack in all. */
-enum { REQ_MAX = 1024, REPLY_MAX = 4096, IO_TIMEOUT_S = 10 };
+bool shim_connect_through;
+char shim_control_path[108];
+bool shim_control_path_ok;
 
-typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
-static bind_fn real_bind;
-/* SOCKBROKER_SOCKET as the program started with it: read once, before
- * main, so that the intercepted call reads no environment (getenv is not
- * async-signal-safe, and a thread may be changing it). */
-static char control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static bool control_path_ok;
+static bool env_is_1(const char *name)
+{
+	const char *v = getenv(name);
+	return v && !strcmp(v, "1");
+}
 
 __attribute__((constructor)) static void preload_init(void)
 {
 	const char *p = getenv("SOCKBROKER_SOCKET");
 	size_t n;
 
-	real_bind = (bind_fn)dlsym(RTLD_NEXT, "bind");
+	real_bind = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
+	real_connect = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "connect");
+	real_socket = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+	real_getaddrinfo = (int (*)(const char *, const char *, const struct addrinfo *,
+				    struct addrinfo **))dlsym(RTLD_NEXT, "getaddrinfo");
+	real_freeaddrinfo = (void (*)(struct addrinfo *))dlsym(RTLD_NEXT, "freeaddrinfo");
 	if (!p || !*p)
 		p = SB_DEFAULT_SOCKET;
 	n = strlen(p);
-	if (n < sizeof(control_path)) {
-		memcpy(control_path, p, n + 1);
-		control_path_ok = true;
+	if (n < sizeof(shim_control_path)) {
+		memcpy(shim_control_path, p, n + 1);
+		shim_control_path_ok = true;
 	}
+	shim_connect_through = env_is_1("SOCKBROKER_CONNECT");
 }
 
-static int call_real_bind(int fd, const struct sockaddr *addr, socklen_t len)
+/* Before the constructor ran (another library's constructor calling), the
+ * system call itself, which is what the C library's call is. */
+int sys_socket(int domain, int type, int proto)
 {
-	if (real_bind)
-		return real_bind(fd, addr, len);
-	/* A bind before our constructor ran (another constructor's): the system
-	 * call itself, which is what the C library's bind is. */
-	return (int)syscall(SYS_bind, fd, addr, len);
+	return real_socket ? real_socket(domain, type, proto) : (int)syscall(SYS_socket, domain, type, proto);
 }
 
-/* ---------------------------------------------------------------- text building */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool over;
-};
-
-static void put_mem(struct buf *b, const void *s, size_t n)
+int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	if (b->over || n > b->cap - b->len) {
-		b->over = true;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	return real_connect ? real_connect(fd, addr, len) : (int)syscall(SYS_connect, fd, addr, len);
 }
 
-static void put_str(struct buf *b, const char *s)
+int sys_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	put_mem(b, s, strlen(s));
-}
-
-static void put_int(struct buf *b, long long v)
-{
-	char t[24];
-	size_t i = sizeof(t);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do {
-		t[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		t[--i] = '-';
-	put_mem(b, t + i, sizeof(t) - i);
-}
-
-static void put_b64(struct buf *b, const unsigned char *s, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		put_mem(b, q, 4);
-	}
-}
-
-/* IPv4 dotted quad and IPv6 in eight uncompressed hex groups, by hand:
- * inet_ntop may format with sprintf, which is not async-signal-safe. */
-static void put_ipv4(struct buf *b, const unsigned char *a)
-{
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			put_str(b, ".");
-		put_int(b, a[i]);
-	}
-}
-
-static void put_ipv6(struct buf *b, const unsigned char *a)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < 16; i += 2) {
-		unsigned v = (unsigned)a[i] << 8 | a[i + 1];
-		char t[5];
-		size_t n = 0;
-		int shift = 12;
-
-		if (i)
-			t[n++] = ':';
-		while (shift > 0 && !(v >> shift & 15))
-			shift -= 4;
-		for (; shift >= 0; shift -= 4)
-			t[n++] = hex[v >> shift & 15];
-		put_mem(b, t, n);
-	}
-}
-
-/* The address in the protocol's tuple or object form; false for one the
- * shim does not ask for (an unnamed UNIX address, a short one). */
-static bool put_addr(struct buf *b, const struct sockaddr *sa, socklen_t len)
-{
-	switch (sa->sa_family) {
-	case AF_INET: {
-		const struct sockaddr_in *in = (const void *)sa;
-		if (len < sizeof(*in))
-			return false;
-		put_str(b, "[\"");
-		put_ipv4(b, (const unsigned char *)&in->sin_addr);
-		put_str(b, "\",");
-		put_int(b, ntohs(in->sin_port));
-		put_str(b, "]");
-		return true;
-	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		if (len < sizeof(*in6))
-			return false;
-		put_str(b, "[\"");
-		put_ipv6(b, (const unsigned char *)&in6->sin6_addr);
-		put_str(b, "\",");
-		put_int(b, ntohs(in6->sin6_port));
-		put_str(b, ",");
-		put_int(b, ntohl(in6->sin6_flowinfo));
-		put_str(b, ",");
-		put_int(b, in6->sin6_scope_id);
-		put_str(b, "]");
-		return true;
-	}
-	case AF_UNIX: {
-		const struct sockaddr_un *un = (const void *)sa;
-		size_t off = offsetof(struct sockaddr_un, sun_path), n;
-		if (len <= off || len > sizeof(*un))
-			return false;
-		n = len - off;
-		if (un->sun_path[0] == '\0') {
-			put_str(b, "{\"abstract_data\":\"");
-			put_b64(b, (const unsigned char *)un->sun_path + 1, n - 1);
-		} else {
-			n = strnlen(un->sun_path, n);
-			put_str(b, "{\"path_data\":\"");
-			put_b64(b, (const unsigned char *)un->sun_path, n);
-		}
-		put_str(b, "\"}");
-		return true;
-	}
-	}
-	return false;
-}
-
-/* ---------------------------------------------------------------- the reply */
-
-/* The value of member NAME at nesting LEVEL (1: the outermost object) of the
- * JSON text from S, or NULL: a scan that skips strings. Enough for the
- * daemon's replies, {"jsonrpc":..,"result":{..},"id":..}, which it writes
- * itself (json-c); a reply it does not understand fails the call. */
-static const char *member(const char *s, const char *end, const char *name, int level)
-{
-	size_t nl = strlen(name);
-	int depth = 0;
-
-	for (const char *p = s; p < end; p++) {
-		if (*p == '"') {
-			const char *q = p + 1;
-			while (q < end && *q != '"')
-				q += *q == '\\' ? 2 : 1;
-			if (q >= end)
-				return NULL;
-			if (depth == level && (size_t)(q - p - 1) == nl && !memcmp(p + 1, name, nl)) {
-				const char *v = q + 1;
-				while (v < end && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
-					v++;
-				if (v < end && *v == ':') {
-					v++;
-					while (v < end && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
-						v++;
-					return v;
-				}
-			}
-			p = q;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-		}
-	}
-	return NULL;
-}
-
-static bool parse_int(const char *p, const char *end, long long *out)
-{
-	long long v = 0;
-	bool any = false;
-
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (*p - '0');
-		any = true;
-	}
-	*out = v;
-	return any;
-}
-
-/* ---------------------------------------------------------------- the exchange */
-
-struct conn {
-	int fd;
-	long long id;
-	char reply[REPLY_MAX];
-	size_t have;    /* bytes in reply, past the line just returned */
-	size_t line;    /* length of the current line, with its \n */
-	int passed;     /* a descriptor that came with the replies, or -1 */
-	int oserr;      /* the errno of the last -32000 error reply, or 0 */
-};
-
-static int conn_open(struct conn *c)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-	size_t n = strlen(control_path);
-
-	c->fd = -1;
-	c->id = 0;
-	c->have = c->line = 0;
-	c->passed = -1;
-	c->oserr = 0;
-	if (!control_path_ok)
-		return -1;
-	memcpy(sa.sun_path, control_path, n);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return -1;
-	/* A daemon that stops answering costs the program a bounded wait, not a
-	 * hung bind (SO_SNDTIMEO bounds the connect too). */
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	for (;;) {
-		if (connect(c->fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0)
-			return 0;
-		if (errno == EISCONN)   /* an interrupted connect that went through */
-			return 0;
-		if (errno != EINTR)
-			break;
-	}
-	close(c->fd);
-	c->fd = -1;
-	return -1;
-}
-
-static void conn_close(struct conn *c)
-{
-	if (c->passed >= 0)
-		close(c->passed);
-	if (c->fd >= 0)
-		close(c->fd);
-	c->passed = c->fd = -1;
-}
-
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Reads until a whole line is in c->reply; descriptors that come are kept in
- * c->passed (the first) or closed (any other: the shim asked for one). */
-static int read_line(struct conn *c)
-{
-	/* Drop the previous line. */
-	if (c->line) {
-		memmove(c->reply, c->reply + c->line, c->have - c->line);
-		c->have -= c->line;
-		c->line = 0;
-	}
-	for (;;) {
-		char *nl = memchr(c->reply, '\n', c->have);
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(4 * sizeof(int))];
-		} cm;
-		struct iovec iov;
-		struct msghdr m = { 0 };
-		ssize_t r;
-
-		if (nl) {
-			c->line = (size_t)(nl - c->reply) + 1;
-			return 0;
-		}
-		if (c->have == sizeof(c->reply))
-			return -1;
-		iov.iov_base = c->reply + c->have;
-		iov.iov_len = sizeof(c->reply) - c->have;
-		m.msg_iov = &iov;
-		m.msg_iovlen = 1;
-		m.msg_control = cm.b;
-		m.msg_controllen = sizeof(cm.b);
-		r = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC);
-		if (r < 0 && errno == EINTR)
-			continue;
-		for (struct cmsghdr *h = r >= 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
-			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
-				continue;
-			size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < k; i++) {
-				int fd;
-				memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-				if (c->passed < 0)
-					c->passed = fd;
-				else
-					close(fd);
-			}
-		}
-		if (r <= 0)
-			return -1;
-		c->have += (size_t)r;
-	}
-}
-
-/* One request (METHOD with the params object PARAMS, braces included), one
- * reply: 0 and *result set to the start of its result, or -1 (an error
- * reply, a lost connection, a reply that is not understood). */
-static int call(struct conn *c, const char *method, const char *params, size_t plen, const char **result,
-		const char **end)
-{
-	char req[REQ_MAX + 128];
-	struct buf b = { req, 0, sizeof(req), false };
-	long long id;
-
-	c->id++;
-	put_str(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-	put_int(&b, c->id);
-	put_str(&b, ",\"method\":\"");
-	put_str(&b, method);
-	put_str(&b, "\",\"params\":");
-	put_mem(&b, params, plen);
-	put_str(&b, "}\n");
-	if (b.over || send_all(c->fd, req, b.len) < 0 || read_line(c) < 0)
-		return -1;
-	*end = c->reply + c->line;
-	const char *idv = member(c->reply, *end, "id", 1);
-	if (!idv || !parse_int(idv, *end, &id) || id != c->id)
-		return -1;
-	const char *err = member(c->reply, *end, "error", 1);
-	if (err) {
-		/* An OS error of the daemon's ({"code":-32000,"data":{"errno":N}}):
-		 * kept, for a bind the policy allowed but the kernel refused. */
-		const char *code = member(err, *end, "code", 1), *data = member(err, *end, "data", 1), *en;
-		long long v;
-		if (code && *end - code > 6 && !memcmp(code, "-32000", 6) && data &&
-		    (en = member(data, *end, "errno", 1)) && parse_int(en, *end, &v) && v > 0 && v < 4096)
-			c->oserr = (int)v;
-		return -1;
-	}
-	*result = member(c->reply, *end, "result", 1);
-	if (!*result || **result != '{')
-		return -1;
-	return 0;
-}
-
-/* A call whose result gives the new socket's handle. */
-static int call_handle(struct conn *c, const char *method, const char *params, size_t plen, long long *handle)
-{
-	const char *res, *end, *h;
-
-	if (call(c, method, params, plen, &res, &end) < 0)
-		return -1;
-	h = member(res, end, "handle", 1);
-	return h && parse_int(h, end, handle) && *handle > 0 ? 0 : -1;
-}
-
-/* ---------------------------------------------------------------- the options */
-
-struct opt {
-	int level, name;
-	bool boolean;   /* sent only when set (the default is off) */
-	bool inet_only, inet6_only, stream_only;
-};
-
-/* The options a server commonly sets before bind. Buffer sizes are sent
- * when they differ from a fresh socket's (the kernel reports double what
- * was asked, so half is asked again). */
-static const struct opt opts[] = {
-	{ SOL_SOCKET, SO_REUSEADDR, true, false, false, false },
-	{ SOL_SOCKET, SO_REUSEPORT, true, false, false, false },
-	{ SOL_SOCKET, SO_KEEPALIVE, true, false, false, false },
-	{ SOL_SOCKET, SO_BROADCAST, true, false, false, false },
-	{ SOL_SOCKET, SO_RCVBUF, false, false, false, false },
-	{ SOL_SOCKET, SO_SNDBUF, false, false, false, false },
-	{ IPPROTO_IPV6, IPV6_V6ONLY, false, false, true, false },
-	{ IPPROTO_IP, IP_FREEBIND, true, true, false, false },
-	{ IPPROTO_IPV6, IPV6_FREEBIND, true, false, true, false },
-	{ IPPROTO_TCP, TCP_NODELAY, true, true, false, true },
-};
-
-static int send_options(struct conn *c, int fd, long long handle, int domain, int type, int proto)
-{
-	int fresh = -1;
-
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		const struct opt *o = &opts[i];
-		int v = 0, d = 0;
-		socklen_t l = sizeof(v);
-
-		if (o->inet_only && domain != AF_INET && domain != AF_INET6)
-			continue;
-		if (o->inet6_only && domain != AF_INET6)
-			continue;
-		if (o->stream_only && type != SOCK_STREAM)
-			continue;
-		if (getsockopt(fd, o->level, o->name, &v, &l) < 0 || l != sizeof(v))
-			continue;
-		if (o->boolean && !v)
-			continue;
-		if (o->name == SO_RCVBUF || o->name == SO_SNDBUF) {
-			if (fresh < 0)
-				fresh = socket(domain, type | SOCK_CLOEXEC, proto);
-			l = sizeof(d);
-			if (fresh < 0 || getsockopt(fresh, o->level, o->name, &d, &l) < 0 || v == d)
-				continue;
-			v /= 2;
-		}
-
-		char p[160];
-		struct buf b = { p, 0, sizeof(p), false };
-		const char *res, *end;
-		put_str(&b, "{\"handle\":");
-		put_int(&b, handle);
-		put_str(&b, ",\"level\":");
-		put_int(&b, o->level);
-		put_str(&b, ",\"option\":");
-		put_int(&b, o->name);
-		put_str(&b, ",\"value\":");
-		put_int(&b, v);
-		put_str(&b, "}");
-		if (b.over || call(c, "socket.setsockopt", p, b.len, &res, &end) < 0) {
-			if (fresh >= 0)
-				close(fresh);
-			return -1;
-		}
-	}
-	if (fresh >= 0)
-		close(fresh);
-	return 0;
-}
-
-/* ---------------------------------------------------------------- bind */
-
-static bool bind_params(struct buf *b, long long handle, const struct sockaddr *addr, socklen_t len)
-{
-	put_str(b, "{\"handle\":");
-	put_int(b, handle);
-	put_str(b, ",\"address\":");
-	if (!put_addr(b, addr, len))
-		return false;
-	put_str(b, "}");
-	return !b->over;
-}
-
-/* The daemon's socket for FD, bound to ADDR, put at FD: 0; or, with nothing
- * changed, -errno of the daemon's own bind when the policy allowed it and
- * the kernel refused, else -1 (the program's errno stands). */
-static int brokered_bind(int fd, const struct sockaddr *addr, socklen_t len)
-{
-	int domain, type, proto, fl, fdfl;
-	socklen_t l;
-	long long handle;
-	struct conn c;
-	char p[REQ_MAX];
-	struct buf b = { p, 0, sizeof(p), false };
-	const char *res, *end;
-	int r = -1;
-
-	l = sizeof(domain);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0)
-		return -1;
-	if (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX)
-		return -1;
-	if (!addr || len < sizeof(sa_family_t) || addr->sa_family != domain)
-		return -1;
-	l = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return -1;
-	l = sizeof(proto);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0)
-		return -1;
-	fl = fcntl(fd, F_GETFL);
-	fdfl = fcntl(fd, F_GETFD);
-	if (fl < 0 || fdfl < 0)
-		return -1;
-
-	/* Nothing is asked for an address the shim cannot say. */
-	if (!bind_params(&b, 1, addr, len))
-		return -1;
-
-	if (conn_open(&c) < 0)
-		return -1;
-
-	char cp[128];
-	struct buf cb = { cp, 0, sizeof(cp), false };
-	put_str(&cb, "{\"family\":");
-	put_int(&cb, domain);
-	put_str(&cb, ",\"type\":");
-	put_int(&cb, type);
-	put_str(&cb, ",\"proto\":");
-	put_int(&cb, proto);
-	put_str(&cb, "}");
-	if (call_handle(&c, "socket.create", cp, cb.len, &handle) < 0)
-		goto out;
-	if (send_options(&c, fd, handle, domain, type, proto) < 0)
-		goto out;
-
-	b.len = 0;
-	if (!bind_params(&b, handle, addr, len))
-		goto out;
-	if (call(&c, "socket.bind", p, b.len, &res, &end) < 0) {
-		/* Allowed, but the kernel refused the daemon too (EADDRINUSE):
-		 * that is the program's answer, as it would be with privilege. */
-		if (c.oserr)
-			r = -c.oserr;
-		goto out;
-	}
-
-	/* Only a descriptor that comes with detach's reply is the socket. */
-	if (c.passed >= 0) {
-		close(c.passed);
-		c.passed = -1;
-	}
-	cb.len = 0;
-	put_str(&cb, "{\"handle\":");
-	put_int(&cb, handle);
-	put_str(&cb, "}");
-	if (call(&c, "socket.detach", cp, cb.len, &res, &end) < 0 || c.passed < 0)
-		goto out;
-
-	/* The program's descriptor becomes the daemon's socket, with the
-	 * program's status flags and close-on-exec. */
-	if ((fl & O_NONBLOCK) && fcntl(c.passed, F_SETFL, O_NONBLOCK) < 0)
-		goto out;
-	if (dup3(c.passed, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
-		goto out;
-	r = 0;
-out:
-	conn_close(&c);
-	return r;
-}
-
-SB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
-{
-	int saved = errno, r = call_real_bind(fd, addr, len), e;
-
-	if (r == 0)
-		return 0;
-	e = errno;
-	if (e != EACCES && e != EPERM && e != EADDRNOTAVAIL)
-		return r;
-	r = brokered_bind(fd, addr, len);
-	if (r == 0) {
-		errno = saved;    /* as a bind that succeeded leaves it */
-		return 0;
-	}
-	errno = r < -1 ? -r : e;
-	return -1;
+	return real_bind ? real_bind(fd, addr, len) : (int)syscall(SYS_bind, fd, addr, len);
 }
