@@ -33,6 +33,47 @@ bool shim_connect_through;
 char shim_control_path[108];
 bool shim_control_path_ok;
 
+/* LD_PRELOAD without the shim's own entries (by file name: the shim may be
+ * named by a path or by its bare name): a program's children do not inherit
+ * the shim unless SOCKBROKER_PRELOAD_INHERIT=1 says so. Done before main,
+ * while no other thread can read the environment. */
+static void drop_from_ld_preload(void)
+{
+	static const char me[] = "libsockbroker-preload.so";
+	const char *v = getenv("LD_PRELOAD");
+	char *out;
+	size_t o = 0;
+
+	if (!v || !strstr(v, me))
+		return;
+	out = malloc(strlen(v) + 1);
+	if (!out)
+		return;
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ": \t");
+		const char *base = p;
+
+		for (const char *q = p; q < p + n; q++)
+			if (*q == '/')
+				base = q + 1;
+		if (n && !((size_t)(p + n - base) == sizeof(me) - 1 && !memcmp(base, me, sizeof(me) - 1))) {
+			if (o)
+				out[o++] = ':';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	out[o] = '\0';
+	if (o)
+		setenv("LD_PRELOAD", out, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	free(out);
+}
+
 static bool env_is_1(const char *name)
 {
 	const char *v = getenv(name);
@@ -58,6 +99,8 @@ __attribute__((constructor)) static void preload_init(void)
 		shim_control_path_ok = true;
 	}
 	shim_connect_through = env_is_1("SOCKBROKER_CONNECT");
+	if (!env_is_1("SOCKBROKER_PRELOAD_INHERIT"))
+		drop_from_ld_preload();
 }
 
 /* Before the constructor ran (another library's constructor calling), the

@@ -2087,6 +2087,12 @@ static void run_details(FILE *f)
 	        "                        SOCKBROKER_SOCKET set): a bind() the kernel refuses\n"
 	        "                        is asked of the daemon; SOCKBROKER_PRELOAD names\n"
 	        "                        another copy of the shim\n"
+	        "  --connect-through     --preload, and every AF_INET/AF_INET6 connect() and\n"
+	        "                        getaddrinfo() of PROGRAM goes through the daemon\n"
+	        "                        (SOCKBROKER_CONNECT=1)\n"
+	        "  --inherit             --preload, and the programs PROGRAM executes keep the\n"
+	        "                        shim (SOCKBROKER_PRELOAD_INHERIT=1); without it only\n"
+	        "                        PROGRAM has it\n"
 	        "  --                    ends the options; PROGRAM's own follow it\n"
 	        "\n"
 	        "NAME: 1-255 printable ASCII characters without ':'. At most %d sockets\n"
@@ -2106,7 +2112,7 @@ static void run_details(FILE *f)
 /* --preload: the shim (SOCKBROKER_PRELOAD, else the installed one) first in
  * LD_PRELOAD, and SOCKBROKER_SOCKET the control socket this command uses,
  * absolute, since the program may change its directory before it binds. */
-static int run_preload_env(const struct ctl *ctl)
+static int run_preload_env(const struct ctl *ctl, bool connect_through, bool inherit)
 {
 	const char *lib = getenv("SOCKBROKER_PRELOAD"), *old = getenv("LD_PRELOAD");
 	const char *sockpath = ctl->socket ? ctl->socket : sb_socket_path();
@@ -2137,6 +2143,10 @@ static int run_preload_env(const struct ctl *ctl)
 	}
 	ok = ok && setenv("LD_PRELOAD", v ? v : lib, 1) == 0;
 	free(v);
+	if (connect_through)
+		ok = ok && setenv("SOCKBROKER_CONNECT", "1", 1) == 0;
+	if (inherit)
+		ok = ok && setenv("SOCKBROKER_PRELOAD_INHERIT", "1", 1) == 0;
 	if (!ok) {
 		errmsg("run: --preload: cannot set the environment: %s", strerror(errno));
 		return EXIT_REPLY_ERROR;
@@ -2145,7 +2155,7 @@ static int run_preload_env(const struct ctl *ctl)
 }
 
 /* run [--listen NAME=SPEC]... [--held NAME]... [--connect NAME=ADDR]...
- *     [--stdio ADDR] [--preload] [--] PROGRAM [ARGS...] */
+ *     [--stdio ADDR] [--preload] [--connect-through] [--inherit] [--] PROGRAM [ARGS...] */
 static int cmd_run(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct {
@@ -2160,7 +2170,7 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 	size_t lens[RUN_MAX_SOCKETS];
 	int fds[RUN_MAX_SOCKETS];
 	int n = 0, i, r = EXIT_OK, stdio_at = 0;   /* --stdio came after stdio_at sockets */
-	bool preload = false;
+	bool preload = false, connect_through = false, inherit = false;
 
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i], *val = NULL, *eq;
@@ -2177,8 +2187,11 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 		}
 		if (arg[0] != '-')
 			break;          /* PROGRAM */
-		if (strcmp(arg, "--preload") == 0) {
+		if (strcmp(arg, "--preload") == 0 || strcmp(arg, "--connect-through") == 0 ||
+		    strcmp(arg, "--inherit") == 0) {
 			preload = true;
+			connect_through |= strcmp(arg, "--connect-through") == 0;
+			inherit |= strcmp(arg, "--inherit") == 0;
 			continue;
 		}
 		eq = strchr(arg, '=');
@@ -2187,7 +2200,8 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 			if (strlen(opts[k].opt) == len && strncmp(opts[k].opt, arg, len) == 0)
 				break;
 		if (k == sizeof(opts) / sizeof(opts[0]))
-			return usage_error("run: unknown option '%s' (--listen, --held, --connect, --stdio, --preload; "
+			return usage_error("run: unknown option '%s' (--listen, --held, --connect, --stdio, --preload, "
+			                   "--connect-through, --inherit; "
 			                   "'--' before a PROGRAM that starts with '-')", arg);
 		if (eq)
 			val = eq + 1;
@@ -2213,7 +2227,7 @@ static int cmd_run(struct ctl *ctl, int argc, char **argv)
 		return usage_error("run: no PROGRAM given (run [OPTIONS] -- PROGRAM [ARGS...])");
 	argv += i;
 	if (preload) {
-		r = run_preload_env(ctl);
+		r = run_preload_env(ctl, connect_through, inherit);
 		if (r)
 			return r;
 	}
@@ -2568,7 +2582,7 @@ static const struct ctl_cmd cmd_table[] = {
 	{ "policy check", "[WHO...] ACTION [ARGS...]",
 	  "what the policy decides for WHO; exit 1: denied (admin)", 1, 64, cmd_policy_check,
 	  policy_check_details },
-	{ "run", "[SOCKET-OPTIONS...] [--preload] [--] PROGRAM [ARGS...]",
+	{ "run", "[SOCKET-OPTIONS...] [--preload] [--connect-through] [--inherit] [--] PROGRAM [ARGS...]",
 	  "run PROGRAM with sockets from the daemon at 3, 4, ...", 1, INT_MAX, cmd_run, run_details,
 	  true },
 	{ "help", "[COMMAND]", "show this help, or one command's", 0, 2, cmd_help },

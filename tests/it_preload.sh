@@ -15,12 +15,14 @@
 #   3. a bind the policy denies: python's own "Permission denied" message,
 #      the same as without the shim, and the daemon's audit has the deny;
 #      EADDRNOTAVAIL likewise; an unreachable daemon, or one that never
-#      answers (10 s), gives the original errno; fork and exec: the shim
-#      goes as LD_PRELOAD goes;
+#      answers (10 s), gives the original errno; fork and exec: a forked
+#      child keeps the shim, an executed program has it only with
+#      SOCKBROKER_PRELOAD_INHERIT=1 (the shim leaves LD_PRELOAD's others);
 #   4. a bind that succeeds on its own (port 8080) never contacts the daemon
 #      (admin.stats counts no connection, the audit has no record);
 #   5. sockbrokerctl run --preload sets LD_PRELOAD (before the caller's) and
-#      an absolute SOCKBROKER_SOCKET; a missing shim: exit 1, nothing runs.
+#      an absolute SOCKBROKER_SOCKET, --inherit and --connect-through their
+#      variables; a missing shim: exit 1, nothing runs.
 # Needs root (setpriv to nobody, a network namespace); without it, or
 # without curl, socat, setpriv, unshare or ip, exits 77, or fails when
 # CI=true. Synchronisation: readiness lines through fifos, no sleeps.
@@ -332,7 +334,8 @@ while True:
 ' "$dir/mute.sock" >"$dir/mute.fifo" 2>&1 &
 mute_pid=$!
 read -r _bound <"$dir/mute.fifo"
-"${as_nobody_cmd[@]}" env LD_PRELOAD="$shim" SOCKBROKER_SOCKET="$dir/mute.sock" timeout 30 "$upy" -c '
+"${as_nobody_cmd[@]}" env LD_PRELOAD="$shim" SOCKBROKER_SOCKET="$dir/mute.sock" SOCKBROKER_PRELOAD_INHERIT=1 \
+	timeout 30 "$upy" -c '
 import socket, time
 t = time.monotonic()
 try:
@@ -343,8 +346,9 @@ expect_out '^13 Permission denied after 1[0-9] s$' "$dir/out" "a daemon that nev
 reap TERM "$mute_pid"
 
 # fork and exec: a forked child binds through the shim as its parent does;
-# a child run without LD_PRELOAD has no shim.
-shimmed "$upy" -c '
+# a program it executes has no shim (the shim took itself out of
+# LD_PRELOAD, keeping the other entries) unless SOCKBROKER_PRELOAD_INHERIT=1.
+cat >"$dir/forks.py" <<'PY'
 import os, socket, subprocess, sys
 pid = os.fork()
 if pid == 0:
@@ -356,13 +360,20 @@ if pid == 0:
         print("child", e, flush=True)
     os._exit(0)
 os.waitpid(pid, 0)
-env = dict(os.environ); del env["LD_PRELOAD"]
-subprocess.run([sys.executable, "-c", "import socket\ntry:\n socket.socket().bind((\"127.0.0.1\", 80))\nexcept OSError as e: print(\"exec without LD_PRELOAD:\", e.errno)"], env=env)
-subprocess.run([sys.executable, "-c", "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind((\"127.0.0.1\", 80)); print(\"exec with LD_PRELOAD:\", s.getsockname()[1])"])
-' >"$dir/out" 2>"$dir/err"
+print("LD_PRELOAD now:", os.environ.get("LD_PRELOAD", "(unset)"), flush=True)
+subprocess.run([sys.executable, "-c", "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ntry:\n s.bind((\"127.0.0.1\", 80)); print(\"exec:\", s.getsockname()[1])\nexcept OSError as e: print(\"exec:\", e.errno)"])
+PY
+chmod a+r "$dir/forks.py"
+: >"$dir/other.so"; chmod a+r "$dir/other.so"
+shimmed "$upy" "$dir/forks.py" >"$dir/out" 2>"$dir/err"
 expect_out '^child bound 80$' "$dir/out" "after fork, the child binds port 80 through the shim"
-expect_out '^exec without LD_PRELOAD: 13$' "$dir/out" "a child executed without LD_PRELOAD has no shim (EACCES)"
-expect_out '^exec with LD_PRELOAD: 80$' "$dir/out" "a child executed with the environment inherits the shim"
+expect_out '^LD_PRELOAD now: \(unset\)$' "$dir/out" "the shim took itself out of LD_PRELOAD"
+expect_out '^exec: 13$' "$dir/out" "a program executed by default has no shim (EACCES)"
+"${as_nobody_cmd[@]}" env LD_PRELOAD="$dir/other.so:$shim" SOCKBROKER_SOCKET="$sock" "$upy" "$dir/forks.py" >"$dir/out" 2>"$dir/err"
+expect_out "^LD_PRELOAD now: $dir/other.so\$" "$dir/out" "the shim left the other LD_PRELOAD entries"
+"${as_nobody_cmd[@]}" env LD_PRELOAD="$shim" SOCKBROKER_SOCKET="$sock" SOCKBROKER_PRELOAD_INHERIT=1 "$upy" "$dir/forks.py" >"$dir/out" 2>"$dir/err"
+expect_out "^LD_PRELOAD now: $shim\$" "$dir/out" "SOCKBROKER_PRELOAD_INHERIT=1: LD_PRELOAD kept"
+expect_out '^exec: 80$' "$dir/out" "SOCKBROKER_PRELOAD_INHERIT=1: a program executed inherits the shim and binds port 80"
 
 # ---------------------------------------------------------------- 4. not intercepted
 
@@ -383,13 +394,13 @@ expect_no_out '8080' "$dir/out" "the audit has no record of port 8080"
 # ---------------------------------------------------------------- 5. sockbrokerctl run --preload
 
 sbctl_for_others
-: >"$dir/other.so"; chmod a+r "$dir/other.so"
 cat >"$dir/preloaded.py" <<'PY'
 import os, socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # port 80 may be in TIME_WAIT by now
 s.bind(("127.0.0.1", 80))
-print(s.getsockname()[1], os.environ["LD_PRELOAD"], os.environ["SOCKBROKER_SOCKET"])
+print(s.getsockname()[1], os.environ.get("LD_PRELOAD", "(unset)"), os.environ["SOCKBROKER_SOCKET"],
+      os.environ.get("SOCKBROKER_CONNECT", "-"), os.environ.get("SOCKBROKER_PRELOAD_INHERIT", "-"))
 PY
 chmod a+r "$dir/preloaded.py"
 # From $dir with a relative --socket: the program gets the absolute path.
@@ -397,10 +408,15 @@ chmod a+r "$dir/preloaded.py"
 	run --preload -- "$upy" "$dir/preloaded.py") >"$dir/out" 2>"$dir/err"
 rc=$?
 expect_rc 0 "nobody: sockbrokerctl run --preload -- python binding port 80"
-expect_out "^80 $shim $sock\$" "$dir/out" "the program bound port 80, with LD_PRELOAD the shim and SOCKBROKER_SOCKET the absolute socket path"
+expect_out "^80 \\(unset\\) $sock - -\$" "$dir/out" "the program bound port 80, with SOCKBROKER_SOCKET the absolute socket path (and LD_PRELOAD cleared by the shim)"
+(cd "$dir" && "${as_nobody_cmd[@]}" env SOCKBROKER_PRELOAD="$shim" LD_PRELOAD= "$sbctl_other" --socket s.sock \
+	run --inherit --connect-through -- "$upy" "$dir/preloaded.py") >"$dir/out" 2>"$dir/err"
+rc=$?
+expect_rc 0 "nobody: sockbrokerctl run --inherit --connect-through -- python binding port 80"
+expect_out "^80 $shim $sock 1 1\$" "$dir/out" "--inherit and --connect-through: the shim loaded and kept, SOCKBROKER_CONNECT=1, SOCKBROKER_PRELOAD_INHERIT=1"
 # shellcheck disable=SC2016 # the program's own shell expands $LD_PRELOAD
 "${as_nobody_cmd[@]}" env SOCKBROKER_PRELOAD="$shim" LD_PRELOAD="$dir/other.so" "$sbctl_other" --socket "$sock" \
-	run --preload -- /bin/sh -c 'echo "$LD_PRELOAD"' >"$dir/out" 2>"$dir/err"
+	run --inherit -- /bin/sh -c 'echo "$LD_PRELOAD"' >"$dir/out" 2>"$dir/err"
 rc=$?
 expect_out "^$shim:$dir/other.so\$" "$dir/out" "an LD_PRELOAD the caller had stays, after the shim"
 rm -f "$dir/ran"
