@@ -46,7 +46,7 @@ static int brokered_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (conn_open(&c) < 0)
 		return -1;
-	if (shim_create(&c, fd, &s, &handle) < 0)
+	if (shim_create(&c, fd, &s, 0, &handle) < 0)
 		goto out;
 	b.len = 0;
 	if (!bind_params(&b, handle, addr, len))

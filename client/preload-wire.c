@@ -117,6 +117,14 @@ static void put_ipv6(struct buf *b, const unsigned char *a)
 	}
 }
 
+void put_ip(struct buf *b, int family, const void *addr)
+{
+	if (family == AF_INET)
+		put_ipv4(b, addr);
+	else
+		put_ipv6(b, addr);
+}
+
 bool put_addr(struct buf *b, const struct sockaddr *sa, socklen_t len)
 {
 	switch (sa->sa_family) {
@@ -219,6 +227,67 @@ bool parse_int(const char *p, const char *end, long long *out)
 	}
 	*out = v;
 	return any;
+}
+
+/* Past the JSON value at P (any kind), or NULL when it does not end
+ * before END. */
+const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	for (; p < end; p++) {
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			if (!depth)
+				return p + 1;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			if (--depth <= 0)
+				return depth < 0 ? NULL : p + 1;
+		} else if (!depth && (*p == ',' || *p == '}' || *p == ']')) {
+			return p;
+		} else if (!depth && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+			/* A number, true, false or null: up to its end. */
+			while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n')
+				p++;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The JSON string at P, unescaped into OUT (CAP bytes with its NUL):
+ * false for anything but a string of plain characters and simple escapes
+ * that fits. The daemon's strings here are addresses and names. */
+bool get_string(const char *p, const char *end, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (p >= end || *p != '"')
+		return false;
+	for (p++; p < end && *p != '"'; p++) {
+		char ch = *p;
+		if (ch == '\\') {
+			if (++p >= end)
+				return false;
+			switch (*p) {
+			case '"': case '\\': case '/': ch = *p; break;
+			default: return false;
+			}
+		}
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = ch;
+	}
+	if (p >= end)
+		return false;
+	out[n] = '\0';
+	return true;
 }
 
 /* ---------------------------------------------------------------- the exchange */
@@ -483,7 +552,7 @@ int shim_describe(int fd, struct shim_sock *s)
 	return s->fl < 0 || s->fdfl < 0 ? -1 : 0;
 }
 
-int shim_create(struct conn *c, int fd, const struct shim_sock *s, long long *handle)
+int shim_create(struct conn *c, int fd, const struct shim_sock *s, int type_flags, long long *handle)
 {
 	char p[128];
 	struct buf b = { p, 0, sizeof(p), false };
@@ -491,7 +560,7 @@ int shim_create(struct conn *c, int fd, const struct shim_sock *s, long long *ha
 	put_str(&b, "{\"family\":");
 	put_int(&b, s->domain);
 	put_str(&b, ",\"type\":");
-	put_int(&b, s->type);
+	put_int(&b, s->type | type_flags);
 	put_str(&b, ",\"proto\":");
 	put_int(&b, s->proto);
 	put_str(&b, "}");

@@ -60,12 +60,17 @@ void put_b64(struct buf *b, const unsigned char *s, size_t n);
 /* The address in the protocol's tuple or object form; false for one the
  * shim does not ask for (an unnamed UNIX address, a short one). */
 bool put_addr(struct buf *b, const struct sockaddr *sa, socklen_t len);
+/* An IPv4 (4 bytes) or IPv6 (16) address, as inet_ntop writes it but
+ * without sprintf (not async-signal-safe). */
+void put_ip(struct buf *b, int family, const void *addr);
 /* A JSON string, quoted and escaped. */
 void put_json_str(struct buf *b, const char *s);
 
 /* ---- reading the daemon's reply (preload-wire.c) */
 const char *member(const char *s, const char *end, const char *name, int level);
 bool parse_int(const char *p, const char *end, long long *out);
+const char *skip_value(const char *p, const char *end);
+bool get_string(const char *p, const char *end, char *out, size_t cap);
 
 /* ---- the exchange (preload-wire.c) */
 struct conn {
@@ -97,11 +102,18 @@ struct shim_sock {
 
 /* fd's SO_DOMAIN/SO_TYPE/SO_PROTOCOL and flags: 0, or -1. */
 int shim_describe(int fd, struct shim_sock *s);
-/* socket.create of s's kind, with the options the program set on fd:
- * 0 and *handle, or -1. fd < 0: none to copy. */
-int shim_create(struct conn *c, int fd, const struct shim_sock *s, long long *handle);
+/* socket.create of s's kind (type_flags added: SOCK_NONBLOCK), with the
+ * options the program set on fd: 0 and *handle, or -1. fd < 0: none to
+ * copy. */
+int shim_create(struct conn *c, int fd, const struct shim_sock *s, int type_flags, long long *handle);
 /* socket.detach of handle, its descriptor put at fd with s's O_NONBLOCK and
  * FD_CLOEXEC: 0, or -1 with fd untouched. */
 int shim_place(struct conn *c, long long handle, int fd, const struct shim_sock *s);
+
+/* ---- names the daemon resolved (preload-resolve.c) */
+/* The newest name the shim's getaddrinfo had the daemon resolve to the
+ * address ADDR (4 or 16 bytes) of FAMILY, into NAME: true, or false for
+ * none. Async-signal-safe: no locks. */
+bool shim_pin_lookup(int family, const void *addr, char *name, size_t cap);
 
 #endif
