@@ -24,7 +24,7 @@ mkdir -p "$tmp" || exit 99
 
 # Pages of the system the project's pages may cite (SEE ALSO and text).
 system_pages=' socat.1 systemd.socket.5 sd_notify.3 sd_listen_fds.3 unix.7 capabilities.7 cgroups.7 fnmatch.3 '\
-' bind.2 connect.2 accept.2 socket.2 getaddrinfo.3 pidfd_open.2 logrotate.8 systemd.exec.5 systemd.service.5 journalctl.1 '
+' bind.2 connect.2 accept.2 socket.2 getaddrinfo.3 gethostbyname.3 getnameinfo.3 pidfd_open.2 logrotate.8 systemd.exec.5 systemd.service.5 journalctl.1 '
 
 if make -s -C "$BUILDDIR" install DESTDIR="$tmp" >"$dir/out" 2>"$dir/err"; then
 	pass "make install DESTDIR=\$tmp"
