@@ -26,12 +26,13 @@ top=$(pwd)
 # libs6-dev and skalibs-dev (bench/bench_hold starts s6-fdholderd and drives
 # it through libs6, whose s6/fdholder.h includes skalibs' headers: hold.get
 # against s6-fdholder's retrieve; without them the bench measures sockbroker
-# alone).
+# alone), iputils-ping (it_preload_ping.sh: ping in a sandbox through the
+# preload shim's socket()).
 PACKAGES=(build-essential autoconf automake libtool pkg-config libjson-c-dev
 	libmicrohttpd-dev check python3 socat systemd bubblewrap util-linux mount
 	iproute2 authbind netbase procps python3-seccomp man-db groff-base logrotate
 	python3-jsonschema chromium chromium-driver curl prometheus lighttpd s6
-	libs6-dev skalibs-dev)
+	libs6-dev skalibs-dev iputils-ping)
 # Packages whose service the tests only run by hand: when ensure_packages
 # installs one on a machine with a running init, its postinst starts it
 # (lighttpd on port 80), and it is stopped and disabled again. Where no init

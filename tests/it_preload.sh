@@ -3,7 +3,7 @@
 # unmodified programs, against the real daemon on a private socket with a
 # policy of its own, inside a network namespace of its own (port 80 is ours
 # alone there):
-#   0. the shim exports bind alone and needs no json-c;
+#   0. the shim exports bind, connect, getaddrinfo and socket alone and needs no json-c;
 #   1. as nobody under the shim, `python3 -m http.server 80 --bind 127.0.0.1`
 #      serves curl, and `socat TCP-LISTEN:80,bind=127.0.0.1,fork` serves two
 #      connections; nobody cannot bind port 80 itself;
@@ -123,10 +123,10 @@ stats_accepted() {
 # Nothing of the shim's may shadow the program's symbols (json-c's, say).
 if command -v nm >/dev/null 2>&1 && command -v readelf >/dev/null 2>&1; then
 	nm -D --defined-only "$shim" | awk '$2 ~ /^[TtDdBbWwVvRr]$/ { print $3 }' | sort >"$dir/out"
-	if [ "$(tr '\n' ' ' <"$dir/out")" = "bind " ]; then
-		pass "the shim exports bind and nothing else"
+	if [ "$(tr '\n' ' ' <"$dir/out")" = "bind connect getaddrinfo socket " ]; then
+		pass "the shim exports bind, connect, getaddrinfo and socket and nothing else"
 	else
-		fail "the shim exports more than bind"
+		fail "the shim exports other symbols than those four: $(tr '\n' ' ' <"$dir/out")"
 	fi
 	readelf -d "$shim" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' >"$dir/out"
 	if grep -q -E 'json|sockbroker' "$dir/out"; then
