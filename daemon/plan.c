@@ -311,6 +311,30 @@ int plan_run_unresolved(struct call *call, const struct plan_in *in)
 	return 0;
 }
 
+int plan_may_look_up(plan_fn fn, const struct plan_in *in, struct authz *az, const struct policy_subject *who)
+{
+	struct plan pl = { .n = 0 };
+	int rc = fn(&pl, in);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < pl.n; i++) {
+		const struct plan_step *st = &pl.steps[i];
+		struct policy_decision d;
+
+		if (st->use != PLAN_GATE)
+			continue;
+		if (st->unresolved && !policy_may_allow(az->policy, who, &st->q, st->port))
+			return 0;
+		if (!st->unresolved && st->q.action == POLICY_RESOLVE) {
+			authz_decide_as(az, who, &st->q, &d);
+			if (!d.allowed)
+				return 0;
+		}
+	}
+	return 1;
+}
+
 bool plan_chose(const struct plan *pl, enum plan_choice c)
 {
 	for (size_t i = 0; i < pl->n; i++)

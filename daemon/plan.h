@@ -113,6 +113,13 @@ int plan_run_params(struct call *call);
  * (steps with unresolved), and the look-ups it asks (resolve steps, decided
  * in full): for a request about to look a name up. */
 int plan_run_unresolved(struct call *call, const struct plan_in *in);
+/* Quietly, for who under az: whether plan_run_unresolved would let the
+ * look-up of fn's request (in, with in->unresolved) go ahead. 1 yes, 0 no
+ * (no rule could allow it whatever the name resolves to, or a resolve it
+ * asks is denied), -E2BIG, or a param error (CALL_ERR_SET). For a request
+ * that has a literal to fall back on (socket.connect's `resolved`). */
+struct authz;
+int plan_may_look_up(plan_fn fn, const struct plan_in *in, struct authz *az, const struct policy_subject *who);
 /* The answer to choice c (true when the plan did not ask it). */
 bool plan_chose(const struct plan *pl, enum plan_choice c);
 

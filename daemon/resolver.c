@@ -429,6 +429,35 @@ int resolve_first(const char *host, struct sbaddr *a, int *err)
 	return gai;
 }
 
+int resolve_among(const char *host, const struct sbaddr *want, bool *found, int *err)
+{
+	int family = want->ss.ss_family;
+	struct addrinfo hints = { .ai_family = family }, *res = NULL;
+	int gai;
+
+	*found = false;
+	if (family != AF_INET && family != AF_INET6) {
+		*err = 0;
+		return EAI_FAMILY;
+	}
+	gai = getaddrinfo(host, NULL, &hints, &res);
+	*err = errno;
+	if (gai)
+		return gai;
+	for (struct addrinfo *ai = res; ai && !*found; ai = ai->ai_next) {
+		if (ai->ai_family != family)
+			continue;
+		if (family == AF_INET)
+			*found = !memcmp(&((const struct sockaddr_in *)ai->ai_addr)->sin_addr,
+			                 &((const struct sockaddr_in *)&want->ss)->sin_addr, sizeof(struct in_addr));
+		else
+			*found = !memcmp(&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
+			                 &((const struct sockaddr_in6 *)&want->ss)->sin6_addr, sizeof(struct in6_addr));
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
 int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, int *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;

@@ -67,6 +67,12 @@ struct sbaddr;
  * answer is of another family. */
 int resolve_first(const char *host, struct sbaddr *a, int *err);
 
+/* Whether want's address (AF_INET or AF_INET6; its port and scope aside) is
+ * among every answer getaddrinfo gives for host in want's family, in *found.
+ * Nothing is kept of the answers but that: a name's address list bounds
+ * nothing here. */
+int resolve_among(const char *host, const struct sbaddr *want, bool *found, int *err);
+
 /* Python's create_connection: getaddrinfo(host, port, AF_UNSPEC,
  * SOCK_STREAM), its IPv4 and IPv6 addresses in order, at most max of them
  * into out (*n of them; EAI_NONAME-like 0 addresses are the caller's to

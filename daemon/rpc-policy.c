@@ -31,6 +31,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "resolver.h"
+#include "rpc-socket.h"
 #include "server.h"
 #include "sock.h"
 #include "sockopt.h"
@@ -100,6 +101,9 @@ struct check {
 	char *src_host;
 	struct sbaddr srcs[2];
 	int src_gai[2], src_err[2];
+	/* connect's `resolved` (in addr): judged with host when host's look-up
+	 * gives it (found), else as a literal. */
+	bool pin, found;
 };
 
 static void view_free(struct req_view *v);
@@ -524,6 +528,8 @@ static int read_request(struct call *call, struct check *ck)
 	const struct rpc_method *m = ck->target;
 	const struct p_kind *k = view_kind(&ck->view);
 	const struct param_address *pa;
+	const struct param_desc *pd;
+	const char *res;
 	struct decode_error perr;
 	int r;
 
@@ -556,6 +562,17 @@ static int read_request(struct call *call, struct check *ck)
 	pa = view_address(&ck->view, m->address);
 	if (!pa || !pa->given)
 		return 0;
+	pd = m->pinned ? view_desc(&ck->view, m->pinned) : NULL;
+	if (pd && (res = *(const char *const *)(const void *)(ck->view.buf + pd->offset))) {
+		/* As the method: the caller's address, the name kept aside. */
+		if ((r = pinned_address(call, ck->in.family, pa, res, &ck->addr)))
+			return in_request(call, r);
+		if (!(ck->host = strdup(pa->host)))
+			return -ENOMEM;
+		ck->pin = true;
+		ck->tmpl = pa->a;
+		return 0;
+	}
 	if (pa->host) {
 		/* A name: the check resolves it as the method would, first answer. */
 		if (!(ck->host = strdup(pa->host)))
@@ -822,6 +839,10 @@ static void check_work(struct resolve_job *job)
 			                ck->host ? ck->naddrs : 1, ck->srcs, ck->src_gai, ck->src_err);
 		return;
 	}
+	if (ck->pin) {
+		ck->gai = resolve_among(ck->host, &ck->addr, &ck->found, &ck->err);
+		return;
+	}
 	if (ck->all) {
 		ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, &ck->err);
 		return;
@@ -837,6 +858,38 @@ static int check_gai_error(struct call *call, struct check *ck)
 	return call_error_gai(call, ck->gai, ck->err, "getaddrinfo('%.200s')", ck->host);
 }
 
+/* connect's `resolved`, decided as the method decides it: at that address
+ * with the name when the name resolves to it (named), else as a literal. */
+static int check_pinned(struct call *call, struct check *ck, bool named)
+{
+	if (named) {
+		ck->addrs[0] = ck->addr;
+		ck->naddrs = 1;
+	} else {
+		free(ck->host);
+		ck->host = NULL;
+		ck->in.addr = &ck->addr;
+	}
+	return check_decide(call, ck);
+}
+
+/* Whether the method would look ck's pinned name up at all (a name no rule
+ * could allow is not): 1, 0, or an error. */
+static int check_may_look_up(struct call *call, struct check *ck)
+{
+	struct server *s = srv_of(call);
+	struct plan_in in = ck->in;
+	int rc;
+
+	in.addr = &ck->tmpl;
+	in.host = ck->host;
+	in.unresolved = true;
+	rc = plan_may_look_up(ck->target->plan, &in, &s->authz, &ck->subj.who);
+	if (rc == -E2BIG)
+		rc = call_error_limit(call, "policy_questions", PLAN_MAX_STEPS);
+	return rc < 0 ? in_request(call, rc) : rc;
+}
+
 static void check_done(struct resolve_job *job)
 {
 	struct check *ck = (struct check *)job;
@@ -845,7 +898,9 @@ static void check_done(struct resolve_job *job)
 
 	call->park = NULL;
 	call->cancel = NULL;
-	if (ck->gai)
+	if (ck->pin)
+		rc = check_pinned(call, ck, !ck->gai && ck->found);
+	else if (ck->gai)
 		rc = check_gai_error(call, ck);
 	else if (ck->host && !ck->naddrs)
 		rc = call_error(call, SB_ERR_GAI, NULL, "getaddrinfo('%.200s'): no IPv4 or IPv6 address", ck->host);
@@ -950,6 +1005,11 @@ static int rpc_policy_check(struct call *call, void *params)
 	if (ck->src_host && (rc = check_before_lookup(call, ck))) {
 		if (rc > 0)
 			rc = 0;
+		goto out;
+	}
+	if (ck->pin && (rc = check_may_look_up(call, ck)) <= 0) {
+		if (rc == 0)
+			rc = check_pinned(call, ck, false);
 		goto out;
 	}
 	if (!ck->host && !ck->src_host) {

@@ -142,12 +142,17 @@ struct addr_job {
 	char *host;
 	struct sbaddr addr;     /* decoded port (and flowinfo, scope); address filled in */
 	int gai, err;
+	/* connect's `resolved`: addr is the caller's choice, and the look-up
+	 * only tells whether the name has it among its addresses. */
+	bool pinned, found;
 };
 
 /* What a re-run finds in call->handler_state: the address and the name it came
- * from, which the policy's host selectors judge (host pinning). */
+ * from, which the policy's host selectors judge (host pinning); literal: the
+ * caller's `resolved` address, which the name did not give, as a literal. */
 struct resolved_addr {
 	struct sbaddr a;
+	bool literal;
 	char host[NI_MAXHOST];
 };
 
@@ -161,7 +166,10 @@ static void addr_work(struct resolve_job *job)
 {
 	struct addr_job *j = (struct addr_job *)job;
 
-	j->gai = resolve_first(j->host, &j->addr, &j->err);
+	if (j->pinned)
+		j->gai = resolve_among(j->host, &j->addr, &j->found, &j->err);
+	else
+		j->gai = resolve_first(j->host, &j->addr, &j->err);
 }
 
 static void addr_done(struct resolve_job *job)
@@ -173,7 +181,7 @@ static void addr_done(struct resolve_job *job)
 
 	call->park = NULL;
 	call->cancel = NULL;
-	if (j->gai) {
+	if (j->gai && !j->pinned) {
 		rc = call_error_gai(call, j->gai, j->err, "getaddrinfo('%.200s')", j->host);
 		addr_job_free(j);
 		call_finish(call, rc);
@@ -186,6 +194,8 @@ static void addr_done(struct resolve_job *job)
 		return;
 	}
 	ra->a = j->addr;
+	/* A name that does not resolve (or not to that address) pins nothing. */
+	ra->literal = j->pinned && (j->gai || !j->found);
 	snprintf(ra->host, NI_MAXHOST, "%s", j->host);
 	call->handler_state = ra;
 	call->handler_state_free = free;
@@ -202,18 +212,94 @@ static void addr_destroy(struct resolve_job *job)
 }
 
 
+int pinned_address(struct call *call, int family, const struct param_address *pa, const char *resolved,
+                   struct sbaddr *out)
+{
+	json_object *tuple;
+	struct decode_error derr;
+	int rc, port;
+
+	memset(out, 0, sizeof(*out));
+	if (family != AF_INET && family != AF_INET6)
+		return call_error_param(call, "resolved", "resolved is for an AF_INET or AF_INET6 socket only");
+	if (!pa->host)
+		return call_error_param(call, "resolved",
+		                        "resolved goes with a host name in address, not with a numeric address");
+	/* "" (any address) and "<broadcast>" are no address a name resolves to. */
+	if (!*resolved || !strcmp(resolved, "<broadcast>"))
+		goto bad;
+	port = ntohs(family == AF_INET ? ((const struct sockaddr_in *)&pa->a.ss)->sin_port
+	                               : ((const struct sockaddr_in6 *)&pa->a.ss)->sin6_port);
+	tuple = json_object_new_array();
+	if (!tuple)
+		return -ENOMEM;
+	json_object_array_add(tuple, json_object_new_string(resolved));
+	json_object_array_add(tuple, json_object_new_int(port));
+	/* No host out-parameter: a name is an error here. */
+	rc = sbaddr_decode(family, tuple, out, NULL, &derr);
+	json_object_put(tuple);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc)
+		goto bad;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *o = (struct sockaddr_in6 *)&out->ss;
+		const struct sockaddr_in6 *t = (const struct sockaddr_in6 *)&pa->a.ss;
+		o->sin6_flowinfo = t->sin6_flowinfo;
+		if (!o->sin6_scope_id)
+			o->sin6_scope_id = t->sin6_scope_id;
+	}
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return call_error_param(call, "resolved", "resolved must be a numeric %s address, got \"%.100s\"",
+	                        family == AF_INET ? "IPv4" : "IPv6", resolved);
+}
+
+/* connect's `resolved` (pinned, for address's name): the caller's address
+ * with the name when the name resolves to it, else as a literal. A name no
+ * rule could allow is not looked up at all (the daemon's resolver stays shut
+ * to it): the literal is judged at once (*jobp NULL). Else *jobp is the
+ * look-up to make. */
+static int decode_pinned(struct call *call, const struct plan_in *in, const struct param_address *pa,
+                         const char *resolved, struct sbaddr *a, struct addr_job **jobp)
+{
+	struct plan_in unresolved = *in;
+	struct policy_subject who;
+	int rc;
+
+	*jobp = NULL;
+	if ((rc = pinned_address(call, in->family, pa, resolved, a)))
+		return rc;
+	unresolved.addr = &pa->a;
+	unresolved.host = pa->host;
+	unresolved.unresolved = true;
+	authz_subject_from(authz_call_identity(call, NULL), &who);
+	rc = plan_may_look_up(call->method->plan, &unresolved, call->conn->env->authz, &who);
+	if (rc == -E2BIG)
+		return call_error_limit(call, "policy_questions", PLAN_MAX_STEPS);
+	if (rc <= 0)
+		return rc;
+	*jobp = calloc(1, sizeof(**jobp));
+	if (!*jobp)
+		return -ENOMEM;
+	(*jobp)->pinned = true;
+	return 0;
+}
+
 /* The request's address (decoded for the socket in describes by the
  * params framework). A host name parks the call on the resolver
  * (CALL_PENDING: the handler returns it after undoing its own work) and the
  * handler runs again with the answer; *name is then the name the daemon
  * resolved, else NULL (a literal). A name that no rule could allow for the
  * method's plan is refused before any look-up: the daemon's resolver is not
- * a way out of a network-less sandbox. */
+ * a way out of a network-less sandbox. resolved (connect's, NULL: none):
+ * see decode_pinned. */
 static int decode_address(struct call *call, const struct plan_in *in, const struct param_address *pa,
-                          struct sbaddr *a, const char **name)
+                          const char *resolved, struct sbaddr *a, const char **name)
 {
 	struct plan_in unresolved = *in;
-	struct addr_job *job;
+	struct addr_job *job = NULL;
 	int rc;
 
 	*name = NULL;
@@ -221,18 +307,23 @@ static int decode_address(struct call *call, const struct plan_in *in, const str
 	if (call->handler_state) {
 		const struct resolved_addr *ra = call->handler_state;
 		*a = ra->a;
-		*name = ra->host;
+		*name = ra->literal ? NULL : ra->host;
 		return 0;
 	}
 	*a = pa->a;
-	if (!pa->host)
-		return 0;
-	unresolved.addr = a;
-	unresolved.host = pa->host;
-	unresolved.unresolved = true;
-	if ((rc = plan_run_unresolved(call, &unresolved)))
-		return rc;
-	job = calloc(1, sizeof(*job));
+	if (resolved) {
+		if ((rc = decode_pinned(call, in, pa, resolved, a, &job)) || !job)
+			return rc;
+	} else {
+		if (!pa->host)
+			return 0;
+		unresolved.addr = a;
+		unresolved.host = pa->host;
+		unresolved.unresolved = true;
+		if ((rc = plan_run_unresolved(call, &unresolved)))
+			return rc;
+		job = calloc(1, sizeof(*job));
+	}
 	if (!job || !(job->host = strdup(pa->host))) {
 		free(job);
 		return -ENOMEM;
@@ -246,19 +337,26 @@ static int decode_address(struct call *call, const struct plan_in *in, const str
 }
 
 /* Decodes the request's address (a name parks the call) and decides the
- * method's plan for sk at it: 0 with *a and *pl filled, or an error. */
-int judge_at(struct call *call, const struct sock *sk, const struct param_address *address, struct sbaddr *a,
-                    struct plan *pl)
+ * method's plan for sk at it: 0 with *a and *pl filled, or an error.
+ * resolved: connect's pinned address, or NULL. */
+static int judge_at_pinned(struct call *call, const struct sock *sk, const struct param_address *address,
+                           const char *resolved, struct sbaddr *a, struct plan *pl)
 {
 	struct plan_in in = plan_in_of(call, sk, NULL, NULL);
 	const char *host;
-	int rc = decode_address(call, &in, address, a, &host);
+	int rc = decode_address(call, &in, address, resolved, a, &host);
 
 	if (rc)
 		return rc;
 	in.addr = a;
 	in.host = host;
 	return plan_run(call, &in, pl);
+}
+
+int judge_at(struct call *call, const struct sock *sk, const struct param_address *address, struct sbaddr *a,
+             struct plan *pl)
+{
+	return judge_at_pinned(call, sk, address, NULL, a, pl);
 }
 
 json_object *encode_ss(const struct sockaddr_storage *ss, socklen_t len)
@@ -1317,7 +1415,7 @@ static int rpc_socket_listen_on(struct call *call, void *params)
 	in.family = family = listen_on_family(p);
 	in.type = SOCK_STREAM;
 	in.proto = 0;
-	rc = decode_address(call, &in, &p->address, &a, &host);
+	rc = decode_address(call, &in, &p->address, NULL, &a, &host);
 	if (rc)
 		return rc;
 	in.addr = &a;
@@ -1374,12 +1472,24 @@ static const struct param_desc handle_params[] = { HANDLE_PARAM(struct p_handle)
 struct p_addr {
 	int64_t handle;
 	struct param_address address;
+	const char *resolved;   /* connect, connect_ex */
 };
 
 static const struct param_desc addr_params[] = {
 	HANDLE_PARAM(struct p_addr),
 	{ "address", PT_ADDRESS, offsetof(struct p_addr, address), PF_REQUIRED | PF_OF_SOCKET,
 	  .doc = "an address of the socket's family, object or tuple form" },
+	{ 0 }
+};
+
+static const struct param_desc connect_params[] = {
+	HANDLE_PARAM(struct p_addr),
+	{ "address", PT_ADDRESS, offsetof(struct p_addr, address), PF_REQUIRED | PF_OF_SOCKET,
+	  .doc = "an address of the socket's family, object or tuple form" },
+	{ "resolved", PT_STRING, offsetof(struct p_addr, resolved), 0,
+	  .doc = "with a host name in address (AF_INET, AF_INET6): the numeric address of the socket's family to "
+	         "connect to, one the caller got for that name; judged with the name when the daemon's own look-up "
+	         "of the name gives it, else as that literal (docs/policy.md section 6)" },
 	{ 0 }
 };
 
@@ -1460,7 +1570,7 @@ static int connect_common(struct call *call, struct p_addr *p, bool ex)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	rc = judge_at(call, sk, &p->address, &st->addr, &pl);
+	rc = judge_at_pinned(call, sk, &p->address, p->resolved, &st->addr, &pl);
 	if (rc) {
 		free(st);
 		return rc;
@@ -2053,21 +2163,21 @@ static const struct rpc_method methods[] = {
 	{ .name = "socket.connect",
 	  .summary = "Connects, waiting as the socket's timeout says.",
 	  .handler = rpc_socket_connect,
-	  .params = addr_params, .params_size = sizeof(struct p_addr),
+	  .params = connect_params, .params_size = sizeof(struct p_addr),
 	  .result_schema = R_EMPTY,
 	  .flags = B | RPC_PLAN_IN_HANDLER,
 	  .target = RPC_TARGET_HANDLE,
 	  .plan = plan_connect,
-	  .address = "address", },
+	  .address = "address", .pinned = "resolved", },
 	{ .name = "socket.connect_ex",
 	  .summary = "Connects and answers the errno (0 on success) instead of an OS error.",
 	  .handler = rpc_socket_connect_ex,
-	  .params = addr_params, .params_size = sizeof(struct p_addr),
+	  .params = connect_params, .params_size = sizeof(struct p_addr),
 	  .result_schema = "{\"type\":\"object\",\"required\":[\"errno\",\"name\"]}",
 	  .flags = B | RPC_PLAN_IN_HANDLER,
 	  .target = RPC_TARGET_HANDLE,
 	  .plan = plan_connect,
-	  .address = "address", },
+	  .address = "address", .pinned = "resolved", },
 	{ .name = "socket.accept",
 	  .summary = "Accepts a connection: a new handle (or descriptor) and the peer's address.",
 	  .handler = rpc_socket_accept,

@@ -1,6 +1,7 @@
 /* What the socket family's files (rpc-socket.c, rpc-socket-io.c) share:
  * reading the request's address and deciding its plan, and sending as the
- * caller on a UNIX socket. Private to those files. */
+ * caller on a UNIX socket. Private to those files (and policy.check, which
+ * reads connect's `resolved` with pinned_address). */
 #ifndef SBD_RPC_SOCKET_H
 #define SBD_RPC_SOCKET_H
 
@@ -31,6 +32,14 @@ struct sock;
  * with *a and *pl filled, CALL_PENDING, or an error. */
 int judge_at(struct call *call, const struct sock *sk, const struct param_address *address, struct sbaddr *a,
              struct plan *pl);
+
+/* socket.connect's `resolved` for a socket of family, with address pa (a
+ * host name): the numeric address it names, at pa's port (flowinfo and
+ * scope from pa unless it gives a zone), in *out. 0, or a -32602 error on
+ * "resolved" (not a numeric address of family, a family other than AF_INET
+ * and AF_INET6, or pa a literal), or -ENOMEM. policy.check reads it alike. */
+int pinned_address(struct call *call, int family, const struct param_address *pa, const char *resolved,
+                   struct sbaddr *out);
 
 json_object *encode_ss(const struct sockaddr_storage *ss, socklen_t len);
 

@@ -64,6 +64,9 @@ struct rpc_method {
 	/* create_connection: the address is [host, port] whose every address may
 	 * be tried (one allowed suffices), after binding "source_address". */
 	bool candidates;
+	/* connect: the member naming the numeric address the caller chose
+	 * among the name's in address (pinned_address); NULL: none. */
+	const char *pinned;
 };
 
 struct rpc_family {

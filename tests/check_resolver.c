@@ -1,15 +1,19 @@
 /* Unit tests of the resolver pool (daemon/resolver.c) driven by a real loop:
  * work runs on workers and done on the loop thread, the queue limit, cancel
  * of a queued, running or finished job, re-entrant cancel from a done
- * callback, and resolver_free with jobs in flight. Jobs are heap-allocated and
+ * callback, and resolver_free with jobs in flight; resolve_among (connect's
+ * `resolved`). Jobs are heap-allocated and
  * freed only by done or destroy, so a job handled twice or never shows up
  * under ASan/LSan. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "daemon/loop.h"
 #include "daemon/resolver.h"
 #include "unit.h"
@@ -465,6 +470,54 @@ START_TEST(free_right_after_cancel_of_running_job)
 }
 END_TEST
 
+static struct sbaddr inet_at(int family, const char *ip, int port)
+{
+	struct sbaddr a = { .len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6) };
+
+	a.ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET) {
+		((struct sockaddr_in *)&a.ss)->sin_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &((struct sockaddr_in *)&a.ss)->sin_addr), 1);
+	} else {
+		((struct sockaddr_in6 *)&a.ss)->sin6_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&a.ss)->sin6_addr), 1);
+	}
+	return a;
+}
+
+/* Numeric hosts, so that no name service is asked: found when the address
+ * is the host's (whatever the port), not for another or another family. */
+START_TEST(among_a_names_addresses)
+{
+	struct sbaddr a;
+	bool found = true;
+	int err;
+
+	a = inet_at(AF_INET, "127.0.0.1", 443);
+	ck_assert_int_eq(resolve_among("127.0.0.1", &a, &found, &err), 0);
+	ck_assert(found);
+	a = inet_at(AF_INET, "127.0.0.2", 443);
+	ck_assert_int_eq(resolve_among("127.0.0.1", &a, &found, &err), 0);
+	ck_assert(!found);
+	a = inet_at(AF_INET6, "::1", 0);
+	ck_assert_int_eq(resolve_among("::1", &a, &found, &err), 0);
+	ck_assert(found);
+	a = inet_at(AF_INET6, "::2", 0);
+	ck_assert_int_eq(resolve_among("::1", &a, &found, &err), 0);
+	ck_assert(!found);
+	/* An IPv4 host asked for AF_INET6: no answer of that family. */
+	a = inet_at(AF_INET6, "::ffff:127.0.0.1", 0);
+	found = true;
+	ck_assert_int_ne(resolve_among("127.0.0.1", &a, &found, &err), 0);
+	ck_assert(!found);
+	memset(&a, 0, sizeof(a));
+	a.ss.ss_family = AF_UNIX;
+	found = true;
+	ck_assert_int_eq(resolve_among("127.0.0.1", &a, &found, &err), EAI_FAMILY);
+	ck_assert(!found);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("resolver");
@@ -481,6 +534,9 @@ int main(void)
 	tcase_add_test(tc, done_cancels_another_finished_job);
 	tcase_add_test(tc, free_with_jobs_in_flight);
 	tcase_add_test(tc, free_right_after_cancel_of_running_job);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lookups");
+	tcase_add_test(tc, among_a_names_addresses);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -746,6 +746,253 @@ START_TEST(host_pinning)
 }
 END_TEST
 
+/* socket.connect's `resolved`: a client that resolved a name itself (the
+ * preload shim, through net.getaddrinfo) connects to the address it chose
+ * and still carries the name. Pinned when the daemon's own look-up of the
+ * name gives that address; otherwise judged as the literal it is. */
+
+/* policy.check of socket.connect for this process's uid: the result. */
+static json_object *check_connect(struct tconn *c, const char *family, const char *host, int port,
+                                  const char *resolved)
+{
+	return hx_ok(c, "policy.check",
+	             "{\"as\":{\"uid\":%u},\"request\":{\"method\":\"socket.connect\",\"params\":"
+	             "{\"family\":\"%s\",\"address\":[\"%s\",%d],\"resolved\":\"%s\"}}}",
+	             (unsigned)getuid(), family, host, port, resolved);
+}
+
+/* The checks of a policy.check result: exactly one, a connect at want_addr
+ * carrying host want_host (NULL: none). */
+static void check_one_connect(json_object *r, bool allowed, const char *want_addr, int port, const char *want_host)
+{
+	const char *s = json_object_to_json_string(r);
+	json_object *c;
+
+	ck_assert_msg(json_object_get_boolean(jpath(r, "allowed")) == allowed, "allowed: %s", s);
+	ck_assert_msg(json_object_array_length(jpath(r, "checks")) == 1, "one check: %s", s);
+	c = json_object_array_get_idx(jpath(r, "checks"), 0);
+	ck_assert_msg(!strcmp(hx_gets(c, "action"), "connect"), "action: %s", s);
+	ck_assert_msg(!strcmp(hx_gets(c, "address.host"), want_addr) && hx_geti(c, "address.port") == port,
+	              "address: %s", s);
+	if (want_host)
+		ck_assert_msg(jpath_str(c, "host") && !strcmp(jpath_str(c, "host"), want_host), "host: %s", s);
+	else
+		ck_assert_msg(!jpath(c, "host"), "no host for a literal: %s", s);
+}
+
+/* The audit records of connect decisions, in order. */
+static json_object *connect_records(const char *audit)
+{
+	json_object *all = audit_records(audit), *out = hx_hold(json_object_new_array());
+
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *o = json_object_array_get_idx(all, i);
+		if (jpath_str(o, "action") && !strcmp(jpath_str(o, "action"), "connect"))
+			json_object_array_add(out, json_object_get(o));
+	}
+	return out;
+}
+
+/* The last connect record: decision, address, and host (NULL: none). */
+static void last_connect(const char *audit, const char *decision, const char *method, const char *addr,
+                         const char *host)
+{
+	json_object *recs = connect_records(audit), *o;
+	size_t n = json_object_array_length(recs);
+	const char *s;
+
+	ck_assert_msg(n > 0, "no connect record");
+	o = json_object_array_get_idx(recs, n - 1);
+	s = json_object_to_json_string(o);
+	ck_assert_msg(!strcmp(hx_gets(o, "decision"), decision), "decision: %s", s);
+	ck_assert_msg(!strcmp(hx_gets(o, "method"), method), "method: %s", s);
+	ck_assert_msg(!strcmp(hx_gets(o, "address"), addr), "address: %s", s);
+	if (host)
+		ck_assert_msg(jpath_str(o, "host") && !strcmp(jpath_str(o, "host"), host), "host: %s", s);
+	else
+		ck_assert_msg(!jpath(o, "host"), "no host for a literal: %s", s);
+}
+
+/* The handle's peer is ip:port. */
+static void peer_is(struct tconn *c, long long h, const char *ip, int port)
+{
+	json_object *r = hx_ok(c, "socket.getpeername", "{\"handle\":%lld}", h);
+
+	ck_assert_msg(!strcmp(hx_gets(r, "address.host"), ip) && hx_geti(r, "address.port") == port, "peer: %s",
+	              json_object_to_json_string(r));
+}
+
+START_TEST(host_pinning_resolved)
+{
+	struct tconn c;
+	struct before b;
+	json_object *r, *d;
+	const char *audit;
+	int l1, l3, port, other, fd, err = -1;
+	socklen_t len = sizeof(err);
+	struct sockaddr_in peer;
+	long long h;
+
+	l1 = tcp_listener(&port);
+	l3 = inet_sock(SOCK_STREAM, "127.0.0.3", port, NULL);
+	other = port == 65535 ? 1 : port + 1;
+	audit = hx_fmt("%s/audit.jsonl", P.path);
+	policy_start(
+	           pfile(&P, "policy.json",
+	                 "{\"version\": 1, \"rules\": [\n"
+	                 "  {\"name\": \"pinned\", \"match\": {\"uid\": %u},\n"
+	                 "   \"allow\": [ {\"action\": \"connect\", \"host\": \"localhost\", \"port\": %d},\n"
+	                 "              {\"action\": \"create\", \"family\": [\"AF_INET\", \"AF_INET6\", \"AF_UNIX\"],"
+	                 "               \"type\": \"SOCK_STREAM\"},\n"
+	                 "              {\"action\": \"admin\"} ]},\n"
+	                 "  {\"name\": \"by address\", \"match\": {\"uid\": %u},\n"
+	                 "   \"allow\": [ {\"action\": \"connect\", \"address\": \"127.0.0.3\", \"port\": %d} ]}\n"
+	                 "]}\n",
+	                 (unsigned)getuid(), port, (unsigned)getuid(), port),
+	           audit);
+	hx_open_conn(&c, &D);
+
+	/* (1) localhost's own address: allowed by the host rule, connected there. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}", h,
+	      port);
+	ck_assert_msg(accepted(l1, hx_timeout_ms), "connect to localhost at 127.0.0.1 did not arrive");
+	peer_is(&c, h, "127.0.0.1", port);
+	last_connect(audit, "allow", "socket.connect", "127.0.0.1", "localhost");
+	/* And connect_ex (7): errno 0. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	r = hx_ok(&c, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}",
+	          h, port);
+	ck_assert_int_eq(hx_geti(r, "errno"), 0);
+	ck_assert_msg(accepted(l1, hx_timeout_ms), "connect_ex to localhost at 127.0.0.1 did not arrive");
+	peer_is(&c, h, "127.0.0.1", port);
+	last_connect(audit, "allow", "socket.connect_ex", "127.0.0.1", "localhost");
+
+	/* (2) An address localhost does not resolve to: a literal, which the
+	 * host-only grant does not cover; nothing is left behind. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	b = snapshot(&D, &c);
+	d = hx_denied(&c, NULL, "no rule allows connect", "socket.connect",
+	              "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.2\"}", h, port);
+	ck_assert_msg(!strstr(hx_gets(d, "reason"), "whatever it resolves to"), "%s", json_object_to_json_string(d));
+	unchanged(&D, &c, b, "connect localhost resolved 127.0.0.2");
+	last_connect(audit, "deny", "socket.connect", "127.0.0.2", NULL);
+	hx_denied(&c, NULL, "no rule allows connect", "socket.connect_ex",
+	          "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.2\"}", h, port);
+	last_connect(audit, "deny", "socket.connect_ex", "127.0.0.2", NULL);
+	/* A literal an address rule grants: allowed, as the literal it is. */
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.3\"}", h,
+	      port);
+	ck_assert_msg(accepted(l3, hx_timeout_ms), "connect to 127.0.0.3 did not arrive");
+	peer_is(&c, h, "127.0.0.3", port);
+	last_connect(audit, "allow", "socket.connect", "127.0.0.3", NULL);
+	ck_assert_msg(!accepted(l1, 0), "a denied connect reached the listener");
+
+	/* (3) A name that does not resolve: the literal, not a gai error. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	hx_ok(&c, "socket.connect", "{\"handle\":%lld,\"address\":[\"no-such-host.invalid\",%d],\"resolved\":\"127.0.0.3\"}",
+	      h, port);
+	ck_assert_msg(accepted(l3, hx_timeout_ms), "connect to 127.0.0.3 did not arrive");
+	last_connect(audit, "allow", "socket.connect", "127.0.0.3", NULL);
+	/* A name no rule could allow (no rule names port other): without
+	 * `resolved` refused before any look-up; with it, the literal is
+	 * judged, and denied for itself. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	hx_denied(&c, NULL, "whatever it resolves to", "socket.connect",
+	          "{\"handle\":%lld,\"address\":[\"localhost\",%d]}", h, other);
+	d = hx_denied(&c, NULL, "no rule allows connect", "socket.connect",
+	              "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}", h, other);
+	ck_assert_msg(!strstr(hx_gets(d, "reason"), "whatever it resolves to"), "%s", json_object_to_json_string(d));
+	last_connect(audit, "deny", "socket.connect", "127.0.0.1", NULL);
+
+	/* (4) Malformed: -32602 on "resolved". */
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d],\"resolved\":\"127.0.0.1\"}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect_ex",
+	             "{\"handle\":%lld,\"address\":[\"127.0.0.1\",%d],\"resolved\":\"127.0.0.1\"}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"localhost\"}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"::1\"}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"\"}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"<broadcast>\"}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":1}", h, port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}",
+	             create(&c, "AF_INET6", "SOCK_STREAM"), port);
+	hx_bad_param(&c, "resolved", "socket.connect",
+	             "{\"handle\":%lld,\"address\":\"%s/nowhere\",\"resolved\":\"127.0.0.1\"}",
+	             create(&c, "AF_UNIX", "SOCK_STREAM"), P.path);
+	/* bind takes no `resolved`. */
+	hx_bad_param(&c, "resolved", "socket.bind",
+	             "{\"handle\":%lld,\"address\":[\"localhost\",0],\"resolved\":\"127.0.0.1\"}", h);
+	/* An IPv4-mapped address on an AF_INET6 socket is an address of its
+	 * family, though not one localhost resolves to for AF_INET6: a literal. */
+	hx_denied(&c, NULL, "no rule allows connect", "socket.connect",
+	          "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"::ffff:127.0.0.1\"}",
+	          create(&c, "AF_INET6", "SOCK_STREAM"), port);
+	ck_assert_msg(!accepted(l1, 0), "a refused connect reached the listener");
+
+	/* (5) Timeout 0, as the preload shim does it: EINPROGRESS, then the
+	 * detached descriptor completes the connection to the chosen address. */
+	h = create(&c, "AF_INET", "SOCK_STREAM");
+	hx_ok(&c, "socket.settimeout", "{\"handle\":%lld,\"timeout\":0}", h);
+	hx_os_err(&c, "EINPROGRESS", "socket.connect",
+	          "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}", h, port);
+	last_connect(audit, "allow", "socket.connect", "127.0.0.1", "localhost");
+	hx_ok(&c, "socket.detach", "{\"handle\":%lld}", h);
+	fd = hx_take_fd(&c);
+	hx_wait_fd(fd, POLLOUT);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	ck_assert_int_eq(err, 0);
+	len = sizeof(peer);
+	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&peer, &len), 0);
+	ck_assert_int_eq(ntohs(peer.sin_port), port);
+	ck_assert_uint_eq(ntohl(peer.sin_addr.s_addr), 0x7f000001u);
+	ck_assert_msg(accepted(l1, hx_timeout_ms), "the detached connection did not arrive");
+	close(fd);
+	/* connect_ex on a SOCK_NONBLOCK socket: errno EINPROGRESS. */
+	h = hx_new_handle(&c, hx_fmt("{\"family\":\"AF_INET\",\"type\":%d}", SOCK_STREAM | SOCK_NONBLOCK));
+	ck_assert_int_gt(h, 0);
+	r = hx_ok(&c, "socket.connect_ex", "{\"handle\":%lld,\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}",
+	          h, port);
+	ck_assert_int_eq(hx_geti(r, "errno"), EINPROGRESS);
+	hx_ok(&c, "socket.detach", "{\"handle\":%lld}", h);
+	fd = hx_take_fd(&c);
+	hx_wait_fd(fd, POLLOUT);
+	len = sizeof(err);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	ck_assert_int_eq(err, 0);
+	ck_assert_msg(accepted(l1, hx_timeout_ms), "the detached connection did not arrive");
+	close(fd);
+
+	/* (6) policy.check decides alike. */
+	check_one_connect(check_connect(&c, "AF_INET", "localhost", port, "127.0.0.1"), true, "127.0.0.1", port,
+	                  "localhost");
+	check_one_connect(check_connect(&c, "AF_INET", "localhost", port, "127.0.0.2"), false, "127.0.0.2", port, NULL);
+	check_one_connect(check_connect(&c, "AF_INET", "localhost", port, "127.0.0.3"), true, "127.0.0.3", port, NULL);
+	check_one_connect(check_connect(&c, "AF_INET", "no-such-host.invalid", port, "127.0.0.3"), true, "127.0.0.3",
+	                  port, NULL);
+	check_one_connect(check_connect(&c, "AF_INET", "localhost", other, "127.0.0.1"), false, "127.0.0.1", other,
+	                  NULL);
+	hx_bad_param(&c, "request.params.resolved", "policy.check",
+	             "{\"as\":{\"uid\":%u},\"request\":{\"method\":\"socket.connect_ex\",\"params\":"
+	             "{\"family\":\"AF_INET\",\"address\":[\"127.0.0.1\",%d],\"resolved\":\"127.0.0.1\"}}}",
+	             (unsigned)getuid(), port);
+	hx_bad_param(&c, "request.params.resolved", "policy.check",
+	             "{\"as\":{\"uid\":%u},\"request\":{\"method\":\"socket.connect\",\"params\":"
+	             "{\"family\":\"AF_INET6\",\"address\":[\"localhost\",%d],\"resolved\":\"127.0.0.1\"}}}",
+	             (unsigned)getuid(), port);
+
+	tconn_close(&c);
+	close(l1);
+	close(l3);
+}
+END_TEST
+
 /* ==================================================================== 3 */
 
 START_TEST(resolve_host_rule)
@@ -1793,6 +2040,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, setsockopt_rule);
 	tcase_add_test(tc, anycast_needs_setsockopt);
 	tcase_add_test(tc, host_pinning);
+	tcase_add_test(tc, host_pinning_resolved);
 	tc = hx_tcase(s, "resolve", policy_setup, policy_teardown);
 	tcase_add_test(tc, resolve_host_rule);
 	tcase_add_test(tc, resolve_plain_rule);
