@@ -12,7 +12,8 @@
 #      kernel's errno; a socket() the kernel grants reaches no daemon;
 #   2. ping -c1 127.0.0.1 as nobody in bwrap --unshare-all: "1 received"
 #      under the shim with the grant; an address only the daemon's
-#      namespace has needs ping -I (below); without the shim, or without
+#      namespace has needs ping -I (below), or SOCKBROKER_CONNECT=1 for the
+#      probe's connect; without the shim, or without
 #      the grant, ping's own message, and the audit has the denied create;
 #   3. with net.ipv4.ping_group_range letting the daemon make ICMP datagram
 #      sockets and a rule for them, ping gets the SOCK_DGRAM socket it asks
@@ -363,6 +364,16 @@ sandboxed env LD_PRELOAD="$shim" SOCKBROKER_SOCKET="$sock" "$ping_bin" -c1 -W5 -
 rc=$?
 expect_rc 0 "ping -I 192.0.2.1 192.0.2.1: no probe"
 expect_out '1 packets transmitted, 1 received' "$dir/out" "with the source given, ping prints \"1 received\""
+# With SOCKBROKER_CONNECT=1 the probe's connect goes through the daemon
+# too (a UDP socket of the daemon's, which the policy must grant): no -I
+# needed.
+write_policy "$raw_grant { \"action\": \"create\", \"family\": \"AF_INET\", \"type\": \"SOCK_DGRAM\", \"proto\": \"IPPROTO_UDP\" },
+                 { \"action\": \"connect\", \"family\": \"AF_INET\", \"type\": \"SOCK_DGRAM\", \"address\": \"192.0.2.1/32\" },"
+reload "raw ICMP, and the probe's UDP connect"
+sandboxed env LD_PRELOAD="$shim" SOCKBROKER_SOCKET="$sock" SOCKBROKER_CONNECT=1 "$ping_bin" -c1 -W5 192.0.2.1 >"$dir/out" 2>"$dir/err"
+rc=$?
+expect_rc 0 "ping 192.0.2.1 with SOCKBROKER_CONNECT=1: the probe connects through the daemon"
+expect_out '1 packets transmitted, 1 received' "$dir/out" "with connect-through, ping prints \"1 received\""
 
 write_policy ""
 reload "no create grant"
