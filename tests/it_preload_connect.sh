@@ -19,10 +19,12 @@
 #      has none), a connect to an address it gave carries the name, so a
 #      host-only grant holds; the same address typed as a number does not;
 #      of a name with two addresses, the one the program chose is the one
-#      reached;
-#   5. compared with the real thing: connect_ex of a non-blocking socket
-#      three times (115, 0, 106), and getaddrinfo's list, are what python
-#      gets outside the sandbox without the shim;
+#      reached; at the shim's bounds (128 pins, a 4 KiB reply line) the
+#      oldest pin goes and a too-long answer is the C library's;
+#   5. compared with the real thing: connect_ex of a non-blocking socket,
+#      getaddrinfo's list, and a blocking connect that gets no answer
+#      (SO_SNDTIMEO: EINPROGRESS after 1 s; a signal's exception) are what
+#      python gets outside the sandbox without the shim;
 #   6. not intercepted: without SOCKBROKER_CONNECT, connect and getaddrinfo
 #      never reach the daemon; an unreachable daemon gives curl its own
 #      failure, the same as without the shim; no descriptor is left over.
@@ -76,6 +78,11 @@ cat >"$dir/hosts" <<'HOSTS'
 127.0.0.6 multi.test
 127.0.0.7 multi.test
 HOSTS
+# The shim's bounds: 129 names for its table of 128 pins; a name with 30
+# addresses (its answer fits the 4 KiB reply line) and one with 40 (not).
+for i in $(seq 0 128); do echo "127.0.2.$i n$i.many.test"; done >>"$dir/hosts"
+for i in $(seq 1 30); do echo "127.0.3.$i fits.test"; done >>"$dir/hosts"
+for i in $(seq 1 40); do echo "127.0.4.$i big.test"; done >>"$dir/hosts"
 mount --bind "$dir/hosts" /etc/hosts || { echo "FAIL - cannot bind a private /etc/hosts"; exit 1; }
 
 mkdir -p "$dir/lib"
@@ -90,10 +97,10 @@ cat >"$dir/policy.json" <<JSON
     { "name": "sandboxed client", "match": { "uid": 65534 },
       "allow": [ { "action": "create", "family": ["AF_INET", "AF_INET6"], "type": ["SOCK_STREAM", "SOCK_DGRAM"] },
                  { "action": "connect", "family": "AF_INET6", "type": "SOCK_STREAM", "address": "::1/128", "port": 8005 },
-                 { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM", "address": "127.0.0.1/32", "port": 8001 },
-                 { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM", "host": ["pinned.test", "multi.test"], "port": 8002 },
+                 { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM", "address": "127.0.0.1/32", "port": [8001, 8006] },
+                 { "action": "connect", "family": "AF_INET", "type": "SOCK_STREAM", "host": ["pinned.test", "multi.test", "*.many.test"], "port": 8002 },
                  { "action": "connect", "family": "AF_INET", "type": "SOCK_DGRAM", "address": "127.0.0.1/32", "port": 8004 },
-                 { "action": "resolve", "host": ["pinned.test", "multi.test", "localhost"] } ] } ] }
+                 { "action": "resolve", "host": ["pinned.test", "multi.test", "localhost", "*.many.test", "fits.test", "big.test"] } ] } ] }
 JSON
 ctl_start_daemon --policy "$dir/policy.json"
 chmod 666 "$sock"
@@ -142,6 +149,13 @@ try:
     print("ipv6 yes", flush=True)
 except OSError as e:
     print("ipv6 no:", e, flush=True)
+# 8006: a listener that never accepts, its backlog (0: one connection)
+# filled here, so that further handshakes get no answer and a connect
+# waits.
+full = socket.socket()
+full.bind(("127.0.0.1", 8006))
+full.listen(0)
+filler = socket.create_connection(("127.0.0.1", 8006))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind(("127.0.0.1", 8004))
 print("ready", flush=True)
@@ -315,6 +329,46 @@ PY
 shimmed "$upy" /checks/second.py >"$dir/out" 2>"$dir/err"
 expect_out '^addrs 127\.0\.0\.6 127\.0\.0\.7 peer 127\.0\.0\.7$' "$dir/out" "of multi.test's two addresses, the one the program chose (the second) is the one reached"
 
+# At the bounds: the 129th name takes the oldest pin's place, so a connect
+# to the first name's address is judged as a number (refused), and the
+# second's still carries its name; an answer that fits the reply line
+# comes from the daemon, one that does not is the C library's (the
+# sandbox has none: the same error as without the shim).
+cat >"$dir/checks/bounds.py" <<'PY'
+import socket
+def reach(addr):
+    try:
+        socket.create_connection((addr, 8002), timeout=10).close()
+        return "ok"
+    except OSError as e:
+        return "errno %s" % e.errno
+addrs = [socket.getaddrinfo("n%d.many.test" % i, 8002, socket.AF_INET, socket.SOCK_STREAM)[0][4][0] for i in range(129)]
+print("first", addrs[0], reach(addrs[0]))
+print("second", addrs[1], reach(addrs[1]))
+print("last", addrs[128], reach(addrs[128]))
+print("fits", len(socket.getaddrinfo("fits.test", 8002, socket.AF_INET, socket.SOCK_STREAM)))
+try:
+    print("big", len(socket.getaddrinfo("big.test", 8002, socket.AF_INET, socket.SOCK_STREAM)))
+except socket.gaierror as e:
+    print("big gaierror", e.errno)
+PY
+shimmed "$upy" /checks/bounds.py >"$dir/out" 2>"$dir/err"
+expect_out '^first 127\.0\.2\.0 errno 111$' "$dir/out" "129 names: the first name's pin is gone (the table holds 128), its address is refused as a number"
+expect_out '^second 127\.0\.2\.1 ok$' "$dir/out" "the second name's pin holds"
+expect_out '^last 127\.0\.2\.128 ok$' "$dir/out" "the 129th name's pin holds"
+expect_out '^fits 30$' "$dir/out" "a name with 30 addresses: the daemon's whole answer"
+sandboxed -- "$upy" -c '
+import socket
+try:
+    socket.getaddrinfo("big.test", 8002, socket.AF_INET, socket.SOCK_STREAM)
+except socket.gaierror as e:
+    print("big gaierror", e.errno)' >"$dir/plain.out" 2>&1
+if grep -q '^big gaierror' "$dir/plain.out" && grep -qxF "$(cat "$dir/plain.out")" "$dir/out"; then
+	pass "a name with 40 addresses (past the 4 KiB reply line): the C library's answer, as without the shim ($(cat "$dir/plain.out"))"
+else
+	fail "a name with 40 addresses: not the C library's answer ($(cat "$dir/plain.out") without the shim)"
+fi
+
 # ---------------------------------------------------------------- 5. the real thing
 
 cat >"$dir/checks/compare.py" <<'PY'
@@ -342,6 +396,40 @@ if [ -s "$dir/real.out" ] && diff "$dir/real.out" "$dir/shim.out" >"$dir/err"; t
 	pass "connect_ex, SO_ERROR and getaddrinfo in the sandbox through the shim answer as python does outside without it ($(tr '\n' ' ' <"$dir/real.out" | head -c 150))"
 else
 	fail "the shim's answers differ from the real thing (diff real shim in err)"
+fi
+
+# A blocking connect that waits: the kernel's own wait, on the socket that
+# replaced the program's, with the program's SO_SNDTIMEO and signals.
+cat >"$dir/checks/wait.py" <<'PY'
+import faulthandler, signal, socket, struct, time
+faulthandler.dump_traceback_later(30, exit=True)   # a wait that never ends fails the check
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 1, 0))
+t = time.monotonic()
+try:
+    s.connect(("127.0.0.1", 8006))
+    print("sndtimeo connected")
+except OSError as e:
+    print("sndtimeo", e.errno, "after", round(time.monotonic() - t), "s")
+def alarm(*a):
+    raise InterruptedError("alarm")
+signal.signal(signal.SIGALRM, alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+s2 = socket.socket()
+t = time.monotonic()
+try:
+    s2.connect(("127.0.0.1", 8006))
+    print("signal connected")
+except InterruptedError as e:
+    print("signal", e, "within 5 s:", time.monotonic() - t < 5)
+PY
+shimmed "$upy" /checks/wait.py >"$dir/shim.out" 2>"$dir/err"
+"$py" "$dir/checks/wait.py" >"$dir/real.out" 2>"$dir/err"
+cp "$dir/shim.out" "$dir/out"
+if grep -q '^sndtimeo 115 after 1 s$' "$dir/real.out" && diff "$dir/real.out" "$dir/shim.out" >"$dir/err"; then
+	pass "a blocking connect that gets no answer: SO_SNDTIMEO gives EINPROGRESS after 1 s, and a signal interrupts it, as without the shim"
+else
+	fail "a waiting blocking connect under the shim differs from the real thing (real: $(tr '\n' ' ' <"$dir/real.out"))"
 fi
 
 # ---------------------------------------------------------------- 6. not intercepted
