@@ -27,7 +27,8 @@
 #      python gets outside the sandbox without the shim;
 #   6. not intercepted: without SOCKBROKER_CONNECT, connect and getaddrinfo
 #      never reach the daemon; an unreachable daemon gives curl its own
-#      failure, the same as without the shim; no descriptor is left over.
+#      failure, the same as without the shim; no descriptor is left over;
+#      eight threads at once; a forked child keeps its parent's pins.
 # Needs root (setpriv, namespaces, a bind mount), bwrap and curl; without
 # them exits 77, or fails when CI=true. No sleeps: readiness lines.
 
@@ -463,7 +464,7 @@ else
 fi
 
 cat >"$dir/checks/leak.py" <<'PY'
-import os, socket
+import os, socket, threading
 before = sorted(os.listdir("/proc/self/fd"))
 for i in range(50):
     s = socket.create_connection(("127.0.0.1", 8001), timeout=5)
@@ -473,9 +474,37 @@ for i in range(50):
     except ConnectionRefusedError:
         pass
 print("same" if sorted(os.listdir("/proc/self/fd")) == before else "leaked %s %s" % (before, sorted(os.listdir("/proc/self/fd"))))
+# Eight threads at once, each its own connect through the daemon.
+results = []
+def fetch():
+    s = socket.create_connection(("127.0.0.1", 8001), timeout=10)
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    results.append(s.makefile("rb").read().split(b"\r\n\r\n", 1)[1].decode().strip())
+    s.close()
+ts = [threading.Thread(target=fetch) for _ in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("threads", len(results), set(results))
+# A forked child has the parent's pins: its connect to an address the
+# parent had the daemon resolve carries the name.
+addr = socket.getaddrinfo("pinned.test", 8002, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    try:
+        socket.create_connection(addr, timeout=10).close()
+        os.write(w, b"child connected")
+    except OSError as e:
+        os.write(w, ("child errno %s" % e.errno).encode())
+    os._exit(0)
+os.close(w)
+os.waitpid(pid, 0)
+print(os.read(r, 100).decode())
 PY
 shimmed "$upy" /checks/leak.py >"$dir/out" 2>"$dir/err"
 expect_out '^same$' "$dir/out" "100 brokered connects, half refused, leave no descriptor behind in the program"
+expect_out "^threads 8 \\{'served by 8001 at 127\\.0\\.0\\.1'\\}$" "$dir/out" "eight threads connect through the daemon at once, each served"
+expect_out '^child connected$' "$dir/out" "a forked child connects to an address its parent had resolved: the pin, and the host-only grant, hold"
 
 ctl_stop_daemon
 
