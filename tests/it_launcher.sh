@@ -40,26 +40,15 @@ fi
 ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
 
 ctl_setup it_launcher
-chmod 755 "$dir"
-nobody_gid=$(id -g nobody)
+nobody_setup
 py=python3
-# The command itself, not a function, where its pid matters: a function
-# run in the background is a subshell of its own.
-as_nobody_cmd=(setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups)
+# as_nobody_cmd itself, not this function, where the pid matters: a
+# function run in the background is a subshell of its own.
 as_nobody() { "${as_nobody_cmd[@]}" "$@"; }
 echo_pid=
 drain_pid2=
 trap 'reap TERM "$echo_pid" "$drain_pid2"; ctl_cleanup' EXIT
 
-# A python3 nobody may run (the root shell's may live under /root).
-upy=
-for cand in /usr/bin/python3 /usr/local/bin/python3; do
-	if [ -x "$cand" ] && as_nobody "$cand" -c 'pass' >/dev/null 2>&1; then
-		upy=$cand
-		break
-	fi
-done
-[ -n "$upy" ] || missing "no python3 that user nobody can run"
 
 cat >"$dir/policy.json" <<JSON
 { "version": 1,

@@ -38,9 +38,7 @@ need_root "runs programs as nobody and makes a network namespace"
 for tool in setpriv unshare ip curl socat; do
 	command -v "$tool" >/dev/null 2>&1 || missing "$tool is not installed"
 done
-: "${BUILDDIR:=$(cd "$(dirname "$SBCTL")/.." && pwd)}"
-shim_built=$BUILDDIR/client/.libs/libsockbroker-preload.so
-[ -f "$shim_built" ] || missing "the shim is not built ($shim_built)"
+preload_need_shim
 
 if [ "${SB_IT_PRELOAD_NETNS:-}" != 1 ]; then
 	unshare --net true 2>/dev/null || missing "cannot make a network namespace (unshare --net)"
@@ -50,27 +48,13 @@ ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network nam
 
 ctl_setup it_preload
 py=python3
-chmod 755 "$dir"
-nobody_gid=$(id -g nobody)
-as_nobody_cmd=(setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups)
+nobody_setup
 drain_pid2=
 mute_pid=
 trap 'reap TERM "$drain_pid2" "$mute_pid"; ctl_cleanup' EXIT
 
-upy=
-for cand in /usr/bin/python3 /usr/local/bin/python3; do
-	if [ -x "$cand" ] && "${as_nobody_cmd[@]}" "$cand" -c 'pass' >/dev/null 2>&1; then
-		upy=$cand
-		break
-	fi
-done
-[ -n "$upy" ] || missing "no python3 that user nobody can run"
-
-# The shim where nobody can read it (the build may be under /root).
-mkdir -p "$dir/lib" "$dir/unixdir" "$dir/www"
-cp "$shim_built" "$dir/lib/" || exit 99
-chmod -R a+rX "$dir/lib"
-shim=$dir/lib/libsockbroker-preload.so
+preload_copy_shim
+mkdir -p "$dir/unixdir" "$dir/www"
 # A directory nobody may not create a socket in.
 chmod 755 "$dir/unixdir"
 

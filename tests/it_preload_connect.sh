@@ -43,9 +43,7 @@ need_root "runs programs as nobody, makes network and mount namespaces"
 for tool in setpriv unshare ip curl bwrap mount; do
 	command -v "$tool" >/dev/null 2>&1 || missing "$tool is not installed"
 done
-: "${BUILDDIR:=$(cd "$(dirname "$SBCTL")/.." && pwd)}"
-shim_built=$BUILDDIR/client/.libs/libsockbroker-preload.so
-[ -f "$shim_built" ] || missing "the shim is not built ($shim_built)"
+preload_need_shim
 
 if [ "${SB_IT_PRELOAD_CONNECT_NS:-}" != 1 ]; then
 	unshare --net --mount true 2>/dev/null || missing "cannot make network and mount namespaces (unshare --net --mount)"
@@ -55,21 +53,11 @@ ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network nam
 
 ctl_setup it_preload_connect
 py=python3
-chmod 755 "$dir"
-nobody_gid=$(id -g nobody)
-as_nobody_cmd=(setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups)
+nobody_setup
 servers_pid=
 drain_pid2=
 trap 'reap TERM "$servers_pid" "$drain_pid2"; ctl_cleanup' EXIT
 
-upy=
-for cand in /usr/bin/python3 /usr/local/bin/python3; do
-	if [ -x "$cand" ] && "${as_nobody_cmd[@]}" "$cand" -c 'pass' >/dev/null 2>&1; then
-		upy=$cand
-		break
-	fi
-done
-[ -n "$upy" ] || missing "no python3 that user nobody can run"
 
 # The daemon's names: a private hosts file over /etc/hosts, in this mount
 # namespace only (unshare made its mounts private).
@@ -81,15 +69,14 @@ cat >"$dir/hosts" <<'HOSTS'
 HOSTS
 # The shim's bounds: 129 names for its table of 128 pins; a name with 30
 # addresses (its answer fits the 4 KiB reply line) and one with 40 (not).
-for i in $(seq 0 128); do echo "127.0.2.$i n$i.many.test"; done >>"$dir/hosts"
-for i in $(seq 1 30); do echo "127.0.3.$i fits.test"; done >>"$dir/hosts"
-for i in $(seq 1 40); do echo "127.0.4.$i big.test"; done >>"$dir/hosts"
+{
+	for i in $(seq 0 128); do echo "127.0.2.$i n$i.many.test"; done
+	for i in $(seq 1 30); do echo "127.0.3.$i fits.test"; done
+	for i in $(seq 1 40); do echo "127.0.4.$i big.test"; done
+} >>"$dir/hosts"
 mount --bind "$dir/hosts" /etc/hosts || { echo "FAIL - cannot bind a private /etc/hosts"; exit 1; }
 
-mkdir -p "$dir/lib"
-cp "$shim_built" "$dir/lib/" || exit 99
-chmod -R a+rX "$dir/lib"
-shim=$dir/lib/libsockbroker-preload.so
+preload_copy_shim
 
 cat >"$dir/policy.json" <<JSON
 { "version": 1,

@@ -56,9 +56,7 @@ need_root "runs programs as nobody and makes a network namespace"
 for tool in setpriv unshare ip bwrap ping; do
 	command -v "$tool" >/dev/null 2>&1 || missing "$tool is not installed"
 done
-: "${BUILDDIR:=$(cd "$(dirname "$SBCTL")/.." && pwd)}"
-shim_built=$BUILDDIR/client/.libs/libsockbroker-preload.so
-[ -f "$shim_built" ] || missing "the shim is not built ($shim_built)"
+preload_need_shim
 
 if [ "${SB_IT_PRELOAD_NETNS:-}" != 1 ]; then
 	unshare --net true 2>/dev/null || missing "cannot make a network namespace (unshare --net)"
@@ -70,25 +68,11 @@ ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network nam
 echo "1 0" >/proc/sys/net/ipv4/ping_group_range || { echo "FAIL - cannot set ping_group_range"; exit 1; }
 
 ctl_setup it_preload_ping
-chmod 755 "$dir"
-nobody_gid=$(id -g nobody)
-as_nobody_cmd=(setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups)
+nobody_setup
 ping_bin=$(command -v ping)
 
-upy=
-for cand in /usr/bin/python3 /usr/local/bin/python3; do
-	if [ -x "$cand" ] && "${as_nobody_cmd[@]}" "$cand" -c 'pass' >/dev/null 2>&1; then
-		upy=$cand
-		break
-	fi
-done
-[ -n "$upy" ] || missing "no python3 that user nobody can run"
 
-# The shim where nobody can read it (the build may be under /root).
-mkdir -p "$dir/lib"
-cp "$shim_built" "$dir/lib/" || exit 99
-chmod -R a+rX "$dir/lib"
-shim=$dir/lib/libsockbroker-preload.so
+preload_copy_shim
 
 # write_policy GRANTS: nobody gets the create entries GRANTS (JSON, maybe
 # empty) and a bind of port 80 (so a rule matches nobody either way).
