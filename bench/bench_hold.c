@@ -574,18 +574,6 @@ static void usage(FILE *f)
 	        S6_FDHOLDER_DAEMON);
 }
 
-static long number(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*end || !*s || v < lo || v > hi) {
-		fprintf(stderr, "bench_hold: %s must be an integer in %ld-%ld\n", what, lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -605,10 +593,10 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
-			iterations = number(optarg, ROUNDS * 10, 100000000, "--iterations");
+			iterations = bench_number(optarg, ROUNDS * 10, 100000000, "--iterations");
 			break;
 		case 'n':
-			held = number(optarg, 1, 1000000, "--held");
+			held = bench_number(optarg, 1, 1000000, "--held");
 			break;
 		case 's':
 			s6exe = optarg;

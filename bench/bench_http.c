@@ -632,18 +632,6 @@ static void usage(FILE *f)
 	        "  --help               this text\n");
 }
 
-static long number(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*end || !*s || v < lo || v > hi) {
-		fprintf(stderr, "bench_http: %s must be an integer in %ld-%ld\n", what, lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -667,22 +655,22 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
-			iterations = number(optarg, ROUNDS * 10, 100000000, "--iterations");
+			iterations = bench_number(optarg, ROUNDS * 10, 100000000, "--iterations");
 			break;
 		case 'l':
-			load_iterations = number(optarg, ROUNDS * 10, 100000000, "--load-iterations");
+			load_iterations = bench_number(optarg, ROUNDS * 10, 100000000, "--load-iterations");
 			break;
 		case 'c':
-			clients = (int)number(optarg, 1, 1000, "--clients");
+			clients = (int)bench_number(optarg, 1, 1000, "--clients");
 			break;
 		case 'p':
-			procs = (int)number(optarg, 1, MAX_LOAD_PROCS, "--load-procs");
+			procs = (int)bench_number(optarg, 1, MAX_LOAD_PROCS, "--load-procs");
 			break;
 		case 'n':
-			handles = number(optarg, 1, 1000000, "--handles");
+			handles = bench_number(optarg, 1, 1000000, "--handles");
 			break;
 		case 'g':
-			gets = (int)number(optarg, 1, 100000, "--metrics-gets");
+			gets = (int)bench_number(optarg, 1, 100000, "--metrics-gets");
 			break;
 		case 'h':
 			usage(stdout);

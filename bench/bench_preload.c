@@ -639,18 +639,6 @@ static void usage(FILE *f)
 	        PRIV_PORT_FIRST, PRIV_PORT_LAST, AUTHBIND_BYPORT);
 }
 
-static long number(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*end || !*s || v < lo || v > hi) {
-		fprintf(stderr, "bench_preload: %s must be an integer in %ld-%ld\n", what, lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -680,13 +668,13 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "n:i:r:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
-			n = number(optarg, 100, 10000000, "-n");
+			n = bench_number(optarg, 100, 10000000, "-n");
 			break;
 		case 'i':
-			ni = number(optarg, 10, 1000000, "-i");
+			ni = bench_number(optarg, 10, 1000000, "-i");
 			break;
 		case 'r':
-			rounds = number(optarg, 1, 64, "-r");
+			rounds = bench_number(optarg, 1, 64, "-r");
 			break;
 		case 'd':
 			exe = optarg;
@@ -695,7 +683,7 @@ int main(int argc, char **argv)
 			shim = optarg;
 			break;
 		case 'p':
-			port = number(optarg, 1, IPPORT_RESERVED - 1, "--port");
+			port = bench_number(optarg, 1, IPPORT_RESERVED - 1, "--port");
 			break;
 		case 'h':
 			usage(stdout);

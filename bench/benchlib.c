@@ -47,6 +47,18 @@ void fail(const char *what)
 	exit(1);
 }
 
+long bench_number(const char *s, long lo, long hi, const char *what)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || !*s || v < lo || v > hi) {
+		fprintf(stderr, "%s: %s must be an integer in %ld-%ld\n", bench_name, what, lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
 void pin(pid_t tid, int cpu)
 {
 	cpu_set_t set;

@@ -13,6 +13,9 @@ void bench_init(const char *argv0);
 /* "NAME: what: strerror(errno)" (die) or "NAME: what" (fail), exit 1. */
 __attribute__((noreturn)) void die(const char *what);
 __attribute__((noreturn)) void fail(const char *what);
+/* The option value s as an integer in lo-hi, or a usage message naming
+ * what and exit 2. */
+long bench_number(const char *s, long lo, long hi, const char *what);
 /* Binds tid (0: the caller) to cpu; -1: leaves it. A failure is printed. */
 void pin(pid_t tid, int cpu);
 /* The daemon under test: the one argument left after the options, else
