@@ -233,52 +233,11 @@ failed:
 	return 1;
 }
 
-/* ------------------------------------------------------------ cleanup */
-
-/* What exit() or a signal must undo; paths prepared in advance so that
- * cleanup() makes only async-signal-safe calls. */
-static pid_t main_pid, daemon_pid = -1, worker_pid = -1;
-static char cleanup_dir[64];
-static char tmp_files[5][128];
-static char cleanup_byport[64];
-
-static void cleanup(void)
-{
-	if (worker_pid > 0) {
-		kill(worker_pid, SIGKILL);
-		waitpid(worker_pid, NULL, 0);
-		worker_pid = -1;
-	}
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, NULL, 0);
-		daemon_pid = -1;
-	}
-	if (cleanup_byport[0]) {
-		unlink(cleanup_byport);
-		cleanup_byport[0] = '\0';
-	}
-	if (!cleanup_dir[0])
-		return;
-	for (size_t i = 0; i < sizeof(tmp_files) / sizeof(tmp_files[0]); i++)
-		if (tmp_files[i][0])
-			unlink(tmp_files[i]);
-	rmdir(cleanup_dir);
-	cleanup_dir[0] = '\0';
-}
-
-static void on_signal(int sig)
-{
-	/* Only the main process cleans up, not a child before its exec. */
-	if (getpid() == main_pid)
-		cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 /* ------------------------------------------------------------ set-up */
 
 static int server_cpu = -1, client_cpu = -1;
+/* The authbind permission this run made (bench_undo removes it). */
+static const char *byport = "";
 static uid_t nobody_uid;
 static gid_t nobody_gid;
 
@@ -372,7 +331,7 @@ struct authbind_setup {
 
 /* /etc/authbind/byport/PORT (!PORT for 512-1023, authbind(1)), owned by
  * nobody, mode 0500: its setuid helper lets the real user bind the port if
- * it may execute that file. Removed by cleanup(). */
+ * it may execute that file. Removed by bench_undo. */
 static void authbind_prepare(struct authbind_setup *a, uint16_t port)
 {
 	const char *bang = port >= IPPORT_RESERVED / 2 ? "!" : "";
@@ -384,14 +343,18 @@ static void authbind_prepare(struct authbind_setup *a, uint16_t port)
 		         AUTHBIND_PATH);
 		return;
 	}
-	snprintf(cleanup_byport, sizeof(cleanup_byport), "%s/%s%u", AUTHBIND_BYPORT, bang, (unsigned)port);
-	fd = open(cleanup_byport, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
+	char path[64], *slot;
+
+	snprintf(path, sizeof(path), "%s/%s%u", AUTHBIND_BYPORT, bang, (unsigned)port);
+	slot = bench_undo_file(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(a->why, sizeof(a->why), "not measured: cannot create %s: %s", cleanup_byport, strerror(e));
-		cleanup_byport[0] = '\0';
+		slot[0] = '\0';   /* not ours: an administrator's, left alone */
+		snprintf(a->why, sizeof(a->why), "not measured: cannot create %s: %s", path, strerror(e));
 		return;
 	}
+	byport = slot;
 	if (fchown(fd, nobody_uid, nobody_gid) < 0 || fchmod(fd, 0500) < 0)
 		die("configure authbind");
 	close(fd);
@@ -509,13 +472,13 @@ static void run_case(struct kase *k, const struct run_env *e, long n, int r)
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		die("pipe2");
-	/* Signals wait until worker_pid is set: cleanup() must know of it. */
+	/* Signals wait until bench_undo knows of the worker. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	worker_pid = fork();
-	if (worker_pid < 0)
+	bench_undo.child = fork();
+	if (bench_undo.child < 0)
 		die("fork");
-	if (worker_pid == 0) {
+	if (bench_undo.child == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -561,10 +524,10 @@ static void run_case(struct kase *k, const struct run_env *e, long n, int r)
 		got += (size_t)rd;
 	}
 	close(p[0]);
-	while (waitpid(worker_pid, &st, 0) < 0)
+	while (waitpid(bench_undo.child, &st, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
-	worker_pid = -1;
+	bench_undo.child = -1;
 	if (got < want || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "bench_preload: the %s worker (%s) failed (status 0x%x, %zu of %zu bytes)\n", k->kind,
 		        k->label, st, got, want);
@@ -758,22 +721,18 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/bench_preload.XXXXXX", tmp);
 	if (!mkdtemp(dir))
 		die("mkdtemp");
-	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", dir);
 	snprintf(ctl, sizeof(ctl), "%s/control.sock", dir);
 	snprintf(notify, sizeof(notify), "%s/notify.sock", dir);
 	snprintf(policy, sizeof(policy), "%s/policy.json", dir);
 	snprintf(self_copy, sizeof(self_copy), "%s/bench_preload", dir);
 	snprintf(shim_copy, sizeof(shim_copy), "%s/" SHIM_NAME, dir);
-	memcpy(tmp_files[0], ctl, sizeof(ctl));
-	memcpy(tmp_files[1], notify, sizeof(notify));
-	memcpy(tmp_files[2], policy, sizeof(policy));
-	memcpy(tmp_files[3], self_copy, sizeof(self_copy));
-	memcpy(tmp_files[4], shim_copy, sizeof(shim_copy));
-	main_pid = getpid();
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	bench_undo_dir(dir);
+	bench_undo_file(ctl);
+	bench_undo_file(notify);
+	bench_undo_file(policy);
+	bench_undo_file(self_copy);
+	bench_undo_file(shim_copy);
+	bench_undo_install();
 	/* Where nobody can run this program and read the shim (the build may
 	 * be under /root): the workers use these copies. */
 	if (chmod(dir, 0711) < 0)
@@ -806,7 +765,7 @@ int main(int argc, char **argv)
 	/* Its notify socket is ours only until READY=1: no descriptor store. */
 	extra[2] = "--fdstore=no";
 	extra[3] = NULL;
-	daemon_pid = bench_daemon_start(exe, ctl, notify, extra, server_cpu);
+	bench_undo.daemon = bench_daemon_start(exe, ctl, notify, extra, server_cpu);
 	stats_fd = bench_unix_connect(ctl);
 	if (stats_fd < 0)
 		die("connect to the control socket");
@@ -814,11 +773,11 @@ int main(int argc, char **argv)
 		die("SO_RCVTIMEO");
 	authbind_prepare(&ab, e.bport);
 
-	printf("daemon:     %s (pid %d), control %s, policy %s\n", exe, (int)daemon_pid, ctl, policy);
+	printf("daemon:     %s (pid %d), control %s, policy %s\n", exe, (int)bench_undo.daemon, ctl, policy);
 	printf("shim:       %s (a copy of %s)\n", shim_copy, shim);
 	printf("workers:    %s %s, as nobody (uid %u)\n", self_copy, WORKER_FLAG, (unsigned)nobody_uid);
 	if (ab.usable)
-		printf("authbind:   %s --deep, %s created for the run\n", AUTHBIND_PATH, cleanup_byport);
+		printf("authbind:   %s --deep, %s created for the run\n", AUTHBIND_PATH, byport);
 	else
 		printf("authbind:   %s\n", ab.why);
 	printf("listener:   127.0.0.1:%u, a thread accepts and closes\n", (unsigned)e.cport);
@@ -850,10 +809,10 @@ int main(int argc, char **argv)
 	shutdown(lfd, SHUT_RDWR);
 	pthread_join(acc, NULL);
 	close(lfd);
-	if (bench_daemon_stop(daemon_pid) < 0)
+	if (bench_daemon_stop(bench_undo.daemon) < 0)
 		rc = 1;
-	daemon_pid = -1;
-	cleanup();
+	bench_undo.daemon = -1;
+	bench_undo_run();
 
 	print_header();
 	printf("1. privileged bind as nobody: socket + SO_REUSEADDR + bind(127.0.0.1:%u) + close\n",

@@ -80,61 +80,6 @@
 
 extern char **environ;
 
-/* ------------------------------------------------------------ cleanup */
-
-/* What exit() or a signal must undo: the daemon we started, our temporary
- * directory and what is in it, the authbind configuration file. Paths are
- * prepared in advance so that cleanup() only makes async-signal-safe calls. */
-static pid_t cleanup_pid = -1;
-static pid_t cleanup_child = -1;        /* a process started as nobody, running */
-static char cleanup_dir[64];
-static char cleanup_sock[128], cleanup_notify[128], cleanup_helper[128];
-static char cleanup_byport[64];
-
-static void cleanup(void)
-{
-	if (cleanup_child > 0) {
-		kill(cleanup_child, SIGKILL);
-		waitpid(cleanup_child, NULL, 0);
-		cleanup_child = -1;
-	}
-	if (cleanup_pid > 0) {
-		kill(cleanup_pid, SIGTERM);
-		waitpid(cleanup_pid, NULL, 0);
-		cleanup_pid = -1;
-	}
-	if (cleanup_byport[0]) {
-		unlink(cleanup_byport);
-		cleanup_byport[0] = '\0';
-	}
-	if (!cleanup_dir[0])
-		return;
-	unlink(cleanup_sock);
-	unlink(cleanup_notify);
-	if (cleanup_helper[0])
-		unlink(cleanup_helper);
-	{
-		char pd[sizeof(cleanup_dir) + 16];
-		snprintf(pd, sizeof(pd), "%s/policy.d", cleanup_dir);
-		rmdir(pd);
-	}
-	rmdir(cleanup_dir);
-	cleanup_dir[0] = '\0';
-}
-
-static pid_t main_pid;
-
-static void on_signal(int sig)
-{
-	/* Only the main process cleans up, not a child between fork and exec. */
-	if (getpid() == main_pid)
-		cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-
-
 static void *xmalloc(size_t n)
 {
 	void *p = malloc(n);
@@ -442,6 +387,7 @@ struct authbind_setup {
 	uid_t uid;
 	gid_t gid;
 	char helper[128];       /* this program, at a path nobody can execute */
+	char byport[64];        /* the permission made for the run */
 };
 
 /* The first port of PRIV_PORT_FIRST..LAST free on 127.0.0.1, or 0. */
@@ -465,8 +411,8 @@ static int run_as(uid_t uid, gid_t gid, char *const argv[])
 	pid_t pid;
 	int st;
 
-	/* Signals wait until cleanup_child is set: an interrupted run must not
-	 * leave a child that cleanup() does not know of. */
+	/* Signals wait until bench_undo knows of the child: an interrupted run
+	 * must not leave one behind. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
@@ -489,12 +435,12 @@ static int run_as(uid_t uid, gid_t gid, char *const argv[])
 		fprintf(stderr, "bench_socket: cannot run %s as uid %d: %s\n", argv[0], (int)uid, strerror(errno));
 		_exit(127);
 	}
-	cleanup_child = pid;
+	bench_undo.child = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
-	cleanup_child = -1;
+	bench_undo.child = -1;
 	return st;
 }
 
@@ -528,7 +474,7 @@ static void copy_self(const char *self, const char *dir, char *out, size_t outsz
 	if (in < 0 || fstat(in, &st) < 0)
 		die("open this program");
 	snprintf(out, outsz, "%s/bench_socket-helper", dir);
-	snprintf(cleanup_helper, sizeof(cleanup_helper), "%s", out);
+	bench_undo_file(out);
 	o = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (o < 0)
 		die("create the helper copy");
@@ -545,7 +491,7 @@ static void copy_self(const char *self, const char *dir, char *out, size_t outsz
 static void authbind_prepare(struct authbind_setup *a, const char *dir)
 {
 	struct passwd *pw;
-	char self[128];
+	char self[128], *slot;
 	ssize_t n;
 	int fd;
 
@@ -593,12 +539,13 @@ static void authbind_prepare(struct authbind_setup *a, const char *dir)
 	 * before the number for ports 512-1023 (authbind(1): the upper half of
 	 * the reserved range must be granted explicitly; a plain byport/900 is
 	 * not even looked at, and bind fails with EPERM). */
-	snprintf(cleanup_byport, sizeof(cleanup_byport), "%s/%s%u", AUTHBIND_BYPORT,
-	         a->port >= IPPORT_RESERVED / 2 ? "!" : "", (unsigned)a->port);
-	fd = open(cleanup_byport, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
+	snprintf(a->byport, sizeof(a->byport), "%s/%s%u", AUTHBIND_BYPORT, a->port >= IPPORT_RESERVED / 2 ? "!" : "",
+	         (unsigned)a->port);
+	slot = bench_undo_file(a->byport);
+	fd = open(a->byport, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
 	if (fd < 0) {
 		int e = errno;
-		cleanup_byport[0] = '\0';
+		slot[0] = '\0';   /* not ours: an administrator's, left alone */
 		snprintf(a->why, sizeof(a->why), "skipped: cannot create %s/%s%u: %s", AUTHBIND_BYPORT,
 		         a->port >= IPPORT_RESERVED / 2 ? "!" : "", (unsigned)a->port, strerror(e));
 		return;
@@ -924,16 +871,18 @@ int main(int argc, char **argv)
 		die("mkdtemp");
 	snprintf(d.sock, sizeof(d.sock), "%s/control.sock", dir);
 	snprintf(d.notify, sizeof(d.notify), "%s/notify.sock", dir);
-	snprintf(cleanup_sock, sizeof(cleanup_sock), "%s", d.sock);
-	snprintf(cleanup_notify, sizeof(cleanup_notify), "%s", d.notify);
-	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", dir);
-	main_pid = getpid();
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	bench_undo_dir(dir);
+	{
+		char pd[sizeof(dir) + 16];
+		/* bench_daemon_start's empty policy.d, beside the notify socket. */
+		snprintf(pd, sizeof(pd), "%s/policy.d", dir);
+		bench_undo_dir(pd);
+	}
+	bench_undo_file(d.sock);
+	bench_undo_file(d.notify);
+	bench_undo_install();
 
-	d.pid = cleanup_pid = bench_daemon_start(exe, d.sock, d.notify, NULL, server_cpu);
+	d.pid = bench_undo.daemon = bench_daemon_start(exe, d.sock, d.notify, NULL, server_cpu);
 	printf("daemon:      %s (pid %d) on %s, running as uid %d\n", exe, (int)d.pid, d.sock, (int)geteuid());
 	if (server_cpu >= 0)
 		printf("placement:   client on CPU %d; daemon and authbind's processes on CPU %d\n",
@@ -946,7 +895,7 @@ int main(int argc, char **argv)
 	if (ab.usable) {
 		verify_listen_on(&c, ab.port);
 		printf("authbind:    %s --deep %s %s %u, as nobody (uid %d), %s for the run\n", AUTHBIND_PATH,
-		       ab.helper, HELPER_FLAG, (unsigned)ab.port, (int)ab.uid, cleanup_byport);
+		       ab.helper, HELPER_FLAG, (unsigned)ab.port, (int)ab.uid, ab.byport);
 	} else {
 		printf("authbind:    %s\n", ab.why);
 	}
@@ -960,10 +909,10 @@ int main(int argc, char **argv)
 
 	rpc_close(&c);
 	rc_stop = bench_daemon_stop(d.pid);
-	d.pid = cleanup_pid = -1;
+	d.pid = bench_undo.daemon = -1;
 	if (rc_stop < 0)
 		rc = 1;
-	cleanup();
+	bench_undo_run();
 
 	printf("1. listener on 127.0.0.1:0, %ld samples each in %d interleaved rounds:\n", iterations / ROUNDS * ROUNDS,
 	       ROUNDS);

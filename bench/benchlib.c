@@ -298,3 +298,77 @@ int bench_daemon_stop(pid_t pid)
 	}
 	return 0;
 }
+
+/* ---------------------------------------------------------------- undo */
+
+struct bench_undo bench_undo = { .child = -1, .daemon = -1 };
+static pid_t undo_pid;
+
+void bench_undo_run(void)
+{
+	if (bench_undo.child > 0) {
+		kill(bench_undo.child, SIGKILL);
+		waitpid(bench_undo.child, NULL, 0);
+		bench_undo.child = -1;
+	}
+	if (bench_undo.daemon > 0) {
+		kill(bench_undo.daemon, SIGTERM);
+		waitpid(bench_undo.daemon, NULL, 0);
+		bench_undo.daemon = -1;
+	}
+	for (size_t i = BENCH_UNDO_FILES; i-- > 0;)
+		if (bench_undo.files[i][0]) {
+			unlink(bench_undo.files[i]);
+			bench_undo.files[i][0] = '\0';
+		}
+	for (size_t i = BENCH_UNDO_DIRS; i-- > 0;)
+		if (bench_undo.dirs[i][0]) {
+			rmdir(bench_undo.dirs[i]);
+			bench_undo.dirs[i][0] = '\0';
+		}
+}
+
+static void undo_at_exit(void)
+{
+	if (getpid() == undo_pid)
+		bench_undo_run();
+}
+
+static void undo_on_signal(int sig)
+{
+	if (getpid() == undo_pid)
+		bench_undo_run();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void bench_undo_install(void)
+{
+	undo_pid = getpid();
+	atexit(undo_at_exit);
+	signal(SIGINT, undo_on_signal);
+	signal(SIGTERM, undo_on_signal);
+	signal(SIGHUP, undo_on_signal);
+}
+
+static char *undo_slot(char (*slots)[BENCH_UNDO_PATH], size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!slots[i][0]) {
+			if (strlen(path) >= BENCH_UNDO_PATH)
+				fail("a path to clean up is too long");
+			strcpy(slots[i], path);
+			return slots[i];
+		}
+	fail("too many paths to clean up");
+}
+
+char *bench_undo_file(const char *path)
+{
+	return undo_slot(bench_undo.files, BENCH_UNDO_FILES, path);
+}
+
+char *bench_undo_dir(const char *path)
+{
+	return undo_slot(bench_undo.dirs, BENCH_UNDO_DIRS, path);
+}

@@ -46,4 +46,26 @@ pid_t bench_daemon_start(const char *exe, const char *sock, const char *notify,
 /* SIGTERM and wait: 0 on a clean exit 0, -1 otherwise. */
 int bench_daemon_stop(pid_t pid);
 
+/* What exit() or a signal must undo, set before it is needed so that the
+ * undoing makes only async-signal-safe calls: a child (SIGKILL, waited
+ * for), the daemon under test (SIGTERM, waited for), the files, then the
+ * directories, the last registered first. A pid of -1 or an empty path is
+ * nothing to undo. */
+enum { BENCH_UNDO_FILES = 8, BENCH_UNDO_DIRS = 3, BENCH_UNDO_PATH = 128 };
+struct bench_undo {
+	pid_t child, daemon;
+	char files[BENCH_UNDO_FILES][BENCH_UNDO_PATH];
+	char dirs[BENCH_UNDO_DIRS][BENCH_UNDO_PATH];
+};
+extern struct bench_undo bench_undo;
+/* Undoes at exit and on SIGINT, SIGTERM and SIGHUP, in this process only
+ * (not in a child between fork and exec). */
+void bench_undo_install(void);
+/* Registers a file or a directory: its slot, which the caller may empty
+ * (slot[0] = '\0') when it turns out not to be its own. Exits when full. */
+char *bench_undo_file(const char *path);
+char *bench_undo_dir(const char *path);
+/* Undoes all now, once. */
+void bench_undo_run(void);
+
 #endif
