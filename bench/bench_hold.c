@@ -81,7 +81,7 @@ static void stop_child(pid_t *pid)
 
 static void cleanup(void)
 {
-	static const char *const files[] = { "control.sock", "notify.sock", "s6.sock",
+	static const char *const files[] = { "control.sock", "notify.sock", "s6.sock", "s6.sock.lock",
 		                             "s6rules/uid/default/env/S6_FDHOLDER_STORE_REGEX",
 		                             "s6rules/uid/default/env/S6_FDHOLDER_RETRIEVE_REGEX",
 		                             "s6rules/uid/default/allow" };
@@ -650,8 +650,9 @@ int main(int argc, char **argv)
 		die("mkdir sockets.d");
 	{
 		/* No --policy: the embedded default (every action for the daemon's
-		 * own uid, which is ours), in an empty policy.d beside notify. */
-		const char *extra[] = { "--sockets", sockets_d, "--max-held", max_held, NULL };
+		 * own uid, which is ours), in an empty policy.d beside notify. Its
+		 * notify socket is ours only until READY=1: no descriptor store. */
+		const char *extra[] = { "--sockets", sockets_d, "--max-held", max_held, "--fdstore=no", NULL };
 		sbd_pid = bench_daemon_start(exe, ctl, notify, extra, server_cpu);
 	}
 	printf("daemon:     %s (pid %d), control %s\n", exe, (int)sbd_pid, ctl);

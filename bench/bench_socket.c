@@ -882,7 +882,11 @@ int main(int argc, char **argv)
 	bench_undo_file(d.notify);
 	bench_undo_install();
 
-	d.pid = bench_undo.daemon = bench_daemon_start(exe, d.sock, d.notify, NULL, server_cpu);
+	{
+		/* Its notify socket is ours only until READY=1: no descriptor store. */
+		static const char *const extra[] = { "--fdstore=no", NULL };
+		d.pid = bench_undo.daemon = bench_daemon_start(exe, d.sock, d.notify, extra, server_cpu);
+	}
 	printf("daemon:      %s (pid %d) on %s, running as uid %d\n", exe, (int)d.pid, d.sock, (int)geteuid());
 	if (server_cpu >= 0)
 		printf("placement:   client on CPU %d; daemon and authbind's processes on CPU %d\n",
