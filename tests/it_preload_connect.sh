@@ -357,6 +357,42 @@ else
 	fail "a name with 40 addresses: not the C library's answer ($(cat "$dir/plain.out") without the shim)"
 fi
 
+# A name the daemon looks up and finds nothing for: its answer is the
+# program's (the same the C library gives outside, in this namespace), and
+# the audit has the look-up. A host name past the shim's 1 KiB request
+# line is never sent (no daemon connection): the C library answers, as
+# without the shim.
+cat >"$dir/checks/gone.py" <<'PY'
+import socket, sys
+# bytes: no IDNA encoding, which would refuse the long one first.
+name = b"gone.many.test" if sys.argv[1] == "gone" else ".".join(["a" * 60] * 18).encode() + b".many.test"
+try:
+    socket.getaddrinfo(name, 8002, socket.AF_INET, socket.SOCK_STREAM)
+    print("found")
+except socket.gaierror as e:
+    print("gaierror", e.errno)
+PY
+shimmed "$upy" /checks/gone.py gone >"$dir/shim.out" 2>"$dir/err"
+"$py" "$dir/checks/gone.py" gone >"$dir/real.out" 2>&1
+cp "$dir/shim.out" "$dir/out"
+if [ "$(cat "$dir/shim.out")" = "$(cat "$dir/real.out")" ] && grep -q '^gaierror' "$dir/shim.out"; then
+	pass "a name the daemon finds nothing for: its error is the program's, as Python's outside ($(cat "$dir/real.out"))"
+else
+	fail "a name the daemon finds nothing for: $(cat "$dir/shim.out"), Python outside: $(cat "$dir/real.out")"
+fi
+ctl --json audit --limit 1000
+expect_out '"method":"net\.getaddrinfo","action":"resolve","host":"gone\.many\.test"' "$dir/out" "the audit has the daemon's look-up of gone.many.test"
+sandboxed -- "$upy" /checks/gone.py long >"$dir/plain.out" 2>&1
+a1=$(stats_accepted)
+shimmed "$upy" /checks/gone.py long >"$dir/shim.out" 2>"$dir/err"
+a2=$(stats_accepted)
+cp "$dir/shim.out" "$dir/out"
+if [ -n "$a1" ] && [ "$a2" = $((a1 + 1)) ] && [ "$(cat "$dir/shim.out")" = "$(cat "$dir/plain.out")" ] && [ -s "$dir/plain.out" ]; then
+	pass "a host name past the 1 KiB request line: no daemon connection, the C library's answer as without the shim ($(cat "$dir/plain.out"))"
+else
+	fail "a host name past the 1 KiB request line: $(cat "$dir/shim.out") (connections $a1, then $a2), without the shim: $(cat "$dir/plain.out")"
+fi
+
 # ---------------------------------------------------------------- 5. the real thing
 
 cat >"$dir/checks/compare.py" <<'PY'
