@@ -37,6 +37,8 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/sbd-lib.sh
 . "$SRCDIR/tests/sbd-lib.sh"
+# shellcheck source=tests/nobody-lib.sh
+. "$SRCDIR/tests/nobody-lib.sh"
 
 ctl_need_tools "to run the test programs"
 need_root "runs programs as nobody, makes network and mount namespaces"
