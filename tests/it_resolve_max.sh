@@ -7,17 +7,19 @@
 # answers next to the daemon's. Checks, with names of 20 and of 16
 # addresses in a private /etc/hosts:
 #   1. the resolver gives all 20 (host.conf's "multi on"), in file order;
-#   2. only the 17th listens: connect_to fails with ECONNREFUSED and the
-#      17th never sees a SYN; Python reaches it;
+#   2. only the 17th listens: connect_to fails with ECONNREFUSED, its
+#      message saying how many addresses were not tried, and the 17th never
+#      sees a SYN; Python reaches it;
 #   3. the 16th listens: connect_to reaches it; the 1st: likewise;
 #   4. the 16th never answers (full backlog), the 17th is closed: the error
 #      is the 16th's, the last tried (timed out), as create_connection
 #      reports its last error;
 #   5. policy.check of connect_to judges exactly the first 16 addresses;
 #   6. of a name with exactly 16 addresses none is lost: the 16th is
-#      reached and judged;
+#      reached and judged, and a failure says nothing of addresses left out;
 #   7. the first 16 all denied, the 17th allowed and listening: connect_to
-#      is refused with the first denial (Python would connect).
+#      is refused with the first denial, which says how many addresses were
+#      not judged (Python would connect).
 # Runs in a network and a mount namespace of its own (the daemon reads the
 # private hosts file bound over /etc/hosts). Needs root and unshare; without
 # them exits 77, or fails when CI=true. No sleeps.
@@ -158,8 +160,10 @@ print("check many.test", checked("many.test", 4000))
 
 # 6. Exactly 16 addresses.
 l = listener("127.0.6.16")
-print("sixteen daemon", daemon("sixteen.test", l.getsockname()[1]))
+p = l.getsockname()[1]
+print("sixteen daemon", daemon("sixteen.test", p))
 l.close()
+print("sixteen-closed daemon", daemon("sixteen.test", p))
 print("check sixteen.test", checked("sixteen.test", 4000))
 
 # 7. Only the 17th allowed.
@@ -197,8 +201,8 @@ six16=$(for i in $(seq 1 16); do printf '127.0.6.%s ' "$i"; done)
 all20=$(for i in $(seq 1 20); do printf '127.0.5.%s ' "$i"; done)
 
 fact "gai many.test" "20 ${all20% }" "the private hosts file gives many.test its 20 addresses, in file order (multi on)"
-fact "17 daemon" "error -32000 ECONNREFUSED .*Connection refused.*" \
-	"only the 17th address listens: connect_to tries the first 16 and fails with ECONNREFUSED"
+fact "17 daemon" "error -32000 ECONNREFUSED socket\.connect_to: Connection refused \(not tried: 4 of the name's addresses, after its first 16\)" \
+	"only the 17th address listens: connect_to tries the first 16 and fails with ECONNREFUSED, saying 4 were not tried"
 fact "17 reached-by-daemon" "False" "the daemon never tried the 17th address (no connection in its backlog)"
 fact "17 python" "ok 127\.0\.5\.17" "Python's create_connection, trying all 20, reaches the 17th (the documented departure)"
 fact "16 daemon" "ok 127\.0\.5\.16" "the 16th address listens: connect_to reaches it, peer 127.0.5.16"
@@ -210,9 +214,11 @@ fact "silent16 python" "error ConnectionRefusedError 111" \
 fact "check many.test" "True 16 ${first16% }" \
 	"policy.check of connect_to many.test judges exactly the first 16 addresses, in order"
 fact "sixteen daemon" "ok 127\.0\.6\.16" "a name with exactly 16 addresses: the 16th is reached"
+fact "sixteen-closed daemon" "error -32000 ECONNREFUSED socket\.connect_to: Connection refused" \
+	"a name with exactly 16 addresses, none listening: ECONNREFUSED, and no word of addresses left out"
 fact "check sixteen.test" "True 16 ${six16% }" "a name with exactly 16 addresses: policy.check judges all 16"
-fact "late daemon" "error -32010 .*127\.0\.7\.1:.*" \
-	"the first 16 denied, the 17th allowed and listening: connect_to is refused, with the first denial"
+fact "late daemon" "error -32010 - denied by policy: .* to 127\.0\.7\.1:[0-9]+ to uid 0 \(neither judged nor tried: 4 of the name's addresses, after its first 16\)" \
+	"the first 16 denied, the 17th allowed and listening: connect_to is refused with the first denial, saying 4 were not judged"
 fact "late reached-by-daemon" "False" "the allowed 17th address was never tried"
 fact "late python" "ok 127\.0\.7\.17" "Python reaches late.test's 17th address"
 fact "check late.test" "False 16 127\.0\.7\.1 .* 127\.0\.7\.16" "policy.check of connect_to late.test: denied, 16 addresses judged"
