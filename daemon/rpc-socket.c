@@ -931,7 +931,8 @@ static struct sbaddr source_for(const struct sbaddr *src, int family)
 
 static const struct param_desc connect_to_params[] = {
 	{ "address", PT_HOST_PORT, offsetof(struct p_connect_to, address), PF_REQUIRED,
-	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
+	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn: its first 16 IPv4 "
+	         "and IPv6 addresses in getaddrinfo's order, later ones neither judged nor tried (Python tries all)" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
 	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), 0,
