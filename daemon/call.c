@@ -83,6 +83,22 @@ void call_error_clear(struct call *call)
 	call->limit = NULL;
 }
 
+void call_error_note(struct call *call, const char *fmt, ...)
+{
+	char note[300], *msg;
+	va_list ap;
+
+	if (!call->err_code || !call->err_msg)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	if (asprintf(&msg, "%s%s", call->err_msg, note) < 0)
+		return;
+	free(call->err_msg);
+	call->err_msg = msg;
+}
+
 int call_error_param(struct call *call, const char *path, const char *fmt, ...)
 {
 	json_object *d = NULL;

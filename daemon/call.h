@@ -98,6 +98,9 @@ int call_error_restore(struct call *call, struct call_saved_error *saved);
 void call_saved_error_free(struct call_saved_error *saved);
 /* Forgets the error set last. */
 void call_error_clear(struct call *call);
+/* Appends the formatted text to the message of the error set last (none
+ * set, or out of memory: nothing). */
+void call_error_note(struct call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* -32602 with {"param": path} (the member at fault as a JSON path from the
  * params object, "address.port", as struct decode_error carries it; NULL or ""
  * for the params as a whole: no data); the message is the formatted text. The

@@ -458,18 +458,28 @@ int resolve_among(const char *host, const struct sbaddr *want, bool *found, int 
 	return 0;
 }
 
-int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, int *err)
+int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, size_t *left,
+                   int *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
 	int gai = getaddrinfo(host, port, &hints, &res);
 
 	*err = errno;
 	*n = 0;
+	if (left)
+		*left = 0;
 	if (gai)
 		return gai;
-	for (struct addrinfo *ai = res; ai && *n < max; ai = ai->ai_next) {
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(out->ss))
 			continue;
+		/* Counted, so that a failure can say what was not tried. */
+		if (*n == max) {
+			if (!left)
+				break;
+			(*left)++;
+			continue;
+		}
 		memset(&out[*n], 0, sizeof(out[*n]));
 		memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
 		out[(*n)++].len = ai->ai_addrlen;

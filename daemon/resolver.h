@@ -59,7 +59,9 @@ unsigned resolver_workers(const struct resolver *r);
 struct sbaddr;
 
 /* The addresses of one name create_connection tries at most (and policy.check
- * judges): the first this many IPv4 and IPv6 answers. */
+ * judges): the first this many IPv4 and IPv6 answers, in getaddrinfo's
+ * order; later ones are neither judged nor tried (Python tries them all:
+ * docs/protocol.md section 11). */
 #define RESOLVE_STREAM_MAX 16
 
 /* CPython's setipaddr: host for the family of *a (AF_INET or AF_INET6),
@@ -76,8 +78,9 @@ int resolve_among(const char *host, const struct sbaddr *want, bool *found, int 
 /* Python's create_connection: getaddrinfo(host, port, AF_UNSPEC,
  * SOCK_STREAM), its IPv4 and IPv6 addresses in order, at most max of them
  * into out (*n of them; EAI_NONAME-like 0 addresses are the caller's to
- * report). */
-int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, int *err);
+ * report), and in *left (when not NULL) how many more there were, left out. */
+int resolve_stream(const char *host, const char *port, struct sbaddr *out, size_t max, size_t *n, size_t *left,
+                   int *err);
 
 /* create_connection's source_address name, as Python's sock.bind on each
  * candidate's socket looks it up (setipaddr: the socket's family, the first

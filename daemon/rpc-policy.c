@@ -833,7 +833,7 @@ static void check_work(struct resolve_job *job)
 
 	if (ck->src_host) {
 		if (ck->host)
-			ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, &ck->err);
+			ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, NULL, &ck->err);
 		if (!ck->gai)
 			resolve_sources(ck->src_host, &ck->source, ck->host ? ck->addrs : &ck->addr,
 			                ck->host ? ck->naddrs : 1, ck->srcs, ck->src_gai, ck->src_err);
@@ -844,7 +844,7 @@ static void check_work(struct resolve_job *job)
 		return;
 	}
 	if (ck->all) {
-		ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, &ck->err);
+		ck->gai = resolve_stream(ck->host, ck->port, ck->addrs, RESOLVE_STREAM_MAX, &ck->naddrs, NULL, &ck->err);
 		return;
 	}
 	ck->addrs[0] = ck->tmpl;

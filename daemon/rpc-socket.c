@@ -931,7 +931,8 @@ static struct sbaddr source_for(const struct sbaddr *src, int family)
 
 static const struct param_desc connect_to_params[] = {
 	{ "address", PT_HOST_PORT, offsetof(struct p_connect_to, address), PF_REQUIRED,
-	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn" },
+	  .doc = "[host, port] or {host, port}; a name is resolved and each address tried in turn: its first 16 IPv4 "
+	         "and IPv6 addresses in getaddrinfo's order, later ones neither judged nor tried (Python tries all)" },
 	{ "timeout", PT_TIMEOUT, offsetof(struct p_connect_to, timeout), 0,
 	  .doc = "seconds for the connection and the new socket (default: the connection's default)" },
 	{ "source_address", PT_ADDRESS, offsetof(struct p_connect_to, source_address), 0,
@@ -948,6 +949,7 @@ struct connect_state {
 	bool started;
 	struct sbaddr cands[RESOLVE_STREAM_MAX];  /* connect_to: the next addresses */
 	int ncands, cur;
+	size_t left;            /* connect_to: the name's addresses past RESOLVE_STREAM_MAX */
 	bool has_src;
 	struct sbaddr src;      /* numeric source_address; a name's port */
 	char *src_host;         /* source_address's name; NULL for a numeric one */
@@ -1116,6 +1118,10 @@ static int connect_try(struct sock_wait *w)
 			return r;
 		return connect_try(w);
 	}
+	/* The bound departs from Python, which would go on: the error says so. */
+	if (st->to && st->left)
+		return call_error_os(w->call, -err, "socket.connect_to: %s (not tried: %zu of the name's addresses, "
+		                     "after its first %d)", strerror(err), st->left, RESOLVE_STREAM_MAX);
 	if (st->ex) {
 		json_object *r = call_result(w->call);
 		json_object_object_add(r, "errno", json_object_new_int(err));
@@ -1183,7 +1189,7 @@ struct connect_to_job {
 	char *host;
 	char port[8];
 	struct sbaddr addrs[RESOLVE_STREAM_MAX];  /* what the name resolved to, in order */
-	size_t naddrs;
+	size_t naddrs, left;    /* kept; left out, past the bound */
 	int gai, err;
 	int src_gai[2], src_err[2];   /* the source name's look-up for AF_INET, AF_INET6 */
 	struct connect_state *st;
@@ -1204,7 +1210,7 @@ static void connect_to_work(struct resolve_job *job)
 	struct connect_state *st = j->st;
 
 	if (j->host)
-		j->gai = resolve_stream(j->host, j->port, j->addrs, RESOLVE_STREAM_MAX, &j->naddrs, &j->err);
+		j->gai = resolve_stream(j->host, j->port, j->addrs, RESOLVE_STREAM_MAX, &j->naddrs, &j->left, &j->err);
 	if (!j->gai && st->src_host) {
 		resolve_sources(st->src_host, &st->src, j->addrs, j->naddrs, st->srcs, j->src_gai, j->src_err);
 		st->src_ok[0] = j->src_gai[0] == 0;
@@ -1249,10 +1255,14 @@ static void connect_to_done(struct resolve_job *job)
 		st->cands[st->ncands++] = j->addrs[i];
 	}
 	j->st = NULL;
+	st->left = j->left;
 	if (!st->ncands) {
-		if (denied)
+		if (denied) {
 			rc = call_error_restore(call, &first_denial);
-		else if (no_src >= 0)
+			if (j->left)
+				call_error_note(call, " (neither judged nor tried: %zu of the name's addresses, after its first %d)",
+				                j->left, RESOLVE_STREAM_MAX);
+		} else if (no_src >= 0)
 			rc = call_error_gai(call, j->src_gai[no_src], j->src_err[no_src], "getaddrinfo('%.200s')",
 			                    st->src_host);
 		else
