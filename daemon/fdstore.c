@@ -228,6 +228,29 @@ static bool cancel_queued_store(struct fdstore *f, const char *fdname)
 	return true;
 }
 
+bool fdstore_pending(const struct fdstore *f, const char *fdname)
+{
+	char text[sizeof(STORE_FMT) + FDNAME_MAX];
+
+	if (!f || !f->nqueued)
+		return false;
+	snprintf(text, sizeof(text), STORE_FMT, fdname);
+	for (const struct fdstore_msg *m = f->head; m; m = m->next)
+		if (!strcmp(m->text, text))
+			return true;
+	return false;
+}
+
+bool fdstore_has_decl(const struct fdstore *f, const char *fdname)
+{
+	if (!f)
+		return false;
+	for (size_t i = 0; i < f->ndecl; i++)
+		if (!strcmp(f->decl[i].fdname, fdname))
+			return !fdstore_pending(f, fdname);
+	return false;
+}
+
 static void unstore(struct fdstore *f, const char *fdname)
 {
 	char text[sizeof(REMOVE_FMT) + FDNAME_MAX];

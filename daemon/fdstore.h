@@ -76,6 +76,13 @@ void fdstore_handed_add(struct fdstore *f, const char *fdname);
 /* Sends what waits, for at most ms (a restart, before the old process hands
  * the main pid over and exits). */
 void fdstore_flush(struct fdstore *f, unsigned ms);
+/* Whether an FDSTORE=1 of fdname still waits in the queue (at most
+ * FDSTORE_QUEUE_MAX to look through; none when the queue is empty, as it
+ * is but for a service manager that stopped reading). */
+bool fdstore_pending(const struct fdstore *f, const char *fdname);
+/* Whether the declared socket stored as fdname is in systemd's store as
+ * far as this process knows: sent, not waiting in the queue. */
+bool fdstore_has_decl(const struct fdstore *f, const char *fdname);
 /* FDSTOREREMOVE=1 of fdname: for what systemd handed over at start that
  * the daemon does not keep (an old version's, a socket no longer declared),
  * so that it does not stay in the store for ever. */

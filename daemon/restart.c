@@ -95,6 +95,18 @@ static void add_http(void *ctx, int fd, const char *spec, dev_t dev, ino_t ino)
 		log_err("restart: an HTTP listener is not handed over: out of memory");
 }
 
+/* A held or declared socket's entry: whether systemd's store has it as far
+ * as we know. One whose FDSTORE=1 still waits in our queue (a service
+ * manager that stopped reading) the new process stores itself; if ours
+ * gets through after all, systemd drops the duplicate. */
+static json_object *stored_entry(bool stored)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "stored", json_object_new_boolean(stored));
+	return e;
+}
+
 /* Every socket the daemon owns beyond its clients, listed in state. */
 static int collect(struct server *s, struct restart *r, struct handover *ho, json_object *state)
 {
@@ -114,7 +126,8 @@ static int collect(struct server *s, struct restart *r, struct handover *ho, jso
 			continue;
 		e = fdname_encode(FDNAME_HELD, h->name, fdname, sizeof(fdname));
 		if (e == 0)
-			e = handover_add(ho, h->fd, fdname, NULL);
+			e = handover_add(ho, h->fd, fdname,
+			                 stored_entry(h->stored && !fdstore_pending(s->fdstore, fdname)));
 		r->nheld++;
 	}
 	for (size_t i = 0; i < s->declared.n && e == 0; i++) {
@@ -124,7 +137,7 @@ static int collect(struct server *s, struct restart *r, struct handover *ho, jso
 			continue;
 		e = fdname_encode(FDNAME_DECLARED, d->spec.name, fdname, sizeof(fdname));
 		if (e == 0)
-			e = handover_add(ho, d->fd, fdname, NULL);
+			e = handover_add(ho, d->fd, fdname, stored_entry(fdstore_has_decl(s->fdstore, fdname)));
 		r->ndecl++;
 	}
 	if (e == 0)
@@ -548,7 +561,7 @@ int restart_take(struct server *s, struct fdstate_fd **v, size_t *n, json_object
 		*v = nv;
 	}
 	for (size_t i = 0; i < len; i++) {
-		json_object *ent = json_object_array_get_idx(fds, i), *jfd, *jname;
+		json_object *ent = json_object_array_get_idx(fds, i), *jfd, *jname, *jst;
 		const char *name;
 		int fd;
 
@@ -564,8 +577,10 @@ int restart_take(struct server *s, struct fdstate_fd **v, size_t *n, json_object
 			log_warning("restart: descriptor %d (%s) was not handed over; skipped", fd, name);
 			continue;
 		}
-		/* Ours in systemd's store already (the old process put them there). */
-		if (strlen(name) <= FDNAME_MAX)
+		/* In systemd's store already when the old process put it there
+		 * (no "stored": an old process that did not say, as before). */
+		if (strlen(name) <= FDNAME_MAX && (!json_object_object_get_ex(ent, "stored", &jst) ||
+		                                   json_object_get_boolean(jst)))
 			fdstore_handed_add(s->fdstore, name);
 		(*v)[*n] = (struct fdstate_fd){ .fd = fd, .name = strdup(name), .info = ent };
 		if (!(*v)[*n].name) {

@@ -313,6 +313,12 @@ def notify_full(sbd, d, args, log, log_path):
               "the old process logged that it could not tell systemd MAINPID=%s" % new_pid)
         if not new_pid:
             return
+        # held.q1's FDSTORE=1 never left the old process's queue: the new
+        # one, told so by the hand-over ("stored": false), stores it itself
+        # once the queue has room again (its own queue retries).
+        got = notify.wait_for(lambda m: m.get("FDSTORE") == "1" and m.get("FDNAME") == "held.q1", timeout=15)
+        check(got is not None, "the new process stores held.q1 itself: its FDSTORE=1 had not left the old one's queue",
+              [x for _, x in notify.got][-5:])
 
         # ---- read once the wait began ----
         old_pid = new_pid
