@@ -27,7 +27,11 @@ struct fdstate_fd;
 #define RESTART_ENV_READY "SOCKBROKER_RESTART_READY"
 /* The new process waits this long for the old one's 'A' (MAINPID= sent). */
 #define RESTART_ACK_MS    5000
-/* The old process's wait for systemd's notify queue before it hands over. */
+/* The old process's waits for room in systemd's notify queue before it
+ * hands over: this long for its store messages, then this long again for
+ * MAINPID=, which must not lose its time to them (without it systemd takes
+ * the old process's exit for the service's). Both stay within
+ * RESTART_ACK_MS. */
 #define RESTART_NOTIFY_MS 1000
 /* The most descriptors one hand-over lists. */
 #define RESTART_MAX_FDS   (1u << 21)
