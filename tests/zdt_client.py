@@ -29,6 +29,17 @@ import socket
 import sys
 import threading
 
+_out = threading.Lock()
+
+
+def say(line):
+    """One whole line on stdout: print() writes the text and its newline
+    apart, so another thread's line could land between them."""
+    with _out:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 TIMEOUT = 30
 
 
@@ -89,7 +100,7 @@ class Hammer:
                     self.ok += 1
                     if what not in self.pids:
                         self.pids[what] = 0
-                        print("served-by %d" % what, flush=True)
+                        say("served-by %d" % what)
                     self.pids[what] += 1
                 else:
                     if outcome == "refused":
@@ -103,28 +114,28 @@ class Hammer:
     def run(self):
         for t in self.threads:
             t.start()
-        print("started", flush=True)
+        say("started")
         for line in sys.stdin:
             words = line.split()
             if words[:1] == ["count"] and len(words) == 2:
                 with self.cv:
                     target = self.total() + int(words[1])
                     self.cv.wait_for(lambda: self.total() >= target)
-                    print("counted %s total=%d" % (words[1], self.total()), flush=True)
+                    say("counted %s total=%d" % (words[1], self.total()))
             elif words == ["stop"]:
                 break
             else:
-                print("error: unknown command %r" % line, flush=True)
+                say("error: unknown command %r" % line)
         with self.cv:
             self.stopping = True
         for t in self.threads:
             t.join()
-        print("summary ok=%d refused=%d failed=%d total=%d pids=%s" % (
+        say("summary ok=%d refused=%d failed=%d total=%d pids=%s" % (
             self.ok, self.refused, self.failed, self.total(),
-            ",".join("%d:%d" % kv for kv in sorted(self.pids.items()))), flush=True)
+            ",".join("%d:%d" % kv for kv in sorted(self.pids.items()))))
         for e in self.errors:
-            print("error: " + e, flush=True)
-        print("end", flush=True)
+            say("error: " + e)
+        say("end")
         return 0
 
 
@@ -136,13 +147,13 @@ def inflight(host, port):
     while b"\r\n\r\n" not in head:
         b = s.recv(1)
         if not b:
-            print("error: closed before 100 Continue: %r" % head, flush=True)
+            say("error: closed before 100 Continue: %r" % head)
             return 1
         head += b
     if head.split()[1:2] != [b"100"]:
-        print("error: not 100 Continue: %r" % head, flush=True)
+        say("error: not 100 Continue: %r" % head)
         return 1
-    print("continued", flush=True)
+    say("continued")
     if sys.stdin.readline().strip() != "go":
         return 1
     try:
@@ -151,9 +162,9 @@ def inflight(host, port):
         pid = pid_of(answer)
         received = json.loads(answer.partition(b"\r\n\r\n")[2])["received"]
     except (OSError, ValueError, KeyError) as e:
-        print("error: %s: %s" % (type(e).__name__, e), flush=True)
+        say("error: %s: %s" % (type(e).__name__, e))
         return 1
-    print("served-by %d received=%d" % (pid, received), flush=True)
+    say("served-by %d received=%d" % (pid, received))
     return 0
 
 
