@@ -615,11 +615,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
-		client_cpu = 0;
-		server_cpu = 1;
-		pin(0, client_cpu);
-	}
+	bench_place(&client_cpu, &server_cpu);
 	/* Both daemons inherit the limit (sockbrokerd raises its soft limit to
 	 * the hard one; s6-fdholderd's -n must stay below it). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)held + 1024) {

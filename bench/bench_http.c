@@ -688,11 +688,7 @@ int main(int argc, char **argv)
 	if (procs > clients)
 		procs = clients;
 	signal(SIGPIPE, SIG_IGN);
-	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
-		client_cpu = 0;
-		server_cpu = 1;
-		pin(0, client_cpu);
-	}
+	bench_place(&client_cpu, &server_cpu);
 	/* The daemon inherits the limit and raises its soft limit to the hard
 	 * one; it needs a descriptor per handle. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&

@@ -687,11 +687,7 @@ int main(int argc, char **argv)
 		die("readlink /proc/self/exe");
 	self[sl] = '\0';
 	signal(SIGPIPE, SIG_IGN);
-	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
-		client_cpu = 0;
-		server_cpu = 1;
-		pin(0, client_cpu);
-	}
+	bench_place(&client_cpu, &server_cpu);
 
 	/* The privileged port: given, or the first free one. */
 	if (port) {

@@ -598,11 +598,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
-		client_cpu = 0;
-		server_cpu = 1;
-		pin(0, client_cpu);
-	}
+	bench_place(&client_cpu, &server_cpu);
 
 	if (!tmp || tmp[0] != '/' || strlen(tmp) > 40)
 		tmp = "/tmp";

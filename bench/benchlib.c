@@ -59,6 +59,15 @@ long bench_number(const char *s, long lo, long hi, const char *what)
 	return v;
 }
 
+void bench_place(int *client_cpu, int *server_cpu)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	*client_cpu = 0;
+	*server_cpu = 1;
+	pin(0, *client_cpu);
+}
+
 void pin(pid_t tid, int cpu)
 {
 	cpu_set_t set;

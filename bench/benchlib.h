@@ -16,6 +16,9 @@ __attribute__((noreturn)) void fail(const char *what);
 /* The option value s as an integer in lo-hi, or a usage message naming
  * what and exit 2. */
 long bench_number(const char *s, long lo, long hi, const char *what);
+/* With two CPUs or more: the daemon side on CPU 1, this process pinned to
+ * CPU 0 (*client_cpu 0, *server_cpu 1); with one, both left at -1. */
+void bench_place(int *client_cpu, int *server_cpu);
 /* Binds tid (0: the caller) to cpu; -1: leaves it. A failure is printed. */
 void pin(pid_t tid, int cpu);
 /* The daemon under test: the one argument left after the options, else
