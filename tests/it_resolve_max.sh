@@ -36,11 +36,7 @@ for tool in unshare ip mount; do
 	command -v "$tool" >/dev/null 2>&1 || missing "$tool is not installed"
 done
 
-if [ "${SB_IT_RESOLVE_MAX_NS:-}" != 1 ]; then
-	unshare --net --mount true 2>/dev/null || missing "cannot make network and mount namespaces (unshare --net --mount)"
-	SB_IT_RESOLVE_MAX_NS=1 exec unshare --net --mount -- bash "$0" "$@"
-fi
-ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
+own_namespaces '--net --mount' "$@"
 
 sbd_setup it_resolve_max
 
@@ -179,7 +175,7 @@ PY
 client_rc=$?
 cp "$dir/facts" "$dir/out"
 cat "$dir/client.err" >>"$dir/out"
-if [ "$client_rc" -ne 0 ] || ! grep -qx done "$dir/facts"; then
+if [ "$client_rc" -ne 0 ] || ! grep -qx 'done' "$dir/facts"; then
 	fail "the test's client ended early (exit $client_rc)"
 fi
 # For the log: the daemon's answers next to Python's.
