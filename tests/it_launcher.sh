@@ -35,11 +35,7 @@ for tool in setpriv unshare ip curl lighttpd; do
 done
 
 # A network namespace of our own, with its loopback up: port 80 is free in it.
-if [ "${SB_IT_LAUNCHER_NETNS:-}" != 1 ]; then
-	unshare --net true 2>/dev/null || missing "cannot make a network namespace (unshare --net)"
-	SB_IT_LAUNCHER_NETNS=1 exec unshare --net -- bash "$0" "$@"
-fi
-ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
+own_namespaces '--net' "$@"
 
 ctl_setup it_launcher
 nobody_setup

@@ -42,11 +42,7 @@ for tool in setpriv unshare ip curl socat; do
 done
 preload_need_shim
 
-if [ "${SB_IT_PRELOAD_NETNS:-}" != 1 ]; then
-	unshare --net true 2>/dev/null || missing "cannot make a network namespace (unshare --net)"
-	SB_IT_PRELOAD_NETNS=1 exec unshare --net -- bash "$0" "$@"
-fi
-ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
+own_namespaces '--net' "$@"
 
 ctl_setup it_preload
 py=python3

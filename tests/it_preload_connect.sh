@@ -47,11 +47,7 @@ for tool in setpriv unshare ip curl bwrap mount; do
 done
 preload_need_shim
 
-if [ "${SB_IT_PRELOAD_CONNECT_NS:-}" != 1 ]; then
-	unshare --net --mount true 2>/dev/null || missing "cannot make network and mount namespaces (unshare --net --mount)"
-	SB_IT_PRELOAD_CONNECT_NS=1 exec unshare --net --mount -- bash "$0" "$@"
-fi
-ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
+own_namespaces '--net --mount' "$@"
 
 ctl_setup it_preload_connect
 py=python3

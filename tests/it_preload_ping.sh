@@ -60,11 +60,7 @@ for tool in setpriv unshare ip bwrap ping; do
 done
 preload_need_shim
 
-if [ "${SB_IT_PRELOAD_NETNS:-}" != 1 ]; then
-	unshare --net true 2>/dev/null || missing "cannot make a network namespace (unshare --net)"
-	SB_IT_PRELOAD_NETNS=1 exec unshare --net -- bash "$0" "$@"
-fi
-ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
+own_namespaces '--net' "$@"
 # A fresh namespace's default, whatever the host has: no group may make
 # ICMP datagram sockets (section 3 changes it).
 echo "1 0" >/proc/sys/net/ipv4/ping_group_range || { echo "FAIL - cannot set ping_group_range"; exit 1; }

@@ -213,6 +213,22 @@ sbd_install() {
 
 # ---------------------------------------------------------------- sockbrokerctl tests (POSIX sh)
 
+# own_namespaces 'UNSHARE-OPTIONS' "$@": runs this script again, once, in
+# namespaces of its own (unshare's options, "--net" or "--net --mount"),
+# then brings up the loopback of its new network namespace. Exits 77 (a
+# failure when CI=true) when they cannot be made.
+own_namespaces() {
+	_ns_opts=$1
+	shift
+	if [ "${SB_IT_OWN_NS:-}" != "$0" ]; then
+		# shellcheck disable=SC2086 # the options, a word each
+		unshare $_ns_opts true 2>/dev/null || missing "cannot make namespaces of its own (unshare $_ns_opts)"
+		# shellcheck disable=SC2086
+		SB_IT_OWN_NS=$0 exec unshare $_ns_opts -- bash "$0" "$@"
+	fi
+	ip link set lo up || { echo "FAIL - cannot bring up lo in the test's network namespace"; exit 1; }
+}
+
 # ctl_need_tools WHY: exits 77 (skipped) unless SBD and SBCTL are built and
 # python3 is there (needed WHY, e.g. "to check JSON output").
 ctl_need_tools() {
